@@ -1,0 +1,58 @@
+import { publicKeyFromRaw } from "@libp2p/crypto/keys";
+import type { PeerId } from "@libp2p/interface";
+import { peerIdFromPublicKey, peerIdFromString } from "@libp2p/peer-id";
+import { fromHex, toHex } from "../bytes.ts";
+import { InvalidInputError } from "../errors.ts";
+
+/**
+ * Identifier of a node: its Ed25519 public key as 64 lower-case hex characters. A string, so it
+ * can key a `Map` or `Set` and be stored as is. The same key is the node's libp2p PeerId.
+ */
+export type NodeId = string & { readonly __brand: "NodeId" };
+
+/** Length of a node id in bytes. */
+export const NODE_ID_LENGTH = 32;
+
+const NODE_ID_HEX = /^[0-9a-f]{64}$/;
+
+/** Constructors and conversions for {@link NodeId}. */
+export const NodeId = {
+  /** From the 32 bytes of an Ed25519 public key. Throws `InvalidInputError` on another length. */
+  fromBytes(bytes: Uint8Array): NodeId {
+    if (bytes.length !== NODE_ID_LENGTH) throw new InvalidInputError("a node id is 32 bytes");
+    return toHex(bytes) as NodeId;
+  },
+  /** From hex (either case). Throws `InvalidInputError` unless it is 32 bytes of hex. */
+  fromHex(hex: string): NodeId {
+    const lower = hex.toLowerCase();
+    if (!NODE_ID_HEX.test(lower)) throw new InvalidInputError("a node id is 64 hex characters");
+    return lower as NodeId;
+  },
+  /** Whether `value` is a well-formed node id string. */
+  is(value: unknown): value is NodeId {
+    return typeof value === "string" && NODE_ID_HEX.test(value);
+  },
+  /** The 32 public-key bytes. */
+  toBytes(id: NodeId): Uint8Array {
+    return fromHex(id, NODE_ID_LENGTH);
+  },
+  /** The libp2p PeerId that embeds this Ed25519 key. */
+  toPeerId(id: NodeId): PeerId {
+    return peerIdFromPublicKey(publicKeyFromRaw(NodeId.toBytes(id)));
+  },
+  /**
+   * The node id of a libp2p PeerId (object or base58/CID string). Throws `InvalidInputError` for a
+   * peer id that is not an Ed25519 key.
+   */
+  fromPeerId(peerId: PeerId | string): NodeId {
+    const id = typeof peerId === "string" ? peerIdFromString(peerId) : peerId;
+    if (id.type !== "Ed25519" || id.publicKey === undefined) {
+      throw new InvalidInputError(`peer id ${id.toString()} is not an Ed25519 key`);
+    }
+    return NodeId.fromBytes(id.publicKey.raw);
+  },
+  /** First 8 hex characters, for logs and UIs. */
+  short(id: NodeId): string {
+    return id.slice(0, 8);
+  },
+};

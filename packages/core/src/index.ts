@@ -1,0 +1,14 @@
+/**
+ * @p2panda-web/core: identifiers, identity, codec, node records and the protocol state
+ * machines of p2panda-web.
+ * @packageDocumentation
+ */
+export * from "./bytes.ts";
+export * from "./clock.ts";
+export * from "./errors.ts";
+export * from "./hash.ts";
+export * from "./ids/network-id.ts";
+export * from "./ids/node-id.ts";
+export * from "./ids/topic.ts";
+export * from "./random.ts";
+export * from "./sim/scheduler.ts";

@@ -1,0 +1,44 @@
+import { type Observable, Subject } from "rxjs";
+import type { P2pEvent } from "./event.ts";
+
+/** An event without its time: what {@link EventStream.emit} takes (distributes over unions). */
+export type Unstamped<E extends P2pEvent> = E extends P2pEvent
+  ? Omit<E, "at"> & { at?: number }
+  : never;
+
+/**
+ * A hot stream of events owned by one service. Subscribers see only what is emitted after they
+ * subscribe (state that must not be missed is also readable synchronously from the service).
+ * `complete()` ends the stream for every subscriber; emitting after that is a no-op, so a
+ * late callback of a stopped service cannot throw.
+ */
+export class EventStream<E extends P2pEvent> {
+  readonly #subject = new Subject<E>();
+  readonly #clock: () => number;
+
+  /** @param clock - time source for {@link EventStream.emit}'s `at` field. */
+  constructor(clock: () => number = Date.now) {
+    this.#clock = clock;
+  }
+
+  /** The events, as a hot Observable that completes when the owner stops. */
+  get events$(): Observable<E> {
+    return this.#subject.asObservable();
+  }
+
+  /** Whether {@link EventStream.complete} was called. */
+  get closed(): boolean {
+    return this.#subject.closed || this.#subject.isStopped;
+  }
+
+  /** Emits an event, stamping `at` with the current time unless the caller gave one. */
+  emit(event: Unstamped<E>): void {
+    if (this.closed) return;
+    this.#subject.next({ ...event, at: event.at ?? this.#clock() } as E);
+  }
+
+  /** Completes the stream. Idempotent. */
+  complete(): void {
+    if (!this.closed) this.#subject.complete();
+  }
+}

@@ -1,0 +1,6 @@
+/**
+ * @p2panda-web/events: the shared shape of events and the hot RxJS streams that carry them.
+ * @packageDocumentation
+ */
+export * from "./event.ts";
+export * from "./event-stream.ts";

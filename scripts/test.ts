@@ -1,0 +1,65 @@
+// `npm test`: lint, typecheck, unit and browser tests (Vitest: Node + real Chromium), then the
+// multi-tab end-to-end suite (Playwright). Every step runs even when an earlier one failed, so
+// one run shows everything that is wrong; the last line counts the tests for CI.
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+
+interface Step {
+  name: string;
+  command: string[];
+}
+
+const steps: Step[] = [
+  { name: "lint", command: ["npx", "biome", "check", "."] },
+  { name: "typecheck", command: ["npx", "tsc", "-p", "tsconfig.json", "--noEmit"] },
+  {
+    name: "vitest",
+    command: [
+      "npx",
+      "vitest",
+      "run",
+      "--reporter=default",
+      "--reporter=json",
+      "--outputFile.json=.vitest-results.json",
+    ],
+  },
+  { name: "e2e", command: ["node", "scripts/e2e.ts"] },
+];
+
+rmSync(".vitest-results.json", { force: true });
+rmSync(".e2e-results.json", { force: true });
+
+const failedSteps: string[] = [];
+for (const step of steps) {
+  console.log(`\n▶ ${step.name}: ${step.command.join(" ")}`);
+  const started = Date.now();
+  const result = spawnSync(step.command[0] as string, step.command.slice(1), { stdio: "inherit" });
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  if (result.status !== 0) {
+    failedSteps.push(step.name);
+    console.log(
+      `✗ ${step.name} failed (exit ${result.status ?? result.signal}) after ${seconds} s`,
+    );
+  } else {
+    console.log(`✓ ${step.name} passed in ${seconds} s`);
+  }
+}
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+if (existsSync(".vitest-results.json")) {
+  const r = JSON.parse(readFileSync(".vitest-results.json", "utf8"));
+  passed += r.numPassedTests ?? 0;
+  failed += r.numFailedTests ?? 0;
+  skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
+}
+if (existsSync(".e2e-results.json")) {
+  const s = JSON.parse(readFileSync(".e2e-results.json", "utf8")).stats ?? {};
+  passed += (s.expected ?? 0) + (s.flaky ?? 0);
+  failed += s.unexpected ?? 0;
+  skipped += s.skipped ?? 0;
+}
+if (failedSteps.length > 0) console.log(`\nfailed steps: ${failedSteps.join(", ")}`);
+console.log(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exit(failedSteps.length > 0 || failed > 0 || passed === 0 ? 1 : 0);

@@ -1,0 +1,49 @@
+import { playwright } from "@vitest/browser-playwright";
+import { defineConfig } from "vitest/config";
+import { chromiumArgs, chromiumExecutable } from "./scripts/chromium.ts";
+
+// Workspace packages resolve to their TypeScript sources through the `source` export condition,
+// so tests never need a build step.
+const conditions = ["source", "module", "browser", "development|production"];
+
+export default defineConfig({
+  resolve: { conditions },
+  ssr: {
+    resolve: {
+      conditions: ["source", "node", "import", "default"],
+      externalConditions: ["source"],
+    },
+  },
+  test: {
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "node",
+          environment: "node",
+          include: ["packages/*/test/**/*.test.ts", "bench/**/*.test.ts"],
+          exclude: ["**/*.browser.test.ts", "**/node_modules/**"],
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "chromium",
+          include: ["packages/*/test/**/*.browser.test.ts"],
+          testTimeout: 60_000,
+          browser: {
+            enabled: true,
+            headless: true,
+            screenshotFailures: false,
+            provider: playwright({
+              launchOptions: { executablePath: chromiumExecutable(), args: chromiumArgs },
+            }),
+            instances: [{ browser: "chromium" }],
+          },
+        },
+      },
+    ],
+  },
+});
