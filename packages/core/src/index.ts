@@ -5,6 +5,9 @@
  */
 export * from "./bytes.ts";
 export * from "./clock.ts";
+export * from "./codec/cbor.ts";
+export * from "./codec/framing.ts";
+export * from "./codec/message-channel.ts";
 export * from "./errors.ts";
 export * from "./hash.ts";
 export * from "./ids/network-id.ts";
