@@ -8,6 +8,21 @@ const conditions = ["source", "module", "browser", "development|production"];
 
 export default defineConfig({
   resolve: { conditions },
+  // Pre-bundle the browser tests' dependencies up front: discovering them mid-run makes Vite
+  // reload the test page, which fails the first run after a cache wipe (e.g. on CI).
+  optimizeDeps: {
+    include: [
+      "idb",
+      "rxjs",
+      "@noble/ed25519",
+      "@noble/hashes/blake3.js",
+      "@noble/hashes/sha2.js",
+      "cborg",
+      "@multiformats/multiaddr",
+      "@libp2p/crypto/keys",
+      "@libp2p/peer-id",
+    ],
+  },
   ssr: {
     resolve: {
       conditions: ["source", "node", "import", "default"],

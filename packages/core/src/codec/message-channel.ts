@@ -33,7 +33,7 @@ export interface MessageChannel {
    * stream ends mid-frame, {@link StreamStalledError} when nothing complete arrives in time; any
    * of these also aborts the stream.
    */
-  receive(): Promise<unknown | undefined>;
+  receive(options?: ReceiveOptions): Promise<unknown | undefined>;
   /** Half-closes: we send no more; receiving goes on until the remote closes. */
   close(): Promise<void>;
   /** Resets the channel in both directions with `error`. */
@@ -49,6 +49,15 @@ export interface MessageChannelOptions {
    * {@link StreamStalledError}. Default 10 s; `0` waits forever (long-lived live streams).
    */
   receiveTimeoutMs?: number;
+}
+
+/** Options of one {@link MessageChannel.receive} call. */
+export interface ReceiveOptions {
+  /**
+   * Overrides the channel's receive timeout for this call (e.g. `0` while idle in live mode,
+   * where waiting is normal, and the short default again during a sync).
+   */
+  timeoutMs?: number;
 }
 
 /** The channel was closed or aborted. */
@@ -106,7 +115,7 @@ export function framedChannel(
     for (const frame of decoder.push(next.value)) ready.push(frame);
   };
 
-  const withTimeout = async (work: Promise<void>): Promise<void> => {
+  const withTimeout = async (work: Promise<void>, timeoutMs: number): Promise<void> => {
     if (timeoutMs <= 0) return work;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -133,13 +142,13 @@ export function framedChannel(
         fail(new ChannelClosedError("stream closed while sending", { cause: error }));
       }
     },
-    async receive() {
+    async receive(receiveOptions) {
       if (failure !== undefined) throw failure;
       try {
         const deadline = (async () => {
           while (ready.length === 0 && !ended) await readMore();
         })();
-        await withTimeout(deadline);
+        await withTimeout(deadline, receiveOptions?.timeoutMs ?? timeoutMs);
       } catch (error) {
         fail(
           error instanceof P2pandaError
@@ -169,15 +178,21 @@ export function framedChannel(
   };
 }
 
+/** Bytes an in-memory pipe buffers before `write` waits for the reader (like a socket buffer). */
+export const DEFAULT_PIPE_HIGH_WATER_MARK = 256 * 1024;
+
 /**
  * Two connected in-memory byte streams, for tests and the simulator. What one side writes the
- * other reads; `abort` on one side ends both with the error.
+ * other reads; `write` waits while more than `highWaterMark` bytes are unread, as a real stream
+ * would; `abort` on one side ends both with the error.
  */
-export function memoryDuplexPair(): [ByteDuplex, ByteDuplex] {
-  const a = new Pipe();
-  const b = new Pipe();
+export function memoryDuplexPair(
+  highWaterMark = DEFAULT_PIPE_HIGH_WATER_MARK,
+): [ByteDuplex, ByteDuplex] {
+  const a = new Pipe(highWaterMark);
+  const b = new Pipe(highWaterMark);
   const side = (out: Pipe, inn: Pipe): ByteDuplex => ({
-    write: async (bytes) => out.push(bytes.slice()),
+    write: (bytes) => out.push(bytes.slice()),
     source: inn,
     closeWrite: async () => out.end(),
     abort: (error) => {
@@ -201,43 +216,63 @@ export function memoryChannelPair(
   return [framedChannel(b, da, options), framedChannel(a, db, options)];
 }
 
-/** A one-directional async byte queue. */
+/** A one-directional async byte queue with a bounded buffer. */
 class Pipe implements AsyncIterable<Uint8Array> {
   readonly #queue: Uint8Array[] = [];
+  readonly #highWaterMark: number;
+  #queuedBytes = 0;
   #ended = false;
   #error: Error | undefined;
-  #wake: (() => void) | undefined;
+  #wakeReader: (() => void) | undefined;
+  #wakeWriters: (() => void)[] = [];
 
-  push(bytes: Uint8Array): void {
+  constructor(highWaterMark: number) {
+    this.#highWaterMark = highWaterMark;
+  }
+
+  async push(bytes: Uint8Array): Promise<void> {
     if (this.#error) throw this.#error;
     if (this.#ended) throw new ChannelClosedError("write after close");
     this.#queue.push(bytes);
-    this.#notify();
+    this.#queuedBytes += bytes.length;
+    this.#notifyReader();
+    while (this.#queuedBytes > this.#highWaterMark && !this.#error) {
+      await new Promise<void>((resolve) => this.#wakeWriters.push(resolve));
+    }
+    if (this.#error) throw this.#error;
   }
   end(): void {
     this.#ended = true;
-    this.#notify();
+    this.#notifyReader();
   }
   fail(error: Error): void {
     this.#error ??= error;
-    this.#notify();
+    this.#notifyReader();
+    this.#notifyWriters();
   }
-  #notify(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
+  #notifyReader(): void {
+    const wake = this.#wakeReader;
+    this.#wakeReader = undefined;
     wake?.();
+  }
+  #notifyWriters(): void {
+    const writers = this.#wakeWriters;
+    this.#wakeWriters = [];
+    for (const wake of writers) wake();
   }
   async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
     for (;;) {
       if (this.#error) throw this.#error;
       const next = this.#queue.shift();
       if (next !== undefined) {
+        this.#queuedBytes -= next.length;
+        if (this.#queuedBytes <= this.#highWaterMark) this.#notifyWriters();
         yield next;
         continue;
       }
       if (this.#ended) return;
       await new Promise<void>((resolve) => {
-        this.#wake = resolve;
+        this.#wakeReader = resolve;
       });
     }
   }
