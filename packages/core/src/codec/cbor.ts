@@ -1,5 +1,5 @@
 import { decode, encode } from "cborg";
-import { P2pandaError } from "../errors.ts";
+import { InvalidInputError, P2pandaError } from "../errors.ts";
 
 /** Bytes could not be decoded as the expected CBOR value. */
 export class DecodeError extends P2pandaError {
@@ -19,12 +19,25 @@ const STRICT_DECODE = {
   useMaps: false,
 } as const;
 
+// `undefined` has no place on our wire (decodeCbor refuses it): object properties holding it are
+// left out, as JSON.stringify does, and anywhere else it is a programming error caught at the
+// sender instead of failing the session at the receiver.
+const ENCODE_OPTIONS = {
+  ignoreUndefinedProperties: true,
+  typeEncoders: {
+    undefined: (): never => {
+      throw new InvalidInputError("cannot encode undefined as CBOR (outside an object property)");
+    },
+  },
+};
+
 /**
  * Deterministic CBOR encoding (map keys sorted, shortest integer and float forms), so the same
- * value always gives the same bytes: what we sign and hash.
+ * value always gives the same bytes: what we sign and hash. Object properties whose value is
+ * `undefined` are omitted; `undefined` anywhere else throws `InvalidInputError`.
  */
 export function encodeCbor(value: unknown): Uint8Array {
-  return encode(value);
+  return encode(value, ENCODE_OPTIONS);
 }
 
 /**

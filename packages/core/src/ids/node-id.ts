@@ -42,10 +42,18 @@ export const NodeId = {
   },
   /**
    * The node id of a libp2p PeerId (object or base58/CID string). Throws `InvalidInputError` for a
-   * peer id that is not an Ed25519 key.
+   * string that is not a peer id and for a peer id that is not an Ed25519 key.
    */
   fromPeerId(peerId: PeerId | string): NodeId {
-    const id = typeof peerId === "string" ? peerIdFromString(peerId) : peerId;
+    let id: PeerId;
+    try {
+      id = typeof peerId === "string" ? peerIdFromString(peerId) : peerId;
+    } catch (error) {
+      // Peer id strings come from the network (multiaddrs): a malformed one is bad input.
+      throw new InvalidInputError(`not a peer id: ${String(peerId).slice(0, 100)}`, {
+        cause: error,
+      });
+    }
     if (id.type !== "Ed25519" || id.publicKey === undefined) {
       throw new InvalidInputError(`peer id ${id.toString()} is not an Ed25519 key`);
     }
