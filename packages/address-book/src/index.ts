@@ -1,0 +1,27 @@
+/**
+ * @p2panda-web/address-book: the nodes a p2panda-web node knows (records, topics, health), kept
+ * in memory for synchronous reads and persisted through a pluggable {@link AddressBookStore}:
+ * IndexedDB in browsers ({@link indexedDbAddressBookStore}), memory for tests
+ * ({@link memoryAddressBookStore}), SQLite in Node (`@p2panda-web/address-book/sqlite`).
+ * @packageDocumentation
+ */
+export {
+  AddressBook,
+  type AddressBookMetrics,
+  type AddressBookOptions,
+  type Change,
+  DEFAULT_MAX_NODES,
+  DEFAULT_MAX_TOPICS_PER_NODE,
+  type NodeInfoChange,
+  type NodeTopicsChange,
+  type TopicNodesChange,
+  type WatchOptions,
+} from "./address-book.ts";
+export { AddressBookClosedError, AddressBookStoreError, TopicLimitError } from "./errors.ts";
+export {
+  type IndexedDbStoreOptions,
+  indexedDbAddressBookStore,
+  requestPersistentStorage,
+} from "./indexeddb-store.ts";
+export { memoryAddressBookStore } from "./memory-store.ts";
+export type { AddressBookStore, StoredAddressBook } from "./store.ts";

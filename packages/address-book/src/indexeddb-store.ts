@@ -1,0 +1,157 @@
+import { decodeNodeInfo, encodeNodeInfo, NodeId, type NodeInfo, Topic } from "@p2panda-web/core";
+import { type IDBPDatabase, wrap } from "idb";
+import { AddressBookClosedError, AddressBookStoreError } from "./errors.ts";
+import type { AddressBookStore, StoredAddressBook } from "./store.ts";
+import { type StoreWrite, WriteBatcher } from "./write-batcher.ts";
+
+const SCHEMA_VERSION = 1;
+const NODES = "nodes";
+const TOPICS = "topics";
+
+/** Options of {@link indexedDbAddressBookStore}. */
+export interface IndexedDbStoreOptions {
+  /**
+   * The IndexedDB implementation; default `globalThis.indexedDB`. Tests in Node pass a
+   * `fake-indexeddb` factory (its globals must be installed too: `import "fake-indexeddb/auto"`).
+   */
+  readonly indexedDB?: IDBFactory;
+  /**
+   * Ask the browser to keep this origin's storage under pressure (see
+   * {@link requestPersistentStorage}); best effort, does not delay opening. Default `true`.
+   */
+  readonly persist?: boolean;
+}
+
+/**
+ * Asks the browser not to evict this origin's storage (`navigator.storage.persist()`). Without
+ * it, IndexedDB is "best effort" and may be cleared when the disk fills up. Resolves to whether
+ * storage is persistent; `false` where the API is missing or the browser says no (Chromium
+ * grants it by heuristics such as engagement or an installed app). Never throws.
+ */
+export async function requestPersistentStorage(): Promise<boolean> {
+  try {
+    const storage = (globalThis.navigator as Navigator | undefined)?.storage;
+    if (storage?.persist === undefined) return false;
+    return (await storage.persisted()) || (await storage.persist());
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * An {@link AddressBookStore} in the IndexedDB database `name` (browsers; `fake-indexeddb` in
+ * Node). Two object stores keyed by node id: `nodes` holds `encodeNodeInfo` bytes, `topics` the
+ * node's topic list. Writes use `durability: "strict"` (Chromium's default `relaxed` may lose
+ * the last commits on a crash) and are group-committed: concurrent writes share a transaction.
+ *
+ * Only one tab per origin should write a given database; this store does not coordinate tabs.
+ * If another connection upgrades or deletes the database, this one closes itself and further
+ * writes reject.
+ *
+ * @throws AddressBookStoreError if no IndexedDB is available or the database cannot be opened.
+ */
+export async function indexedDbAddressBookStore(
+  name: string,
+  options: IndexedDbStoreOptions = {},
+): Promise<AddressBookStore> {
+  const factory = options.indexedDB ?? globalThis.indexedDB;
+  if (factory === undefined) throw new AddressBookStoreError("IndexedDB is not available here");
+  let db: IDBPDatabase;
+  try {
+    const request = factory.open(name, SCHEMA_VERSION);
+    request.addEventListener("upgradeneeded", () => {
+      const raw = request.result;
+      if (!raw.objectStoreNames.contains(NODES)) raw.createObjectStore(NODES);
+      if (!raw.objectStoreNames.contains(TOPICS)) raw.createObjectStore(TOPICS);
+    });
+    db = (await wrap(request)) as IDBPDatabase;
+  } catch (error) {
+    throw new AddressBookStoreError(`cannot open IndexedDB database "${name}"`, { cause: error });
+  }
+  if (options.persist !== false) void requestPersistentStorage();
+  let closed = false;
+  db.addEventListener("versionchange", () => {
+    closed = true;
+    db.close();
+  });
+
+  const commit = async (writes: StoreWrite[]): Promise<void> => {
+    if (closed) throw new AddressBookClosedError("the database was closed by another connection");
+    const tx = db.transaction([NODES, TOPICS], "readwrite", { durability: "strict" });
+    const nodes = tx.objectStore(NODES);
+    const topics = tx.objectStore(TOPICS);
+    // Requests are queued synchronously and run in order; `tx.done` settles on commit or abort.
+    for (const write of writes) {
+      if (write.kind === "putNode") void nodes.put(write.bytes, write.id).catch(() => {});
+      else if (write.kind === "deleteNode") {
+        void nodes.delete(write.id).catch(() => {});
+        void topics.delete(write.id).catch(() => {});
+      } else if (write.topics.length === 0) void topics.delete(write.id).catch(() => {});
+      else void topics.put([...write.topics], write.id).catch(() => {});
+    }
+    await tx.done;
+  };
+  const batcher = new WriteBatcher(async (writes: StoreWrite[]) => {
+    try {
+      await commit(writes);
+    } catch (error) {
+      if (error instanceof AddressBookClosedError) throw error;
+      throw new AddressBookStoreError("IndexedDB write failed", { cause: error });
+    }
+  });
+
+  const assertOpen = (): void => {
+    if (closed) throw new AddressBookClosedError("the store is closed");
+  };
+
+  return {
+    kind: "indexeddb",
+    async load(): Promise<StoredAddressBook> {
+      assertOpen();
+      const tx = db.transaction([NODES, TOPICS], "readonly");
+      const [nodeKeys, nodeValues, topicKeys, topicValues] = await Promise.all([
+        tx.objectStore(NODES).getAllKeys(),
+        tx.objectStore(NODES).getAll(),
+        tx.objectStore(TOPICS).getAllKeys(),
+        tx.objectStore(TOPICS).getAll(),
+      ]);
+      await tx.done;
+      const nodes: NodeInfo[] = [];
+      const topics = new Map<NodeId, Topic[]>();
+      let corrupt = 0;
+      nodeValues.forEach((value: unknown, i) => {
+        try {
+          if (!(value instanceof Uint8Array)) throw new Error("not bytes");
+          const info = decodeNodeInfo(value);
+          if (info.nodeId !== nodeKeys[i]) throw new Error("key does not match the record");
+          nodes.push(info);
+        } catch {
+          corrupt++;
+        }
+      });
+      topicValues.forEach((value: unknown, i) => {
+        const key = topicKeys[i];
+        if (NodeId.is(key) && Array.isArray(value) && value.every((t) => Topic.is(t))) {
+          topics.set(key, value);
+        } else corrupt++;
+      });
+      return { nodes, topics, corrupt };
+    },
+    putNode(info) {
+      return batcher.write({ kind: "putNode", id: info.nodeId, bytes: encodeNodeInfo(info) });
+    },
+    deleteNode(id) {
+      return batcher.write({ kind: "deleteNode", id });
+    },
+    putTopics(id, list) {
+      return batcher.write({ kind: "putTopics", id, topics: [...list] });
+    },
+    async close() {
+      await batcher.close();
+      if (!closed) {
+        closed = true;
+        db.close();
+      }
+    },
+  };
+}
