@@ -1,0 +1,82 @@
+import { P2pandaError } from "../errors.ts";
+
+/** Where in a session something happened. */
+export type SyncPhase = "handshake" | "sync" | "live";
+
+/**
+ * The remote sent a message that is not allowed in the current state of the protocol (spec
+ * §6.3: "unexpected message in any state → session error").
+ */
+export class SyncProtocolError extends P2pandaError {
+  /** The state we were in. */
+  readonly state: string;
+  /** The kind of message received (`"have"`, `"op"`, …). */
+  readonly received: string;
+  constructor(state: string, received: string, message?: string, code = "UNEXPECTED_MESSAGE") {
+    super(code, message ?? `unexpected "${received}" message in state ${state}`);
+    this.state = state;
+    this.received = received;
+  }
+}
+
+/** The remote sent an operation of a log or range it did not announce or we do not need. */
+export class UnexpectedOperationError extends SyncProtocolError {
+  constructor(state: string, message: string) {
+    super(state, "op", message, "UNEXPECTED_OPERATION");
+  }
+}
+
+/** The remote closed the stream before the protocol allowed it. */
+export class UnexpectedStreamClosureError extends P2pandaError {
+  readonly phase: SyncPhase;
+  constructor(phase: SyncPhase) {
+    super("UNEXPECTED_STREAM_CLOSURE", `remote closed the stream unexpectedly during ${phase}`);
+    this.phase = phase;
+  }
+}
+
+/** The acceptor is not subscribed to the topic the initiator asked for. */
+export class TopicNotSubscribedError extends P2pandaError {
+  constructor() {
+    super("TOPIC_NOT_SUBSCRIBED", "not subscribed to the requested topic");
+  }
+}
+
+/** An operation (header + body) is larger than the session accepts. */
+export class OperationTooLargeError extends P2pandaError {
+  readonly size: number;
+  readonly limit: number;
+  constructor(size: number, limit: number) {
+    super("OPERATION_TOO_LARGE", `operation of ${size} bytes exceeds the limit of ${limit}`);
+    this.size = size;
+    this.limit = limit;
+  }
+}
+
+/** A `Have` message lists more logs than the session accepts. */
+export class TooManyLogsError extends P2pandaError {
+  readonly count: number;
+  readonly limit: number;
+  constructor(count: number, limit: number) {
+    super("TOO_MANY_LOGS", `Have lists ${count} logs, more than the limit of ${limit}`);
+    this.count = count;
+    this.limit = limit;
+  }
+}
+
+/** The remote sent more operations or bytes than its `PreSync` announced. */
+export class AnnouncedTotalsExceededError extends P2pandaError {
+  constructor(what: "operations" | "bytes", announced: number) {
+    super(
+      "ANNOUNCED_TOTALS_EXCEEDED",
+      `remote sent more ${what} than the ${announced} it announced`,
+    );
+  }
+}
+
+/** The session was stopped locally before it ended. */
+export class SessionAbortedError extends P2pandaError {
+  constructor(reason = "session aborted") {
+    super("SESSION_ABORTED", reason);
+  }
+}

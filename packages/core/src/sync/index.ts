@@ -1,0 +1,25 @@
+/**
+ * @p2panda-web/core/sync: signed append-only logs and the topic log sync protocol (spec §6),
+ * sans-IO state machines first (`TopicHandshake`, `LogSync`), a session runner over a
+ * `MessageChannel` (`SyncSession`), stores (`LogStore`, `TopicStore`, memory backends) and the
+ * data-type-agnostic seam (`SyncProtocol`).
+ * @packageDocumentation
+ */
+export * from "./dedup.ts";
+export * from "./errors.ts";
+export * from "./events.ts";
+export * from "./header.ts";
+export * from "./ingest.ts";
+export * from "./log-heights.ts";
+export * from "./log-id.ts";
+export * from "./log-sync.ts";
+export * from "./messages.ts";
+export * from "./metrics.ts";
+export * from "./operation.ts";
+export * from "./protocol.ts";
+export * from "./session.ts";
+export * from "./store/log-store.ts";
+export * from "./store/memory.ts";
+export * from "./store/topic-store.ts";
+export * from "./topic-handshake.ts";
+export * from "./validation.ts";
