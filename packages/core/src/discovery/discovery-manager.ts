@@ -1,0 +1,452 @@
+import type { P2pEvent } from "@p2panda-web/events";
+import type { Clock } from "../clock.ts";
+import type { NodeId } from "../ids/node-id.ts";
+import type { Topic } from "../ids/topic.ts";
+import type { Rng } from "../random.ts";
+import { Backoff, type BackoffConfig } from "./backoff.ts";
+import {
+  type DiscoveryFailureReason,
+  DiscoveryProtocolError,
+  DiscoverySessionLimitError,
+  isRemoteFault,
+} from "./errors.ts";
+import type { DiscoveryResult } from "./psi-handshake.ts";
+import { DEFAULT_RESET_PROBABILITY, RandomWalker } from "./random-walker.ts";
+import {
+  type AddressBookView,
+  ownTopicsGained,
+  ownTransportInfoWarrantsReset,
+  WalkerStep,
+  type WalkerStepOutput,
+} from "./walker-step.ts";
+
+/** Configuration of a {@link DiscoveryManager}. */
+export interface DiscoveryManagerConfig {
+  /** Number of random walkers. Default 2. */
+  walkers: number;
+  /** Reset probability of each walker. Default 0.02. */
+  resetProbability: number;
+  /** A session running longer than this fails with reason `timeout`. Default 10,000 ms. */
+  sessionTimeoutMs: number;
+  /** Incoming sessions beyond this many at once are refused. Default 16. */
+  maxAcceptedSessions: number;
+  /** How long walkers skip a node that misbehaved in a session. Default 300,000 ms (5 min). */
+  misbehaviourCooldownMs: number;
+  /** Backoff of every walker. Defaults: spec §4.2. */
+  backoff: Partial<BackoffConfig>;
+}
+
+/** Defaults of {@link DiscoveryManagerConfig}. */
+export const DEFAULT_DISCOVERY_MANAGER_CONFIG: Readonly<DiscoveryManagerConfig> = {
+  walkers: 2,
+  resetProbability: DEFAULT_RESET_PROBABILITY,
+  sessionTimeoutMs: 10_000,
+  maxAcceptedSessions: 16,
+  misbehaviourCooldownMs: 300_000,
+  backoff: {},
+};
+
+/** Who started a session. */
+export type SessionRole = "initiated" | "accepted";
+
+/** Events of the discovery service (spec §4.4), plain values stamped with the manager's clock. */
+export type DiscoveryEvent =
+  | (P2pEvent<"discovery:session-started"> & {
+      readonly role: SessionRole;
+      readonly remoteNodeId: NodeId;
+    })
+  | (P2pEvent<"discovery:session-ended"> & {
+      readonly role: SessionRole;
+      readonly remoteNodeId: NodeId;
+      readonly result: DiscoveryResult;
+      readonly newlyLearned: number;
+      readonly durationMs: number;
+    })
+  | (P2pEvent<"discovery:session-failed"> & {
+      readonly role: SessionRole;
+      readonly remoteNodeId: NodeId;
+      readonly durationMs: number;
+      readonly reason: DiscoveryFailureReason;
+      readonly error: Error;
+      /** Whether the remote was blamed (counted as misbehaving and put on cool-down). */
+      readonly misbehaving: boolean;
+    })
+  | (P2pEvent<"discovery:session-refused"> & {
+      readonly remoteNodeId: NodeId;
+      readonly error: DiscoverySessionLimitError;
+    })
+  | (P2pEvent<"discovery:node-skipped"> & {
+      readonly remoteNodeId: NodeId;
+      readonly why: "stale" | "cooling-down";
+    });
+
+/** Counters of a {@link DiscoveryManager}. */
+export interface DiscoveryMetrics {
+  successfulSessions: number;
+  failedSessions: number;
+  newlyLearnedTransportInfos: number;
+  /** Sessions that failed through the remote's fault. */
+  misbehavingSessions: number;
+  /** Incoming sessions refused because of the cap. */
+  refusedSessions: number;
+  /** Walk steps that skipped a stale or cooling-down node. */
+  skippedNodes: number;
+}
+
+/** A timer the driver arms for the manager and hands back through `timerFired`. */
+export type DiscoveryTimer =
+  | { readonly kind: "walker"; readonly walker: number; readonly token: number }
+  | { readonly kind: "session"; readonly sessionId: number };
+
+/** What a {@link DiscoveryManager} asks its driver (the I/O service or the simulator) to do. */
+export type DiscoveryOutput =
+  /** Call `timerFired(timer, …)` after `delayMs` (walker timers replace earlier ones). */
+  | { readonly type: "set-timer"; readonly timer: DiscoveryTimer; readonly delayMs: number }
+  /** Open a discovery stream to `remote` and run Alice; report with `sessionEnded`/`sessionFailed`. */
+  | { readonly type: "initiate-session"; readonly sessionId: number; readonly remote: NodeId }
+  /** Abort the running session (it timed out); no report is expected any more. */
+  | {
+      readonly type: "abort-session";
+      readonly sessionId: number;
+      readonly error: DiscoveryProtocolError;
+    }
+  /** Publish this event. */
+  | { readonly type: "event"; readonly event: DiscoveryEvent };
+
+/** What the manager reads from the address book when a walker takes a step. */
+export interface DiscoveryAddressBookView extends AddressBookView {
+  /** Spec §2: last connection attempt failed (bootstrap nodes never are). */
+  isStale(id: NodeId): boolean;
+}
+
+/** Outcome of {@link DiscoveryManager.acceptSession}. */
+export type AcceptDecision =
+  | { readonly accepted: true; readonly sessionId: number; readonly outputs: DiscoveryOutput[] }
+  | {
+      readonly accepted: false;
+      readonly error: DiscoverySessionLimitError;
+      readonly outputs: DiscoveryOutput[];
+    };
+
+interface SessionInfo {
+  readonly role: SessionRole;
+  readonly remote: NodeId;
+  readonly startedAt: number;
+  readonly walker?: number;
+}
+
+/**
+ * The policy core of discovery (spec §4.4 with the p2panda-web fixes), pure: it runs the
+ * walkers, decides which sessions to start and accept, times them out, puts misbehaving nodes
+ * on cool-down and counts everything. The driver runs the sessions (PSI over a stream),
+ * verifies and stores results, arms timers and publishes events.
+ */
+export class DiscoveryManager {
+  readonly config: Readonly<DiscoveryManagerConfig>;
+  readonly myNodeId: NodeId;
+  readonly #clock: Clock;
+  readonly #steps: WalkerStep[] = [];
+  readonly #lastSuccessful: (DiscoveryResult | undefined)[] = [];
+  readonly #sessions = new Map<number, SessionInfo>();
+  readonly #coolDownUntil = new Map<NodeId, number>();
+  #accepted = 0;
+  #nextSessionId = 1;
+  #started = false;
+  readonly #metrics: DiscoveryMetrics = {
+    successfulSessions: 0,
+    failedSessions: 0,
+    newlyLearnedTransportInfos: 0,
+    misbehavingSessions: 0,
+    refusedSessions: 0,
+    skippedNodes: 0,
+  };
+
+  constructor(options: {
+    myNodeId: NodeId;
+    rng: Rng;
+    clock: Clock;
+    config?: Partial<DiscoveryManagerConfig>;
+  }) {
+    this.config = { ...DEFAULT_DISCOVERY_MANAGER_CONFIG, ...options.config };
+    this.myNodeId = options.myNodeId;
+    this.#clock = options.clock;
+    for (let i = 0; i < this.config.walkers; i++) {
+      const walker = new RandomWalker(options.myNodeId, options.rng, {
+        resetProbability: this.config.resetProbability,
+      });
+      this.#steps.push(
+        new WalkerStep(walker, new Backoff(options.rng, options.clock, this.config.backoff)),
+      );
+      this.#lastSuccessful.push(undefined);
+    }
+  }
+
+  /** A copy of the counters. */
+  get metrics(): Readonly<DiscoveryMetrics> {
+    return { ...this.#metrics };
+  }
+
+  /** Sessions running now. */
+  get runningSessions(): number {
+    return this.#sessions.size;
+  }
+
+  /** Whether walkers skip `id` now because it misbehaved recently. */
+  isCoolingDown(id: NodeId): boolean {
+    const until = this.#coolDownUntil.get(id);
+    if (until === undefined) return false;
+    if (this.#clock.now() < until) return true;
+    this.#coolDownUntil.delete(id);
+    return false;
+  }
+
+  /** Starts every walker from the bootstrap nodes. Idempotent. */
+  start(): DiscoveryOutput[] {
+    if (this.#started) return [];
+    this.#started = true;
+    return this.#steps.flatMap((step, i) =>
+      this.#walkerOutputs(i, step.walkFrom({ kind: "bootstrap" })),
+    );
+  }
+
+  /** A timer armed through a `set-timer` output fired. Stale timers are ignored. */
+  timerFired(timer: DiscoveryTimer, book: DiscoveryAddressBookView): DiscoveryOutput[] {
+    if (timer.kind === "session") return this.#timeout(timer.sessionId);
+    const step = this.#steps[timer.walker];
+    if (step === undefined) return [];
+    const out = step.timerFired(timer.token, book);
+    if (out === undefined) return [];
+    if (out.type !== "start-session") return this.#walkerOutputs(timer.walker, out);
+    const remote = out.remote;
+    const why = this.isCoolingDown(remote)
+      ? "cooling-down"
+      : book.isStale(remote)
+        ? "stale"
+        : undefined;
+    if (why !== undefined) {
+      // Upstream: repeat the last step as if this one failed (which also backs off).
+      this.#metrics.skippedNodes++;
+      const next = step.walkFrom({
+        kind: "failed-session",
+        lastSuccessful: this.#lastSuccessful[timer.walker],
+      });
+      return [
+        this.#event({ type: "discovery:node-skipped", remoteNodeId: remote, why }),
+        ...this.#walkerOutputs(timer.walker, next),
+      ];
+    }
+    const sessionId = this.#nextSessionId++;
+    this.#sessions.set(sessionId, {
+      role: "initiated",
+      remote,
+      startedAt: this.#clock.now(),
+      walker: timer.walker,
+    });
+    return [
+      { type: "initiate-session", sessionId, remote },
+      {
+        type: "set-timer",
+        timer: { kind: "session", sessionId },
+        delayMs: this.config.sessionTimeoutMs,
+      },
+      this.#event({ type: "discovery:session-started", role: "initiated", remoteNodeId: remote }),
+    ];
+  }
+
+  /**
+   * A remote opened a discovery stream to us. Refused (with a typed error and an event) when
+   * `maxAcceptedSessions` are already running; otherwise run Bob and report as for our own.
+   */
+  acceptSession(remote: NodeId): AcceptDecision {
+    if (this.#accepted >= this.config.maxAcceptedSessions) {
+      this.#metrics.refusedSessions++;
+      const error = new DiscoverySessionLimitError(this.config.maxAcceptedSessions);
+      return {
+        accepted: false,
+        error,
+        outputs: [this.#event({ type: "discovery:session-refused", remoteNodeId: remote, error })],
+      };
+    }
+    this.#accepted++;
+    const sessionId = this.#nextSessionId++;
+    this.#sessions.set(sessionId, { role: "accepted", remote, startedAt: this.#clock.now() });
+    return {
+      accepted: true,
+      sessionId,
+      outputs: [
+        {
+          type: "set-timer",
+          timer: { kind: "session", sessionId },
+          delayMs: this.config.sessionTimeoutMs,
+        },
+        this.#event({ type: "discovery:session-started", role: "accepted", remoteNodeId: remote }),
+      ],
+    };
+  }
+
+  /**
+   * The session finished and its verified infos were stored; `newlyLearned` of them were new.
+   * Unknown (timed-out) sessions are ignored.
+   */
+  sessionEnded(
+    sessionId: number,
+    result: DiscoveryResult,
+    newlyLearned: number,
+  ): DiscoveryOutput[] {
+    const session = this.#finish(sessionId);
+    if (session === undefined) return [];
+    this.#metrics.successfulSessions++;
+    this.#metrics.newlyLearnedTransportInfos += newlyLearned;
+    const out: DiscoveryOutput[] = [
+      this.#event({
+        type: "discovery:session-ended",
+        role: session.role,
+        remoteNodeId: session.remote,
+        result,
+        newlyLearned,
+        durationMs: this.#clock.now() - session.startedAt,
+      }),
+    ];
+    if (session.walker !== undefined) {
+      this.#lastSuccessful[session.walker] = result;
+      const step = this.#steps[session.walker] as WalkerStep;
+      out.push(
+        ...this.#walkerOutputs(
+          session.walker,
+          step.walkFrom({ kind: "last-session", result, newlyLearned }),
+        ),
+      );
+    }
+    return out;
+  }
+
+  /**
+   * The session failed (connection, protocol error, invalid infos). A remote-fault error
+   * ({@link isRemoteFault}) counts as misbehaviour and puts the remote on cool-down.
+   */
+  sessionFailed(sessionId: number, error: Error): DiscoveryOutput[] {
+    const session = this.#finish(sessionId);
+    if (session === undefined) return [];
+    return this.#failed(session, error);
+  }
+
+  /** Sends the reset signal to every walker. */
+  resetWalkers(): DiscoveryOutput[] {
+    return this.#steps.flatMap((step, i) => {
+      const out = step.resetSignal();
+      return out === undefined ? [] : this.#walkerOutputs(i, out);
+    });
+  }
+
+  /** Our own topic set changed: walkers reset if it gained a topic. */
+  ownTopicsChanged(previous: ReadonlySet<Topic>, next: ReadonlySet<Topic>): DiscoveryOutput[] {
+    return ownTopicsGained(previous, next) ? this.resetWalkers() : [];
+  }
+
+  /** Our own transport info changed: walkers reset if it is non-empty. */
+  ownTransportInfoChanged(info: unknown): DiscoveryOutput[] {
+    return ownTransportInfoWarrantsReset(info) ? this.resetWalkers() : [];
+  }
+
+  #timeout(sessionId: number): DiscoveryOutput[] {
+    const session = this.#finish(sessionId);
+    if (session === undefined) return [];
+    const error = new DiscoveryProtocolError(
+      "timeout",
+      `session did not finish within ${this.config.sessionTimeoutMs} ms`,
+    );
+    return [{ type: "abort-session", sessionId, error }, ...this.#failed(session, error)];
+  }
+
+  #failed(session: SessionInfo, error: Error): DiscoveryOutput[] {
+    this.#metrics.failedSessions++;
+    const misbehaving = isRemoteFault(error);
+    if (misbehaving) {
+      this.#metrics.misbehavingSessions++;
+      this.#coolDownUntil.set(
+        session.remote,
+        this.#clock.now() + this.config.misbehaviourCooldownMs,
+      );
+    }
+    const reason: DiscoveryFailureReason =
+      error instanceof DiscoveryProtocolError ? error.reason : "channel-error";
+    const out: DiscoveryOutput[] = [
+      this.#event({
+        type: "discovery:session-failed",
+        role: session.role,
+        remoteNodeId: session.remote,
+        durationMs: this.#clock.now() - session.startedAt,
+        reason,
+        error,
+        misbehaving,
+      }),
+    ];
+    if (session.walker !== undefined) {
+      const step = this.#steps[session.walker] as WalkerStep;
+      const next = step.walkFrom({
+        kind: "failed-session",
+        lastSuccessful: this.#lastSuccessful[session.walker],
+      });
+      out.push(...this.#walkerOutputs(session.walker, next));
+    }
+    return out;
+  }
+
+  #finish(sessionId: number): SessionInfo | undefined {
+    const session = this.#sessions.get(sessionId);
+    if (session === undefined) return undefined;
+    this.#sessions.delete(sessionId);
+    if (session.role === "accepted") this.#accepted--;
+    return session;
+  }
+
+  #walkerOutputs(walker: number, out: WalkerStepOutput): DiscoveryOutput[] {
+    // `start-session` only comes out of `timerFired`, which handles it itself.
+    if (out.type === "start-session") return [];
+    return [
+      { type: "set-timer", timer: { kind: "walker", walker, token: out.token }, delayMs: out.ms },
+    ];
+  }
+
+  #event(event: DistributiveOmit<DiscoveryEvent, "at">): DiscoveryOutput {
+    return { type: "event", event: { ...event, at: this.#clock.now() } as DiscoveryEvent };
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** Outcome of {@link ingestDiscoveryResult}. */
+export type IngestOutcome =
+  | { readonly ok: true; readonly newlyLearned: number }
+  | { readonly ok: false; readonly error: DiscoveryProtocolError };
+
+/**
+ * The store step of a finished session, with the order the issue asks for: verify every
+ * received info first; if one fails, store nothing and fail the session
+ * (`invalid-transport-info`); otherwise store them (last write wins, decided by `insert`, which
+ * returns whether the info is now the stored one) and the remote's shared topics.
+ */
+export function ingestDiscoveryResult(
+  result: DiscoveryResult,
+  store: {
+    verify(id: NodeId, info: unknown): boolean;
+    insert(id: NodeId, info: unknown): boolean;
+    setTopics(id: NodeId, topics: ReadonlySet<Topic>): void;
+  },
+): IngestOutcome {
+  for (const [id, info] of result.transportInfos) {
+    if (!store.verify(id, info)) {
+      return {
+        ok: false,
+        error: new DiscoveryProtocolError(
+          "invalid-transport-info",
+          `transport info for ${id.slice(0, 8)} does not verify`,
+        ),
+      };
+    }
+  }
+  let newlyLearned = 0;
+  for (const [id, info] of result.transportInfos) if (store.insert(id, info)) newlyLearned++;
+  store.setTopics(result.remoteNodeId, result.topics);
+  return { ok: true, newlyLearned };
+}

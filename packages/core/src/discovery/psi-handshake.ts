@@ -1,0 +1,342 @@
+import { compareBytes, concatBytes } from "../bytes.ts";
+import { InvalidInputError } from "../errors.ts";
+import { hash } from "../hash.ts";
+import { NodeId } from "../ids/node-id.ts";
+import { Topic } from "../ids/topic.ts";
+import type { Rng } from "../random.ts";
+import { DiscoveryProtocolError } from "./errors.ts";
+import {
+  DEFAULT_MAX_TOPIC_HASHES,
+  DEFAULT_MAX_TRANSPORT_INFOS,
+  type DiscoveryLimits,
+  type DiscoveryMessage,
+  hexKey,
+  type NodesMessage,
+  SALT_HALF_LENGTH,
+} from "./messages.ts";
+
+/** What one finished discovery session gave us. */
+export interface DiscoveryResult {
+  /** The node we ran the session with. */
+  readonly remoteNodeId: NodeId;
+  /** Transport infos the remote handed out, unverified: verify each before storing it. */
+  readonly transportInfos: ReadonlyMap<NodeId, unknown>;
+  /** The topics both of us have (the private set intersection). */
+  readonly topics: ReadonlySet<Topic>;
+}
+
+/** Which side of the handshake: Alice initiates, Bob accepts. */
+export type PsiRole = "alice" | "bob";
+
+/** What the caller must do after feeding the handshake one input. */
+export interface PsiOutput {
+  /** Messages to send to the remote, in this order. */
+  readonly send: readonly DiscoveryMessage[];
+  /** Close our sending side after sending `send`. */
+  readonly closeOurSide: boolean;
+  /** Set once the handshake finished successfully. */
+  readonly result?: DiscoveryResult;
+}
+
+/** Options of {@link PsiAlice} and {@link PsiBob}. */
+export interface PsiHandshakeOptions extends DiscoveryLimits {
+  /** Our own node id (always kept when the infos we share must be cut to the cap). */
+  readonly myNodeId: NodeId;
+  /** The authenticated node at the other end. */
+  readonly remoteNodeId: NodeId;
+  /** Our topics. At most `maxTopicHashes`. */
+  readonly myTopics: Iterable<Topic>;
+  /** Source of the salt half. Production: `cryptoRng`. */
+  readonly rng: Rng;
+  /**
+   * Transport infos to hand to the remote once the intersection is known. The caller knows
+   * the address book and the `shareNodesWithCommonTopics` policy (see {@link selectInfosToShare}).
+   * More than `maxTransportInfos` are cut to the cap, our own first.
+   */
+  readonly infosToShare: (intersection: ReadonlySet<Topic>) => ReadonlyMap<NodeId, unknown>;
+  /**
+   * Node id ↔ bytes conversion; lets a simulator cache and intern ids. Default: `NodeId`'s
+   * `toBytes`/`fromBytes`.
+   */
+  readonly nodeIdCodec?: NodeIdCodec;
+}
+
+/** Conversion between node ids and their 32 bytes. */
+export interface NodeIdCodec {
+  toBytes(id: NodeId): Uint8Array;
+  fromBytes(bytes: Uint8Array): NodeId;
+}
+
+/** The common surface of both roles, for code that runs either. */
+export interface PsiHandshake {
+  readonly role: PsiRole;
+  readonly remoteNodeId: NodeId;
+  /** Whether the handshake finished successfully. */
+  readonly finished: boolean;
+  /** First output: Alice's salt half; nothing for Bob. Call once, before anything else. */
+  start(): PsiOutput;
+  /**
+   * Feeds one message from the remote (already checked by `decodeDiscoveryMessage`).
+   * @throws DiscoveryProtocolError (`unexpected-message`) when it is not the one expected now.
+   */
+  receive(message: DiscoveryMessage): PsiOutput;
+  /**
+   * The remote closed its sending side.
+   * @throws DiscoveryProtocolError (`closed-early`) unless that is the expected end.
+   */
+  remoteClosed(): PsiOutput;
+}
+
+const ALICE_SALT_BYTE = 0x00;
+const BOB_SALT_BYTE = 0x01;
+const NOTHING: PsiOutput = { send: [], closeOurSide: false };
+
+abstract class PsiParty implements PsiHandshake {
+  abstract readonly role: PsiRole;
+  readonly remoteNodeId: NodeId;
+  protected readonly options: PsiHandshakeOptions;
+  protected readonly topics: { topic: Topic; bytes: Uint8Array }[];
+  protected readonly maxInfos: number;
+  protected readonly ownSaltHalf: Uint8Array;
+  protected state = "initial";
+  protected intersection: ReadonlySet<Topic> = new Set();
+  protected remoteInfos: ReadonlyMap<NodeId, unknown> | undefined;
+
+  constructor(options: PsiHandshakeOptions) {
+    this.options = options;
+    this.remoteNodeId = options.remoteNodeId;
+    this.topics = [...new Set(options.myTopics)].map((topic) => ({
+      topic,
+      bytes: Topic.toBytes(topic),
+    }));
+    const maxHashes = options.maxTopicHashes ?? DEFAULT_MAX_TOPIC_HASHES;
+    if (this.topics.length > maxHashes) {
+      throw new InvalidInputError(
+        `${this.topics.length} topics, discovery supports at most ${maxHashes}`,
+      );
+    }
+    this.maxInfos = options.maxTransportInfos ?? DEFAULT_MAX_TRANSPORT_INFOS;
+    this.ownSaltHalf = options.rng.bytes(SALT_HALF_LENGTH);
+  }
+
+  get finished(): boolean {
+    return this.state === "finished";
+  }
+
+  abstract start(): PsiOutput;
+  abstract receive(message: DiscoveryMessage): PsiOutput;
+  abstract remoteClosed(): PsiOutput;
+
+  protected unexpected(message: DiscoveryMessage): never {
+    const was = this.state;
+    this.state = "failed";
+    throw new DiscoveryProtocolError(
+      "unexpected-message",
+      `${this.role} got "${message.type}" while ${was}`,
+    );
+  }
+
+  protected closedEarly(): never {
+    const was = this.state;
+    this.state = "failed";
+    throw new DiscoveryProtocolError("closed-early", `remote closed while ${this.role} was ${was}`);
+  }
+
+  /** Hashes of all our topics under `salt`, sorted so their order says nothing about ours. */
+  protected hashTopics(salt: Uint8Array): Uint8Array[] {
+    return this.topics.map((t) => hash(t.bytes, salt)).sort(compareBytes);
+  }
+
+  /** Our topics whose hash under `salt` is among the remote's hashes. */
+  protected intersect(remoteHashes: readonly Uint8Array[], salt: Uint8Array): Set<Topic> {
+    const remote = new Set(remoteHashes.map(bytesKey));
+    const out = new Set<Topic>();
+    for (const t of this.topics) if (remote.has(bytesKey(hash(t.bytes, salt)))) out.add(t.topic);
+    return out;
+  }
+
+  protected nodesMessage(): NodesMessage {
+    const infos = this.options.infosToShare(this.intersection);
+    const codec = this.options.nodeIdCodec ?? NodeId;
+    const pairs: [Uint8Array, unknown][] = [];
+    const own = infos.get(this.options.myNodeId);
+    if (own !== undefined) pairs.push([codec.toBytes(this.options.myNodeId), own]);
+    for (const [id, info] of infos) {
+      if (pairs.length >= this.maxInfos) break;
+      if (id !== this.options.myNodeId && id !== this.remoteNodeId)
+        pairs.push([codec.toBytes(id), info]);
+    }
+    return { type: "nodes", transportInfos: pairs };
+  }
+
+  protected takeNodes(message: NodesMessage): void {
+    const codec = this.options.nodeIdCodec ?? NodeId;
+    const infos = new Map<NodeId, unknown>();
+    for (const [id, info] of message.transportInfos) infos.set(codec.fromBytes(id), info);
+    this.remoteInfos = infos;
+  }
+
+  protected result(): DiscoveryResult {
+    return {
+      remoteNodeId: this.remoteNodeId,
+      transportInfos: this.remoteInfos ?? new Map(),
+      topics: this.intersection,
+    };
+  }
+}
+
+/**
+ * The initiating side of the PSI-hash handshake (spec §4.5), as a pure state machine:
+ * send salt half → receive Bob's salt half and hashes → send our hashes → receive Bob's nodes →
+ * send our nodes and close → wait for Bob to close → result.
+ */
+export class PsiAlice extends PsiParty {
+  readonly role = "alice";
+
+  start(): PsiOutput {
+    if (this.state !== "initial") throw new InvalidInputError("start() called twice");
+    this.state = "awaiting bob's salt half and hashes";
+    return { send: [{ type: "alice-salt-half", saltHalf: this.ownSaltHalf }], closeOurSide: false };
+  }
+
+  receive(message: DiscoveryMessage): PsiOutput {
+    if (
+      this.state === "awaiting bob's salt half and hashes" &&
+      message.type === "bob-salt-half-and-hashes"
+    ) {
+      const aliceSalt = salt(this.ownSaltHalf, message.saltHalf, ALICE_SALT_BYTE);
+      const bobSalt = salt(this.ownSaltHalf, message.saltHalf, BOB_SALT_BYTE);
+      this.intersection = this.intersect(message.topicHashes, bobSalt);
+      this.state = "awaiting bob's nodes";
+      return {
+        send: [{ type: "alice-hashes", topicHashes: this.hashTopics(aliceSalt) }],
+        closeOurSide: false,
+      };
+    }
+    if (this.state === "awaiting bob's nodes" && message.type === "nodes") {
+      this.takeNodes(message);
+      this.state = "awaiting bob's close";
+      return { send: [this.nodesMessage()], closeOurSide: true };
+    }
+    return this.unexpected(message);
+  }
+
+  remoteClosed(): PsiOutput {
+    if (this.state !== "awaiting bob's close") return this.closedEarly();
+    this.state = "finished";
+    return { ...NOTHING, result: this.result() };
+  }
+}
+
+/**
+ * The accepting side of the PSI-hash handshake (spec §4.5), as a pure state machine:
+ * receive Alice's salt half → send ours and our hashes → receive Alice's hashes → send our
+ * nodes → receive Alice's nodes → close → result.
+ */
+export class PsiBob extends PsiParty {
+  readonly role = "bob";
+  #aliceSalt: Uint8Array | undefined;
+
+  start(): PsiOutput {
+    if (this.state !== "initial") throw new InvalidInputError("start() called twice");
+    this.state = "awaiting alice's salt half";
+    return NOTHING;
+  }
+
+  receive(message: DiscoveryMessage): PsiOutput {
+    if (this.state === "awaiting alice's salt half" && message.type === "alice-salt-half") {
+      this.#aliceSalt = salt(message.saltHalf, this.ownSaltHalf, ALICE_SALT_BYTE);
+      const bobSalt = salt(message.saltHalf, this.ownSaltHalf, BOB_SALT_BYTE);
+      this.state = "awaiting alice's hashes";
+      return {
+        send: [
+          {
+            type: "bob-salt-half-and-hashes",
+            saltHalf: this.ownSaltHalf,
+            topicHashes: this.hashTopics(bobSalt),
+          },
+        ],
+        closeOurSide: false,
+      };
+    }
+    if (
+      this.state === "awaiting alice's hashes" &&
+      message.type === "alice-hashes" &&
+      this.#aliceSalt
+    ) {
+      this.intersection = this.intersect(message.topicHashes, this.#aliceSalt);
+      this.state = "awaiting alice's nodes";
+      return { send: [this.nodesMessage()], closeOurSide: false };
+    }
+    if (this.state === "awaiting alice's nodes" && message.type === "nodes") {
+      this.takeNodes(message);
+      this.state = "finished";
+      return { send: [], closeOurSide: true, result: this.result() };
+    }
+    return this.unexpected(message);
+  }
+
+  remoteClosed(): PsiOutput {
+    return this.closedEarly();
+  }
+}
+
+/** `aliceHalf ‖ bobHalf ‖ roleByte` (65 bytes). */
+function salt(aliceHalf: Uint8Array, bobHalf: Uint8Array, roleByte: number): Uint8Array {
+  return concatBytes(aliceHalf, bobHalf, Uint8Array.of(roleByte));
+}
+
+const bytesKey = hexKey;
+
+/** Inputs of {@link selectInfosToShare}: what the caller reads from its address book. */
+export interface InfosToShareInput {
+  /** Our node id; our own info is always shared when we have one. */
+  readonly myNodeId: NodeId;
+  /** The remote; its own info is never sent back to it. */
+  readonly remoteNodeId: NodeId;
+  /** The topics both sides share. */
+  readonly intersection: ReadonlySet<Topic>;
+  /** `shareNodesWithCommonTopics`: only nodes interested in a topic of the intersection. */
+  readonly shareNodesWithCommonTopics: boolean;
+  /** Every shareable (authenticated) transport info we hold, by node. */
+  readonly allInfos: ReadonlyMap<NodeId, unknown>;
+  /** Nodes interested in any of `topics` (used with `shareNodesWithCommonTopics`). */
+  readonly nodesByTopics: (topics: ReadonlySet<Topic>) => Iterable<NodeId>;
+  /** Cap; a random sample is taken when there are more. */
+  readonly max: number;
+  readonly rng: Rng;
+}
+
+/**
+ * The upstream sharing policy plus the cap: with `shareNodesWithCommonTopics` only nodes that
+ * share a topic of the intersection (and ourselves), otherwise every info we hold — which tells
+ * the remote who exists, though not what they care about. Beyond `max`, a random sample (ours
+ * always included).
+ */
+export function selectInfosToShare(input: InfosToShareInput): Map<NodeId, unknown> {
+  const candidates: NodeId[] = [];
+  const skip = (id: NodeId) => id === input.myNodeId || id === input.remoteNodeId;
+  if (input.shareNodesWithCommonTopics) {
+    const seen = new Set<NodeId>();
+    for (const id of input.nodesByTopics(input.intersection)) {
+      if (!seen.has(id) && !skip(id) && input.allInfos.has(id)) {
+        seen.add(id);
+        candidates.push(id);
+      }
+    }
+  } else {
+    for (const id of input.allInfos.keys()) if (!skip(id)) candidates.push(id);
+  }
+  const out = new Map<NodeId, unknown>();
+  const own = input.allInfos.get(input.myNodeId);
+  if (own !== undefined) out.set(input.myNodeId, own);
+  // Partial Fisher–Yates: only as many swaps as we take.
+  const take = Math.min(candidates.length, input.max - out.size);
+  for (let i = 0; i < take; i++) {
+    const j = i + input.rng.int(candidates.length - i);
+    const chosen = candidates[j] as NodeId;
+    candidates[j] = candidates[i] as NodeId;
+    out.set(chosen, input.allInfos.get(chosen));
+  }
+  return out;
+}

@@ -1,0 +1,146 @@
+import type { NodeId } from "../ids/node-id.ts";
+import type { Topic } from "../ids/topic.ts";
+import type { Backoff } from "./backoff.ts";
+import type { DiscoveryResult } from "./psi-handshake.ts";
+import type { RandomWalker } from "./random-walker.ts";
+
+/** Below this share of newly learned infos a step counts as unsuccessful and backs off. */
+export const SUCCESS_RATE_THRESHOLD = 0.02;
+
+/** After finding no node at all (empty address book), try again from the start after this. */
+export const EMPTY_ADDRESS_BOOK_RETRY_MS = 2_000;
+
+/** Where the next walk step starts from (spec §4.3). */
+export type WalkFromHere =
+  | { readonly kind: "bootstrap" }
+  | {
+      readonly kind: "last-session";
+      readonly result: DiscoveryResult;
+      readonly newlyLearned: number;
+    }
+  | { readonly kind: "failed-session"; readonly lastSuccessful?: DiscoveryResult | undefined };
+
+/**
+ * Share of the last step's transport infos that were new to us: 1 at bootstrap, 0 after a
+ * failure. A result without any infos taught us nothing, so it counts as 0.
+ */
+export function successRate(from: WalkFromHere): number {
+  switch (from.kind) {
+    case "bootstrap":
+      return 1;
+    case "failed-session":
+      return 0;
+    case "last-session": {
+      const total = from.result.transportInfos.size;
+      return total === 0 ? 0 : from.newlyLearned / total;
+    }
+  }
+}
+
+/** What a {@link WalkerStep} asks its driver to do. */
+export type WalkerStepOutput =
+  /** (Re)arm this walker's timer; call `timerFired(token, …)` after `ms`. */
+  | { readonly type: "wait"; readonly ms: number; readonly token: number }
+  /** Run a discovery session with `remote`, then feed the outcome to `walkFrom`. */
+  | { readonly type: "start-session"; readonly remote: NodeId }
+  /** The address book had no node to walk to: call `timerFired(token, …)` after `ms` (2 s). */
+  | { readonly type: "retry-later"; readonly ms: number; readonly token: number };
+
+/** What a walk step reads from the address book. */
+export interface AddressBookView {
+  readonly allNodeIds: Iterable<NodeId>;
+  readonly bootstrapIds: Iterable<NodeId>;
+}
+
+/** The phase a {@link WalkerStep} is in. */
+export type WalkerPhase = "idle" | "waiting" | "in-session" | "retrying";
+
+/**
+ * One walker's loop (spec §4.3) as a state machine: back off after unproductive steps, ask the
+ * {@link RandomWalker} for the next node when the wait is over, hand that node to the driver,
+ * and take the session's outcome as the next starting point. A reset signal cuts a wait short
+ * and starts over from the bootstrap nodes; one that arrives during a session is kept and
+ * applied when the session ends (upstream drops it).
+ */
+export class WalkerStep {
+  readonly walker: RandomWalker;
+  readonly backoff: Backoff;
+  #phase: WalkerPhase = "idle";
+  #from: WalkFromHere = { kind: "bootstrap" };
+  #token = 0;
+  #pendingReset = false;
+
+  constructor(walker: RandomWalker, backoff: Backoff) {
+    this.walker = walker;
+    this.backoff = backoff;
+  }
+
+  get phase(): WalkerPhase {
+    return this.#phase;
+  }
+
+  /**
+   * Starts the next step from `from` (Bootstrap to begin; the last session's outcome after
+   * that). Applies the backoff rule and returns how long to wait.
+   */
+  walkFrom(from: WalkFromHere): WalkerStepOutput {
+    if (this.#pendingReset) {
+      this.#pendingReset = false;
+      from = { kind: "bootstrap" };
+    }
+    if (successRate(from) < SUCCESS_RATE_THRESHOLD) this.backoff.increment();
+    else this.backoff.reset();
+    this.#from = from;
+    this.#phase = "waiting";
+    return { type: "wait", ms: this.backoff.valueMs, token: ++this.#token };
+  }
+
+  /**
+   * The timer armed by the last `wait`/`retry-later` fired. Stale tokens (a timer replaced by
+   * a reset) are ignored and return `undefined`.
+   */
+  timerFired(token: number, book: AddressBookView): WalkerStepOutput | undefined {
+    if (token !== this.#token) return undefined;
+    if (this.#phase === "retrying") return this.walkFrom({ kind: "bootstrap" });
+    if (this.#phase !== "waiting") return undefined;
+    const from = this.#from;
+    const previous =
+      from.kind === "last-session"
+        ? from.result
+        : from.kind === "failed-session"
+          ? from.lastSuccessful
+          : undefined;
+    const next = this.walker.nextNode({
+      previous,
+      allNodeIds: book.allNodeIds,
+      bootstrapIds: book.bootstrapIds,
+    });
+    if (next === undefined) {
+      this.#phase = "retrying";
+      return { type: "retry-later", ms: EMPTY_ADDRESS_BOOK_RETRY_MS, token: ++this.#token };
+    }
+    this.#phase = "in-session";
+    return { type: "start-session", remote: next };
+  }
+
+  /** Reset signal: start over from the bootstrap nodes with no backoff. */
+  resetSignal(): WalkerStepOutput | undefined {
+    if (this.#phase === "in-session") {
+      this.#pendingReset = true;
+      return undefined;
+    }
+    if (this.#phase === "idle") return undefined;
+    return this.walkFrom({ kind: "bootstrap" });
+  }
+}
+
+/** Reset rule, topics: all walkers start over when our topic set gains a topic (not on removals). */
+export function ownTopicsGained(previous: ReadonlySet<Topic>, next: ReadonlySet<Topic>): boolean {
+  for (const t of next) if (!previous.has(t)) return true;
+  return false;
+}
+
+/** Reset rule, transport info: all walkers start over when ours changes to a non-empty value. */
+export function ownTransportInfoWarrantsReset(info: unknown): boolean {
+  return info !== undefined && info !== null;
+}

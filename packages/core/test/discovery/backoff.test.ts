@@ -1,0 +1,156 @@
+import { describe, expect, it } from "vitest";
+import { ManualClock } from "../../src/clock.ts";
+import {
+  Backoff,
+  DEFAULT_BACKOFF_CONFIG,
+  EMPTY_ADDRESS_BOOK_RETRY_MS,
+  ownTopicsGained,
+  ownTransportInfoWarrantsReset,
+  RandomWalker,
+  successRate,
+  WalkerStep,
+} from "../../src/discovery/index.ts";
+import { seededRng } from "../../src/random.ts";
+import { nodeId, topic } from "./helpers.ts";
+
+const config = DEFAULT_BACKOFF_CONFIG;
+
+describe("backoff increments by a random 1–5 s up to 30 s (increment)", () => {
+  it("starts at the initial value, grows by random steps within range, stops at the ceiling", () => {
+    const backoff = new Backoff(seededRng(1), new ManualClock());
+    expect(backoff.valueMs).toBe(config.initialMs);
+    let last = backoff.valueMs;
+    const steps = new Set<number>();
+    for (let i = 0; i < 6; i++) {
+      backoff.increment();
+      const step = backoff.valueMs - last;
+      expect(step).toBeGreaterThanOrEqual(config.minIncrementMs);
+      expect(step).toBeLessThanOrEqual(config.maxIncrementMs);
+      steps.add(step);
+      last = backoff.valueMs;
+    }
+    expect(steps.size).toBeGreaterThan(1);
+    for (let i = 0; i < 100; i++) backoff.increment();
+    expect(backoff.valueMs).toBe(config.maxMs);
+  });
+});
+
+describe("backoff resets after a random 60–180 s (reset)", () => {
+  it("reset() goes back to the initial value with a new window in range", () => {
+    const backoff = new Backoff(seededRng(1), new ManualClock());
+    const windows = new Set<number>();
+    for (let i = 0; i < 10; i++) {
+      backoff.increment();
+      backoff.reset();
+      expect(backoff.valueMs).toBe(config.initialMs);
+      expect(backoff.resetAfterMs).toBeGreaterThanOrEqual(config.minResetAfterMs);
+      expect(backoff.resetAfterMs).toBeLessThanOrEqual(config.maxResetAfterMs);
+      windows.add(backoff.resetAfterMs);
+    }
+    expect(windows.size).toBeGreaterThan(5);
+  });
+
+  it("an increment resets only once the window has passed", () => {
+    const clock = new ManualClock();
+    const backoff = new Backoff(seededRng(2), clock);
+    const window = backoff.resetAfterMs;
+    clock.advance(config.minResetAfterMs - 1_000);
+    backoff.increment();
+    expect(backoff.valueMs).toBeGreaterThan(0);
+    expect(backoff.resetAfterMs).toBe(window);
+    clock.advance(config.maxResetAfterMs + 1_000);
+    backoff.increment();
+    expect(backoff.valueMs).toBe(config.initialMs);
+    expect(backoff.resetAfterMs).not.toBe(window);
+  });
+});
+
+describe("walker step (spec §4.3)", () => {
+  const me = nodeId(1);
+  const boot = nodeId(2);
+  const book = { allNodeIds: [me, boot], bootstrapIds: [boot] };
+  const result = (n: number) => ({
+    remoteNodeId: boot,
+    transportInfos: new Map(Array.from({ length: n }, (_, i) => [nodeId(10 + i), {}] as const)),
+    topics: new Set([topic(1)]),
+  });
+  const make = () =>
+    new WalkerStep(
+      new RandomWalker(me, seededRng(1)),
+      new Backoff(seededRng(1), new ManualClock()),
+    );
+
+  it("success rate: 1 at bootstrap, 0 after a failure, new/received after a session", () => {
+    expect(successRate({ kind: "bootstrap" })).toBe(1);
+    expect(successRate({ kind: "failed-session" })).toBe(0);
+    expect(successRate({ kind: "last-session", result: result(10), newlyLearned: 5 })).toBe(0.5);
+    expect(successRate({ kind: "last-session", result: result(0), newlyLearned: 0 })).toBe(0);
+  });
+
+  it("Bootstrap: no wait, then a session with the bootstrap node", () => {
+    const step = make();
+    const wait = step.walkFrom({ kind: "bootstrap" });
+    expect(wait).toMatchObject({ type: "wait", ms: 0 });
+    expect(step.timerFired((wait as { token: number }).token, book)).toEqual({
+      type: "start-session",
+      remote: boot,
+    });
+    expect(step.phase).toBe("in-session");
+  });
+
+  it("backs off after unproductive steps and resets after a productive one", () => {
+    const step = make();
+    step.walkFrom({ kind: "bootstrap" });
+    const w1 = step.walkFrom({ kind: "failed-session" });
+    const w2 = step.walkFrom({ kind: "last-session", result: result(100), newlyLearned: 1 });
+    expect((w1 as { ms: number }).ms).toBeGreaterThanOrEqual(1_000);
+    expect((w2 as { ms: number }).ms).toBeGreaterThan((w1 as { ms: number }).ms);
+    expect(
+      step.walkFrom({ kind: "last-session", result: result(100), newlyLearned: 2 }),
+    ).toMatchObject({ ms: 0 });
+  });
+
+  it("an empty address book: retry in 2 s, then start over from Bootstrap", () => {
+    const step = make();
+    const wait = step.walkFrom({ kind: "bootstrap" }) as { token: number };
+    const retry = step.timerFired(wait.token, { allNodeIds: [], bootstrapIds: [] });
+    expect(retry).toMatchObject({ type: "retry-later", ms: EMPTY_ADDRESS_BOOK_RETRY_MS });
+    const again = step.timerFired((retry as { token: number }).token, book);
+    expect(again).toMatchObject({ type: "wait", ms: 0 });
+  });
+
+  it("a reset signal cuts a backoff wait short; old timers are ignored", () => {
+    const step = make();
+    step.walkFrom({ kind: "bootstrap" });
+    step.walkFrom({ kind: "failed-session" });
+    const long = step.walkFrom({ kind: "failed-session" }) as { token: number; ms: number };
+    expect(long.ms).toBeGreaterThan(0);
+    const reset = step.resetSignal() as { token: number; ms: number };
+    expect(reset).toMatchObject({ type: "wait", ms: 0 });
+    expect(step.timerFired(long.token, book)).toBeUndefined();
+    expect(step.timerFired(reset.token, book)).toEqual({ type: "start-session", remote: boot });
+  });
+
+  it("a reset signal during a session applies when the session ends", () => {
+    const step = make();
+    const w = step.walkFrom({ kind: "bootstrap" }) as { token: number };
+    step.timerFired(w.token, book);
+    expect(step.resetSignal()).toBeUndefined();
+    expect(step.walkFrom({ kind: "failed-session" })).toMatchObject({ type: "wait", ms: 0 });
+  });
+});
+
+describe("walker reset rule", () => {
+  it("resets when our topic set gains a topic, not on removal", () => {
+    expect(ownTopicsGained(new Set([topic(1)]), new Set([topic(1), topic(2)]))).toBe(true);
+    expect(ownTopicsGained(new Set([topic(1), topic(2)]), new Set([topic(1)]))).toBe(false);
+    expect(ownTopicsGained(new Set([topic(1)]), new Set([topic(1)]))).toBe(false);
+    expect(ownTopicsGained(new Set([topic(1)]), new Set([topic(2)]))).toBe(true);
+  });
+
+  it("resets when our transport info changes to a non-empty value", () => {
+    expect(ownTransportInfoWarrantsReset({ addresses: [] })).toBe(true);
+    expect(ownTransportInfoWarrantsReset(undefined)).toBe(false);
+    expect(ownTransportInfoWarrantsReset(null)).toBe(false);
+  });
+});

@@ -1,0 +1,274 @@
+import { describe, expect, it } from "vitest";
+import { ManualClock } from "../../src/clock.ts";
+import {
+  type DiscoveryAddressBookView,
+  DiscoveryManager,
+  type DiscoveryOutput,
+  DiscoveryProtocolError,
+  DiscoverySessionLimitError,
+  type DiscoveryTimer,
+  ingestDiscoveryResult,
+} from "../../src/discovery/index.ts";
+import type { NodeId } from "../../src/ids/node-id.ts";
+import type { Topic } from "../../src/ids/topic.ts";
+import { seededRng } from "../../src/random.ts";
+import { nodeId, topic } from "./helpers.ts";
+
+const me = nodeId(1);
+const boot = nodeId(2);
+
+function setup(config: ConstructorParameters<typeof DiscoveryManager>[0]["config"] = {}) {
+  const clock = new ManualClock();
+  const manager = new DiscoveryManager({ myNodeId: me, rng: seededRng(1), clock, config });
+  const stale = new Set<NodeId>();
+  const book: DiscoveryAddressBookView = {
+    allNodeIds: [me, boot, nodeId(3)],
+    bootstrapIds: [boot],
+    isStale: (id) => stale.has(id),
+  };
+  return { clock, manager, book, stale };
+}
+
+const timers = (outs: DiscoveryOutput[]) =>
+  outs.flatMap((o) => (o.type === "set-timer" ? [o] : [])) as {
+    timer: DiscoveryTimer;
+    delayMs: number;
+  }[];
+const events = (outs: DiscoveryOutput[]) =>
+  outs.flatMap((o) => (o.type === "event" ? [o.event] : []));
+const initiated = (outs: DiscoveryOutput[]) =>
+  outs.flatMap((o) => (o.type === "initiate-session" ? [o] : []));
+const result = (remote: NodeId, n = 1) => ({
+  remoteNodeId: remote,
+  transportInfos: new Map<NodeId, unknown>(
+    Array.from({ length: n }, (_, i) => [nodeId(20 + i), {}]),
+  ),
+  topics: new Set<Topic>([topic(1)]),
+});
+
+/** Starts the manager and lets walker 0 begin a session; returns its id. */
+function firstSession(s: ReturnType<typeof setup>) {
+  const starts = timers(s.manager.start());
+  const out = s.manager.timerFired((starts[0] as { timer: DiscoveryTimer }).timer, s.book);
+  const session = initiated(out)[0];
+  if (session === undefined) throw new Error("no session started");
+  return { session, out };
+}
+
+describe("discovery manager: walkers drive outgoing sessions", () => {
+  it("starts 2 walkers; a walker's timer starts a session with a bootstrap node", () => {
+    const s = setup();
+    const starts = timers(s.manager.start());
+    expect(starts).toHaveLength(2);
+    expect(s.manager.start()).toEqual([]);
+    const { session, out } = firstSession(setup());
+    expect(session.remote).toBe(boot);
+    expect(timers(out)[0]).toMatchObject({ timer: { kind: "session" }, delayMs: 10_000 });
+    expect(events(out)[0]).toMatchObject({
+      type: "discovery:session-started",
+      role: "initiated",
+      remoteNodeId: boot,
+    });
+  });
+
+  it("a successful session is counted, emitted and feeds the walker", () => {
+    const s = setup();
+    const { session } = firstSession(s);
+    s.clock.advance(120);
+    const out = s.manager.sessionEnded(session.sessionId, result(boot, 3), 3);
+    expect(events(out)[0]).toMatchObject({
+      type: "discovery:session-ended",
+      durationMs: 120,
+      newlyLearned: 3,
+    });
+    expect(timers(out)[0]).toMatchObject({ timer: { kind: "walker", walker: 0 }, delayMs: 0 });
+    expect(s.manager.metrics).toMatchObject({
+      successfulSessions: 1,
+      newlyLearnedTransportInfos: 3,
+      failedSessions: 0,
+    });
+    expect(s.manager.runningSessions).toBe(0);
+  });
+
+  it("a failed connection is counted, not blamed on the remote, and the walker backs off", () => {
+    const s = setup();
+    const { session } = firstSession(s);
+    const out = s.manager.sessionFailed(
+      session.sessionId,
+      new DiscoveryProtocolError("channel-error", "dial failed"),
+    );
+    expect(events(out)[0]).toMatchObject({
+      type: "discovery:session-failed",
+      reason: "channel-error",
+      misbehaving: false,
+    });
+    expect((timers(out)[0] as { delayMs: number }).delayMs).toBeGreaterThanOrEqual(1_000);
+    expect(s.manager.metrics).toMatchObject({ failedSessions: 1, misbehavingSessions: 0 });
+    expect(s.manager.isCoolingDown(boot)).toBe(false);
+  });
+});
+
+describe("discovery manager: session timeout (default 10 s)", () => {
+  it("aborts a session still running at the timeout, as a typed failure with an event", () => {
+    const s = setup();
+    const { session, out } = firstSession(s);
+    const timer = timers(out)[0] as { timer: DiscoveryTimer };
+    s.clock.advance(10_000);
+    const fired = s.manager.timerFired(timer.timer, s.book);
+    const abort = fired.find((o) => o.type === "abort-session");
+    expect(abort).toMatchObject({ sessionId: session.sessionId });
+    expect((abort as { error: DiscoveryProtocolError }).error.reason).toBe("timeout");
+    expect(events(fired)[0]).toMatchObject({
+      type: "discovery:session-failed",
+      reason: "timeout",
+      misbehaving: true,
+    });
+    // A late report of the aborted session changes nothing.
+    expect(s.manager.sessionEnded(session.sessionId, result(boot), 1)).toEqual([]);
+    expect(s.manager.metrics).toMatchObject({ successfulSessions: 0, failedSessions: 1 });
+  });
+
+  it("ignores the timer of a session that already ended", () => {
+    const s = setup();
+    const { session, out } = firstSession(s);
+    s.manager.sessionEnded(session.sessionId, result(boot), 1);
+    expect(
+      s.manager.timerFired((timers(out)[0] as { timer: DiscoveryTimer }).timer, s.book),
+    ).toEqual([]);
+  });
+});
+
+describe("discovery manager: cap on concurrently accepted sessions (default 16)", () => {
+  it("refuses the 17th with DiscoverySessionLimitError and an event, accepts again once one ends", () => {
+    const s = setup();
+    const ids: number[] = [];
+    for (let i = 0; i < 16; i++) {
+      const d = s.manager.acceptSession(nodeId(100 + i));
+      expect(d.accepted).toBe(true);
+      if (d.accepted) ids.push(d.sessionId);
+    }
+    const refused = s.manager.acceptSession(nodeId(99));
+    expect(refused.accepted).toBe(false);
+    if (!refused.accepted) {
+      expect(refused.error).toBeInstanceOf(DiscoverySessionLimitError);
+      expect(refused.error.code).toBe("DISCOVERY_SESSION_LIMIT");
+      expect(events(refused.outputs)[0]).toMatchObject({ type: "discovery:session-refused" });
+    }
+    expect(s.manager.metrics.refusedSessions).toBe(1);
+    // Accepted sessions do not feed a walker.
+    expect(timers(s.manager.sessionEnded(ids[0] as number, result(nodeId(100)), 0))).toEqual([]);
+    expect(s.manager.acceptSession(nodeId(99)).accepted).toBe(true);
+  });
+
+  it("outgoing sessions do not count against the cap", () => {
+    const s = setup({ maxAcceptedSessions: 1 });
+    firstSession(s);
+    expect(s.manager.acceptSession(nodeId(50)).accepted).toBe(true);
+    expect(s.manager.acceptSession(nodeId(51)).accepted).toBe(false);
+  });
+});
+
+describe("discovery manager: skips stale and misbehaving nodes", () => {
+  it("skips a node that became stale and repeats the step with backoff", () => {
+    const s = setup();
+    s.stale.add(boot);
+    const starts = timers(s.manager.start());
+    const out = s.manager.timerFired((starts[0] as { timer: DiscoveryTimer }).timer, s.book);
+    expect(initiated(out)).toEqual([]);
+    expect(events(out)[0]).toMatchObject({
+      type: "discovery:node-skipped",
+      remoteNodeId: boot,
+      why: "stale",
+    });
+    expect((timers(out)[0] as { delayMs: number }).delayMs).toBeGreaterThan(0);
+    expect(s.manager.metrics.skippedNodes).toBe(1);
+  });
+
+  it("a protocol violation counts as misbehaviour and cools the node down for a while", () => {
+    const s = setup({ misbehaviourCooldownMs: 60_000 });
+    const { session } = firstSession(s);
+    const out = s.manager.sessionFailed(
+      session.sessionId,
+      new DiscoveryProtocolError("unexpected-message", "x"),
+    );
+    expect(events(out)[0]).toMatchObject({ misbehaving: true, reason: "unexpected-message" });
+    expect(s.manager.metrics.misbehavingSessions).toBe(1);
+    expect(s.manager.isCoolingDown(boot)).toBe(true);
+    // Walker 1 now draws the bootstrap node and must skip it.
+    const skipped = s.manager.timerFired({ kind: "walker", walker: 1, token: 1 }, s.book);
+    expect(events(skipped)[0]).toMatchObject({
+      type: "discovery:node-skipped",
+      why: "cooling-down",
+    });
+    s.clock.advance(60_000);
+    expect(s.manager.isCoolingDown(boot)).toBe(false);
+  });
+});
+
+describe("discovery manager: reset signal", () => {
+  it("our topic set gaining a topic restarts waiting walkers at once; removal does not", () => {
+    const s = setup();
+    s.manager.start();
+    expect(s.manager.ownTopicsChanged(new Set([topic(1), topic(2)]), new Set([topic(1)]))).toEqual(
+      [],
+    );
+    const out = s.manager.ownTopicsChanged(new Set([topic(1)]), new Set([topic(1), topic(2)]));
+    expect(timers(out)).toHaveLength(2);
+    for (const t of timers(out)) expect(t.delayMs).toBe(0);
+    expect(timers(s.manager.ownTransportInfoChanged({ addresses: ["/memory/1"] }))).toHaveLength(2);
+    expect(s.manager.ownTransportInfoChanged(undefined)).toEqual([]);
+  });
+});
+
+describe("ingestDiscoveryResult: nothing unverified is stored", () => {
+  const good = (id: NodeId) => ({ signedBy: id });
+  const store = () => {
+    const infos = new Map<NodeId, unknown>();
+    const topics = new Map<NodeId, ReadonlySet<Topic>>();
+    return {
+      infos,
+      topics,
+      verify: (id: NodeId, info: unknown) => (info as { signedBy?: NodeId }).signedBy === id,
+      insert: (id: NodeId, info: unknown) => {
+        const fresh = !infos.has(id);
+        infos.set(id, info);
+        return fresh;
+      },
+      setTopics: (id: NodeId, t: ReadonlySet<Topic>) => void topics.set(id, t),
+    };
+  };
+
+  it("stores verified infos and the remote's shared topics, counting the new ones", () => {
+    const s = store();
+    s.infos.set(nodeId(5), good(nodeId(5)));
+    const r = {
+      remoteNodeId: boot,
+      transportInfos: new Map([
+        [nodeId(5), good(nodeId(5))],
+        [nodeId(6), good(nodeId(6))],
+      ]),
+      topics: new Set([topic(1)]),
+    };
+    expect(ingestDiscoveryResult(r, s)).toEqual({ ok: true, newlyLearned: 1 });
+    expect(s.topics.get(boot)).toEqual(new Set([topic(1)]));
+  });
+
+  it("a forged or mismatched info fails the whole result: nothing stored, typed error", () => {
+    for (const bad of [{ signedBy: nodeId(9) }, { forged: true }]) {
+      const s = store();
+      const r = {
+        remoteNodeId: boot,
+        transportInfos: new Map<NodeId, unknown>([
+          [nodeId(5), good(nodeId(5))],
+          [nodeId(6), bad],
+        ]),
+        topics: new Set([topic(1)]),
+      };
+      const outcome = ingestDiscoveryResult(r, s);
+      expect(outcome.ok).toBe(false);
+      if (!outcome.ok) expect(outcome.error.reason).toBe("invalid-transport-info");
+      expect(s.infos.size).toBe(0);
+      expect(s.topics.size).toBe(0);
+    }
+  });
+});
