@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+/**
+ * The `p2panda-web` executable. Run from a checkout with
+ * `npx node --conditions=source packages/cli/src/main.ts bootstrap …`.
+ */
+import { runCli } from "./cli.ts";
+
+const controller = new AbortController();
+let signals = 0;
+const onSignal = (): void => {
+  signals++;
+  // A second signal while stopping means "now": give up on a clean stop.
+  if (signals > 1) process.exit(1);
+  controller.abort();
+};
+process.on("SIGINT", onSignal);
+process.on("SIGTERM", onSignal);
+
+const code = await runCli(process.argv.slice(2), {
+  stdout: (line) => process.stdout.write(`${line}\n`),
+  stderr: (line) => process.stderr.write(`${line}\n`),
+  signal: controller.signal,
+});
+// libp2p's transports can leave native handles (WebRTC) that would keep the process alive.
+process.exit(code);

@@ -1,0 +1,186 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
+import { sqliteAddressBookStore } from "@p2panda-web/address-book/sqlite";
+import {
+  ADDRESS_BOOK_FILE,
+  type CliIo,
+  type ConnectionLine,
+  type ListeningLine,
+  runCli,
+} from "@p2panda-web/cli";
+import { fromHex, Identity, NodeId, transportKind } from "@p2panda-web/core";
+import { createNodeEndpoint } from "@p2panda-web/core/node";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+
+const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
+
+/** A running `p2panda-web` process with its stdout as parsed JSON lines. */
+interface CliProcess {
+  readonly child: ChildProcess;
+  /** The next stdout line matching `predicate` (fails after 15 s or when the process exits). */
+  line<T>(predicate: (value: Record<string, unknown>) => boolean): Promise<T>;
+  readonly exit: Promise<number | null>;
+  stderr(): string;
+}
+
+function startCli(args: string[]): CliProcess {
+  const child = spawn(process.execPath, ["--conditions=source", "--no-warnings", MAIN, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr?.on("data", (chunk) => {
+    stderr += chunk;
+  });
+  const lines: Record<string, unknown>[] = [];
+  const waiters: Array<() => void> = [];
+  createInterface({ input: child.stdout! }).on("line", (text) => {
+    lines.push(JSON.parse(text));
+    for (const wake of waiters.splice(0)) wake();
+  });
+  const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  exit.then(() => {
+    for (const wake of waiters.splice(0)) wake();
+  });
+  let exited = false;
+  exit.then(() => {
+    exited = true;
+  });
+  return {
+    child,
+    exit,
+    stderr: () => stderr,
+    async line<T>(predicate: (value: Record<string, unknown>) => boolean): Promise<T> {
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        const found = lines.find(predicate);
+        if (found !== undefined) return found as T;
+        if (exited || Date.now() > deadline) {
+          throw new Error(`no matching line; stderr:\n${stderr}`);
+        }
+        await new Promise<void>((resolve) => {
+          waiters.push(resolve);
+          setTimeout(resolve, 1_000);
+        });
+      }
+    },
+  };
+}
+
+function memoryIo(signal = new AbortController().signal): CliIo & { out: string[]; err: string[] } {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { out, err, signal, stdout: (l) => out.push(l), stderr: (l) => err.push(l) };
+}
+
+let dir: string;
+const running: ChildProcess[] = [];
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "p2panda-cli-"));
+});
+afterEach(async () => {
+  for (const child of running.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("command line", () => {
+  it("--help documents every flag", async () => {
+    const io = memoryIo();
+    expect(await runCli(["bootstrap", "--help"], io)).toBe(0);
+    const help = io.out.join("\n");
+    for (const flag of [
+      "--host",
+      "--ws-port",
+      "--tcp-port",
+      "--webrtc-port",
+      "--key-file",
+      "--network-id",
+      "--data-dir",
+      "--allow-private-addresses",
+      "--bootstrap",
+      "--max-reservations",
+      "--help",
+    ]) {
+      expect(help).toContain(flag);
+    }
+  });
+
+  it("rejects unknown commands, unknown flags and bad values with exit code 2", async () => {
+    expect(await runCli(["nonsense"], memoryIo())).toBe(2);
+    expect(await runCli(["bootstrap", "--bogus"], memoryIo())).toBe(2);
+    const io = memoryIo();
+    expect(await runCli(["bootstrap", "--ws-port", "99999"], io)).toBe(2);
+    expect(io.err.join("\n")).toContain("--ws-port");
+    expect(await runCli(["bootstrap", "--network-id", "zz"], memoryIo())).toBe(2);
+  });
+});
+
+describe("p2panda-web bootstrap", () => {
+  it("prints the listening line, a line per connection, and exits 0 on SIGTERM", async () => {
+    const cli = startCli(["bootstrap", "--allow-private-addresses"]);
+    running.push(cli.child);
+    const listening = await cli.line<ListeningLine>((l) => l.event === "listening");
+    expect(NodeId.is(listening.nodeId)).toBe(true);
+    expect(listening.addrs.map(transportKind).sort()).toEqual([
+      "tcp",
+      "webrtc-direct",
+      "websockets",
+    ]);
+
+    const book = await AddressBook.open(memoryAddressBookStore());
+    const client = await createNodeEndpoint({
+      identity: await Identity.generate(),
+      addressBook: book,
+      relay: false,
+      allowPrivateAddresses: true,
+      bootstrap: listening.addrs.filter((a) => transportKind(a) === "websockets"),
+    });
+    try {
+      const opened = await cli.line<ConnectionLine>(
+        (l) => l.event === "connection-opened" && l.remote === client.nodeId,
+      );
+      expect(opened).toMatchObject({ transport: "websockets", direction: "inbound" });
+      cli.child.kill("SIGTERM");
+      expect(await cli.exit).toBe(0);
+      await expect
+        .poll(() => client.connections().filter((c) => c.remote === listening.nodeId))
+        .toEqual([]);
+    } finally {
+      await client.stop();
+      await book.close();
+    }
+  });
+
+  it("creates the key file with mode 0600 and keeps its node id across restarts", async () => {
+    const keyFile = join(dir, "keys", "node.key");
+    const dataDir = join(dir, "data");
+    const args = ["bootstrap", "--key-file", keyFile, "--data-dir", dataDir];
+
+    const first = startCli(args);
+    running.push(first.child);
+    const one = await first.line<ListeningLine>((l) => l.event === "listening");
+    expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
+    const seed = fromHex((await readFile(keyFile, "utf8")).trim(), 32);
+    expect((await Identity.fromSecretKey(seed)).nodeId).toBe(one.nodeId);
+    first.child.kill("SIGTERM");
+    expect(await first.exit).toBe(0);
+
+    const second = startCli(args);
+    running.push(second.child);
+    const two = await second.line<ListeningLine>((l) => l.event === "listening");
+    expect(two.nodeId).toBe(one.nodeId);
+    second.child.kill("SIGINT");
+    expect(await second.exit).toBe(0);
+
+    // The address book was closed cleanly and holds the node's own signed transport info.
+    const book = await AddressBook.open(
+      await sqliteAddressBookStore(join(dataDir, ADDRESS_BOOK_FILE)),
+    );
+    expect(book.nodeInfo(one.nodeId as NodeId)?.transports?.kind).toBe("authenticated");
+    await book.close();
+  });
+});

@@ -1,0 +1,43 @@
+import { circuitRelayTransport } from "@libp2p/circuit-relay-v2";
+import { webRTC, webRTCDirect } from "@libp2p/webrtc";
+import { webSockets } from "@libp2p/websockets";
+import { webTransport } from "@libp2p/webtransport";
+import { type Endpoint, type EndpointOptions, startEndpoint } from "./endpoint.ts";
+
+/** Options of {@link createEndpoint}. */
+export interface BrowserEndpointOptions extends EndpointOptions {
+  /**
+   * STUN/TURN servers for WebRTC. Default none: nodes on one network (or one machine) connect
+   * host-to-host; add servers for nodes behind NATs. No third party is contacted by default.
+   */
+  readonly iceServers?: RTCIceServer[];
+  /** More listen addresses (the preset listens on `/p2p-circuit` and `/webrtc`). */
+  readonly listen?: readonly string[];
+}
+
+/**
+ * Creates and starts the browser endpoint (it also runs in Node, where WebRTC comes from
+ * node-datachannel). It dials WebSockets, WebRTC-direct and WebTransport addresses, and once it
+ * holds a reservation on a relay (a bootstrap node) it is reachable at
+ * `…/p2p-circuit/webrtc/p2p/<id>`: other nodes signal through the relay and then talk over a
+ * direct WebRTC connection. Reservation changes show as `endpoint:relay-reservation` events and
+ * in the advertised addresses.
+ *
+ * Unlike libp2p's browser default, plain `ws://` addresses may be dialled (pages served over
+ * https cannot use them anyway, and local development needs them); loopback and LAN addresses
+ * only with `allowPrivateAddresses`.
+ *
+ * @throws InvalidInputError on malformed options; libp2p errors if it cannot start.
+ */
+export function createEndpoint(options: BrowserEndpointOptions): Promise<Endpoint> {
+  return startEndpoint(options, {
+    transports: [
+      webSockets(),
+      webRTC({ rtcConfiguration: { iceServers: options.iceServers ?? [] } }),
+      webRTCDirect({ rtcConfiguration: { iceServers: options.iceServers ?? [] } }),
+      webTransport(),
+      circuitRelayTransport(),
+    ],
+    listen: ["/p2p-circuit", "/webrtc", ...(options.listen ?? [])],
+  });
+}

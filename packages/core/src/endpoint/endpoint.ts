@@ -1,0 +1,761 @@
+import { noise } from "@chainsafe/libp2p-noise";
+import { yamux } from "@chainsafe/libp2p-yamux";
+import { identify } from "@libp2p/identify";
+import type { Connection, Libp2p, Libp2pEvents, Stream } from "@libp2p/interface";
+import { KEEP_ALIVE } from "@libp2p/interface";
+import { ping } from "@libp2p/ping";
+import { multiaddr } from "@multiformats/multiaddr";
+import { EventStream } from "@p2panda-web/events";
+import { createLibp2p, type Libp2pInit, type ServiceFactoryMap } from "libp2p";
+import type { Observable } from "rxjs";
+import { type Clock, systemClock } from "../clock.ts";
+import {
+  framedChannel,
+  type MessageChannel,
+  type MessageChannelOptions,
+} from "../codec/message-channel.ts";
+import { InvalidInputError, P2pandaError } from "../errors.ts";
+import { HybridClock, HybridTimestamp } from "../hybrid-timestamp.ts";
+import type { Identity } from "../identity/identity.ts";
+import { NetworkId, protocolId } from "../ids/network-id.ts";
+import { NodeId } from "../ids/node-id.ts";
+import { createNodeInfo, type NodeInfo } from "../records/node-info.ts";
+import {
+  type AuthenticatedTransportInfo,
+  addressNodeId,
+  signTransportInfo,
+} from "../records/transport-info.ts";
+import {
+  advertisableAddresses,
+  connectionTransport,
+  isPrivateAddress,
+  parseBootstrapAddresses,
+} from "./addresses.ts";
+import { ConnectionPolicy } from "./connection-policy.ts";
+import {
+  DialFailedError,
+  EndpointStoppedError,
+  NodeDeniedError,
+  NoTransportInfoError,
+  ProtocolNotSupportedError,
+  StreamOpenError,
+  TooManyStreamsError,
+} from "./errors.ts";
+import type { ConnectionSummary, EndpointEvent } from "./events.ts";
+import type { ProtocolEndpoint } from "./protocol-endpoint.ts";
+import { type StreamDuplexOptions, streamDuplex } from "./stream-duplex.ts";
+
+/**
+ * What the endpoint needs from the address book (`@p2panda-web/address-book`'s `AddressBook`
+ * fits): addresses to dial, a place for its own signed transport info and bootstrap entries,
+ * and connection reports.
+ */
+export interface EndpointAddressBook {
+  nodeInfo(id: NodeId): NodeInfo | undefined;
+  insertNodeInfo(info: NodeInfo): Promise<boolean>;
+  reportConnection(id: NodeId, ok: boolean): Promise<void>;
+}
+
+/** Limits on what remote nodes can make the endpoint hold. */
+export interface EndpointLimits {
+  /** Most connections open at once (in and out). Default 256. */
+  readonly maxConnections?: number;
+  /** Most inbound connections open at once; more are refused by the gater. Default 192. */
+  readonly maxInboundConnections?: number;
+  /** Most inbound connections still in their handshake at once. Default 16. */
+  readonly maxPendingInboundConnections?: number;
+  /**
+   * Most concurrent inbound streams one remote node may hold per protocol; the next one is reset
+   * with `TooManyStreamsError`. Default 8; `accept` can override it per protocol.
+   */
+  readonly maxInboundStreamsPerNode?: number;
+  /** Most concurrent outbound streams per protocol on one connection. Default 64. */
+  readonly maxOutboundStreamsPerConnection?: number;
+}
+
+/** Defaults of {@link EndpointLimits}. */
+export const DEFAULT_ENDPOINT_LIMITS: Required<EndpointLimits> = Object.freeze({
+  maxConnections: 256,
+  maxInboundConnections: 192,
+  maxPendingInboundConnections: 16,
+  maxInboundStreamsPerNode: 8,
+  maxOutboundStreamsPerConnection: 64,
+});
+
+/** Default of {@link EndpointOptions.dialTimeoutMs}. */
+export const DEFAULT_DIAL_TIMEOUT_MS = 10_000;
+
+/** Options shared by every endpoint preset. */
+export interface EndpointOptions {
+  /** The node's key: its node id is the libp2p PeerId. */
+  readonly identity: Identity;
+  /** Where addresses are looked up, connections reported and our own transport info kept. */
+  readonly addressBook: EndpointAddressBook;
+  /** Network to join; protocols are bound to it. Default {@link NetworkId.DEFAULT}. */
+  readonly networkId?: NetworkId;
+  /**
+   * Multiaddrs of bootstrap nodes, each ending in `/p2p/<peer id>`: stored in the address book as
+   * trusted bootstrap entries, kept alive (libp2p redials them), and dialled at start (in the
+   * background; outcomes are reported and failures emitted as `endpoint:dial-failed`).
+   */
+  readonly bootstrap?: readonly string[];
+  /**
+   * Dial and advertise loopback and private (LAN) addresses. Default `false`, as a public
+   * deployment should neither probe its users' LANs nor hand out unreachable addresses; turn it
+   * on for development, tests and LAN setups.
+   */
+  readonly allowPrivateAddresses?: boolean;
+  /** Only these nodes (and the bootstrap nodes) may connect or be connected to. */
+  readonly allow?: readonly NodeId[];
+  /** These nodes may never connect or be connected to. */
+  readonly deny?: readonly NodeId[];
+  readonly limits?: EndpointLimits;
+  /** Per-dial timeout of `connect`. Default {@link DEFAULT_DIAL_TIMEOUT_MS}. */
+  readonly dialTimeoutMs?: number;
+  /** Stream backpressure and write-stall settings for every session. */
+  readonly stream?: StreamDuplexOptions;
+  /** Wall clock of the hybrid clock that stamps our transport info; default system clock. */
+  readonly clock?: Clock;
+}
+
+/** Options of {@link Endpoint.accept}. */
+export interface AcceptOptions extends MessageChannelOptions {
+  /** Overrides {@link EndpointLimits.maxInboundStreamsPerNode} for this protocol. */
+  readonly maxInboundStreamsPerNode?: number;
+}
+
+/** Options of {@link Endpoint.connect}. */
+export interface ConnectOptions extends MessageChannelOptions {
+  /** Cancels the dial and stream negotiation. */
+  readonly signal?: AbortSignal;
+}
+
+/** Counters since the endpoint started. */
+export interface EndpointMetrics {
+  connectionsOpened: number;
+  connectionsClosed: number;
+  /** Refused by the allow/deny lists (either direction). */
+  connectionsDenied: number;
+  /** Refused because {@link EndpointLimits.maxInboundConnections} was reached. */
+  inboundConnectionsRefused: number;
+  dialsFailed: number;
+  streamsOpened: number;
+  streamsAccepted: number;
+  /** Inbound streams reset for exceeding the per-node stream limit. */
+  streamsRefused: number;
+  /** `connect` calls that met a node without the protocol (e.g. on another network). */
+  protocolNotSupported: number;
+  /** Accepted sessions whose handler failed. */
+  sessionsFailed: number;
+  /** Failed sessions by error code (`FRAME_TOO_LARGE`, `STREAM_STALLED`, `DECODE_ERROR`, …). */
+  sessionErrors: Record<string, number>;
+  /** Times our own transport info was re-signed and stored. */
+  transportInfosPublished: number;
+}
+
+/**
+ * A p2panda node's connection to the network: one libp2p node with the node's identity, on which
+ * p2panda protocols run, one stream per session (spec §3). Created by `createEndpoint` (browser
+ * preset), `createNodeEndpoint` (Node) or `createMemoryEndpoint` (tests).
+ */
+export interface Endpoint extends ProtocolEndpoint {
+  readonly nodeId: NodeId;
+  readonly networkId: NetworkId;
+  /** The underlying libp2p node, for what the endpoint does not cover (use with care). */
+  readonly libp2p: Libp2p;
+  /**
+   * Serves `protocolName` (bound to our network id): each inbound session is one stream, handed
+   * to `handler` as a {@link MessageChannel}. A handler that throws or rejects ends its session
+   * (the stream is reset; counted in `metrics.sessionErrors`, emitted as
+   * `endpoint:session-failed`); the endpoint keeps serving. A remote that holds more concurrent
+   * streams than the limit gets the extra ones reset with `TooManyStreamsError`.
+   * @throws InvalidInputError if the protocol is already accepted; EndpointStoppedError.
+   */
+  accept(
+    protocolName: string,
+    handler: (channel: MessageChannel) => void | Promise<void>,
+    options?: AcceptOptions,
+  ): void;
+  /**
+   * Stops accepting new sessions of `protocolName` (running sessions go on); remotes then get
+   * `ProtocolNotSupportedError`. No-op if it was not accepted.
+   */
+  unaccept(protocolName: string): Promise<void>;
+  /**
+   * Opens a session of `protocolName` with `nodeId`, reusing an open direct connection or dialling
+   * the addresses the address book has for it. Every dial outcome is reported to the address
+   * book (a success when a new direct connection opens, in either direction; a failure when no
+   * address is known or none answers).
+   * @throws NoTransportInfoError (no addresses known), DialFailedError, ProtocolNotSupportedError
+   *   (the node is on another network or lacks the protocol), StreamOpenError, NodeDeniedError,
+   *   InvalidInputError (own node id), EndpointStoppedError.
+   */
+  connect(nodeId: NodeId, protocolName: string, options?: ConnectOptions): Promise<MessageChannel>;
+  /**
+   * Makes sure a connection to `nodeId` is open (dialling as `connect` does) without opening a
+   * stream. Throws what `connect` throws for dialling.
+   */
+  dial(nodeId: NodeId, options?: { signal?: AbortSignal }): Promise<void>;
+  /** Addresses we advertise (each ending in `/p2p/<our peer id>`), as in our transport info. */
+  addresses(): string[];
+  /** Every address libp2p listens on or announces, private ones included. */
+  listenAddresses(): string[];
+  /** Our latest signed transport info (also stored in the address book). */
+  transportInfo(): AuthenticatedTransportInfo | undefined;
+  /** Open connections, right now. */
+  connections(): ConnectionSummary[];
+  /** Relays we hold a reservation on. */
+  relays(): NodeId[];
+  readonly metrics: Readonly<EndpointMetrics>;
+  /** Hot stream of {@link EndpointEvent}s; completes on `stop`. */
+  readonly events$: Observable<EndpointEvent>;
+  /** Closes every connection and stops libp2p. Idempotent. The address book stays open. */
+  stop(): Promise<void>;
+}
+
+/** What a preset contributes: transports, listen addresses, extra libp2p services. */
+export interface EndpointPreset {
+  readonly transports: NonNullable<Libp2pInit["transports"]>;
+  readonly listen: readonly string[];
+  readonly services?: ServiceFactoryMap;
+}
+
+/**
+ * Creates and starts an endpoint with the transports of `preset` and everything presets share:
+ * noise, yamux, identify, ping, the connection policy, transport-info publication, bootstrap.
+ * Presets call this; applications call a preset.
+ * @throws InvalidInputError on malformed options (e.g. a bootstrap address without `/p2p/`).
+ */
+export async function startEndpoint(
+  options: EndpointOptions,
+  preset: EndpointPreset,
+): Promise<Endpoint> {
+  const limits = { ...DEFAULT_ENDPOINT_LIMITS, ...options.limits };
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new InvalidInputError(`limit ${name} must be a positive integer`);
+    }
+  }
+  const bootstrap = parseBootstrapAddresses(options.bootstrap ?? []);
+  const policy = new ConnectionPolicy({
+    allow:
+      options.allow === undefined
+        ? undefined
+        : [...options.allow, ...bootstrap.map((b) => b.nodeId)],
+    deny: options.deny,
+    allowPrivateAddresses: options.allowPrivateAddresses ?? false,
+    maxInboundConnections: limits.maxInboundConnections,
+  });
+  const libp2p = await createLibp2p({
+    start: false,
+    privateKey: options.identity.toLibp2pPrivateKey(),
+    addresses: { listen: [...preset.listen] },
+    transports: preset.transports,
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionGater: policy.gater(),
+    connectionManager: {
+      maxConnections: limits.maxConnections,
+      maxIncomingPendingConnections: limits.maxPendingInboundConnections,
+      dialTimeout: options.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS,
+    },
+    services: { identify: identify(), ping: ping(), ...preset.services },
+  });
+  const endpoint = new Libp2pEndpoint(libp2p, options, limits, policy, bootstrap);
+  await endpoint.start();
+  return endpoint;
+}
+
+class Libp2pEndpoint implements Endpoint {
+  readonly nodeId: NodeId;
+  readonly networkId: NetworkId;
+  readonly libp2p: Libp2p;
+  readonly metrics: EndpointMetrics = {
+    connectionsOpened: 0,
+    connectionsClosed: 0,
+    connectionsDenied: 0,
+    inboundConnectionsRefused: 0,
+    dialsFailed: 0,
+    streamsOpened: 0,
+    streamsAccepted: 0,
+    streamsRefused: 0,
+    protocolNotSupported: 0,
+    sessionsFailed: 0,
+    sessionErrors: {},
+    transportInfosPublished: 0,
+  };
+  readonly #identity: Identity;
+  readonly #book: EndpointAddressBook;
+  readonly #limits: Required<EndpointLimits>;
+  readonly #policy: ConnectionPolicy;
+  readonly #bootstrap: ReturnType<typeof parseBootstrapAddresses>;
+  readonly #hybridClock: HybridClock;
+  readonly #events: EventStream<EndpointEvent>;
+  readonly #dialTimeoutMs: number;
+  readonly #streamOptions: StreamDuplexOptions;
+  readonly #accepted = new Set<string>();
+  readonly #listeners: Array<() => void> = [];
+  #transportInfo: AuthenticatedTransportInfo | undefined;
+  #publishedKey: string | undefined;
+  #publishing: Promise<void> = Promise.resolve();
+  #relays = new Set<NodeId>();
+  #started = false;
+  #stopped = false;
+
+  constructor(
+    libp2p: Libp2p,
+    options: EndpointOptions,
+    limits: Required<EndpointLimits>,
+    policy: ConnectionPolicy,
+    bootstrap: ReturnType<typeof parseBootstrapAddresses>,
+  ) {
+    this.libp2p = libp2p;
+    this.#identity = options.identity;
+    this.nodeId = options.identity.nodeId;
+    this.networkId = options.networkId ?? NetworkId.DEFAULT;
+    this.#book = options.addressBook;
+    this.#limits = limits;
+    this.#policy = policy;
+    this.#bootstrap = bootstrap;
+    const clock = options.clock ?? systemClock;
+    this.#hybridClock = new HybridClock(clock);
+    this.#events = new EventStream<EndpointEvent>(() => clock.now());
+    this.#dialTimeoutMs = options.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS;
+    this.#streamOptions = options.stream ?? {};
+    policy.onRefused = (reason, remote) => {
+      if (reason === "denied") this.metrics.connectionsDenied++;
+      else this.metrics.inboundConnectionsRefused++;
+      this.#events.emit({ type: "endpoint:connection-refused", reason, remote });
+    };
+  }
+
+  get events$(): Observable<EndpointEvent> {
+    return this.#events.events$;
+  }
+
+  async start(): Promise<void> {
+    this.#listen("connection:open", (event) => this.#onConnection(event.detail, "opened"));
+    this.#listen("connection:close", (event) => this.#onConnection(event.detail, "closed"));
+    this.#listen("peer:reconnect-failure", (event) => {
+      let remote: NodeId;
+      try {
+        remote = NodeId.fromPeerId(event.detail);
+      } catch {
+        return;
+      }
+      this.metrics.dialsFailed++;
+      void this.#report(remote, false);
+      this.#events.emit({
+        type: "endpoint:dial-failed",
+        remote,
+        code: "DIAL_FAILED",
+        message: "libp2p gave up redialling a kept-alive node",
+      });
+    });
+    this.#listen("self:peer:update", () => {
+      if (this.#started) this.#addressesMaybeChanged();
+    });
+    await this.libp2p.start();
+    this.#started = true;
+    this.#addressesMaybeChanged();
+    await this.#publishing;
+    await this.#addBootstrapNodes();
+  }
+
+  #listen<K extends keyof Libp2pEvents>(type: K, listener: (event: Libp2pEvents[K]) => void): void {
+    this.libp2p.addEventListener(type, listener);
+    this.#listeners.push(() => this.libp2p.removeEventListener(type, listener));
+  }
+
+  accept(
+    protocolName: string,
+    handler: (channel: MessageChannel) => void | Promise<void>,
+    options: AcceptOptions = {},
+  ): void {
+    this.#assertRunning();
+    const protocol = protocolId(protocolName, this.networkId);
+    if (this.#accepted.has(protocol)) {
+      throw new InvalidInputError(`protocol ${protocolName} is already accepted`);
+    }
+    const limit = options.maxInboundStreamsPerNode ?? this.#limits.maxInboundStreamsPerNode;
+    if (!Number.isSafeInteger(limit) || limit < 1) {
+      throw new InvalidInputError("maxInboundStreamsPerNode must be a positive integer");
+    }
+    this.#accepted.add(protocol);
+    const active = new Map<NodeId, number>();
+    const channelOptions: MessageChannelOptions = {
+      maxFrameSize: options.maxFrameSize,
+      receiveTimeoutMs: options.receiveTimeoutMs,
+    };
+    this.libp2p
+      .handle(
+        protocol,
+        (stream, connection) =>
+          this.#onInboundStream(protocolName, stream, connection, handler, {
+            active,
+            limit,
+            channelOptions,
+          }),
+        {
+          // libp2p counts per connection; we count per node across connections. Its cap only
+          // needs to be above ours so that our handler sees (and counts) the excess streams.
+          maxInboundStreams: limit * 2,
+          maxOutboundStreams: this.#limits.maxOutboundStreamsPerConnection,
+        },
+      )
+      .catch(() => this.#accepted.delete(protocol));
+  }
+
+  async unaccept(protocolName: string): Promise<void> {
+    const protocol = protocolId(protocolName, this.networkId);
+    if (!this.#accepted.delete(protocol) || this.#stopped) return;
+    await this.libp2p.unhandle(protocol);
+  }
+
+  async #onInboundStream(
+    protocolName: string,
+    stream: Stream,
+    connection: Connection,
+    handler: (channel: MessageChannel) => void | Promise<void>,
+    session: {
+      active: Map<NodeId, number>;
+      limit: number;
+      channelOptions: MessageChannelOptions;
+    },
+  ): Promise<void> {
+    const remote = NodeId.fromPeerId(connection.remotePeer);
+    const count = session.active.get(remote) ?? 0;
+    if (count >= session.limit) {
+      const error = new TooManyStreamsError(remote, protocolName, session.limit);
+      this.metrics.streamsRefused++;
+      this.#events.emit({
+        type: "endpoint:stream-refused",
+        remote,
+        protocol: protocolName,
+        code: error.code,
+      });
+      stream.abort(error);
+      return;
+    }
+    session.active.set(remote, count + 1);
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      const left = (session.active.get(remote) ?? 1) - 1;
+      if (left > 0) session.active.set(remote, left);
+      else session.active.delete(remote);
+    };
+    stream.addEventListener("close", release, { once: true });
+    this.metrics.streamsAccepted++;
+    const channel = framedChannel(
+      remote,
+      streamDuplex(stream, this.#streamOptions),
+      session.channelOptions,
+    );
+    try {
+      await handler(channel);
+    } catch (error) {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      const code = failure instanceof P2pandaError ? failure.code : "UNKNOWN";
+      this.metrics.sessionsFailed++;
+      this.metrics.sessionErrors[code] = (this.metrics.sessionErrors[code] ?? 0) + 1;
+      this.#events.emit({
+        type: "endpoint:session-failed",
+        remote,
+        protocol: protocolName,
+        code,
+        message: failure.message,
+      });
+      channel.abort(failure);
+    }
+  }
+
+  async connect(
+    nodeId: NodeId,
+    protocolName: string,
+    options: ConnectOptions = {},
+  ): Promise<MessageChannel> {
+    const connection = await this.#connection(nodeId, options.signal);
+    const protocol = protocolId(protocolName, this.networkId);
+    let stream: Stream;
+    try {
+      stream = await connection.newStream(protocol, {
+        signal: this.#timeoutSignal(options.signal),
+        maxOutboundStreams: this.#limits.maxOutboundStreamsPerConnection,
+      });
+    } catch (error) {
+      if (error instanceof Error && error.name === "UnsupportedProtocolError") {
+        this.metrics.protocolNotSupported++;
+        throw new ProtocolNotSupportedError(nodeId, protocolName, { cause: error });
+      }
+      throw new StreamOpenError(nodeId, describe(error), { cause: error });
+    }
+    this.metrics.streamsOpened++;
+    return framedChannel(nodeId, streamDuplex(stream, this.#streamOptions), {
+      maxFrameSize: options.maxFrameSize,
+      receiveTimeoutMs: options.receiveTimeoutMs,
+    });
+  }
+
+  async dial(nodeId: NodeId, options: { signal?: AbortSignal } = {}): Promise<void> {
+    await this.#connection(nodeId, options.signal);
+  }
+
+  async #connection(nodeId: NodeId, signal: AbortSignal | undefined): Promise<Connection> {
+    this.#assertRunning();
+    if (!NodeId.is(nodeId)) throw new InvalidInputError("not a node id");
+    if (nodeId === this.nodeId) throw new InvalidInputError("an endpoint cannot dial itself");
+    if (!this.#policy.isAllowed(nodeId)) throw new NodeDeniedError(nodeId);
+    const peerId = NodeId.toPeerId(nodeId);
+    const open = this.libp2p
+      .getConnections(peerId)
+      .find((c) => c.status === "open" && c.limits === undefined);
+    if (open !== undefined) return open;
+
+    const known = this.#book.nodeInfo(nodeId)?.transports?.addresses ?? [];
+    if (known.length === 0) {
+      return this.#dialFailed(nodeId, new NoTransportInfoError(nodeId));
+    }
+    const dialable = this.#dialableAddresses(nodeId, known);
+    if (dialable.length === 0) {
+      return this.#dialFailed(
+        nodeId,
+        new DialFailedError(nodeId, "no dialable address (private addresses are not allowed)"),
+      );
+    }
+    let connection: Connection;
+    try {
+      connection = await this.libp2p.dial(
+        dialable.map((a) => multiaddr(a)),
+        { signal: this.#timeoutSignal(signal) },
+      );
+    } catch (error) {
+      const denied = error instanceof Error && error.name === "DialDeniedError";
+      return this.#dialFailed(
+        nodeId,
+        denied
+          ? new NodeDeniedError(nodeId)
+          : new DialFailedError(nodeId, describe(error), { cause: error }),
+      );
+    }
+    // The success was reported when the connection opened (see #onConnection).
+    return connection;
+  }
+
+  async #dialFailed(nodeId: NodeId, error: P2pandaError): Promise<never> {
+    this.metrics.dialsFailed++;
+    await this.#report(nodeId, false);
+    this.#events.emit({
+      type: "endpoint:dial-failed",
+      remote: nodeId,
+      code: error.code,
+      message: error.message,
+    });
+    throw error;
+  }
+
+  #dialableAddresses(nodeId: NodeId, addresses: readonly string[]): string[] {
+    const suffix = `/p2p/${NodeId.toPeerId(nodeId).toString()}`;
+    const out: string[] = [];
+    for (const address of addresses) {
+      let text: string;
+      try {
+        text = multiaddr(address).toString();
+      } catch {
+        continue;
+      }
+      const named = addressNodeId(text);
+      if (named === undefined) text += suffix;
+      else if (named !== nodeId) continue;
+      if (!this.#policy.allowPrivateAddresses && isPrivateAddress(text)) continue;
+      out.push(text);
+    }
+    return out;
+  }
+
+  #timeoutSignal(signal: AbortSignal | undefined): AbortSignal {
+    const timeout = AbortSignal.timeout(this.#dialTimeoutMs);
+    return signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
+  }
+
+  async #report(nodeId: NodeId, ok: boolean): Promise<void> {
+    try {
+      await this.#book.reportConnection(nodeId, ok);
+    } catch {
+      // A closed or failing address book must not break networking; the book reports its own
+      // store errors.
+    }
+  }
+
+  addresses(): string[] {
+    return advertisableAddresses(
+      this.libp2p.getMultiaddrs(),
+      this.nodeId,
+      this.#policy.allowPrivateAddresses,
+    );
+  }
+
+  listenAddresses(): string[] {
+    return this.libp2p.getMultiaddrs().map((a) => a.toString());
+  }
+
+  transportInfo(): AuthenticatedTransportInfo | undefined {
+    return this.#transportInfo;
+  }
+
+  connections(): ConnectionSummary[] {
+    const out: ConnectionSummary[] = [];
+    for (const connection of this.libp2p.getConnections()) {
+      if (connection.status !== "open") continue;
+      const summary = summarise(connection);
+      if (summary !== undefined) out.push(summary);
+    }
+    return out;
+  }
+
+  relays(): NodeId[] {
+    return [...this.#relays];
+  }
+
+  #onConnection(connection: Connection, what: "opened" | "closed"): void {
+    const summary = summarise(connection);
+    if (summary === undefined) return;
+    if (what === "opened") {
+      this.metrics.connectionsOpened++;
+      if (summary.direction === "inbound") this.#policy.inboundConnections++;
+      // Every new direct connection, in or out (also libp2p's redials of bootstrap nodes), is a
+      // successful attempt; relayed (limited) ones only carry WebRTC signalling.
+      if (!summary.limited) void this.#report(summary.remote, true);
+      this.#events.emit({ type: "endpoint:connection-opened", ...summary });
+    } else {
+      this.metrics.connectionsClosed++;
+      if (summary.direction === "inbound") {
+        this.#policy.inboundConnections = Math.max(0, this.#policy.inboundConnections - 1);
+      }
+      this.#events.emit({ type: "endpoint:connection-closed", ...summary });
+    }
+  }
+
+  #addressesMaybeChanged(): void {
+    if (this.#stopped) return;
+    this.#updateRelays();
+    this.#publishing = this.#publishing.then(() => this.#publishTransportInfo()).catch(() => {});
+  }
+
+  #updateRelays(): void {
+    const now = new Set<NodeId>();
+    for (const address of this.libp2p.getMultiaddrs()) {
+      const components = address.getComponents();
+      const circuit = components.findIndex((c) => c.name === "p2p-circuit");
+      const relay = circuit > 0 ? components[circuit - 1] : undefined;
+      if (relay?.name !== "p2p" || relay.value === undefined) continue;
+      try {
+        now.add(NodeId.fromPeerId(relay.value));
+      } catch {
+        // Not an Ed25519 relay: not one of ours, nothing to report.
+      }
+    }
+    for (const relay of now) {
+      if (!this.#relays.has(relay)) {
+        this.#events.emit({ type: "endpoint:relay-reservation", relay, state: "gained" });
+      }
+    }
+    for (const relay of this.#relays) {
+      if (!now.has(relay)) {
+        this.#events.emit({ type: "endpoint:relay-reservation", relay, state: "lost" });
+      }
+    }
+    this.#relays = now;
+  }
+
+  /**
+   * Signs and stores our transport info when the advertised addresses differ from the last
+   * published ones. The timestamp increments from the stored one (which may come from an
+   * earlier run), so our newest info always wins last-write-wins elsewhere.
+   */
+  async #publishTransportInfo(): Promise<void> {
+    if (this.#stopped) return;
+    const addresses = this.addresses();
+    const key = [...addresses].sort().join(" ");
+    if (key === this.#publishedKey) return;
+    const stored = this.#book.nodeInfo(this.nodeId);
+    let previous = this.#transportInfo?.timestamp ?? HybridTimestamp.ZERO;
+    if (
+      stored?.transports?.kind === "authenticated" &&
+      stored.transports.timestamp.isAfter(previous)
+    ) {
+      previous = stored.transports.timestamp;
+    }
+    const info = await signTransportInfo(
+      this.#identity,
+      this.#hybridClock.increment(previous),
+      addresses,
+    );
+    const current = this.#book.nodeInfo(this.nodeId) ?? createNodeInfo(this.nodeId);
+    await this.#book.insertNodeInfo({ ...current, transports: info });
+    this.#transportInfo = info;
+    this.#publishedKey = key;
+    this.metrics.transportInfosPublished++;
+    this.#events.emit({
+      type: "endpoint:addresses-changed",
+      addresses: info.addresses,
+      timestamp: info.timestamp,
+    });
+  }
+
+  async #addBootstrapNodes(): Promise<void> {
+    for (const { nodeId, addresses } of this.#bootstrap) {
+      if (nodeId === this.nodeId) continue;
+      const current = this.#book.nodeInfo(nodeId) ?? createNodeInfo(nodeId);
+      await this.#book.insertNodeInfo({
+        ...current,
+        bootstrap: true,
+        transports: { kind: "trusted", addresses },
+      });
+      const dialable = this.#dialableAddresses(nodeId, addresses);
+      // Tagged keep-alive, libp2p redials a bootstrap (our relay) when the connection drops.
+      await this.libp2p.peerStore.merge(NodeId.toPeerId(nodeId), {
+        multiaddrs: dialable.map((a) => multiaddr(a)),
+        tags: { [KEEP_ALIVE]: { value: 1 } },
+      });
+      this.#connection(nodeId, undefined).catch(() => {});
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    await this.#publishing;
+    await this.libp2p.stop();
+    for (const remove of this.#listeners.splice(0)) remove();
+    this.#events.complete();
+  }
+
+  #assertRunning(): void {
+    if (this.#stopped) throw new EndpointStoppedError();
+  }
+}
+
+function summarise(connection: Connection): ConnectionSummary | undefined {
+  let remote: NodeId;
+  try {
+    remote = NodeId.fromPeerId(connection.remotePeer);
+  } catch {
+    return undefined;
+  }
+  return {
+    remote,
+    transport: connectionTransport(connection.remoteAddr),
+    direction: connection.direction,
+    limited: connection.limits !== undefined,
+    remoteAddress: connection.remoteAddr.toString(),
+  };
+}
+
+function describe(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) {
+    return error.errors.map(describe).join("; ");
+  }
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

@@ -1,0 +1,93 @@
+import { P2pandaError } from "../errors.ts";
+import { NodeId } from "../ids/node-id.ts";
+
+/** `connect` found no address for the node: the address book has no transport info for it. */
+export class NoTransportInfoError extends P2pandaError {
+  readonly nodeId: NodeId;
+  constructor(nodeId: NodeId) {
+    super("NO_TRANSPORT_INFO", `no transport info for node ${NodeId.short(nodeId)}`);
+    this.nodeId = nodeId;
+  }
+}
+
+/**
+ * The remote does not speak the protocol on our network: it runs another network id (protocol
+ * ids are bound to it), or does not accept that protocol at all.
+ */
+export class ProtocolNotSupportedError extends P2pandaError {
+  readonly nodeId: NodeId;
+  readonly protocol: string;
+  constructor(nodeId: NodeId, protocol: string, options?: { cause?: unknown }) {
+    super(
+      "PROTOCOL_NOT_SUPPORTED",
+      `node ${NodeId.short(nodeId)} does not accept ${protocol} on this network`,
+      options,
+    );
+    this.nodeId = nodeId;
+    this.protocol = protocol;
+  }
+}
+
+/** No connection to the node could be established over any of its addresses. */
+export class DialFailedError extends P2pandaError {
+  readonly nodeId: NodeId;
+  constructor(nodeId: NodeId, message: string, options?: { cause?: unknown }) {
+    super("DIAL_FAILED", `dialling ${NodeId.short(nodeId)} failed: ${message}`, options);
+    this.nodeId = nodeId;
+  }
+}
+
+/** The connection came up but opening a stream on it failed (reset, closed, limited). */
+export class StreamOpenError extends P2pandaError {
+  readonly nodeId: NodeId;
+  constructor(nodeId: NodeId, message: string, options?: { cause?: unknown }) {
+    super(
+      "STREAM_OPEN_FAILED",
+      `opening a stream to ${NodeId.short(nodeId)} failed: ${message}`,
+      options,
+    );
+    this.nodeId = nodeId;
+  }
+}
+
+/** The node is on the deny list, or not on the allow list. */
+export class NodeDeniedError extends P2pandaError {
+  readonly nodeId: NodeId;
+  constructor(nodeId: NodeId) {
+    super("NODE_DENIED", `node ${NodeId.short(nodeId)} is not allowed by the endpoint's lists`);
+    this.nodeId = nodeId;
+  }
+}
+
+/**
+ * A remote opened more concurrent streams of one protocol than the limit allows. The extra
+ * stream is reset with this error; the remote's other sessions go on.
+ */
+export class TooManyStreamsError extends P2pandaError {
+  readonly nodeId: NodeId;
+  readonly protocol: string;
+  readonly limit: number;
+  constructor(nodeId: NodeId, protocol: string, limit: number) {
+    super(
+      "TOO_MANY_STREAMS",
+      `node ${NodeId.short(nodeId)} opened more than ${limit} concurrent ${protocol} streams`,
+    );
+    this.nodeId = nodeId;
+    this.protocol = protocol;
+    this.limit = limit;
+  }
+}
+
+/** The remote did not take our bytes in time (it stopped reading); the stream is reset. */
+export class WriteStalledError extends P2pandaError {
+  constructor(timeoutMs: number) {
+    super("WRITE_STALLED", `the remote accepted no data for ${timeoutMs} ms`);
+  }
+}
+
+/** The endpoint was stopped. */
+export class EndpointStoppedError extends P2pandaError {
+  constructor() {
+    super("ENDPOINT_STOPPED", "the endpoint is stopped");
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * `@p2panda-web/core/endpoint`: the libp2p endpoint p2panda protocols run on (spec §3). One
+ * libp2p node per p2panda node, with the node's identity; each protocol session is one stream,
+ * seen by protocols as a `MessageChannel`.
+ * @packageDocumentation
+ */
+export {
+  advertisableAddresses,
+  type BootstrapAddress,
+  type ConnectionTransport,
+  connectionTransport,
+  isPrivateAddress,
+  parseBootstrapAddresses,
+} from "./addresses.ts";
+export { type BrowserEndpointOptions, createEndpoint } from "./browser-preset.ts";
+export {
+  ConnectionPolicy,
+  type ConnectionPolicyInit,
+  type RefusalReason,
+} from "./connection-policy.ts";
+export {
+  type AcceptOptions,
+  type ConnectOptions,
+  DEFAULT_DIAL_TIMEOUT_MS,
+  DEFAULT_ENDPOINT_LIMITS,
+  type Endpoint,
+  type EndpointAddressBook,
+  type EndpointLimits,
+  type EndpointMetrics,
+  type EndpointOptions,
+  type EndpointPreset,
+  startEndpoint,
+} from "./endpoint.ts";
+export * from "./errors.ts";
+export type * from "./events.ts";
+export { MemoryEndpoint, MemoryNetwork } from "./memory-network.ts";
+export { createMemoryEndpoint, type MemoryEndpointOptions } from "./memory-preset.ts";
+export type { ProtocolEndpoint, ProtocolHandler } from "./protocol-endpoint.ts";
+export {
+  DEFAULT_READ_HIGH_WATER_MARK,
+  DEFAULT_WRITE_TIMEOUT_MS,
+  type StreamDuplexOptions,
+  streamDuplex,
+} from "./stream-duplex.ts";

@@ -1,0 +1,22 @@
+import { memory } from "@libp2p/memory";
+import { toHex } from "../bytes.ts";
+import { cryptoRng } from "../random.ts";
+import { type Endpoint, type EndpointOptions, startEndpoint } from "./endpoint.ts";
+
+/** Options of {@link createMemoryEndpoint}. */
+export interface MemoryEndpointOptions extends EndpointOptions {
+  /** Listen address, `/memory/<name>`; default a random name. */
+  readonly listen?: string;
+}
+
+/**
+ * Creates and starts an endpoint on libp2p's in-process memory transport: real libp2p (noise,
+ * yamux, protocol negotiation, gater) without sockets, for fast tests and benchmarks. Nodes in
+ * one JavaScript realm reach each other at their `/memory/…` addresses.
+ */
+export function createMemoryEndpoint(options: MemoryEndpointOptions): Promise<Endpoint> {
+  return startEndpoint(options, {
+    transports: [memory()],
+    listen: [options.listen ?? `/memory/${toHex(cryptoRng.bytes(8))}`],
+  });
+}

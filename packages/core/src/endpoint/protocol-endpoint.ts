@@ -1,0 +1,26 @@
+import type { MessageChannel } from "../codec/message-channel.ts";
+import type { NodeId } from "../ids/node-id.ts";
+import type { AcceptOptions, ConnectOptions } from "./endpoint.ts";
+
+/** Handles one incoming session of a protocol. Errors it throws abort that session only. */
+export type ProtocolHandler = (channel: MessageChannel) => void | Promise<void>;
+
+/**
+ * What the protocol services (discovery, gossip, sync) need from a network: open a session of
+ * a named p2panda protocol with a node, and accept sessions from others. The libp2p endpoint
+ * implements it; so does {@link MemoryNetwork} for fast tests and simulations. Services only
+ * ever see this seam, never libp2p.
+ */
+export interface ProtocolEndpoint {
+  /** This node's id. */
+  readonly nodeId: NodeId;
+  /** Registers the handler of incoming sessions of `protocolName` (replacing an earlier one). */
+  accept(protocolName: string, handler: ProtocolHandler, options?: AcceptOptions): void;
+  /** Stops accepting `protocolName`. */
+  unaccept?(protocolName: string): void | Promise<void>;
+  /**
+   * Opens a session of `protocolName` with `nodeId`. Throws the endpoint's typed errors
+   * (`NoTransportInfoError`, `DialFailedError`, `ProtocolNotSupportedError`, …).
+   */
+  connect(nodeId: NodeId, protocolName: string, options?: ConnectOptions): Promise<MessageChannel>;
+}

@@ -1,0 +1,148 @@
+import type { Stream, StreamCloseEvent, StreamMessageEvent } from "@libp2p/interface";
+import { type ByteDuplex, ChannelClosedError } from "../codec/message-channel.ts";
+import { WriteStalledError } from "./errors.ts";
+
+/** Options of {@link streamDuplex}. */
+export interface StreamDuplexOptions {
+  /**
+   * Bytes we buffer from the remote before pausing the stream (the muxer then stops granting the
+   * remote send window, so a fast sender is slowed down instead of filling our memory).
+   * Default 256 KiB.
+   */
+  readonly highWaterMark?: number;
+  /**
+   * How long a write may wait for the remote to take data before the stream is reset with
+   * {@link WriteStalledError}. Default 30 s; `0` waits forever.
+   */
+  readonly writeTimeoutMs?: number;
+}
+
+/** Default of {@link StreamDuplexOptions.highWaterMark}. */
+export const DEFAULT_READ_HIGH_WATER_MARK = 256 * 1024;
+/** Default of {@link StreamDuplexOptions.writeTimeoutMs}. */
+export const DEFAULT_WRITE_TIMEOUT_MS = 30_000;
+
+/**
+ * Adapts a libp2p (v3) stream to the {@link ByteDuplex} the protocols talk through.
+ *
+ * Reading listens to `message` events itself instead of using the stream's async iterator: that
+ * iterator queues without bound, whereas here the stream is paused above `highWaterMark`, which
+ * is what gives the remote backpressure. Writing waits for `drain` when the stream's buffer is
+ * full.
+ */
+export function streamDuplex(stream: Stream, options: StreamDuplexOptions = {}): ByteDuplex {
+  const highWaterMark = options.highWaterMark ?? DEFAULT_READ_HIGH_WATER_MARK;
+  const writeTimeoutMs = options.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS;
+  const queue: Uint8Array[] = [];
+  let buffered = 0;
+  let paused = false;
+  let ended = false;
+  let failure: Error | undefined;
+  let wake: (() => void) | undefined;
+
+  const notify = (): void => {
+    const resolve = wake;
+    wake = undefined;
+    resolve?.();
+  };
+  const onMessage = (event: StreamMessageEvent): void => {
+    const data = event.data;
+    const chunk = data instanceof Uint8Array ? data : data.subarray();
+    if (chunk.length === 0) return;
+    queue.push(chunk);
+    buffered += chunk.length;
+    if (!paused && buffered >= highWaterMark && stream.readStatus === "readable") {
+      paused = true;
+      stream.pause();
+    }
+    notify();
+  };
+  const onRemoteCloseWrite = (): void => {
+    ended = true;
+    notify();
+  };
+  const onClose = (event: StreamCloseEvent): void => {
+    if (event.error !== undefined) failure ??= event.error;
+    ended = true;
+    detach();
+    notify();
+  };
+  const detach = (): void => {
+    stream.removeEventListener("message", onMessage);
+    stream.removeEventListener("remoteCloseWrite", onRemoteCloseWrite);
+    stream.removeEventListener("close", onClose);
+  };
+  stream.addEventListener("message", onMessage);
+  stream.addEventListener("remoteCloseWrite", onRemoteCloseWrite);
+  stream.addEventListener("close", onClose);
+  // The remote may have reset the stream before we got it (e.g. right after negotiation).
+  if (stream.status === "reset" || stream.status === "aborted") {
+    failure = new ChannelClosedError(`stream was ${stream.status} before it was read`);
+  }
+  if (stream.status !== "open" || stream.readStatus === "closed") ended = true;
+
+  const source: AsyncIterable<Uint8Array> = {
+    async *[Symbol.asyncIterator]() {
+      for (;;) {
+        if (failure !== undefined) throw failure;
+        const chunk = queue.shift();
+        if (chunk !== undefined) {
+          buffered -= chunk.length;
+          if (paused && buffered < highWaterMark / 2) {
+            paused = false;
+            if (stream.readStatus === "paused") stream.resume();
+          }
+          yield chunk;
+          continue;
+        }
+        if (ended) return;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+      }
+    },
+  };
+
+  const withTimeout = (): { signal?: AbortSignal } =>
+    writeTimeoutMs > 0 ? { signal: AbortSignal.timeout(writeTimeoutMs) } : {};
+
+  return {
+    source,
+    async write(bytes) {
+      if (failure !== undefined) throw failure;
+      if (stream.send(bytes)) return;
+      try {
+        await stream.onDrain(withTimeout());
+      } catch (error) {
+        if (isTimeout(error)) {
+          const stalled = new WriteStalledError(writeTimeoutMs);
+          failure ??= stalled;
+          stream.abort(stalled);
+          throw stalled;
+        }
+        throw error;
+      }
+    },
+    async closeWrite() {
+      if (stream.writeStatus !== "writable") return;
+      try {
+        await stream.close(withTimeout());
+      } catch (error) {
+        if (!isTimeout(error)) throw error;
+        const stalled = new WriteStalledError(writeTimeoutMs);
+        failure ??= stalled;
+        stream.abort(stalled);
+        throw stalled;
+      }
+    },
+    abort(error) {
+      failure ??= error;
+      stream.abort(error);
+      notify();
+    },
+  };
+}
+
+function isTimeout(error: unknown): boolean {
+  return error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
+}

@@ -1,0 +1,117 @@
+import { circuitRelayServer, circuitRelayTransport } from "@libp2p/circuit-relay-v2";
+import { tcp } from "@libp2p/tcp";
+import { webRTC, webRTCDirect } from "@libp2p/webrtc";
+import { webSockets } from "@libp2p/websockets";
+import { type Endpoint, type EndpointOptions, startEndpoint } from "../endpoint/endpoint.ts";
+import { InvalidInputError } from "../errors.ts";
+
+/** Bounds of the circuit-relay v2 server (what browsers use to reach each other). */
+export interface RelayServerOptions {
+  /** Most reservations held at once. Default 128. */
+  readonly maxReservations?: number;
+  /** How long a reservation lasts before the client must renew it. Default 1 h. */
+  readonly reservationTtlMs?: number;
+  /** Longest a relayed connection may stay open. Default 2 min (enough for WebRTC signalling). */
+  readonly connectionDurationLimitMs?: number;
+  /** Most bytes relayed per relayed connection. Default 128 KiB. */
+  readonly connectionDataLimitBytes?: number;
+  /** Most concurrent relay (HOP) requests being served. Default 64. */
+  readonly maxInboundHopStreams?: number;
+}
+
+/** Defaults of {@link RelayServerOptions}. */
+export const DEFAULT_RELAY_SERVER_OPTIONS: Required<RelayServerOptions> = Object.freeze({
+  maxReservations: 128,
+  reservationTtlMs: 60 * 60 * 1000,
+  connectionDurationLimitMs: 2 * 60 * 1000,
+  connectionDataLimitBytes: 128 * 1024,
+  maxInboundHopStreams: 64,
+});
+
+/** Options of {@link createNodeEndpoint}. */
+export interface NodeEndpointOptions extends EndpointOptions {
+  /** IP address the listeners bind to. Default `127.0.0.1`; `0.0.0.0` or `::` for all. */
+  readonly host?: string;
+  /** TCP port; `0` picks a free one, `false` disables the listener. Default 0. */
+  readonly tcpPort?: number | false;
+  /** WebSockets port; `0` picks a free one, `false` disables. Default 0. */
+  readonly wsPort?: number | false;
+  /** WebRTC-direct (UDP) port; `0` picks a free one, `false` disables. Default 0. */
+  readonly webrtcDirectPort?: number | false;
+  /** More listen multiaddrs. */
+  readonly listen?: readonly string[];
+  /** Serve circuit relay v2 with these bounds; `false` to not relay. Default on. */
+  readonly relay?: RelayServerOptions | false;
+  /**
+   * Reserve a slot on relays we connect to and listen for WebRTC through them (what browsers
+   * do), for a Node node behind a NAT. Default `false`.
+   */
+  readonly relayClient?: boolean;
+  /** STUN/TURN servers for WebRTC; default none. */
+  readonly iceServers?: RTCIceServer[];
+}
+
+function ipPrefix(host: string): string {
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(host)) return `/ip4/${host}`;
+  if (host.includes(":")) return `/ip6/${host}`;
+  throw new InvalidInputError(`host must be an IPv4 or IPv6 address: ${host}`);
+}
+
+function port(name: string, value: number | false | undefined): number | false {
+  if (value === false) return false;
+  const n = value ?? 0;
+  if (!Number.isSafeInteger(n) || n < 0 || n > 65_535) {
+    throw new InvalidInputError(`${name} must be a port number (0–65535) or false`);
+  }
+  return n;
+}
+
+/**
+ * Creates and starts a Node.js endpoint: listens on TCP, WebSockets and WebRTC-direct (browsers
+ * dial the latter two), serves circuit relay v2 with bounded reservations and per-connection
+ * time and data limits, and dials every transport the browser preset dials. This is what a
+ * bootstrap node runs (`p2panda-web bootstrap`).
+ *
+ * @throws InvalidInputError on a malformed host or port; libp2p errors if a port is taken.
+ */
+export function createNodeEndpoint(options: NodeEndpointOptions): Promise<Endpoint> {
+  const prefix = ipPrefix(options.host ?? "127.0.0.1");
+  const tcpPort = port("tcpPort", options.tcpPort);
+  const wsPort = port("wsPort", options.wsPort);
+  const webrtcPort = port("webrtcDirectPort", options.webrtcDirectPort);
+  const listen: string[] = [];
+  if (tcpPort !== false) listen.push(`${prefix}/tcp/${tcpPort}`);
+  if (wsPort !== false) listen.push(`${prefix}/tcp/${wsPort}/ws`);
+  if (webrtcPort !== false) listen.push(`${prefix}/udp/${webrtcPort}/webrtc-direct`);
+  if (options.relayClient === true) listen.push("/p2p-circuit", "/webrtc");
+  listen.push(...(options.listen ?? []));
+
+  const iceServers = options.iceServers ?? [];
+  const relay =
+    options.relay === false ? undefined : { ...DEFAULT_RELAY_SERVER_OPTIONS, ...options.relay };
+  return startEndpoint(options, {
+    transports: [
+      tcp(),
+      webSockets(),
+      webRTCDirect({ rtcConfiguration: { iceServers } }),
+      webRTC({ rtcConfiguration: { iceServers } }),
+      circuitRelayTransport(),
+    ],
+    listen,
+    services:
+      relay === undefined
+        ? {}
+        : {
+            relay: circuitRelayServer({
+              maxInboundHopStreams: relay.maxInboundHopStreams,
+              reservations: {
+                maxReservations: relay.maxReservations,
+                reservationTtl: relay.reservationTtlMs,
+                applyDefaultLimit: true,
+                defaultDurationLimit: relay.connectionDurationLimitMs,
+                defaultDataLimit: BigInt(relay.connectionDataLimitBytes),
+              },
+            }),
+          },
+  });
+}
