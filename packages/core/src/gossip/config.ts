@@ -1,0 +1,131 @@
+/**
+ * Membership (HyParView) settings. Defaults are those of iroh-gossip, which upstream p2panda-net
+ * uses unchanged (spec §5.2).
+ */
+export interface HyParViewConfig {
+  /** Neighbours we keep open links to and gossip with. Default 5. */
+  activeViewCapacity: number;
+  /** Known but unconnected nodes to replace failed neighbours from. Default 30. */
+  passiveViewCapacity: number;
+  /** Hops of a `forward-join` walk (ARWL). Default 6. */
+  activeRandomWalkLength: number;
+  /** A `forward-join` walk puts the joiner into the passive view at this ttl (PRWL). Default 3. */
+  passiveRandomWalkLength: number;
+  /** Hops of a `shuffle` walk. Default 6. */
+  shuffleRandomWalkLength: number;
+  /** Active-view nodes sent in a shuffle. Default 3. */
+  shuffleActiveViewCount: number;
+  /** Passive-view nodes sent in a shuffle. Default 4. */
+  shufflePassiveViewCount: number;
+  /** Period of the passive-view shuffle (and of refilling a short active view). Default 60,000 ms. */
+  shuffleIntervalMs: number;
+  /** A `neighbor` request unanswered this long counts as failed. Default 500 ms. */
+  neighborRequestTimeoutMs: number;
+}
+
+/** Broadcast (PlumTree) settings; iroh-gossip defaults (spec §5.3). */
+export interface PlumTreeConfig {
+  /** Wait after the first `ihave` for a missing message before grafting. Default 80 ms. */
+  graftTimeout1Ms: number;
+  /** Wait before grafting the next announcer of a still-missing message. Default 40 ms. */
+  graftTimeout2Ms: number;
+  /** `ihave` announcements are batched and flushed after this delay. Default 5 ms. */
+  dispatchTimeoutMs: number;
+  /**
+   * A lazy link that is this many hops shorter than the eager path a message came along is
+   * promoted to eager (tree optimisation). Default 7.
+   */
+  optimizationThreshold: number;
+  /** Full messages are kept this long to answer grafts. Default 30,000 ms. */
+  messageCacheRetentionMs: number;
+  /** Ids of seen messages are kept this long to drop duplicates. Default 90,000 ms. */
+  messageIdRetentionMs: number;
+  /** Period of the cache and id eviction (only while something is cached). Default 1,000 ms. */
+  cacheEvictIntervalMs: number;
+}
+
+/**
+ * Limits on what a remote can make us allocate or process; checked when a message is decoded,
+ * before anything else is done with it. p2panda-web additions, not upstream.
+ */
+export interface GossipLimits {
+  /**
+   * Largest message content in bytes. Must be equal across the network: a node with a smaller
+   * limit drops and disconnects senders of larger messages. Default 4,096 (upstream).
+   */
+  maxMessageSize: number;
+  /** Node ids per `shuffle` / `shuffle-reply`. Default 16 (a shuffle sends 3 + 4 + origin). */
+  maxShuffleNodes: number;
+  /** Entries per `ihave`. Default 256; longer batches are split by the sender. */
+  maxIHaveEntries: number;
+  /** Largest random-walk ttl accepted. Default 16. */
+  maxTtl: number;
+  /** Largest PlumTree round (hop count) accepted. Default 65,535 (upstream's u16). */
+  maxRound: number;
+  /**
+   * Token bucket per neighbour link over all gossip messages of all topics: `burst` messages at
+   * once, refilled at `perSecond`. A peer that exceeds it is disconnected and ignored for
+   * `floodCooldownMs`. Default burst 512, 256 messages/s, 60,000 ms.
+   */
+  rateLimit: { burst: number; perSecond: number };
+  /** How long a peer disconnected for flooding or malformed input is ignored. Default 60,000 ms. */
+  floodCooldownMs: number;
+}
+
+/** Everything configurable in gossip; every field defaults as documented. */
+export interface GossipConfig {
+  membership: HyParViewConfig;
+  broadcast: PlumTreeConfig;
+  limits: GossipLimits;
+}
+
+/** Upstream (iroh-gossip) membership defaults. */
+export const DEFAULT_HYPARVIEW_CONFIG: Readonly<HyParViewConfig> = {
+  activeViewCapacity: 5,
+  passiveViewCapacity: 30,
+  activeRandomWalkLength: 6,
+  passiveRandomWalkLength: 3,
+  shuffleRandomWalkLength: 6,
+  shuffleActiveViewCount: 3,
+  shufflePassiveViewCount: 4,
+  shuffleIntervalMs: 60_000,
+  neighborRequestTimeoutMs: 500,
+};
+
+/** Upstream (iroh-gossip) broadcast defaults. */
+export const DEFAULT_PLUMTREE_CONFIG: Readonly<PlumTreeConfig> = {
+  graftTimeout1Ms: 80,
+  graftTimeout2Ms: 40,
+  dispatchTimeoutMs: 5,
+  optimizationThreshold: 7,
+  messageCacheRetentionMs: 30_000,
+  messageIdRetentionMs: 90_000,
+  cacheEvictIntervalMs: 1_000,
+};
+
+/** Default {@link GossipLimits}. */
+export const DEFAULT_GOSSIP_LIMITS: Readonly<GossipLimits> = {
+  maxMessageSize: 4096,
+  maxShuffleNodes: 16,
+  maxIHaveEntries: 256,
+  maxTtl: 16,
+  maxRound: 65_535,
+  rateLimit: { burst: 512, perSecond: 256 },
+  floodCooldownMs: 60_000,
+};
+
+/** Partial overrides of a {@link GossipConfig}, section by section. */
+export interface GossipConfigInput {
+  membership?: Partial<HyParViewConfig>;
+  broadcast?: Partial<PlumTreeConfig>;
+  limits?: Partial<GossipLimits>;
+}
+
+/** Fills in the defaults. */
+export function gossipConfig(input: GossipConfigInput = {}): GossipConfig {
+  return {
+    membership: { ...DEFAULT_HYPARVIEW_CONFIG, ...input.membership },
+    broadcast: { ...DEFAULT_PLUMTREE_CONFIG, ...input.broadcast },
+    limits: { ...DEFAULT_GOSSIP_LIMITS, ...input.limits },
+  };
+}

@@ -1,0 +1,50 @@
+import { P2pandaError } from "../errors.ts";
+
+/** Why a remote's gossip input was refused. All are the remote's fault. */
+export type GossipFailureReason =
+  /** Not one of our messages: wrong shape, byte lengths, unknown fields or kind. */
+  | "malformed-message"
+  /** Content larger than `maxMessageSize`. */
+  | "message-too-large"
+  /** More node ids in a `shuffle` / `shuffle-reply` than `maxShuffleNodes`. */
+  | "too-many-node-ids"
+  /** More entries in an `ihave` than `maxIHaveEntries`. */
+  | "too-many-ihave-entries"
+  /** More messages than the per-link token bucket allows. */
+  | "rate-limited";
+
+/**
+ * A remote sent gossip input we refuse. The link to it is closed (output `disconnect` with this
+ * error) and the reason counted in the metrics; the node itself never throws.
+ */
+export class GossipProtocolError extends P2pandaError {
+  /** Machine-readable reason, stable across versions. */
+  readonly reason: GossipFailureReason;
+
+  constructor(reason: GossipFailureReason, message: string) {
+    super("GOSSIP_PROTOCOL", `${reason}: ${message}`);
+    this.reason = reason;
+  }
+}
+
+/** `broadcast` was given more bytes than `maxMessageSize` (spec §5.1 `large_message_error`). */
+export class GossipMessageTooLargeError extends P2pandaError {
+  readonly size: number;
+  readonly maxMessageSize: number;
+
+  constructor(size: number, maxMessageSize: number) {
+    super(
+      "GOSSIP_MESSAGE_TOO_LARGE",
+      `message of ${size} bytes exceeds the maximum of ${maxMessageSize} bytes`,
+    );
+    this.size = size;
+    this.maxMessageSize = maxMessageSize;
+  }
+}
+
+/** A command named a topic this node has not joined (or has left). */
+export class GossipTopicNotJoinedError extends P2pandaError {
+  constructor(topic: string) {
+    super("GOSSIP_TOPIC_NOT_JOINED", `topic ${topic.slice(0, 8)}… is not joined`);
+  }
+}

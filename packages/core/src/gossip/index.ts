@@ -1,0 +1,15 @@
+/**
+ * Gossip (spec §5): per-topic HyParView membership and PlumTree broadcast as sans-IO state
+ * machines, a multi-topic {@link GossipState} with input checks and per-link rate limits, and a
+ * virtual-time {@link GossipSimulator}.
+ * @packageDocumentation
+ */
+export * from "./config.ts";
+export * from "./errors.ts";
+export * from "./gossip-state.ts";
+export * from "./hyparview.ts";
+export * from "./messages.ts";
+export * from "./plumtree.ts";
+export * from "./simulator.ts";
+export * from "./token-bucket.ts";
+export * from "./topic-gossip.ts";

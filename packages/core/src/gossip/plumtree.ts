@@ -1,0 +1,344 @@
+import { hash } from "../hash.ts";
+import type { NodeId } from "../ids/node-id.ts";
+import type { PlumTreeConfig } from "./config.ts";
+import type { GossipPayloadMessage, TopicMessage } from "./messages.ts";
+
+/** Timers of the broadcast layer. `id` is the hex message id. */
+export type PlumTreeTimer =
+  | { readonly kind: "graft"; readonly id: string }
+  | { readonly kind: "dispatch-ihave" }
+  | { readonly kind: "evict" };
+
+/** Where {@link PlumTree} puts what it decides. */
+export interface PlumTreeSink {
+  send(to: NodeId, message: TopicMessage): void;
+  setTimer(delayMs: number, timer: PlumTreeTimer): void;
+  /** A message seen for the first time; `deliveredBy` is the link it came over. */
+  deliver(message: GossipPayloadMessage, deliveredBy: NodeId): void;
+}
+
+/** Counters of one {@link PlumTree}. */
+export interface PlumTreeMetrics {
+  /** Full messages sent (our broadcasts, forwards and graft answers). */
+  payloadsSent: number;
+  /** First receipts delivered to the application. */
+  delivered: number;
+  /** Full messages received that we already had. */
+  duplicates: number;
+  graftsSent: number;
+  prunesSent: number;
+  ihaveEntriesSent: number;
+}
+
+interface Seen {
+  readonly at: number;
+  readonly round: number;
+  /** Who delivered it (undefined: our own broadcast). */
+  readonly from: NodeId | undefined;
+}
+
+interface Missing {
+  readonly id: Uint8Array;
+  readonly announcers: { peer: NodeId; round: number }[];
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+/** Lower-case hex of a message id, used as map key. */
+export function messageKey(id: Uint8Array): string {
+  let out = "";
+  for (let i = 0; i < id.length; i++) out += HEX[id[i] as number];
+  return out;
+}
+
+/**
+ * PlumTree epidemic broadcast of one topic (spec §5.3), pure. Messages travel over a spanning
+ * tree of eager links (full payloads); the other neighbours are lazy and only get batched `ihave`
+ * announcements. A duplicate prunes the link it came over (eager → lazy); a message announced
+ * but not received in time is grafted from an announcer (lazy → eager), which repairs the tree.
+ *
+ * A message is identified by BLAKE3(content): broadcasting the same bytes twice within the id
+ * retention is delivered once. Apps that repeat content add a nonce or timestamp.
+ */
+export class PlumTree {
+  readonly #config: PlumTreeConfig;
+  readonly #maxRound: number;
+  readonly #maxIHaveEntries: number;
+  readonly #sink: PlumTreeSink;
+  readonly #eager = new Set<NodeId>();
+  readonly #lazy = new Set<NodeId>();
+  /** Ids seen, oldest first (insertion order = time order, which eviction relies on). */
+  readonly #seen = new Map<string, Seen>();
+  /** Full messages to answer grafts, oldest first. */
+  readonly #cache = new Map<string, { message: GossipPayloadMessage; at: number }>();
+  readonly #missing = new Map<string, Missing>();
+  readonly #graftArmed = new Set<string>();
+  readonly #lazyQueue = new Map<NodeId, [Uint8Array, number][]>();
+  #dispatchArmed = false;
+  #evictArmed = false;
+  readonly metrics: PlumTreeMetrics = {
+    payloadsSent: 0,
+    delivered: 0,
+    duplicates: 0,
+    graftsSent: 0,
+    prunesSent: 0,
+    ihaveEntriesSent: 0,
+  };
+
+  constructor(
+    config: PlumTreeConfig,
+    limits: { maxRound: number; maxIHaveEntries: number },
+    sink: PlumTreeSink,
+  ) {
+    this.#config = config;
+    this.#maxRound = limits.maxRound;
+    this.#maxIHaveEntries = limits.maxIHaveEntries;
+    this.#sink = sink;
+  }
+
+  /** Neighbours that get full messages. */
+  get eagerPeers(): NodeId[] {
+    return [...this.#eager];
+  }
+
+  /** Neighbours that get announcements only. */
+  get lazyPeers(): NodeId[] {
+    return [...this.#lazy];
+  }
+
+  /** Whether the message with this hex id was seen (and is still remembered). */
+  hasSeen(key: string): boolean {
+    return this.#seen.has(key);
+  }
+
+  /** Number of full messages cached. */
+  get cachedMessages(): number {
+    return this.#cache.size;
+  }
+
+  /** A new neighbour starts eager. */
+  neighbourUp(peer: NodeId): void {
+    this.#lazy.delete(peer);
+    this.#eager.add(peer);
+  }
+
+  /** A neighbour left: forget it (announcements it made stay, grafting it fails harmlessly). */
+  neighbourDown(peer: NodeId): void {
+    this.#eager.delete(peer);
+    this.#lazy.delete(peer);
+    this.#lazyQueue.delete(peer);
+  }
+
+  /** Broadcasts `content` (size checked by the caller). Returns the message id. */
+  broadcast(content: Uint8Array, now: number): Uint8Array {
+    const id = hash(content);
+    const key = messageKey(id);
+    if (this.#seen.has(key)) return id;
+    const message: GossipPayloadMessage = { type: "gossip", id, content, round: 0 };
+    this.#remember(key, message, now, undefined);
+    this.#push(message, undefined);
+    return id;
+  }
+
+  /** Handles a broadcast message from `from` (an authenticated link). */
+  handleMessage(from: NodeId, message: TopicMessage, now: number): void {
+    switch (message.type) {
+      case "gossip":
+        this.#onGossip(from, message, now);
+        break;
+      case "ihave":
+        for (const [id, round] of message.entries) this.#onAnnouncement(from, id, round);
+        break;
+      case "graft": {
+        this.#makeEager(from);
+        if (message.id === null) break;
+        const cached = this.#cache.get(messageKey(message.id));
+        if (cached === undefined) break;
+        this.metrics.payloadsSent++;
+        this.#sink.send(from, { ...cached.message, round: message.round });
+        break;
+      }
+      case "prune":
+        if (this.#eager.delete(from)) this.#lazy.add(from);
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** A timer set through the sink fired. */
+  timerFired(timer: PlumTreeTimer, now: number): void {
+    switch (timer.kind) {
+      case "graft":
+        this.#onGraftTimer(timer.id);
+        break;
+      case "dispatch-ihave":
+        this.#dispatch();
+        break;
+      case "evict":
+        this.#evict(now);
+        break;
+    }
+  }
+
+  #onGossip(from: NodeId, message: GossipPayloadMessage, now: number): void {
+    const key = messageKey(message.id);
+    const seen = this.#seen.get(key);
+    if (seen !== undefined) {
+      this.metrics.duplicates++;
+      if (this.#eager.delete(from)) {
+        this.#lazy.add(from);
+        this.metrics.prunesSent++;
+        this.#sink.send(from, { type: "prune" });
+      }
+      return;
+    }
+    const missing = this.#missing.get(key);
+    this.#missing.delete(key);
+    this.#remember(key, message, now, from);
+    this.metrics.delivered++;
+    this.#sink.deliver(message, from);
+    const round = Math.min(message.round + 1, this.#maxRound);
+    this.#push({ ...message, round }, from);
+    this.#makeEager(from);
+    // Tree optimisation: an announcer that had it many hops earlier is the better parent.
+    if (missing !== undefined) {
+      for (const a of missing.announcers) {
+        if (a.round + this.#config.optimizationThreshold < message.round) {
+          this.#swapParent(a.peer, from, a.round);
+          break;
+        }
+      }
+    }
+  }
+
+  #onAnnouncement(from: NodeId, id: Uint8Array, round: number): void {
+    const key = messageKey(id);
+    const seen = this.#seen.get(key);
+    if (seen !== undefined) {
+      if (
+        seen.from !== undefined &&
+        seen.from !== from &&
+        round + this.#config.optimizationThreshold < seen.round
+      ) {
+        this.#swapParent(from, seen.from, round);
+      }
+      return;
+    }
+    let missing = this.#missing.get(key);
+    if (missing === undefined) {
+      missing = { id, announcers: [] };
+      this.#missing.set(key, missing);
+    }
+    if (missing.announcers.some((a) => a.peer === from)) return;
+    missing.announcers.push({ peer: from, round });
+    if (!this.#graftArmed.has(key)) {
+      this.#graftArmed.add(key);
+      this.#sink.setTimer(this.#config.graftTimeout1Ms, { kind: "graft", id: key });
+    }
+  }
+
+  #onGraftTimer(key: string): void {
+    this.#graftArmed.delete(key);
+    const missing = this.#missing.get(key);
+    if (missing === undefined) return;
+    if (this.#seen.has(key)) {
+      this.#missing.delete(key);
+      return;
+    }
+    const next = missing.announcers.shift();
+    if (next === undefined) {
+      this.#missing.delete(key);
+      return;
+    }
+    if (missing.announcers.length === 0) this.#missing.delete(key);
+    else {
+      this.#graftArmed.add(key);
+      this.#sink.setTimer(this.#config.graftTimeout2Ms, { kind: "graft", id: key });
+    }
+    this.#makeEager(next.peer);
+    this.metrics.graftsSent++;
+    this.#sink.send(next.peer, { type: "graft", id: missing.id, round: next.round });
+  }
+
+  #swapParent(better: NodeId, worse: NodeId, round: number): void {
+    if (!this.#lazy.has(better) || !this.#eager.has(worse)) return;
+    this.#makeEager(better);
+    this.metrics.graftsSent++;
+    this.#sink.send(better, { type: "graft", id: null, round });
+    this.#eager.delete(worse);
+    this.#lazy.add(worse);
+    this.metrics.prunesSent++;
+    this.#sink.send(worse, { type: "prune" });
+  }
+
+  /** Only neighbours change sides; a message from a non-neighbour leaves the sets alone. */
+  #makeEager(peer: NodeId): void {
+    if (this.#lazy.delete(peer)) this.#eager.add(peer);
+  }
+
+  #push(message: GossipPayloadMessage, except: NodeId | undefined): void {
+    for (const peer of this.#eager) {
+      if (peer === except) continue;
+      this.metrics.payloadsSent++;
+      this.#sink.send(peer, message);
+    }
+    let queued = false;
+    for (const peer of this.#lazy) {
+      if (peer === except) continue;
+      let queue = this.#lazyQueue.get(peer);
+      if (queue === undefined) {
+        queue = [];
+        this.#lazyQueue.set(peer, queue);
+      }
+      queue.push([message.id, message.round]);
+      queued = true;
+    }
+    if (queued && !this.#dispatchArmed) {
+      this.#dispatchArmed = true;
+      this.#sink.setTimer(this.#config.dispatchTimeoutMs, { kind: "dispatch-ihave" });
+    }
+  }
+
+  #dispatch(): void {
+    this.#dispatchArmed = false;
+    for (const [peer, queue] of this.#lazyQueue) {
+      for (let i = 0; i < queue.length; i += this.#maxIHaveEntries) {
+        const entries = queue.slice(i, i + this.#maxIHaveEntries);
+        this.metrics.ihaveEntriesSent += entries.length;
+        this.#sink.send(peer, { type: "ihave", entries });
+      }
+    }
+    this.#lazyQueue.clear();
+  }
+
+  #remember(
+    key: string,
+    message: GossipPayloadMessage,
+    now: number,
+    from: NodeId | undefined,
+  ): void {
+    this.#seen.set(key, { at: now, round: message.round, from });
+    this.#cache.set(key, { message, at: now });
+    if (!this.#evictArmed) {
+      this.#evictArmed = true;
+      this.#sink.setTimer(this.#config.cacheEvictIntervalMs, { kind: "evict" });
+    }
+  }
+
+  #evict(now: number): void {
+    this.#evictArmed = false;
+    for (const [key, entry] of this.#cache) {
+      if (entry.at + this.#config.messageCacheRetentionMs > now) break;
+      this.#cache.delete(key);
+    }
+    for (const [key, entry] of this.#seen) {
+      if (entry.at + this.#config.messageIdRetentionMs > now) break;
+      this.#seen.delete(key);
+    }
+    if (this.#seen.size > 0) {
+      this.#evictArmed = true;
+      this.#sink.setTimer(this.#config.cacheEvictIntervalMs, { kind: "evict" });
+    }
+  }
+}

@@ -1,0 +1,367 @@
+import { NodeId } from "../ids/node-id.ts";
+import { Topic } from "../ids/topic.ts";
+import { pick, type Rng, seededRng } from "../random.ts";
+import { VirtualScheduler } from "../sim/scheduler.ts";
+import type { GossipConfigInput } from "./config.ts";
+import { type GossipOutput, GossipState, type GossipStateEvent } from "./gossip-state.ts";
+import { messageKey } from "./plumtree.ts";
+
+/** Options of a {@link GossipSimulator}. */
+export interface GossipSimulatorOptions {
+  /** Number of nodes. */
+  nodes: number;
+  /** Seed of everything random (ids, latencies, joins, protocol choices). Default 1. */
+  seed?: number;
+  /** One-way latency per link, drawn once per pair uniformly from [min, max]. Default 10–100 ms. */
+  latencyMs?: { min: number; max: number };
+  /** Node i joins at i × this, via a random earlier live node. Default 10 ms. */
+  joinIntervalMs?: number;
+  /**
+   * After a send to a failed node, the sender learns the link is broken after this long (like a
+   * refused or reset connection). Default 200 ms.
+   */
+  failureDetectionMs?: number;
+  /**
+   * Open links to a crashed node break after this long even without traffic (keep-alive / ping
+   * timeout of the transport). Default 10,000 ms.
+   */
+  linkTimeoutMs?: number;
+  /**
+   * The p2panda healer (spec §5.1): every `healIntervalMs`, a node without neighbours joins again
+   * via a random live member (as discovery would provide). Default on, every 5,000 ms.
+   */
+  heal?: boolean;
+  healIntervalMs?: number;
+  /** Protocol configuration of every node. */
+  config?: GossipConfigInput;
+  /** Called with every event of every node. */
+  onEvent?: (node: number, event: GossipStateEvent) => void;
+}
+
+/** One simulated node. */
+export interface SimGossipNode {
+  readonly index: number;
+  readonly id: NodeId;
+  readonly state: GossipState;
+  alive: boolean;
+  /** Hex message id → hops, for every delivered message (own broadcasts: 0). */
+  readonly delivered: Map<string, number>;
+}
+
+/** Dissemination of one broadcast. */
+export interface BroadcastReport {
+  /** Live nodes (including the origin) that have the message. */
+  delivered: number;
+  /** Live nodes at measurement. */
+  live: number;
+  /** delivered / live. */
+  reliability: number;
+  /** Full-payload messages sent for it (to live or failed nodes). */
+  payloadMessages: number;
+  /** Relative message redundancy: payloadMessages / (delivered − 1) − 1. */
+  rmr: number;
+  /** Last delivery hop: the most hops any delivery took. */
+  ldh: number;
+}
+
+/**
+ * Runs N {@link GossipState} nodes on one topic over a virtual-time network with seeded
+ * per-link latency, and measures broadcasts (reliability, RMR, LDH) against flooding on the same
+ * overlay. Deterministic per seed; nothing waits for the real clock.
+ */
+export class GossipSimulator {
+  readonly scheduler = new VirtualScheduler();
+  readonly topic = Topic.fromName("gossip-simulator");
+  readonly nodes: SimGossipNode[] = [];
+  readonly #byId = new Map<NodeId, SimGossipNode>();
+  readonly #rng: Rng;
+  readonly #latency = new Map<number, number>();
+  readonly #payloads = new Map<string, number>();
+  readonly #options: Required<Omit<GossipSimulatorOptions, "onEvent" | "config">> &
+    Pick<GossipSimulatorOptions, "onEvent" | "config">;
+  #broadcasts = 0;
+  /** Messages handed to the network, all kinds. */
+  messagesSent = 0;
+
+  constructor(options: GossipSimulatorOptions) {
+    this.#options = {
+      seed: 1,
+      latencyMs: { min: 10, max: 100 },
+      joinIntervalMs: 10,
+      failureDetectionMs: 200,
+      linkTimeoutMs: 10_000,
+      heal: true,
+      healIntervalMs: 5_000,
+      ...options,
+    };
+    this.#rng = seededRng(this.#options.seed);
+    for (let i = 0; i < options.nodes; i++) {
+      const id = NodeId.fromBytes(this.#rng.bytes(32));
+      const node: SimGossipNode = {
+        index: i,
+        id,
+        state: new GossipState(id, seededRng(this.#options.seed * 7919 + i), options.config),
+        alive: true,
+        delivered: new Map(),
+      };
+      this.nodes.push(node);
+      this.#byId.set(id, node);
+    }
+    for (const node of this.nodes) {
+      this.scheduler.schedule(node.index * this.#options.joinIntervalMs, () => {
+        if (!node.alive) return;
+        const earlier = this.nodes.slice(0, node.index).filter((n) => n.alive);
+        const via = pick(this.#rng, earlier);
+        this.#apply(node, node.state.join(this.topic, via ? [via.id] : [], this.now()));
+        if (this.#options.heal) this.#scheduleHeal(node);
+      });
+    }
+  }
+
+  /** Current virtual time. */
+  now(): number {
+    return this.scheduler.now();
+  }
+
+  /** Runs the network for `ms` of virtual time. */
+  runFor(ms: number): void {
+    this.scheduler.run(this.now() + ms);
+  }
+
+  /** Live nodes. */
+  get live(): SimGossipNode[] {
+    return this.nodes.filter((n) => n.alive);
+  }
+
+  /** Crashes `fraction` of the live nodes at random (no goodbye). Returns them. */
+  fail(fraction: number): SimGossipNode[] {
+    const live = this.live;
+    const count = Math.floor(live.length * fraction);
+    const victims: SimGossipNode[] = [];
+    for (let i = 0; i < count; i++) {
+      const j = i + this.#rng.int(live.length - i);
+      const v = live[j] as SimGossipNode;
+      live[j] = live[i] as SimGossipNode;
+      live[i] = v;
+      v.alive = false;
+      victims.push(v);
+    }
+    for (const n of this.nodes) {
+      if (!n.alive) continue;
+      for (const peer of this.neighbours(n)) {
+        const v = this.#byId.get(peer) as SimGossipNode;
+        if (v.alive) continue;
+        this.scheduler.schedule(this.#options.linkTimeoutMs, () => {
+          if (n.alive) this.#apply(n, n.state.peerDisconnected(v.id, this.now()));
+        });
+      }
+    }
+    return victims;
+  }
+
+  /**
+   * Broadcasts a fresh message from `origin` (default: a random live node). Returns its hex id;
+   * measure it with {@link GossipSimulator.report} after running the network.
+   */
+  broadcast(origin?: SimGossipNode): string {
+    const from = origin ?? (pick(this.#rng, this.live) as SimGossipNode);
+    const content = new TextEncoder().encode(`broadcast ${this.#broadcasts++} from ${from.index}`);
+    const { id, outputs } = from.state.broadcast(this.topic, content, this.now());
+    const key = messageKey(id);
+    from.delivered.set(key, 0);
+    this.#apply(from, outputs);
+    return key;
+  }
+
+  /** How far the broadcast `key` got among the live nodes. */
+  report(key: string): BroadcastReport {
+    const live = this.live;
+    let delivered = 0;
+    let ldh = 0;
+    for (const n of live) {
+      const hops = n.delivered.get(key);
+      if (hops === undefined) continue;
+      delivered++;
+      ldh = Math.max(ldh, hops);
+    }
+    const payloadMessages = this.#payloads.get(key) ?? 0;
+    return {
+      delivered,
+      live: live.length,
+      reliability: live.length === 0 ? 0 : delivered / live.length,
+      payloadMessages,
+      rmr: delivered > 1 ? payloadMessages / (delivered - 1) - 1 : 0,
+      ldh,
+    };
+  }
+
+  /**
+   * Flooding over the current overlay as a baseline: `origin` sends to all its neighbours, every
+   * live node forwards on first receipt to all neighbours but the sender. First receipts follow
+   * the fastest path (Dijkstra over link latencies); failed nodes receive but do not forward.
+   */
+  flood(origin: SimGossipNode): BroadcastReport {
+    const dist = new Map<SimGossipNode, { at: number; hops: number }>([
+      [origin, { at: 0, hops: 0 }],
+    ]);
+    const done = new Set<SimGossipNode>();
+    let messages = 0;
+    // Small N: a linear scan for the minimum is fast enough and keeps this simple.
+    const frontier = new Set<SimGossipNode>([origin]);
+    while (frontier.size > 0) {
+      let best: SimGossipNode | undefined;
+      for (const n of frontier) {
+        if (best === undefined || (dist.get(n)?.at ?? 0) < (dist.get(best)?.at ?? 0)) best = n;
+      }
+      const node = best as SimGossipNode;
+      frontier.delete(node);
+      done.add(node);
+      if (!node.alive) continue;
+      const here = dist.get(node) as { at: number; hops: number };
+      for (const peer of this.neighbours(node)) {
+        messages++;
+        const next = this.#byId.get(peer) as SimGossipNode;
+        if (done.has(next)) continue;
+        const at = here.at + this.#linkLatency(node, next);
+        const known = dist.get(next);
+        if (known === undefined || at < known.at) {
+          dist.set(next, { at, hops: here.hops + 1 });
+          frontier.add(next);
+        }
+      }
+    }
+    // Each forwarder skips the node it got the message from.
+    messages -= [...done].filter((n) => n !== origin && n.alive).length;
+    let delivered = 0;
+    let ldh = 0;
+    for (const [n, d] of dist) {
+      if (!n.alive) continue;
+      delivered++;
+      ldh = Math.max(ldh, d.hops);
+    }
+    const live = this.live.length;
+    return {
+      delivered,
+      live,
+      reliability: delivered / live,
+      payloadMessages: messages,
+      rmr: delivered > 1 ? messages / (delivered - 1) - 1 : 0,
+      ldh,
+    };
+  }
+
+  /** Active view of `node` on the simulated topic. */
+  neighbours(node: SimGossipNode): NodeId[] {
+    return node.state.topic(this.topic)?.neighbours ?? [];
+  }
+
+  /** Live nodes reachable from the first live node over live-to-live active links (undirected). */
+  largestComponentCoverage(): number {
+    const live = this.live;
+    const start = live[0];
+    if (start === undefined) return 0;
+    const adjacency = new Map<SimGossipNode, Set<SimGossipNode>>();
+    const link = (a: SimGossipNode, b: SimGossipNode) => {
+      let s = adjacency.get(a);
+      if (s === undefined) {
+        s = new Set();
+        adjacency.set(a, s);
+      }
+      s.add(b);
+    };
+    for (const n of live) {
+      for (const p of this.neighbours(n)) {
+        const m = this.#byId.get(p) as SimGossipNode;
+        if (!m.alive) continue;
+        link(n, m);
+        link(m, n);
+      }
+    }
+    const seen = new Set([start]);
+    const stack = [start];
+    while (stack.length > 0) {
+      for (const m of adjacency.get(stack.pop() as SimGossipNode) ?? []) {
+        if (!seen.has(m)) {
+          seen.add(m);
+          stack.push(m);
+        }
+      }
+    }
+    return seen.size / live.length;
+  }
+
+  /** Delivers a raw value from `from` to `to` now (tests of misbehaving peers). */
+  inject(from: SimGossipNode, to: SimGossipNode, value: unknown): void {
+    this.messagesSent++;
+    this.scheduler.schedule(this.#linkLatency(from, to), () => {
+      if (to.alive) this.#apply(to, to.state.handleMessage(from.id, value, this.now()));
+    });
+  }
+
+  #scheduleHeal(node: SimGossipNode): void {
+    this.scheduler.schedule(this.#options.healIntervalMs, () => {
+      if (!node.alive) return;
+      if (this.neighbours(node).length === 0) {
+        const via = pick(
+          this.#rng,
+          this.live.filter((n) => n !== node),
+        );
+        if (via !== undefined) this.#apply(node, node.state.join(this.topic, [via.id], this.now()));
+      }
+      this.#scheduleHeal(node);
+    });
+  }
+
+  #apply(node: SimGossipNode, outputs: GossipOutput[]): void {
+    for (const o of outputs) {
+      switch (o.type) {
+        case "send": {
+          this.messagesSent++;
+          const body = o.message.body;
+          if (body.type === "gossip") {
+            const key = messageKey(body.id);
+            this.#payloads.set(key, (this.#payloads.get(key) ?? 0) + 1);
+          }
+          const to = this.#byId.get(o.to);
+          if (to === undefined) break;
+          if (!to.alive) {
+            this.scheduler.schedule(this.#options.failureDetectionMs, () => {
+              if (node.alive) this.#apply(node, node.state.peerDisconnected(to.id, this.now()));
+            });
+            break;
+          }
+          this.scheduler.schedule(this.#linkLatency(node, to), () => {
+            if (!to.alive) return;
+            this.#apply(to, to.state.handleMessage(node.id, o.message, this.now()));
+          });
+          break;
+        }
+        case "set-timer":
+          this.scheduler.schedule(o.delayMs, () => {
+            if (node.alive) this.#apply(node, node.state.timerFired(o.timer, this.now()));
+          });
+          break;
+        case "disconnect":
+          break;
+        case "event":
+          if (o.event.type === "gossip:received") {
+            node.delivered.set(messageKey(o.event.id), o.event.hops);
+          }
+          this.#options.onEvent?.(node.index, o.event);
+          break;
+      }
+    }
+  }
+
+  #linkLatency(a: SimGossipNode, b: SimGossipNode): number {
+    const n = this.nodes.length;
+    const key = a.index < b.index ? a.index * n + b.index : b.index * n + a.index;
+    let ms = this.#latency.get(key);
+    if (ms === undefined) {
+      const { min, max } = this.#options.latencyMs;
+      ms = min + this.#rng.next() * (max - min);
+      this.#latency.set(key, ms);
+    }
+    return ms;
+  }
+}
