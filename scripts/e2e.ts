@@ -1,10 +1,48 @@
-// Placeholder until the multi-tab harness lands: runs Playwright only when e2e tests exist.
+// `npm run test:e2e` (also the last step of `npm test`): the Playwright multi-tab suite (e2e/).
+// As root, with `unshare` and `ip` available (always so on CI), it re-runs itself inside a
+// private network namespace so that WebRTC between tabs never touches a real interface;
+// otherwise it runs directly and WebRTC uses the host's interfaces. Extra arguments go to
+// `playwright test` (e.g. `npm run test:e2e -- e2e/demo.spec.ts`). Results: a list on stdout and
+// Playwright's JSON report in .e2e-results.json (read by scripts/test.ts).
+import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import {
+  inNetworkNamespace,
+  insideNetworkNamespace,
+  NETNS_ADDRESS,
+  NETNS_ENV,
+  networkNamespaceUnavailable,
+} from "../e2e/support/netns.ts";
 
-const hasTests = readdirSync("e2e").some((f) => f.endsWith(".spec.ts"));
-if (!hasTests) {
-  console.log("no e2e tests yet");
+const args = process.argv.slice(2);
+
+if (!readdirSync("e2e").some((f) => f.endsWith(".spec.ts"))) {
+  console.log("no e2e tests");
   process.exit(0);
 }
-console.error("e2e tests exist but the harness is missing");
-process.exit(1);
+
+if (!insideNetworkNamespace()) {
+  const unavailable = networkNamespaceUnavailable();
+  if (unavailable === undefined) {
+    console.log(
+      `e2e: running inside a private network namespace (veth ${NETNS_ADDRESS}/24, no way out)`,
+    );
+    const argv = inNetworkNamespace([
+      process.execPath,
+      ...process.execArgv,
+      "scripts/e2e.ts",
+      ...args,
+    ]);
+    const result = spawnSync(argv[0] as string, argv.slice(1), {
+      stdio: "inherit",
+      env: { ...process.env, [NETNS_ENV]: "1" },
+    });
+    process.exit(result.status ?? 1);
+  }
+  console.log(`e2e: running directly, without a network namespace (${unavailable})`);
+}
+
+const cli = createRequire(import.meta.url).resolve("@playwright/test/cli");
+const result = spawnSync(process.execPath, [cli, "test", ...args], { stdio: "inherit" });
+process.exit(result.status ?? 1);

@@ -1,0 +1,19 @@
+// Where the page finds its bootstrap node: `?bootstrap=<multiaddr>` (repeatable) wins; otherwise
+// `/bootstrap.json`, which the dev server started by `npm start` answers.
+
+/** Bootstrap multiaddrs for this page, possibly none. */
+export async function bootstrapAddresses(location: Location = window.location): Promise<string[]> {
+  const fromQuery = new URLSearchParams(location.search)
+    .getAll("bootstrap")
+    .filter((a) => a !== "");
+  if (fromQuery.length > 0) return fromQuery;
+  try {
+    const response = await fetch("/bootstrap.json", { cache: "no-store" });
+    if (!response.ok) return [];
+    const body: unknown = await response.json();
+    const list = (body as { bootstrap?: unknown }).bootstrap;
+    return Array.isArray(list) ? list.filter((a): a is string => typeof a === "string") : [];
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,126 @@
+// The demo page: one p2panda node per tab. It takes an identity slot (identity-slot.ts), opens
+// its address book in IndexedDB, starts the browser endpoint, dials the bootstrap node and shows
+// what happens. Later panels (network map, walkers, gossip, chat) plug into the same layout.
+import {
+  AddressBook,
+  indexedDbAddressBookStore,
+  memoryAddressBookStore,
+} from "@p2panda-web/address-book";
+import {
+  decodeCbor,
+  encodeCbor,
+  fromHex,
+  NodeId,
+  toHex,
+  transportInfoFromWire,
+  transportInfoToWire,
+} from "@p2panda-web/core";
+import { createEndpoint } from "@p2panda-web/core/endpoint";
+import { bootstrapAddresses } from "./bootstrap-config.ts";
+import { renderConnections } from "./connections-view.ts";
+import * as diagnostics from "./diagnostics.ts";
+import { renderEvents } from "./events-view.ts";
+import { acquireIdentitySlot } from "./identity-slot.ts";
+import type { DemoHook } from "./test-hook.ts";
+
+function element(testId: string): HTMLElement {
+  const found = document.querySelector<HTMLElement>(`[data-testid="${testId}"]`);
+  if (found === null) throw new Error(`index.html lacks [data-testid="${testId}"]`);
+  return found;
+}
+
+function setStatus(state: "starting" | "running" | "failed", text: string): void {
+  const status = element("status");
+  status.dataset.state = state;
+  status.textContent = text;
+  document.body.dataset.state = state;
+}
+
+async function main(): Promise<void> {
+  setStatus("starting", "starting…");
+  const [{ identity, slot }, bootstrap] = await Promise.all([
+    acquireIdentitySlot(),
+    bootstrapAddresses(),
+  ]);
+  element("node-id").textContent = identity.nodeId;
+  element("slot").textContent = slot === undefined ? "throwaway" : `slot ${slot}`;
+
+  const store =
+    slot === undefined
+      ? memoryAddressBookStore()
+      : await indexedDbAddressBookStore(`p2panda-demo-address-book-${slot}`);
+  const addressBook = await AddressBook.open(store);
+  const endpoint = await createEndpoint({
+    identity,
+    addressBook,
+    bootstrap,
+    // The demo runs against a bootstrap on this machine or the LAN.
+    allowPrivateAddresses: true,
+  });
+  diagnostics.serveDiagnostics(endpoint);
+  element("network-id").textContent = endpoint.networkId;
+
+  const bootstrapIds = new Set<string>();
+  for (const address of bootstrap) {
+    const peer = address.split("/p2p/").at(-1);
+    try {
+      if (peer !== undefined) bootstrapIds.add(NodeId.fromPeerId(peer));
+    } catch {
+      // Not an Ed25519 peer id: createEndpoint already refused such an address.
+    }
+  }
+  renderConnections(endpoint, element("connections"), element("connection-count"), bootstrapIds);
+  renderEvents(endpoint, element("events"));
+  const drawAddresses = (): void => {
+    const items = endpoint.addresses().map((address) => {
+      const li = document.createElement("li");
+      li.dataset.testid = "address";
+      li.textContent = address;
+      return li;
+    });
+    element("addresses").replaceChildren(...items);
+  };
+  drawAddresses();
+  endpoint.events$.subscribe((event) => {
+    if (event.type === "endpoint:addresses-changed") drawAddresses();
+  });
+
+  const hook: DemoHook = {
+    identity,
+    endpoint,
+    addressBook,
+    slot,
+    bootstrap,
+    diagnostics,
+    exportTransportInfo() {
+      const info = endpoint.transportInfo();
+      return info === undefined ? undefined : toHex(encodeCbor(transportInfoToWire(info)));
+    },
+    importTransportInfo(nodeId, hex) {
+      return addressBook.insertTransportInfo(
+        nodeId,
+        transportInfoFromWire(decodeCbor(fromHex(hex))),
+      );
+    },
+  };
+  window.p2panda = hook;
+  // Reset every connection synchronously when the tab goes away (the page may be gone before a
+  // promise settles): the bootstrap drops our WebSocket and reservation at once, and WebRTC peers
+  // see their data channels close. (libp2p on the remote side still only closes a WebRTC
+  // connection once a ping fails, see e2e/webrtc.spec.ts.)
+  window.addEventListener("pagehide", () => {
+    for (const connection of endpoint.libp2p.getConnections()) {
+      connection.abort(new Error("page closed"));
+    }
+    void endpoint.stop();
+  });
+  setStatus(
+    "running",
+    bootstrap.length === 0 ? "running, no bootstrap node configured" : "running",
+  );
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  setStatus("failed", `failed: ${error instanceof Error ? error.message : String(error)}`);
+});

@@ -1,0 +1,31 @@
+// What the page exposes on `window.p2panda` once its node runs: for the e2e tests, benchmarks
+// and anyone poking around in the devtools console.
+import type { AddressBook } from "@p2panda-web/address-book";
+import type { Identity, NodeId } from "@p2panda-web/core";
+import type { Endpoint } from "@p2panda-web/core/endpoint";
+import type * as diagnostics from "./diagnostics.ts";
+
+export interface DemoHook {
+  readonly identity: Identity;
+  readonly endpoint: Endpoint;
+  readonly addressBook: AddressBook;
+  /** Identity slot held by this tab (see identity-slot.ts); `undefined` = throwaway identity. */
+  readonly slot: number | undefined;
+  /** Bootstrap multiaddrs the page was given. */
+  readonly bootstrap: readonly string[];
+  /** Echo/sink protocols and measurements (diagnostics.ts). */
+  readonly diagnostics: typeof diagnostics;
+  /** Our latest signed transport info, CBOR as hex (hand it to another node's `importTransportInfo`). */
+  exportTransportInfo(): string | undefined;
+  /**
+   * Stores another node's signed transport info (from its `exportTransportInfo`) in the address
+   * book, after verifying it, so `endpoint.connect` can dial it. Resolves to whether it was newer.
+   */
+  importTransportInfo(nodeId: NodeId, hex: string): Promise<boolean>;
+}
+
+declare global {
+  interface Window {
+    p2panda?: DemoHook;
+  }
+}

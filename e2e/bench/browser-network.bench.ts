@@ -1,0 +1,108 @@
+// Benchmark: browser nodes on real transports, in headless Chromium. How long from opening two
+// tabs until they hold a direct WebRTC connection (through our relay), and round-trip time and
+// throughput of a p2panda protocol session over WebRTC tab ↔ tab and WebSockets tab → bootstrap.
+// The measuring runs in browser-network-runner.ts, inside a private network namespace when this
+// process may make one (root + unshare), like the e2e suite.
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import {
+  inNetworkNamespace,
+  insideNetworkNamespace,
+  NETNS_ENV,
+  networkNamespaceUnavailable,
+} from "../support/netns.ts";
+import type { BrowserNetworkResult } from "./browser-network-runner.ts";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const RUNNER = "e2e/bench/browser-network-runner.ts";
+
+function quantile(values: readonly number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
+}
+
+const ms = (value: number): string => (value < 10 ? value.toFixed(2) : value.toFixed(0));
+
+async function measure(quick: boolean): Promise<{ result: BrowserNetworkResult; where: string }> {
+  const command = [process.execPath, "--conditions=source", "--no-warnings", RUNNER];
+  if (quick) command.push("--quick");
+  const unavailable = insideNetworkNamespace() ? undefined : networkNamespaceUnavailable();
+  const argv =
+    insideNetworkNamespace() || unavailable !== undefined ? command : inNetworkNamespace(command);
+  const where =
+    unavailable === undefined
+      ? "inside a private network namespace (WebRTC host candidates on a veth at 10.77.0.1)"
+      : `on the host's interfaces (no network namespace: ${unavailable})`;
+  const child = spawn(argv[0] as string, argv.slice(1), {
+    cwd: root,
+    env: { ...process.env, [NETNS_ENV]: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk) => {
+    stdout += chunk;
+  });
+  child.stderr.on("data", (chunk) => {
+    stderr += chunk;
+  });
+  const timer = setTimeout(() => child.kill("SIGKILL"), quick ? 60_000 : 300_000);
+  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+  clearTimeout(timer);
+  const line = stdout.split("\n").find((l) => l.startsWith("RESULT "));
+  if (code !== 0 || line === undefined) {
+    throw new Error(`${RUNNER} failed (exit ${code}):\n${stderr.slice(-2000)}`);
+  }
+  return { result: JSON.parse(line.slice("RESULT ".length)) as BrowserNetworkResult, where };
+}
+
+export async function run(options: {
+  quick: boolean;
+}): Promise<{ title: string; markdown: string }> {
+  const { result, where } = await measure(options.quick);
+  const { connect } = result;
+  const runs = connect.totalMs.length;
+  const lines = [
+    `Two fresh browser contexts open the demo page at once (served by the Vite dev server), each`,
+    `starts a node and reserves a slot on a Node bootstrap/relay over WebSockets; one learns the`,
+    `other's signed \`…/p2p-circuit/webrtc\` address and dials it. Headless Chromium, run ${where}.`,
+    "",
+    `| from opening both tabs to … (${runs} runs) | median ms | min ms | max ms |`,
+    "|---|---:|---:|---:|",
+  ];
+  const rows: Array<[string, number[]]> = [
+    ["both nodes running", connect.nodeStartMs],
+    ["dialled tab has a relay reservation", connect.reservationMs],
+    ["**first direct WebRTC connection**", connect.totalMs],
+    ["(the dial alone: signalling, ICE, DTLS, noise)", connect.dialMs],
+  ];
+  for (const [label, values] of rows) {
+    lines.push(
+      `| ${label} | ${ms(quantile(values, 0.5))} | ${ms(Math.min(...values))} | ${ms(Math.max(...values))} |`,
+    );
+  }
+  lines.push(
+    "",
+    "One p2panda protocol session (framed CBOR over one stream) between a tab and the other end:",
+    "round trips of a 32-byte message through an echo service, then bulk bytes one way to a sink",
+    "in 64 KiB messages (throughput counted until the sink confirms the total).",
+    "",
+    "| link | round trips | RTT median ms | RTT p95 ms | bulk MiB | MB/s |",
+    "|---|---:|---:|---:|---:|---:|",
+  );
+  for (const link of result.links) {
+    lines.push(
+      `| ${link.link} | ${link.roundTrips.length} | ${ms(quantile(link.roundTrips, 0.5))} | ${ms(quantile(link.roundTrips, 0.95))} | ${link.bytes / 1024 / 1024} | ${link.mbPerSecond.toFixed(1)} |`,
+    );
+  }
+  lines.push(
+    "",
+    "Page-load times include the dev server serving unbundled sources; a production build loads",
+    "faster. All of it shares two CPU cores with the browser and the bootstrap.",
+  );
+  return {
+    title: "Browser networking: tab ↔ tab WebRTC and tab → bootstrap",
+    markdown: lines.join("\n"),
+  };
+}

@@ -1,0 +1,75 @@
+// Fixtures of the multi-tab suite: the bootstrap node and demo server of the global setup, and
+// `openTab()`, which opens the demo as a new simulated user (its own browser context: own
+// storage, own identity) and waits until its node runs.
+import { type BrowserContext, test as base, expect, type Page } from "@playwright/test";
+import { E2E_ENV } from "./global-setup.ts";
+import { waitForNode } from "./support/tabs.ts";
+
+export { circuitTransportInfo, introduce, waitForNode } from "./support/tabs.ts";
+export { expect };
+
+/** One simulated user: a tab running the demo, with its node started. */
+export interface DemoTab {
+  readonly page: Page;
+  readonly context: BrowserContext;
+  readonly nodeId: string;
+  /** Uncaught errors and `console.error` lines of the page so far. */
+  readonly errors: string[];
+}
+
+export interface OpenTabOptions {
+  /**
+   * How the page learns the bootstrap address: `"query"` (default) puts it in `?bootstrap=`,
+   * `"default"` lets the page fetch `/bootstrap.json` like `npm start` users get it.
+   */
+  readonly bootstrap?: "query" | "default";
+  /** Open the tab in this context (same user, e.g. a second tab) instead of a new one. */
+  readonly context?: BrowserContext;
+}
+
+interface Fixtures {
+  bootstrapNode: { nodeId: string; address: string };
+  openTab(options?: OpenTabOptions): Promise<DemoTab>;
+}
+
+function env(name: string): string {
+  const value = process.env[name];
+  if (value === undefined) throw new Error(`${name} is not set: is e2e/global-setup.ts running?`);
+  return value;
+}
+
+/** The URL of the demo with its bootstrap address in the query. */
+export function demoUrl(options: OpenTabOptions = {}): string {
+  const url = new URL(env(E2E_ENV.baseUrl));
+  if (options.bootstrap !== "default") {
+    url.searchParams.set("bootstrap", env(E2E_ENV.bootstrapAddress));
+  }
+  return url.toString();
+}
+
+export const test = base.extend<Fixtures>({
+  // biome-ignore lint/correctness/noEmptyPattern: Playwright fixtures destructure their deps.
+  bootstrapNode: async ({}, use) => {
+    await use({ nodeId: env(E2E_ENV.bootstrapNodeId), address: env(E2E_ENV.bootstrapAddress) });
+  },
+  openTab: async ({ browser }, use) => {
+    const contexts: BrowserContext[] = [];
+    await use(async (options = {}) => {
+      let context = options.context;
+      if (context === undefined) {
+        context = await browser.newContext();
+        contexts.push(context);
+      }
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on("pageerror", (error) => errors.push(error.message));
+      page.on("console", (message) => {
+        if (message.type() === "error") errors.push(message.text());
+      });
+      await page.goto(demoUrl(options));
+      const nodeId = await waitForNode(page);
+      return { page, context, nodeId, errors };
+    });
+    for (const context of contexts) await context.close().catch(() => {});
+  },
+});

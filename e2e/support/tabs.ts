@@ -1,0 +1,42 @@
+// Driving demo tabs from Node (Playwright pages): shared by the e2e fixtures and the benchmarks.
+import type { Page } from "playwright";
+import type {} from "../../demo/test-hook.ts";
+
+/** A page running the demo and the node id of its node. */
+export interface TabLike {
+  readonly page: Page;
+  readonly nodeId: string;
+}
+
+/** Waits until the page's node runs; returns its node id. */
+export async function waitForNode(page: Page): Promise<string> {
+  await page.waitForFunction(
+    () => window.p2panda !== undefined || document.body.dataset.state === "failed",
+  );
+  const failed = await page.evaluate(() => document.body.dataset.state === "failed");
+  if (failed) throw new Error(`demo failed: ${await page.getByTestId("status").textContent()}`);
+  return page.evaluate(() => window.p2panda!.identity.nodeId);
+}
+
+/**
+ * Waits until the page's node holds a relay reservation and has signed a transport info with its
+ * `…/p2p-circuit/webrtc` address; returns that info (hex CBOR) for another tab's
+ * `importTransportInfo`.
+ */
+export async function circuitTransportInfo(page: Page): Promise<string> {
+  // The info is re-signed asynchronously after the address appears: wait for the signed one.
+  await page.waitForFunction(() => {
+    const info = window.p2panda!.endpoint.transportInfo();
+    return info?.addresses.some((a) => a.includes("/p2p-circuit/webrtc")) === true;
+  });
+  return page.evaluate(() => window.p2panda!.exportTransportInfo()!);
+}
+
+/** Lets `from` dial `to`: hands `to`'s signed transport info to `from`'s address book. */
+export async function introduce(from: TabLike, to: TabLike): Promise<void> {
+  const info = await circuitTransportInfo(to.page);
+  await from.page.evaluate(
+    ([nodeId, hex]) => window.p2panda!.importTransportInfo(nodeId as never, hex as string),
+    [to.nodeId, info] as const,
+  );
+}
