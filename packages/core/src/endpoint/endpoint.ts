@@ -85,6 +85,25 @@ export const DEFAULT_ENDPOINT_LIMITS: Required<EndpointLimits> = Object.freeze({
 /** Default of {@link EndpointOptions.dialTimeoutMs}. */
 export const DEFAULT_DIAL_TIMEOUT_MS = 10_000;
 
+/**
+ * How quickly a silent connection is detected and closed: libp2p pings every connection every
+ * `pingIntervalMs` and aborts it when a ping takes longer than `pingTimeoutMs`. A browser tab that
+ * disappears is noticed this way (Chromium leaves its WebRTC connection "disconnected", never
+ * "failed"), so a vanished peer is dropped within interval + timeout.
+ */
+export interface LivenessOptions {
+  /** Default {@link DEFAULT_LIVENESS}.pingIntervalMs (5 s). */
+  readonly pingIntervalMs?: number;
+  /** Default {@link DEFAULT_LIVENESS}.pingTimeoutMs (3 s). */
+  readonly pingTimeoutMs?: number;
+}
+
+/** Defaults of {@link LivenessOptions}. */
+export const DEFAULT_LIVENESS: Required<LivenessOptions> = Object.freeze({
+  pingIntervalMs: 5_000,
+  pingTimeoutMs: 3_000,
+});
+
 /** Options shared by every endpoint preset. */
 export interface EndpointOptions {
   /** The node's key: its node id is the libp2p PeerId. */
@@ -114,6 +133,8 @@ export interface EndpointOptions {
   readonly dialTimeoutMs?: number;
   /** Stream backpressure and write-stall settings for every session. */
   readonly stream?: StreamDuplexOptions;
+  /** Ping interval and timeout that detect vanished peers. */
+  readonly liveness?: LivenessOptions;
   /** Wall clock of the hybrid clock that stamps our transport info; default system clock. */
   readonly clock?: Clock;
 }
@@ -246,6 +267,7 @@ export async function startEndpoint(
     allowPrivateAddresses: options.allowPrivateAddresses ?? false,
     maxInboundConnections: limits.maxInboundConnections,
   });
+  const liveness = { ...DEFAULT_LIVENESS, ...options.liveness };
   const libp2p = await createLibp2p({
     start: false,
     privateKey: options.identity.toLibp2pPrivateKey(),
@@ -258,6 +280,11 @@ export async function startEndpoint(
       maxConnections: limits.maxConnections,
       maxIncomingPendingConnections: limits.maxPendingInboundConnections,
       dialTimeout: options.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS,
+    },
+    connectionMonitor: {
+      pingInterval: liveness.pingIntervalMs,
+      pingTimeout: { minTimeout: liveness.pingTimeoutMs, maxTimeout: liveness.pingTimeoutMs },
+      abortConnectionOnPingFailure: true,
     },
     services: { identify: identify(), ping: ping(), ...preset.services },
   });

@@ -23,12 +23,14 @@ export {
   type ConnectOptions,
   DEFAULT_DIAL_TIMEOUT_MS,
   DEFAULT_ENDPOINT_LIMITS,
+  DEFAULT_LIVENESS,
   type Endpoint,
   type EndpointAddressBook,
   type EndpointLimits,
   type EndpointMetrics,
   type EndpointOptions,
   type EndpointPreset,
+  type LivenessOptions,
   startEndpoint,
 } from "./endpoint.ts";
 export * from "./errors.ts";
