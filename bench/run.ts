@@ -1,9 +1,9 @@
 // `npm run bench`: runs every benchmark script (bench/*.bench.ts, e2e/bench/*.bench.ts), prints
 // each table and writes them all to docs/benchmarks.md.
 //   npm run bench                  full run
-//   npm run bench -- --quick       every benchmark in its short form (seconds each)
+//   npm run bench -- --quick       every benchmark in its short form, printed only
 //   npm run bench -- gossip sync   only the named benchmarks
-import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -57,17 +57,26 @@ const header = [
   "",
   "Written by `npm run bench` (bench/run.ts); do not edit by hand.",
   "",
-  `- Date: ${new Date().toISOString().slice(0, 10)}${quick ? " (quick mode: short runs, rough numbers)" : ""}`,
+  `- Last run: ${new Date().toISOString().slice(0, 10)}`,
   `- Machine: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`,
   `- Node ${process.version}, Chromium ${chromium}`,
   "",
 ].join("\n");
 
-if (only.length === 0 && failures.length === 0) {
-  writeFileSync(join(root, "docs/benchmarks.md"), `${header}\n${sections.join("\n\n")}\n`);
-  console.log("\nwrote docs/benchmarks.md");
-} else {
-  console.log("\ndocs/benchmarks.md not rewritten (partial run or failures)");
+// Sections of this run replace those of the same title in docs/benchmarks.md; the others
+// (benchmarks not selected, or failed this time) keep their last numbers.
+const target = join(root, "docs/benchmarks.md");
+const previous = existsSync(target) ? readFileSync(target, "utf8") : "";
+const merged = new Map<string, string>();
+for (const block of previous.split(/^(?=## )/m).slice(1)) {
+  merged.set(block.split("\n", 1)[0] as string, block.trim());
+}
+for (const section of sections) merged.set(section.split("\n", 1)[0] as string, section);
+if (quick) {
+  console.log("\nquick run: docs/benchmarks.md left as it is");
+} else if (sections.length > 0) {
+  writeFileSync(target, `${header}\n${[...merged.values()].join("\n\n")}\n`);
+  console.log(`\nwrote ${sections.length} section(s) to docs/benchmarks.md`);
 }
 if (failures.length > 0) {
   console.error(`failed: ${failures.join(", ")}`);

@@ -8,11 +8,26 @@ export interface TabLike {
   readonly nodeId: string;
 }
 
-/** Waits until the page's node runs; returns its node id. */
-export async function waitForNode(page: Page): Promise<string> {
-  await page.waitForFunction(
-    () => window.p2panda !== undefined || document.body.dataset.state === "failed",
-  );
+/**
+ * Waits until the page's node runs; returns its node id. The first load after a cache wipe makes
+ * Vite pre-bundle libp2p, which takes long on a busy two-core machine: hence the generous limit.
+ */
+export async function waitForNode(page: Page, timeoutMs = 90_000): Promise<string> {
+  try {
+    await page.waitForFunction(
+      () => window.p2panda !== undefined || document.body.dataset.state === "failed",
+      undefined,
+      { timeout: timeoutMs },
+    );
+  } catch (error) {
+    const status = await page
+      .getByTestId("status")
+      .textContent()
+      .catch(() => "unreadable");
+    throw new Error(`demo node did not start within ${timeoutMs} ms (status: ${status})`, {
+      cause: error,
+    });
+  }
   const failed = await page.evaluate(() => document.body.dataset.state === "failed");
   if (failed) throw new Error(`demo failed: ${await page.getByTestId("status").textContent()}`);
   return page.evaluate(() => window.p2panda!.identity.nodeId);
