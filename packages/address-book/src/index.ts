@@ -5,6 +5,9 @@
  * ({@link memoryAddressBookStore}), SQLite in Node (`@p2panda-web/address-book/sqlite`).
  * @packageDocumentation
  */
+
+/** Re-exported from `@p2panda-web/core` for convenience. */
+export { requestPersistentStorage } from "@p2panda-web/core";
 export {
   AddressBook,
   type AddressBookMetrics,
@@ -21,7 +24,6 @@ export { AddressBookClosedError, AddressBookStoreError, TopicLimitError } from "
 export {
   type IndexedDbStoreOptions,
   indexedDbAddressBookStore,
-  requestPersistentStorage,
 } from "./indexeddb-store.ts";
 export { memoryAddressBookStore } from "./memory-store.ts";
 export type { AddressBookStore, StoredAddressBook } from "./store.ts";

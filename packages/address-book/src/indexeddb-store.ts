@@ -1,4 +1,12 @@
-import { decodeNodeInfo, encodeNodeInfo, NodeId, type NodeInfo, Topic } from "@p2panda-web/core";
+import {
+  decodeNodeInfo,
+  encodeNodeInfo,
+  NodeId,
+  type NodeInfo,
+  openIndexedDb,
+  requestPersistentStorage,
+  Topic,
+} from "@p2panda-web/core";
 import { type IDBPDatabase, wrap } from "idb";
 import { AddressBookClosedError, AddressBookStoreError } from "./errors.ts";
 import type { AddressBookStore, StoredAddressBook } from "./store.ts";
@@ -23,22 +31,6 @@ export interface IndexedDbStoreOptions {
 }
 
 /**
- * Asks the browser not to evict this origin's storage (`navigator.storage.persist()`). Without
- * it, IndexedDB is "best effort" and may be cleared when the disk fills up. Resolves to whether
- * storage is persistent; `false` where the API is missing or the browser says no (Chromium
- * grants it by heuristics such as engagement or an installed app). Never throws.
- */
-export async function requestPersistentStorage(): Promise<boolean> {
-  try {
-    const storage = (globalThis.navigator as Navigator | undefined)?.storage;
-    if (storage?.persist === undefined) return false;
-    return (await storage.persisted()) || (await storage.persist());
-  } catch {
-    return false;
-  }
-}
-
-/**
  * An {@link AddressBookStore} in the IndexedDB database `name` (browsers; `fake-indexeddb` in
  * Node). Two object stores keyed by node id: `nodes` holds `encodeNodeInfo` bytes, `topics` the
  * node's topic list. Writes use `durability: "strict"` (Chromium's default `relaxed` may lose
@@ -58,13 +50,7 @@ export async function indexedDbAddressBookStore(
   if (factory === undefined) throw new AddressBookStoreError("IndexedDB is not available here");
   let db: IDBPDatabase;
   try {
-    const request = factory.open(name, SCHEMA_VERSION);
-    request.addEventListener("upgradeneeded", () => {
-      const raw = request.result;
-      if (!raw.objectStoreNames.contains(NODES)) raw.createObjectStore(NODES);
-      if (!raw.objectStoreNames.contains(TOPICS)) raw.createObjectStore(TOPICS);
-    });
-    db = (await wrap(request)) as IDBPDatabase;
+    db = wrap(await openIndexedDb(name, SCHEMA_VERSION, [NODES, TOPICS], factory));
   } catch (error) {
     throw new AddressBookStoreError(`cannot open IndexedDB database "${name}"`, { cause: error });
   }

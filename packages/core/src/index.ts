@@ -20,3 +20,4 @@ export * from "./random.ts";
 export * from "./records/node-info.ts";
 export * from "./records/transport-info.ts";
 export * from "./sim/scheduler.ts";
+export * from "./storage/indexeddb.ts";

@@ -6,6 +6,9 @@
  * durably, so an interrupted write never leaves a gap in a log.
  * @packageDocumentation
  */
+
+/** Re-exported from `@p2panda-web/core` for convenience. */
+export { requestPersistentStorage } from "@p2panda-web/core";
 export { LogStoreClosedError, LogStoreError } from "./errors.ts";
 export {
   INDEXEDDB_SCHEMA_VERSION,
@@ -15,6 +18,5 @@ export {
   type IndexedDbSyncStoresOptions,
   IndexedDbTopicStore,
   openIndexedDbSyncStores,
-  requestPersistentStorage,
 } from "./indexeddb.ts";
 export { logIdFromHex } from "./log-id-hex.ts";

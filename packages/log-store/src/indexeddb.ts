@@ -1,4 +1,9 @@
-import type { NodeId, Topic } from "@p2panda-web/core";
+import {
+  type NodeId,
+  openIndexedDb,
+  requestPersistentStorage,
+  type Topic,
+} from "@p2panda-web/core";
 import {
   LogForkError,
   LogGapError,
@@ -78,21 +83,6 @@ export interface IndexedDbSyncStores {
 }
 
 /**
- * Asks the browser not to evict this origin's storage (`navigator.storage.persist()`): without
- * it IndexedDB is "best effort" and may be cleared under disk pressure. Resolves to whether
- * storage is persistent; `false` where the API is missing or the browser declines. Never throws.
- */
-export async function requestPersistentStorage(): Promise<boolean> {
-  try {
-    const storage = (globalThis.navigator as Navigator | undefined)?.storage;
-    if (storage?.persist === undefined) return false;
-    return (await storage.persisted()) || (await storage.persist());
-  } catch {
-    return false;
-  }
-}
-
-/**
  * Opens (creating it if needed) the IndexedDB database `name` holding sync logs and topic
  * associations, and returns a `LogStore` and a `TopicStore` over it.
  *
@@ -119,14 +109,9 @@ export async function openIndexedDbSyncStores(
   if (factory === undefined) throw new LogStoreError("IndexedDB is not available here");
   let db: IDBPDatabase;
   try {
-    const request = factory.open(name, INDEXEDDB_SCHEMA_VERSION);
-    request.addEventListener("upgradeneeded", () => {
-      const raw = request.result;
-      if (!raw.objectStoreNames.contains(OPERATIONS)) raw.createObjectStore(OPERATIONS);
-      if (!raw.objectStoreNames.contains(LOGS)) raw.createObjectStore(LOGS);
-      if (!raw.objectStoreNames.contains(TOPICS)) raw.createObjectStore(TOPICS);
-    });
-    db = (await wrap(request)) as IDBPDatabase;
+    db = wrap(
+      await openIndexedDb(name, INDEXEDDB_SCHEMA_VERSION, [OPERATIONS, LOGS, TOPICS], factory),
+    );
   } catch (error) {
     throw new LogStoreError(`cannot open IndexedDB database "${name}"`, { cause: error });
   }
