@@ -6,6 +6,7 @@
 // so whoever starts Vite (scripts/start.ts, the e2e global setup) sets it first.
 import { fileURLToPath } from "node:url";
 import { defineConfig, type Plugin } from "vite";
+import { browserConditions, browserDependencies } from "./scripts/vite-shared.ts";
 
 /** Environment variable holding the multiaddrs `/bootstrap.json` hands to the page. */
 export const BOOTSTRAP_ENV = "P2PANDA_BOOTSTRAP";
@@ -27,37 +28,13 @@ function bootstrapJson(): Plugin {
 export default defineConfig({
   root: fileURLToPath(new URL("./demo", import.meta.url)),
   // Workspace packages resolve to src/*.ts through the `source` condition (as in vitest.config.ts).
-  resolve: { conditions: ["source", "module", "browser", "development|production"] },
+  resolve: { conditions: browserConditions },
   plugins: [bootstrapJson()],
   // Its own cache, apart from Vitest's pre-bundled dependencies in node_modules/.vite.
   cacheDir: fileURLToPath(new URL("./node_modules/.vite-demo", import.meta.url)),
   // Pre-bundle libp2p and friends when the server starts: discovering them on the first page
   // load would make Vite reload the page mid-test.
-  optimizeDeps: {
-    include: [
-      "idb",
-      "rxjs",
-      "@noble/ed25519",
-      "@noble/hashes/blake3.js",
-      "@noble/hashes/sha2.js",
-      "cborg",
-      "@multiformats/multiaddr",
-      "@libp2p/crypto/keys",
-      "@libp2p/peer-id",
-      "libp2p",
-      "@libp2p/utils",
-      "@libp2p/circuit-relay-v2",
-      "@libp2p/webrtc",
-      "@libp2p/websockets",
-      "@libp2p/webtransport",
-      "@chainsafe/libp2p-noise",
-      "@chainsafe/libp2p-yamux",
-      "@libp2p/identify",
-      "@libp2p/interface",
-      "@libp2p/ping",
-      "@libp2p/memory",
-    ],
-  },
+  optimizeDeps: { include: browserDependencies },
   server: {
     // 127.0.0.1 is a secure context (WebCrypto, WebTransport) without TLS.
     host: "127.0.0.1",

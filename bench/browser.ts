@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { chromium } from "playwright";
 import { createServer } from "vite";
 import { chromiumArgs, chromiumExecutable } from "../scripts/chromium.ts";
+import { browserConditions, browserDependencies } from "../scripts/vite-shared.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
@@ -17,7 +18,8 @@ export async function runInChromium<T>(modulePath: string, args: unknown): Promi
     root,
     configFile: false,
     logLevel: "error",
-    resolve: { conditions: ["source", "module", "browser", "development|production"] },
+    resolve: { conditions: browserConditions },
+    optimizeDeps: { include: browserDependencies },
     server: { host: "127.0.0.1", port: 0, strictPort: false, hmr: false },
   });
   await server.listen();
