@@ -2,10 +2,12 @@ import { InvalidInputError } from "./errors.ts";
 
 const HEX = /^[0-9a-f]*$/;
 
-/** Lower-case hex of `bytes`. */
+const HEX_PAIRS = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+/** Lower-case hex of `bytes` (table lookup: node ids and topics are keyed by it on hot paths). */
 export function toHex(bytes: Uint8Array): string {
   let out = "";
-  for (const b of bytes) out += b.toString(16).padStart(2, "0");
+  for (let i = 0; i < bytes.length; i++) out += HEX_PAIRS[bytes[i] as number];
   return out;
 }
 

@@ -1,4 +1,5 @@
-import { bytesEqual } from "../bytes.ts";
+import { bytesEqual, toHex } from "../bytes.ts";
+import { expectBytes, taggedRecord } from "../codec/message-shape.ts";
 import { HASH_LENGTH } from "../hash.ts";
 import { NODE_ID_LENGTH } from "../ids/node-id.ts";
 import { DiscoveryProtocolError } from "./errors.ts";
@@ -93,23 +94,8 @@ export function decodeDiscoveryMessage(
 ): DiscoveryMessage {
   const maxHashes = limits.maxTopicHashes ?? DEFAULT_MAX_TOPIC_HASHES;
   const maxInfos = limits.maxTransportInfos ?? DEFAULT_MAX_TRANSPORT_INFOS;
-  if (
-    typeof value !== "object" ||
-    value === null ||
-    Array.isArray(value) ||
-    ArrayBuffer.isView(value)
-  ) {
-    throw malformed("not a map");
-  }
-  const record = value as Record<string, unknown>;
-  const type = record.type;
-  if (typeof type !== "string" || !Object.hasOwn(FIELDS, type)) throw malformed("unknown type");
-  const expected = FIELDS[type as DiscoveryMessageType];
-  const keys = Object.keys(record).sort();
-  if (keys.length !== expected.length || keys.some((k, i) => k !== expected[i])) {
-    throw malformed(`fields of ${type} must be exactly ${expected.join(", ")}`);
-  }
-  switch (type as DiscoveryMessageType) {
+  const { type, record } = taggedRecord(value, FIELDS, malformed);
+  switch (type) {
     case "alice-salt-half":
       checkBytes(record.saltHalf, SALT_HALF_LENGTH, "saltHalf");
       break;
@@ -169,25 +155,14 @@ function checkInfos(value: unknown, max: number): void {
     }
     if (bytesEqual(other, id)) throw malformed("the same node id twice");
     collided ??= new Set();
-    const hex = hexKey(id);
+    const hex = toHex(id);
     if (collided.has(hex)) throw malformed("the same node id twice");
     collided.add(hex);
   }
 }
 
 function checkBytes(value: unknown, length: number, what: string): asserts value is Uint8Array {
-  if (!(value instanceof Uint8Array) || value.length !== length) {
-    throw malformed(`${what} must be ${length} bytes`);
-  }
-}
-
-const HEX_PAIRS = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-
-/** Lower-case hex of `bytes` by table lookup: hot in every `nodes` message. */
-export function hexKey(bytes: Uint8Array): string {
-  let out = "";
-  for (let i = 0; i < bytes.length; i++) out += HEX_PAIRS[bytes[i] as number];
-  return out;
+  expectBytes(value, length, what, malformed);
 }
 
 function malformed(message: string): DiscoveryProtocolError {

@@ -1,4 +1,4 @@
-import { compareBytes, concatBytes } from "../bytes.ts";
+import { compareBytes, concatBytes, toHex } from "../bytes.ts";
 import { InvalidInputError } from "../errors.ts";
 import { hash } from "../hash.ts";
 import { NodeId } from "../ids/node-id.ts";
@@ -10,7 +10,6 @@ import {
   DEFAULT_MAX_TRANSPORT_INFOS,
   type DiscoveryLimits,
   type DiscoveryMessage,
-  hexKey,
   type NodesMessage,
   SALT_HALF_LENGTH,
 } from "./messages.ts";
@@ -286,7 +285,7 @@ function salt(aliceHalf: Uint8Array, bobHalf: Uint8Array, roleByte: number): Uin
   return concatBytes(aliceHalf, bobHalf, Uint8Array.of(roleByte));
 }
 
-const bytesKey = hexKey;
+const bytesKey = toHex;
 
 /** Inputs of {@link selectInfosToShare}: what the caller reads from its address book. */
 export interface InfosToShareInput {

@@ -1,4 +1,5 @@
 import { bytesEqual } from "../bytes.ts";
+import { expectBytes, taggedRecord } from "../codec/message-shape.ts";
 import { HASH_LENGTH, hash } from "../hash.ts";
 import { NODE_ID_LENGTH } from "../ids/node-id.ts";
 import { TOPIC_LENGTH } from "../ids/topic.ts";
@@ -141,15 +142,8 @@ export function decodeTopicMessage(
   limits: Partial<GossipLimits> = {},
 ): TopicMessage {
   const l = { ...DEFAULT_GOSSIP_LIMITS, ...limits };
-  const record = asMap(value);
-  const type = record.type;
-  if (typeof type !== "string" || !Object.hasOwn(FIELDS, type)) throw malformed("unknown type");
-  const expected = FIELDS[type as TopicMessageType];
-  const keys = Object.keys(record).sort();
-  if (keys.length !== expected.length || keys.some((k, i) => k !== expected[i])) {
-    throw malformed(`fields of ${type} must be exactly ${expected.join(", ")}`);
-  }
-  switch (type as TopicMessageType) {
+  const { type, record } = taggedRecord(value, FIELDS, malformed);
+  switch (type) {
     case "join":
     case "prune":
       break;
@@ -241,9 +235,7 @@ function checkInt(value: unknown, max: number, what: string): void {
 }
 
 function checkBytes(value: unknown, length: number, what: string): asserts value is Uint8Array {
-  if (!(value instanceof Uint8Array) || value.length !== length) {
-    throw malformed(`${what} must be ${length} bytes`);
-  }
+  expectBytes(value, length, what, malformed);
 }
 
 function malformed(message: string): GossipProtocolError {
