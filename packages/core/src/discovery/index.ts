@@ -5,6 +5,7 @@
  */
 export * from "./backoff.ts";
 export * from "./discovery-manager.ts";
+export * from "./discovery-service.ts";
 export * from "./errors.ts";
 export * from "./messages.ts";
 export * from "./psi-handshake.ts";

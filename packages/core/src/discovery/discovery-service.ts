@@ -1,0 +1,363 @@
+import { EventStream } from "@p2panda-web/events";
+import type { Observable, Subscription } from "rxjs";
+import { type Clock, systemClock } from "../clock.ts";
+import type { MessageChannel } from "../codec/message-channel.ts";
+import type { ProtocolEndpoint } from "../endpoint/protocol-endpoint.ts";
+import { ProtocolName } from "../ids/network-id.ts";
+import type { NodeId } from "../ids/node-id.ts";
+import type { Topic } from "../ids/topic.ts";
+import { cryptoRng, type Rng } from "../random.ts";
+import { isStale, type NodeInfo } from "../records/node-info.ts";
+import {
+  type AuthenticatedTransportInfo,
+  transportInfoFromWire,
+  transportInfoToWire,
+  verifyTransportInfo,
+} from "../records/transport-info.ts";
+import {
+  type DiscoveryEvent,
+  DiscoveryManager,
+  type DiscoveryManagerConfig,
+  type DiscoveryMetrics,
+  type DiscoveryOutput,
+  type DiscoveryTimer,
+} from "./discovery-manager.ts";
+import { DiscoveryProtocolError } from "./errors.ts";
+import { DEFAULT_MAX_TRANSPORT_INFOS, type DiscoveryLimits } from "./messages.ts";
+import {
+  type DiscoveryResult,
+  PsiAlice,
+  PsiBob,
+  type PsiHandshake,
+  selectInfosToShare,
+} from "./psi-handshake.ts";
+import { runDiscoverySession } from "./session-runner.ts";
+
+/**
+ * What discovery needs of the address book: the `AddressBook` of `@p2panda-web/address-book`
+ * fits (core does not depend on that package).
+ */
+export interface DiscoveryAddressBook {
+  nodeInfo(id: NodeId): NodeInfo | undefined;
+  allNodeInfos(): NodeInfo[];
+  nodeInfosByTopics(topics: Iterable<Topic>): NodeInfo[];
+  nodeTopics(id: NodeId): ReadonlySet<Topic>;
+  setTopics(id: NodeId, topics: Iterable<Topic>): Promise<void>;
+  insertTransportInfo(id: NodeId, info: AuthenticatedTransportInfo): Promise<boolean>;
+  watchNodeTopics(
+    id: NodeId,
+    options?: { emitCurrent?: boolean },
+  ): Observable<{ readonly value: ReadonlySet<Topic> }>;
+  watchNodeInfo(
+    id: NodeId,
+    options?: { emitCurrent?: boolean },
+  ): Observable<{ readonly value: NodeInfo | undefined }>;
+}
+
+/** Options of {@link DiscoveryService}. */
+export interface DiscoveryServiceOptions {
+  endpoint: ProtocolEndpoint;
+  addressBook: DiscoveryAddressBook;
+  /** Walkers, timeouts, caps, backoff: see `DEFAULT_DISCOVERY_MANAGER_CONFIG`. */
+  config?: Partial<DiscoveryManagerConfig>;
+  /**
+   * Share only transport infos of nodes that have a topic in common with the remote (and our
+   * own). Default `false`, as upstream: every info we hold is shared, which reveals who exists
+   * but not what they care about.
+   */
+  shareNodesWithCommonTopics?: boolean;
+  /** Caps on what a remote may send in one message. */
+  limits?: DiscoveryLimits;
+  /** Randomness for walkers and salts. Default: the platform CSPRNG. */
+  rng?: Rng;
+  clock?: Clock;
+}
+
+/** A discovery session running now. */
+export interface RunningDiscoverySession {
+  readonly sessionId: number;
+  readonly remoteNodeId: NodeId;
+  readonly role: "initiated" | "accepted";
+}
+
+/**
+ * Confidential topic discovery over a network (spec §4): random walkers pick nodes from the
+ * address book, each session runs the PSI handshake over one stream, verified transport infos
+ * and the shared topics go into the address book. The decisions are the pure
+ * {@link DiscoveryManager}'s; this class runs its timers and sessions and publishes its events.
+ *
+ * Nothing a remote does can throw out of it: every failed session is an event
+ * (`discovery:session-failed` with a reason) and a metric.
+ */
+export class DiscoveryService {
+  readonly #endpoint: ProtocolEndpoint;
+  readonly #book: DiscoveryAddressBook;
+  readonly #manager: DiscoveryManager;
+  readonly #rng: Rng;
+  readonly #limits: DiscoveryLimits;
+  readonly #shareCommonOnly: boolean;
+  readonly #events: EventStream<DiscoveryEvent>;
+  readonly #timers = new Map<string, ReturnType<typeof setTimeout>>();
+  readonly #sessions = new Map<number, RunningDiscoverySession & { abort: AbortController }>();
+  readonly #subscriptions: Subscription[] = [];
+  #running = false;
+
+  constructor(options: DiscoveryServiceOptions) {
+    this.#endpoint = options.endpoint;
+    this.#book = options.addressBook;
+    this.#rng = options.rng ?? cryptoRng;
+    this.#limits = options.limits ?? {};
+    this.#shareCommonOnly = options.shareNodesWithCommonTopics ?? false;
+    const clock = options.clock ?? systemClock;
+    this.#events = new EventStream<DiscoveryEvent>(() => clock.now());
+    this.#manager = new DiscoveryManager({
+      myNodeId: options.endpoint.nodeId,
+      rng: this.#rng,
+      clock,
+      config: options.config,
+    });
+  }
+
+  /** Session started / ended / failed / refused and node-skipped events; completed on stop. */
+  get events$(): Observable<DiscoveryEvent> {
+    return this.#events.events$;
+  }
+
+  /** Counters: successful and failed sessions, newly learned infos, misbehaving, refused. */
+  get metrics(): Readonly<DiscoveryMetrics> {
+    return this.#manager.metrics;
+  }
+
+  /** Sessions running now (for UIs: where the walkers are). */
+  sessions(): RunningDiscoverySession[] {
+    return [...this.#sessions.values()].map(({ sessionId, remoteNodeId, role }) => ({
+      sessionId,
+      remoteNodeId,
+      role,
+    }));
+  }
+
+  /** Starts accepting sessions and walking. Idempotent. */
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    const me = this.#endpoint.nodeId;
+    this.#endpoint.accept(ProtocolName.discovery, (channel) => this.#accept(channel));
+    let previousTopics: ReadonlySet<Topic> = new Set(this.#book.nodeTopics(me));
+    this.#subscriptions.push(
+      this.#book.watchNodeTopics(me).subscribe(({ value }) => {
+        const outputs = this.#manager.ownTopicsChanged(previousTopics, value);
+        previousTopics = new Set(value);
+        this.#apply(outputs);
+      }),
+      this.#book.watchNodeInfo(me).subscribe(({ value }) => {
+        this.#apply(this.#manager.ownTransportInfoChanged(value?.transports));
+      }),
+    );
+    this.#apply(this.#manager.start());
+  }
+
+  /** Sends every walker back to a bootstrap node now (e.g. after the app joined a topic). */
+  resetWalkers(): void {
+    this.#apply(this.#manager.resetWalkers());
+  }
+
+  /** Stops walking, aborts running sessions, clears timers and completes `events$`. */
+  async stop(): Promise<void> {
+    if (!this.#running) return;
+    this.#running = false;
+    await this.#endpoint.unaccept?.(ProtocolName.discovery);
+    for (const s of this.#subscriptions.splice(0)) s.unsubscribe();
+    for (const timer of this.#timers.values()) clearTimeout(timer);
+    this.#timers.clear();
+    for (const session of this.#sessions.values()) {
+      session.abort.abort(new DiscoveryProtocolError("channel-error", "discovery stopped"));
+    }
+    this.#sessions.clear();
+    this.#events.complete();
+  }
+
+  #apply(outputs: readonly DiscoveryOutput[]): void {
+    if (!this.#running) return;
+    for (const output of outputs) {
+      switch (output.type) {
+        case "set-timer":
+          this.#setTimer(output.timer, output.delayMs);
+          break;
+        case "initiate-session":
+          void this.#initiate(output.sessionId, output.remote);
+          break;
+        case "abort-session":
+          this.#sessions.get(output.sessionId)?.abort.abort(output.error);
+          this.#sessions.delete(output.sessionId);
+          this.#clearTimer({ kind: "session", sessionId: output.sessionId });
+          break;
+        case "event":
+          this.#events.emit(output.event);
+          break;
+      }
+    }
+  }
+
+  #setTimer(timer: DiscoveryTimer, delayMs: number): void {
+    this.#clearTimer(timer);
+    const key = timerKey(timer);
+    this.#timers.set(
+      key,
+      setTimeout(() => {
+        this.#timers.delete(key);
+        if (!this.#running) return;
+        const nodes = this.#book.allNodeInfos();
+        this.#apply(
+          this.#manager.timerFired(timer, {
+            allNodeIds: nodes.map((n) => n.nodeId),
+            bootstrapIds: nodes.filter((n) => n.bootstrap).map((n) => n.nodeId),
+            isStale: (id) => {
+              const info = this.#book.nodeInfo(id);
+              return info !== undefined && isStale(info);
+            },
+          }),
+        );
+      }, delayMs),
+    );
+  }
+
+  #clearTimer(timer: DiscoveryTimer): void {
+    const key = timerKey(timer);
+    const handle = this.#timers.get(key);
+    if (handle !== undefined) clearTimeout(handle);
+    this.#timers.delete(key);
+  }
+
+  async #initiate(sessionId: number, remote: NodeId): Promise<void> {
+    const abort = new AbortController();
+    this.#sessions.set(sessionId, { sessionId, remoteNodeId: remote, role: "initiated", abort });
+    let outputs: DiscoveryOutput[];
+    try {
+      const channel = await this.#endpoint.connect(remote, ProtocolName.discovery, {
+        signal: abort.signal,
+      });
+      const result = await this.#run(channel, new PsiAlice(this.#handshakeOptions(remote)), abort);
+      const newlyLearned = await this.#ingest(result);
+      outputs = this.#manager.sessionEnded(sessionId, result, newlyLearned);
+    } catch (error) {
+      outputs = this.#manager.sessionFailed(sessionId, asError(error));
+    }
+    this.#finish(sessionId, outputs);
+  }
+
+  async #accept(channel: MessageChannel): Promise<void> {
+    if (!this.#running) {
+      channel.abort(new DiscoveryProtocolError("channel-error", "discovery is not running"));
+      return;
+    }
+    const decision = this.#manager.acceptSession(channel.remote);
+    if (!decision.accepted) {
+      channel.abort(decision.error);
+      this.#apply(decision.outputs);
+      return;
+    }
+    const { sessionId } = decision;
+    const abort = new AbortController();
+    this.#sessions.set(sessionId, {
+      sessionId,
+      remoteNodeId: channel.remote,
+      role: "accepted",
+      abort,
+    });
+    this.#apply(decision.outputs);
+    let outputs: DiscoveryOutput[];
+    try {
+      const handshake = new PsiBob(this.#handshakeOptions(channel.remote));
+      const result = await this.#run(channel, handshake, abort);
+      const newlyLearned = await this.#ingest(result);
+      outputs = this.#manager.sessionEnded(sessionId, result, newlyLearned);
+    } catch (error) {
+      outputs = this.#manager.sessionFailed(sessionId, asError(error));
+    }
+    this.#finish(sessionId, outputs);
+  }
+
+  #finish(sessionId: number, outputs: DiscoveryOutput[]): void {
+    this.#sessions.delete(sessionId);
+    this.#clearTimer({ kind: "session", sessionId });
+    this.#apply(outputs);
+  }
+
+  #run(
+    channel: MessageChannel,
+    handshake: PsiHandshake,
+    abort: AbortController,
+  ): Promise<DiscoveryResult> {
+    return runDiscoverySession(channel, handshake, { ...this.#limits, signal: abort.signal });
+  }
+
+  #handshakeOptions(remote: NodeId) {
+    const me = this.#endpoint.nodeId;
+    return {
+      ...this.#limits,
+      myNodeId: me,
+      remoteNodeId: remote,
+      myTopics: this.#book.nodeTopics(me),
+      rng: this.#rng,
+      infosToShare: (intersection: ReadonlySet<Topic>) => {
+        const allInfos = new Map<NodeId, unknown>();
+        for (const node of this.#book.allNodeInfos()) {
+          // Only signed infos travel: trusted ones came from a side channel and stay local.
+          if (node.transports?.kind === "authenticated") {
+            allInfos.set(node.nodeId, transportInfoToWire(node.transports));
+          }
+        }
+        return selectInfosToShare({
+          myNodeId: me,
+          remoteNodeId: remote,
+          intersection,
+          shareNodesWithCommonTopics: this.#shareCommonOnly,
+          allInfos,
+          nodesByTopics: (topics) => this.#book.nodeInfosByTopics(topics).map((n) => n.nodeId),
+          max: this.#limits.maxTransportInfos ?? DEFAULT_MAX_TRANSPORT_INFOS,
+          rng: this.#rng,
+        });
+      },
+    };
+  }
+
+  /**
+   * Verifies every received info before storing any (one invalid info ends trust in the whole
+   * session), then stores them last-write-wins and the topics we share with the remote.
+   * Returns how many infos were new to us.
+   */
+  async #ingest(result: DiscoveryResult): Promise<number> {
+    const me = this.#endpoint.nodeId;
+    const verified: [NodeId, AuthenticatedTransportInfo][] = [];
+    for (const [id, wire] of result.transportInfos) {
+      try {
+        const info = transportInfoFromWire(wire);
+        await verifyTransportInfo(id, info);
+        if (id !== me) verified.push([id, info]);
+      } catch (error) {
+        throw new DiscoveryProtocolError(
+          "invalid-transport-info",
+          `transport info for ${id.slice(0, 8)} is invalid: ${asError(error).message}`,
+        );
+      }
+    }
+    let newlyLearned = 0;
+    for (const [id, info] of verified) {
+      const before = this.#book.nodeInfo(id)?.transports;
+      const stored = await this.#book.insertTransportInfo(id, info);
+      const same = before?.kind === "authenticated" && before.timestamp.equals(info.timestamp);
+      if (stored && !same) newlyLearned++;
+    }
+    await this.#book.setTopics(result.remoteNodeId, result.topics);
+    return newlyLearned;
+  }
+}
+
+function timerKey(timer: DiscoveryTimer): string {
+  return timer.kind === "walker" ? `walker:${timer.walker}` : `session:${timer.sessionId}`;
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}

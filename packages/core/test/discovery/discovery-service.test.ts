@@ -1,0 +1,213 @@
+import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
+import { filter, firstValueFrom, lastValueFrom, Subject, takeUntil, timeout, toArray } from "rxjs";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  type DiscoveryEvent,
+  DiscoveryService,
+  PsiBob,
+  runDiscoverySession,
+} from "../../src/discovery/index.ts";
+import { MemoryNetwork } from "../../src/endpoint/memory-network.ts";
+import { HybridTimestamp } from "../../src/hybrid-timestamp.ts";
+import { Identity } from "../../src/identity/identity.ts";
+import { ProtocolName } from "../../src/ids/network-id.ts";
+import { NodeId } from "../../src/ids/node-id.ts";
+import { Topic } from "../../src/ids/topic.ts";
+import { seededRng } from "../../src/random.ts";
+import { createNodeInfo } from "../../src/records/node-info.ts";
+import { signTransportInfo, transportInfoToWire } from "../../src/records/transport-info.ts";
+
+// Fast walkers: the spec's 1–5 s backoff increments would make these tests take minutes.
+const FAST = {
+  backoff: { initialMs: 0, minIncrementMs: 10, maxIncrementMs: 40, maxMs: 200 },
+  misbehaviourCooldownMs: 60_000,
+};
+
+interface TestNode {
+  identity: Identity;
+  book: AddressBook;
+  service: DiscoveryService;
+  topics: Topic[];
+}
+
+const running: DiscoveryService[] = [];
+afterEach(async () => {
+  for (const service of running.splice(0)) await service.stop();
+});
+
+async function signedInfo(identity: Identity, port: number) {
+  const peerId = NodeId.toPeerId(identity.nodeId).toString();
+  return signTransportInfo(identity, new HybridTimestamp(Date.now(), 0), [
+    `/ip4/127.0.0.1/tcp/${port}/p2p/${peerId}`,
+  ]);
+}
+
+async function makeNode(
+  network: MemoryNetwork,
+  port: number,
+  topics: Topic[],
+  bootstrap?: TestNode,
+): Promise<TestNode> {
+  const identity = await Identity.generate();
+  const book = await AddressBook.open(memoryAddressBookStore());
+  // What the endpoint does at start: our own signed transport info in our own book.
+  await book.insertNodeInfo(
+    createNodeInfo(identity.nodeId, { transports: await signedInfo(identity, port) }),
+  );
+  for (const topic of topics) await book.addTopic(identity.nodeId, topic);
+  if (bootstrap !== undefined) {
+    await book.insertNodeInfo(
+      createNodeInfo(bootstrap.identity.nodeId, {
+        bootstrap: true,
+        transports: bootstrap.book.nodeInfo(bootstrap.identity.nodeId)?.transports,
+      }),
+    );
+  }
+  const service = new DiscoveryService({
+    endpoint: network.endpoint(identity.nodeId),
+    addressBook: book,
+    config: FAST,
+    rng: seededRng(port),
+  });
+  running.push(service);
+  return { identity, book, service, topics };
+}
+
+/** Every node knows every other node that shares one of its topics, under those topics. */
+function converged(nodes: TestNode[]): boolean {
+  return nodes.every((a) =>
+    nodes.every((b) => {
+      if (a === b) return true;
+      const common = a.topics.filter((t) => b.topics.includes(t));
+      const known = a.book.nodeTopics(b.identity.nodeId);
+      return common.every((t) => known.has(t));
+    }),
+  );
+}
+
+describe("DiscoveryService (spec §4.4) over a memory network", () => {
+  it("peer_discovery_in_network: bootstrap + 6 nodes on 3 topics learn exactly their co-topic peers", async () => {
+    const network = new MemoryNetwork();
+    const [t1, t2, t3] = [Topic.fromName("t1"), Topic.fromName("t2"), Topic.fromName("t3")];
+    const bootstrap = await makeNode(network, 1, []);
+    const nodes: TestNode[] = [];
+    const topicSets = [[t1], [t1, t2], [t2], [t2, t3], [t3], [t3, t1]] as Topic[][];
+    for (const [i, topics] of topicSets.entries()) {
+      nodes.push(await makeNode(network, 10 + i, topics, bootstrap));
+    }
+    const all = [bootstrap, ...nodes];
+    const ended = new Subject<void>();
+    for (const n of all) {
+      n.service.events$
+        .pipe(filter((e) => e.type === "discovery:session-ended"))
+        .subscribe(() => ended.next());
+      n.service.start();
+    }
+    await firstValueFrom(
+      ended.pipe(
+        filter(() => converged(nodes)),
+        timeout(30_000),
+      ),
+    );
+
+    for (const a of nodes) {
+      for (const b of all) {
+        if (a === b) continue;
+        // No node ever learns a topic it does not hold itself.
+        for (const t of a.book.nodeTopics(b.identity.nodeId)) expect(a.topics).toContain(t);
+      }
+      // And it holds every co-topic peer's verified address.
+      for (const b of nodes) {
+        if (a === b || !a.topics.some((t) => b.topics.includes(t))) continue;
+        expect(a.book.nodeInfo(b.identity.nodeId)?.transports?.kind).toBe("authenticated");
+      }
+    }
+    const metrics = nodes.map((n) => n.service.metrics);
+    expect(metrics.every((m) => m.successfulSessions > 0)).toBe(true);
+    expect(metrics.reduce((sum, m) => sum + m.misbehavingSessions, 0)).toBe(0);
+  });
+
+  it("a partner that hands out a forged transport info fails the session and nothing of it is stored", async () => {
+    const network = new MemoryNetwork();
+    const topic = Topic.fromName("forged");
+    const forger = await Identity.generate();
+    const victim = await Identity.generate();
+    const forgedInfo = await signedInfo(victim, 99);
+    const signature = forgedInfo.signature.slice();
+    signature[0] = (signature[0] as number) ^ 1;
+    const forgedWire = transportInfoToWire({ ...forgedInfo, signature });
+    network.endpoint(forger.nodeId).accept(ProtocolName.discovery, async (channel) => {
+      const bob = new PsiBob({
+        myNodeId: forger.nodeId,
+        remoteNodeId: channel.remote,
+        myTopics: [topic],
+        rng: seededRng(7),
+        infosToShare: () => new Map([[victim.nodeId, forgedWire]]),
+      });
+      await runDiscoverySession(channel, bob).catch(() => {});
+    });
+    const forgerNode = {
+      identity: forger,
+      book: await AddressBook.open(memoryAddressBookStore()),
+    } as TestNode;
+    await forgerNode.book.insertNodeInfo(
+      createNodeInfo(forger.nodeId, { transports: await signedInfo(forger, 98) }),
+    );
+    const alice = await makeNode(network, 20, [topic], forgerNode);
+
+    const failed = firstValueFrom(
+      alice.service.events$.pipe(
+        filter(
+          (e): e is Extract<DiscoveryEvent, { type: "discovery:session-failed" }> =>
+            e.type === "discovery:session-failed",
+        ),
+        timeout(10_000),
+      ),
+    );
+    alice.service.start();
+    const event = await failed;
+    expect(event.reason).toBe("invalid-transport-info");
+    expect(event.misbehaving).toBe(true);
+    expect(event.remoteNodeId).toBe(forger.nodeId);
+    expect(alice.book.nodeInfo(victim.nodeId)).toBeUndefined();
+    // The shared topic of a distrusted session is not stored either.
+    expect(alice.book.nodeTopics(forger.nodeId).size).toBe(0);
+    expect(alice.service.metrics.misbehavingSessions).toBe(1);
+  });
+
+  it("refuses sessions beyond the accepted-session cap with a typed error and an event", async () => {
+    const network = new MemoryNetwork();
+    const host = await makeNode(network, 30, [Topic.fromName("cap")]);
+    const hostService = new DiscoveryService({
+      endpoint: network.endpoint(host.identity.nodeId),
+      addressBook: host.book,
+      config: { ...FAST, maxAcceptedSessions: 0 },
+    });
+    running.push(hostService);
+    const refused = firstValueFrom(
+      hostService.events$.pipe(
+        filter((e) => e.type === "discovery:session-refused"),
+        timeout(5_000),
+      ),
+    );
+    hostService.start();
+    const guest = await Identity.generate();
+    const channel = await network
+      .endpoint(guest.nodeId)
+      .connect(host.identity.nodeId, ProtocolName.discovery);
+    await expect(channel.receive()).rejects.toThrow();
+    const event = await refused;
+    expect(event.remoteNodeId).toBe(guest.nodeId);
+    expect(hostService.metrics.refusedSessions).toBe(1);
+  });
+
+  it("stop() completes events$ and ends walking", async () => {
+    const network = new MemoryNetwork();
+    const node = await makeNode(network, 40, []);
+    const done = lastValueFrom(node.service.events$.pipe(takeUntil(new Subject()), toArray()));
+    node.service.start();
+    await node.service.stop();
+    await expect(done).resolves.toBeInstanceOf(Array);
+    expect(node.service.sessions()).toEqual([]);
+  });
+});
