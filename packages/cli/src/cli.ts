@@ -1,9 +1,9 @@
 import { parseArgs } from "node:util";
 import { type CliIo, type Command, type FlagValues, UsageError } from "./command.ts";
-import { bootstrapCommand } from "./commands/bootstrap.ts";
+import { bootstrapCommand, nodeCommand } from "./commands/bootstrap.ts";
 
-/** Every command, by name. Add new commands (e.g. `node`) here. */
-export const COMMANDS: readonly Command[] = [bootstrapCommand];
+/** Every command, by name. */
+export const COMMANDS: readonly Command[] = [bootstrapCommand, nodeCommand];
 
 const BIN = "p2panda-web";
 

@@ -9,6 +9,8 @@ export {
   ADDRESS_BOOK_FILE,
   bootstrapCommand,
   type ConnectionLine,
+  type DiscoveryLine,
   type ListeningLine,
+  nodeCommand,
 } from "./commands/bootstrap.ts";
 export { type KeyFileResult, loadOrCreateKeyFile } from "./key-file.ts";

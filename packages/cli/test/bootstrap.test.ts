@@ -10,6 +10,7 @@ import {
   ADDRESS_BOOK_FILE,
   type CliIo,
   type ConnectionLine,
+  type DiscoveryLine,
   type ListeningLine,
   runCli,
 } from "@p2panda-web/cli";
@@ -22,8 +23,8 @@ const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
 /** A running `p2panda-web` process with its stdout as parsed JSON lines. */
 interface CliProcess {
   readonly child: ChildProcess;
-  /** The next stdout line matching `predicate` (fails after 15 s or when the process exits). */
-  line<T>(predicate: (value: Record<string, unknown>) => boolean): Promise<T>;
+  /** The next stdout line matching `predicate` (fails after `timeoutMs` (15 s) or on exit). */
+  line<T>(predicate: (value: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<T>;
   readonly exit: Promise<number | null>;
   stderr(): string;
 }
@@ -54,8 +55,11 @@ function startCli(args: string[]): CliProcess {
     child,
     exit,
     stderr: () => stderr,
-    async line<T>(predicate: (value: Record<string, unknown>) => boolean): Promise<T> {
-      const deadline = Date.now() + 15_000;
+    async line<T>(
+      predicate: (value: Record<string, unknown>) => boolean,
+      timeoutMs = 15_000,
+    ): Promise<T> {
+      const deadline = Date.now() + timeoutMs;
       for (;;) {
         const found = lines.find(predicate);
         if (found !== undefined) return found as T;
@@ -183,4 +187,40 @@ describe("p2panda-web bootstrap", () => {
     expect(book.nodeInfo(one.nodeId as NodeId)?.transports?.kind).toBe("authenticated");
     await book.close();
   });
+});
+
+describe("p2panda-web node", () => {
+  it("two nodes on one topic find each other through the bootstrap and report the shared topic", async () => {
+    const boot = startCli(["bootstrap", "--allow-private-addresses", "--tcp-port", "0"]);
+    running.push(boot.child);
+    const listening = await boot.line<ListeningLine>((l) => l.event === "listening");
+    const ws = listening.addrs.find((a) => transportKind(a) === "websockets") as string;
+    const args = ["node", "--allow-private-addresses", "--bootstrap", ws, "--topic", "cli-test"];
+    const a = startCli(args);
+    const b = startCli(args);
+    running.push(a.child, b.child);
+    const aId = (await a.line<ListeningLine>((l) => l.event === "listening")).nodeId;
+    const bId = (await b.line<ListeningLine>((l) => l.event === "listening")).nodeId;
+    // With the spec's backoff (1–5 s steps) a walker may need a few steps to reach the peer.
+    const found = await Promise.race([
+      a.line<DiscoveryLine>(
+        (l) => l.event === "discovery-session-ended" && l.remote === bId && l.sharedTopics === 1,
+        45_000,
+      ),
+      b.line<DiscoveryLine>(
+        (l) => l.event === "discovery-session-ended" && l.remote === aId && l.sharedTopics === 1,
+        45_000,
+      ),
+    ]);
+    expect(found.sharedTopics).toBe(1);
+    // The bootstrap takes part in discovery too (it holds no topic: nothing shared).
+    const atBoot = await boot.line<DiscoveryLine>(
+      (l) => l.event === "discovery-session-ended" && (l.remote === aId || l.remote === bId),
+    );
+    expect(atBoot.sharedTopics).toBe(0);
+    for (const cli of [a, b, boot]) cli.child.kill("SIGTERM");
+    expect(await a.exit).toBe(0);
+    expect(await b.exit).toBe(0);
+    expect(await boot.exit).toBe(0);
+  }, 60_000);
 });

@@ -6,7 +6,8 @@ import {
   memoryAddressBookStore,
 } from "@p2panda-web/address-book";
 import { sqliteAddressBookStore } from "@p2panda-web/address-book/sqlite";
-import { Identity, NetworkId } from "@p2panda-web/core";
+import { Identity, NetworkId, Topic } from "@p2panda-web/core";
+import { type DiscoveryEvent, DiscoveryService } from "@p2panda-web/core/discovery";
 import type { Endpoint, EndpointEvent } from "@p2panda-web/core/endpoint";
 import { createNodeEndpoint, DEFAULT_RELAY_SERVER_OPTIONS } from "@p2panda-web/core/node";
 import { type CliIo, type Command, type FlagValues, UsageError } from "../command.ts";
@@ -29,6 +30,46 @@ export interface ConnectionLine {
   readonly transport: string;
   readonly direction: "inbound" | "outbound";
   readonly limited: boolean;
+}
+
+/** A line printed per discovery session that ended or failed (and per refused session). */
+export interface DiscoveryLine {
+  readonly event:
+    | "discovery-session-ended"
+    | "discovery-session-failed"
+    | "discovery-session-refused";
+  readonly remote: string;
+  readonly role?: "initiated" | "accepted";
+  readonly sharedTopics?: number;
+  readonly newlyLearned?: number;
+  readonly reason?: string;
+  readonly durationMs?: number;
+}
+
+function discoveryLine(event: DiscoveryEvent): DiscoveryLine | undefined {
+  switch (event.type) {
+    case "discovery:session-ended":
+      return {
+        event: "discovery-session-ended",
+        remote: event.remoteNodeId,
+        role: event.role,
+        sharedTopics: event.result.topics.size,
+        newlyLearned: event.newlyLearned,
+        durationMs: Math.round(event.durationMs),
+      };
+    case "discovery:session-failed":
+      return {
+        event: "discovery-session-failed",
+        remote: event.remoteNodeId,
+        role: event.role,
+        reason: event.reason,
+        durationMs: Math.round(event.durationMs),
+      };
+    case "discovery:session-refused":
+      return { event: "discovery-session-refused", remote: event.remoteNodeId };
+    default:
+      return undefined;
+  }
 }
 
 function port(values: FlagValues, name: string): number {
@@ -64,7 +105,15 @@ function connectionLine(event: EndpointEvent): ConnectionLine | undefined {
   };
 }
 
-async function runBootstrap(values: FlagValues, io: CliIo): Promise<number> {
+/** What differs between `bootstrap` and `node`. */
+interface NodeRole {
+  /** Serve circuit relay v2 for browsers. */
+  readonly relay: boolean;
+  /** Name used in progress messages. */
+  readonly label: string;
+}
+
+async function runNode(values: FlagValues, io: CliIo, role: NodeRole): Promise<number> {
   const host = (values.host as string | undefined) ?? "127.0.0.1";
   const wsPort = port(values, "ws-port");
   const tcpPort = port(values, "tcp-port");
@@ -83,6 +132,7 @@ async function runBootstrap(values: FlagValues, io: CliIo): Promise<number> {
     }
   }
   const bootstrap = (values.bootstrap as string[] | undefined) ?? [];
+  const topics = ((values.topic as string[] | undefined) ?? []).map((name) => Topic.fromName(name));
   const allowPrivateAddresses = values["allow-private-addresses"] === true;
 
   let identity: Identity;
@@ -106,8 +156,10 @@ async function runBootstrap(values: FlagValues, io: CliIo): Promise<number> {
     store = await sqliteAddressBookStore(join(dataDir, ADDRESS_BOOK_FILE));
   }
   const addressBook = await AddressBook.open(store);
+  for (const topic of topics) await addressBook.addTopic(identity.nodeId, topic);
 
   let endpoint: Endpoint | undefined;
+  let discovery: DiscoveryService | undefined;
   try {
     endpoint = await createNodeEndpoint({
       identity,
@@ -119,10 +171,16 @@ async function runBootstrap(values: FlagValues, io: CliIo): Promise<number> {
       webrtcDirectPort: webrtcPort,
       allowPrivateAddresses,
       bootstrap,
-      relay: { maxReservations },
+      relay: role.relay ? { maxReservations } : false,
     });
     const subscription = endpoint.events$.subscribe((event) => {
       const line = connectionLine(event);
+      if (line !== undefined) io.stdout(JSON.stringify(line));
+    });
+    // Every node takes part in discovery: a bootstrap is where others start their walks.
+    discovery = new DiscoveryService({ endpoint, addressBook });
+    discovery.events$.subscribe((event) => {
+      const line = discoveryLine(event);
       if (line !== undefined) io.stdout(JSON.stringify(line));
     });
     const listening: ListeningLine = {
@@ -131,9 +189,12 @@ async function runBootstrap(values: FlagValues, io: CliIo): Promise<number> {
       addrs: endpoint.listenAddresses(),
     };
     io.stderr(
-      `bootstrap node ${identity.nodeId} on network ${networkId}, relaying for up to ${maxReservations} nodes`,
+      role.relay
+        ? `${role.label} ${identity.nodeId} on network ${networkId}, relaying for up to ${maxReservations} nodes`
+        : `${role.label} ${identity.nodeId} on network ${networkId}, ${topics.length} topic(s)`,
     );
     io.stdout(JSON.stringify(listening));
+    discovery.start();
 
     if (!io.signal.aborted) {
       await new Promise<void>((resolve) =>
@@ -141,14 +202,99 @@ async function runBootstrap(values: FlagValues, io: CliIo): Promise<number> {
       );
     }
     io.stderr("stopping: closing connections and the address book");
+    await discovery.stop();
     await endpoint.stop();
     subscription.unsubscribe();
     return 0;
   } finally {
+    await discovery?.stop();
     await endpoint?.stop();
     await addressBook.close();
   }
 }
+
+const SHARED_FLAGS: Command["flags"] = [
+  {
+    name: "host",
+    type: "string",
+    placeholder: "<ip>",
+    description: "IP address to listen on; 0.0.0.0 or :: for every interface.",
+    defaultText: "127.0.0.1",
+  },
+  {
+    name: "ws-port",
+    type: "string",
+    placeholder: "<port>",
+    description: "WebSockets port (0 = any free port).",
+    defaultText: "0",
+  },
+  {
+    name: "tcp-port",
+    type: "string",
+    placeholder: "<port>",
+    description: "TCP port (0 = any free port).",
+    defaultText: "0",
+  },
+  {
+    name: "webrtc-port",
+    type: "string",
+    placeholder: "<port>",
+    description: "WebRTC-direct UDP port (0 = any free port).",
+    defaultText: "0",
+  },
+  {
+    name: "key-file",
+    type: "string",
+    placeholder: "<path>",
+    description:
+      "File holding the node's 32-byte Ed25519 seed (hex); created with mode 0600 if missing, so the node id survives restarts.",
+    defaultText: "a new identity on every start",
+  },
+  {
+    name: "network-id",
+    type: "string",
+    placeholder: "<hex>",
+    description: "Network id, 64 hex characters; nodes of other networks cannot talk to it.",
+    defaultText: "the p2panda default network",
+  },
+  {
+    name: "data-dir",
+    type: "string",
+    placeholder: "<dir>",
+    description: `Directory for the SQLite address book (${ADDRESS_BOOK_FILE}).`,
+    defaultText: "in memory, forgotten on exit",
+  },
+  {
+    name: "allow-private-addresses",
+    type: "boolean",
+    description:
+      "Advertise and dial loopback and private (LAN) addresses; needed for local development.",
+  },
+  {
+    name: "bootstrap",
+    type: "string",
+    multiple: true,
+    placeholder: "<multiaddr>",
+    description: "Another bootstrap node to connect to (ending in /p2p/<peer id>).",
+  },
+];
+
+const MAX_RESERVATIONS_FLAG: Command["flags"][number] = {
+  name: "max-reservations",
+  type: "string",
+  placeholder: "<n>",
+  description: "Most relay reservations held at once.",
+  defaultText: String(DEFAULT_RELAY_SERVER_OPTIONS.maxReservations),
+};
+
+const TOPIC_FLAG: Command["flags"][number] = {
+  name: "topic",
+  type: "string",
+  multiple: true,
+  placeholder: "<name>",
+  description:
+    "Topic to take part in, derived from a name (anyone who guesses the name can join). Repeatable.",
+};
 
 /** `p2panda-web bootstrap`: a bootstrap and relay node for browsers. */
 export const bootstrapCommand: Command = {
@@ -160,79 +306,23 @@ export const bootstrapCommand: Command = {
     "nodes can reach each other over WebRTC. Prints one JSON line",
     '{"event":"listening","nodeId":"<hex>","addrs":[...]} when ready, then one JSON line per',
     "connection opened or closed. Progress and warnings go to stderr. SIGINT/SIGTERM stop it",
-    "cleanly (connections closed, address book closed, exit code 0).",
+    "cleanly (connections closed, address book closed, exit code 0). It takes part in discovery",
+    "(one JSON line per discovery session ended, failed or refused): others start walks from it.",
   ].join("\n"),
-  flags: [
-    {
-      name: "host",
-      type: "string",
-      placeholder: "<ip>",
-      description: "IP address to listen on; 0.0.0.0 or :: for every interface.",
-      defaultText: "127.0.0.1",
-    },
-    {
-      name: "ws-port",
-      type: "string",
-      placeholder: "<port>",
-      description: "WebSockets port (0 = any free port).",
-      defaultText: "0",
-    },
-    {
-      name: "tcp-port",
-      type: "string",
-      placeholder: "<port>",
-      description: "TCP port (0 = any free port).",
-      defaultText: "0",
-    },
-    {
-      name: "webrtc-port",
-      type: "string",
-      placeholder: "<port>",
-      description: "WebRTC-direct UDP port (0 = any free port).",
-      defaultText: "0",
-    },
-    {
-      name: "key-file",
-      type: "string",
-      placeholder: "<path>",
-      description:
-        "File holding the node's 32-byte Ed25519 seed (hex); created with mode 0600 if missing, so the node id survives restarts.",
-      defaultText: "a new identity on every start",
-    },
-    {
-      name: "network-id",
-      type: "string",
-      placeholder: "<hex>",
-      description: "Network id, 64 hex characters; nodes of other networks cannot talk to it.",
-      defaultText: "the p2panda default network",
-    },
-    {
-      name: "data-dir",
-      type: "string",
-      placeholder: "<dir>",
-      description: `Directory for the SQLite address book (${ADDRESS_BOOK_FILE}).`,
-      defaultText: "in memory, forgotten on exit",
-    },
-    {
-      name: "allow-private-addresses",
-      type: "boolean",
-      description:
-        "Advertise and dial loopback and private (LAN) addresses; needed for local development.",
-    },
-    {
-      name: "bootstrap",
-      type: "string",
-      multiple: true,
-      placeholder: "<multiaddr>",
-      description: "Another bootstrap node to connect to (ending in /p2p/<peer id>).",
-    },
-    {
-      name: "max-reservations",
-      type: "string",
-      placeholder: "<n>",
-      description: "Most relay reservations held at once.",
-      defaultText: String(DEFAULT_RELAY_SERVER_OPTIONS.maxReservations),
-    },
-  ],
-  run: runBootstrap,
+  flags: [...SHARED_FLAGS, MAX_RESERVATIONS_FLAG],
+  run: (values, io) => runNode(values, io, { relay: true, label: "bootstrap node" }),
+};
+
+/** `p2panda-web node`: a headless node that takes part in discovery on the given topics. */
+export const nodeCommand: Command = {
+  name: "node",
+  summary: "Run a headless node that discovers the other nodes of its topics.",
+  description: [
+    "Runs a headless p2panda node: it dials the bootstrap nodes, takes part in confidential",
+    "topic discovery with the given topics and prints one JSON line when listening, then one",
+    "per connection and per discovery session ended, failed or refused. SIGINT/SIGTERM stop it",
+    "cleanly (exit code 0).",
+  ].join("\n"),
+  flags: [...SHARED_FLAGS, TOPIC_FLAG],
+  run: (values, io) => runNode(values, io, { relay: false, label: "node" }),
 };
