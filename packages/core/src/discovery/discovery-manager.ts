@@ -103,7 +103,13 @@ export type DiscoveryOutput =
   /** Call `timerFired(timer, …)` after `delayMs` (walker timers replace earlier ones). */
   | { readonly type: "set-timer"; readonly timer: DiscoveryTimer; readonly delayMs: number }
   /** Open a discovery stream to `remote` and run Alice; report with `sessionEnded`/`sessionFailed`. */
-  | { readonly type: "initiate-session"; readonly sessionId: number; readonly remote: NodeId }
+  | {
+      readonly type: "initiate-session";
+      readonly sessionId: number;
+      readonly remote: NodeId;
+      /** The walker that took this step (0-based), for UIs that draw walkers. */
+      readonly walker: number;
+    }
   /** Abort the running session (it timed out); no report is expected any more. */
   | {
       readonly type: "abort-session";
@@ -243,7 +249,7 @@ export class DiscoveryManager {
       walker: timer.walker,
     });
     return [
-      { type: "initiate-session", sessionId, remote },
+      { type: "initiate-session", sessionId, remote, walker: timer.walker },
       {
         type: "set-timer",
         timer: { kind: "session", sessionId },

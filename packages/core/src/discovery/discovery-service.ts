@@ -1,5 +1,5 @@
 import { EventStream } from "@p2panda-web/events";
-import type { Observable, Subscription } from "rxjs";
+import { BehaviorSubject, type Observable, type Subscription } from "rxjs";
 import { type Clock, systemClock } from "../clock.ts";
 import type { MessageChannel } from "../codec/message-channel.ts";
 import type { ProtocolEndpoint } from "../endpoint/protocol-endpoint.ts";
@@ -80,6 +80,20 @@ export interface RunningDiscoverySession {
   readonly role: "initiated" | "accepted";
 }
 
+/** Where one random walker is: the node of its current (or last) session and its last steps. */
+export interface WalkerPosition {
+  readonly walker: number;
+  /** The node the walker's current or last session is with; undefined before its first step. */
+  readonly at?: NodeId;
+  /** Whether that session is running now. */
+  readonly inSession: boolean;
+  /** The last nodes it visited, oldest first (at most {@link WALKER_TRAIL_LENGTH}). */
+  readonly trail: readonly NodeId[];
+}
+
+/** How many past steps {@link WalkerPosition.trail} keeps. */
+export const WALKER_TRAIL_LENGTH = 8;
+
 /**
  * Confidential topic discovery over a network (spec §4): random walkers pick nodes from the
  * address book, each session runs the PSI handshake over one stream, verified transport infos
@@ -100,6 +114,7 @@ export class DiscoveryService {
   readonly #timers = new Map<string, ReturnType<typeof setTimeout>>();
   readonly #sessions = new Map<number, RunningDiscoverySession & { abort: AbortController }>();
   readonly #subscriptions: Subscription[] = [];
+  readonly #walkers: BehaviorSubject<readonly WalkerPosition[]>;
   #running = false;
 
   constructor(options: DiscoveryServiceOptions) {
@@ -116,6 +131,38 @@ export class DiscoveryService {
       clock,
       config: options.config,
     });
+    this.#walkers = new BehaviorSubject<readonly WalkerPosition[]>(
+      Array.from({ length: this.#manager.config.walkers }, (_, walker) => ({
+        walker,
+        inSession: false,
+        trail: [],
+      })),
+    );
+  }
+
+  /**
+   * Every walker's position, now and on every step (a BehaviorSubject: subscribers get the
+   * current positions at once). Completed on stop.
+   */
+  get walkers$(): Observable<readonly WalkerPosition[]> {
+    return this.#walkers.asObservable();
+  }
+
+  /** Every walker's position now. */
+  walkers(): readonly WalkerPosition[] {
+    return this.#walkers.getValue();
+  }
+
+  #moveWalker(walker: number, at: NodeId | undefined, inSession: boolean): void {
+    const positions = [...this.#walkers.getValue()];
+    const current = positions[walker];
+    if (current === undefined) return;
+    const trail =
+      at !== undefined && at !== current.at
+        ? [...current.trail, at].slice(-WALKER_TRAIL_LENGTH)
+        : current.trail;
+    positions[walker] = { walker, at: at ?? current.at, inSession, trail };
+    this.#walkers.next(positions);
   }
 
   /** Session started / ended / failed / refused and node-skipped events; completed on stop. */
@@ -175,6 +222,7 @@ export class DiscoveryService {
     }
     this.#sessions.clear();
     this.#events.complete();
+    this.#walkers.complete();
   }
 
   #apply(outputs: readonly DiscoveryOutput[]): void {
@@ -185,7 +233,8 @@ export class DiscoveryService {
           this.#setTimer(output.timer, output.delayMs);
           break;
         case "initiate-session":
-          void this.#initiate(output.sessionId, output.remote);
+          this.#moveWalker(output.walker, output.remote, true);
+          void this.#initiate(output.sessionId, output.remote, output.walker);
           break;
         case "abort-session":
           this.#sessions.get(output.sessionId)?.abort.abort(output.error);
@@ -229,7 +278,7 @@ export class DiscoveryService {
     this.#timers.delete(key);
   }
 
-  async #initiate(sessionId: number, remote: NodeId): Promise<void> {
+  async #initiate(sessionId: number, remote: NodeId, walker: number): Promise<void> {
     const abort = new AbortController();
     this.#sessions.set(sessionId, { sessionId, remoteNodeId: remote, role: "initiated", abort });
     let outputs: DiscoveryOutput[];
@@ -243,6 +292,7 @@ export class DiscoveryService {
     } catch (error) {
       outputs = this.#manager.sessionFailed(sessionId, asError(error));
     }
+    if (this.#running) this.#moveWalker(walker, undefined, false);
     this.#finish(sessionId, outputs);
   }
 

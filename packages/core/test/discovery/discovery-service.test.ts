@@ -122,6 +122,13 @@ describe("DiscoveryService (spec §4.4) over a memory network", () => {
         expect(a.book.nodeInfo(b.identity.nodeId)?.transports?.kind).toBe("authenticated");
       }
     }
+    // Walkers moved: each node's walkers visited nodes, and only real nodes other than itself.
+    for (const n of nodes) {
+      const visited = n.service.walkers().flatMap((w) => w.trail);
+      expect(visited.length).toBeGreaterThan(0);
+      expect(visited).not.toContain(n.identity.nodeId);
+      for (const id of visited) expect(all.map((m) => m.identity.nodeId)).toContain(id);
+    }
     const metrics = nodes.map((n) => n.service.metrics);
     expect(metrics.every((m) => m.successfulSessions > 0)).toBe(true);
     expect(metrics.reduce((sum, m) => sum + m.misbehavingSessions, 0)).toBe(0);
