@@ -11,14 +11,17 @@ import {
   encodeCbor,
   fromHex,
   NodeId,
+  Topic,
   toHex,
   transportInfoFromWire,
   transportInfoToWire,
 } from "@p2panda-web/core";
+import { DiscoveryService } from "@p2panda-web/core/discovery";
 import { createEndpoint } from "@p2panda-web/core/endpoint";
 import { bootstrapAddresses } from "./bootstrap-config.ts";
 import { renderConnections } from "./connections-view.ts";
 import * as diagnostics from "./diagnostics.ts";
+import { renderDiscovery } from "./discovery-view.ts";
 import { renderEvents } from "./events-view.ts";
 import { acquireIdentitySlot } from "./identity-slot.ts";
 import type { DemoHook } from "./test-hook.ts";
@@ -50,6 +53,11 @@ async function main(): Promise<void> {
       ? memoryAddressBookStore()
       : await indexedDbAddressBookStore(`p2panda-demo-address-book-${slot}`);
   const addressBook = await AddressBook.open(store);
+  // `?topic=<name>` picks the topic (derived from the name: fine for a demo, guessable).
+  const topicName = new URLSearchParams(location.search).get("topic") ?? "p2panda-web demo";
+  const topic = Topic.fromName(topicName);
+  await addressBook.addTopic(identity.nodeId, topic);
+  element("topic-name").textContent = topicName;
   const endpoint = await createEndpoint({
     identity,
     addressBook,
@@ -85,10 +93,21 @@ async function main(): Promise<void> {
     if (event.type === "endpoint:addresses-changed") drawAddresses();
   });
 
+  const discovery = new DiscoveryService({ endpoint, addressBook });
+  renderDiscovery(discovery, addressBook, identity.nodeId, topic, {
+    map: element("network-map") as unknown as SVGSVGElement,
+    log: element("session-log"),
+    plot: element("rate-plot") as unknown as SVGSVGElement,
+    summary: element("discovery-summary"),
+  });
+  discovery.start();
+
   const hook: DemoHook = {
     identity,
     endpoint,
     addressBook,
+    discovery,
+    topic,
     slot,
     bootstrap,
     diagnostics,

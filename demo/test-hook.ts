@@ -1,7 +1,8 @@
 // What the page exposes on `window.p2panda` once its node runs: for the e2e tests, benchmarks
 // and anyone poking around in the devtools console.
 import type { AddressBook } from "@p2panda-web/address-book";
-import type { Identity, NodeId } from "@p2panda-web/core";
+import type { Identity, NodeId, Topic } from "@p2panda-web/core";
+import type { DiscoveryService } from "@p2panda-web/core/discovery";
 import type { Endpoint } from "@p2panda-web/core/endpoint";
 import type * as diagnostics from "./diagnostics.ts";
 
@@ -9,6 +10,10 @@ export interface DemoHook {
   readonly identity: Identity;
   readonly endpoint: Endpoint;
   readonly addressBook: AddressBook;
+  /** Confidential topic discovery: walkers, sessions, metrics. */
+  readonly discovery: DiscoveryService;
+  /** The topic this tab takes part in (`?topic=<name>`). */
+  readonly topic: Topic;
   /** Identity slot held by this tab (see identity-slot.ts); `undefined` = throwaway identity. */
   readonly slot: number | undefined;
   /** Bootstrap multiaddrs the page was given. */

@@ -25,6 +25,8 @@ export interface OpenTabOptions {
   readonly bootstrap?: "query" | "default";
   /** Open the tab in this context (same user, e.g. a second tab) instead of a new one. */
   readonly context?: BrowserContext;
+  /** The demo's `?topic=` (default: the page's own default topic). */
+  readonly topic?: string;
 }
 
 interface Fixtures {
@@ -44,6 +46,7 @@ export function demoUrl(options: OpenTabOptions = {}): string {
   if (options.bootstrap !== "default") {
     url.searchParams.set("bootstrap", env(E2E_ENV.bootstrapAddress));
   }
+  if (options.topic !== undefined) url.searchParams.set("topic", options.topic);
   return url.toString();
 }
 
