@@ -62,6 +62,12 @@ test.describe("confidential discovery between tabs", () => {
       )
       .toBeGreaterThan(1);
     await expect(tabs[0]!.page.getByTestId("session-log-entry").first()).toBeVisible();
+    // `P2PANDA_E2E_DISCOVERY_SCREENSHOT=<path>` keeps a picture of the panel (docs/demo-discovery.png).
+    const screenshot = process.env.P2PANDA_E2E_DISCOVERY_SCREENSHOT;
+    if (screenshot !== undefined) {
+      await tabs[0]!.page.setViewportSize({ width: 1280, height: 1100 });
+      await tabs[0]!.page.screenshot({ path: screenshot, fullPage: true });
+    }
     for (const tab of tabs) expect(tab.errors).toEqual([]);
   });
 });
