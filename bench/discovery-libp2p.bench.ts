@@ -1,82 +1,38 @@
 // Discovery over real libp2p in one Node process: a bootstrap and N nodes, each a Node
 // endpoint on loopback WebSockets with a DiscoveryService, K topics. Measures the wall-clock
 // time until every node knows every co-topic peer under the shared topics.
-import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
-import { Identity, seededRng, Topic, transportKind } from "@p2panda-web/core";
-import { DiscoveryService } from "@p2panda-web/core/discovery";
-import type { Endpoint } from "@p2panda-web/core/endpoint";
-import { createNodeEndpoint } from "@p2panda-web/core/node";
-import { filter, firstValueFrom, Subject, timeout } from "rxjs";
-
-interface Node {
-  book: AddressBook;
-  endpoint: Endpoint;
-  service: DiscoveryService;
-  topics: Topic[];
-}
-
-async function startNode(topics: Topic[], bootstrap: string[]): Promise<Node> {
-  const book = await AddressBook.open(memoryAddressBookStore());
-  const identity = await Identity.generate();
-  for (const topic of topics) await book.addTopic(identity.nodeId, topic);
-  const endpoint = await createNodeEndpoint({
-    identity,
-    addressBook: book,
-    bootstrap,
-    allowPrivateAddresses: true,
-    tcpPort: false,
-    webrtcDirectPort: false,
-    relay: false,
-  });
-  // The spec's backoff (1–5 s increments) as in production: this measures real behaviour.
-  const service = new DiscoveryService({ endpoint, addressBook: book });
-  return { book, endpoint, service, topics };
-}
+import { seededRng, Topic, transportKind } from "@p2panda-web/core";
+import {
+  type ClusterNode,
+  runUntilConverged,
+  startClusterNode,
+  stopCluster,
+} from "../packages/core/test/discovery/libp2p-cluster.ts";
 
 async function converge(n: number, k: number, seed: number) {
   const rng = seededRng(seed);
   const topics = Array.from({ length: k }, (_, i) => Topic.fromName(`bench-${seed}-${i}`));
-  const nodes: Node[] = [];
+  const nodes: ClusterNode[] = [];
   try {
-    const bootstrap = await startNode([], []);
+    // The spec's backoff (1–5 s increments) as in production: this measures real behaviour.
+    const bootstrap = await startClusterNode([], []);
     nodes.push(bootstrap);
     const ws = bootstrap.endpoint.addresses().find((a) => transportKind(a) === "websockets");
     if (ws === undefined) throw new Error("bootstrap has no WebSockets address");
-    const peers: Node[] = [];
+    const peers: ClusterNode[] = [];
     for (let i = 0; i < n; i++) {
       const mine = [topics[rng.int(k)] as Topic];
       if (rng.next() < 0.5) mine.push(topics[rng.int(k)] as Topic);
-      peers.push(await startNode([...new Set(mine)], [ws]));
+      peers.push(await startClusterNode([...new Set(mine)], [ws]));
     }
     nodes.push(...peers);
-    const converged = () =>
-      peers.every((a) =>
-        peers.every(
-          (b) =>
-            a === b ||
-            a.topics
-              .filter((t) => b.topics.includes(t))
-              .every((t) => a.book.nodeTopics(b.endpoint.nodeId).has(t)),
-        ),
-      );
-    const ended = new Subject<void>();
-    for (const node of nodes) {
-      node.service.events$
-        .pipe(filter((e) => e.type === "discovery:session-ended"))
-        .subscribe(() => ended.next());
-    }
     const started = performance.now();
-    for (const node of nodes) node.service.start();
-    await firstValueFrom(ended.pipe(filter(converged), timeout(300_000)));
+    await runUntilConverged(nodes, peers, 300_000);
     const ms = performance.now() - started;
     const sessions = nodes.reduce((sum, node) => sum + node.service.metrics.successfulSessions, 0);
     return { ms, sessions };
   } finally {
-    for (const node of nodes) {
-      await node.service.stop();
-      await node.endpoint.stop();
-      await node.book.close();
-    }
+    await stopCluster(nodes);
   }
 }
 

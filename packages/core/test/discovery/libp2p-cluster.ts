@@ -1,0 +1,85 @@
+// A discovery cluster over real libp2p in one Node process, shared by the integration test and
+// bench/discovery-libp2p.bench.ts: Node endpoints on loopback WebSockets, each with an address
+// book and a DiscoveryService.
+import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
+import { Identity, type Topic } from "@p2panda-web/core";
+import { DiscoveryService, type DiscoveryServiceOptions } from "@p2panda-web/core/discovery";
+import type { Endpoint } from "@p2panda-web/core/endpoint";
+import { createNodeEndpoint } from "@p2panda-web/core/node";
+import { filter, firstValueFrom, Subject, timeout } from "rxjs";
+
+export interface ClusterNode {
+  readonly book: AddressBook;
+  readonly endpoint: Endpoint;
+  readonly service: DiscoveryService;
+  readonly topics: Topic[];
+}
+
+/** Starts one node holding `topics` that dials `bootstrap` (its service is not started yet). */
+export async function startClusterNode(
+  topics: Topic[],
+  bootstrap: string[],
+  config?: DiscoveryServiceOptions["config"],
+): Promise<ClusterNode> {
+  const book = await AddressBook.open(memoryAddressBookStore());
+  const identity = await Identity.generate();
+  for (const topic of topics) await book.addTopic(identity.nodeId, topic);
+  const endpoint = await createNodeEndpoint({
+    identity,
+    addressBook: book,
+    bootstrap,
+    allowPrivateAddresses: true,
+    tcpPort: false,
+    webrtcDirectPort: false,
+    relay: false,
+  });
+  const service = new DiscoveryService({ endpoint, addressBook: book, config });
+  return { book, endpoint, service, topics };
+}
+
+/** Whether every peer knows each co-topic peer under every topic they share. */
+export function coTopicConverged(peers: readonly ClusterNode[]): boolean {
+  return peers.every((a) =>
+    peers.every(
+      (b) =>
+        a === b ||
+        a.topics
+          .filter((t) => b.topics.includes(t))
+          .every((t) => a.book.nodeTopics(b.endpoint.nodeId).has(t)),
+    ),
+  );
+}
+
+/**
+ * Starts every node's discovery and resolves once `peers` have converged (checked after each
+ * session that ended anywhere); rejects after `timeoutMs`.
+ */
+export async function runUntilConverged(
+  nodes: readonly ClusterNode[],
+  peers: readonly ClusterNode[],
+  timeoutMs: number,
+): Promise<void> {
+  const ended = new Subject<void>();
+  for (const node of nodes) {
+    node.service.events$
+      .pipe(filter((e) => e.type === "discovery:session-ended"))
+      .subscribe(() => ended.next());
+  }
+  const done = firstValueFrom(
+    ended.pipe(
+      filter(() => coTopicConverged(peers)),
+      timeout(timeoutMs),
+    ),
+  );
+  for (const node of nodes) node.service.start();
+  await done;
+}
+
+/** Stops every node (service, endpoint, address book). */
+export async function stopCluster(nodes: readonly ClusterNode[]): Promise<void> {
+  for (const node of nodes) {
+    await node.service.stop();
+    await node.endpoint.stop();
+    await node.book.close();
+  }
+}
