@@ -1,6 +1,5 @@
 import {
   decodeNodeInfo,
-  encodeNodeInfo,
   NodeId,
   type NodeInfo,
   openIndexedDb,
@@ -10,7 +9,7 @@ import {
 import { type IDBPDatabase, wrap } from "idb";
 import { AddressBookClosedError, AddressBookStoreError } from "./errors.ts";
 import type { AddressBookStore, StoredAddressBook } from "./store.ts";
-import { type StoreWrite, WriteBatcher } from "./write-batcher.ts";
+import { batchedStoreWrites, type StoreWrite, WriteBatcher } from "./write-batcher.ts";
 
 const SCHEMA_VERSION = 1;
 const NODES = "nodes";
@@ -123,15 +122,7 @@ export async function indexedDbAddressBookStore(
       });
       return { nodes, topics, corrupt };
     },
-    putNode(info) {
-      return batcher.write({ kind: "putNode", id: info.nodeId, bytes: encodeNodeInfo(info) });
-    },
-    deleteNode(id) {
-      return batcher.write({ kind: "deleteNode", id });
-    },
-    putTopics(id, list) {
-      return batcher.write({ kind: "putTopics", id, topics: [...list] });
-    },
+    ...batchedStoreWrites(batcher),
     async close() {
       await batcher.close();
       if (!closed) {

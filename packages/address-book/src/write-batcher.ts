@@ -1,5 +1,6 @@
-import type { NodeId, Topic } from "@p2panda-web/core";
+import { encodeNodeInfo, type NodeId, type Topic } from "@p2panda-web/core";
 import { AddressBookClosedError } from "./errors.ts";
+import type { AddressBookStore } from "./store.ts";
 
 /** One pending write of a persistent store, already encoded for the backend. */
 export type StoreWrite =
@@ -100,4 +101,16 @@ export class WriteBatcher {
       if (this.#pending !== undefined) this.#flush();
     });
   }
+}
+
+/** The write half of an {@link AddressBookStore}, queued on `batcher` (shared by the backends). */
+export function batchedStoreWrites(
+  batcher: WriteBatcher,
+): Pick<AddressBookStore, "putNode" | "deleteNode" | "putTopics"> {
+  return {
+    putNode: (info) =>
+      batcher.write({ kind: "putNode", id: info.nodeId, bytes: encodeNodeInfo(info) }),
+    deleteNode: (id) => batcher.write({ kind: "deleteNode", id }),
+    putTopics: (id, list) => batcher.write({ kind: "putTopics", id, topics: [...list] }),
+  };
 }

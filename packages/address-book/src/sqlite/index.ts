@@ -4,10 +4,10 @@
  * @packageDocumentation
  */
 import { DatabaseSync } from "node:sqlite";
-import { decodeNodeInfo, encodeNodeInfo, NodeId, type NodeInfo, Topic } from "@p2panda-web/core";
+import { decodeNodeInfo, NodeId, type NodeInfo, Topic } from "@p2panda-web/core";
 import { AddressBookClosedError, AddressBookStoreError } from "../errors.ts";
 import type { AddressBookStore, StoredAddressBook } from "../store.ts";
-import { type StoreWrite, WriteBatcher } from "../write-batcher.ts";
+import { batchedStoreWrites, type StoreWrite, WriteBatcher } from "../write-batcher.ts";
 
 const SCHEMA_VERSION = 1;
 
@@ -123,15 +123,7 @@ export async function sqliteAddressBookStore(path: string): Promise<AddressBookS
       }
       return { nodes, topics, corrupt };
     },
-    putNode(info) {
-      return batcher.write({ kind: "putNode", id: info.nodeId, bytes: encodeNodeInfo(info) });
-    },
-    deleteNode(id) {
-      return batcher.write({ kind: "deleteNode", id });
-    },
-    putTopics(id, list) {
-      return batcher.write({ kind: "putTopics", id, topics: [...list] });
-    },
+    ...batchedStoreWrites(batcher),
     async close() {
       await batcher.close();
       if (!closed) {
