@@ -35,19 +35,21 @@ test.describe("tab ↔ tab over WebRTC through our relay", () => {
     expect(echo).toMatchObject({ sent: MIB, received: MIB, intact: true });
     // `connect` only runs sessions on unlimited connections: every such connection to b is WebRTC.
     const unlimited = connections.filter((c) => !c.limited);
-    expect(unlimited.map((c) => c.transport)).toEqual(["webrtc"]);
-    expect(unlimited[0]?.direction).toBe("outbound");
+    // (A discovery walker may have opened a second one, in either direction: also WebRTC.)
+    expect(unlimited.length).toBeGreaterThan(0);
+    expect(new Set(unlimited.map((c) => c.transport))).toEqual(new Set(["webrtc"]));
     // The other tab shows the inbound WebRTC connection in its panel.
     await expect(
-      b.page.locator(
-        `[data-testid="connection"][data-node-id="${a.nodeId}"][data-transport="webrtc"]`,
-      ),
+      b.page
+        .locator(`[data-testid="connection"][data-node-id="${a.nodeId}"][data-transport="webrtc"]`)
+        .first(),
     ).toHaveAttribute("data-limited", "false");
 
     const screenshot = process.env.P2PANDA_E2E_SCREENSHOT;
     if (screenshot !== undefined) {
       await a.page
         .locator(`[data-testid="connection"][data-node-id="${b.nodeId}"][data-transport="webrtc"]`)
+        .first()
         .waitFor();
       await a.page.setViewportSize({ width: 1100, height: 720 });
       await a.page.screenshot({ path: screenshot, fullPage: true });
@@ -62,10 +64,11 @@ test.describe("tab ↔ tab over WebRTC through our relay", () => {
     const [a, b] = await Promise.all([openTab(), openTab()]);
     await introduce(a, b);
     await a.page.evaluate((remote) => window.p2panda!.endpoint.dial(remote as never), b.nodeId);
+    // Discovery walkers may open a second WebRTC connection between the tabs: any one will do.
     await expect(
-      a.page.locator(
-        `[data-testid="connection"][data-node-id="${b.nodeId}"][data-transport="webrtc"]`,
-      ),
+      a.page
+        .locator(`[data-testid="connection"][data-node-id="${b.nodeId}"][data-transport="webrtc"]`)
+        .first(),
     ).toBeVisible();
 
     await a.page.evaluate((remote) => {
