@@ -18,6 +18,11 @@ import type { ProtocolEndpoint, ProtocolHandler } from "./protocol-endpoint.ts";
 export class MemoryNetwork {
   readonly #endpoints = new Map<NodeId, MemoryEndpoint>();
   readonly #offline = new Set<NodeId>();
+  /** Open sessions, so that taking a node off the network breaks them as a real outage would. */
+  readonly #open = new Set<{
+    readonly nodes: readonly NodeId[];
+    readonly channels: MessageChannel[];
+  }>();
   /** Sessions opened so far, per protocol name (for assertions in tests). */
   readonly sessionsOpened = new Map<string, number>();
 
@@ -31,10 +36,27 @@ export class MemoryNetwork {
     return endpoint;
   }
 
-  /** Takes a node off the network (`true`) or brings it back: dials to and from it fail. */
+  /**
+   * Takes a node off the network (`true`) or brings it back: dials to and from it fail, and its
+   * open sessions break (both ends see a reset stream).
+   */
   setOffline(nodeId: NodeId, offline: boolean): void {
-    if (offline) this.#offline.add(nodeId);
-    else this.#offline.delete(nodeId);
+    if (offline) {
+      this.#offline.add(nodeId);
+      this.breakSessions(nodeId);
+    } else {
+      this.#offline.delete(nodeId);
+    }
+  }
+
+  /** @internal Resets every open session of `nodeId`. */
+  breakSessions(nodeId: NodeId): void {
+    for (const session of this.#open) {
+      if (!session.nodes.includes(nodeId)) continue;
+      this.#open.delete(session);
+      const error = new DialFailedError(nodeId, "node left the memory network");
+      for (const channel of session.channels) channel.abort(error);
+    }
   }
 
   /** @internal Opens a session from `from` to `to`. */
@@ -57,6 +79,8 @@ export class MemoryNetwork {
     if (accepted === undefined) throw new ProtocolNotSupportedError(to, protocolName);
     const [ours, theirs] = memoryDuplexPair();
     const inbound = framedChannel(from, theirs, accepted.options);
+    const outbound = framedChannel(to, ours, options);
+    this.#open.add({ nodes: [from, to], channels: [inbound, outbound] });
     this.sessionsOpened.set(protocolName, (this.sessionsOpened.get(protocolName) ?? 0) + 1);
     queueMicrotask(() => {
       Promise.resolve()
@@ -65,7 +89,7 @@ export class MemoryNetwork {
           inbound.abort(error instanceof Error ? error : new Error(String(error))),
         );
     });
-    return framedChannel(to, ours, options);
+    return outbound;
   }
 }
 
@@ -121,5 +145,6 @@ export class MemoryEndpoint implements ProtocolEndpoint {
   stop(): void {
     this.#stopped = true;
     this.#handlers.clear();
+    this.#network.breakSessions(this.nodeId);
   }
 }

@@ -198,6 +198,20 @@ export class GossipState {
     return this.#wrap(timer.topic, t.timerFired(timer.timer, now));
   }
 
+  /**
+   * The link to `from` delivered input that could not even be decoded (malformed CBOR, an
+   * oversized frame): refuse the peer exactly as for a bad gossip message.
+   */
+  refuse(from: NodeId, error: GossipProtocolError, now: number): GossipOutput[] {
+    return this.#refuse(from, error, now);
+  }
+
+  /** Whether `peer` is on cool-down after misbehaving (its links are not accepted). */
+  isRefused(peer: NodeId, now: number): boolean {
+    const until = this.#refused.get(peer);
+    return until !== undefined && until > now;
+  }
+
   #refuse(from: NodeId, error: GossipProtocolError, now: number): GossipOutput[] {
     this.metrics.refusedPeers[error.reason]++;
     this.#refused.set(from, now + this.config.limits.floodCooldownMs);

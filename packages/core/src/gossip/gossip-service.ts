@@ -1,0 +1,702 @@
+import { EventStream } from "@p2panda-web/events";
+import { filter, type Observable, Subject, type Subscription } from "rxjs";
+import { type Clock, systemClock } from "../clock.ts";
+import { DecodeError } from "../codec/cbor.ts";
+import { FrameTooLargeError } from "../codec/framing.ts";
+import type { MessageChannel } from "../codec/message-channel.ts";
+import type { ProtocolEndpoint } from "../endpoint/protocol-endpoint.ts";
+import { P2pandaError } from "../errors.ts";
+import { ProtocolName } from "../ids/network-id.ts";
+import type { NodeId } from "../ids/node-id.ts";
+import type { Topic } from "../ids/topic.ts";
+import { cryptoRng, type Rng, shuffle } from "../random.ts";
+import { isStale, type NodeInfo } from "../records/node-info.ts";
+import type { GossipConfigInput } from "./config.ts";
+import { GossipProtocolError } from "./errors.ts";
+import {
+  type GossipMetrics,
+  type GossipOutput,
+  GossipState,
+  type GossipStateEvent,
+  type GossipTimer,
+} from "./gossip-state.ts";
+import type { GossipMessage } from "./messages.ts";
+
+/**
+ * What gossip needs of the address book: the `AddressBook` of `@p2panda-web/address-book` fits
+ * (core does not depend on that package).
+ */
+export interface GossipAddressBook {
+  nodeInfosByTopics(topics: Iterable<Topic>): NodeInfo[];
+  addTopic(id: NodeId, topic: Topic): Promise<void>;
+  removeTopic(id: NodeId, topic: Topic): Promise<void>;
+  watchTopic(
+    topic: Topic,
+    options?: { emitCurrent?: boolean },
+  ): Observable<{ readonly difference: { readonly added: readonly NodeId[] } }>;
+}
+
+/** Options of {@link GossipService}. */
+export interface GossipServiceOptions {
+  endpoint: ProtocolEndpoint;
+  addressBook: GossipAddressBook;
+  /** Overlay parameters and input limits; upstream defaults (see `gossipConfig`). */
+  config?: GossipConfigInput;
+  /**
+   * How often a topic whose overlay has no neighbour left re-enters it through the nodes the
+   * address book knows for the topic (partition healing). Default 5,000 ms.
+   */
+  healIntervalMs?: number;
+  /** Links (peers with an open gossip stream) at most; further incoming ones are refused. Default 128. */
+  maxLinks?: number;
+  /**
+   * Messages waiting to be written to one peer at most; a peer that reads slower than this is
+   * treated as failed and disconnected. Default 1,024.
+   */
+  maxQueuedPerLink?: number;
+  rng?: Rng;
+  clock?: Clock;
+}
+
+/** Options of {@link GossipService.stream}. */
+export interface GossipStreamOptions {
+  /**
+   * The topic added to our own topics (so discovery finds us for it) and used to find nodes to
+   * join and heal through in the address book. Default: the gossip topic itself. The sync
+   * manager gossips on a derived topic but discovers peers through the real one.
+   */
+  discoveryTopic?: Topic;
+}
+
+/** A message received on a topic's overlay. */
+export interface GossipDelivery {
+  readonly topic: Topic;
+  readonly content: Uint8Array;
+  /** BLAKE3(content): the same message always has the same id. */
+  readonly id: Uint8Array;
+  /**
+   * The neighbour whose authenticated link delivered it; not necessarily its author (gossip
+   * carries no origin claim: an application that needs authorship signs the content).
+   */
+  readonly deliveredBy: NodeId;
+  /** Hops the message travelled to us. */
+  readonly hops: number;
+}
+
+/** Events of the gossip service: the overlays' events plus refused peers. */
+export type GossipServiceEvent = GossipStateEvent;
+
+/** Counters of a {@link GossipService}: the protocol's plus the links'. */
+export interface GossipServiceMetrics extends GossipMetrics {
+  /** Gossip streams opened by us / accepted from others. */
+  linksDialed: number;
+  linksAccepted: number;
+  /** Dials that failed (the overlay treats the peer as failed). */
+  dialsFailed: number;
+  /** Incoming streams refused: link cap reached or peer on cool-down. */
+  linksRefused: number;
+  /** Links that broke (stream reset, remote vanished, write failed). */
+  linksFailed: number;
+  /** Peers disconnected because too many messages to them were waiting. */
+  slowPeers: number;
+  messagesSent: number;
+  messagesReceived: number;
+}
+
+/** Default of {@link GossipServiceOptions.healIntervalMs}. */
+export const DEFAULT_GOSSIP_HEAL_INTERVAL_MS = 5_000;
+/** Default of {@link GossipServiceOptions.maxLinks}. */
+export const DEFAULT_GOSSIP_MAX_LINKS = 128;
+/** Default of {@link GossipServiceOptions.maxQueuedPerLink}. */
+export const DEFAULT_GOSSIP_MAX_QUEUED = 1_024;
+/**
+ * Largest gossip frame: a full `ihave` batch (256 × ~45 bytes) or a 4 KiB message with its
+ * envelope fit many times over; the message-size limit itself is checked after decoding.
+ */
+export const GOSSIP_MAX_FRAME_SIZE = 64 * 1024;
+
+interface Channel {
+  readonly channel: MessageChannel;
+  readonly dialed: boolean;
+}
+
+interface Link {
+  readonly peer: NodeId;
+  readonly channels: Channel[];
+  dialing: boolean;
+  /** Messages waiting for the dial to finish. */
+  readonly pending: GossipMessage[];
+  /** Writes run one after the other. */
+  chain: Promise<void>;
+  queued: number;
+  abort: AbortController;
+}
+
+interface TopicEntry {
+  readonly topic: Topic;
+  readonly discoveryTopic: Topic;
+  readonly handles: Set<GossipHandle>;
+  readonly healer: Subscription;
+}
+
+/**
+ * Gossip over a network (spec §5): one {@link GossipState} (HyParView + PlumTree per topic)
+ * driven by real timers and one long-lived gossip stream per neighbour, shared by all topics.
+ * Topics are entered through the nodes discovery put in the address book for them and
+ * re-entered through them whenever the overlay loses every neighbour.
+ *
+ * Use {@link GossipService.stream} to join a topic; every handle of a topic shares its overlay,
+ * and the last one to close leaves it. Nothing a remote sends throws out of the service:
+ * malformed or oversized input and floods disconnect the peer (`gossip:peer-refused`, metrics).
+ */
+export class GossipService {
+  readonly #endpoint: ProtocolEndpoint;
+  readonly #book: GossipAddressBook;
+  readonly #clock: Clock;
+  readonly #state: GossipState;
+  readonly #events: EventStream<GossipServiceEvent>;
+  readonly #links = new Map<NodeId, Link>();
+  readonly #topics = new Map<Topic, TopicEntry>();
+  readonly #ownTopicRefs = new Map<Topic, number>();
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  readonly #healInterval: number;
+  readonly #maxLinks: number;
+  readonly #maxQueued: number;
+  readonly #rng: Rng;
+  #healTimer: ReturnType<typeof setInterval> | undefined;
+  #running = false;
+  #stopped = false;
+  readonly #metrics = {
+    linksDialed: 0,
+    linksAccepted: 0,
+    dialsFailed: 0,
+    linksRefused: 0,
+    linksFailed: 0,
+    slowPeers: 0,
+    messagesSent: 0,
+    messagesReceived: 0,
+  };
+
+  constructor(options: GossipServiceOptions) {
+    this.#endpoint = options.endpoint;
+    this.#book = options.addressBook;
+    this.#clock = options.clock ?? systemClock;
+    this.#rng = options.rng ?? cryptoRng;
+    this.#state = new GossipState(options.endpoint.nodeId, this.#rng, options.config);
+    this.#events = new EventStream<GossipServiceEvent>(() => this.#clock.now());
+    this.#healInterval = options.healIntervalMs ?? DEFAULT_GOSSIP_HEAL_INTERVAL_MS;
+    this.#maxLinks = options.maxLinks ?? DEFAULT_GOSSIP_MAX_LINKS;
+    this.#maxQueued = options.maxQueuedPerLink ?? DEFAULT_GOSSIP_MAX_QUEUED;
+  }
+
+  /** This node's id. */
+  get nodeId(): NodeId {
+    return this.#endpoint.nodeId;
+  }
+
+  /** Largest message `publish` accepts (bytes). */
+  get maxMessageSize(): number {
+    return this.#state.config.limits.maxMessageSize;
+  }
+
+  /**
+   * Joined / neighbour-up / neighbour-down / received / left of every topic, and
+   * `gossip:peer-refused`. Hot; completed on stop.
+   */
+  get events$(): Observable<GossipServiceEvent> {
+    return this.#events.events$;
+  }
+
+  /** Counters of the protocol and the links. */
+  get metrics(): Readonly<GossipServiceMetrics> {
+    return { ...this.#state.metrics, ...this.#metrics };
+  }
+
+  /** Topics with at least one open handle. */
+  get topics(): Topic[] {
+    return [...this.#topics.keys()];
+  }
+
+  /** The overlay neighbours (active view) of `topic` now; empty when not joined. */
+  neighbours(topic: Topic): NodeId[] {
+    return this.#state.topic(topic)?.neighbours ?? [];
+  }
+
+  /** Starts accepting gossip streams. Idempotent; {@link GossipService.stream} calls it. */
+  start(): void {
+    if (this.#running || this.#stopped) return;
+    this.#running = true;
+    this.#endpoint.accept(ProtocolName.gossip, (channel) => this.#accept(channel), {
+      maxFrameSize: GOSSIP_MAX_FRAME_SIZE,
+      receiveTimeoutMs: 0,
+    });
+    this.#healTimer = setInterval(() => this.#heal(), this.#healInterval);
+  }
+
+  /**
+   * Joins `topic`'s overlay and returns a handle to publish and receive on it. A topic that is
+   * already joined is shared (reference counted). The discovery topic is added to our own
+   * topics in the address book, so discovery announces us for it.
+   *
+   * @throws GossipStoppedError after {@link GossipService.stop}.
+   */
+  async stream(topic: Topic, options: GossipStreamOptions = {}): Promise<GossipHandle> {
+    if (this.#stopped) throw new GossipStoppedError();
+    this.start();
+    let entry = this.#topics.get(topic);
+    if (entry === undefined) {
+      const discoveryTopic = options.discoveryTopic ?? topic;
+      const me = this.nodeId;
+      entry = {
+        topic,
+        discoveryTopic,
+        handles: new Set(),
+        healer: this.#book.watchTopic(discoveryTopic).subscribe(({ difference }) => {
+          const added = difference.added.filter((n) => n !== me);
+          if (added.length > 0 && this.#topics.has(topic)) {
+            this.#apply(this.#state.join(topic, added, this.#clock.now()));
+          }
+        }),
+      };
+      this.#topics.set(topic, entry);
+      const handle = new GossipHandle(this, topic);
+      entry.handles.add(handle);
+      await this.#addOwnTopic(discoveryTopic);
+      const bootstrap = this.#candidates(discoveryTopic);
+      this.#apply(this.#state.join(topic, bootstrap, this.#clock.now()));
+      return handle;
+    }
+    const handle = new GossipHandle(this, topic);
+    entry.handles.add(handle);
+    return handle;
+  }
+
+  /**
+   * Leaves every topic, closes every link and completes `events$` and all handles' streams.
+   * Idempotent.
+   */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    const now = this.#clock.now();
+    for (const entry of [...this.#topics.values()]) {
+      for (const handle of entry.handles) handle._end();
+      await this.#leave(entry, now);
+    }
+    if (this.#running) await this.#endpoint.unaccept?.(ProtocolName.gossip);
+    this.#running = false;
+    if (this.#healTimer !== undefined) clearInterval(this.#healTimer);
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+    const closing: Promise<void>[] = [];
+    for (const link of this.#links.values()) closing.push(this.#closeLink(link));
+    this.#links.clear();
+    await Promise.allSettled(closing);
+    this.#events.complete();
+  }
+
+  /** @internal {@link GossipHandle.publish}. */
+  _publish(topic: Topic, content: Uint8Array): Uint8Array {
+    if (this.#stopped) throw new GossipStoppedError();
+    const { id, outputs } = this.#state.broadcast(topic, content, this.#clock.now());
+    this.#apply(outputs);
+    return id;
+  }
+
+  /** @internal {@link GossipHandle.close}. */
+  async _release(handle: GossipHandle): Promise<void> {
+    const entry = this.#topics.get(handle.topic);
+    if (entry === undefined || !entry.handles.delete(handle)) return;
+    if (entry.handles.size === 0) await this.#leave(entry, this.#clock.now());
+  }
+
+  /** @internal Deliveries and events of one topic, for handles. */
+  _events(topic: Topic): Observable<GossipServiceEvent> {
+    return this.#events.events$.pipe(filter((e) => "topic" in e && e.topic === topic));
+  }
+
+  async #leave(entry: TopicEntry, now: number): Promise<void> {
+    this.#topics.delete(entry.topic);
+    entry.healer.unsubscribe();
+    this.#apply(this.#state.quit(entry.topic, now));
+    await this.#removeOwnTopic(entry.discoveryTopic);
+  }
+
+  async #addOwnTopic(topic: Topic): Promise<void> {
+    const refs = this.#ownTopicRefs.get(topic) ?? 0;
+    this.#ownTopicRefs.set(topic, refs + 1);
+    if (refs === 0) await this.#book.addTopic(this.nodeId, topic);
+  }
+
+  async #removeOwnTopic(topic: Topic): Promise<void> {
+    const refs = (this.#ownTopicRefs.get(topic) ?? 1) - 1;
+    if (refs > 0) {
+      this.#ownTopicRefs.set(topic, refs);
+      return;
+    }
+    this.#ownTopicRefs.delete(topic);
+    await this.#book.removeTopic(this.nodeId, topic).catch(() => {});
+  }
+
+  /** Nodes to enter a topic through: those interested in it, reachable ones first. */
+  #candidates(discoveryTopic: Topic): NodeId[] {
+    const me = this.nodeId;
+    const nodes = this.#book.nodeInfosByTopics([discoveryTopic]).filter((n) => n.nodeId !== me);
+    const fresh = nodes.filter((n) => !isStale(n));
+    const pool = fresh.length > 0 ? fresh : nodes;
+    const max = this.#state.config.membership.activeViewCapacity;
+    return shuffle(this.#rng, [...pool])
+      .slice(0, max)
+      .map((n) => n.nodeId);
+  }
+
+  /** Re-enters every overlay that has no neighbour left through the address book. */
+  #heal(): void {
+    if (!this.#running) return;
+    const now = this.#clock.now();
+    for (const entry of this.#topics.values()) {
+      if (this.neighbours(entry.topic).length > 0) continue;
+      const candidates = this.#candidates(entry.discoveryTopic);
+      if (candidates.length > 0) this.#apply(this.#state.join(entry.topic, candidates, now));
+    }
+  }
+
+  #apply(outputs: readonly GossipOutput[]): void {
+    for (const output of outputs) {
+      switch (output.type) {
+        case "send":
+          this.#send(output.to, output.message);
+          break;
+        case "set-timer":
+          this.#setTimer(output.timer, output.delayMs);
+          break;
+        case "disconnect": {
+          const link = this.#links.get(output.peer);
+          if (link !== undefined) {
+            this.#links.delete(output.peer);
+            if (output.error !== undefined) this.#abortLink(link, output.error);
+            else void this.#closeLink(link);
+          }
+          break;
+        }
+        case "event":
+          this.#events.emit(output.event);
+          break;
+      }
+    }
+  }
+
+  #setTimer(timer: GossipTimer, delayMs: number): void {
+    if (this.#stopped) return;
+    const handle = setTimeout(() => {
+      this.#timers.delete(handle);
+      if (this.#stopped) return;
+      this.#apply(this.#state.timerFired(timer, this.#clock.now()));
+    }, delayMs);
+    this.#timers.add(handle);
+  }
+
+  #send(peer: NodeId, message: GossipMessage): void {
+    if (this.#stopped) return;
+    let link = this.#links.get(peer);
+    if (link === undefined) {
+      link = this.#newLink(peer);
+      this.#links.set(peer, link);
+    }
+    if (link.channels.length === 0) {
+      link.pending.push(message);
+      if (!link.dialing) void this.#dial(link);
+      return;
+    }
+    this.#write(link, message);
+  }
+
+  #newLink(peer: NodeId): Link {
+    return {
+      peer,
+      channels: [],
+      dialing: false,
+      pending: [],
+      chain: Promise.resolve(),
+      queued: 0,
+      abort: new AbortController(),
+    };
+  }
+
+  #write(link: Link, message: GossipMessage): void {
+    if (link.queued >= this.#maxQueued) {
+      this.#metrics.slowPeers++;
+      this.#linkFailed(link, new GossipSlowPeerError(link.peer, this.#maxQueued));
+      return;
+    }
+    link.queued++;
+    link.chain = link.chain.then(async () => {
+      link.queued--;
+      const channel = this.#preferred(link);
+      if (channel === undefined) return;
+      try {
+        await channel.send(message);
+        this.#metrics.messagesSent++;
+      } catch (error) {
+        this.#linkFailed(link, asError(error));
+      }
+    });
+  }
+
+  /**
+   * When both nodes opened a stream to each other, both write on the one dialled by the node
+   * with the smaller id, so each side reads one ordered sequence again once both exist.
+   */
+  #preferred(link: Link): MessageChannel | undefined {
+    const weDial = this.nodeId < link.peer;
+    return (link.channels.find((c) => c.dialed === weDial) ?? link.channels[0])?.channel;
+  }
+
+  async #dial(link: Link): Promise<void> {
+    link.dialing = true;
+    let channel: MessageChannel;
+    try {
+      channel = await this.#endpoint.connect(link.peer, ProtocolName.gossip, {
+        maxFrameSize: GOSSIP_MAX_FRAME_SIZE,
+        receiveTimeoutMs: 0,
+        signal: link.abort.signal,
+      });
+    } catch {
+      link.dialing = false;
+      if (this.#links.get(link.peer) !== link) return;
+      this.#metrics.dialsFailed++;
+      this.#links.delete(link.peer);
+      if (!this.#stopped) this.#apply(this.#state.peerDisconnected(link.peer, this.#clock.now()));
+      return;
+    }
+    link.dialing = false;
+    if (this.#stopped || this.#links.get(link.peer) !== link) {
+      // Left or replaced while dialling: flush what was meant for the peer, then close.
+      for (const message of link.pending.splice(0)) await channel.send(message).catch(() => {});
+      await channel.close().catch(() => {});
+      return;
+    }
+    this.#metrics.linksDialed++;
+    this.#attach(link, { channel, dialed: true });
+    for (const message of link.pending.splice(0)) this.#write(link, message);
+  }
+
+  async #accept(channel: MessageChannel): Promise<void> {
+    const peer = channel.remote;
+    const now = this.#clock.now();
+    let link = this.#links.get(peer);
+    if (
+      !this.#running ||
+      this.#state.isRefused(peer, now) ||
+      (link === undefined && this.#links.size >= this.#maxLinks)
+    ) {
+      this.#metrics.linksRefused++;
+      channel.abort(new GossipLinkRefusedError(peer));
+      return;
+    }
+    if (link === undefined) {
+      link = this.#newLink(peer);
+      this.#links.set(peer, link);
+    }
+    this.#metrics.linksAccepted++;
+    await this.#attach(link, { channel, dialed: false });
+  }
+
+  /** Adds a channel to a link and reads it until it ends. */
+  #attach(link: Link, entry: Channel): Promise<void> {
+    link.channels.push(entry);
+    return this.#read(link, entry);
+  }
+
+  async #read(link: Link, entry: Channel): Promise<void> {
+    const { channel } = entry;
+    const peer = link.peer;
+    for (;;) {
+      let value: unknown;
+      try {
+        value = await channel.receive({ timeoutMs: 0 });
+      } catch (error) {
+        this.#detach(link, entry);
+        if (this.#stopped || this.#links.get(peer) !== link) return;
+        const refusal = codecRefusal(error);
+        if (refusal !== undefined) {
+          this.#apply(this.#state.refuse(peer, refusal, this.#clock.now()));
+        } else {
+          this.#linkFailed(link, asError(error));
+        }
+        return;
+      }
+      if (value === undefined) break;
+      if (this.#stopped) return;
+      this.#metrics.messagesReceived++;
+      this.#apply(this.#state.handleMessage(peer, value, this.#clock.now()));
+    }
+    // The remote closed its side: close ours after what is queued.
+    this.#detach(link, entry);
+    await link.chain;
+    await channel.close().catch(() => {});
+    if (this.#links.get(peer) === link && link.channels.length === 0 && !link.dialing) {
+      this.#links.delete(peer);
+      if (!this.#stopped) this.#apply(this.#state.peerDisconnected(peer, this.#clock.now()));
+    }
+  }
+
+  #detach(link: Link, entry: Channel): void {
+    const i = link.channels.indexOf(entry);
+    if (i >= 0) link.channels.splice(i, 1);
+  }
+
+  #linkFailed(link: Link, error: Error): void {
+    if (this.#links.get(link.peer) !== link) return;
+    this.#metrics.linksFailed++;
+    this.#links.delete(link.peer);
+    this.#abortLink(link, error);
+    if (!this.#stopped) this.#apply(this.#state.peerDisconnected(link.peer, this.#clock.now()));
+  }
+
+  #abortLink(link: Link, error: Error): void {
+    link.abort.abort(error);
+    // Sends queued before the abort (e.g. a `disconnect`) are flushed first.
+    void link.chain.then(() => {
+      for (const { channel } of link.channels.splice(0)) channel.abort(error);
+    });
+  }
+
+  async #closeLink(link: Link): Promise<void> {
+    link.abort.abort(new GossipStoppedError());
+    await link.chain;
+    await Promise.allSettled(link.channels.map(({ channel }) => channel.close()));
+  }
+}
+
+/**
+ * A subscription to one topic's overlay. Several handles of the same topic share the overlay;
+ * {@link GossipHandle.close} releases this one, and the last to close leaves the topic.
+ */
+export class GossipHandle {
+  readonly topic: Topic;
+  readonly #service: GossipService;
+  readonly #messages = new Subject<GossipDelivery>();
+  readonly #events = new Subject<GossipServiceEvent>();
+  readonly #subscription: Subscription;
+  #closed = false;
+
+  /** @internal Created by {@link GossipService.stream}. */
+  constructor(service: GossipService, topic: Topic) {
+    this.#service = service;
+    this.topic = topic;
+    this.#subscription = service._events(topic).subscribe({
+      next: (event) => {
+        if (event.type === "gossip:received") {
+          const { content, id, deliveredBy, hops } = event;
+          this.#messages.next({ topic, content, id, deliveredBy, hops });
+        }
+        this.#events.next(event);
+      },
+      complete: () => this._end(),
+    });
+  }
+
+  /** Messages others published on the topic after we joined. Completes on close. */
+  get messages$(): Observable<GossipDelivery> {
+    return this.#messages.asObservable();
+  }
+
+  /** This topic's events (joined, neighbour-up/down, received, left). Completes on close. */
+  get events$(): Observable<GossipServiceEvent> {
+    return this.#events.asObservable();
+  }
+
+  /** The topic's overlay neighbours now. */
+  neighbours(): NodeId[] {
+    return this.#service.neighbours(this.topic);
+  }
+
+  /** Whether {@link GossipHandle.close} was called (or the service stopped). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Resolves once the overlay has at least one neighbour (at once if it has one now), so a
+   * published message has somewhere to go.
+   *
+   * @throws GossipStoppedError if the handle closes first.
+   */
+  joined(): Promise<void> {
+    if (this.neighbours().length > 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const sub = this.#events.subscribe({
+        next: (event) => {
+          if (event.type === "gossip:neighbour-up") {
+            sub.unsubscribe();
+            resolve();
+          }
+        },
+        complete: () => reject(new GossipStoppedError()),
+      });
+    });
+  }
+
+  /**
+   * Broadcasts `content` to everyone on the topic (not delivered to ourselves). Resolves with
+   * the message id, BLAKE3(content).
+   *
+   * @throws GossipMessageTooLargeError above the maximum message size (4,096 bytes by default).
+   * @throws GossipStoppedError after close.
+   */
+  async publish(content: Uint8Array): Promise<Uint8Array> {
+    if (this.#closed) throw new GossipStoppedError("gossip handle is closed");
+    return this.#service._publish(this.topic, content);
+  }
+
+  /** Releases this handle; the last handle of the topic leaves the overlay. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this._end();
+    await this.#service._release(this);
+  }
+
+  /** @internal Completes the handle's streams. */
+  _end(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#subscription.unsubscribe();
+    this.#messages.complete();
+    this.#events.complete();
+  }
+}
+
+/** The gossip service was stopped, or a closed handle was used. */
+export class GossipStoppedError extends P2pandaError {
+  constructor(message = "gossip is stopped") {
+    super("GOSSIP_STOPPED", message);
+  }
+}
+
+/** An incoming gossip stream was refused: link cap reached or the peer is on cool-down. */
+export class GossipLinkRefusedError extends P2pandaError {
+  constructor(peer: NodeId) {
+    super("GOSSIP_LINK_REFUSED", `gossip stream from ${peer.slice(0, 8)} refused`);
+  }
+}
+
+/** A peer read our messages too slowly: its link was dropped. */
+export class GossipSlowPeerError extends P2pandaError {
+  constructor(peer: NodeId, max: number) {
+    super("GOSSIP_SLOW_PEER", `more than ${max} messages waiting for ${peer.slice(0, 8)}`);
+  }
+}
+
+function codecRefusal(error: unknown): GossipProtocolError | undefined {
+  if (error instanceof FrameTooLargeError) {
+    return new GossipProtocolError("message-too-large", error.message);
+  }
+  if (error instanceof DecodeError)
+    return new GossipProtocolError("malformed-message", error.message);
+  return undefined;
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
