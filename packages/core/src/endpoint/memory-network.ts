@@ -18,6 +18,7 @@ import type { ProtocolEndpoint, ProtocolHandler } from "./protocol-endpoint.ts";
 export class MemoryNetwork {
   readonly #endpoints = new Map<NodeId, MemoryEndpoint>();
   readonly #offline = new Set<NodeId>();
+  readonly #cut = new Set<string>();
   /** Open sessions, so that taking a node off the network breaks them as a real outage would. */
   readonly #open = new Set<{
     readonly nodes: readonly NodeId[];
@@ -49,6 +50,25 @@ export class MemoryNetwork {
     }
   }
 
+  /**
+   * Cuts (`false`) or restores the link between two nodes only: dials between them fail and
+   * their open sessions break; both stay reachable by everyone else.
+   */
+  setReachable(a: NodeId, b: NodeId, reachable: boolean): void {
+    const key = pairKey(a, b);
+    if (reachable) {
+      this.#cut.delete(key);
+      return;
+    }
+    this.#cut.add(key);
+    for (const session of this.#open) {
+      if (!(session.nodes.includes(a) && session.nodes.includes(b))) continue;
+      this.#open.delete(session);
+      const error = new DialFailedError(b, "link cut on the memory network");
+      for (const channel of session.channels) channel.abort(error);
+    }
+  }
+
   /** @internal Resets every open session of `nodeId`. */
   breakSessions(nodeId: NodeId): void {
     for (const session of this.#open) {
@@ -71,7 +91,8 @@ export class MemoryNetwork {
       target === undefined ||
       target.stopped ||
       this.#offline.has(to) ||
-      this.#offline.has(from)
+      this.#offline.has(from) ||
+      this.#cut.has(pairKey(from, to))
     ) {
       throw new DialFailedError(to, "node is not reachable on the memory network");
     }
@@ -147,4 +168,8 @@ export class MemoryEndpoint implements ProtocolEndpoint {
     this.#handlers.clear();
     this.#network.breakSessions(this.nodeId);
   }
+}
+
+function pairKey(a: NodeId, b: NodeId): string {
+  return a < b ? `${a}:${b}` : `${b}:${a}`;
 }

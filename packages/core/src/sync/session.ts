@@ -36,8 +36,11 @@ export interface SyncSessionOptions {
   readonly isSubscribed?: (topic: Topic) => boolean;
   readonly logStore: LogStore;
   readonly topicStore: TopicStore;
-  /** Stay connected after sync and exchange new operations (spec "live mode"). Default false. */
-  readonly liveMode?: boolean;
+  /**
+   * Stay connected after sync and exchange new operations (spec "live mode"). Default false.
+   * An acceptor that learns the topic only from the handshake may decide per topic.
+   */
+  readonly liveMode?: boolean | ((topic: Topic) => boolean);
   /** Limits on what the remote can make us process; defaults in `DEFAULT_SYNC_LIMITS`. */
   readonly limits?: Partial<SyncLimits>;
   /** Ed25519 verifier for received operations (`nobleEd25519`, `await webCryptoEd25519()`). */
@@ -71,7 +74,7 @@ export class SyncSession implements SyncProtocol<SyncMetrics, SyncEvent> {
   readonly name = "topic-log-sync";
   readonly id: string;
   readonly role: "initiator" | "acceptor";
-  readonly liveMode: boolean;
+  #liveMode: boolean | undefined;
   readonly #options: SyncSessionOptions;
   readonly #events: EventStream<SyncEvent>;
   readonly #machine: LogSync;
@@ -95,12 +98,22 @@ export class SyncSession implements SyncProtocol<SyncMetrics, SyncEvent> {
     this.#options = options;
     this.id = options.sessionId ?? String(nextSessionId++);
     this.role = options.role;
-    this.liveMode = options.liveMode ?? false;
     this.#topic = options.topic;
+    const live = options.liveMode ?? false;
+    if (typeof live === "boolean") this.#liveMode = live;
+    else if (options.topic !== undefined) this.#liveMode = live(options.topic);
     const clock = options.clock ?? systemClock;
     this.#clock = clock;
     this.#events = options.events ?? new EventStream<SyncEvent>(() => clock.now());
     this.#machine = new LogSync(options.limits, options.dedupCapacity);
+  }
+
+  /**
+   * Whether the session goes on in live mode after the sync phase (for an acceptor deciding per
+   * topic: `false` until the handshake named the topic).
+   */
+  get liveMode(): boolean {
+    return this.#liveMode ?? false;
   }
 
   /** This session's events (hot; see {@link SyncEvent}). */
@@ -129,7 +142,7 @@ export class SyncSession implements SyncProtocol<SyncMetrics, SyncEvent> {
    * it from this session. Ignored when the session is not in live mode.
    */
   publish(operation: Operation): void {
-    if (!this.liveMode || this.#firstError !== undefined) return;
+    if (this.#liveMode === false || this.#firstError !== undefined) return;
     if (this.#phase !== "live") {
       this.#liveQueue.push(operation);
       return;
@@ -163,6 +176,11 @@ export class SyncSession implements SyncProtocol<SyncMetrics, SyncEvent> {
     this.#raise({ type: "sync:session-started", role: this.role, liveMode: this.liveMode });
     try {
       await this.#handshake();
+      if (this.#liveMode === undefined) {
+        const live = this.#options.liveMode;
+        this.#liveMode = typeof live === "function" && live(this.#topic as Topic);
+        if (!this.#liveMode) this.#liveQueue = [];
+      }
       this.#phase = "sync";
       await this.#sync();
       if (this.liveMode) {
@@ -348,7 +366,11 @@ export class SyncSession implements SyncProtocol<SyncMetrics, SyncEvent> {
   async #receive(endAllowed: true): Promise<TopicSyncMessage | undefined>;
   async #receive(): Promise<TopicSyncMessage>;
   async #receive(endAllowed = false): Promise<TopicSyncMessage | undefined> {
-    const value = await (this.#channel as MessageChannel).receive();
+    // Live mode waits for the next operation as long as it takes: idle is normal there, and a
+    // vanished peer is noticed by the endpoint's liveness pings, which reset the stream.
+    const value = await (this.#channel as MessageChannel).receive(
+      this.#phase === "live" ? { timeoutMs: 0 } : undefined,
+    );
     if (value === undefined) {
       if (endAllowed && this.#machine.closeSent) return undefined;
       throw new UnexpectedStreamClosureError(this.#phase);

@@ -28,8 +28,8 @@ export class GossipCluster {
   readonly network = new MemoryNetwork();
   readonly nodes: ClusterNode[] = [];
 
-  async add(options: { config?: GossipConfigInput; healIntervalMs?: number } = {}) {
-    const id = nodeId(this.nodes.length);
+  async add(options: { config?: GossipConfigInput; healIntervalMs?: number; id?: NodeId } = {}) {
+    const id = options.id ?? nodeId(this.nodes.length);
     const book = await AddressBook.open(memoryAddressBookStore());
     const gossip = new GossipService({
       endpoint: this.network.endpoint(id),

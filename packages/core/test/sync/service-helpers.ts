@@ -1,0 +1,86 @@
+import { filter, firstValueFrom, merge, of, switchMap, timeout } from "rxjs";
+import type { Identity } from "../../src/identity/identity.ts";
+import type { Topic } from "../../src/ids/topic.ts";
+import type { LogStore } from "../../src/sync/store/log-store.ts";
+import { MemoryLogStore, MemoryTopicStore } from "../../src/sync/store/memory.ts";
+import {
+  type SyncHandle,
+  SyncService,
+  type SyncServiceEvent,
+  type SyncServiceOptions,
+} from "../../src/sync/sync-service.ts";
+import { type ClusterNode, GossipCluster } from "../gossip/service-helpers.ts";
+import { seededIdentity } from "./helpers.ts";
+
+/** A node with gossip, sync and memory stores. */
+export interface SyncNode extends ClusterNode {
+  readonly identity: Identity;
+  readonly logStore: LogStore;
+  readonly topicStore: MemoryTopicStore;
+  readonly sync: SyncService;
+  readonly syncEvents: SyncServiceEvent[];
+}
+
+/** Sync services over gossip on one in-process memory network. */
+export class SyncCluster {
+  readonly gossip = new GossipCluster();
+  readonly nodes: SyncNode[] = [];
+
+  get network() {
+    return this.gossip.network;
+  }
+
+  async add(
+    options: { logStore?: LogStore } & Partial<Pick<SyncServiceOptions, "retryDelayMs">> = {},
+  ): Promise<SyncNode> {
+    const identity = await seededIdentity(this.nodes.length + 1);
+    const base = await this.gossip.add({ id: identity.nodeId });
+    const logStore = options.logStore ?? new MemoryLogStore();
+    const topicStore = new MemoryTopicStore();
+    const sync = new SyncService({
+      endpoint: this.network.endpoint(identity.nodeId),
+      gossip: base.gossip,
+      signer: identity,
+      logStore,
+      topicStore,
+      retryDelayMs: options.retryDelayMs ?? 100,
+    });
+    const node: SyncNode = { ...base, identity, logStore, topicStore, sync, syncEvents: [] };
+    sync.events$.subscribe((e) => node.syncEvents.push(e));
+    this.nodes.push(node);
+    return node;
+  }
+
+  /** Every node learns every other node's interest in `topic` (what discovery would do). */
+  async meshKnown(topic: Topic, nodes: readonly SyncNode[] = this.nodes): Promise<void> {
+    for (const a of nodes) for (const b of nodes) if (a !== b) await this.gossip.learn(a, b, topic);
+  }
+
+  async stop(): Promise<void> {
+    for (const node of this.nodes) await node.sync.stop();
+    await this.gossip.stop();
+  }
+}
+
+/** Resolves once `handle` holds at least `count` operations (checked on every received one). */
+export async function holds(handle: SyncHandle, count: number, ms = 10_000): Promise<void> {
+  await firstValueFrom(
+    merge(of(null), handle.events$.pipe(filter((e) => e.type === "sync:operation-received"))).pipe(
+      switchMap(async () => (await handle.operations()).length),
+      filter((n) => n >= count),
+      timeout(ms),
+    ),
+  );
+}
+
+/** The first event of `node` matching `predicate` from now on. */
+export function nextSyncEvent(
+  node: SyncNode,
+  predicate: (e: SyncServiceEvent) => boolean,
+  ms = 10_000,
+): Promise<SyncServiceEvent> {
+  return firstValueFrom(node.sync.events$.pipe(filter(predicate), timeout(ms)));
+}
+
+export const text = (s: string) => new TextEncoder().encode(s);
+export const untext = (b: Uint8Array | undefined) => new TextDecoder().decode(b);

@@ -1,0 +1,237 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { toHex } from "../../src/bytes.ts";
+import { ProtocolName } from "../../src/ids/network-id.ts";
+import { Topic } from "../../src/ids/topic.ts";
+import type { Operation } from "../../src/sync/operation.ts";
+import { MemoryLogStore } from "../../src/sync/store/memory.ts";
+import { type SyncHandle, syncGossipTopic } from "../../src/sync/sync-service.ts";
+import { validateOperation } from "../../src/sync/validation.ts";
+import { receivedText } from "../gossip/service-helpers.ts";
+import {
+  holds,
+  nextSyncEvent,
+  SyncCluster,
+  type SyncNode,
+  text,
+  untext,
+} from "./service-helpers.ts";
+
+const topic = Topic.fromName("sync-service");
+let cluster: SyncCluster;
+
+afterEach(async () => {
+  await cluster?.stop();
+});
+
+async function ids(handle: SyncHandle): Promise<string[]> {
+  return (await handle.operations()).map((op) => toHex(op.hash)).sort();
+}
+
+/** Checks a log as stored: seq 0..n-1, each valid against its predecessor. */
+async function expectValidLog(ops: readonly Operation[], count: number): Promise<void> {
+  expect(ops.map((op) => op.header.seqNum)).toEqual([...Array(count).keys()]);
+  let previous: Operation | undefined;
+  for (const op of ops) {
+    await validateOperation(op, previous);
+    previous = op;
+  }
+}
+
+describe("sync service (upstream manager inventory)", () => {
+  it("manager_e2e: two nodes exchange what each wrote before they met", async () => {
+    cluster = new SyncCluster();
+    const [a, b] = [await cluster.add(), await cluster.add()];
+    const ha = await a.sync.stream(topic, { liveMode: false });
+    const hb = await b.sync.stream(topic, { liveMode: false });
+    await ha.publish(text("a0"));
+    await ha.publish(text("a1"));
+    await hb.publish(text("b0"));
+    await cluster.meshKnown(topic);
+    await Promise.all([holds(ha, 3), holds(hb, 3)]);
+    expect(await ids(ha)).toEqual(await ids(hb));
+    // Non-live sessions are removed once finished (upstream kept them forever).
+    await expect.poll(() => a.sync.sessions().length + b.sync.sessions().length).toBe(0);
+  });
+
+  it("live mode: a new operation reaches a live peer without a new session", async () => {
+    cluster = new SyncCluster();
+    const [a, b] = [await cluster.add(), await cluster.add()];
+    const ha = await a.sync.stream(topic);
+    const hb = await b.sync.stream(topic);
+    await cluster.meshKnown(topic);
+    await Promise.all([
+      nextSyncEvent(a, (e) => e.type === "sync:live-started"),
+      nextSyncEvent(b, (e) => e.type === "sync:live-started"),
+    ]);
+    const sessions = a.sync.metrics.sessionsInitiated + b.sync.metrics.sessionsInitiated;
+    const arrived = nextSyncEvent(b, (e) => e.type === "sync:operation-received");
+    const op = await ha.publish(text("live!"));
+    const event = await arrived;
+    expect(event).toMatchObject({ phase: "live", remote: a.id });
+    if (event.type === "sync:operation-received") expect(event.operation.hash).toEqual(op.hash);
+    expect(a.sync.metrics.sessionsInitiated + b.sync.metrics.sessionsInitiated).toBe(sessions);
+    expect(untext((await hb.operations())[0]?.body)).toBe("live!");
+  });
+
+  it("live_mode_three_peer_forwarding: A's operation reaches C through B when A and C cannot connect", async () => {
+    cluster = new SyncCluster();
+    const [a, b, c] = [await cluster.add(), await cluster.add(), await cluster.add()];
+    cluster.network.setReachable(a.id, c.id, false);
+    await cluster.gossip.learn(a, b, topic);
+    await cluster.gossip.learn(c, b, topic);
+    const [ha, hb, hc] = [
+      await a.sync.stream(topic),
+      await b.sync.stream(topic),
+      await c.sync.stream(topic),
+    ];
+    await expect.poll(() => b.sync.sessions().filter((s) => s.phase === "live").length).toBe(2);
+    const op = await ha.publish(text("via b"));
+    await holds(hc, 1);
+    expect((await hc.operations())[0]?.hash).toEqual(op.hash);
+    expect(b.sync.metrics.operationsForwarded).toBeGreaterThanOrEqual(1);
+    expect(await ids(hb)).toEqual(await ids(hc));
+  });
+
+  it("failed_sync_session_retry: a failed session is retried after the delay", async () => {
+    cluster = new SyncCluster();
+    const failing = new MemoryLogStore();
+    let failures = 1;
+    const heights = failing.heights.bind(failing);
+    failing.heights = async (logs) => {
+      if (failures-- > 0) throw new Error("disk hiccup");
+      return heights(logs);
+    };
+    const a = await cluster.add({ retryDelayMs: 50 });
+    const b = await cluster.add({ logStore: failing, retryDelayMs: 50 });
+    const ha = await a.sync.stream(topic, { liveMode: false });
+    const hb = await b.sync.stream(topic, { liveMode: false });
+    await ha.publish(text("after retry"));
+    const initiator = a.id < b.id ? a : b;
+    const retry = nextSyncEvent(initiator, (e) => e.type === "sync:retry-scheduled");
+    await cluster.meshKnown(topic);
+    await retry;
+    await holds(hb, 1);
+    expect(initiator.sync.metrics.retries).toBe(1);
+    expect(initiator.sync.metrics.sessionsFailed).toBeGreaterThanOrEqual(1);
+  });
+
+  it("unsubscribe_from_gossip_after_drop: closing the last handle leaves the derived overlay", async () => {
+    cluster = new SyncCluster();
+    const [a, b] = [await cluster.add(), await cluster.add()];
+    const ha = await a.sync.stream(topic);
+    const second = await a.sync.stream(topic);
+    await b.sync.stream(topic);
+    await cluster.meshKnown(topic);
+    await nextSyncEvent(a, (e) => e.type === "sync:live-started");
+    expect(a.gossip.topics).toEqual([syncGossipTopic(topic)]);
+    await ha.close();
+    expect(a.gossip.topics).toEqual([syncGossipTopic(topic)]);
+    const ended = nextSyncEvent(
+      b,
+      (e) => e.type === "sync:live-finished" || e.type === "sync:failed",
+    );
+    await second.close();
+    await ended;
+    expect(a.gossip.topics).toEqual([]);
+    expect(a.sync.topics).toEqual([]);
+    expect(a.book.nodeTopics(a.id).has(topic)).toBe(false);
+    await expect(second.publish(text("x"))).rejects.toThrow(/closed/);
+  });
+
+  it("gossip_and_sync_with_same_topic do not interfere", async () => {
+    cluster = new SyncCluster();
+    const [a, b] = [await cluster.add(), await cluster.add()];
+    const ga = await a.gossip.stream(topic);
+    const gb = await b.gossip.stream(topic);
+    const ha = await a.sync.stream(topic);
+    const hb = await b.sync.stream(topic);
+    expect(syncGossipTopic(topic)).not.toBe(topic);
+    await cluster.meshKnown(topic);
+    await Promise.all([ga.joined(), gb.joined()]);
+    const gossiped = receivedText(gb, "ephemeral");
+    await ga.publish(text("ephemeral"));
+    await gossiped;
+    await ha.publish(text("durable"));
+    await holds(hb, 1);
+    expect((await hb.operations()).map((op) => untext(op.body))).toEqual(["durable"]);
+    // Closing gossip keeps the topic announced while sync still needs it.
+    await ga.close();
+    expect(a.book.nodeTopics(a.id).has(topic)).toBe(true);
+  });
+});
+
+describe("sync service: offline catch-up", () => {
+  it("A writes 500 operations while B is offline; B comes online and holds all, verified, in log order", async () => {
+    cluster = new SyncCluster();
+    const [a, b] = [await cluster.add(), await cluster.add()];
+    await cluster.meshKnown(topic);
+    cluster.network.setOffline(b.id, true);
+    const ha = await a.sync.stream(topic, { liveMode: false });
+    for (let i = 0; i < 500; i++) await ha.publish(text(`op ${i}`));
+    cluster.network.setOffline(b.id, false);
+    const hb = await b.sync.stream(topic, { liveMode: false });
+    await holds(hb, 500, 20_000);
+    const ops = await b.logStore.range(a.identity.nodeId, ha.logId);
+    await expectValidLog(ops, 500);
+    expect(ops.map((op) => untext(op.body))).toEqual([...Array(500).keys()].map((i) => `op ${i}`));
+  });
+
+  it("three nodes with disjoint writes converge to the same set", async () => {
+    cluster = new SyncCluster();
+    const nodes: SyncNode[] = [await cluster.add(), await cluster.add(), await cluster.add()];
+    const handles = await Promise.all(nodes.map((n) => n.sync.stream(topic)));
+    for (const [i, h] of handles.entries()) {
+      for (let j = 0; j < 20; j++) await h.publish(text(`${i}/${j}`));
+    }
+    await cluster.meshKnown(topic);
+    await Promise.all(handles.map((h) => holds(h, 60)));
+    const sets = await Promise.all(handles.map(ids));
+    expect(sets[0]).toHaveLength(60);
+    expect(sets[1]).toEqual(sets[0]);
+    expect(sets[2]).toEqual(sets[0]);
+  });
+
+  it("a node that went offline mid-live catches up on what it missed when it is back", async () => {
+    cluster = new SyncCluster();
+    const [a, b] = [await cluster.add(), await cluster.add()];
+    const ha = await a.sync.stream(topic);
+    const hb = await b.sync.stream(topic);
+    await cluster.meshKnown(topic);
+    await ha.publish(text("before"));
+    await holds(hb, 1);
+    cluster.network.setOffline(b.id, true);
+    for (let i = 0; i < 10; i++) await ha.publish(text(`missed ${i}`));
+    cluster.network.setOffline(b.id, false);
+    await holds(hb, 11, 20_000);
+    await expectValidLog(await b.logStore.range(a.identity.nodeId, ha.logId), 11);
+  });
+});
+
+describe("sync service: bad input", () => {
+  it("a peer that sends garbage on the sync protocol fails only that session", async () => {
+    cluster = new SyncCluster();
+    const [a, b] = [await cluster.add(), await cluster.add()];
+    const ha = await a.sync.stream(topic);
+    const hb = await b.sync.stream(topic);
+    const evil = await cluster.network.endpoint(b.id).connect(a.id, ProtocolName.logSync);
+    const failed = nextSyncEvent(a, (e) => e.type === "sync:failed");
+    await evil.send({ not: "a sync message" });
+    expect(await failed).toMatchObject({ type: "sync:failed" });
+    // The service goes on: a and b still sync.
+    await cluster.meshKnown(topic);
+    await ha.publish(text("fine"));
+    await holds(hb, 1);
+  });
+
+  it("sessions beyond the accept cap are refused with a typed error", async () => {
+    cluster = new SyncCluster();
+    const a = await cluster.add();
+    await a.sync.stream(topic);
+    const channels = [];
+    for (let i = 0; i < 65; i++) {
+      channels.push(await cluster.network.endpoint(a.id).connect(a.id, ProtocolName.logSync));
+    }
+    await expect.poll(() => a.sync.metrics.sessionsRefused).toBe(1);
+    for (const c of channels) c.abort(new Error("done"));
+  });
+});
