@@ -11,7 +11,7 @@ interface Step {
 
 const steps: Step[] = [
   { name: "lint", command: ["npx", "biome", "check", "."] },
-  { name: "typecheck", command: ["npx", "tsc", "-p", "tsconfig.json", "--noEmit"] },
+  { name: "typecheck", command: ["node", "scripts/typecheck.ts"] },
   {
     name: "vitest",
     command: [
