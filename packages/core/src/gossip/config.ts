@@ -42,6 +42,14 @@ export interface PlumTreeConfig {
   messageIdRetentionMs: number;
   /** Period of the cache and id eviction (only while something is cached). Default 1,000 ms. */
   cacheEvictIntervalMs: number;
+  /**
+   * Within this time after a neighbour's link failed, a new neighbour is sent `ihave` for the
+   * messages we received this recently, so a message that was in flight while the overlay
+   * repaired itself (a passive node took the failed one's place) still reaches that part of the
+   * tree: the neighbour grafts what it lacks. Not done on a plain join, so joiners get no old
+   * messages. p2panda-web addition (iroh-gossip sends nothing); `0` turns it off. Default 5,000 ms.
+   */
+  announceRecentToNewNeighbourMs: number;
 }
 
 /**
@@ -101,6 +109,7 @@ export const DEFAULT_PLUMTREE_CONFIG: Readonly<PlumTreeConfig> = {
   messageCacheRetentionMs: 30_000,
   messageIdRetentionMs: 90_000,
   cacheEvictIntervalMs: 1_000,
+  announceRecentToNewNeighbourMs: 5_000,
 };
 
 /** Default {@link GossipLimits}. */

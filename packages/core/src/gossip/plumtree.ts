@@ -74,6 +74,7 @@ export class PlumTree {
   readonly #missing = new Map<string, Missing>();
   readonly #graftArmed = new Set<string>();
   readonly #lazyQueue = new Map<NodeId, [Uint8Array, number][]>();
+  #lastFailureAt: number | undefined;
   #dispatchArmed = false;
   #evictArmed = false;
   readonly metrics: PlumTreeMetrics = {
@@ -116,10 +117,39 @@ export class PlumTree {
     return this.#cache.size;
   }
 
-  /** A new neighbour starts eager. */
-  neighbourUp(peer: NodeId): void {
+  /**
+   * A neighbour's link failed (not a graceful leave): the tree is being repaired, so the
+   * neighbours that replace it hear of recent messages (see `announceRecentToNewNeighbourMs`).
+   */
+  neighbourFailed(now: number): void {
+    this.#lastFailureAt = now;
+  }
+
+  /**
+   * A new neighbour starts eager. While the tree is being repaired (a neighbour failed within
+   * `announceRecentToNewNeighbourMs`), it also hears (`ihave`) of the messages we received in
+   * that time, so one that was in flight through the failed node still reaches it. A node that
+   * simply joins gets no old messages.
+   */
+  neighbourUp(peer: NodeId, now: number): void {
     this.#lazy.delete(peer);
     this.#eager.add(peer);
+    const window = this.#config.announceRecentToNewNeighbourMs;
+    if (window <= 0 || this.#lastFailureAt === undefined || now - this.#lastFailureAt > window) {
+      return;
+    }
+    const recent: [Uint8Array, number][] = [];
+    for (const { message, at } of this.#cache.values()) {
+      if (now - at <= window) recent.push([message.id, message.round]);
+    }
+    if (recent.length === 0) return;
+    const queue = this.#lazyQueue.get(peer) ?? [];
+    queue.push(...recent);
+    this.#lazyQueue.set(peer, queue);
+    if (!this.#dispatchArmed) {
+      this.#dispatchArmed = true;
+      this.#sink.setTimer(this.#config.dispatchTimeoutMs, { kind: "dispatch-ihave" });
+    }
   }
 
   /** A neighbour left: forget it (announcements it made stay, grafting it fails harmlessly). */

@@ -71,7 +71,7 @@ export class TopicGossip {
       setTimer: (delayMs, timer) => this.#out.push({ type: "set-timer", delayMs, timer }),
       disconnect: (peer) => this.#out.push({ type: "disconnect", peer }),
       neighbourUp: (node) => {
-        this.broadcastTree.neighbourUp(node);
+        this.broadcastTree.neighbourUp(node, this.#now);
         this.#event({ type: "gossip:neighbour-up", topic, node });
         if (!this.#joined) {
           this.#joined = true;
@@ -150,6 +150,7 @@ export class TopicGossip {
   peerDisconnected(peer: NodeId, now: number): TopicOutput[] {
     this.#now = now;
     if (!this.#active) return [];
+    if (this.membership.isActive(peer)) this.broadcastTree.neighbourFailed(now);
     this.membership.peerDisconnected(peer, now);
     return this.#flush();
   }

@@ -33,7 +33,7 @@ const gossip: GossipPayloadMessage = { type: "gossip", id: hash(content), conten
 describe("PlumTree: eager push and pruning", () => {
   it("new neighbours are eager; a message is forwarded eagerly with round + 1", () => {
     const { tree, log } = machine();
-    for (const p of [A, B, C]) tree.neighbourUp(p);
+    for (const p of [A, B, C]) tree.neighbourUp(p, 0);
     tree.handleMessage(A, gossip, 0);
     expect(log.delivered).toEqual([{ message: gossip, by: A }]);
     expect(log.sent.filter((s) => s.message.type === "gossip").map((s) => s.to)).toEqual([B, C]);
@@ -42,7 +42,7 @@ describe("PlumTree: eager push and pruning", () => {
 
   it("a duplicate is not delivered again; its sender is pruned to lazy and gets ihave instead", () => {
     const { tree, log } = machine();
-    for (const p of [A, B]) tree.neighbourUp(p);
+    for (const p of [A, B]) tree.neighbourUp(p, 0);
     tree.handleMessage(A, gossip, 0);
     tree.handleMessage(B, { ...gossip, round: 3 }, 1);
     expect(log.delivered).toHaveLength(1);
@@ -59,9 +59,43 @@ describe("PlumTree: eager push and pruning", () => {
     });
   });
 
+  it("after a neighbour failed, a new neighbour hears (ihave) of the last 5 s of messages", () => {
+    const { tree, log } = machine();
+    tree.neighbourUp(A, 0);
+    const old = new TextEncoder().encode("old");
+    tree.handleMessage(A, { type: "gossip", id: hash(old), content: old, round: 0 }, 0);
+    tree.handleMessage(A, gossip, 4_000);
+    // A plain join: nothing old is announced.
+    tree.neighbourUp(C, 4_500);
+    tree.timerFired({ kind: "dispatch-ihave" }, 4_505);
+    expect(log.sent.filter((s) => s.to === C)).toEqual([]);
+    tree.neighbourFailed(5_000);
+    tree.neighbourUp(B, 6_000);
+    expect(log.sent.filter((s) => s.to === B)).toEqual([]);
+    tree.timerFired({ kind: "dispatch-ihave" }, 6_005);
+    expect(log.sent.filter((s) => s.to === B)).toEqual([
+      { to: B, message: { type: "ihave", entries: [[gossip.id, 0]] } },
+    ]);
+  });
+
+  it("announcing recent messages to new neighbours can be turned off", () => {
+    const log: TopicMessage[] = [];
+    const tree = new PlumTree(
+      { ...DEFAULT_PLUMTREE_CONFIG, announceRecentToNewNeighbourMs: 0 },
+      { maxRound: 65535, maxIHaveEntries: 2 },
+      { send: (_to, message) => log.push(message), setTimer: () => {}, deliver: () => {} },
+    );
+    tree.neighbourUp(A, 0);
+    tree.handleMessage(A, gossip, 0);
+    tree.neighbourFailed(1);
+    tree.neighbourUp(B, 1);
+    tree.timerFired({ kind: "dispatch-ihave" }, 6);
+    expect(log.some((m) => m.type === "ihave")).toBe(false);
+  });
+
   it("a prune makes the link lazy", () => {
     const { tree } = machine();
-    tree.neighbourUp(A);
+    tree.neighbourUp(A, 0);
     tree.handleMessage(A, { type: "prune" }, 0);
     expect(tree.eagerPeers).toEqual([]);
     expect(tree.lazyPeers).toEqual([A]);
@@ -72,7 +106,7 @@ describe("PlumTree: ihave and graft", () => {
   it("ihave for an unknown id arms graft timeout 1; on expiry the announcer is grafted, then the next after timeout 2", () => {
     const { tree, log } = machine();
     for (const p of [A, B]) {
-      tree.neighbourUp(p);
+      tree.neighbourUp(p, 0);
       tree.handleMessage(p, { type: "prune" }, 0);
     }
     tree.handleMessage(A, { type: "ihave", entries: [[gossip.id, 2]] }, 0);
@@ -89,7 +123,7 @@ describe("PlumTree: ihave and graft", () => {
 
   it("no graft once the message arrived in time", () => {
     const { tree, log } = machine();
-    tree.neighbourUp(A);
+    tree.neighbourUp(A, 0);
     tree.handleMessage(A, { type: "prune" }, 0);
     tree.handleMessage(A, { type: "ihave", entries: [[gossip.id, 0]] }, 0);
     tree.handleMessage(C, gossip, 10);
@@ -100,7 +134,7 @@ describe("PlumTree: ihave and graft", () => {
 
   it("a graft is answered from the cache and makes the link eager", () => {
     const { tree, log } = machine();
-    tree.neighbourUp(A);
+    tree.neighbourUp(A, 0);
     tree.handleMessage(A, { type: "prune" }, 0);
     tree.broadcast(content, 0);
     tree.handleMessage(A, { type: "graft", id: gossip.id, round: 1 }, 5);
@@ -110,7 +144,7 @@ describe("PlumTree: ihave and graft", () => {
 
   it("ihave batches longer than maxIHaveEntries are split", () => {
     const { tree, log } = machine();
-    tree.neighbourUp(A);
+    tree.neighbourUp(A, 0);
     tree.handleMessage(A, { type: "prune" }, 0);
     for (let i = 0; i < 5; i++) tree.broadcast(new Uint8Array([i]), 0);
     tree.timerFired({ kind: "dispatch-ihave" }, 5);
