@@ -3,6 +3,7 @@ import type { Identity } from "../../src/identity/identity.ts";
 import type { Topic } from "../../src/ids/topic.ts";
 import type { LogStore } from "../../src/sync/store/log-store.ts";
 import { MemoryLogStore, MemoryTopicStore } from "../../src/sync/store/memory.ts";
+import type { TopicStore } from "../../src/sync/store/topic-store.ts";
 import {
   type SyncHandle,
   SyncService,
@@ -16,7 +17,7 @@ import { seededIdentity } from "./helpers.ts";
 export interface SyncNode extends ClusterNode {
   readonly identity: Identity;
   readonly logStore: LogStore;
-  readonly topicStore: MemoryTopicStore;
+  readonly topicStore: TopicStore;
   readonly sync: SyncService;
   readonly syncEvents: SyncServiceEvent[];
 }
@@ -31,12 +32,14 @@ export class SyncCluster {
   }
 
   async add(
-    options: { logStore?: LogStore } & Partial<Pick<SyncServiceOptions, "retryDelayMs">> = {},
+    options: { logStore?: LogStore; topicStore?: TopicStore; seed?: number } & Partial<
+      Pick<SyncServiceOptions, "retryDelayMs">
+    > = {},
   ): Promise<SyncNode> {
-    const identity = await seededIdentity(this.nodes.length + 1);
+    const identity = await seededIdentity(options.seed ?? this.nodes.length + 1);
     const base = await this.gossip.add({ id: identity.nodeId });
     const logStore = options.logStore ?? new MemoryLogStore();
-    const topicStore = new MemoryTopicStore();
+    const topicStore = options.topicStore ?? new MemoryTopicStore();
     const sync = new SyncService({
       endpoint: this.network.endpoint(identity.nodeId),
       gossip: base.gossip,
