@@ -1,5 +1,6 @@
-// Starts the `p2panda-web bootstrap` CLI (packages/cli) as a child process and waits for its
-// listening line. Used by the e2e global setup, `npm start` and the browser benchmarks.
+// Starts the `p2panda-web` CLI (packages/cli) as a child process and waits for its listening
+// line: `bootstrap` for the e2e global setup, `npm start` and the browser benchmarks, `node` for
+// tests that need an always-on peer.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -23,6 +24,16 @@ export interface BootstrapNodeOptions {
   readonly onStderr?: (line: string) => void;
 }
 
+/** Options of {@link startCliNode}: those of a bootstrap node plus the command and its flags. */
+export interface CliNodeOptions extends BootstrapNodeOptions {
+  /** `bootstrap` or `node`. */
+  readonly command: "bootstrap" | "node";
+  /** Further flags, e.g. `["--topic", "t", "--sync"]`. */
+  readonly args?: readonly string[];
+  /** Keep stdin open (write lines to `process.stdin`); default: closed. */
+  readonly stdin?: boolean;
+}
+
 /** A running bootstrap node. */
 export interface BootstrapNode {
   readonly nodeId: string;
@@ -39,27 +50,34 @@ export interface BootstrapNode {
   stop(options?: { graceMs?: number }): Promise<void>;
 }
 
+/** Starts `p2panda-web bootstrap` (see {@link startCliNode}). */
+export function startBootstrapNode(options: BootstrapNodeOptions = {}): Promise<BootstrapNode> {
+  return startCliNode({ ...options, command: "bootstrap" });
+}
+
 /**
- * Spawns the bootstrap CLI with `--allow-private-addresses` and resolves once it printed
- * `{"event":"listening",…}`.
+ * Spawns `p2panda-web <command>` with `--allow-private-addresses` and resolves once it printed
+ * its listening line.
  * @throws if it exits or stays silent for 30 s first (with its stderr in the message).
  */
-export async function startBootstrapNode(
-  options: BootstrapNodeOptions = {},
-): Promise<BootstrapNode> {
+export async function startCliNode(options: CliNodeOptions): Promise<BootstrapNode> {
   const args = [
     "--conditions=source",
     "--no-warnings",
     CLI,
-    "bootstrap",
+    options.command,
     "--allow-private-addresses",
+    ...(options.args ?? []),
   ];
   args.push("--host", options.host ?? "127.0.0.1");
   if (options.wsPort !== undefined) args.push("--ws-port", String(options.wsPort));
   if (options.dataDir !== undefined) args.push("--data-dir", options.dataDir);
   if (options.keyFile !== undefined) args.push("--key-file", options.keyFile);
   // process.execPath is Node 22 when started through npm/npx (the `node` devDependency).
-  const child = spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, args, {
+    cwd: root,
+    stdio: [options.stdin === true ? "pipe" : "ignore", "pipe", "pipe"],
+  });
   const stderr: string[] = [];
   createInterface({ input: child.stderr! }).on("line", (line) => {
     stderr.push(line);
@@ -72,7 +90,7 @@ export async function startBootstrapNode(
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
       reject(
-        new Error(`bootstrap node silent for ${STARTUP_TIMEOUT_MS} ms:\n${stderr.join("\n")}`),
+        new Error(`${options.command} silent for ${STARTUP_TIMEOUT_MS} ms:\n${stderr.join("\n")}`),
       );
     }, STARTUP_TIMEOUT_MS);
     let ready = false;
@@ -94,7 +112,7 @@ export async function startBootstrapNode(
     child.once("exit", (code, signal) => {
       clearTimeout(timer);
       if (!ready) {
-        reject(new Error(`bootstrap node exited (${code ?? signal}):\n${stderr.join("\n")}`));
+        reject(new Error(`${options.command} exited (${code ?? signal}):\n${stderr.join("\n")}`));
       }
     });
   });
@@ -102,7 +120,7 @@ export async function startBootstrapNode(
   const wsAddress = listening.addrs.find((a) => /\/tcp\/\d+\/ws\//.test(a));
   if (wsAddress === undefined) {
     child.kill("SIGKILL");
-    throw new Error(`bootstrap node has no WebSockets address: ${listening.addrs.join(" ")}`);
+    throw new Error(`${options.command} has no WebSockets address: ${listening.addrs.join(" ")}`);
   }
   return {
     nodeId: listening.nodeId,

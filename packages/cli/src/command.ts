@@ -6,6 +6,8 @@ export interface CliIo {
   stderr(line: string): void;
   /** Aborted when the process is asked to stop (SIGINT/SIGTERM). */
   readonly signal: AbortSignal;
+  /** Lines of standard input, for commands that read it (`node --gossip` / `--sync`). */
+  readonly stdin?: AsyncIterable<string>;
 }
 
 /** A command-line flag, described once for parsing and for `--help`. */

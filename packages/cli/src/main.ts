@@ -3,6 +3,7 @@
  * The `p2panda-web` executable. Run from a checkout with
  * `npx node --conditions=source packages/cli/src/main.ts bootstrap …`.
  */
+import { createInterface } from "node:readline";
 import { runCli } from "./cli.ts";
 
 const controller = new AbortController();
@@ -20,6 +21,7 @@ const code = await runCli(process.argv.slice(2), {
   stdout: (line) => process.stdout.write(`${line}\n`),
   stderr: (line) => process.stderr.write(`${line}\n`),
   signal: controller.signal,
+  stdin: createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY }),
 });
 // libp2p's transports can leave native handles (WebRTC) that would keep the process alive.
 process.exit(code);

@@ -1,9 +1,7 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
 import { sqliteAddressBookStore } from "@p2panda-web/address-book/sqlite";
 import {
@@ -17,63 +15,7 @@ import {
 import { fromHex, Identity, NodeId, transportKind } from "@p2panda-web/core";
 import { createNodeEndpoint } from "@p2panda-web/core/node";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-
-const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
-
-/** A running `p2panda-web` process with its stdout as parsed JSON lines. */
-interface CliProcess {
-  readonly child: ChildProcess;
-  /** The next stdout line matching `predicate` (fails after `timeoutMs` (15 s) or on exit). */
-  line<T>(predicate: (value: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<T>;
-  readonly exit: Promise<number | null>;
-  stderr(): string;
-}
-
-function startCli(args: string[]): CliProcess {
-  const child = spawn(process.execPath, ["--conditions=source", "--no-warnings", MAIN, ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stderr = "";
-  child.stderr?.on("data", (chunk) => {
-    stderr += chunk;
-  });
-  const lines: Record<string, unknown>[] = [];
-  const waiters: Array<() => void> = [];
-  createInterface({ input: child.stdout! }).on("line", (text) => {
-    lines.push(JSON.parse(text));
-    for (const wake of waiters.splice(0)) wake();
-  });
-  const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  exit.then(() => {
-    for (const wake of waiters.splice(0)) wake();
-  });
-  let exited = false;
-  exit.then(() => {
-    exited = true;
-  });
-  return {
-    child,
-    exit,
-    stderr: () => stderr,
-    async line<T>(
-      predicate: (value: Record<string, unknown>) => boolean,
-      timeoutMs = 15_000,
-    ): Promise<T> {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const found = lines.find(predicate);
-        if (found !== undefined) return found as T;
-        if (exited || Date.now() > deadline) {
-          throw new Error(`no matching line; stderr:\n${stderr}`);
-        }
-        await new Promise<void>((resolve) => {
-          waiters.push(resolve);
-          setTimeout(resolve, 1_000);
-        });
-      }
-    },
-  };
-}
+import { startCli } from "./cli-process.ts";
 
 function memoryIo(signal = new AbortController().signal): CliIo & { out: string[]; err: string[] } {
   const out: string[] = [];

@@ -12,6 +12,7 @@ import type { Endpoint, EndpointEvent } from "@p2panda-web/core/endpoint";
 import { createNodeEndpoint, DEFAULT_RELAY_SERVER_OPTIONS } from "@p2panda-web/core/node";
 import { type CliIo, type Command, type FlagValues, UsageError } from "../command.ts";
 import { loadOrCreateKeyFile } from "../key-file.ts";
+import { LOG_STORE_FILE, startTopicServices } from "../topic-services.ts";
 
 /** File name of the SQLite address book inside `--data-dir`. */
 export const ADDRESS_BOOK_FILE = "address-book.sqlite";
@@ -111,6 +112,8 @@ interface NodeRole {
   readonly relay: boolean;
   /** Name used in progress messages. */
   readonly label: string;
+  /** Gossip and sync on the topics (`node` only). */
+  readonly topicServices?: boolean;
 }
 
 async function runNode(values: FlagValues, io: CliIo, role: NodeRole): Promise<number> {
@@ -132,7 +135,13 @@ async function runNode(values: FlagValues, io: CliIo, role: NodeRole): Promise<n
     }
   }
   const bootstrap = (values.bootstrap as string[] | undefined) ?? [];
-  const topics = ((values.topic as string[] | undefined) ?? []).map((name) => Topic.fromName(name));
+  const topicNames = (values.topic as string[] | undefined) ?? [];
+  const topics = topicNames.map((name) => Topic.fromName(name));
+  const gossipOn = values.gossip === true;
+  const syncOn = values.sync === true;
+  if ((gossipOn || syncOn) && topics.length === 0) {
+    throw new UsageError("--gossip and --sync need at least one --topic");
+  }
   const allowPrivateAddresses = values["allow-private-addresses"] === true;
 
   let identity: Identity;
@@ -160,6 +169,7 @@ async function runNode(values: FlagValues, io: CliIo, role: NodeRole): Promise<n
 
   let endpoint: Endpoint | undefined;
   let discovery: DiscoveryService | undefined;
+  let stopTopicServices: (() => Promise<void>) | undefined;
   try {
     endpoint = await createNodeEndpoint({
       identity,
@@ -195,6 +205,19 @@ async function runNode(values: FlagValues, io: CliIo, role: NodeRole): Promise<n
     );
     io.stdout(JSON.stringify(listening));
     discovery.start();
+    if (role.topicServices === true && (gossipOn || syncOn)) {
+      stopTopicServices = await startTopicServices({
+        endpoint,
+        addressBook,
+        identity,
+        topics: new Map(topicNames.map((name, i) => [name, topics[i] as Topic])),
+        gossip: gossipOn,
+        sync: syncOn,
+        ...(dataDir !== undefined ? { dataDir } : {}),
+        ...(io.stdin !== undefined ? { input: io.stdin } : {}),
+        io,
+      });
+    }
 
     if (!io.signal.aborted) {
       await new Promise<void>((resolve) =>
@@ -202,11 +225,14 @@ async function runNode(values: FlagValues, io: CliIo, role: NodeRole): Promise<n
       );
     }
     io.stderr("stopping: closing connections and the address book");
+    await stopTopicServices?.();
+    stopTopicServices = undefined;
     await discovery.stop();
     await endpoint.stop();
     subscription.unsubscribe();
     return 0;
   } finally {
+    await stopTopicServices?.();
     await discovery?.stop();
     await endpoint?.stop();
     await addressBook.close();
@@ -261,7 +287,7 @@ const SHARED_FLAGS: Command["flags"] = [
     name: "data-dir",
     type: "string",
     placeholder: "<dir>",
-    description: `Directory for the SQLite address book (${ADDRESS_BOOK_FILE}).`,
+    description: `Directory for the SQLite address book (${ADDRESS_BOOK_FILE}) and, with --sync, the logs (${LOG_STORE_FILE}).`,
     defaultText: "in memory, forgotten on exit",
   },
   {
@@ -313,16 +339,32 @@ export const bootstrapCommand: Command = {
   run: (values, io) => runNode(values, io, { relay: true, label: "bootstrap node" }),
 };
 
+const GOSSIP_FLAG: Command["flags"][number] = {
+  name: "gossip",
+  type: "boolean",
+  description:
+    'Join the topics\' gossip overlays: publish each stdin line (at most 4,096 bytes) and print each received message as {"event":"gossip-message",...}.',
+};
+
+const SYNC_FLAG: Command["flags"][number] = {
+  name: "sync",
+  type: "boolean",
+  description:
+    'Sync the topics\' signed logs (in --data-dir, else in memory): each stdin line becomes a signed chat operation; every operation stored prints {"event":"sync-operation",...}. An always-on peer for browsers that were offline.',
+};
+
 /** `p2panda-web node`: a headless node that takes part in discovery on the given topics. */
 export const nodeCommand: Command = {
   name: "node",
-  summary: "Run a headless node that discovers the other nodes of its topics.",
+  summary: "Run a headless node on topics: discovery, and optionally gossip and sync.",
   description: [
     "Runs a headless p2panda node: it dials the bootstrap nodes, takes part in confidential",
     "topic discovery with the given topics and prints one JSON line when listening, then one",
-    "per connection and per discovery session ended, failed or refused. SIGINT/SIGTERM stop it",
-    "cleanly (exit code 0).",
+    "per connection and per discovery session ended, failed or refused. With --gossip it joins",
+    "the topics' gossip overlays (stdin lines out, messages in); with --sync it syncs their logs",
+    "and keeps them (SQLite in --data-dir), serving them to nodes that were offline.",
+    "SIGINT/SIGTERM stop it cleanly (exit code 0).",
   ].join("\n"),
-  flags: [...SHARED_FLAGS, TOPIC_FLAG],
-  run: (values, io) => runNode(values, io, { relay: false, label: "node" }),
+  flags: [...SHARED_FLAGS, TOPIC_FLAG, GOSSIP_FLAG, SYNC_FLAG],
+  run: (values, io) => runNode(values, io, { relay: false, label: "node", topicServices: true }),
 };

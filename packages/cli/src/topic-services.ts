@@ -1,0 +1,235 @@
+// Gossip and sync for the `node` command: joins the topics' overlays, publishes stdin lines and
+// prints what arrives as JSON lines. With `--sync --data-dir`, the node is an always-on peer that
+// keeps the topics' logs in SQLite and serves them to nodes that were offline.
+import { join } from "node:path";
+import { decodeCbor, encodeCbor, type Identity, type Topic } from "@p2panda-web/core";
+import type { Endpoint } from "@p2panda-web/core/endpoint";
+import {
+  type GossipHandle,
+  GossipMessageTooLargeError,
+  GossipService,
+} from "@p2panda-web/core/gossip";
+import {
+  authorOf,
+  type LogStore,
+  MemoryLogStore,
+  MemoryTopicStore,
+  type Operation,
+  type SyncHandle,
+  SyncService,
+  type SyncServiceEvent,
+  type TopicStore,
+} from "@p2panda-web/core/sync";
+import { openSqliteSyncStores } from "@p2panda-web/log-store/sqlite";
+import type { CliIo } from "./command.ts";
+
+/** File name of the SQLite log store inside `--data-dir`. */
+export const LOG_STORE_FILE = "logs.sqlite";
+
+/** What the node command asked for. */
+export interface TopicServicesOptions {
+  readonly endpoint: Endpoint;
+  readonly addressBook: ConstructorParameters<typeof GossipService>[0]["addressBook"];
+  readonly identity: Identity;
+  /** Topics by the name given on the command line. */
+  readonly topics: ReadonlyMap<string, Topic>;
+  /** Ephemeral messages: stdin lines out, received messages printed. */
+  readonly gossip: boolean;
+  /** Signed logs, kept in `dataDir` (memory without it). */
+  readonly sync: boolean;
+  readonly dataDir?: string;
+  /** Lines to publish (stdin). */
+  readonly input?: AsyncIterable<string>;
+  readonly io: CliIo;
+}
+
+/** Gossip lines. */
+export type GossipLine =
+  | { event: "gossip-message"; topic: string; from: string; text: string; hops: number }
+  | {
+      event: "gossip-joined" | "gossip-neighbour-up" | "gossip-neighbour-down";
+      topic: string;
+      node?: string;
+    }
+  | { event: "gossip-peer-refused"; node: string; reason: string }
+  | { event: "gossip-publish-failed"; topic: string; reason: string };
+
+/** Sync lines. `text` is set when the payload is a chat message (CBOR `{text}`), as the demo writes. */
+export type SyncLine =
+  | {
+      event: "sync-operation";
+      topic: string;
+      author: string;
+      seq: number;
+      bytes: number;
+      /** `local`: written by this node from stdin. */
+      phase: "sync" | "live" | "local";
+      text?: string;
+    }
+  | { event: "sync-history"; topic: string; operations: number }
+  | {
+      event: "sync-session-started" | "sync-finished" | "sync-live-started";
+      remote: string;
+      topic?: string;
+    }
+  | { event: "sync-failed"; remote: string; topic?: string; reason: string };
+
+/** Largest line read from stdin; longer ones are reported and skipped. */
+const MAX_LINE = 1 << 20;
+
+function chatText(op: Operation): string | undefined {
+  if (op.body === undefined) return undefined;
+  try {
+    const value = decodeCbor(op.body) as { text?: unknown } | null;
+    return typeof value?.text === "string" ? value.text : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function operationLine(name: string, op: Operation, phase: "sync" | "live" | "local"): SyncLine {
+  const text = chatText(op);
+  return {
+    event: "sync-operation",
+    topic: name,
+    author: authorOf(op.header),
+    seq: op.header.seqNum,
+    bytes: op.headerBytes.length + (op.body?.length ?? 0),
+    phase,
+    ...(text !== undefined ? { text } : {}),
+  };
+}
+
+/** Starts gossip and/or sync on the topics; resolves once joined. Returns the stop function. */
+export async function startTopicServices(
+  options: TopicServicesOptions,
+): Promise<() => Promise<void>> {
+  const { io, endpoint, addressBook } = options;
+  const print = (line: GossipLine | SyncLine) => io.stdout(JSON.stringify(line));
+  const names = new Map<Topic, string>();
+  for (const [name, topic] of options.topics) names.set(topic, name);
+
+  // Sync needs the gossip service too: it samples its peers from a derived topic's overlay.
+  const gossip = new GossipService({ endpoint, addressBook });
+  const gossipHandles = new Map<string, GossipHandle>();
+  const syncHandles = new Map<string, SyncHandle>();
+  let stores: { logStore: LogStore; topicStore: TopicStore; close(): Promise<void> } | undefined;
+  let sync: SyncService | undefined;
+
+  gossip.events$.subscribe((event) => {
+    if (event.type === "gossip:peer-refused") {
+      print({ event: "gossip-peer-refused", node: event.node, reason: event.reason });
+    }
+  });
+
+  if (options.gossip) {
+    for (const [name, topic] of options.topics) {
+      const handle = await gossip.stream(topic);
+      gossipHandles.set(name, handle);
+      handle.events$.subscribe((event) => {
+        if (event.type === "gossip:received") {
+          print({
+            event: "gossip-message",
+            topic: name,
+            from: event.deliveredBy,
+            text: new TextDecoder().decode(event.content),
+            hops: event.hops,
+          });
+        } else if (event.type === "gossip:joined") {
+          print({ event: "gossip-joined", topic: name });
+        } else if (event.type === "gossip:neighbour-up") {
+          print({ event: "gossip-neighbour-up", topic: name, node: event.node });
+        } else if (event.type === "gossip:neighbour-down") {
+          print({ event: "gossip-neighbour-down", topic: name, node: event.node });
+        }
+      });
+    }
+  }
+
+  if (options.sync) {
+    if (options.dataDir !== undefined) {
+      const path = join(options.dataDir, LOG_STORE_FILE);
+      stores = await openSqliteSyncStores(path);
+      io.stderr(`sync: logs in ${path}`);
+    } else {
+      stores = {
+        logStore: new MemoryLogStore(),
+        topicStore: new MemoryTopicStore(),
+        close: async () => {},
+      };
+      io.stderr("sync: no --data-dir, logs are kept in memory and forgotten on exit");
+    }
+    sync = new SyncService({
+      endpoint,
+      gossip,
+      signer: options.identity,
+      logStore: stores.logStore,
+      topicStore: stores.topicStore,
+    });
+    sync.events$.subscribe((event: SyncServiceEvent) => {
+      const name = event.topic === undefined ? undefined : names.get(event.topic);
+      const topic = name !== undefined ? { topic: name } : {};
+      switch (event.type) {
+        case "sync:operation-received":
+          if (name !== undefined) print(operationLine(name, event.operation, event.phase));
+          break;
+        case "sync:session-started":
+          print({ event: "sync-session-started", remote: event.remote, ...topic });
+          break;
+        case "sync:finished":
+          print({ event: "sync-finished", remote: event.remote, ...topic });
+          break;
+        case "sync:live-started":
+          print({ event: "sync-live-started", remote: event.remote, ...topic });
+          break;
+        case "sync:failed":
+          print({
+            event: "sync-failed",
+            remote: event.remote,
+            ...topic,
+            reason: event.error.message,
+          });
+          break;
+      }
+    });
+    for (const [name, topic] of options.topics) {
+      const handle = await sync.stream(topic);
+      syncHandles.set(name, handle);
+      print({ event: "sync-history", topic: name, operations: (await handle.operations()).length });
+    }
+  }
+
+  let reading = true;
+  const readInput = async (): Promise<void> => {
+    if (options.input === undefined) return;
+    for await (const raw of options.input) {
+      if (!reading) break;
+      const line = raw.slice(0, MAX_LINE);
+      if (line.trim() === "") continue;
+      for (const [name, handle] of gossipHandles) {
+        try {
+          await handle.publish(new TextEncoder().encode(line));
+        } catch (error) {
+          const reason =
+            error instanceof GossipMessageTooLargeError
+              ? `message of ${error.size} bytes exceeds ${error.maxMessageSize}`
+              : String(error);
+          print({ event: "gossip-publish-failed", topic: name, reason });
+        }
+      }
+      for (const [name, handle] of syncHandles) {
+        const op = await handle.publish(encodeCbor({ text: line }));
+        print(operationLine(name, op, "local"));
+      }
+    }
+  };
+  const input = readInput().catch((error: unknown) => io.stderr(`stdin: ${String(error)}`));
+
+  return async () => {
+    reading = false;
+    await sync?.stop();
+    await gossip.stop();
+    await stores?.close();
+    void input;
+  };
+}
