@@ -1,6 +1,7 @@
 // The demo page: one p2panda node per tab. It takes an identity slot (identity-slot.ts), opens
 // its address book in IndexedDB, starts the browser endpoint, dials the bootstrap node and shows
-// what happens. Later panels (network map, walkers, gossip, chat) plug into the same layout.
+// what happens: connections, discovery (walkers), the gossip overlay and a chat synced through
+// signed logs in IndexedDB.
 import {
   AddressBook,
   indexedDbAddressBookStore,
@@ -18,11 +19,16 @@ import {
 } from "@p2panda-web/core";
 import { DiscoveryService } from "@p2panda-web/core/discovery";
 import { createEndpoint } from "@p2panda-web/core/endpoint";
+import { GossipService } from "@p2panda-web/core/gossip";
+import { MemoryLogStore, MemoryTopicStore, SyncService } from "@p2panda-web/core/sync";
+import { openIndexedDbSyncStores } from "@p2panda-web/log-store";
 import { bootstrapAddresses } from "./bootstrap-config.ts";
+import { renderChat } from "./chat-view.ts";
 import { renderConnections } from "./connections-view.ts";
 import * as diagnostics from "./diagnostics.ts";
 import { renderDiscovery } from "./discovery-view.ts";
 import { renderEvents } from "./events-view.ts";
+import { renderGossip } from "./gossip-view.ts";
 import { acquireIdentitySlot } from "./identity-slot.ts";
 import type { DemoHook } from "./test-hook.ts";
 
@@ -102,11 +108,42 @@ async function main(): Promise<void> {
   });
   discovery.start();
 
+  // Gossip: the topic's overlay, presence and an ephemeral chat.
+  const gossip = new GossipService({ endpoint, addressBook });
+  const gossipHandle = await gossip.stream(topic);
+  renderGossip(gossipHandle, identity.nodeId, {
+    neighbours: element("neighbours"),
+    presence: element("presence"),
+    messages: element("gossip-messages"),
+    form: element("gossip-form") as HTMLFormElement,
+    input: element("gossip-input") as HTMLInputElement,
+    error: element("gossip-error"),
+  });
+
+  // Sync: the chat whose history is kept as signed operations in this slot's IndexedDB.
+  const syncStores =
+    slot === undefined
+      ? { logStore: new MemoryLogStore(), topicStore: new MemoryTopicStore() }
+      : await openIndexedDbSyncStores(`p2panda-demo-logs-${slot}`);
+  const sync = new SyncService({ endpoint, gossip, signer: identity, ...syncStores });
+  const chat = await sync.stream(topic, { liveMode: true });
+  await renderChat(sync, chat, identity.nodeId, {
+    list: element("chat-messages"),
+    form: element("chat-form") as HTMLFormElement,
+    input: element("chat-input") as HTMLInputElement,
+    status: element("sync-status"),
+    error: element("chat-error"),
+  });
+
   const hook: DemoHook = {
     identity,
     endpoint,
     addressBook,
     discovery,
+    gossip,
+    gossipHandle,
+    sync,
+    chat,
     topic,
     slot,
     bootstrap,
@@ -128,6 +165,8 @@ async function main(): Promise<void> {
   // see their data channels close. (libp2p on the remote side still only closes a WebRTC
   // connection once a ping fails, see e2e/webrtc.spec.ts.)
   window.addEventListener("pagehide", () => {
+    void sync.stop();
+    void gossip.stop();
     for (const connection of endpoint.libp2p.getConnections()) {
       connection.abort(new Error("page closed"));
     }

@@ -4,6 +4,8 @@ import type { AddressBook } from "@p2panda-web/address-book";
 import type { Identity, NodeId, Topic } from "@p2panda-web/core";
 import type { DiscoveryService } from "@p2panda-web/core/discovery";
 import type { Endpoint } from "@p2panda-web/core/endpoint";
+import type { GossipHandle, GossipService } from "@p2panda-web/core/gossip";
+import type { SyncHandle, SyncService } from "@p2panda-web/core/sync";
 import type * as diagnostics from "./diagnostics.ts";
 
 export interface DemoHook {
@@ -12,6 +14,12 @@ export interface DemoHook {
   readonly addressBook: AddressBook;
   /** Confidential topic discovery: walkers, sessions, metrics. */
   readonly discovery: DiscoveryService;
+  /** Gossip on the topic: overlay neighbours, presence and the ephemeral chat. */
+  readonly gossip: GossipService;
+  readonly gossipHandle: GossipHandle;
+  /** Sync of the chat's signed logs (IndexedDB of this identity slot). */
+  readonly sync: SyncService;
+  readonly chat: SyncHandle;
   /** The topic this tab takes part in (`?topic=<name>`). */
   readonly topic: Topic;
   /** Identity slot held by this tab (see identity-slot.ts); `undefined` = throwaway identity. */

@@ -1,0 +1,143 @@
+// The "Gossip" panel: this node's overlay neighbours on the topic, who is present (heartbeats),
+// and an ephemeral chat: messages reach whoever is online now and are never stored.
+//
+// Gossip carries no author (deliveredBy is the neighbour that relayed a message), so the demo puts
+// the sender's node id into the message itself. That claim is unsigned, which is fine for a
+// presence list; anything that must be attributable belongs in sync, whose operations are signed.
+import { decodeCbor, encodeCbor, NodeId } from "@p2panda-web/core";
+import { type GossipHandle, GossipMessageTooLargeError } from "@p2panda-web/core/gossip";
+
+/** What the demo sends over gossip. */
+type DemoMessage =
+  | { readonly kind: "presence"; readonly node: string }
+  | { readonly kind: "chat"; readonly node: string; readonly text: string };
+
+/** Elements of the panel (see index.html). */
+export interface GossipElements {
+  readonly neighbours: HTMLElement;
+  readonly presence: HTMLElement;
+  readonly messages: HTMLElement;
+  readonly form: HTMLFormElement;
+  readonly input: HTMLInputElement;
+  readonly error: HTMLElement;
+}
+
+/** Presence heartbeat period, and how long a node stays listed without one. */
+const HEARTBEAT_MS = 3_000;
+const PRESENCE_TTL_MS = 10_000;
+/** Messages kept on screen. */
+const MAX_SHOWN = 200;
+
+function decode(content: Uint8Array): DemoMessage | undefined {
+  try {
+    const value = decodeCbor(content) as Partial<Record<string, unknown>> | null;
+    if (value === null || typeof value !== "object" || typeof value.node !== "string") {
+      return undefined;
+    }
+    if (value.kind === "presence") return { kind: "presence", node: value.node };
+    if (value.kind === "chat" && typeof value.text === "string") {
+      return { kind: "chat", node: value.node, text: value.text };
+    }
+  } catch {
+    // Not one of ours: ignored.
+  }
+  return undefined;
+}
+
+/** Draws the gossip panel for `handle` and publishes presence heartbeats; returns a stop function. */
+export function renderGossip(
+  handle: GossipHandle,
+  me: NodeId,
+  elements: GossipElements,
+): () => void {
+  const seen = new Map<string, number>();
+
+  const drawNeighbours = (): void => {
+    const items = handle.neighbours().map((node) => {
+      const li = document.createElement("li");
+      li.className = "neighbour";
+      li.dataset.testid = "neighbour";
+      li.dataset.nodeId = node;
+      li.textContent = NodeId.short(node);
+      li.title = node;
+      return li;
+    });
+    elements.neighbours.replaceChildren(...items);
+  };
+
+  const drawPresence = (): void => {
+    const now = Date.now();
+    for (const [node, at] of seen) if (now - at > PRESENCE_TTL_MS) seen.delete(node);
+    const items = [...seen.keys()].sort().map((node) => {
+      const li = document.createElement("li");
+      li.dataset.testid = "presence";
+      li.dataset.nodeId = node;
+      li.textContent = NodeId.short(node as NodeId);
+      return li;
+    });
+    elements.presence.replaceChildren(...items);
+  };
+
+  const show = (node: string, text: string, own: boolean): void => {
+    const li = document.createElement("li");
+    li.className = "gossip-message";
+    li.dataset.testid = "gossip-message";
+    li.dataset.own = String(own);
+    const who = document.createElement("code");
+    who.className = "node";
+    who.textContent = own ? "me" : NodeId.short(node as NodeId);
+    const body = document.createElement("span");
+    body.className = "text";
+    body.textContent = text;
+    li.append(who, body);
+    elements.messages.append(li);
+    while (elements.messages.childElementCount > MAX_SHOWN) elements.messages.firstChild?.remove();
+    elements.messages.scrollTop = elements.messages.scrollHeight;
+  };
+
+  const publish = (message: DemoMessage): Promise<unknown> => handle.publish(encodeCbor(message));
+  const heartbeat = (): void => {
+    publish({ kind: "presence", node: me }).catch(() => {});
+  };
+
+  handle.messages$.subscribe(({ content }) => {
+    const message = decode(content);
+    if (message === undefined) return;
+    seen.set(message.node, Date.now());
+    drawPresence();
+    if (message.kind === "chat") show(message.node, message.text, false);
+  });
+  handle.events$.subscribe((event) => {
+    if (event.type === "gossip:neighbour-up" || event.type === "gossip:neighbour-down") {
+      drawNeighbours();
+      // Say hello to a new neighbour at once instead of at the next heartbeat.
+      if (event.type === "gossip:neighbour-up") heartbeat();
+    }
+  });
+
+  elements.form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = elements.input.value.trim();
+    elements.error.textContent = "";
+    if (text === "") return;
+    publish({ kind: "chat", node: me, text })
+      .then(() => {
+        elements.input.value = "";
+        show(me, text, true);
+      })
+      .catch((error: unknown) => {
+        elements.error.textContent =
+          error instanceof GossipMessageTooLargeError
+            ? `too long: ${error.size} of at most ${error.maxMessageSize} bytes`
+            : String(error);
+      });
+  });
+
+  drawNeighbours();
+  heartbeat();
+  const timer = setInterval(() => {
+    heartbeat();
+    drawPresence();
+  }, HEARTBEAT_MS);
+  return () => clearInterval(timer);
+}
