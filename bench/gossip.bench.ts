@@ -127,7 +127,7 @@ export async function run(options: {
     "| PlumTree paper, stable (≈, from memory) | ≈ 0 | somewhat above flooding |",
     "| Flooding / eager gossip in the paper (≈, from memory) | ≈ fanout − 1 (≈ 3–4) | lowest |",
     "",
-    "*Repair announcements* (p2panda-web, `announceRecentToNewNeighbourMs`, default 5 s): after a neighbour failed, the passive node that replaces it is told (`ihave`) of the messages received in the last 5 s and grafts what it lacks, so a broadcast that was in flight through crashed nodes still reaches the part of the tree behind them. iroh-gossip sends nothing to a new neighbour.",
+    "*Repair announcements* (p2panda-web, `announceRecentToNewNeighbourMs`, default 15 s): after a neighbour failed, the passive node that replaces it is told (`ihave`) of the messages received in the last 15 s and grafts what it lacks, so a broadcast that was in flight through crashed nodes still reaches the part of the tree behind them. iroh-gossip sends nothing to a new neighbour.",
     "",
     "Reliability = live nodes that delivered / live nodes. RMR = payload messages / (delivered − 1) − 1 (0 = a perfect tree). LDH = most hops of any delivery. Flooding is computed on a snapshot of the same active views (every node forwards to all neighbours, first receipt along the fastest path). Our RMR stays above the paper's ≈ 0 because the 80 ms graft timeout is shorter than many eager paths with 10–100 ms links: lazy links get grafted, trading redundancy for latency (the paper used larger timeouts). Paper figures are approximate recollections, not measurements here.",
   ].join("\n");

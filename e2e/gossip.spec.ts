@@ -59,6 +59,13 @@ test.describe("gossip between tabs", () => {
     ).toHaveCount(0, { timeout: 30_000 });
 
     const rest = tabs.filter((t) => t !== closed);
+    // Every remaining tab has noticed (a message sent into the dead link before that would only
+    // arrive through the repair announcements once the failure is detected).
+    for (const tab of rest) {
+      await expect
+        .poll(async () => (await neighbourIds(tab)).includes(closed!.nodeId), { timeout: 30_000 })
+        .toBe(false);
+    }
     const sender = rest.at(-1)!;
     await expect.poll(() => neighbourIds(sender), { timeout: 60_000 }).not.toEqual([]);
     await send(sender, "after the goodbye");

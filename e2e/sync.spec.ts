@@ -8,7 +8,9 @@ import { join } from "node:path";
 import { type DemoTab, expect, test } from "./fixtures.ts";
 import { type BootstrapNode, startCliNode } from "./support/bootstrap-node.ts";
 
-const CATCH_UP_MS = 60_000;
+// Generous: the shared bootstrap hands out every closed tab of earlier tests too, and walkers
+// only learn that those are gone by dialling them.
+const CATCH_UP_MS = 90_000;
 
 async function send(tab: DemoTab, text: string): Promise<void> {
   await tab.page.getByTestId("chat-input").fill(text);
@@ -58,6 +60,7 @@ test.describe("synced chat", () => {
     const topic = `e2e sync cli ${Date.now()}`;
     const dataDir = await mkdtemp(join(tmpdir(), "p2panda-e2e-sync-"));
     const stored: string[] = [];
+    const log: string[] = [];
     let peer: BootstrapNode | undefined;
     try {
       peer = await startCliNode({
@@ -72,6 +75,7 @@ test.describe("synced chat", () => {
           dataDir,
         ],
         onLine: (line) => {
+          log.push(JSON.stringify(line));
           if (line.event === "sync-operation" && typeof line.text === "string") {
             stored.push(line.text);
           }
@@ -79,7 +83,12 @@ test.describe("synced chat", () => {
       });
       const a = await openTab({ topic });
       for (const text of ["kept by", "the always-on", "peer"]) await send(a, text);
-      await expect.poll(() => stored.length, { timeout: CATCH_UP_MS }).toBe(3);
+      try {
+        await expect.poll(() => stored.length, { timeout: CATCH_UP_MS }).toBe(3);
+      } catch (error) {
+        console.error(`CLI peer's last lines:\n${log.slice(-40).join("\n")}`);
+        throw error;
+      }
       await a.context.close();
 
       const c = await openTab({ topic });

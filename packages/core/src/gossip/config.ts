@@ -47,7 +47,8 @@ export interface PlumTreeConfig {
    * messages we received this recently, so a message that was in flight while the overlay
    * repaired itself (a passive node took the failed one's place) still reaches that part of the
    * tree: the neighbour grafts what it lacks. Not done on a plain join, so joiners get no old
-   * messages. p2panda-web addition (iroh-gossip sends nothing); `0` turns it off. Default 5,000 ms.
+   * messages. p2panda-web addition (iroh-gossip sends nothing); `0` turns it off. Default 15,000 ms:
+   * longer than a browser endpoint takes to notice a vanished peer (ping every 5 s, 3 s timeout).
    */
   announceRecentToNewNeighbourMs: number;
 }
@@ -109,7 +110,7 @@ export const DEFAULT_PLUMTREE_CONFIG: Readonly<PlumTreeConfig> = {
   messageCacheRetentionMs: 30_000,
   messageIdRetentionMs: 90_000,
   cacheEvictIntervalMs: 1_000,
-  announceRecentToNewNeighbourMs: 5_000,
+  announceRecentToNewNeighbourMs: 15_000,
 };
 
 /** Default {@link GossipLimits}. */

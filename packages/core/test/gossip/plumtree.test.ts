@@ -59,20 +59,20 @@ describe("PlumTree: eager push and pruning", () => {
     });
   });
 
-  it("after a neighbour failed, a new neighbour hears (ihave) of the last 5 s of messages", () => {
+  it("after a neighbour failed, a new neighbour hears (ihave) of the last 15 s of messages", () => {
     const { tree, log } = machine();
     tree.neighbourUp(A, 0);
     const old = new TextEncoder().encode("old");
     tree.handleMessage(A, { type: "gossip", id: hash(old), content: old, round: 0 }, 0);
-    tree.handleMessage(A, gossip, 4_000);
+    tree.handleMessage(A, gossip, 14_000);
     // A plain join: nothing old is announced.
-    tree.neighbourUp(C, 4_500);
-    tree.timerFired({ kind: "dispatch-ihave" }, 4_505);
+    tree.neighbourUp(C, 14_500);
+    tree.timerFired({ kind: "dispatch-ihave" }, 14_505);
     expect(log.sent.filter((s) => s.to === C)).toEqual([]);
-    tree.neighbourFailed(5_000);
-    tree.neighbourUp(B, 6_000);
+    tree.neighbourFailed(15_000);
+    tree.neighbourUp(B, 16_000);
     expect(log.sent.filter((s) => s.to === B)).toEqual([]);
-    tree.timerFired({ kind: "dispatch-ihave" }, 6_005);
+    tree.timerFired({ kind: "dispatch-ihave" }, 16_005);
     expect(log.sent.filter((s) => s.to === B)).toEqual([
       { to: B, message: { type: "ihave", entries: [[gossip.id, 0]] } },
     ]);
