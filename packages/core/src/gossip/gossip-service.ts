@@ -465,6 +465,11 @@ export class GossipService {
       link.dialing = false;
       if (this.#links.get(link.peer) !== link) return;
       this.#metrics.dialsFailed++;
+      if (link.channels.length > 0) {
+        // The peer's own stream arrived while we dialled: the link exists, use that.
+        for (const message of link.pending.splice(0)) this.#write(link, message);
+        return;
+      }
       this.#links.delete(link.peer);
       if (!this.#stopped) this.#apply(this.#state.peerDisconnected(link.peer, this.#clock.now()));
       return;
@@ -477,8 +482,7 @@ export class GossipService {
       return;
     }
     this.#metrics.linksDialed++;
-    this.#attach(link, { channel, dialed: true });
-    for (const message of link.pending.splice(0)) this.#write(link, message);
+    await this.#attach(link, { channel, dialed: true });
   }
 
   async #accept(channel: MessageChannel): Promise<void> {
@@ -502,9 +506,13 @@ export class GossipService {
     await this.#attach(link, { channel, dialed: false });
   }
 
-  /** Adds a channel to a link and reads it until it ends. */
+  /**
+   * Adds a channel to a link and reads it until it ends. Messages that waited for our own dial
+   * go out at once on the first channel, whichever side opened it.
+   */
   #attach(link: Link, entry: Channel): Promise<void> {
     link.channels.push(entry);
+    for (const message of link.pending.splice(0)) this.#write(link, message);
     return this.#read(link, entry);
   }
 
@@ -562,8 +570,11 @@ export class GossipService {
     });
   }
 
+  /**
+   * Closes a link gracefully after what is queued. A dial still running is left to finish (and
+   * is then closed by `#dial`): aborting it would count as a failed connection to a healthy node.
+   */
   async #closeLink(link: Link): Promise<void> {
-    link.abort.abort(new GossipStoppedError());
     await link.chain;
     await Promise.allSettled(link.channels.map(({ channel }) => channel.close()));
   }
