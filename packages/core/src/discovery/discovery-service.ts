@@ -71,7 +71,17 @@ export interface DiscoveryServiceOptions {
   /** Randomness for walkers and salts. Default: the platform CSPRNG. */
   rng?: Rng;
   clock?: Clock;
+  /**
+   * A stale node (its last connection attempt failed) is skipped by the walkers only this long
+   * after the failure; then it is tried again. Without it, two nodes whose first connection
+   * failed (a WebRTC dial between tabs can fail once) would skip each other for ever, since
+   * neither tries again. p2panda-web addition. Default 30,000 ms.
+   */
+  retryStaleAfterMs?: number;
 }
+
+/** Default of {@link DiscoveryServiceOptions.retryStaleAfterMs}. */
+export const DEFAULT_RETRY_STALE_AFTER_MS = 30_000;
 
 /** A discovery session running now. */
 export interface RunningDiscoverySession {
@@ -115,6 +125,8 @@ export class DiscoveryService {
   readonly #sessions = new Map<number, RunningDiscoverySession & { abort: AbortController }>();
   readonly #subscriptions: Subscription[] = [];
   readonly #walkers: BehaviorSubject<readonly WalkerPosition[]>;
+  readonly #clock: Clock;
+  readonly #retryStaleAfterMs: number;
   #running = false;
 
   constructor(options: DiscoveryServiceOptions) {
@@ -124,6 +136,8 @@ export class DiscoveryService {
     this.#limits = options.limits ?? {};
     this.#shareCommonOnly = options.shareNodesWithCommonTopics ?? false;
     const clock = options.clock ?? systemClock;
+    this.#clock = clock;
+    this.#retryStaleAfterMs = options.retryStaleAfterMs ?? DEFAULT_RETRY_STALE_AFTER_MS;
     this.#events = new EventStream<DiscoveryEvent>(() => clock.now());
     this.#manager = new DiscoveryManager({
       myNodeId: options.endpoint.nodeId,
@@ -263,7 +277,9 @@ export class DiscoveryService {
             bootstrapIds: nodes.filter((n) => n.bootstrap).map((n) => n.nodeId),
             isStale: (id) => {
               const info = this.#book.nodeInfo(id);
-              return info !== undefined && isStale(info);
+              if (info === undefined || !isStale(info)) return false;
+              const failedAt = info.metrics.lastFailureAt ?? 0;
+              return this.#clock.now() - failedAt < this.#retryStaleAfterMs;
             },
           }),
         );

@@ -1,9 +1,19 @@
 import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
-import { filter, firstValueFrom, lastValueFrom, Subject, takeUntil, timeout, toArray } from "rxjs";
+import {
+  filter,
+  firstValueFrom,
+  lastValueFrom,
+  Subject,
+  take,
+  takeUntil,
+  timeout,
+  toArray,
+} from "rxjs";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   type DiscoveryEvent,
   DiscoveryService,
+  type DiscoveryServiceOptions,
   PsiBob,
   runDiscoverySession,
 } from "../../src/discovery/index.ts";
@@ -47,6 +57,7 @@ async function makeNode(
   port: number,
   topics: Topic[],
   bootstrap?: TestNode,
+  extra: Partial<DiscoveryServiceOptions> = {},
 ): Promise<TestNode> {
   const identity = await Identity.generate();
   const book = await AddressBook.open(memoryAddressBookStore());
@@ -68,6 +79,7 @@ async function makeNode(
     addressBook: book,
     config: FAST,
     rng: seededRng(port),
+    ...extra,
   });
   running.push(service);
   return { identity, book, service, topics };
@@ -206,6 +218,44 @@ describe("DiscoveryService (spec §4.4) over a memory network", () => {
     const event = await refused;
     expect(event.remoteNodeId).toBe(guest.nodeId);
     expect(hostService.metrics.refusedSessions).toBe(1);
+  });
+
+  it("a node whose connection failed is skipped, then retried after retryStaleAfterMs", async () => {
+    const topic = Topic.fromName("stale-retry");
+    const run = async (retryStaleAfterMs: number) => {
+      const network = new MemoryNetwork();
+      const bootstrap = await makeNode(network, 1, []);
+      const a = await makeNode(network, 2, [topic], bootstrap, { retryStaleAfterMs });
+      const b = await makeNode(network, 3, [topic], bootstrap, { retryStaleAfterMs });
+      // Each already tried the other once, and that attempt failed (a WebRTC dial can).
+      for (const [x, y] of [
+        [a, b],
+        [b, a],
+      ] as const) {
+        await x.book.insertNodeInfo(
+          createNodeInfo(y.identity.nodeId, {
+            transports: y.book.nodeInfo(y.identity.nodeId)?.transports,
+          }),
+        );
+        await x.book.reportConnection(y.identity.nodeId, false);
+      }
+      const sessions = a.service.events$.pipe(filter((e) => e.type === "discovery:session-ended"));
+      for (const n of [bootstrap, a, b]) n.service.start();
+      return { a, b, sessions };
+    };
+
+    const never = await run(3_600_000);
+    await firstValueFrom(never.sessions.pipe(take(15), toArray(), timeout(20_000)));
+    expect(never.a.book.nodeTopics(never.b.identity.nodeId).has(topic)).toBe(false);
+    expect(never.a.service.metrics.skippedNodes).toBeGreaterThan(0);
+
+    const retried = await run(50);
+    await firstValueFrom(
+      retried.sessions.pipe(
+        filter(() => retried.a.book.nodeTopics(retried.b.identity.nodeId).has(topic)),
+        timeout(20_000),
+      ),
+    );
   });
 
   it("stop() completes events$ and ends walking", async () => {
