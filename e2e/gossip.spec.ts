@@ -2,6 +2,7 @@
 // message published in one tab appears in the other four, and when a tab closes its neighbours
 // see it leave while the rest still receive.
 import { type DemoTab, expect, test } from "./fixtures.ts";
+import { syncDiagnostics } from "./support/tabs.ts";
 
 const TABS = 5;
 
@@ -23,13 +24,21 @@ function received(tab: DemoTab, text: string) {
 test.describe("gossip between tabs", () => {
   test("a message reaches the other four tabs; a closed tab goes down and the rest still hear", async ({
     openTab,
+    freshBootstrap,
   }) => {
     test.setTimeout(180_000);
     const topic = `e2e gossip ${Date.now()}`;
     const tabs: DemoTab[] = [];
-    for (let i = 0; i < TABS; i++) tabs.push(await openTab({ topic }));
-    for (const tab of tabs) {
-      await expect.poll(() => neighbourIds(tab), { timeout: 90_000 }).not.toEqual([]);
+    for (let i = 0; i < TABS; i++) {
+      tabs.push(await openTab({ topic, bootstrapAddress: freshBootstrap.address }));
+    }
+    try {
+      for (const tab of tabs) {
+        await expect.poll(() => neighbourIds(tab), { timeout: 90_000 }).not.toEqual([]);
+      }
+    } catch (error) {
+      for (const tab of tabs) console.error(await syncDiagnostics(tab.page));
+      throw error;
     }
 
     await send(tabs[0]!, "hello from tab 0");

@@ -7,9 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type DemoTab, expect, test } from "./fixtures.ts";
 import { type BootstrapNode, startCliNode } from "./support/bootstrap-node.ts";
+import { syncDiagnostics } from "./support/tabs.ts";
 
-// Generous: the shared bootstrap hands out every closed tab of earlier tests too, and walkers
-// only learn that those are gone by dialling them.
 const CATCH_UP_MS = 90_000;
 
 async function send(tab: DemoTab, text: string): Promise<void> {
@@ -25,14 +24,21 @@ function texts(tab: DemoTab) {
 test.describe("synced chat", () => {
   test("a later tab catches up, gets new messages live, and keeps everything after a reload", async ({
     openTab,
+    freshBootstrap,
   }) => {
     test.setTimeout(150_000);
     const topic = `e2e sync ${Date.now()}`;
-    const a = await openTab({ topic });
+    const bootstrapAddress = freshBootstrap.address;
+    const a = await openTab({ topic, bootstrapAddress });
     for (const text of ["one", "two", "three"]) await send(a, text);
 
-    const b = await openTab({ topic });
-    await expect(texts(b)).toHaveText(["one", "two", "three"], { timeout: CATCH_UP_MS });
+    const b = await openTab({ topic, bootstrapAddress });
+    try {
+      await expect(texts(b)).toHaveText(["one", "two", "three"], { timeout: CATCH_UP_MS });
+    } catch (error) {
+      console.error(`A: ${await syncDiagnostics(a.page)}\nB: ${await syncDiagnostics(b.page)}`);
+      throw error;
+    }
     // Live mode: a message written now arrives without a new session.
     await expect(b.page.getByTestId("sync-status")).not.toHaveAttribute("data-live", "0", {
       timeout: CATCH_UP_MS,
@@ -54,7 +60,7 @@ test.describe("synced chat", () => {
 
   test("with only the CLI peer online, a new tab still gets the history", async ({
     openTab,
-    bootstrapNode,
+    freshBootstrap,
   }) => {
     test.setTimeout(180_000);
     const topic = `e2e sync cli ${Date.now()}`;
@@ -62,18 +68,11 @@ test.describe("synced chat", () => {
     const stored: string[] = [];
     const log: string[] = [];
     let peer: BootstrapNode | undefined;
+    const bootstrapAddress = freshBootstrap.address;
     try {
       peer = await startCliNode({
         command: "node",
-        args: [
-          "--bootstrap",
-          bootstrapNode.address,
-          "--topic",
-          topic,
-          "--sync",
-          "--data-dir",
-          dataDir,
-        ],
+        args: ["--bootstrap", bootstrapAddress, "--topic", topic, "--sync", "--data-dir", dataDir],
         onLine: (line) => {
           log.push(JSON.stringify(line));
           if (line.event === "sync-operation" && typeof line.text === "string") {
@@ -81,7 +80,7 @@ test.describe("synced chat", () => {
           }
         },
       });
-      const a = await openTab({ topic });
+      const a = await openTab({ topic, bootstrapAddress });
       for (const text of ["kept by", "the always-on", "peer"]) await send(a, text);
       try {
         await expect.poll(() => stored.length, { timeout: CATCH_UP_MS }).toBe(3);
@@ -91,7 +90,7 @@ test.describe("synced chat", () => {
       }
       await a.context.close();
 
-      const c = await openTab({ topic });
+      const c = await openTab({ topic, bootstrapAddress });
       await expect(texts(c)).toHaveText(["kept by", "the always-on", "peer"], {
         timeout: CATCH_UP_MS,
       });

@@ -55,3 +55,34 @@ export async function introduce(from: TabLike, to: TabLike): Promise<void> {
     [to.nodeId, info] as const,
   );
 }
+
+/**
+ * What a tab's gossip and sync services are doing, as JSON (for failure messages): topics,
+ * neighbours per topic, sync sessions and both services' metrics.
+ */
+export function syncDiagnostics(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const p = window.p2panda;
+    if (p === undefined) return "node not running";
+    const neighbours = Object.fromEntries(
+      p.gossip.topics.map((t) => [t.slice(0, 8), p.gossip.neighbours(t).map((n) => n.slice(0, 8))]),
+    );
+    return JSON.stringify({
+      me: p.identity.nodeId.slice(0, 8),
+      topicNodes: [...p.addressBook.nodeInfosByTopics([p.topic])].map((n) => n.nodeId.slice(0, 8)),
+      connections: p.endpoint.connections().map((c) => `${c.remote.slice(0, 8)}:${c.transport}`),
+      neighbours,
+      sessions: p.sync.sessions().map((s) => `${s.remote.slice(0, 8)}:${s.role}:${s.phase}`),
+      known: p.addressBook.allNodeInfos().map((n) => ({
+        id: n.nodeId.slice(0, 8),
+        boot: n.bootstrap,
+        metrics: n.metrics,
+        addrs: n.transports?.addresses.length ?? 0,
+      })),
+      discovery: p.discovery.metrics,
+      endpoint: p.endpoint.metrics,
+      gossip: p.gossip.metrics,
+      sync: p.sync.metrics,
+    });
+  });
+}
