@@ -281,8 +281,8 @@ export async function run(options: {
       "sustain more. Where the process cannot keep up (achieved < rate: every node's noise, yamux",
       "and CBOR share one event loop), the publisher catches up in bursts and the backlog reaches",
       "receivers in bursts, so links are cut below that average rate too. One-sided view entries:",
-      "a neighbour that does not hold the node back, left by a race in GossipService between its",
-      "own failed dial and an accepted stream of that peer.",
+      "a neighbour that does not hold the node back (a race between a failed own dial and the",
+      "peer's accepted stream left such entries until it was fixed; expected 0).",
     ].join("\n"),
   };
 }
