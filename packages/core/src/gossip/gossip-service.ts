@@ -28,6 +28,7 @@ import type { GossipMessage } from "./messages.ts";
  */
 export interface GossipAddressBook {
   nodeInfosByTopics(topics: Iterable<Topic>): NodeInfo[];
+  nodeTopics(id: NodeId): ReadonlySet<Topic>;
   addTopic(id: NodeId, topic: Topic): Promise<void>;
   removeTopic(id: NodeId, topic: Topic): Promise<void>;
   watchTopic(
@@ -158,6 +159,8 @@ export class GossipService {
   readonly #links = new Map<NodeId, Link>();
   readonly #topics = new Map<Topic, TopicEntry>();
   readonly #ownTopicRefs = new Map<Topic, number>();
+  /** Own topics gossip added itself (and so removes again); the app's own stay. */
+  readonly #addedOwnTopics = new Set<Topic>();
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
   readonly #healInterval: number;
   readonly #maxLinks: number;
@@ -165,6 +168,7 @@ export class GossipService {
   readonly #rng: Rng;
   #healTimer: ReturnType<typeof setInterval> | undefined;
   #running = false;
+  #stopping = false;
   #stopped = false;
   readonly #metrics = {
     linksDialed: 0,
@@ -235,13 +239,15 @@ export class GossipService {
 
   /**
    * Joins `topic`'s overlay and returns a handle to publish and receive on it. A topic that is
-   * already joined is shared (reference counted). The discovery topic is added to our own
-   * topics in the address book, so discovery announces us for it.
+   * already joined is shared (reference counted), with the options of its first stream (a
+   * different `discoveryTopic` later is ignored). The discovery topic is added to our own topics
+   * in the address book, so discovery announces us for it, and removed with the last handle
+   * unless the app had added it itself.
    *
    * @throws GossipStoppedError after {@link GossipService.stop}.
    */
   async stream(topic: Topic, options: GossipStreamOptions = {}): Promise<GossipHandle> {
-    if (this.#stopped) throw new GossipStoppedError();
+    if (this.#stopping) throw new GossipStoppedError();
     this.start();
     let entry = this.#topics.get(topic);
     if (entry === undefined) {
@@ -276,13 +282,16 @@ export class GossipService {
    * Idempotent.
    */
   async stop(): Promise<void> {
-    if (this.#stopped) return;
-    this.#stopped = true;
+    if (this.#stopping) return;
+    this.#stopping = true;
+    // Leave every overlay first, so neighbours get a goodbye (`disconnect`) instead of a broken
+    // link; the links are closed after those messages went out.
     const now = this.#clock.now();
     for (const entry of [...this.#topics.values()]) {
       for (const handle of entry.handles) handle._end();
       await this.#leave(entry, now);
     }
+    this.#stopped = true;
     if (this.#running) await this.#endpoint.unaccept?.(ProtocolName.gossip);
     this.#running = false;
     if (this.#healTimer !== undefined) clearInterval(this.#healTimer);
@@ -297,7 +306,7 @@ export class GossipService {
 
   /** @internal {@link GossipHandle.publish}. */
   _publish(topic: Topic, content: Uint8Array): Uint8Array {
-    if (this.#stopped) throw new GossipStoppedError();
+    if (this.#stopping) throw new GossipStoppedError();
     const { id, outputs } = this.#state.broadcast(topic, content, this.#clock.now());
     this.#apply(outputs);
     return id;
@@ -325,7 +334,10 @@ export class GossipService {
   async #addOwnTopic(topic: Topic): Promise<void> {
     const refs = this.#ownTopicRefs.get(topic) ?? 0;
     this.#ownTopicRefs.set(topic, refs + 1);
-    if (refs === 0) await this.#book.addTopic(this.nodeId, topic);
+    if (refs === 0 && !this.#book.nodeTopics(this.nodeId).has(topic)) {
+      this.#addedOwnTopics.add(topic);
+      await this.#book.addTopic(this.nodeId, topic);
+    }
   }
 
   async #removeOwnTopic(topic: Topic): Promise<void> {
@@ -335,6 +347,7 @@ export class GossipService {
       return;
     }
     this.#ownTopicRefs.delete(topic);
+    if (!this.#addedOwnTopics.delete(topic)) return;
     await this.#book.removeTopic(this.nodeId, topic).catch(() => {});
   }
 
@@ -651,7 +664,9 @@ export class GossipHandle {
 
   /**
    * Broadcasts `content` to everyone on the topic (not delivered to ourselves). Resolves with
-   * the message id, BLAKE3(content).
+   * the message id, BLAKE3(content). Messages are identified by their content: publishing the
+   * same bytes again within the id retention (90 s by default) is a duplicate and goes nowhere,
+   * so content that repeats (heartbeats, "typing…") should carry a counter or a timestamp.
    *
    * @throws GossipMessageTooLargeError above the maximum message size (4,096 bytes by default).
    * @throws GossipStoppedError after close.

@@ -121,6 +121,15 @@ describe("gossip service over a memory network (upstream inventory)", () => {
     await expect(second.publish(text("x"))).rejects.toBeInstanceOf(GossipStoppedError);
   });
 
+  it("a topic the app put in our own topics itself stays there when the last handle closes", async () => {
+    cluster = new GossipCluster();
+    const a = await cluster.add();
+    await a.book.addTopic(a.id, topic);
+    const handle = await a.gossip.stream(topic);
+    await handle.close();
+    expect(a.book.nodeTopics(a.id).has(topic)).toBe(true);
+  });
+
   it("large_message_error: above 4,096 bytes is refused with a typed error", async () => {
     const { handles } = await star(2);
     const [a, b] = handles as [GossipHandle, GossipHandle];
