@@ -7,10 +7,26 @@
 import { decodeCbor, encodeCbor, NodeId } from "@p2panda-web/core";
 import { type GossipHandle, GossipMessageTooLargeError } from "@p2panda-web/core/gossip";
 
-/** What the demo sends over gossip. */
+/**
+ * What the demo sends over gossip (CBOR). `nodeId` is the author's claim about itself. `at` and
+ * `seq` make every message unique: gossip identifies a message by the hash of its content and
+ * delivers the same content only once while it remembers the id (90 s), so a repeated heartbeat
+ * or a chat line said twice would otherwise be dropped.
+ */
 type DemoMessage =
-  | { readonly kind: "presence"; readonly node: string }
-  | { readonly kind: "chat"; readonly node: string; readonly text: string };
+  | {
+      readonly kind: "presence";
+      readonly nodeId: NodeId;
+      readonly at: number;
+      readonly seq: number;
+    }
+  | {
+      readonly kind: "chat";
+      readonly nodeId: NodeId;
+      readonly at: number;
+      readonly seq: number;
+      readonly text: string;
+    };
 
 /** Elements of the panel (see index.html). */
 export interface GossipElements {
@@ -31,12 +47,12 @@ const MAX_SHOWN = 200;
 function decode(content: Uint8Array): DemoMessage | undefined {
   try {
     const value = decodeCbor(content) as Partial<Record<string, unknown>> | null;
-    if (value === null || typeof value !== "object" || typeof value.node !== "string") {
-      return undefined;
-    }
-    if (value.kind === "presence") return { kind: "presence", node: value.node };
+    if (value === null || typeof value !== "object" || !NodeId.is(value.nodeId)) return undefined;
+    const at = typeof value.at === "number" ? value.at : 0;
+    const seq = typeof value.seq === "number" ? value.seq : 0;
+    if (value.kind === "presence") return { kind: "presence", nodeId: value.nodeId, at, seq };
     if (value.kind === "chat" && typeof value.text === "string") {
-      return { kind: "chat", node: value.node, text: value.text };
+      return { kind: "chat", nodeId: value.nodeId, at, seq, text: value.text };
     }
   } catch {
     // Not one of ours: ignored.
@@ -50,7 +66,8 @@ export function renderGossip(
   me: NodeId,
   elements: GossipElements,
 ): () => void {
-  const seen = new Map<string, number>();
+  const seen = new Map<NodeId, number>();
+  let seq = 0;
 
   const drawNeighbours = (): void => {
     const items = handle.neighbours().map((node) => {
@@ -70,22 +87,24 @@ export function renderGossip(
     for (const [node, at] of seen) if (now - at > PRESENCE_TTL_MS) seen.delete(node);
     const items = [...seen.keys()].sort().map((node) => {
       const li = document.createElement("li");
-      li.dataset.testid = "presence";
+      li.dataset.testid = "present-node";
       li.dataset.nodeId = node;
-      li.textContent = NodeId.short(node as NodeId);
+      li.textContent = NodeId.short(node);
+      li.title = node;
       return li;
     });
     elements.presence.replaceChildren(...items);
   };
 
-  const show = (node: string, text: string, own: boolean): void => {
+  const show = (node: NodeId, text: string, own: boolean): void => {
     const li = document.createElement("li");
     li.className = "gossip-message";
     li.dataset.testid = "gossip-message";
     li.dataset.own = String(own);
     const who = document.createElement("code");
     who.className = "node";
-    who.textContent = own ? "me" : NodeId.short(node as NodeId);
+    who.textContent = own ? "me" : NodeId.short(node);
+    who.title = node;
     const body = document.createElement("span");
     body.className = "text";
     body.textContent = text;
@@ -97,15 +116,18 @@ export function renderGossip(
 
   const publish = (message: DemoMessage): Promise<unknown> => handle.publish(encodeCbor(message));
   const heartbeat = (): void => {
-    publish({ kind: "presence", node: me }).catch(() => {});
+    publish({ kind: "presence", nodeId: me, at: Date.now(), seq: seq++ }).catch(() => {});
   };
 
   handle.messages$.subscribe(({ content }) => {
     const message = decode(content);
     if (message === undefined) return;
-    seen.set(message.node, Date.now());
-    drawPresence();
-    if (message.kind === "chat") show(message.node, message.text, false);
+    // Unsigned: any node may claim any id here (see the top of this file).
+    if (message.nodeId !== me) {
+      seen.set(message.nodeId, Date.now());
+      drawPresence();
+    }
+    if (message.kind === "chat") show(message.nodeId, message.text, false);
   });
   handle.events$.subscribe((event) => {
     if (event.type === "gossip:neighbour-up" || event.type === "gossip:neighbour-down") {
@@ -120,7 +142,7 @@ export function renderGossip(
     const text = elements.input.value.trim();
     elements.error.textContent = "";
     if (text === "") return;
-    publish({ kind: "chat", node: me, text })
+    publish({ kind: "chat", nodeId: me, at: Date.now(), seq: seq++, text })
       .then(() => {
         elements.input.value = "";
         show(me, text, true);

@@ -1,6 +1,7 @@
-// Five simulated users on one topic: each tab's gossip overlay forms through discovery, a chat
-// message published in one tab appears in the other four, and when a tab closes its neighbours
-// see it leave while the rest still receive.
+// Five simulated users on one topic: each tab's gossip overlay forms through discovery, every
+// tab lists the others as present, a chat message published in one tab appears in the other
+// four (one above 4,096 bytes is refused), and when a tab closes its neighbours see it leave, the
+// rest still receive, and its presence expires.
 import { type DemoTab, expect, test } from "./fixtures.ts";
 import { syncDiagnostics } from "./support/tabs.ts";
 
@@ -17,12 +18,51 @@ async function send(tab: DemoTab, text: string): Promise<void> {
   await tab.page.getByTestId("gossip-send").click();
 }
 
+function presentIds(tab: DemoTab): Promise<string[]> {
+  return tab.page
+    .getByTestId("present-node")
+    .evaluateAll((els) => els.map((e) => e.getAttribute("data-node-id") ?? "").sort());
+}
+
 function received(tab: DemoTab, text: string) {
   return tab.page.getByTestId("gossip-message").filter({ hasText: text });
 }
 
+/**
+ * Has the first tabs say something, waits until every tab shows all messages and lists every tab
+ * as present, then puts their gossip panels side by side in one picture at `path`.
+ */
+async function screenshotPanels(tabs: DemoTab[], path: string): Promise<void> {
+  const lines = ["hi, anyone around?", "yes, reading along", "same here, hello"];
+  for (const [i, tab] of tabs.entries()) {
+    const line = lines[i % lines.length]!;
+    await send(tab, line);
+    for (const other of tabs) await expect(received(other, line)).toHaveCount(1);
+  }
+  const images: string[] = [];
+  let width = 12;
+  for (const tab of tabs) {
+    await expect
+      .poll(() => tab.page.getByTestId("present-node").count(), { timeout: 15_000 })
+      .toBeGreaterThanOrEqual(tabs.length - 1);
+    await tab.page.setViewportSize({ width: 1280, height: 1000 });
+    const panel = tab.page.locator("#gossip");
+    width += Math.ceil((await panel.boundingBox())?.width ?? 400) + 12;
+    images.push((await panel.screenshot()).toString("base64"));
+  }
+  const sheet = await tabs[0]!.context.newPage();
+  await sheet.setViewportSize({ width, height: 200 });
+  await sheet.setContent(
+    `<body style="margin:0;padding:12px;display:flex;gap:12px;align-items:flex-start">${images
+      .map((b) => `<img src="data:image/png;base64,${b}">`)
+      .join("")}</body>`,
+  );
+  await sheet.screenshot({ path, fullPage: true });
+  await sheet.close();
+}
+
 test.describe("gossip between tabs", () => {
-  test("a message reaches the other four tabs; a closed tab goes down and the rest still hear", async ({
+  test("tabs see each other present and hear a message; a closed tab goes down and expires, the rest still hear", async ({
     openTab,
     freshBootstrap,
   }) => {
@@ -41,11 +81,26 @@ test.describe("gossip between tabs", () => {
       throw error;
     }
 
+    // Presence: every tab hears every other's heartbeats (each one is a new gossip message).
+    for (const tab of tabs) {
+      const others = tabs.filter((t) => t !== tab).map((t) => t.nodeId);
+      await expect.poll(() => presentIds(tab), { timeout: 20_000 }).toEqual(others.sort());
+    }
+
+    // Above 4,096 bytes (with the envelope) gossip refuses the message: the page says so.
+    await send(tabs[0]!, "x".repeat(4_096));
+    await expect(tabs[0]!.page.getByTestId("gossip-error")).toContainText("too long");
+    await expect(tabs[0]!.page.getByTestId("gossip-message")).toHaveCount(0);
+
     await send(tabs[0]!, "hello from tab 0");
+    await expect(tabs[0]!.page.getByTestId("gossip-error")).toBeEmpty();
     for (const tab of tabs.slice(1)) {
       await expect(received(tab, "hello from tab 0")).toHaveCount(1, { timeout: 30_000 });
     }
     await expect(received(tabs[0]!, "hello from tab 0")).toHaveAttribute("data-own", "true");
+    // `P2PANDA_E2E_GOSSIP_SCREENSHOT=<path>` keeps a picture of three tabs' panels (docs/demo-gossip.png).
+    const screenshot = process.env.P2PANDA_E2E_GOSSIP_SCREENSHOT;
+    if (screenshot !== undefined) await screenshotPanels(tabs.slice(0, 3), screenshot);
 
     // Close a tab that some other tab has as a neighbour.
     let closed: DemoTab | undefined;
@@ -80,6 +135,11 @@ test.describe("gossip between tabs", () => {
     await send(sender, "after the goodbye");
     for (const tab of rest.filter((t) => t !== sender)) {
       await expect(received(tab, "after the goodbye")).toHaveCount(1, { timeout: 30_000 });
+    }
+    // The closed tab's presence expires (~10 s after its last heartbeat); the others stay.
+    for (const tab of rest) {
+      const others = rest.filter((t) => t !== tab).map((t) => t.nodeId);
+      await expect.poll(() => presentIds(tab), { timeout: 30_000 }).toEqual(others.sort());
     }
     for (const tab of rest) expect(tab.errors).toEqual([]);
   });
