@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { type CliIo, type Command, type FlagValues, UsageError } from "./command.ts";
-import { bootstrapCommand, nodeCommand } from "./commands/bootstrap.ts";
+import { bootstrapCommand } from "./commands/bootstrap.ts";
+import { nodeCommand } from "./commands/node.ts";
 
 /** Every command, by name. */
 export const COMMANDS: readonly Command[] = [bootstrapCommand, nodeCommand];

@@ -1,5 +1,5 @@
 /**
- * @p2panda-web/cli: the `p2panda-web` command line (a bootstrap/relay node; more commands later).
+ * @p2panda-web/cli: the `p2panda-web` command line (a bootstrap/relay node and a headless node).
  * @packageDocumentation
  */
 export { COMMANDS, commandHelp, ExitCode, runCli } from "./cli.ts";
@@ -11,6 +11,12 @@ export {
   type ConnectionLine,
   type DiscoveryLine,
   type ListeningLine,
-  nodeCommand,
 } from "./commands/bootstrap.ts";
+export { nodeCommand } from "./commands/node.ts";
+export {
+  GOSSIP_ID_RETENTION_MS,
+  type GossipLine,
+  type GossipMessageLine,
+  gossipLine,
+} from "./gossip-lines.ts";
 export { type KeyFileResult, loadOrCreateKeyFile } from "./key-file.ts";

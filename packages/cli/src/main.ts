@@ -21,7 +21,14 @@ const code = await runCli(process.argv.slice(2), {
   stdout: (line) => process.stdout.write(`${line}\n`),
   stderr: (line) => process.stderr.write(`${line}\n`),
   signal: controller.signal,
-  stdin: createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY }),
+  // Read stdin only once a command iterates it: a readline interface made up front would emit
+  // (and lose) the lines piped in before the command starts reading.
+  stdin: {
+    [Symbol.asyncIterator]: () =>
+      createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY })[
+        Symbol.asyncIterator
+      ](),
+  },
 });
 // libp2p's transports can leave native handles (WebRTC) that would keep the process alive.
 process.exit(code);

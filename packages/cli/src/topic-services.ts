@@ -4,11 +4,7 @@
 import { join } from "node:path";
 import { decodeCbor, encodeCbor, type Identity, type Topic } from "@p2panda-web/core";
 import type { Endpoint } from "@p2panda-web/core/endpoint";
-import {
-  type GossipHandle,
-  GossipMessageTooLargeError,
-  GossipService,
-} from "@p2panda-web/core/gossip";
+import { type GossipHandle, GossipService } from "@p2panda-web/core/gossip";
 import {
   authorOf,
   type LogStore,
@@ -22,6 +18,13 @@ import {
 } from "@p2panda-web/core/sync";
 import { openSqliteSyncStores } from "@p2panda-web/log-store/sqlite";
 import type { CliIo } from "./command.ts";
+import {
+  type GossipLine,
+  gossipLine,
+  publishFailedLine,
+  RecentGossip,
+  repeatedLine,
+} from "./gossip-lines.ts";
 
 /** File name of the SQLite log store inside `--data-dir`. */
 export const LOG_STORE_FILE = "logs.sqlite";
@@ -42,17 +45,6 @@ export interface TopicServicesOptions {
   readonly input?: AsyncIterable<string>;
   readonly io: CliIo;
 }
-
-/** Gossip lines. */
-export type GossipLine =
-  | { event: "gossip-message"; topic: string; from: string; text: string; hops: number }
-  | {
-      event: "gossip-joined" | "gossip-neighbour-up" | "gossip-neighbour-down";
-      topic: string;
-      node?: string;
-    }
-  | { event: "gossip-peer-refused"; node: string; reason: string }
-  | { event: "gossip-publish-failed"; topic: string; reason: string };
 
 /** Sync lines. `text` is set when the payload is a chat message (CBOR `{text}`), as the demo writes. */
 export type SyncLine =
@@ -116,33 +108,21 @@ export async function startTopicServices(
   let stores: { logStore: LogStore; topicStore: TopicStore; close(): Promise<void> } | undefined;
   let sync: SyncService | undefined;
 
+  // One subscription for every gossip line: the service's stream (unlike a handle's) still
+  // carries `gossip:left` when a handle closes. Sync's internal overlays have no name here.
+  const gossipNames = options.gossip ? names : new Map<Topic, string>();
+  const recent = new RecentGossip();
   gossip.events$.subscribe((event) => {
-    if (event.type === "gossip:peer-refused") {
-      print({ event: "gossip-peer-refused", node: event.node, reason: event.reason });
+    if (event.type === "gossip:received" && gossipNames.has(event.topic)) {
+      recent.remember(event.topic, event.id);
     }
+    const line = gossipLine(event, (topic) => gossipNames.get(topic));
+    if (line !== undefined) print(line);
   });
 
   if (options.gossip) {
     for (const [name, topic] of options.topics) {
-      const handle = await gossip.stream(topic);
-      gossipHandles.set(name, handle);
-      handle.events$.subscribe((event) => {
-        if (event.type === "gossip:received") {
-          print({
-            event: "gossip-message",
-            topic: name,
-            from: event.deliveredBy,
-            text: new TextDecoder().decode(event.content),
-            hops: event.hops,
-          });
-        } else if (event.type === "gossip:joined") {
-          print({ event: "gossip-joined", topic: name });
-        } else if (event.type === "gossip:neighbour-up") {
-          print({ event: "gossip-neighbour-up", topic: name, node: event.node });
-        } else if (event.type === "gossip:neighbour-down") {
-          print({ event: "gossip-neighbour-down", topic: name, node: event.node });
-        }
-      });
+      gossipHandles.set(name, await gossip.stream(topic));
     }
   }
 
@@ -207,14 +187,17 @@ export async function startTopicServices(
       const line = raw.slice(0, MAX_LINE);
       if (line.trim() === "") continue;
       for (const [name, handle] of gossipHandles) {
+        let id: Uint8Array;
         try {
-          await handle.publish(new TextEncoder().encode(line));
+          id = await handle.publish(new TextEncoder().encode(line));
         } catch (error) {
-          const reason =
-            error instanceof GossipMessageTooLargeError
-              ? `message of ${error.size} bytes exceeds ${error.maxMessageSize}`
-              : String(error);
-          print({ event: "gossip-publish-failed", topic: name, reason });
+          print(publishFailedLine(name, error));
+          continue;
+        }
+        if (!recent.remember(handle.topic, id)) {
+          print(repeatedLine(name));
+        } else if (handle.neighbours().length === 0) {
+          io.stderr(`gossip: no neighbour on "${name}" yet; that line probably reached nobody`);
         }
       }
       for (const [name, handle] of syncHandles) {
@@ -228,6 +211,8 @@ export async function startTopicServices(
   return async () => {
     reading = false;
     await sync?.stop();
+    // Closing the handles leaves the overlays: neighbours hear we are gone (no failure repair).
+    for (const handle of gossipHandles.values()) await handle.close();
     await gossip.stop();
     await stores?.close();
     void input;

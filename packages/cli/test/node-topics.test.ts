@@ -1,5 +1,5 @@
-// `p2panda-web node --gossip` and `--sync` as real processes: a bootstrap and two nodes that find
-// each other through discovery, chat over gossip, and sync logs that survive a restart.
+// `p2panda-web node --sync` as real processes: a bootstrap and two nodes that find each other
+// through discovery and sync logs that survive a restart (`--gossip`: gossip.test.ts).
 import type { ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -39,29 +39,6 @@ async function node(
   const { nodeId } = await cli.line<ListeningLine>((l) => l.event === "listening");
   return Object.assign(cli, { id: nodeId });
 }
-
-describe("node --gossip", () => {
-  it("publishes stdin lines to the topic and prints received messages; oversized lines are refused", async () => {
-    const ws = await bootstrap();
-    const a = await node(ws, "cli-gossip", ["--gossip"]);
-    const b = await node(ws, "cli-gossip", ["--gossip"]);
-    // Discovery finds the shared topic, then the overlay forms (spec backoff: may take a while).
-    await a.line((l) => l.event === "gossip-neighbour-up" && l.node === b.id, 45_000);
-    a.write("hello from a");
-    const got = await b.line<{ from: string; text: string; topic: string }>(
-      (l) => l.event === "gossip-message" && l.text === "hello from a",
-    );
-    expect(got).toMatchObject({ from: a.id, topic: "cli-gossip" });
-    b.write("hello from b");
-    await a.line((l) => l.event === "gossip-message" && l.text === "hello from b");
-    a.write("x".repeat(5_000));
-    const refused = await a.line<{ reason: string }>((l) => l.event === "gossip-publish-failed");
-    expect(refused.reason).toMatch(/5000 bytes exceeds 4096/);
-    for (const cli of [a, b]) cli.child.kill("SIGTERM");
-    expect(await a.exit).toBe(0);
-    expect(await b.exit).toBe(0);
-  }, 90_000);
-});
 
 describe("node --sync", () => {
   it("a late node catches up on a peer's log and still has it after a restart", async () => {

@@ -107,7 +107,7 @@ function connectionLine(event: EndpointEvent): ConnectionLine | undefined {
 }
 
 /** What differs between `bootstrap` and `node`. */
-interface NodeRole {
+export interface NodeRole {
   /** Serve circuit relay v2 for browsers. */
   readonly relay: boolean;
   /** Name used in progress messages. */
@@ -116,7 +116,11 @@ interface NodeRole {
   readonly topicServices?: boolean;
 }
 
-async function runNode(values: FlagValues, io: CliIo, role: NodeRole): Promise<number> {
+/**
+ * Runs a node until `io.signal` aborts: endpoint, address book and discovery for both commands;
+ * circuit relay for `bootstrap`, gossip and sync on the topics for `node`.
+ */
+export async function runNode(values: FlagValues, io: CliIo, role: NodeRole): Promise<number> {
   const host = (values.host as string | undefined) ?? "127.0.0.1";
   const wsPort = port(values, "ws-port");
   const tcpPort = port(values, "tcp-port");
@@ -239,7 +243,8 @@ async function runNode(values: FlagValues, io: CliIo, role: NodeRole): Promise<n
   }
 }
 
-const SHARED_FLAGS: Command["flags"] = [
+/** Flags of both `bootstrap` and `node`. */
+export const SHARED_FLAGS: Command["flags"] = [
   {
     name: "host",
     type: "string",
@@ -313,15 +318,6 @@ const MAX_RESERVATIONS_FLAG: Command["flags"][number] = {
   defaultText: String(DEFAULT_RELAY_SERVER_OPTIONS.maxReservations),
 };
 
-const TOPIC_FLAG: Command["flags"][number] = {
-  name: "topic",
-  type: "string",
-  multiple: true,
-  placeholder: "<name>",
-  description:
-    "Topic to take part in, derived from a name (anyone who guesses the name can join). Repeatable.",
-};
-
 /** `p2panda-web bootstrap`: a bootstrap and relay node for browsers. */
 export const bootstrapCommand: Command = {
   name: "bootstrap",
@@ -337,34 +333,4 @@ export const bootstrapCommand: Command = {
   ].join("\n"),
   flags: [...SHARED_FLAGS, MAX_RESERVATIONS_FLAG],
   run: (values, io) => runNode(values, io, { relay: true, label: "bootstrap node" }),
-};
-
-const GOSSIP_FLAG: Command["flags"][number] = {
-  name: "gossip",
-  type: "boolean",
-  description:
-    'Join the topics\' gossip overlays: publish each stdin line (at most 4,096 bytes) and print each received message as {"event":"gossip-message",...}.',
-};
-
-const SYNC_FLAG: Command["flags"][number] = {
-  name: "sync",
-  type: "boolean",
-  description:
-    'Sync the topics\' signed logs (in --data-dir, else in memory): each stdin line becomes a signed chat operation; every operation stored prints {"event":"sync-operation",...}. An always-on peer for browsers that were offline.',
-};
-
-/** `p2panda-web node`: a headless node that takes part in discovery on the given topics. */
-export const nodeCommand: Command = {
-  name: "node",
-  summary: "Run a headless node on topics: discovery, and optionally gossip and sync.",
-  description: [
-    "Runs a headless p2panda node: it dials the bootstrap nodes, takes part in confidential",
-    "topic discovery with the given topics and prints one JSON line when listening, then one",
-    "per connection and per discovery session ended, failed or refused. With --gossip it joins",
-    "the topics' gossip overlays (stdin lines out, messages in); with --sync it syncs their logs",
-    "and keeps them (SQLite in --data-dir), serving them to nodes that were offline.",
-    "SIGINT/SIGTERM stop it cleanly (exit code 0).",
-  ].join("\n"),
-  flags: [...SHARED_FLAGS, TOPIC_FLAG, GOSSIP_FLAG, SYNC_FLAG],
-  run: (values, io) => runNode(values, io, { relay: false, label: "node", topicServices: true }),
 };

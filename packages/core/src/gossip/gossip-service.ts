@@ -626,7 +626,10 @@ export class GossipHandle {
     return this.#messages.asObservable();
   }
 
-  /** This topic's events (joined, neighbour-up/down, received, left). Completes on close. */
+  /**
+   * This topic's events (joined, neighbour-up/down, received) until the handle closes; the
+   * service's `events$` also carries `gossip:left`.
+   */
   get events$(): Observable<GossipServiceEvent> {
     return this.#events.asObservable();
   }
