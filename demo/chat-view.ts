@@ -57,7 +57,30 @@ export async function renderChat(
 ): Promise<void> {
   const shown = new Map<string, { op: Operation; li: HTMLLIElement }>();
 
-  const add = (op: Operation): void => {
+  // Ordered by time (ties: author, then position in the author's log).
+  const draw = (): void => {
+    const ordered = [...shown.values()].sort(
+      (a, b) =>
+        a.op.header.timestamp - b.op.header.timestamp ||
+        authorOf(a.op.header).localeCompare(authorOf(b.op.header)) ||
+        a.op.header.seqNum - b.op.header.seqNum,
+    );
+    elements.list.replaceChildren(...ordered.map((m) => m.li));
+    elements.list.scrollTop = elements.list.scrollHeight;
+  };
+
+  // A catch-up delivers operations one event at a time: redraw at most every 50 ms, not per op.
+  let drawScheduled = false;
+  const scheduleDraw = (): void => {
+    if (drawScheduled) return;
+    drawScheduled = true;
+    setTimeout(() => {
+      drawScheduled = false;
+      draw();
+    }, 50);
+  };
+
+  const add = (op: Operation, redraw = true): void => {
     const body = decodeBody(op);
     const key = messageKey(op);
     if (body === undefined || shown.has(key)) return;
@@ -77,15 +100,7 @@ export async function renderChat(
     text.textContent = body.text;
     li.append(time, who, text);
     shown.set(key, { op, li });
-    // Keep the list ordered by time (ties: author, then position in the author's log).
-    const ordered = [...shown.values()].sort(
-      (a, b) =>
-        a.op.header.timestamp - b.op.header.timestamp ||
-        authorOf(a.op.header).localeCompare(authorOf(b.op.header)) ||
-        a.op.header.seqNum - b.op.header.seqNum,
-    );
-    elements.list.replaceChildren(...ordered.map((m) => m.li));
-    elements.list.scrollTop = elements.list.scrollHeight;
+    if (redraw) scheduleDraw();
   };
 
   const drawStatus = (): void => {
@@ -99,14 +114,16 @@ export async function renderChat(
     status.textContent = `${shown.size} messages · live with ${live} · syncing ${syncing}`;
   };
 
-  for (const op of await handle.operations()) add(op);
+  // The stored history is drawn once, not once per message.
+  for (const op of await handle.operations()) add(op, false);
+  draw();
   drawStatus();
 
   handle.events$.subscribe((event: SyncServiceEvent) => {
     if (event.type === "sync:operation-received") add(event.operation);
-    drawStatus();
   });
-  // Sessions accepted from others name their topic only after the handshake: redraw on all.
+  // The status on every session event of the service (sessions accepted from others name their
+  // topic only after the handshake, so the handle's stream would miss their start).
   sync.events$.subscribe(() => drawStatus());
 
   elements.form.addEventListener("submit", (event) => {
