@@ -2,7 +2,6 @@ import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
 import { Identity, transportKind } from "@p2panda-web/core";
 import { createEndpoint, DialFailedError, type Endpoint } from "@p2panda-web/core/endpoint";
 import { createNodeEndpoint } from "@p2panda-web/core/node";
-import { cleanup } from "node-datachannel";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { echo, nextEvent } from "./helpers.ts";
 
@@ -50,9 +49,6 @@ describe("two endpoints and a bootstrap over WebSockets", () => {
       await peer?.endpoint.stop();
       await peer?.addressBook.close();
     }
-    // Stop node-datachannel's native threads now: left to process exit, their teardown can
-    // abort the test worker (a pthread mutex assertion) after every test has passed.
-    cleanup();
   });
 
   it("the bootstrap advertises TCP, WebSockets and WebRTC-direct addresses", () => {
