@@ -206,8 +206,7 @@ export async function startTopicServices(
       }
     }
   };
-  // Runs until stdin ends; the node goes on after that (it may be a daemon with stdin closed).
-  void readInput().catch((error: unknown) => io.stderr(`stdin: ${String(error)}`));
+  const input = readInput().catch((error: unknown) => io.stderr(`stdin: ${String(error)}`));
 
   return async () => {
     reading = false;
@@ -216,5 +215,6 @@ export async function startTopicServices(
     for (const handle of gossipHandles.values()) await handle.close();
     await gossip.stop();
     await stores?.close();
+    void input;
   };
 }
