@@ -86,6 +86,12 @@ export const DEFAULT_ENDPOINT_LIMITS: Required<EndpointLimits> = Object.freeze({
 export const DEFAULT_DIAL_TIMEOUT_MS = 10_000;
 
 /**
+ * The most a remote may send on one stream before we grant it more (yamux's receive window):
+ * 2 MiB, half of what libp2p buffers for a paused stream before resetting it.
+ */
+export const MAX_STREAM_RECEIVE_WINDOW = 2 * 1024 * 1024;
+
+/**
  * How quickly a silent connection is detected and closed: libp2p pings every connection every
  * `pingIntervalMs` and aborts it when a ping takes longer than `pingTimeoutMs`. A browser tab that
  * disappears is noticed this way (Chromium leaves its WebRTC connection "disconnected", never
@@ -274,7 +280,10 @@ export async function startEndpoint(
     addresses: { listen: [...preset.listen] },
     transports: preset.transports,
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    // Yamux would grow a stream's receive window to 16 MiB, beyond the 4 MiB that libp2p lets a
+    // paused stream buffer: a fast sender to a slow reader would then get the stream reset
+    // (`StreamBufferError`) instead of being slowed down.
+    streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: MAX_STREAM_RECEIVE_WINDOW } })],
     connectionGater: policy.gater(),
     connectionManager: {
       maxConnections: limits.maxConnections,

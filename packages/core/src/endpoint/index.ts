@@ -31,6 +31,7 @@ export {
   type EndpointOptions,
   type EndpointPreset,
   type LivenessOptions,
+  MAX_STREAM_RECEIVE_WINDOW,
   startEndpoint,
 } from "./endpoint.ts";
 export * from "./errors.ts";

@@ -36,6 +36,7 @@ export function streamDuplex(stream: Stream, options: StreamDuplexOptions = {}):
   const queue: Uint8Array[] = [];
   let buffered = 0;
   let paused = false;
+  let resuming = false;
   let ended = false;
   let failure: Error | undefined;
   let wake: (() => void) | undefined;
@@ -51,11 +52,16 @@ export function streamDuplex(stream: Stream, options: StreamDuplexOptions = {}):
     if (chunk.length === 0) return;
     queue.push(chunk);
     buffered += chunk.length;
+    // Not while `resume()` is dispatching what queued up during a pause: libp2p tells the muxer
+    // to resume only after that dispatch, which would undo a pause made inside it.
+    if (!resuming) pauseIfFull();
+    notify();
+  };
+  const pauseIfFull = (): void => {
     if (!paused && buffered >= highWaterMark && stream.readStatus === "readable") {
       paused = true;
       stream.pause();
     }
-    notify();
   };
   const onRemoteCloseWrite = (): void => {
     ended = true;
@@ -90,7 +96,15 @@ export function streamDuplex(stream: Stream, options: StreamDuplexOptions = {}):
           buffered -= chunk.length;
           if (paused && buffered < highWaterMark / 2) {
             paused = false;
-            if (stream.readStatus === "paused") stream.resume();
+            if (stream.readStatus === "paused") {
+              resuming = true;
+              try {
+                stream.resume();
+              } finally {
+                resuming = false;
+              }
+              pauseIfFull();
+            }
           }
           yield chunk;
           continue;
@@ -111,17 +125,32 @@ export function streamDuplex(stream: Stream, options: StreamDuplexOptions = {}):
     async write(bytes) {
       if (failure !== undefined) throw failure;
       if (stream.send(bytes)) return;
-      try {
-        await stream.onDrain(withTimeout());
-      } catch (error) {
-        if (isTimeout(error)) {
-          const stalled = new WriteStalledError(writeTimeoutMs);
-          failure ??= stalled;
-          stream.abort(stalled);
-          throw stalled;
-        }
-        throw error;
-      }
+      // Waits for the `drain` event itself: `stream.onDrain()` (@libp2p/utils 7.4) keeps
+      // returning its first, already resolved promise after one drain, which would let every
+      // later write through at once and the send buffer grow without bound.
+      await new Promise<void>((resolve, reject) => {
+        const settle = (error?: Error): void => {
+          stream.removeEventListener("drain", onDrain);
+          stream.removeEventListener("close", onClosed);
+          if (timer !== undefined) clearTimeout(timer);
+          if (error === undefined) resolve();
+          else reject(error);
+        };
+        const onDrain = (): void => settle();
+        const onClosed = (event: StreamCloseEvent): void =>
+          settle(failure ?? event.error ?? new ChannelClosedError("stream closed while writing"));
+        const timer =
+          writeTimeoutMs > 0
+            ? setTimeout(() => {
+                const stalled = new WriteStalledError(writeTimeoutMs);
+                failure ??= stalled;
+                settle(stalled);
+                stream.abort(stalled);
+              }, writeTimeoutMs)
+            : undefined;
+        stream.addEventListener("drain", onDrain);
+        stream.addEventListener("close", onClosed);
+      });
     },
     async closeWrite() {
       if (stream.writeStatus !== "writable") return;
