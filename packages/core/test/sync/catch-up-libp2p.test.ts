@@ -1,0 +1,175 @@
+// Large catch-ups through the real endpoint: two Node endpoints on loopback WebSockets (noise,
+// yamux, the endpoint's stream flow control), one `SyncSession` pair on a log-sync stream. These
+// sizes broke on flaws below the sync protocol (write backpressure, paused streams, yamux's
+// receive window, an event loop held by synchronous verification); the memory channels of the
+// other sync tests cannot show them.
+import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
+import { Identity, nobleEd25519, ProtocolName, Topic } from "@p2panda-web/core";
+import type { Endpoint } from "@p2panda-web/core/endpoint";
+import { createNodeEndpoint } from "@p2panda-web/core/node";
+import {
+  createOperation,
+  MemoryLogStore,
+  MemoryTopicStore,
+  type Operation,
+  type SignatureVerifier,
+  type SyncMetrics,
+  SyncSession,
+} from "@p2panda-web/core/sync";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const topic = Topic.fromName("large catch-up");
+
+interface Side {
+  readonly book: AddressBook;
+  readonly endpoint: Endpoint;
+}
+
+async function side(): Promise<Side> {
+  const book = await AddressBook.open(memoryAddressBookStore());
+  const endpoint = await createNodeEndpoint({
+    identity: await Identity.generate(),
+    addressBook: book,
+    allowPrivateAddresses: true,
+    tcpPort: false,
+    webrtcDirectPort: false,
+    relay: false,
+  });
+  return { book, endpoint };
+}
+
+/** One log of `n` operations with 100-byte payloads. */
+async function writeLog(n: number): Promise<{ store: MemoryLogStore; topics: MemoryTopicStore }> {
+  const author = await Identity.fromSecretKey(new Uint8Array(32).fill(7));
+  const store = new MemoryLogStore();
+  const topics = new MemoryTopicStore();
+  await topics.associate(topic, author.nodeId, 0);
+  let batch: Operation[] = [];
+  let previous: Operation | undefined;
+  for (let i = 0; i < n; i++) {
+    const payload = new Uint8Array(100);
+    new DataView(payload.buffer).setUint32(0, i);
+    previous = await createOperation(author, {
+      payload,
+      seqNum: i,
+      ...(previous !== undefined ? { backlink: previous.hash } : {}),
+      timestamp: 1_700_000_000_000_000 + i,
+    });
+    batch.push(previous);
+    if (batch.length === 1_000) {
+      await store.putMany(batch);
+      batch = [];
+    }
+  }
+  await store.putMany(batch);
+  return { store, topics };
+}
+
+let reader: Side;
+let writer: Side;
+
+beforeAll(async () => {
+  reader = await side();
+  writer = await side();
+  await writer.book.insertTransportInfo(reader.endpoint.nodeId, reader.endpoint.transportInfo()!);
+});
+
+afterAll(async () => {
+  for (const s of [writer, reader]) {
+    await s?.endpoint.stop();
+    await s?.book.close();
+  }
+});
+
+/**
+ * Catches the reader up on `log` over a fresh log-sync stream (verifying with `verifier`, else
+ * the default: WebCrypto where the runtime has it); both sessions' metrics.
+ */
+async function catchUp(
+  log: { store: MemoryLogStore; topics: MemoryTopicStore },
+  verifier?: SignatureVerifier,
+): Promise<{ writer: SyncMetrics; reader: SyncMetrics; readerStore: MemoryLogStore }> {
+  const readerStore = new MemoryLogStore();
+  let accepted!: Promise<SyncMetrics>;
+  const started = new Promise<void>((resolve) => {
+    reader.endpoint.accept(ProtocolName.logSync, async (channel) => {
+      const session = new SyncSession({
+        role: "acceptor",
+        logStore: readerStore,
+        topicStore: new MemoryTopicStore(),
+        ...(verifier !== undefined ? { verifier } : {}),
+      });
+      accepted = session.run(channel);
+      resolve();
+      await accepted;
+    });
+  });
+  try {
+    const channel = await writer.endpoint.connect(reader.endpoint.nodeId, ProtocolName.logSync);
+    const initiator = new SyncSession({
+      role: "initiator",
+      topic,
+      logStore: log.store,
+      topicStore: log.topics,
+    });
+    const sending = initiator.run(channel);
+    await started;
+    const [writerMetrics, readerMetrics] = await Promise.all([sending, accepted]);
+    return { writer: writerMetrics, reader: readerMetrics, readerStore };
+  } finally {
+    await reader.endpoint.unaccept(ProtocolName.logSync);
+  }
+}
+
+describe("large catch-ups over libp2p WebSockets", () => {
+  it("20,000 operations (about 6 MB) arrive complete and in log order", {
+    timeout: 120_000,
+  }, async () => {
+    const n = 20_000;
+    const log = await writeLog(n);
+    const { writer: sent, reader: got, readerStore } = await catchUp(log);
+    expect(sent.sentSyncOperations).toBe(n);
+    expect(got.storedOperations).toBe(n);
+    const author = (await Identity.fromSecretKey(new Uint8Array(32).fill(7))).nodeId;
+    const stored = await readerStore.range(author, 0);
+    expect(stored.length).toBe(n);
+    expect(stored.every((op, i) => op.header.seqNum === i)).toBe(true);
+    expect(
+      new DataView(stored[n - 1]!.body!.buffer, stored[n - 1]!.body!.byteOffset).getUint32(0),
+    ).toBe(n - 1);
+  });
+
+  it("with synchronous verification (noble, slowed as on a slow phone), timers keep running", {
+    timeout: 120_000,
+  }, async () => {
+    const n = 2_000;
+    const log = await writeLog(n);
+    // noble verifies inside an async function without ever giving way; an extra millisecond of
+    // spinning per signature stands for a device slower than this machine.
+    const slowNoble: SignatureVerifier = {
+      async verify(publicKey, message, signature) {
+        const until = performance.now() + 1;
+        while (performance.now() < until) {}
+        return nobleEd25519.verify(publicKey, message, signature);
+      },
+    };
+    // The longest the event loop went without running a 5 ms timer. A connection whose loop
+    // stands still longer than the liveness ping's timeout (3 s) is closed. Everything the
+    // stream buffered (hundreds of operations) verified in one go takes over a second here; one
+    // batch of 128, a quarter of that.
+    let last = performance.now();
+    let longestStall = 0;
+    const timer = setInterval(() => {
+      const now = performance.now();
+      longestStall = Math.max(longestStall, now - last);
+      last = now;
+    }, 5);
+    try {
+      const { reader: got } = await catchUp(log, slowNoble);
+      expect(got.storedOperations).toBe(n);
+    } finally {
+      clearInterval(timer);
+    }
+    expect(longestStall).toBeLessThan(500);
+  });
+});
