@@ -104,26 +104,13 @@ function connectionTo(endpoint: Endpoint, remote: NodeId) {
   return connection;
 }
 
-/** What the benchmark touches of a libp2p (yamux) stream. */
-interface BenchStream extends Sendable {
-  readonly readStatus: string;
-  resume(): void;
-  onDrain(options?: { signal?: AbortSignal }): Promise<void>;
-  /** @libp2p/utils: the promise `onDrain` hands out (private there). */
-  onDrainPromise?: unknown;
-  /** Yamux: stops granting the remote more receive window. */
-  sendPause?(): void;
-  /** Yamux: the receive window never grows beyond this. */
-  maxStreamWindowSize?: number;
-}
-
 /** The newest open stream of `protocolName` in `direction` between the two endpoints. */
 function streamOf(
   endpoint: Endpoint,
   remote: NodeId,
   protocolName: string,
   direction: "inbound" | "outbound",
-): BenchStream {
+): Sendable {
   const protocol = protocolId(protocolName, NetworkId.DEFAULT);
   const stream = connectionTo(endpoint, remote)
     .streams.filter(
@@ -131,73 +118,7 @@ function streamOf(
     )
     .at(-1);
   if (stream === undefined) throw new Error(`no ${direction} ${protocolName} stream`);
-  return stream as unknown as BenchStream;
-}
-
-/** Receive window the benchmark caps yamux streams at (see {@link fixFlowControl}). */
-const MAX_RECEIVE_WINDOW = 2 * 1024 * 1024;
-
-/**
- * WORKAROUND, benchmark only: without it a catch-up of 100,000 operations (~29 MB) over the
- * endpoint fails. The reader, slower than the sender (signature verification), makes
- * streamDuplex pause the stream at its 256 KiB high-water mark, and three flaws in the flow
- * control below the endpoint let the data pile up anyway:
- * 1. Stale drain promise (@libp2p/utils 7.4.1): `AbstractMessageStream.onDrain()` creates one
- *    promise and never replaces it once a `drain` resolved it, so after the first drain every
- *    `await stream.onDrain()` returns at once: streamDuplex's write backpressure works once per
- *    stream, then the sender queues its whole backlog in the yamux write buffer (25 MB seen).
- *    Closing then waits for that backlog and fails with `WriteStalledError` after 30 s.
- *    Here: drop the settled promise, so that the next wait gets a fresh one.
- * 2. Re-entrant resume: `resume()` dispatches the buffered data (streamDuplex's listener pauses
- *    again inside it) and only then calls yamux's `sendResume()`, which marks the stream
- *    established: `readStatus` says paused, yet every data frame is answered with a window
- *    update, until libp2p resets the stream at 4 MiB of paused read buffer
- *    (`StreamBufferError`). Here: after `resume()`, re-assert yamux's pause if it ended paused.
- * 3. Yamux grows a stream's receive window up to 16 MiB, more than the 4 MiB a paused stream
- *    may buffer (`StreamBufferError` again). Here: capped at {@link MAX_RECEIVE_WINDOW}.
- * Once the endpoint's stream duplex and yamux settings handle these, this is a no-op.
- */
-function fixFlowControl(stream: BenchStream): void {
-  if (stream.maxStreamWindowSize !== undefined && stream.maxStreamWindowSize > MAX_RECEIVE_WINDOW) {
-    stream.maxStreamWindowSize = MAX_RECEIVE_WINDOW;
-  }
-  const onDrain = stream.onDrain.bind(stream);
-  stream.onDrain = async (options) => {
-    const waiting = onDrain(options);
-    const current = stream.onDrainPromise;
-    try {
-      await waiting;
-    } finally {
-      if (current !== undefined && stream.onDrainPromise === current) {
-        stream.onDrainPromise = undefined;
-      }
-    }
-  };
-  const sendPause = stream.sendPause?.bind(stream);
-  if (sendPause === undefined) return;
-  const resume = stream.resume.bind(stream);
-  stream.resume = () => {
-    resume();
-    if (stream.readStatus === "paused") sendPause();
-  };
-}
-
-/**
- * WORKAROUND, benchmark only: noble verifies synchronously (inside an async function), and the
- * reader's session takes everything already buffered on its channel through microtasks alone,
- * so one resume of a paused stream (~2 MiB, ~7,000 operations) was verified in a single
- * macrotask: the event loop stood still for 5.5 s, the endpoint's liveness ping (3 s timeout)
- * could not be answered, and the session died with a bare `TimeoutError`. Yielding once per
- * verification (all of a batch resume in the same `setImmediate` phase) lets I/O and timers run
- * between batches of 128; WebCrypto's verification is truly asynchronous and needs no help.
- */
-function yieldingVerifier(verifier: SignatureVerifier): SignatureVerifier {
-  return {
-    async verify(publicKey, message, signature) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      return verifier.verify(publicKey, message, signature);
-    },
-  };
+  return stream;
 }
 
 interface Deferred<T> {
@@ -286,7 +207,6 @@ class Pair {
         if (next === undefined) throw new Error("unexpected sync session");
         try {
           const stream = streamOf(this.reader, channel.remote, ProtocolName.logSync, "inbound");
-          fixFlowControl(stream);
           countSends(stream, this.frameBytes);
           const session = new SyncSession({
             role: "acceptor",
@@ -305,7 +225,6 @@ class Pair {
     this.reader.accept(
       RAW_PROTOCOL,
       async (channel) => {
-        fixFlowControl(streamOf(this.reader, channel.remote, RAW_PROTOCOL, "inbound"));
         let received = 0;
         while ((await channel.receive()) !== undefined) received++;
         await channel.send(received);
@@ -338,7 +257,6 @@ class Pair {
       receiveTimeoutMs: RECEIVE_TIMEOUT_MS,
     });
     const stream = streamOf(this.writer, this.reader.nodeId, ProtocolName.logSync, "outbound");
-    fixFlowControl(stream);
     countSends(stream, this.frameBytes);
     const initiator = new SyncSession({
       role: "initiator",
@@ -374,7 +292,6 @@ class Pair {
     const channel: MessageChannel = await this.writer.connect(this.reader.nodeId, RAW_PROTOCOL, {
       receiveTimeoutMs: RECEIVE_TIMEOUT_MS,
     });
-    fixFlowControl(streamOf(this.writer, this.reader.nodeId, RAW_PROTOCOL, "outbound"));
     for (const op of ops) await channel.send(["op", op.headerBytes, op.body ?? null]);
     await channel.close();
     const received = await channel.receive();
@@ -431,7 +348,7 @@ export async function run(options: {
   const sizes = options.quick ? [2_000] : [10_000, 100_000];
   const webCrypto = await webCryptoEd25519();
   if (webCrypto === undefined) throw new Error("this Node has no WebCrypto Ed25519");
-  const noble = yieldingVerifier(nobleEd25519);
+  const noble = nobleEd25519;
   const rows: Row[] = [];
   const skipped: string[] = [];
   /** noble ops/s at the largest size measured so far, per transport. */
@@ -522,21 +439,10 @@ the store, validation and the protocol cost on top of moving the bytes. Both end
 machine's 2 cores (noise encryption and decryption of both sides compete with verification);
 numbers are one run.
 
-**Workarounds in these numbers** (see \`fixFlowControl\` and \`yieldingVerifier\` in
-bench/sync-libp2p.bench.ts). Without them a catch-up of 100,000 operations over the endpoint
-fails, because the reader is slower than the sender: (1) \`onDrain()\` of @libp2p/utils 7.4.1
-keeps returning its first, already resolved promise, so streamDuplex's write backpressure works
-once per stream and the sender then queues its whole backlog in the yamux write buffer (25 MB
-seen; closing then fails with \`WriteStalledError\`); (2) \`resume()\` re-enters streamDuplex,
-which pauses again, and yamux then marks the stream resumed anyway, so window updates keep flowing
-to a paused stream until libp2p resets it at 4 MiB of read buffer (\`StreamBufferError\`); (3)
-yamux grows the receive window to 16 MiB, above that 4 MiB limit; (4) noble verifies
-synchronously and the session takes everything buffered through microtasks only, so the event
-loop stood still for 5.5 s, the liveness ping timed out and the session died (\`TimeoutError\`).
-The benchmark patches each stream it uses (fresh drain promise, re-pause after such a resume,
-window capped at ${MAX_RECEIVE_WINDOW / 1024 / 1024} MiB) and lets the noble verifier yield to the event loop once per
-verification (each batch of 128 still runs at once); these become no-ops once the endpoint
-and the session handle it themselves.${skippedNote}`;
+These runs depend on the endpoint's stream flow control (write backpressure on every drain,
+a paused stream that stays paused, yamux's receive window capped at 2 MiB) and on the session
+giving the event loop a turn between slices of signature checks; before those fixes a catch-up
+of 100,000 operations over the endpoint failed.${skippedNote}`;
   return { title: "Sync catch-up over libp2p (Node: memory transport and WebSockets)", markdown };
 }
 
