@@ -3,8 +3,8 @@
 // WebSockets on loopback, both in Node.
 import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
 import { Identity, type MessageChannel } from "@p2panda-web/core";
-import { createMemoryEndpoint, type Endpoint } from "@p2panda-web/core/endpoint";
-import { createNodeEndpoint } from "@p2panda-web/core/node";
+import type { Endpoint } from "@p2panda-web/core/endpoint";
+import { loopbackEndpoint } from "../packages/core/test/endpoint/loopback.ts";
 
 interface Pair {
   readonly server: Endpoint;
@@ -31,19 +31,8 @@ async function pair(kind: "memory" | "websockets"): Promise<Pair> {
     await AddressBook.open(memoryAddressBookStore()),
     await AddressBook.open(memoryAddressBookStore()),
   ] as const;
-  const make = async (addressBook: AddressBook): Promise<Endpoint> => {
-    const identity = await Identity.generate();
-    return kind === "memory"
-      ? createMemoryEndpoint({ identity, addressBook })
-      : createNodeEndpoint({
-          identity,
-          addressBook,
-          allowPrivateAddresses: true,
-          relay: false,
-          tcpPort: false,
-          webrtcDirectPort: false,
-        });
-  };
+  const make = async (addressBook: AddressBook): Promise<Endpoint> =>
+    loopbackEndpoint({ identity: await Identity.generate(), addressBook, transport: kind });
   const server = await make(books[0]);
   const client = await make(books[1]);
   await books[1].insertTransportInfo(server.nodeId, server.transportInfo()!);

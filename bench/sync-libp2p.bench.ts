@@ -17,8 +17,7 @@ import {
   Topic,
   webCryptoEd25519,
 } from "@p2panda-web/core";
-import { createMemoryEndpoint, type Endpoint } from "@p2panda-web/core/endpoint";
-import { createNodeEndpoint } from "@p2panda-web/core/node";
+import type { Endpoint } from "@p2panda-web/core/endpoint";
 import {
   createOperation,
   MemoryLogStore,
@@ -29,6 +28,7 @@ import {
   type SyncMetrics,
   SyncSession,
 } from "@p2panda-web/core/sync";
+import { loopbackEndpoint } from "../packages/core/test/endpoint/loopback.ts";
 
 type Transport = "memory" | "websockets";
 
@@ -162,19 +162,8 @@ class Pair {
       await AddressBook.open(memoryAddressBookStore()),
       await AddressBook.open(memoryAddressBookStore()),
     ];
-    const make = async (addressBook: AddressBook): Promise<Endpoint> => {
-      const identity = await Identity.generate();
-      return kind === "memory"
-        ? createMemoryEndpoint({ identity, addressBook })
-        : createNodeEndpoint({
-            identity,
-            addressBook,
-            allowPrivateAddresses: true,
-            relay: false,
-            tcpPort: false,
-            webrtcDirectPort: false,
-          });
-    };
+    const make = async (addressBook: AddressBook): Promise<Endpoint> =>
+      loopbackEndpoint({ identity: await Identity.generate(), addressBook, transport: kind });
     const reader = await make(books[0] as AddressBook);
     const writer = await make(books[1] as AddressBook);
     const info = reader.transportInfo();

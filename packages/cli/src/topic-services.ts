@@ -206,7 +206,8 @@ export async function startTopicServices(
       }
     }
   };
-  const input = readInput().catch((error: unknown) => io.stderr(`stdin: ${String(error)}`));
+  // Runs until stdin ends; the node goes on after that (it may be a daemon with stdin closed).
+  void readInput().catch((error: unknown) => io.stderr(`stdin: ${String(error)}`));
 
   return async () => {
     reading = false;
@@ -215,6 +216,5 @@ export async function startTopicServices(
     for (const handle of gossipHandles.values()) await handle.close();
     await gossip.stop();
     await stores?.close();
-    void input;
   };
 }

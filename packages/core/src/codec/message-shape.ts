@@ -16,15 +16,7 @@ export function taggedRecord<T extends string>(
   fields: Readonly<Record<T, readonly string[]>>,
   malformed: MalformedError,
 ): { type: T; record: Record<string, unknown> } {
-  if (
-    typeof value !== "object" ||
-    value === null ||
-    Array.isArray(value) ||
-    ArrayBuffer.isView(value)
-  ) {
-    throw malformed("not a map");
-  }
-  const record = value as Record<string, unknown>;
+  const record = expectMap(value, malformed);
   const type = record.type;
   if (typeof type !== "string" || !Object.hasOwn(fields, type)) throw malformed("unknown type");
   const expected = fields[type as T];
@@ -33,6 +25,19 @@ export function taggedRecord<T extends string>(
     throw malformed(`fields of ${type} must be exactly ${expected.join(", ")}`);
   }
   return { type: type as T, record };
+}
+
+/** Throws `malformed("not a map")` unless `value` is a CBOR map (a plain object). */
+export function expectMap(value: unknown, malformed: MalformedError): Record<string, unknown> {
+  if (
+    typeof value !== "object" ||
+    value === null ||
+    Array.isArray(value) ||
+    ArrayBuffer.isView(value)
+  ) {
+    throw malformed("not a map");
+  }
+  return value as Record<string, unknown>;
 }
 
 /** Throws `malformed(…)` unless `value` is a byte string of exactly `length` bytes. */

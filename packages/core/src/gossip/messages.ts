@@ -1,5 +1,5 @@
 import { bytesEqual } from "../bytes.ts";
-import { expectBytes, taggedRecord } from "../codec/message-shape.ts";
+import { expectBytes, expectMap, taggedRecord } from "../codec/message-shape.ts";
 import { HASH_LENGTH, hash } from "../hash.ts";
 import { NODE_ID_LENGTH } from "../ids/node-id.ts";
 import { TOPIC_LENGTH } from "../ids/topic.ts";
@@ -122,7 +122,7 @@ export function decodeGossipMessage(
   value: unknown,
   limits: Partial<GossipLimits> = {},
 ): GossipMessage {
-  const record = asMap(value);
+  const record = expectMap(value, malformed);
   const keys = Object.keys(record).sort();
   if (keys.length !== 2 || keys[0] !== "body" || keys[1] !== "topic") {
     throw malformed("fields must be exactly body, topic");
@@ -203,18 +203,6 @@ export function decodeTopicMessage(
       break;
   }
   return value as TopicMessage;
-}
-
-function asMap(value: unknown): Record<string, unknown> {
-  if (
-    typeof value !== "object" ||
-    value === null ||
-    Array.isArray(value) ||
-    ArrayBuffer.isView(value)
-  ) {
-    throw malformed("not a map");
-  }
-  return value as Record<string, unknown>;
 }
 
 function checkNodes(value: unknown, max: number): void {

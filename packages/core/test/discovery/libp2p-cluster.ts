@@ -5,8 +5,8 @@ import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
 import { Identity, type Topic } from "@p2panda-web/core";
 import { DiscoveryService, type DiscoveryServiceOptions } from "@p2panda-web/core/discovery";
 import type { Endpoint } from "@p2panda-web/core/endpoint";
-import { createNodeEndpoint } from "@p2panda-web/core/node";
 import { filter, firstValueFrom, Subject, timeout } from "rxjs";
+import { loopbackEndpoint } from "../endpoint/loopback.ts";
 
 export interface ClusterNode {
   readonly book: AddressBook;
@@ -24,15 +24,7 @@ export async function startClusterNode(
   const book = await AddressBook.open(memoryAddressBookStore());
   const identity = await Identity.generate();
   for (const topic of topics) await book.addTopic(identity.nodeId, topic);
-  const endpoint = await createNodeEndpoint({
-    identity,
-    addressBook: book,
-    bootstrap,
-    allowPrivateAddresses: true,
-    tcpPort: false,
-    webrtcDirectPort: false,
-    relay: false,
-  });
+  const endpoint = await loopbackEndpoint({ identity, addressBook: book, bootstrap });
   const service = new DiscoveryService({ endpoint, addressBook: book, config });
   return { book, endpoint, service, topics };
 }

@@ -11,8 +11,8 @@ import {
   GossipService,
   type GossipServiceOptions,
 } from "@p2panda-web/core/gossip";
-import { createNodeEndpoint } from "@p2panda-web/core/node";
 import { debounceTime, filter, firstValueFrom, merge, of, take, timeout } from "rxjs";
+import { loopbackEndpoint } from "../endpoint/loopback.ts";
 
 /** One node: an endpoint, its address book and its gossip service. */
 export interface GossipNode {
@@ -34,14 +34,7 @@ export interface GossipNodeOptions {
 export async function startGossipNode(options: GossipNodeOptions = {}): Promise<GossipNode> {
   const book = await AddressBook.open(memoryAddressBookStore());
   const identity = await Identity.generate();
-  const endpoint = await createNodeEndpoint({
-    identity,
-    addressBook: book,
-    allowPrivateAddresses: true,
-    tcpPort: false,
-    webrtcDirectPort: false,
-    relay: false,
-  });
+  const endpoint = await loopbackEndpoint({ identity, addressBook: book });
   const gossip = new GossipService({
     endpoint,
     addressBook: book,

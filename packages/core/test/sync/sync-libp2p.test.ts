@@ -7,7 +7,6 @@ import { Identity, Topic, transportKind } from "@p2panda-web/core";
 import { DiscoveryService } from "@p2panda-web/core/discovery";
 import type { Endpoint } from "@p2panda-web/core/endpoint";
 import { GossipService } from "@p2panda-web/core/gossip";
-import { createNodeEndpoint } from "@p2panda-web/core/node";
 import {
   MemoryLogStore,
   MemoryTopicStore,
@@ -16,6 +15,7 @@ import {
 } from "@p2panda-web/core/sync";
 import { filter, firstValueFrom, timeout } from "rxjs";
 import { afterAll, describe, expect, it } from "vitest";
+import { loopbackEndpoint } from "../endpoint/loopback.ts";
 
 const FAST = { backoff: { initialMs: 0, minIncrementMs: 20, maxIncrementMs: 80, maxMs: 400 } };
 
@@ -43,15 +43,7 @@ afterAll(async () => {
 async function startNode(bootstrap: string[]): Promise<StackNode> {
   const identity = await Identity.generate();
   const book = await AddressBook.open(memoryAddressBookStore());
-  const endpoint = await createNodeEndpoint({
-    identity,
-    addressBook: book,
-    bootstrap,
-    allowPrivateAddresses: true,
-    tcpPort: false,
-    webrtcDirectPort: false,
-    relay: false,
-  });
+  const endpoint = await loopbackEndpoint({ identity, addressBook: book, bootstrap });
   const discovery = new DiscoveryService({ endpoint, addressBook: book, config: FAST });
   discovery.start();
   const gossip = new GossipService({ endpoint, addressBook: book, healIntervalMs: 500 });
