@@ -291,6 +291,35 @@ describe("gossip service: bad input from a link", () => {
     await broadcastReaches(hb, [ha], "after the flood");
   });
 
+  it("a neighbour that stops reading is dropped once its queue is full; the others still deliver", async () => {
+    cluster = new GossipCluster();
+    const a = await cluster.add({ maxQueuedPerLink: 16 });
+    const b = await cluster.add();
+    await cluster.learn(b, a, topic);
+    const ha = await a.gossip.stream(topic);
+    const hb = await b.gossip.stream(topic);
+    await hb.joined();
+    // The stalled peer joins, then never reads what we send it.
+    const { channel, evil } = await rawLink(a);
+    const up = next(a.gossip.events$, (e) => e.type === "gossip:neighbour-up" && e.node === evil);
+    await channel.send({ topic: Topic.toBytes(topic), body: { type: "join" } });
+    await up;
+    const down = next(
+      a.gossip.events$,
+      (e) => e.type === "gossip:neighbour-down" && e.node === evil,
+    );
+    // 4 KiB messages: the 256 KiB pipe fills after ~64, then 16 wait and the next one overflows.
+    // One message per turn of the event loop, so an honest reader keeps up.
+    for (let i = 0; i < 120; i++) {
+      await ha.publish(new Uint8Array(4000).fill(i));
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    await down;
+    expect(a.gossip.metrics.slowPeers).toBe(1);
+    expect(ha.neighbours()).not.toContain(evil);
+    await broadcastReaches(ha, [hb], "after the stall");
+  });
+
   it("deliveredBy is the link's node: a peer cannot attribute a message to someone else", async () => {
     const { nodes } = await star(2);
     const a = nodes[0] as ClusterNode;

@@ -28,7 +28,14 @@ export class GossipCluster {
   readonly network = new MemoryNetwork();
   readonly nodes: ClusterNode[] = [];
 
-  async add(options: { config?: GossipConfigInput; healIntervalMs?: number; id?: NodeId } = {}) {
+  async add(
+    options: {
+      config?: GossipConfigInput;
+      healIntervalMs?: number;
+      maxQueuedPerLink?: number;
+      id?: NodeId;
+    } = {},
+  ) {
     const id = options.id ?? nodeId(this.nodes.length);
     const book = await AddressBook.open(memoryAddressBookStore());
     const gossip = new GossipService({
@@ -36,6 +43,9 @@ export class GossipCluster {
       addressBook: book,
       rng: seededRng(this.nodes.length + 1),
       healIntervalMs: options.healIntervalMs ?? 200,
+      ...(options.maxQueuedPerLink !== undefined
+        ? { maxQueuedPerLink: options.maxQueuedPerLink }
+        : {}),
       ...(options.config !== undefined ? { config: options.config } : {}),
     });
     const node: ClusterNode = { id, book, gossip, events: [] };
