@@ -82,6 +82,7 @@ describe("p2panda-web bootstrap", () => {
       identity: await Identity.generate(),
       addressBook: book,
       relay: false,
+      webrtcDirectPort: false,
       allowPrivateAddresses: true,
       bootstrap: listening.addrs.filter((a) => transportKind(a) === "websockets"),
     });

@@ -22,7 +22,10 @@ async function browserPeer(bootstrap: string[]): Promise<Peer> {
 }
 
 // One bootstrap/relay node (Node preset) and two browser-preset nodes, as in a browser
-// deployment: the browser nodes dial the bootstrap over WebSockets.
+// deployment: the browser nodes dial the bootstrap over WebSockets. The bootstrap here has no
+// WebRTC-direct listener: node-datachannel's UDP mux listener, in the same process as the two
+// nodes' own WebRTC connections, now and then aborted the whole test process (a native crash in
+// its STUN callback). Its addresses are checked below, on a node without WebRTC peers.
 describe("two endpoints and a bootstrap over WebSockets", () => {
   let boot: Peer;
   let alice: Peer;
@@ -37,6 +40,7 @@ describe("two endpoints and a bootstrap over WebSockets", () => {
         identity: await Identity.generate(),
         addressBook,
         allowPrivateAddresses: true,
+        webrtcDirectPort: false,
       }),
     };
     wsAddress = boot.endpoint.addresses().find((a) => transportKind(a) === "websockets")!;
@@ -51,9 +55,9 @@ describe("two endpoints and a bootstrap over WebSockets", () => {
     }
   });
 
-  it("the bootstrap advertises TCP, WebSockets and WebRTC-direct addresses", () => {
+  it("the bootstrap advertises its TCP and WebSockets addresses", () => {
     const kinds = boot.endpoint.addresses().map(transportKind).sort();
-    expect(kinds).toEqual(["tcp", "webrtc-direct", "websockets"]);
+    expect(kinds).toEqual(["tcp", "websockets"]);
   });
 
   it("stores the bootstrap as a trusted bootstrap entry and connects to it", async () => {
@@ -146,6 +150,8 @@ describe("private addresses are neither advertised nor dialled unless allowed", 
     try {
       expect(local.listenAddresses().length).toBe(3);
       expect(local.addresses()).toEqual([]);
+      const kinds = other.addresses().map(transportKind).sort();
+      expect(kinds).toEqual(["tcp", "webrtc-direct", "websockets"]);
       expect(local.transportInfo()?.addresses).toEqual([]);
       await addressBook.insertNodeInfo({
         nodeId: other.nodeId,

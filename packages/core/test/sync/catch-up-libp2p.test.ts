@@ -6,7 +6,6 @@
 import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
 import { Identity, nobleEd25519, ProtocolName, Topic } from "@p2panda-web/core";
 import type { Endpoint } from "@p2panda-web/core/endpoint";
-import { createNodeEndpoint } from "@p2panda-web/core/node";
 import {
   createOperation,
   MemoryLogStore,
@@ -17,6 +16,7 @@ import {
   SyncSession,
 } from "@p2panda-web/core/sync";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loopbackEndpoint } from "../endpoint/loopback.ts";
 
 const topic = Topic.fromName("large catch-up");
 
@@ -27,13 +27,9 @@ interface Side {
 
 async function side(): Promise<Side> {
   const book = await AddressBook.open(memoryAddressBookStore());
-  const endpoint = await createNodeEndpoint({
+  const endpoint = await loopbackEndpoint({
     identity: await Identity.generate(),
     addressBook: book,
-    allowPrivateAddresses: true,
-    tcpPort: false,
-    webrtcDirectPort: false,
-    relay: false,
   });
   return { book, endpoint };
 }
