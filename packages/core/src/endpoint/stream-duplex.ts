@@ -124,7 +124,7 @@ export function streamDuplex(stream: Stream, options: StreamDuplexOptions = {}):
     source,
     async write(bytes) {
       if (failure !== undefined) throw failure;
-      if (stream.send(bytes)) return;
+      if (stream.send(bytes) || !stream.writableNeedsDrain) return;
       // Waits for the `drain` event itself: `stream.onDrain()` (@libp2p/utils 7.4) keeps
       // returning its first, already resolved promise after one drain, which would let every
       // later write through at once and the send buffer grow without bound.
