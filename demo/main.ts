@@ -23,6 +23,7 @@ import { GossipService } from "@p2panda-web/core/gossip";
 import { MemoryLogStore, MemoryTopicStore, SyncService } from "@p2panda-web/core/sync";
 import { openIndexedDbSyncStores } from "@p2panda-web/log-store";
 import { bootstrapAddresses } from "./bootstrap-config.ts";
+import * as catchUp from "./catch-up.ts";
 import { renderChat } from "./chat-view.ts";
 import { renderConnections } from "./connections-view.ts";
 import * as diagnostics from "./diagnostics.ts";
@@ -72,6 +73,7 @@ async function main(): Promise<void> {
     allowPrivateAddresses: true,
   });
   diagnostics.serveDiagnostics(endpoint);
+  catchUp.serveCatchUp(endpoint);
   element("network-id").textContent = endpoint.networkId;
 
   const bootstrapIds = new Set<string>();
@@ -148,6 +150,7 @@ async function main(): Promise<void> {
     slot,
     bootstrap,
     diagnostics,
+    catchUp,
     exportTransportInfo() {
       const info = endpoint.transportInfo();
       return info === undefined ? undefined : toHex(encodeCbor(transportInfoToWire(info)));

@@ -6,6 +6,7 @@ import type { DiscoveryService } from "@p2panda-web/core/discovery";
 import type { Endpoint } from "@p2panda-web/core/endpoint";
 import type { GossipHandle, GossipService } from "@p2panda-web/core/gossip";
 import type { SyncHandle, SyncService } from "@p2panda-web/core/sync";
+import type * as catchUp from "./catch-up.ts";
 import type * as diagnostics from "./diagnostics.ts";
 
 export interface DemoHook {
@@ -28,6 +29,8 @@ export interface DemoHook {
   readonly bootstrap: readonly string[];
   /** Echo/sink protocols and measurements (diagnostics.ts). */
   readonly diagnostics: typeof diagnostics;
+  /** A log catch-up between two tabs into fresh IndexedDB databases (catch-up.ts). */
+  readonly catchUp: typeof catchUp;
   /** Our latest signed transport info, CBOR as hex (hand it to another node's `importTransportInfo`). */
   exportTransportInfo(): string | undefined;
   /**

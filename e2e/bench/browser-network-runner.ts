@@ -31,12 +31,22 @@ export interface BrowserNetworkResult {
     readonly bytes: number;
     readonly mbPerSecond: number;
   }>;
+  /** A log catch-up from one tab to the other over their direct WebRTC connection. */
+  readonly catchUp: {
+    readonly operations: number;
+    /** The sending tab signing the log and writing it to IndexedDB. */
+    readonly fillMs: number;
+    /** The receiving tab: stream arrival → every operation verified and durable in IndexedDB. */
+    readonly ms: number;
+    readonly opsPerSecond: number;
+  };
 }
 
 const quick = process.argv.includes("--quick");
 const CONNECT_RUNS = quick ? 2 : 10;
 const ROUND_TRIPS = quick ? 30 : 300;
 const BULK_BYTES = (quick ? 2 : 32) * 1024 * 1024;
+const CATCH_UP_OPERATIONS = quick ? 1_000 : 10_000;
 
 async function openTab(
   browser: Browser,
@@ -44,8 +54,14 @@ async function openTab(
 ): Promise<TabLike & { close(): Promise<void> }> {
   const context = await browser.newContext();
   const page = await context.newPage();
+  const messages: string[] = [];
+  page.on("console", (m) => messages.push(`${m.type()}: ${m.text()}`));
+  page.on("pageerror", (e) => messages.push(`pageerror: ${e.message}`));
   await page.goto(url);
-  const nodeId = await waitForNode(page);
+  const nodeId = await waitForNode(page).catch((error) => {
+    process.stderr.write(`page console:\n${messages.slice(-20).join("\n")}\n`);
+    throw error;
+  });
   return { page, nodeId, close: () => context.close() };
 }
 
@@ -60,6 +76,43 @@ async function measureLink(from: TabLike, remote: string, link: string) {
     },
     [remote, ROUND_TRIPS, BULK_BYTES, link] as const,
   );
+}
+
+/** Tab `from` signs a log into IndexedDB, then `to` syncs it into its own IndexedDB. */
+async function measureCatchUp(
+  from: TabLike,
+  to: TabLike,
+): Promise<BrowserNetworkResult["catchUp"]> {
+  const filled = await from.page.evaluate(
+    (n) => window.p2panda!.catchUp.fillLog(window.p2panda!.identity, n),
+    CATCH_UP_OPERATIONS,
+  );
+  // Registered (and awaited) before the session can arrive.
+  await to.page.evaluate(() => {
+    (globalThis as { catchUpResult?: unknown }).catchUpResult =
+      window.p2panda!.catchUp.nextReceived();
+  });
+  await from.page.evaluate(
+    (remote) => window.p2panda!.catchUp.sendLog(window.p2panda!.endpoint, remote as never),
+    to.nodeId,
+  );
+  const received = await to.page.evaluate(
+    () =>
+      (
+        globalThis as {
+          catchUpResult?: Promise<{ stored: number; ms: number; opsPerSecond: number }>;
+        }
+      ).catchUpResult!,
+  );
+  if (received.stored !== CATCH_UP_OPERATIONS) {
+    throw new Error(`catch-up stored ${received.stored} of ${CATCH_UP_OPERATIONS}`);
+  }
+  return {
+    operations: CATCH_UP_OPERATIONS,
+    fillMs: filled.ms,
+    ms: received.ms,
+    opsPerSecond: received.opsPerSecond,
+  };
 }
 
 const addressBook = await AddressBook.open(memoryAddressBookStore());
@@ -128,8 +181,9 @@ try {
     await measureLink(a, b.nodeId, "WebRTC, tab ↔ tab (direct)"),
     await measureLink(a, bootstrap.nodeId, "WebSockets, tab → Node bootstrap"),
   ];
+  const catchUp = await measureCatchUp(a, b);
   await Promise.all([a.close(), b.close()]);
-  const result: BrowserNetworkResult = { connect, links };
+  const result: BrowserNetworkResult = { connect, links, catchUp };
   process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
 } finally {
   await browser.close();
