@@ -180,8 +180,8 @@ Two nodes in one Node.js process over an in-memory byte pipe with the real lengt
 framing and strict CBOR (\`memoryDuplexPair\` + \`framedChannel\`). The writer holds one log of
 N operations with 100-byte payloads in a \`MemoryLogStore\`; the reader starts empty and runs a
 full session: topic handshake, Have/PreSync, streaming, strict header decoding, validation
-(payload hash, chain, Ed25519 signature with the named verifier, batches of 128 verified in
-parallel) and atomic batched \`putMany\`. "ops/s" is operations stored by the reader per second
+(payload hash, chain, Ed25519 signature with the named verifier, 32 verified in parallel
+between turns of the event loop) and atomic \`putMany\` batches of 128. "ops/s" is operations stored by the reader per second
 of wall time; "wire bytes/op" counts every frame in both directions divided by N (the operation
 is ${fmt(rows[0] ? rows[0].wirePerOp : 0, 0)} bytes on the wire against ~${fmt(bytes0(rows), 0)} bytes of header + body);
 "peak heap Δ" is the highest heap use sampled every 20 ms above the level before the session
