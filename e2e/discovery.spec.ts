@@ -8,11 +8,14 @@ const TABS = 5;
 test.describe("confidential discovery between tabs", () => {
   test("five tabs on one topic list each other, connect over WebRTC, and their walkers move", async ({
     openTab,
+    freshBootstrap,
   }) => {
     test.setTimeout(150_000);
     const topic = `e2e discovery ${Date.now()}`;
     const tabs: DemoTab[] = [];
-    for (let i = 0; i < TABS; i++) tabs.push(await openTab({ topic }));
+    for (let i = 0; i < TABS; i++) {
+      tabs.push(await openTab({ topic, bootstrapAddress: freshBootstrap.address }));
+    }
     const ids = tabs.map((t) => t.nodeId);
 
     // Walker positions seen on the first tab, sampled while the others converge.
