@@ -2,7 +2,6 @@
 // IndexedDB, through bench/browser.ts). Imports nothing Node-only.
 import { Identity, memoryChannelPair, Topic } from "@p2panda-web/core";
 import {
-  createOperation,
   type LogStore,
   MemoryLogStore,
   MemoryTopicStore,
@@ -11,6 +10,7 @@ import {
   type TopicStore,
 } from "@p2panda-web/core/sync";
 import { openIndexedDbSyncStores } from "@p2panda-web/log-store";
+import { signedLog } from "../packages/core/test/sync/signed-log.ts";
 
 /** Operations per `putMany` in the write measurement (the session's default batch). */
 export const WRITE_BATCH = 128;
@@ -53,26 +53,8 @@ export function operationCount(quick: boolean): number {
 }
 
 /** One author's log of `n` signed operations with 100-byte payloads (made before timing). */
-export async function prepareOperations(
-  n: number,
-): Promise<{ author: Identity; ops: Operation[] }> {
-  const author = await Identity.fromSecretKey(new Uint8Array(32).fill(7));
-  const ops: Operation[] = [];
-  let previous: Operation | undefined;
-  for (let i = 0; i < n; i++) {
-    const payload = new Uint8Array(PAYLOAD);
-    payload[0] = i & 0xff;
-    payload[1] = (i >> 8) & 0xff;
-    payload[2] = (i >> 16) & 0xff;
-    previous = await createOperation(author, {
-      payload,
-      seqNum: i,
-      ...(previous !== undefined ? { backlink: previous.hash } : {}),
-      timestamp: 1_700_000_000_000_000 + i,
-    });
-    ops.push(previous);
-  }
-  return { author, ops };
+export function prepareOperations(n: number): Promise<{ author: Identity; ops: Operation[] }> {
+  return signedLog(n, { payloadBytes: PAYLOAD });
 }
 
 /**

@@ -19,7 +19,6 @@ import {
 } from "@p2panda-web/core";
 import type { Endpoint } from "@p2panda-web/core/endpoint";
 import {
-  createOperation,
   MemoryLogStore,
   MemoryTopicStore,
   type Operation,
@@ -29,6 +28,7 @@ import {
   SyncSession,
 } from "@p2panda-web/core/sync";
 import { loopbackEndpoint } from "../packages/core/test/endpoint/loopback.ts";
+import { storedLog } from "../packages/core/test/sync/signed-log.ts";
 
 type Transport = "memory" | "websockets";
 
@@ -61,25 +61,14 @@ interface Writer {
 
 /** One log of `n` operations with 100-byte payloads, signed with the fastest backend (WebCrypto). */
 async function makeWriter(n: number): Promise<Writer> {
-  const id = await Identity.fromSecretKey(new Uint8Array(32).fill(1));
-  const store = new MemoryLogStore();
-  const topics = new MemoryTopicStore();
-  await topics.associate(topic, id.nodeId, 0);
-  const ops: Operation[] = [];
-  let previous: Operation | undefined;
-  for (let i = 0; i < n; i++) {
-    const payload = new Uint8Array(100);
-    new DataView(payload.buffer).setUint32(0, i);
-    previous = await createOperation(id, {
-      payload,
-      seqNum: i,
-      ...(previous !== undefined ? { backlink: previous.hash } : {}),
-      timestamp: 1_700_000_000_000_000 + i,
-    });
-    ops.push(previous);
-  }
-  for (let i = 0; i < ops.length; i += 1000) await store.putMany(ops.slice(i, i + 1000));
-  return { id, store, topics, ops, bytes: ops.reduce((sum, op) => sum + operationSize(op), 0) };
+  const { author, ops, store, topics } = await storedLog(n, topic);
+  return {
+    id: author,
+    store,
+    topics,
+    ops,
+    bytes: ops.reduce((sum, op) => sum + operationSize(op), 0),
+  };
 }
 
 interface Sendable {

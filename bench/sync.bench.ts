@@ -8,7 +8,6 @@ import { Identity } from "../packages/core/src/identity/identity.ts";
 import type { NodeId } from "../packages/core/src/ids/node-id.ts";
 import { Topic } from "../packages/core/src/ids/topic.ts";
 import {
-  createOperation,
   MemoryLogStore,
   MemoryTopicStore,
   type Operation,
@@ -16,6 +15,7 @@ import {
   type SignatureVerifier,
   SyncSession,
 } from "../packages/core/src/sync/index.ts";
+import { storedLog } from "../packages/core/test/sync/signed-log.ts";
 
 const topic = Topic.fromName("sync bench");
 
@@ -44,27 +44,8 @@ function countingPair(
 async function makeWriter(
   n: number,
 ): Promise<{ id: Identity; store: MemoryLogStore; topics: MemoryTopicStore; ops: Operation[] }> {
-  const id = await Identity.fromSecretKey(new Uint8Array(32).fill(1));
-  const store = new MemoryLogStore();
-  const topics = new MemoryTopicStore();
-  await topics.associate(topic, id.nodeId, 0);
-  const ops: Operation[] = [];
-  const payload = new Uint8Array(100);
-  let previous: Operation | undefined;
-  for (let i = 0; i < n; i++) {
-    payload[0] = i & 0xff;
-    payload[1] = (i >> 8) & 0xff;
-    payload[2] = (i >> 16) & 0xff;
-    previous = await createOperation(id, {
-      payload: payload.slice(),
-      seqNum: i,
-      ...(previous !== undefined ? { backlink: previous.hash } : {}),
-      timestamp: 1_700_000_000_000_000 + i,
-    });
-    ops.push(previous);
-  }
-  for (let i = 0; i < ops.length; i += 1000) await store.putMany(ops.slice(i, i + 1000));
-  return { id, store, topics, ops };
+  const { author, ops, store, topics } = await storedLog(n, topic);
+  return { id: author, store, topics, ops };
 }
 
 interface Row {

@@ -7,16 +7,15 @@ import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
 import { Identity, nobleEd25519, ProtocolName, Topic } from "@p2panda-web/core";
 import type { Endpoint } from "@p2panda-web/core/endpoint";
 import {
-  createOperation,
   MemoryLogStore,
   MemoryTopicStore,
-  type Operation,
   type SignatureVerifier,
   type SyncMetrics,
   SyncSession,
 } from "@p2panda-web/core/sync";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loopbackEndpoint } from "../endpoint/loopback.ts";
+import { storedLog } from "./signed-log.ts";
 
 const topic = Topic.fromName("large catch-up");
 
@@ -32,33 +31,6 @@ async function side(): Promise<Side> {
     addressBook: book,
   });
   return { book, endpoint };
-}
-
-/** One log of `n` operations with 100-byte payloads. */
-async function writeLog(n: number): Promise<{ store: MemoryLogStore; topics: MemoryTopicStore }> {
-  const author = await Identity.fromSecretKey(new Uint8Array(32).fill(7));
-  const store = new MemoryLogStore();
-  const topics = new MemoryTopicStore();
-  await topics.associate(topic, author.nodeId, 0);
-  let batch: Operation[] = [];
-  let previous: Operation | undefined;
-  for (let i = 0; i < n; i++) {
-    const payload = new Uint8Array(100);
-    new DataView(payload.buffer).setUint32(0, i);
-    previous = await createOperation(author, {
-      payload,
-      seqNum: i,
-      ...(previous !== undefined ? { backlink: previous.hash } : {}),
-      timestamp: 1_700_000_000_000_000 + i,
-    });
-    batch.push(previous);
-    if (batch.length === 1_000) {
-      await store.putMany(batch);
-      batch = [];
-    }
-  }
-  await store.putMany(batch);
-  return { store, topics };
 }
 
 let reader: Side;
@@ -122,12 +94,11 @@ describe("large catch-ups over libp2p WebSockets", () => {
     timeout: 120_000,
   }, async () => {
     const n = 20_000;
-    const log = await writeLog(n);
+    const log = await storedLog(n, topic);
     const { writer: sent, reader: got, readerStore } = await catchUp(log);
     expect(sent.sentSyncOperations).toBe(n);
     expect(got.storedOperations).toBe(n);
-    const author = (await Identity.fromSecretKey(new Uint8Array(32).fill(7))).nodeId;
-    const stored = await readerStore.range(author, 0);
+    const stored = await readerStore.range(log.author.nodeId, 0);
     expect(stored.length).toBe(n);
     expect(stored.every((op, i) => op.header.seqNum === i)).toBe(true);
     expect(
@@ -139,7 +110,7 @@ describe("large catch-ups over libp2p WebSockets", () => {
     timeout: 120_000,
   }, async () => {
     const n = 2_000;
-    const log = await writeLog(n);
+    const log = await storedLog(n, topic);
     // noble verifies inside an async function without ever giving way; an extra millisecond of
     // spinning per signature stands for a device slower than this machine.
     const slowNoble: SignatureVerifier = {
