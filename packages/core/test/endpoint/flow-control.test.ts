@@ -1,6 +1,8 @@
+import type { Stream } from "@libp2p/interface";
 import { NetworkId, NodeId, protocolId } from "@p2panda-web/core";
-import { MAX_STREAM_RECEIVE_WINDOW } from "@p2panda-web/core/endpoint";
+import { MAX_STREAM_RECEIVE_WINDOW, WriteStalledError } from "@p2panda-web/core/endpoint";
 import { afterEach, describe, expect, it } from "vitest";
+import { streamDuplex } from "../../src/endpoint/stream-duplex.ts";
 import { deferred, introduce, memoryNode, stopAll, type TestNode } from "./helpers.ts";
 
 // A fast sender and a slow reader on one stream, over real libp2p (memory transport, noise,
@@ -80,5 +82,38 @@ describe("flow control between a fast sender and a slow reader", () => {
     expect(writerPeak).toBeLessThan(1024 * 1024);
     // The reader never holds more than one receive window beyond its high-water mark.
     expect(readerPeak).toBeLessThanOrEqual(MAX_STREAM_RECEIVE_WINDOW + 512 * 1024);
+  });
+
+  it("a write the remote never takes fails with WriteStalledError and resets the stream", async () => {
+    const writer = await memoryNode();
+    const reader = await memoryNode();
+    await introduce(writer, reader);
+    await writer.endpoint.dial(reader.endpoint.nodeId);
+    // A raw libp2p protocol whose handler keeps the stream and never reads it.
+    const protocol = "/test/never-reads/1";
+    const held: Stream[] = [];
+    await reader.endpoint.libp2p.handle(protocol, (stream) => {
+      held.push(stream);
+      stream.pause();
+    });
+    const stream = await writer.endpoint.libp2p.dialProtocol(
+      NodeId.toPeerId(reader.endpoint.nodeId),
+      protocol,
+    );
+    const duplex = streamDuplex(stream, { writeTimeoutMs: 300 });
+    const chunk = new Uint8Array(64 * 1024);
+    let written = 0;
+    const error = await (async () => {
+      for (;;) {
+        await duplex.write(chunk);
+        written += chunk.length;
+        // Far beyond every window and buffer: the writes must have blocked long before.
+        if (written > 64 * 1024 * 1024) return undefined;
+      }
+    })().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WriteStalledError);
+    expect(written).toBeLessThan(8 * 1024 * 1024);
+    expect(stream.status).toBe("aborted");
+    await expect(duplex.write(chunk)).rejects.toBeInstanceOf(WriteStalledError);
   });
 });
