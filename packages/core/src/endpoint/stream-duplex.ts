@@ -117,6 +117,13 @@ export function streamDuplex(stream: Stream, options: StreamDuplexOptions = {}):
     },
   };
 
+  /** Gives up on a remote that takes no data: resets the stream, fails every later call. */
+  const stall = (): WriteStalledError => {
+    const stalled = new WriteStalledError(writeTimeoutMs);
+    failure ??= stalled;
+    stream.abort(stalled);
+    return stalled;
+  };
   const withTimeout = (): { signal?: AbortSignal } =>
     writeTimeoutMs > 0 ? { signal: AbortSignal.timeout(writeTimeoutMs) } : {};
 
@@ -140,14 +147,7 @@ export function streamDuplex(stream: Stream, options: StreamDuplexOptions = {}):
         const onClosed = (event: StreamCloseEvent): void =>
           settle(failure ?? event.error ?? new ChannelClosedError("stream closed while writing"));
         const timer =
-          writeTimeoutMs > 0
-            ? setTimeout(() => {
-                const stalled = new WriteStalledError(writeTimeoutMs);
-                failure ??= stalled;
-                settle(stalled);
-                stream.abort(stalled);
-              }, writeTimeoutMs)
-            : undefined;
+          writeTimeoutMs > 0 ? setTimeout(() => settle(stall()), writeTimeoutMs) : undefined;
         stream.addEventListener("drain", onDrain);
         stream.addEventListener("close", onClosed);
       });
@@ -158,10 +158,7 @@ export function streamDuplex(stream: Stream, options: StreamDuplexOptions = {}):
         await stream.close(withTimeout());
       } catch (error) {
         if (!isTimeout(error)) throw error;
-        const stalled = new WriteStalledError(writeTimeoutMs);
-        failure ??= stalled;
-        stream.abort(stalled);
-        throw stalled;
+        throw stall();
       }
     },
     abort(error) {
