@@ -29,6 +29,18 @@ async function star(count: number): Promise<{ nodes: ClusterNode[]; handles: Gos
   return { nodes, handles };
 }
 
+/** Node `a` (with `options`) on `topic`, joined by an honest neighbour `b` that knew it. */
+async function withHonestNeighbour(options: Parameters<GossipCluster["add"]>[0]) {
+  cluster = new GossipCluster();
+  const a = await cluster.add(options);
+  const b = await cluster.add();
+  await cluster.learn(b, a, topic);
+  const ha = await a.gossip.stream(topic);
+  const hb = await b.gossip.stream(topic);
+  await hb.joined();
+  return { a, b, ha, hb };
+}
+
 /** Publishes from `from` and resolves with which other handles got it. */
 async function broadcastReaches(
   from: GossipHandle,
@@ -268,15 +280,9 @@ describe("gossip service: bad input from a link", () => {
   });
 
   it("a flooding peer is disconnected and ignored; honest neighbours still deliver", async () => {
-    cluster = new GossipCluster();
-    const a = await cluster.add({
+    const { a, ha, hb } = await withHonestNeighbour({
       config: { limits: { rateLimit: { burst: 20, perSecond: 10 } } },
     });
-    const b = await cluster.add();
-    await cluster.learn(b, a, topic);
-    const ha = await a.gossip.stream(topic);
-    const hb = await b.gossip.stream(topic);
-    await hb.joined();
     const { channel, evil } = await rawLink(a);
     const gotRefused = refused(a, "rate-limited");
     const prune = { topic: Topic.toBytes(topic), body: { type: "prune" } };
@@ -292,13 +298,7 @@ describe("gossip service: bad input from a link", () => {
   });
 
   it("a neighbour that stops reading is dropped once its queue is full; the others still deliver", async () => {
-    cluster = new GossipCluster();
-    const a = await cluster.add({ maxQueuedPerLink: 16 });
-    const b = await cluster.add();
-    await cluster.learn(b, a, topic);
-    const ha = await a.gossip.stream(topic);
-    const hb = await b.gossip.stream(topic);
-    await hb.joined();
+    const { a, ha, hb } = await withHonestNeighbour({ maxQueuedPerLink: 16 });
     // The stalled peer joins, then never reads what we send it.
     const { channel, evil } = await rawLink(a);
     const up = next(a.gossip.events$, (e) => e.type === "gossip:neighbour-up" && e.node === evil);
