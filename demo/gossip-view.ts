@@ -71,12 +71,8 @@ export function renderGossip(
 
   const drawNeighbours = (): void => {
     const items = handle.neighbours().map((node) => {
-      const li = document.createElement("li");
+      const li = nodeItem(node, "neighbour");
       li.className = "neighbour";
-      li.dataset.testid = "neighbour";
-      li.dataset.nodeId = node;
-      li.textContent = NodeId.short(node);
-      li.title = node;
       return li;
     });
     elements.neighbours.replaceChildren(...items);
@@ -85,14 +81,7 @@ export function renderGossip(
   const drawPresence = (): void => {
     const now = Date.now();
     for (const [node, at] of seen) if (now - at > PRESENCE_TTL_MS) seen.delete(node);
-    const items = [...seen.keys()].sort().map((node) => {
-      const li = document.createElement("li");
-      li.dataset.testid = "present-node";
-      li.dataset.nodeId = node;
-      li.textContent = NodeId.short(node);
-      li.title = node;
-      return li;
-    });
+    const items = [...seen.keys()].sort().map((node) => nodeItem(node, "present-node"));
     elements.presence.replaceChildren(...items);
   };
 
@@ -162,4 +151,14 @@ export function renderGossip(
     drawPresence();
   }, HEARTBEAT_MS);
   return () => clearInterval(timer);
+}
+
+/** A list item naming `node` (short id, full id on hover), found by tests as `testid`. */
+function nodeItem(node: NodeId, testid: string): HTMLLIElement {
+  const li = document.createElement("li");
+  li.dataset.testid = testid;
+  li.dataset.nodeId = node;
+  li.textContent = NodeId.short(node);
+  li.title = node;
+  return li;
 }
