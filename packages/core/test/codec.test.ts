@@ -2,6 +2,7 @@ import {
   ChannelClosedError,
   DEFAULT_MAX_FRAME_SIZE,
   DecodeError,
+  DEFAULT_MAX_CBOR_DEPTH,
   decodeCbor,
   encodeCbor,
   encodeFrame,
@@ -69,6 +70,52 @@ describe("CBOR is deterministic on encode and strict on decode", () => {
     ["reserved additional info", "1c"],
   ])("rejects %s with DecodeError", (_, hex) => {
     expect(() => decodeCbor(fromHex(hex))).toThrow(DecodeError);
+  });
+  it.each([
+    [
+      "__proto__ followed by bytes (would make a fake Uint8Array)",
+      "a1695f5f70726f746f5f5f43010203",
+    ],
+    ["constructor", "a16b636f6e7374727563746f7201"],
+    ["toString", "a168746f537472696e6701"],
+    ["a tag", "c24101"],
+    ["an array declaring more entries than bytes left", "9a0000ffff01"],
+    ["a map declaring more entries than bytes left", "bb00000000ffffffff"],
+  ])("refuses %s with DecodeError", (_, hex) => {
+    expect(() => decodeCbor(fromHex(hex))).toThrow(DecodeError);
+  });
+  it("a key named like an Object.prototype property is refused at any depth, not only at the top", () => {
+    const inner = encodeCbor({ ok: 1 });
+    const nested = new Uint8Array([
+      0x81,
+      0xa1,
+      0x69,
+      ...new TextEncoder().encode("__proto__"),
+      ...inner,
+    ]);
+    expect(() => decodeCbor(nested)).toThrow(/__proto__/);
+    // As a value (not a key) the same string is plain data.
+    expect(decodeCbor(encodeCbor({ name: "__proto__" }))).toEqual({ name: "__proto__" });
+  });
+  it("nesting is limited while tokenising (no stack overflow), the limit is configurable", () => {
+    const deep = (levels: number) =>
+      new Uint8Array([...new Array<number>(levels).fill(0x81), 0x01]);
+    expect(decodeCbor(deep(DEFAULT_MAX_CBOR_DEPTH))).toBeDefined();
+    expect(() => decodeCbor(deep(DEFAULT_MAX_CBOR_DEPTH + 1))).toThrow(/nesting deeper/);
+    const maps = new Uint8Array([
+      ...new Array<number>(3000).fill(0).flatMap(() => [0xa1, 0x61, 0x61]),
+      0x01,
+    ]);
+    expect(() => decodeCbor(maps)).toThrow(DecodeError);
+    expect(() => decodeCbor(deep(100_000))).toThrow(DecodeError);
+    expect(decodeCbor(deep(40), { maxDepth: 40 })).toBeDefined();
+    // Empty containers at the limit are leaves, not another level.
+    expect(
+      decodeCbor(new Uint8Array([...new Array<number>(DEFAULT_MAX_CBOR_DEPTH).fill(0x81), 0x80])),
+    ).toBeDefined();
+  });
+  it("non-byte input is a DecodeError too", () => {
+    expect(() => decodeCbor("a1" as unknown as Uint8Array)).toThrow(DecodeError);
   });
   it("arbitrary bytes only ever throw DecodeError", () => {
     fc.assert(
