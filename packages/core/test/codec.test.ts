@@ -1,8 +1,8 @@
 import {
   ChannelClosedError,
+  DEFAULT_MAX_CBOR_DEPTH,
   DEFAULT_MAX_FRAME_SIZE,
   DecodeError,
-  DEFAULT_MAX_CBOR_DEPTH,
   decodeCbor,
   encodeCbor,
   encodeFrame,
@@ -248,6 +248,56 @@ describe("memoryChannelPair: framed CBOR messages over an in-memory pipe", () =>
     const error = await channel.receive().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StreamStalledError);
     expect((error as StreamStalledError).midFrame).toBe(true);
+  });
+
+  it("a started frame must complete within the frame timeout even when the receive timeout is off", async () => {
+    const [raw, other] = memoryDuplexPair();
+    const channel = framedChannel(A, other, { receiveTimeoutMs: 0, frameTimeoutMs: 40 });
+    await raw.write(encodeFrame(encodeCbor("hello world")).subarray(0, 4));
+    const started = Date.now();
+    const error = await channel.receive().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StreamStalledError);
+    expect((error as StreamStalledError).midFrame).toBe(true);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    // The stream is reset: the remote's writes fail from now on.
+    await expect(raw.write(bytes(1))).rejects.toBeDefined();
+  });
+
+  it("a frame trickled in byte by byte is held to the time of its first byte", async () => {
+    const [raw, other] = memoryDuplexPair();
+    const channel = framedChannel(A, other, { receiveTimeoutMs: 0, frameTimeoutMs: 60 });
+    const frame = encodeFrame(encodeCbor("a message that trickles in"));
+    let stop = false;
+    const trickle = (async () => {
+      for (let i = 0; i < frame.length - 1 && !stop; i++) {
+        await raw.write(frame.subarray(i, i + 1)).catch(() => {});
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    })();
+    const error = await channel.receive().catch((e: unknown) => e);
+    stop = true;
+    await trickle;
+    expect(error).toBeInstanceOf(StreamStalledError);
+    expect((error as StreamStalledError).midFrame).toBe(true);
+  });
+
+  it("keep-alives hold an idle channel open past the receive timeout and are never messages", async () => {
+    const [x, y] = memoryDuplexPair();
+    const sender = framedChannel(B, x, { keepAliveIntervalMs: 20 });
+    const receiver = framedChannel(A, y, { receiveTimeoutMs: 60 });
+    const next = receiver.receive();
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    await sender.send({ after: "quiet" });
+    expect(await next).toEqual({ after: "quiet" });
+    await sender.close();
+    expect(await receiver.receive()).toBeUndefined();
+  });
+
+  it("without keep-alives the same quiet peer is a stall", async () => {
+    const [x, y] = memoryDuplexPair();
+    framedChannel(B, x);
+    const receiver = framedChannel(A, y, { receiveTimeoutMs: 60 });
+    await expect(receiver.receive()).rejects.toBeInstanceOf(StreamStalledError);
   });
 
   it("garbage bytes → DecodeError, and the stream is aborted", async () => {

@@ -49,6 +49,19 @@ export interface MessageChannelOptions {
    * {@link StreamStalledError}. Default 10 s; `0` waits forever (long-lived live streams).
    */
   receiveTimeoutMs?: number;
+  /**
+   * How long a frame that has started arriving may take to complete, whatever the receive
+   * timeout (also when it is `0`): a peer cannot hold a stream open with half a frame. Default
+   * 10 s ({@link DEFAULT_FRAME_TIMEOUT_MS}); `0` disables it.
+   */
+  frameTimeoutMs?: number;
+  /**
+   * When set, the channel sends a keep-alive (an empty frame, which `receive()` skips) whenever
+   * it has written nothing for this long, so that the remote's receive timeout can tell a quiet
+   * peer from a vanished or hostile one. A keep-alive that arrives restarts the receive timeout.
+   * Default: none.
+   */
+  keepAliveIntervalMs?: number;
 }
 
 /** Options of one {@link MessageChannel.receive} call. */
@@ -67,13 +80,18 @@ export class ChannelClosedError extends P2pandaError {
   }
 }
 
-/** The remote sent nothing complete within the receive timeout (idle or stalled mid-frame). */
+/**
+ * The remote sent nothing complete within the receive timeout (idle), or did not complete a
+ * frame it had started within the frame timeout (`midFrame`).
+ */
 export class StreamStalledError extends P2pandaError {
   readonly midFrame: boolean;
   constructor(timeoutMs: number, midFrame: boolean) {
     super(
       "STREAM_STALLED",
-      `no complete message within ${timeoutMs} ms${midFrame ? " (stalled mid-frame)" : ""}`,
+      midFrame
+        ? `a started frame did not complete within ${timeoutMs} ms (stalled mid-frame)`
+        : `no complete message within ${timeoutMs} ms`,
     );
     this.midFrame = midFrame;
   }
@@ -81,8 +99,18 @@ export class StreamStalledError extends P2pandaError {
 
 /** Default receive timeout of a {@link MessageChannel}. */
 export const DEFAULT_RECEIVE_TIMEOUT_MS = 10_000;
+/** Default of {@link MessageChannelOptions.frameTimeoutMs}. */
+export const DEFAULT_FRAME_TIMEOUT_MS = 10_000;
 
-/** Wraps a byte stream as a {@link MessageChannel} of framed, strictly decoded CBOR messages. */
+const KEEP_ALIVE_FRAME = new Uint8Array([0]);
+
+/**
+ * Wraps a byte stream as a {@link MessageChannel} of framed, strictly decoded CBOR messages.
+ *
+ * Deadlines: `receive()` fails with {@link StreamStalledError} when no complete frame arrives
+ * within its timeout (a keep-alive counts, and restarts it), and when a frame that has started
+ * does not complete within the frame timeout, even while the receive timeout is off.
+ */
 export function framedChannel(
   remote: NodeId,
   duplex: ByteDuplex,
@@ -90,16 +118,30 @@ export function framedChannel(
 ): MessageChannel {
   const maxFrameSize = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
   const timeoutMs = options.receiveTimeoutMs ?? DEFAULT_RECEIVE_TIMEOUT_MS;
+  const frameTimeoutMs = options.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS;
   const decoder = new FrameDecoder(maxFrameSize);
   const ready: Uint8Array[] = [];
   const iterator = duplex.source[Symbol.asyncIterator]();
   let ended = false;
   let writeClosed = false;
   let failure: Error | undefined;
+  /** When the frame being received started (undefined between frames). */
+  let frameStarted: number | undefined;
+  /** A read still waiting for bytes; the next receive() continues it instead of reading twice. */
+  let reading: Promise<void> | undefined;
+  let lastWrite = Date.now();
+  let writing: Promise<void> = Promise.resolve();
+  let keepAliveTimer: ReturnType<typeof setInterval> | undefined;
+
+  const stopKeepAlive = (): void => {
+    if (keepAliveTimer !== undefined) clearInterval(keepAliveTimer);
+    keepAliveTimer = undefined;
+  };
 
   const fail = (error: Error): never => {
     if (failure === undefined) {
       failure = error;
+      stopKeepAlive();
       duplex.abort(error);
     }
     throw error;
@@ -112,24 +154,61 @@ export function framedChannel(
       decoder.finish();
       return;
     }
-    for (const frame of decoder.push(next.value)) ready.push(frame);
+    const frames = decoder.push(next.value);
+    for (const frame of frames) ready.push(frame);
+    // The clock of a frame starts with its first bytes: a chunk that completed frames and began
+    // another starts a new one.
+    if (!decoder.inFrame) frameStarted = undefined;
+    else if (frames.length > 0 || frameStarted === undefined) frameStarted = Date.now();
   };
 
-  const withTimeout = async (work: Promise<void>, timeoutMs: number): Promise<void> => {
-    if (timeoutMs <= 0) return work;
+  /** Waits for more bytes until `deadline` (no limit when undefined), then fails with `stalled()`. */
+  const readUntil = async (
+    deadline: number | undefined,
+    stalled: () => StreamStalledError,
+  ): Promise<void> => {
+    reading ??= readMore().finally(() => {
+      reading = undefined;
+    });
+    if (deadline === undefined) return reading;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new StreamStalledError(timeoutMs, decoder.inFrame)),
-        timeoutMs,
-      );
+      timer = setTimeout(() => reject(stalled()), Math.max(0, deadline - Date.now()));
     });
     try {
-      await Promise.race([work, timeout]);
+      await Promise.race([reading, timeout]);
     } finally {
       clearTimeout(timer);
     }
   };
+
+  /** Writes frames one after the other (a keep-alive never interleaves with a message). */
+  const write = (frame: Uint8Array): Promise<void> => {
+    const done = writing.then(() => {
+      lastWrite = Date.now();
+      return duplex.write(frame);
+    });
+    writing = done.catch(() => {});
+    return done;
+  };
+
+  if (options.keepAliveIntervalMs !== undefined && options.keepAliveIntervalMs > 0) {
+    const interval = options.keepAliveIntervalMs;
+    keepAliveTimer = setInterval(
+      () => {
+        if (failure !== undefined || writeClosed) return stopKeepAlive();
+        if (Date.now() - lastWrite < interval) return;
+        write(KEEP_ALIVE_FRAME).catch((error: unknown) => {
+          if (failure === undefined) {
+            failure = new ChannelClosedError("stream closed while sending", { cause: error });
+            stopKeepAlive();
+            duplex.abort(failure);
+          }
+        });
+      },
+      Math.max(1, Math.floor(interval / 2)),
+    );
+  }
 
   return {
     remote,
@@ -137,18 +216,39 @@ export function framedChannel(
       if (failure !== undefined || writeClosed) throw new ChannelClosedError();
       const frame = encodeFrame(encodeCbor(message), maxFrameSize);
       try {
-        await duplex.write(frame);
+        await write(frame);
       } catch (error) {
         fail(new ChannelClosedError("stream closed while sending", { cause: error }));
       }
     },
     async receive(receiveOptions) {
       if (failure !== undefined) throw failure;
+      const idleMs = receiveOptions?.timeoutMs ?? timeoutMs;
+      let idleDeadline = idleMs > 0 ? Date.now() + idleMs : undefined;
+      let frame: Uint8Array | undefined;
       try {
-        const deadline = (async () => {
-          while (ready.length === 0 && !ended) await readMore();
-        })();
-        await withTimeout(deadline, receiveOptions?.timeoutMs ?? timeoutMs);
+        for (;;) {
+          frame = ready.shift();
+          if (frame?.length === 0) {
+            // A keep-alive: the remote is there. Not a message; wait on with a fresh deadline.
+            idleDeadline = idleMs > 0 ? Date.now() + idleMs : undefined;
+            frame = undefined;
+            continue;
+          }
+          if (frame !== undefined || ended) break;
+          const frameDeadline =
+            frameStarted !== undefined && frameTimeoutMs > 0
+              ? frameStarted + frameTimeoutMs
+              : undefined;
+          if (
+            frameDeadline !== undefined &&
+            (idleDeadline === undefined || frameDeadline < idleDeadline)
+          ) {
+            await readUntil(frameDeadline, () => new StreamStalledError(frameTimeoutMs, true));
+          } else {
+            await readUntil(idleDeadline, () => new StreamStalledError(idleMs, decoder.inFrame));
+          }
+        }
       } catch (error) {
         fail(
           error instanceof P2pandaError
@@ -156,7 +256,6 @@ export function framedChannel(
             : new ChannelClosedError("stream failed", { cause: error }),
         );
       }
-      const frame = ready.shift();
       if (frame === undefined) return undefined;
       try {
         return decodeCbor(frame);
@@ -167,11 +266,14 @@ export function framedChannel(
     async close() {
       if (writeClosed || failure !== undefined) return;
       writeClosed = true;
+      stopKeepAlive();
+      await writing;
       await duplex.closeWrite();
     },
     abort(error) {
       if (failure === undefined) {
         failure = error;
+        stopKeepAlive();
         duplex.abort(error);
       }
     },

@@ -419,10 +419,7 @@ class Libp2pEndpoint implements Endpoint {
     }
     this.#accepted.add(protocol);
     const active = new Map<NodeId, number>();
-    const channelOptions: MessageChannelOptions = {
-      maxFrameSize: options.maxFrameSize,
-      receiveTimeoutMs: options.receiveTimeoutMs,
-    };
+    const channelOptions = channelOptionsOf(options);
     this.libp2p
       .handle(
         protocol,
@@ -528,10 +525,11 @@ class Libp2pEndpoint implements Endpoint {
       throw new StreamOpenError(nodeId, describe(error), { cause: error });
     }
     this.metrics.streamsOpened++;
-    return framedChannel(nodeId, streamDuplex(stream, this.#streamOptions), {
-      maxFrameSize: options.maxFrameSize,
-      receiveTimeoutMs: options.receiveTimeoutMs,
-    });
+    return framedChannel(
+      nodeId,
+      streamDuplex(stream, this.#streamOptions),
+      channelOptionsOf(options),
+    );
   }
 
   async dial(nodeId: NodeId, options: { signal?: AbortSignal } = {}): Promise<void> {
@@ -794,4 +792,14 @@ function describe(error: unknown): string {
     return error.errors.map(describe).join("; ");
   }
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** The message-channel part of accept/connect options (the rest is the endpoint's). */
+function channelOptionsOf(options: MessageChannelOptions): MessageChannelOptions {
+  return {
+    maxFrameSize: options.maxFrameSize,
+    receiveTimeoutMs: options.receiveTimeoutMs,
+    frameTimeoutMs: options.frameTimeoutMs,
+    keepAliveIntervalMs: options.keepAliveIntervalMs,
+  };
 }
