@@ -114,6 +114,12 @@ describe("CBOR is deterministic on encode and strict on decode", () => {
       decodeCbor(new Uint8Array([...new Array<number>(DEFAULT_MAX_CBOR_DEPTH).fill(0x81), 0x80])),
     ).toBeDefined();
   });
+  it("a Node Buffer decodes to plain Uint8Array byte strings, like any other view", () => {
+    const encoded = encodeCbor({ b: bytes(1, 2, 3) });
+    const decoded = decodeCbor(Buffer.from(encoded)) as { b: Uint8Array };
+    expect(decoded.b.constructor).toBe(Uint8Array);
+    expect(decoded.b).toEqual(bytes(1, 2, 3));
+  });
   it("non-byte input is a DecodeError too", () => {
     expect(() => decodeCbor("a1" as unknown as Uint8Array)).toThrow(DecodeError);
   });

@@ -65,8 +65,14 @@ export function encodeCbor(value: unknown): Uint8Array {
 export function decodeCbor(bytes: Uint8Array, options: DecodeCborOptions = {}): unknown {
   try {
     if (!(bytes instanceof Uint8Array)) throw new Error("input is not a byte array");
-    const tokenizer = new GuardedTokenizer(bytes, options.maxDepth ?? DEFAULT_MAX_CBOR_DEPTH);
-    return decode(bytes, { ...STRICT_DECODE, tokenizer });
+    // A plain view of the same bytes: byte strings are cut out of the input, and a Node Buffer
+    // (what some transports deliver) would make every decoded byte string a Buffer too.
+    const data =
+      bytes.constructor === Uint8Array
+        ? bytes
+        : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const tokenizer = new GuardedTokenizer(data, options.maxDepth ?? DEFAULT_MAX_CBOR_DEPTH);
+    return decode(data, { ...STRICT_DECODE, tokenizer });
   } catch (error) {
     if (error instanceof DecodeError) throw error;
     throw new DecodeError(`invalid CBOR: ${messageOf(error)}`, { cause: error });
