@@ -19,6 +19,8 @@ export interface StreamDuplexOptions {
 
 /** Default of {@link StreamDuplexOptions.highWaterMark}. */
 export const DEFAULT_READ_HIGH_WATER_MARK = 256 * 1024;
+/** Tasks to wait, after a stream closed, for it to dispatch data still in its read buffer. */
+const MAX_WAITS_AFTER_CLOSE = 100;
 /** Default of {@link StreamDuplexOptions.writeTimeoutMs}. */
 export const DEFAULT_WRITE_TIMEOUT_MS = 30_000;
 
@@ -38,6 +40,8 @@ export function streamDuplex(stream: Stream, options: StreamDuplexOptions = {}):
   let paused = false;
   let resuming = false;
   let ended = false;
+  let closed = false;
+  let waitsAfterClose = 0;
   let failure: Error | undefined;
   let wake: (() => void) | undefined;
 
@@ -63,34 +67,49 @@ export function streamDuplex(stream: Stream, options: StreamDuplexOptions = {}):
       stream.pause();
     }
   };
-  const onRemoteCloseWrite = (): void => {
+  // The end of the remote's data is libp2p's 'end' (the read buffer emptied after the remote
+  // closed its side), not 'remoteCloseWrite' or 'close': either can come while data the remote
+  // sent still sits in the stream's read buffer, waiting for a dispatch in a later task or for a
+  // resume. Ending on them lost the last frames of a transfer now and then.
+  const onEnd = (): void => {
     ended = true;
     notify();
   };
   const onClose = (event: StreamCloseEvent): void => {
     if (event.error !== undefined) failure ??= event.error;
-    ended = true;
-    detach();
+    closed = true;
+    stream.removeEventListener("end", onEnd);
+    stream.removeEventListener("close", onClose);
     notify();
   };
   const detach = (): void => {
     stream.removeEventListener("message", onMessage);
-    stream.removeEventListener("remoteCloseWrite", onRemoteCloseWrite);
+    stream.removeEventListener("end", onEnd);
     stream.removeEventListener("close", onClose);
   };
+  /** After 'close': whether the stream still holds data it will dispatch to us. */
+  const unreadAfterClose = (): boolean =>
+    failure === undefined &&
+    stream.readBufferLength > 0 &&
+    (stream.readStatus === "readable" || stream.readStatus === "paused");
   stream.addEventListener("message", onMessage);
-  stream.addEventListener("remoteCloseWrite", onRemoteCloseWrite);
+  stream.addEventListener("end", onEnd);
   stream.addEventListener("close", onClose);
   // The remote may have reset the stream before we got it (e.g. right after negotiation).
   if (stream.status === "reset" || stream.status === "aborted") {
     failure = new ChannelClosedError(`stream was ${stream.status} before it was read`);
   }
-  if (stream.status !== "open" || stream.readStatus === "closed") ended = true;
+  if (stream.status !== "open" || stream.readStatus === "closed" || stream.readableEnded) {
+    ended = true;
+  }
 
   const source: AsyncIterable<Uint8Array> = {
     async *[Symbol.asyncIterator]() {
       for (;;) {
-        if (failure !== undefined) throw failure;
+        if (failure !== undefined) {
+          detach();
+          throw failure;
+        }
         const chunk = queue.shift();
         if (chunk !== undefined) {
           buffered -= chunk.length;
@@ -109,7 +128,20 @@ export function streamDuplex(stream: Stream, options: StreamDuplexOptions = {}):
           yield chunk;
           continue;
         }
-        if (ended) return;
+        if (ended || (closed && !unreadAfterClose())) {
+          detach();
+          return;
+        }
+        if (closed && waitsAfterClose++ < MAX_WAITS_AFTER_CLOSE) {
+          // Closed with data still buffered: the stream dispatches it in a later task.
+          if (stream.readStatus === "paused") stream.resume();
+          await new Promise<void>((resolve) => setTimeout(resolve, 0));
+          continue;
+        }
+        if (closed) {
+          detach();
+          return;
+        }
         await new Promise<void>((resolve) => {
           wake = resolve;
         });
