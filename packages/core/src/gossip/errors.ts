@@ -11,7 +11,9 @@ export type GossipFailureReason =
   /** More entries in an `ihave` than `maxIHaveEntries`. */
   | "too-many-ihave-entries"
   /** More messages than the per-link token bucket allows. */
-  | "rate-limited";
+  | "rate-limited"
+  /** A frame that had started did not complete within the frame timeout (10 s). */
+  | "stalled-mid-frame";
 
 /**
  * A remote sent gossip input we refuse. The link to it is closed (output `disconnect` with this

@@ -3,7 +3,12 @@ import { filter, type Observable, Subject, type Subscription } from "rxjs";
 import { type Clock, systemClock } from "../clock.ts";
 import { DecodeError } from "../codec/cbor.ts";
 import { FrameTooLargeError } from "../codec/framing.ts";
-import type { MessageChannel } from "../codec/message-channel.ts";
+import {
+  DEFAULT_FRAME_TIMEOUT_MS,
+  type MessageChannel,
+  type MessageChannelOptions,
+  StreamStalledError,
+} from "../codec/message-channel.ts";
 import type { ProtocolEndpoint } from "../endpoint/protocol-endpoint.ts";
 import { P2pandaError } from "../errors.ts";
 import { ProtocolName } from "../ids/network-id.ts";
@@ -20,6 +25,7 @@ import {
   type GossipStateEvent,
   type GossipTimer,
 } from "./gossip-state.ts";
+import { idleLinks, type LinkUsage, linkToEvict } from "./link-policy.ts";
 import type { GossipMessage } from "./messages.ts";
 
 /**
@@ -55,6 +61,33 @@ export interface GossipServiceOptions {
    * treated as failed and disconnected. Default 1,024.
    */
   maxQueuedPerLink?: number;
+  /**
+   * A link that has written nothing for this long sends a keep-alive, so its peer can tell a
+   * quiet neighbour from a vanished or hostile one. Default 15,000 ms.
+   */
+  keepAliveIntervalMs?: number;
+  /**
+   * How long past the keep-alive interval a link may stay silent (not even a keep-alive) before
+   * it is closed as failed. Default 10,000 ms (a link is dropped after 25 s of silence).
+   */
+  linkGraceMs?: number;
+  /**
+   * An incoming gossip stream must bring its first message within this time (the dialling side
+   * opens it because it has something to send, so an honest peer sends at once); otherwise it
+   * is closed. Default 5,000 ms.
+   */
+  firstMessageTimeoutMs?: number;
+  /**
+   * A link that no overlay needs (not an active-view neighbour of any topic) and that carried no
+   * message for this long is closed; it is dialled again when there is something to send.
+   * Default 60,000 ms.
+   */
+  idleLinkTimeoutMs?: number;
+  /**
+   * A frame that has started must complete within this time; a peer that stalls mid-frame is
+   * refused (`stalled-mid-frame`). Default 10,000 ms.
+   */
+  frameTimeoutMs?: number;
   rng?: Rng;
   clock?: Clock;
 }
@@ -100,6 +133,10 @@ export interface GossipServiceMetrics extends GossipMetrics {
   linksFailed: number;
   /** Peers disconnected because too many messages to them were waiting. */
   slowPeers: number;
+  /** Links closed because their peer sent nothing (not even a keep-alive) in time. */
+  linksTimedOut: number;
+  /** Links no overlay needed, closed to make room for a new one or after being idle. */
+  linksEvicted: number;
   messagesSent: number;
   messagesReceived: number;
 }
@@ -110,6 +147,14 @@ export const DEFAULT_GOSSIP_HEAL_INTERVAL_MS = 5_000;
 export const DEFAULT_GOSSIP_MAX_LINKS = 128;
 /** Default of {@link GossipServiceOptions.maxQueuedPerLink}. */
 export const DEFAULT_GOSSIP_MAX_QUEUED = 1_024;
+/** Default of {@link GossipServiceOptions.keepAliveIntervalMs}. */
+export const DEFAULT_GOSSIP_KEEP_ALIVE_MS = 15_000;
+/** Default of {@link GossipServiceOptions.linkGraceMs}. */
+export const DEFAULT_GOSSIP_LINK_GRACE_MS = 10_000;
+/** Default of {@link GossipServiceOptions.firstMessageTimeoutMs}. */
+export const DEFAULT_GOSSIP_FIRST_MESSAGE_TIMEOUT_MS = 5_000;
+/** Default of {@link GossipServiceOptions.idleLinkTimeoutMs}. */
+export const DEFAULT_GOSSIP_IDLE_LINK_TIMEOUT_MS = 60_000;
 /**
  * Largest gossip frame: a full `ihave` batch (256 × ~45 bytes) or a 4 KiB message with its
  * envelope fit many times over; the message-size limit itself is checked after decoding.
@@ -131,6 +176,8 @@ interface Link {
   chain: Promise<void>;
   queued: number;
   abort: AbortController;
+  /** When the last message arrived (or the link opened): what the link policy ranks by. */
+  lastMessageAt: number;
 }
 
 interface TopicEntry {
@@ -165,6 +212,9 @@ export class GossipService {
   readonly #healInterval: number;
   readonly #maxLinks: number;
   readonly #maxQueued: number;
+  readonly #channelOptions: MessageChannelOptions;
+  readonly #firstMessageTimeout: number;
+  readonly #idleLinkTimeout: number;
   readonly #rng: Rng;
   #healTimer: ReturnType<typeof setInterval> | undefined;
   #running = false;
@@ -177,6 +227,8 @@ export class GossipService {
     linksRefused: 0,
     linksFailed: 0,
     slowPeers: 0,
+    linksTimedOut: 0,
+    linksEvicted: 0,
     messagesSent: 0,
     messagesReceived: 0,
   };
@@ -191,6 +243,16 @@ export class GossipService {
     this.#healInterval = options.healIntervalMs ?? DEFAULT_GOSSIP_HEAL_INTERVAL_MS;
     this.#maxLinks = options.maxLinks ?? DEFAULT_GOSSIP_MAX_LINKS;
     this.#maxQueued = options.maxQueuedPerLink ?? DEFAULT_GOSSIP_MAX_QUEUED;
+    const keepAlive = options.keepAliveIntervalMs ?? DEFAULT_GOSSIP_KEEP_ALIVE_MS;
+    this.#channelOptions = {
+      maxFrameSize: GOSSIP_MAX_FRAME_SIZE,
+      receiveTimeoutMs: keepAlive + (options.linkGraceMs ?? DEFAULT_GOSSIP_LINK_GRACE_MS),
+      frameTimeoutMs: options.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS,
+      keepAliveIntervalMs: keepAlive,
+    };
+    this.#firstMessageTimeout =
+      options.firstMessageTimeoutMs ?? DEFAULT_GOSSIP_FIRST_MESSAGE_TIMEOUT_MS;
+    this.#idleLinkTimeout = options.idleLinkTimeoutMs ?? DEFAULT_GOSSIP_IDLE_LINK_TIMEOUT_MS;
   }
 
   /** This node's id. */
@@ -230,10 +292,11 @@ export class GossipService {
   start(): void {
     if (this.#running || this.#stopped) return;
     this.#running = true;
-    this.#endpoint.accept(ProtocolName.gossip, (channel) => this.#accept(channel), {
-      maxFrameSize: GOSSIP_MAX_FRAME_SIZE,
-      receiveTimeoutMs: 0,
-    });
+    this.#endpoint.accept(
+      ProtocolName.gossip,
+      (channel) => this.#accept(channel),
+      this.#channelOptions,
+    );
     this.#healTimer = setInterval(() => this.#heal(), this.#healInterval);
   }
 
@@ -363,10 +426,16 @@ export class GossipService {
       .map((n) => n.nodeId);
   }
 
-  /** Re-enters every overlay that has no neighbour left through the address book. */
+  /**
+   * Re-enters every overlay that has no neighbour left through the address book, and closes
+   * links no overlay needs that have been idle too long.
+   */
   #heal(): void {
     if (!this.#running) return;
     const now = this.#clock.now();
+    for (const peer of idleLinks(this.#linkUsage(), now, this.#idleLinkTimeout)) {
+      this.#evict(peer);
+    }
     for (const entry of this.#topics.values()) {
       if (this.neighbours(entry.topic).length > 0) continue;
       const candidates = this.#candidates(entry.discoveryTopic);
@@ -388,7 +457,7 @@ export class GossipService {
           if (link !== undefined) {
             this.#links.delete(output.peer);
             if (output.error !== undefined) this.#abortLink(link, output.error);
-            else void this.#closeLink(link);
+            else this.#closeLink(link).catch(() => {});
           }
           break;
         }
@@ -418,7 +487,9 @@ export class GossipService {
     }
     if (link.channels.length === 0) {
       link.pending.push(message);
-      if (!link.dialing) void this.#dial(link);
+      if (!link.dialing) {
+        this.#dial(link).catch((error: unknown) => this.#linkFailed(link, asError(error)));
+      }
       return;
     }
     this.#write(link, message);
@@ -433,6 +504,7 @@ export class GossipService {
       chain: Promise.resolve(),
       queued: 0,
       abort: new AbortController(),
+      lastMessageAt: this.#clock.now(),
     };
   }
 
@@ -470,8 +542,7 @@ export class GossipService {
     let channel: MessageChannel;
     try {
       channel = await this.#endpoint.connect(link.peer, ProtocolName.gossip, {
-        maxFrameSize: GOSSIP_MAX_FRAME_SIZE,
-        receiveTimeoutMs: 0,
+        ...this.#channelOptions,
         signal: link.abort.signal,
       });
     } catch {
@@ -502,6 +573,11 @@ export class GossipService {
     const peer = channel.remote;
     const now = this.#clock.now();
     let link = this.#links.get(peer);
+    if (this.#running && link === undefined && this.#links.size >= this.#maxLinks) {
+      // Full: make room by closing the link no overlay needs that has been quiet longest.
+      const evict = linkToEvict(this.#linkUsage());
+      if (evict !== undefined) this.#evict(evict);
+    }
     if (
       !this.#running ||
       this.#state.isRefused(peer, now) ||
@@ -532,25 +608,51 @@ export class GossipService {
   async #read(link: Link, entry: Channel): Promise<void> {
     const { channel } = entry;
     const peer = link.peer;
+    // The side that dialled has something to send: an accepted stream that brings nothing
+    // soon is someone holding a link slot.
+    let timeoutMs = entry.dialed ? undefined : this.#firstMessageTimeout;
     for (;;) {
       let value: unknown;
       try {
-        value = await channel.receive({ timeoutMs: 0 });
+        value = await channel.receive({ timeoutMs });
       } catch (error) {
         this.#detach(link, entry);
         if (this.#stopped || this.#links.get(peer) !== link) return;
         const refusal = codecRefusal(error);
         if (refusal !== undefined) {
           this.#apply(this.#state.refuse(peer, refusal, this.#clock.now()));
-        } else {
-          this.#linkFailed(link, asError(error));
+          return;
         }
+        if (error instanceof StreamStalledError) {
+          this.#metrics.linksTimedOut++;
+          // After simultaneous dials both sides write on one of the two streams; the other
+          // may never carry a message. Its silence says nothing about the link.
+          if (link.channels.length > 0 || link.dialing) return;
+        }
+        this.#linkFailed(link, asError(error));
         return;
       }
       if (value === undefined) break;
       if (this.#stopped) return;
+      timeoutMs = undefined;
+      const now = this.#clock.now();
+      link.lastMessageAt = now;
       this.#metrics.messagesReceived++;
-      this.#apply(this.#state.handleMessage(peer, value, this.#clock.now()));
+      let outputs: GossipOutput[];
+      try {
+        outputs = this.#state.handleMessage(peer, value, now);
+      } catch (error) {
+        // The state machine refuses bad input itself; anything it still throws was caused by
+        // this remote's message, and ends only this remote's link.
+        this.#detach(link, entry);
+        channel.abort(asError(error));
+        const reason = error instanceof Error ? error.message : String(error);
+        this.#apply(
+          this.#state.refuse(peer, new GossipProtocolError("malformed-message", reason), now),
+        );
+        return;
+      }
+      this.#apply(outputs);
     }
     // The remote closed its side: close ours after what is queued.
     this.#detach(link, entry);
@@ -578,9 +680,33 @@ export class GossipService {
   #abortLink(link: Link, error: Error): void {
     link.abort.abort(error);
     // Sends queued before the abort (e.g. a `disconnect`) are flushed first.
-    void link.chain.then(() => {
-      for (const { channel } of link.channels.splice(0)) channel.abort(error);
-    });
+    link.chain
+      .then(() => {
+        for (const { channel } of link.channels.splice(0)) channel.abort(error);
+      })
+      .catch(() => {});
+  }
+
+  /** Closes a link no overlay needs (to make room, or because it is idle); not a failure. */
+  #evict(peer: NodeId): void {
+    const link = this.#links.get(peer);
+    if (link === undefined) return;
+    this.#metrics.linksEvicted++;
+    this.#links.delete(peer);
+    this.#abortLink(link, new GossipLinkEvictedError(peer));
+    if (!this.#stopped) this.#apply(this.#state.peerDisconnected(peer, this.#clock.now()));
+  }
+
+  #linkUsage(): LinkUsage[] {
+    const usage: LinkUsage[] = [];
+    for (const link of this.#links.values()) {
+      usage.push({
+        peer: link.peer,
+        lastMessageAt: link.lastMessageAt,
+        neighbour: this.#state.isNeighbour(link.peer),
+      });
+    }
+    return usage;
   }
 
   /**
@@ -710,6 +836,13 @@ export class GossipLinkRefusedError extends P2pandaError {
   }
 }
 
+/** A link no overlay needed was closed to make room for another, or because it was idle. */
+export class GossipLinkEvictedError extends P2pandaError {
+  constructor(peer: NodeId) {
+    super("GOSSIP_LINK_EVICTED", `gossip link to ${peer.slice(0, 8)} closed: not needed, idle`);
+  }
+}
+
 /** A peer read our messages too slowly: its link was dropped. */
 export class GossipSlowPeerError extends P2pandaError {
   constructor(peer: NodeId, max: number) {
@@ -720,6 +853,9 @@ export class GossipSlowPeerError extends P2pandaError {
 function codecRefusal(error: unknown): GossipProtocolError | undefined {
   if (error instanceof FrameTooLargeError) {
     return new GossipProtocolError("message-too-large", error.message);
+  }
+  if (error instanceof StreamStalledError && error.midFrame) {
+    return new GossipProtocolError("stalled-mid-frame", error.message);
   }
   if (error instanceof DecodeError)
     return new GossipProtocolError("malformed-message", error.message);

@@ -83,6 +83,7 @@ export class GossipState {
       "too-many-node-ids": 0,
       "too-many-ihave-entries": 0,
       "rate-limited": 0,
+      "stalled-mid-frame": 0,
     },
   };
 
@@ -168,8 +169,9 @@ export class GossipState {
     try {
       message = decodeGossipMessage(value, this.config.limits);
     } catch (error) {
-      if (!(error instanceof GossipProtocolError)) throw error;
-      return this.#refuse(from, error, now);
+      // Whatever the decoder threw, the input came from the remote: refuse the remote, never
+      // throw to the driver (an escaped error would take the whole node down).
+      return this.#refuse(from, asProtocolError(error), now);
     }
     const topic = messageKey(message.topic) as Topic;
     const t = this.#topics.get(topic);
@@ -204,6 +206,12 @@ export class GossipState {
    */
   refuse(from: NodeId, error: GossipProtocolError, now: number): GossipOutput[] {
     return this.#refuse(from, error, now);
+  }
+
+  /** Whether `peer` is an active-view neighbour of any joined topic (its link is needed). */
+  isNeighbour(peer: NodeId): boolean {
+    for (const t of this.#topics.values()) if (t.membership.isActive(peer)) return true;
+    return false;
   }
 
   /** Whether `peer` is on cool-down after misbehaving (its links are not accepted). */
@@ -258,4 +266,10 @@ export class GossipState {
     }
     return false;
   }
+}
+
+function asProtocolError(error: unknown): GossipProtocolError {
+  if (error instanceof GossipProtocolError) return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  return new GossipProtocolError("malformed-message", reason);
 }

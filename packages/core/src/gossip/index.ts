@@ -9,6 +9,7 @@ export * from "./errors.ts";
 export * from "./gossip-service.ts";
 export * from "./gossip-state.ts";
 export * from "./hyparview.ts";
+export * from "./link-policy.ts";
 export * from "./messages.ts";
 export * from "./plumtree.ts";
 export * from "./simulator.ts";

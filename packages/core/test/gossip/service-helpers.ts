@@ -7,6 +7,7 @@ import {
   type GossipHandle,
   GossipService,
   type GossipServiceEvent,
+  type GossipServiceOptions,
 } from "../../src/gossip/gossip-service.ts";
 import type { NodeId } from "../../src/ids/node-id.ts";
 import type { Topic } from "../../src/ids/topic.ts";
@@ -34,6 +35,8 @@ export class GossipCluster {
       healIntervalMs?: number;
       maxQueuedPerLink?: number;
       id?: NodeId;
+      /** Any other option of the service (timeouts, link cap). */
+      service?: Partial<GossipServiceOptions>;
     } = {},
   ) {
     const id = options.id ?? nodeId(this.nodes.length);
@@ -47,6 +50,7 @@ export class GossipCluster {
         ? { maxQueuedPerLink: options.maxQueuedPerLink }
         : {}),
       ...(options.config !== undefined ? { config: options.config } : {}),
+      ...options.service,
     });
     const node: ClusterNode = { id, book, gossip, events: [] };
     gossip.events$.subscribe((e) => node.events.push(e));
