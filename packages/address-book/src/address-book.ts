@@ -298,6 +298,11 @@ export class AddressBook {
         writes.push(this.#removeNode(victim));
       }
       next = createNodeInfo(id, { transports: info });
+    } else if (isStale(current)) {
+      // The node published new addresses since our last attempt failed: that failure says
+      // nothing about them. Forget when it happened (the count stays) so it is tried again now.
+      const { lastFailureAt: _forgotten, ...metrics } = current.metrics;
+      next = { ...current, transports: info, metrics };
     } else {
       next = { ...current, transports: info };
     }

@@ -323,6 +323,30 @@ export function describeAddressBookConformance(
         expect(stale()).toBe(true);
       });
 
+      it("a fresher signed transport info clears staleness at once (the failure was about old addresses)", async () => {
+        const clock = new ManualClock(100);
+        const book = await openBook({ clock });
+        expect(await book.insertTransportInfo(alice.nodeId, await signed(alice, ts(1000), 1))).toBe(
+          true,
+        );
+        await book.reportConnection(alice.nodeId, false);
+        const info = () => book.nodeInfo(alice.nodeId) as NodeInfo;
+        expect(isStale(info())).toBe(true);
+        // A replay of the same info changes nothing: still stale.
+        await book.insertTransportInfo(alice.nodeId, await signed(alice, ts(1000), 1));
+        expect(isStale(info())).toBe(true);
+        expect(await book.insertTransportInfo(alice.nodeId, await signed(alice, ts(2000), 2))).toBe(
+          true,
+        );
+        expect(isStale(info())).toBe(false);
+        expect(info().metrics.failures).toBe(1);
+        // The next failure counts as usual.
+        clock.advance(10);
+        await book.reportConnection(alice.nodeId, false);
+        expect(isStale(info())).toBe(true);
+        expect(info().metrics.failures).toBe(2);
+      });
+
       it("ignores reports about unknown nodes", async () => {
         const book = await openBook();
         await book.reportConnection(alice.nodeId, false);

@@ -548,14 +548,17 @@ class Libp2pEndpoint implements Endpoint {
     if (open !== undefined) return open;
 
     const known = this.#book.nodeInfo(nodeId)?.transports?.addresses ?? [];
+    // Without an address we can use nothing was attempted: the node is not reported as a
+    // failed connection (it would turn stale and be skipped until long after its address came).
     if (known.length === 0) {
-      return this.#dialFailed(nodeId, new NoTransportInfoError(nodeId));
+      return this.#dialFailed(nodeId, new NoTransportInfoError(nodeId), false);
     }
     const dialable = this.#dialableAddresses(nodeId, known);
     if (dialable.length === 0) {
       return this.#dialFailed(
         nodeId,
         new DialFailedError(nodeId, "no dialable address (private addresses are not allowed)"),
+        false,
       );
     }
     let connection: Connection;
@@ -577,9 +580,9 @@ class Libp2pEndpoint implements Endpoint {
     return connection;
   }
 
-  async #dialFailed(nodeId: NodeId, error: P2pandaError): Promise<never> {
+  async #dialFailed(nodeId: NodeId, error: P2pandaError, attempted = true): Promise<never> {
     this.metrics.dialsFailed++;
-    await this.#report(nodeId, false);
+    if (attempted) await this.#report(nodeId, false);
     this.#events.emit({
       type: "endpoint:dial-failed",
       remote: nodeId,
