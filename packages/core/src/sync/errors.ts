@@ -26,6 +26,16 @@ export class UnexpectedOperationError extends SyncProtocolError {
   }
 }
 
+/**
+ * In live mode the remote sent an operation of a log that does not belong to the session's topic
+ * (see `SyncSessionOptions.isTopicLog`): a peer must not use a topic's session to push other data.
+ */
+export class ForeignLogError extends SyncProtocolError {
+  constructor(message = "live operation of a log that does not belong to the session's topic") {
+    super("log-sync/live", "live", message, "FOREIGN_LOG");
+  }
+}
+
 /** The remote closed the stream before the protocol allowed it. */
 export class UnexpectedStreamClosureError extends P2pandaError {
   readonly phase: SyncPhase;

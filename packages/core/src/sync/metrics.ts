@@ -27,6 +27,8 @@ export interface SyncMetrics {
    * in live mode an earlier operation has not arrived yet): not stored, not an error.
    */
   detachedOperations: number;
+  /** Live operations refused because their log does not belong to the session's topic. */
+  foreignOperations: number;
 }
 
 /** All counters at zero. */
@@ -47,5 +49,6 @@ export function emptyMetrics(): SyncMetrics {
     storedOperations: 0,
     duplicateOperations: 0,
     detachedOperations: 0,
+    foreignOperations: 0,
   };
 }

@@ -5,6 +5,7 @@ import type { MessageChannel } from "../codec/message-channel.ts";
 import type { NodeId } from "../ids/node-id.ts";
 import type { Topic } from "../ids/topic.ts";
 import {
+  ForeignLogError,
   SessionAbortedError,
   type SyncPhase,
   TopicNotSubscribedError,
@@ -12,11 +13,12 @@ import {
 } from "./errors.ts";
 import type { SyncEvent } from "./events.ts";
 import { OperationIngest } from "./ingest.ts";
-import type { LogRange } from "./log-heights.ts";
+import { type LogRange, logKey, type TopicLogs } from "./log-heights.ts";
+import type { LogId } from "./log-id.ts";
 import { LogSync, type LogSyncOutput, type SyncLimits } from "./log-sync.ts";
 import { decodeSyncMessage, encodeSyncMessage, type TopicSyncMessage } from "./messages.ts";
 import type { SyncMetrics } from "./metrics.ts";
-import type { Operation } from "./operation.ts";
+import { authorOf, logIdOf, type Operation } from "./operation.ts";
 import type { SyncProtocol } from "./protocol.ts";
 import type { LogStore } from "./store/log-store.ts";
 import type { TopicStore } from "./store/topic-store.ts";
@@ -51,6 +53,18 @@ export interface SyncSessionOptions {
   readonly pageSize?: number;
   /** Size of the de-dup buffer. Default 1,024. */
   readonly dedupCapacity?: number;
+  /**
+   * Live mode: whether a log that neither the topic store lists for the topic nor the remote
+   * announced in its `Have` still belongs to the topic (a log started after the sync phase).
+   * Operations of any other log end the session with {@link ForeignLogError}. Default: none.
+   */
+  readonly isTopicLog?: (topic: Topic, author: NodeId, logId: LogId) => boolean;
+  /**
+   * Acceptor: how long to wait for the remote's first message. An honest initiator sends it at
+   * once; a short deadline frees the slot of one that opens a stream and stays silent. Default:
+   * the channel's receive timeout.
+   */
+  readonly firstMessageTimeoutMs?: number;
   /** Identifies the session in events. Default: a counter. */
   readonly sessionId?: string;
   /** Time source for event stamps. */
@@ -89,6 +103,9 @@ export class SyncSession implements SyncProtocol<SyncMetrics, SyncEvent> {
   #liveQueue: Operation[] = [];
   #closeRequested = false;
   #started = false;
+  #received = 0;
+  /** Keys of the logs of the topic: the topic store's and those the remote announced. */
+  readonly #topicLogs = new Set<string>();
   readonly #clock: Clock;
 
   constructor(options: SyncSessionOptions) {
@@ -235,11 +252,17 @@ export class SyncSession implements SyncProtocol<SyncMetrics, SyncEvent> {
       ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
     });
     const logs = await options.topicStore.resolve(topic);
+    this.#addTopicLogs(logs);
     const local = await options.logStore.heights(logs);
     await this.#process(this.#machine.start(local));
     // Receiving runs here; planning and sending run in `#sender`, started by the `plan` output.
     while (!this.#inboundDone()) {
       const message = await this.#receive();
+      // The sync phase trusts the remote's topic store for the logs it announces (it may send
+      // only those), so live mode accepts later operations of the same logs.
+      if (message.type === "have") {
+        for (const h of message.heights) this.#topicLogs.add(logKey(h.author, h.logId));
+      }
       await this.#process(this.#machine.handle(message));
     }
     await this.#sender;
@@ -322,6 +345,7 @@ export class SyncSession implements SyncProtocol<SyncMetrics, SyncEvent> {
           break;
         case "receive": {
           const ingest = this.#ingest as OperationIngest;
+          if (out.phase === "live") await this.#checkTopicLog(out.operation);
           try {
             await ingest.add(out.operation, out.phase);
           } catch (error) {
@@ -340,6 +364,34 @@ export class SyncSession implements SyncProtocol<SyncMetrics, SyncEvent> {
         case "remote-closed":
           break;
       }
+    }
+  }
+
+  /**
+   * Live mode accepts an operation only of a log of the session's topic (upstream associated
+   * whatever arrived with the topic, so any neighbour could make us store and re-share any log
+   * under it). The topic store is read again before refusing: the app or another session may
+   * have added the log since the sync phase.
+   */
+  async #checkTopicLog(operation: Operation): Promise<void> {
+    const topic = this.#topic as Topic;
+    const author = authorOf(operation.header);
+    const logId = logIdOf(operation.header);
+    const key = logKey(author, logId);
+    if (this.#topicLogs.has(key) || this.#options.isTopicLog?.(topic, author, logId) === true) {
+      return;
+    }
+    this.#addTopicLogs(await this.#options.topicStore.resolve(topic));
+    if (this.#topicLogs.has(key)) return;
+    this.#machine.metrics.foreignOperations++;
+    throw new ForeignLogError(
+      `live operation of log ${String(logId).slice(0, 16)} of ${author.slice(0, 8)}, which does not belong to the session's topic`,
+    );
+  }
+
+  #addTopicLogs(logs: TopicLogs): void {
+    for (const [author, logIds] of logs) {
+      for (const logId of logIds) this.#topicLogs.add(logKey(author, logId));
     }
   }
 
@@ -368,8 +420,11 @@ export class SyncSession implements SyncProtocol<SyncMetrics, SyncEvent> {
   async #receive(endAllowed = false): Promise<TopicSyncMessage | undefined> {
     // Live mode waits for the next operation as long as it takes: idle is normal there, and a
     // vanished peer is noticed by the endpoint's liveness pings, which reset the stream.
+    const first = this.#received++ === 0 && this.role === "acceptor";
+    const timeoutMs =
+      this.#phase === "live" ? 0 : first ? this.#options.firstMessageTimeoutMs : undefined;
     const value = await (this.#channel as MessageChannel).receive(
-      this.#phase === "live" ? { timeoutMs: 0 } : undefined,
+      timeoutMs !== undefined ? { timeoutMs } : undefined,
     );
     if (value === undefined) {
       if (endAllowed && this.#machine.closeSent) return undefined;

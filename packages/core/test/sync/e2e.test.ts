@@ -2,8 +2,10 @@ import { describe, expect, it } from "vitest";
 import { toHex } from "../../src/bytes.ts";
 import { memoryChannelPair } from "../../src/codec/message-channel.ts";
 import { nobleEd25519 } from "../../src/identity/ed25519.ts";
+import type { NodeId } from "../../src/ids/node-id.ts";
 import { Topic } from "../../src/ids/topic.ts";
 import type { OperationReceivedEvent } from "../../src/sync/events.ts";
+import type { LogId } from "../../src/sync/log-id.ts";
 import type { Operation } from "../../src/sync/operation.ts";
 import { validateOperation } from "../../src/sync/validation.ts";
 import { collect, Peer, runPair } from "./helpers.ts";
@@ -108,10 +110,12 @@ describe("end to end over memory channels", () => {
 
   it("a node forwards live operations between sessions (what a manager does)", async () => {
     const [a, b, c] = await Promise.all([Peer.create(1), Peer.create(2), Peer.create(3)]);
+    // A's log starts after the sessions did: the app's rule says it belongs to the topic.
+    const isTopicLog = (_topic: Topic, _author: NodeId, logId: LogId) => logId === 0;
     const ab = a.session({ role: "initiator", topic, liveMode: true });
-    const ba = b.session({ role: "acceptor", liveMode: true });
+    const ba = b.session({ role: "acceptor", liveMode: true, isTopicLog });
     const bc = b.session({ role: "initiator", topic, liveMode: true });
-    const cb = c.session({ role: "acceptor", liveMode: true });
+    const cb = c.session({ role: "acceptor", liveMode: true, isTopicLog });
     ba.events$.subscribe((e) => {
       if (e.type === "sync:operation-received") bc.publish(e.operation);
     });

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { memoryChannelPair } from "../../src/codec/message-channel.ts";
 import { Topic } from "../../src/ids/topic.ts";
 import {
+  ForeignLogError,
   SyncProtocolError,
   TopicNotSubscribedError,
   UnexpectedStreamClosureError,
@@ -358,5 +359,67 @@ describe("topic log sync (upstream topic_log_sync.rs)", () => {
     const [ra, rb] = await Promise.allSettled([sa.run(ca), sb.run(cb)]);
     expect(ra?.status === "rejected" && ra.reason).toBeInstanceOf(UnexpectedStreamClosureError);
     expect(rb?.status === "rejected" && rb.reason).toBeInstanceOf(TopicNotSubscribedError);
+  });
+});
+
+describe("live mode accepts only operations of the session topic's logs", () => {
+  // B's logs: 0 is announced in the sync phase, 1 is the topic's by the app's rule, 2 is
+  // associated with the topic by the app after the sync phase, 7 belongs to nothing we know.
+  const liveWith = async (logId: number, associateLate = false) => {
+    const a = await Peer.create(1);
+    const b = await Peer.create(2);
+    const op0 = await b.next("announced");
+    const session = a.session({
+      role: "acceptor",
+      liveMode: true,
+      isTopicLog: (_topic, _author, id) => id === 1,
+    });
+    const live = await b.next("live", logId);
+    const events = collect(session);
+    if (associateLate) {
+      session.events$.subscribe((e) => {
+        if (e.type === "sync:live-started") a.topicStore.associate(topic, b.id, logId).catch(() => {});
+      });
+    }
+    const outcome = await runScripted(session, [
+      ...handshake(topic),
+      { type: "have", heights: [{ author: b.id, logId: 0, seqNum: 0 }] },
+      { type: "presync", totalOperations: 1, totalBytes: operationSize(op0) },
+      opMsg(op0),
+      { type: "done" },
+      opMsg(live, "live"),
+      { type: "close" },
+    ]);
+    return { ...outcome, a, b, live, events };
+  };
+
+  it("a log the remote announced in the sync phase", async () => {
+    const { error, a, b, live } = await liveWith(0);
+    expect(error).toBeUndefined();
+    expect((await a.logStore.latest(b.id, 0))?.hash).toEqual(live.hash);
+  });
+
+  it("a log the app's rule (isTopicLog) assigns to the topic", async () => {
+    const { error, a, b } = await liveWith(1);
+    expect(error).toBeUndefined();
+    expect(await a.logStore.latest(b.id, 1)).toBeDefined();
+  });
+
+  it("a log associated with the topic after the sync phase (the topic store is read again)", async () => {
+    const { error, a, b } = await liveWith(2, true);
+    expect(error).toBeUndefined();
+    expect(await a.logStore.latest(b.id, 2)).toBeDefined();
+  });
+
+  it("a foreign log ends the session with ForeignLogError, counted, and nothing of it is stored", async () => {
+    const { error, a, b, events, metrics } = await liveWith(7);
+    expect(metrics).toBeUndefined();
+    expect(error).toBeInstanceOf(ForeignLogError);
+    expect((error as ForeignLogError).code).toBe("FOREIGN_LOG");
+    const failed = events.at(-1);
+    expect(failed?.type).toBe("sync:failed");
+    if (failed?.type === "sync:failed") expect(failed.metrics.foreignOperations).toBe(1);
+    expect(await a.logStore.latest(b.id, 7)).toBeUndefined();
+    expect(await a.topicStore.resolve(topic)).not.toContainEqual([b.id, [7]]);
   });
 });
