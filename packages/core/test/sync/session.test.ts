@@ -378,7 +378,8 @@ describe("live mode accepts only operations of the session topic's logs", () => 
     const events = collect(session);
     if (associateLate) {
       session.events$.subscribe((e) => {
-        if (e.type === "sync:live-started") a.topicStore.associate(topic, b.id, logId).catch(() => {});
+        if (e.type === "sync:live-started")
+          a.topicStore.associate(topic, b.id, logId).catch(() => {});
       });
     }
     const outcome = await runScripted(session, [
