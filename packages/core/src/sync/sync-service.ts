@@ -15,6 +15,7 @@ import type { SyncEvent } from "./events.ts";
 import type { LogId } from "./log-id.ts";
 import type { SyncLimits } from "./log-sync.ts";
 import { createOperation, type Operation, type OperationSigner } from "./operation.ts";
+import { DEFAULT_SYNC_COOL_DOWN_MS, isRemoteFault, PeerCoolDown } from "./peer-cool-down.ts";
 import { SyncSession } from "./session.ts";
 import type { LogStore } from "./store/log-store.ts";
 import type { TopicStore } from "./store/topic-store.ts";
@@ -48,8 +49,33 @@ export interface SyncServiceOptions {
   limits?: Partial<SyncLimits>;
   /** A failed session with a node that is still a neighbour is retried after this. Default 5,000 ms. */
   retryDelayMs?: number;
-  /** Sessions accepted from others at once; more are refused. Default 64. */
+  /**
+   * Sessions accepted from others at once. When all are taken, a new one evicts the oldest that
+   * has not yet named a topic we sync (the handshake takes one round trip for an honest peer);
+   * if every session is past its handshake, the new one is refused. Default 64.
+   */
   maxAcceptedSessions?: number;
+  /**
+   * An accepted session whose remote sends no first message within this fails (and puts the
+   * remote on cool-down): the initiator speaks first and at once. Default 3,000 ms.
+   */
+  firstMessageTimeoutMs?: number;
+  /**
+   * A peer whose session failed through its fault (malformed, oversized, out-of-order or invalid
+   * input, a foreign log, a stall) gets no new session with us, in either direction, for this
+   * long. Failures that are not its fault are retried after {@link retryDelayMs}. Default
+   * 60,000 ms.
+   */
+  coolDownMs?: number;
+  /**
+   * Live mode: whether a log the topic store does not list for the topic, and that the remote
+   * did not announce in the sync phase, belongs to the topic (typically a log whose first
+   * operation was written after the session started). Operations of other logs end the session
+   * as a foreign log. Default: a log belongs to a topic when its log id is the topic's default
+   * log id (the topic's hex id, {@link SyncStreamOptions.logId}); an app that writes topics'
+   * operations into logs of its own naming describes them here.
+   */
+  isTopicLog?: (topic: Topic, author: NodeId, logId: LogId) => boolean;
   clock?: Clock;
 }
 
@@ -94,14 +120,36 @@ export type SyncServiceEvent =
       readonly topic: Topic;
       readonly remote: NodeId;
       readonly delayMs: number;
+    }
+  | {
+      /**
+       * A session failed through the remote's fault: the remote gets no new session until
+       * `until` (clock time). `error` is the typed reason (its `code` in `code`).
+       */
+      readonly type: "sync:peer-refused";
+      readonly at: number;
+      readonly topic: Topic | undefined;
+      readonly remote: NodeId;
+      readonly sessionId: string;
+      readonly code: string;
+      readonly error: Error;
+      readonly until: number;
     };
 
 /** Counters of a {@link SyncService}. */
 export interface SyncServiceMetrics {
   sessionsInitiated: number;
   sessionsAccepted: number;
-  /** Accepted sessions refused: cap reached or the service is stopping. */
+  /** Accepted sessions refused: cap reached, remote on cool-down, or the service is stopping. */
   sessionsRefused: number;
+  /** Accepted sessions ended early to make room for a new one (still in their handshake). */
+  sessionsEvicted: number;
+  /** Sessions that failed through the remote's fault (each puts the remote on cool-down). */
+  protocolViolations: number;
+  /** Times a peer was put on cool-down. */
+  refusedPeers: number;
+  /** Unexpected errors caught around a session (bugs of ours, never a remote's doing). */
+  internalErrors: number;
   sessionsFinished: number;
   sessionsFailed: number;
   retries: number;
@@ -115,6 +163,9 @@ export interface SyncServiceMetrics {
 export const DEFAULT_SYNC_RETRY_DELAY_MS = 5_000;
 /** Default of {@link SyncServiceOptions.maxAcceptedSessions}. */
 export const DEFAULT_MAX_ACCEPTED_SYNC_SESSIONS = 64;
+/** Default of {@link SyncServiceOptions.firstMessageTimeoutMs}. */
+export const DEFAULT_SYNC_FIRST_MESSAGE_TIMEOUT_MS = 3_000;
+export { DEFAULT_SYNC_COOL_DOWN_MS };
 
 interface SessionEntry {
   readonly session: SyncSession;
@@ -156,10 +207,15 @@ export class SyncService {
   readonly #publishChains = new Map<string, Promise<unknown>>();
   readonly #retryDelay: number;
   readonly #maxAccepted: number;
+  readonly #coolDown: PeerCoolDown;
   readonly metrics: SyncServiceMetrics = {
     sessionsInitiated: 0,
     sessionsAccepted: 0,
     sessionsRefused: 0,
+    sessionsEvicted: 0,
+    protocolViolations: 0,
+    refusedPeers: 0,
+    internalErrors: 0,
     sessionsFinished: 0,
     sessionsFailed: 0,
     retries: 0,
@@ -178,6 +234,12 @@ export class SyncService {
     this.#events = new EventStream<SyncServiceEvent>(() => this.#clock.now());
     this.#retryDelay = options.retryDelayMs ?? DEFAULT_SYNC_RETRY_DELAY_MS;
     this.#maxAccepted = options.maxAcceptedSessions ?? DEFAULT_MAX_ACCEPTED_SYNC_SESSIONS;
+    this.#coolDown = new PeerCoolDown(options.coolDownMs ?? DEFAULT_SYNC_COOL_DOWN_MS);
+  }
+
+  /** Whether `node` is on cool-down now (its last session failed through its fault). */
+  isCoolingDown(node: NodeId): boolean {
+    return this.#coolDown.has(node, this.#clock.now());
   }
 
   /** Every session's events (started, progress, operation received, finished, live, failed). Hot. */
@@ -362,8 +424,24 @@ export class SyncService {
   #neighbourUp(entry: TopicEntry, node: NodeId): void {
     // One session per pair: the smaller node id opens it.
     if (this.#endpoint.nodeId < node && !entry.sessions.has(node)) {
-      void this.#initiate(entry, node);
+      if (this.isCoolingDown(node)) this.#scheduleRetry(entry, node, this.#coolDownLeft(node));
+      else this.#spawn(this.#initiate(entry, node));
     }
+  }
+
+  #coolDownLeft(node: NodeId): number {
+    return Math.max(0, (this.#coolDown.until(node) ?? 0) - this.#clock.now());
+  }
+
+  /**
+   * Runs a session task nobody awaits. Sessions handle their own failures; this catches what
+   * must not happen (a bug, a throwing store adapter outside a session) so that it can never
+   * become an unhandled rejection that takes the node down.
+   */
+  #spawn(task: Promise<void>): void {
+    task.catch(() => {
+      this.metrics.internalErrors++;
+    });
   }
 
   #neighbourDown(entry: TopicEntry, node: NodeId): void {
@@ -383,11 +461,12 @@ export class SyncService {
     const e: SessionEntry = { session, remote, topic: entry.topic };
     entry.sessions.set(remote, e);
     this.metrics.sessionsInitiated++;
-    let ok = false;
+    let failure: Error | undefined;
     try {
       const channel = await this.#endpoint.connect(remote, ProtocolName.logSync);
-      ok = await this.#run(e, channel);
+      failure = await this.#run(e, channel);
     } catch (error) {
+      failure = error instanceof Error ? error : new Error(String(error));
       this.#events.emit({
         type: "sync:failed",
         sessionId: session.id,
@@ -397,19 +476,23 @@ export class SyncService {
         metrics: session.metrics,
       });
       this.metrics.sessionsFailed++;
+    } finally {
+      if (entry.sessions.get(remote) === e) entry.sessions.delete(remote);
     }
-    if (entry.sessions.get(remote) === e) entry.sessions.delete(remote);
-    if (!ok) this.#scheduleRetry(entry, remote);
+    if (failure === undefined) return;
+    // A peer at fault is tried again only once its cool-down is over.
+    const delay = this.isCoolingDown(remote) ? this.#coolDownLeft(remote) : this.#retryDelay;
+    this.#scheduleRetry(entry, remote, delay);
   }
 
-  #scheduleRetry(entry: TopicEntry, remote: NodeId): void {
+  #scheduleRetry(entry: TopicEntry, remote: NodeId, delay: number): void {
     if (this.#stopped || this.#topics.get(entry.topic) !== entry) return;
     if (!this.#isNeighbour(entry, remote) || entry.retries.has(remote)) return;
     this.#events.emit({
       type: "sync:retry-scheduled",
       topic: entry.topic,
       remote,
-      delayMs: this.#retryDelay,
+      delayMs: delay,
     });
     entry.retries.set(
       remote,
@@ -417,9 +500,13 @@ export class SyncService {
         entry.retries.delete(remote);
         if (this.#topics.get(entry.topic) !== entry || entry.sessions.has(remote)) return;
         if (!this.#isNeighbour(entry, remote)) return;
+        if (this.isCoolingDown(remote)) {
+          this.#scheduleRetry(entry, remote, this.#coolDownLeft(remote));
+          return;
+        }
         this.metrics.retries++;
-        void this.#initiate(entry, remote);
-      }, this.#retryDelay),
+        this.#spawn(this.#initiate(entry, remote));
+      }, delay),
     );
   }
 
@@ -428,12 +515,19 @@ export class SyncService {
   }
 
   async #accept(channel: MessageChannel): Promise<void> {
-    if (!this.#running || this.#accepted.size >= this.#maxAccepted) {
+    const remote = channel.remote;
+    const refusal = !this.#running
+      ? "the service is stopping"
+      : this.isCoolingDown(remote)
+        ? "the remote is on cool-down"
+        : this.#accepted.size >= this.#maxAccepted && !this.#evictOne()
+          ? `${this.#maxAccepted} sessions are running`
+          : undefined;
+    if (refusal !== undefined) {
       this.metrics.sessionsRefused++;
-      channel.abort(new SyncSessionRefusedError(channel.remote));
+      channel.abort(new SyncSessionRefusedError(remote, refusal));
       return;
     }
-    const remote = channel.remote;
     let e: SessionEntry | undefined;
     const session = this.#session({
       role: "acceptor",
@@ -455,11 +549,30 @@ export class SyncService {
     this.metrics.sessionsAccepted++;
     try {
       await this.#run(e, channel);
+    } catch {
+      this.metrics.internalErrors++;
     } finally {
       this.#accepted.delete(e);
       const entry = e.topic === undefined ? undefined : this.#topics.get(e.topic);
       if (entry?.sessions.get(remote) === e) entry.sessions.delete(remote);
     }
+  }
+
+  /**
+   * Makes room for one accepted session: ends the oldest that has not named a topic we sync.
+   * Cheap identities can open streams and stay silent, but only a peer that knows the topic gets
+   * past the handshake, so sessions past it are never evicted (an honest live session is idle
+   * most of the time, and must not be churned out by strangers).
+   */
+  #evictOne(): boolean {
+    for (const e of this.#accepted) {
+      if (e.topic !== undefined) continue;
+      this.#accepted.delete(e);
+      this.metrics.sessionsEvicted++;
+      e.session.abort(new SyncSessionEvictedError(e.remote));
+      return true;
+    }
+    return false;
   }
 
   #session(
@@ -473,14 +586,20 @@ export class SyncService {
       ...options,
       logStore,
       topicStore,
+      isTopicLog: this.#options.isTopicLog ?? isDefaultTopicLog,
+      firstMessageTimeoutMs:
+        this.#options.firstMessageTimeoutMs ?? DEFAULT_SYNC_FIRST_MESSAGE_TIMEOUT_MS,
       clock: this.#clock,
       ...(verifier !== undefined ? { verifier } : {}),
       ...(limits !== undefined ? { limits } : {}),
     });
   }
 
-  /** Runs a session to its end, forwarding its events; resolves whether it ended cleanly. */
-  async #run(e: SessionEntry, channel: MessageChannel): Promise<boolean> {
+  /**
+   * Runs a session to its end, forwarding its events; resolves with the error it failed with, if
+   * any. A failure through the remote's fault puts the remote on cool-down.
+   */
+  async #run(e: SessionEntry, channel: MessageChannel): Promise<Error | undefined> {
     const sub = e.session.events$.subscribe((event) => {
       if (event.type === "sync:operation-received") {
         this.metrics.operationsReceived++;
@@ -491,13 +610,30 @@ export class SyncService {
     try {
       await e.session.run(channel);
       this.metrics.sessionsFinished++;
-      return true;
-    } catch (error) {
+      return undefined;
+    } catch (thrown) {
+      const error = thrown instanceof Error ? thrown : new Error(String(thrown));
       if (!(error instanceof TopicNotSubscribedError)) this.metrics.sessionsFailed++;
-      return false;
+      if (isRemoteFault(error)) this.#refusePeer(e, error);
+      return error;
     } finally {
       sub.unsubscribe();
     }
+  }
+
+  #refusePeer(e: SessionEntry, error: Error): void {
+    this.metrics.protocolViolations++;
+    this.metrics.refusedPeers++;
+    const until = this.#coolDown.add(e.remote, this.#clock.now());
+    this.#events.emit({
+      type: "sync:peer-refused",
+      sessionId: e.session.id,
+      topic: e.topic ?? e.session.topic,
+      remote: e.remote,
+      code: error instanceof P2pandaError ? error.code : "UNKNOWN",
+      error,
+      until,
+    });
   }
 
   /** Offers an operation to every live session of the topic except the one it came from. */
@@ -587,9 +723,24 @@ export class SyncStoppedError extends P2pandaError {
   }
 }
 
-/** An incoming sync session was refused (too many at once, or the service is stopping). */
+/** An incoming sync session was refused (too many at once, remote on cool-down, or stopping). */
 export class SyncSessionRefusedError extends P2pandaError {
-  constructor(remote: NodeId) {
-    super("SYNC_SESSION_REFUSED", `sync session from ${remote.slice(0, 8)} refused`);
+  constructor(remote: NodeId, reason = "refused") {
+    super("SYNC_SESSION_REFUSED", `sync session from ${remote.slice(0, 8)} refused: ${reason}`);
   }
+}
+
+/** An accepted session still in its handshake was ended to make room for a new one. */
+export class SyncSessionEvictedError extends P2pandaError {
+  constructor(remote: NodeId) {
+    super(
+      "SYNC_SESSION_EVICTED",
+      `sync session from ${remote.slice(0, 8)} evicted: all slots taken and it named no topic yet`,
+    );
+  }
+}
+
+/** The default of {@link SyncServiceOptions.isTopicLog}: the topic's default log id. */
+function isDefaultTopicLog(topic: Topic, _author: NodeId, logId: LogId): boolean {
+  return logId === topic;
 }

@@ -33,7 +33,7 @@ export class SyncCluster {
 
   async add(
     options: { logStore?: LogStore; topicStore?: TopicStore; seed?: number } & Partial<
-      Pick<SyncServiceOptions, "retryDelayMs">
+      Pick<SyncServiceOptions, "retryDelayMs" | "coolDownMs" | "clock">
     > = {},
   ): Promise<SyncNode> {
     const identity = await seededIdentity(options.seed ?? this.nodes.length + 1);
@@ -47,6 +47,8 @@ export class SyncCluster {
       logStore,
       topicStore,
       retryDelayMs: options.retryDelayMs ?? 100,
+      ...(options.coolDownMs !== undefined ? { coolDownMs: options.coolDownMs } : {}),
+      ...(options.clock !== undefined ? { clock: options.clock } : {}),
     });
     const node: SyncNode = { ...base, identity, logStore, topicStore, sync, syncEvents: [] };
     sync.events$.subscribe((e) => node.syncEvents.push(e));

@@ -2,11 +2,13 @@ import { afterEach, describe, expect, it } from "vitest";
 import { toHex } from "../../src/bytes.ts";
 import { ProtocolName } from "../../src/ids/network-id.ts";
 import { Topic } from "../../src/ids/topic.ts";
+import { encodeSyncMessage } from "../../src/sync/messages.ts";
 import type { Operation } from "../../src/sync/operation.ts";
 import { MemoryLogStore } from "../../src/sync/store/memory.ts";
 import { type SyncHandle, syncGossipTopic } from "../../src/sync/sync-service.ts";
 import { validateOperation } from "../../src/sync/validation.ts";
 import { receivedText } from "../gossip/service-helpers.ts";
+import { seededIdentity } from "./helpers.ts";
 import {
   holds,
   nextSyncEvent,
@@ -210,10 +212,10 @@ describe("sync service: offline catch-up", () => {
 describe("sync service: bad input", () => {
   it("a peer that sends garbage on the sync protocol fails only that session", async () => {
     cluster = new SyncCluster();
-    const [a, b] = [await cluster.add(), await cluster.add()];
+    const [a, b, mallory] = [await cluster.add(), await cluster.add(), await cluster.add()];
     const ha = await a.sync.stream(topic);
     const hb = await b.sync.stream(topic);
-    const evil = await cluster.network.endpoint(b.id).connect(a.id, ProtocolName.logSync);
+    const evil = await cluster.network.endpoint(mallory.id).connect(a.id, ProtocolName.logSync);
     const failed = nextSyncEvent(a, (e) => e.type === "sync:failed");
     await evil.send({ not: "a sync message" });
     expect(await failed).toMatchObject({ type: "sync:failed" });
@@ -223,7 +225,7 @@ describe("sync service: bad input", () => {
     await holds(hb, 1);
   });
 
-  it("sessions beyond the accept cap are refused with a typed error", async () => {
+  it("when every accepted slot is taken, a new session evicts the oldest still in its handshake", async () => {
     cluster = new SyncCluster();
     const a = await cluster.add();
     await a.sync.stream(topic);
@@ -231,7 +233,66 @@ describe("sync service: bad input", () => {
     for (let i = 0; i < 65; i++) {
       channels.push(await cluster.network.endpoint(a.id).connect(a.id, ProtocolName.logSync));
     }
-    await expect.poll(() => a.sync.metrics.sessionsRefused).toBe(1);
+    await expect.poll(() => a.sync.metrics.sessionsEvicted).toBe(1);
+    expect(a.sync.metrics.sessionsRefused).toBe(0);
+    await expect(channels[0]?.receive()).rejects.toMatchObject({ code: "SYNC_SESSION_EVICTED" });
     for (const c of channels) c.abort(new Error("done"));
+  });
+
+  it("sessions past their handshake are never evicted: beyond the cap, new ones are refused with a typed error", async () => {
+    cluster = new SyncCluster();
+    const a = await cluster.add();
+    await a.sync.stream(topic);
+    const channels = [];
+    for (let i = 0; i < 64; i++) {
+      // One session per peer and topic: each needs an identity of its own.
+      const peer = (await seededIdentity(100 + i)).nodeId;
+      const channel = await cluster.network.endpoint(peer).connect(a.id, ProtocolName.logSync);
+      await channel.send(encodeSyncMessage({ type: "topic", topic }));
+      expect(await channel.receive()).toEqual(encodeSyncMessage({ type: "done" }));
+      channels.push(channel);
+    }
+    const extra = await cluster.network.endpoint(a.id).connect(a.id, ProtocolName.logSync);
+    await expect(extra.receive()).rejects.toMatchObject({ code: "SYNC_SESSION_REFUSED" });
+    expect(a.sync.metrics.sessionsRefused).toBe(1);
+    expect(a.sync.metrics.sessionsEvicted).toBe(0);
+    for (const c of channels) c.abort(new Error("done"));
+  });
+});
+
+describe("no session task can reject unhandled: whatever throws around a session is caught", () => {
+  it("a plain TypeError after a session ended is counted as an internal error, not an unhandled rejection", async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      cluster = new SyncCluster();
+      const [n1, n2] = [await cluster.add(), await cluster.add()];
+      // `a` has the smaller id: it initiates, so the failing code runs in its #initiate task.
+      const [a, b] = n1.id < n2.id ? [n1, n2] : [n2, n1];
+      let broken = false;
+      const stream = a.gossip.stream.bind(a.gossip);
+      a.gossip.stream = async (...args) => {
+        const handle = await stream(...args);
+        const neighbours = handle.neighbours.bind(handle);
+        handle.neighbours = () => {
+          if (broken) throw new TypeError("a bug in a collaborator");
+          return neighbours();
+        };
+        return handle;
+      };
+      await a.sync.stream(topic);
+      await b.sync.stream(topic);
+      await cluster.meshKnown(topic);
+      await nextSyncEvent(a, (e) => e.type === "sync:live-started");
+      broken = true;
+      // The session fails; deciding on a retry then asks the (broken) overlay for neighbours.
+      cluster.network.setOffline(b.id, true);
+      await expect.poll(() => a.sync.metrics.internalErrors).toBe(1);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
   });
 });
