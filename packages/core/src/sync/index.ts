@@ -16,6 +16,7 @@ export * from "./log-sync.ts";
 export * from "./messages.ts";
 export * from "./metrics.ts";
 export * from "./operation.ts";
+export * from "./peer-cool-down.ts";
 export * from "./protocol.ts";
 export * from "./session.ts";
 export * from "./store/log-store.ts";
