@@ -1,0 +1,134 @@
+// Slot exhaustion over real libp2p (memory transport, one libp2p node per identity): many cheap
+// identities open sync streams to a node and stay silent. An honest peer must still complete a
+// session within 5 s (the sync retry delay), not wait for the silent ones to time out.
+import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { Endpoint } from "../../src/endpoint/endpoint.ts";
+import { GossipService } from "../../src/gossip/gossip-service.ts";
+import { Identity } from "../../src/identity/identity.ts";
+import { ProtocolName, protocolId } from "../../src/ids/network-id.ts";
+import { NodeId } from "../../src/ids/node-id.ts";
+import { Topic } from "../../src/ids/topic.ts";
+import { SyncSession } from "../../src/sync/session.ts";
+import { MemoryLogStore, MemoryTopicStore } from "../../src/sync/store/memory.ts";
+import { DEFAULT_SYNC_RETRY_DELAY_MS, SyncService } from "../../src/sync/sync-service.ts";
+import { loopbackEndpoint } from "../endpoint/loopback.ts";
+
+const topic = Topic.fromName("accept slots");
+
+interface Node {
+  readonly identity: Identity;
+  readonly endpoint: Endpoint;
+  readonly book: AddressBook;
+}
+
+const started: Node[] = [];
+const stoppers: (() => Promise<void>)[] = [];
+const unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown) => unhandled.push(reason);
+
+beforeAll(() => {
+  process.on("unhandledRejection", onUnhandled);
+});
+afterEach(async () => {
+  for (const stop of stoppers.splice(0)) await stop();
+  await Promise.all(
+    started.splice(0).map(async (n) => {
+      await n.endpoint.stop();
+      await n.book.close();
+    }),
+  );
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(unhandled).toEqual([]);
+});
+afterAll(() => {
+  process.off("unhandledRejection", onUnhandled);
+});
+
+async function node(bootstrap: string[] = []): Promise<Node> {
+  const identity = await Identity.generate();
+  const book = await AddressBook.open(memoryAddressBookStore());
+  const endpoint = await loopbackEndpoint({
+    identity,
+    addressBook: book,
+    bootstrap,
+    transport: "memory",
+  });
+  const n = { identity, endpoint, book };
+  started.push(n);
+  return n;
+}
+
+/**
+ * An honest initiator that retries a failed session after the service's retry delay, as the
+ * sync service does: resolves with the time from its first attempt to a finished session.
+ */
+async function honestSync(target: Node, address: string, logStore: MemoryLogStore) {
+  const honest = await node([address]);
+  const begin = performance.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const channel = await honest.endpoint.connect(target.identity.nodeId, ProtocolName.logSync);
+      const session = new SyncSession({
+        role: "initiator",
+        topic,
+        logStore,
+        topicStore: new MemoryTopicStore(),
+      });
+      await session.run(channel);
+      return { ms: performance.now() - begin, attempts: attempt };
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, DEFAULT_SYNC_RETRY_DELAY_MS));
+    }
+  }
+}
+
+describe("slot exhaustion: silent identities holding accepted sessions do not lock out an honest peer", () => {
+  it.each([64, 100])(
+    "%i fresh identities, each with a silent accepted sync session: an honest peer still syncs within 5 s",
+    async (silentCount) => {
+      const target = await node();
+      const gossip = new GossipService({ endpoint: target.endpoint, addressBook: target.book });
+      const sync = new SyncService({
+        endpoint: target.endpoint,
+        gossip,
+        signer: target.identity,
+        logStore: new MemoryLogStore(),
+        topicStore: new MemoryTopicStore(),
+        // The silent sessions keep their slots as long as before this change (the channel's
+        // 10 s): what is measured is eviction alone, not the shorter first-message deadline.
+        firstMessageTimeoutMs: 10_000,
+      });
+      stoppers.push(async () => {
+        await sync.stop();
+        await gossip.stop();
+      });
+      const handle = await sync.stream(topic);
+      const op = await handle.publish(new TextEncoder().encode("for the honest peer"));
+      const address = target.endpoint.addresses()[0] as string;
+
+      const silent = await Promise.all(Array.from({ length: silentCount }, () => node([address])));
+      const protocol = protocolId(ProtocolName.logSync, target.endpoint.networkId);
+      const peerId = NodeId.toPeerId(target.identity.nodeId);
+      // Each opens a sync stream and never writes to it.
+      await Promise.all(silent.map((s) => s.endpoint.libp2p.dialProtocol(peerId, protocol)));
+      await expect.poll(() => sync.metrics.sessionsAccepted, { timeout: 10_000 }).toBe(silentCount);
+      // Every slot is held by a silent identity when the honest peer comes.
+      expect(sync.sessions()).toHaveLength(64);
+
+      const logStore = new MemoryLogStore();
+      const { ms, attempts } = await honestSync(target, address, logStore);
+      if (process.env.SYNC_SLOTS_REPORT) {
+        console.info(
+          `${silentCount} silent: honest sync in ${ms.toFixed(0)} ms, ${attempts} attempt(s)`,
+        );
+      }
+      expect((await logStore.latest(target.identity.nodeId, topic as string))?.hash).toEqual(
+        op.hash,
+      );
+      expect(ms).toBeLessThan(5_000);
+      expect(attempts).toBe(1);
+    },
+    60_000,
+  );
+});
