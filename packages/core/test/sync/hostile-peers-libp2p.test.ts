@@ -226,8 +226,11 @@ describe("every sync stream has a receive deadline: a stalling peer is at fault"
   it("(e) a peer that opens a session and stays silent", async () => {
     const t = await target();
     const attacker = await node([t.address]);
+    const opened = performance.now();
     await rawStream(attacker, t);
     await expectRefused(t, attacker, "STREAM_STALLED");
+    // The first message has a deadline of its own (3 s), shorter than the channel's 10 s.
+    expect(performance.now() - opened).toBeLessThan(5_000);
     expect(await honestSync(t)).toBeLessThan(5_000);
   });
 
