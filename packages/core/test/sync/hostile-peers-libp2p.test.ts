@@ -247,9 +247,54 @@ describe("every sync stream has a receive deadline: a stalling peer is at fault"
     expect(failed).toMatchObject({ error: { midFrame: true } });
     expect(await honestSync(t)).toBeLessThan(5_000);
   }, 20_000);
+
+  it("(e) a peer that stalls in the middle of a frame in live mode (where idle is allowed)", async () => {
+    const t = await target();
+    const attacker = await node([t.address]);
+    const { send, duplex } = await rawStream(attacker, t);
+    await send(...handshake, { type: "have", heights: [] }, { type: "done" });
+    await expect
+      .poll(() =>
+        t.events.some(
+          (e) => e.type === "sync:live-started" && e.remote === attacker.identity.nodeId,
+        ),
+      )
+      .toBe(true);
+    const stalled = performance.now();
+    await duplex.write(new Uint8Array([0x40, 0x82]));
+    await expectRefused(t, attacker, "STREAM_STALLED");
+    // The frame deadline (10 s) holds although live mode waits for messages without one.
+    expect(performance.now() - stalled).toBeLessThan(12_000);
+    const failed = t.events.find(
+      (e) => e.type === "sync:failed" && e.remote === attacker.identity.nodeId,
+    );
+    expect(failed).toMatchObject({ error: { midFrame: true } });
+    expect(await honestSync(t)).toBeLessThan(5_000);
+  }, 20_000);
 });
 
 describe("live mode accepts only operations of the session topic's logs", () => {
+  it("(f) in the sync phase, an operation of a log it did not announce", async () => {
+    const t = await target();
+    const attacker = await node([t.address]);
+    const { send } = await rawStream(attacker, t);
+    const unannounced = await createOperation(attacker.identity, {
+      payload: new TextEncoder().encode("never announced"),
+      logId: topic as string,
+      seqNum: 0,
+      timestamp: Date.now() * 1000,
+    });
+    await send(
+      ...handshake,
+      { type: "have", heights: [] },
+      { type: "presync", totalOperations: 1, totalBytes: 10_000 },
+      { type: "op", header: unannounced.headerBytes, body: unannounced.body as Uint8Array },
+    );
+    await expectRefused(t, attacker, "UNEXPECTED_OPERATION");
+    expect(await t.logStore.latest(attacker.identity.nodeId, topic as string)).toBeUndefined();
+    expect(await honestSync(t)).toBeLessThan(5_000);
+  });
+
   it("(f) an operation of a foreign log in live mode", async () => {
     const t = await target();
     const attacker = await node([t.address]);
