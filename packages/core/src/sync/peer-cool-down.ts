@@ -1,6 +1,6 @@
 import { DecodeError } from "../codec/cbor.ts";
 import { FrameTooLargeError } from "../codec/framing.ts";
-import { StreamStalledError } from "../codec/message-channel.ts";
+import { ChannelClosedError, StreamStalledError } from "../codec/message-channel.ts";
 import { WriteStalledError } from "../endpoint/errors.ts";
 import type { NodeId } from "../ids/node-id.ts";
 import {
@@ -30,6 +30,8 @@ export function isRemoteFault(error: unknown): boolean {
     error instanceof FrameTooLargeError ||
     error instanceof StreamStalledError ||
     error instanceof WriteStalledError ||
+    // The channel reports a failed write as closed; a remote that stopped reading is the cause.
+    (error instanceof ChannelClosedError && error.cause instanceof WriteStalledError) ||
     error instanceof SyncProtocolError ||
     error instanceof OperationTooLargeError ||
     error instanceof TooManyLogsError ||

@@ -2,16 +2,36 @@
 // with it in either direction for a while, counted, with an event carrying the typed reason.
 // Failures that are not its fault are retried after the short delay, as before.
 import { afterEach, describe, expect, it } from "vitest";
+import { DecodeError } from "../../src/codec/cbor.ts";
+import { FrameTooLargeError } from "../../src/codec/framing.ts";
+import { ChannelClosedError, StreamStalledError } from "../../src/codec/message-channel.ts";
+import { WriteStalledError } from "../../src/endpoint/errors.ts";
 import { ProtocolName } from "../../src/ids/network-id.ts";
 import type { NodeId } from "../../src/ids/node-id.ts";
 import { Topic } from "../../src/ids/topic.ts";
+import {
+  AnnouncedTotalsExceededError,
+  ForeignLogError,
+  OperationTooLargeError,
+  SessionAbortedError,
+  SyncProtocolError,
+  TooManyLogsError,
+  TopicNotSubscribedError,
+  UnexpectedOperationError,
+  UnexpectedStreamClosureError,
+} from "../../src/sync/errors.ts";
 import {
   isRemoteFault,
   MAX_COOL_DOWN_ENTRIES,
   PeerCoolDown,
 } from "../../src/sync/peer-cool-down.ts";
 import { MemoryLogStore } from "../../src/sync/store/memory.ts";
-import type { SyncServiceEvent } from "../../src/sync/sync-service.ts";
+import {
+  type SyncServiceEvent,
+  SyncSessionEvictedError,
+  SyncStoppedError,
+} from "../../src/sync/sync-service.ts";
+import { SignatureMismatchError } from "../../src/sync/validation.ts";
 import { holds, nextSyncEvent, SyncCluster, type SyncNode, text } from "./service-helpers.ts";
 
 const topic = Topic.fromName("cool-down");
@@ -122,6 +142,44 @@ describe("a failure that is not the remote's fault costs it nothing", () => {
     expect(a.sync.isCoolingDown(m.id)).toBe(false);
     expect(a.sync.metrics.protocolViolations).toBe(0);
     expect(refusedEvents(a)).toEqual([]);
+  });
+});
+
+describe("isRemoteFault: which failures are the remote's doing", () => {
+  const remote = "bb".repeat(32) as NodeId;
+  it.each([
+    ["malformed CBOR", new DecodeError("nesting deeper than 32")],
+    ["an oversized frame", new FrameTooLargeError(2 ** 21, 2 ** 20)],
+    ["a stall", new StreamStalledError(10_000, true)],
+    ["a message out of order", new SyncProtocolError("log-sync/in:await-have", "presync")],
+    ["an operation it was not asked for", new UnexpectedOperationError("log-sync", "no")],
+    ["a foreign log in live mode", new ForeignLogError()],
+    ["an invalid operation", new SignatureMismatchError()],
+    ["an operation too large", new OperationTooLargeError(2, 1)],
+    ["a Have too long", new TooManyLogsError(2, 1)],
+    ["more than it announced", new AnnouncedTotalsExceededError("bytes", 1)],
+    [
+      "not reading what we write",
+      new ChannelClosedError("stream closed while sending", { cause: new WriteStalledError(1) }),
+    ],
+  ])("%s is", (_, error) => {
+    expect(isRemoteFault(error)).toBe(true);
+  });
+
+  it.each([
+    ["the stream closing early", new UnexpectedStreamClosureError("sync")],
+    [
+      "the stream resetting",
+      new ChannelClosedError("stream failed", { cause: new Error("reset") }),
+    ],
+    ["our own abort", new SessionAbortedError()],
+    ["our stop", new SyncStoppedError()],
+    ["eviction to make room", new SyncSessionEvictedError(remote)],
+    ["a topic we do not sync", new TopicNotSubscribedError()],
+    ["our store failing", new Error("disk full")],
+    ["a bug of ours", new TypeError("x is undefined")],
+  ])("%s is not", (_, error) => {
+    expect(isRemoteFault(error)).toBe(false);
   });
 });
 
