@@ -149,6 +149,14 @@ async function expectRefused(t: Target, attacker: Node, code: string): Promise<v
   expect(t.sync.metrics.sessionsRefused).toBe(1);
 }
 
+/** The error the target's session with `attacker` failed with. */
+function failureOf(t: Target, attacker: Node): Error | undefined {
+  const failed = t.events.find(
+    (e) => e.type === "sync:failed" && e.remote === attacker.identity.nodeId,
+  );
+  return failed?.type === "sync:failed" ? failed.error : undefined;
+}
+
 const handshake: TopicSyncMessage[] = [{ type: "topic", topic }, { type: "done" }];
 
 /** CBOR: `depth` nested one-entry maps `{"a": {"a": … null}}`. */
@@ -180,6 +188,7 @@ describe("malformed input is the remote's fault: session ended, counted, cool-do
       { type: "op", header },
     );
     await expectRefused(t, attacker, "DECODE_ERROR");
+    expect(failureOf(t, attacker)?.message).toMatch(/nesting deeper than 32/);
     expect(await honestSync(t)).toBeLessThan(5_000);
   });
 
@@ -198,6 +207,7 @@ describe("malformed input is the remote's fault: session ended, counted, cool-do
     ]);
     await duplex.write(concatBytes(new Uint8Array([message.length]), message));
     await expectRefused(t, attacker, "DECODE_ERROR");
+    expect(failureOf(t, attacker)?.message).toMatch(/__proto__/);
     expect(await honestSync(t)).toBeLessThan(5_000);
   });
 
