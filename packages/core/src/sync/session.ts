@@ -418,8 +418,9 @@ export class SyncSession implements SyncProtocol<SyncMetrics, SyncEvent> {
   async #receive(endAllowed: true): Promise<TopicSyncMessage | undefined>;
   async #receive(): Promise<TopicSyncMessage>;
   async #receive(endAllowed = false): Promise<TopicSyncMessage | undefined> {
-    // Live mode waits for the next operation as long as it takes: idle is normal there, and a
-    // vanished peer is noticed by the endpoint's liveness pings, which reset the stream.
+    // Live mode waits for the next operation as long as it takes: idle is normal there, a
+    // vanished peer is noticed by the endpoint's liveness pings, which reset the stream, and a
+    // frame that has started must still complete within the channel's frame deadline.
     const first = this.#received++ === 0 && this.role === "acceptor";
     const timeoutMs =
       this.#phase === "live" ? 0 : first ? this.#options.firstMessageTimeoutMs : undefined;

@@ -165,7 +165,6 @@ export const DEFAULT_SYNC_RETRY_DELAY_MS = 5_000;
 export const DEFAULT_MAX_ACCEPTED_SYNC_SESSIONS = 64;
 /** Default of {@link SyncServiceOptions.firstMessageTimeoutMs}. */
 export const DEFAULT_SYNC_FIRST_MESSAGE_TIMEOUT_MS = 3_000;
-export { DEFAULT_SYNC_COOL_DOWN_MS };
 
 interface SessionEntry {
   readonly session: SyncSession;
