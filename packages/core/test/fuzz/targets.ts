@@ -4,7 +4,7 @@
 import { concatBytes } from "../../src/bytes.ts";
 import { decodeCbor, encodeCbor } from "../../src/codec/cbor.ts";
 import { encodeFrame, FrameDecoder } from "../../src/codec/framing.ts";
-import { decodeDiscoveryMessage } from "../../src/discovery/messages.ts";
+import { type DiscoveryMessage, decodeDiscoveryMessage } from "../../src/discovery/messages.ts";
 import { decodeGossipMessage } from "../../src/gossip/messages.ts";
 import type { NodeId } from "../../src/ids/node-id.ts";
 import { decodeNodeInfo, encodeNodeInfo } from "../../src/records/node-info.ts";
@@ -75,6 +75,30 @@ async function syncMessage(value: unknown): Promise<TopicSyncMessage> {
   return message;
 }
 
+/**
+ * A discovery message as the service ingests it: the message decoder leaves transport infos
+ * opaque, and the service reads each one (`transportInfoFromWire`) before anything else.
+ */
+function discoveryMessage(value: unknown): DiscoveryMessage {
+  const message = decodeDiscoveryMessage(value);
+  if (message.type !== "nodes") return message;
+  return {
+    type: "nodes",
+    transportInfos: message.transportInfos.map(([id, info]) => [id, transportInfoFromWire(info)]),
+  };
+}
+
+function discoveryToWire(message: DiscoveryMessage): DiscoveryMessage {
+  if (message.type !== "nodes") return message;
+  return {
+    type: "nodes",
+    transportInfos: message.transportInfos.map(([id, info]) => [
+      id,
+      transportInfoToWire(info as AuthenticatedTransportInfo),
+    ]),
+  };
+}
+
 async function operation(header: Uint8Array, body?: Uint8Array): Promise<Operation> {
   const op = decodeOperation(header, body);
   checkOperation(op);
@@ -107,9 +131,9 @@ export function fuzzTargets(corpus: Corpus): FuzzTarget[] {
     {
       name: "discovery messages",
       corpus: corpus.discovery,
-      decode: (bytes) => decodeDiscoveryMessage(decodeCbor(bytes)),
-      decodeValue: (value) => decodeDiscoveryMessage(value),
-      reencode: (message) => encodeCbor(message),
+      decode: (bytes) => discoveryMessage(decodeCbor(bytes)),
+      decodeValue: discoveryMessage,
+      reencode: (message) => encodeCbor(discoveryToWire(message as DiscoveryMessage)),
     },
     {
       name: "gossip messages",
