@@ -27,17 +27,31 @@ export function taggedRecord<T extends string>(
   return { type: type as T, record };
 }
 
-/** Throws `malformed("not a map")` unless `value` is a CBOR map (a plain object). */
+/**
+ * Throws `malformed("not a map")` unless `value` is a CBOR map: a plain object whose prototype is
+ * `Object.prototype`. An object with another prototype (what a `__proto__` key makes of a map
+ * built by plain assignment) would answer property reads from that prototype and make the
+ * encoder take it for something else, so it is refused even though our CBOR layer never builds
+ * one.
+ */
 export function expectMap(value: unknown, malformed: MalformedError): Record<string, unknown> {
   if (
     typeof value !== "object" ||
     value === null ||
     Array.isArray(value) ||
-    ArrayBuffer.isView(value)
+    Object.getPrototypeOf(value) !== Object.prototype
   ) {
     throw malformed("not a map");
   }
   return value as Record<string, unknown>;
+}
+
+/**
+ * Whether `value` is a real `Uint8Array`. `instanceof` alone is not enough: an object whose
+ * prototype is a `Uint8Array` passes it, and reading its `length` throws a `TypeError`.
+ */
+export function isBytes(value: unknown): value is Uint8Array {
+  return value instanceof Uint8Array && ArrayBuffer.isView(value);
 }
 
 /** Throws `malformed(…)` unless `value` is a byte string of exactly `length` bytes. */
@@ -47,7 +61,7 @@ export function expectBytes(
   what: string,
   malformed: MalformedError,
 ): asserts value is Uint8Array {
-  if (!(value instanceof Uint8Array) || value.length !== length) {
+  if (!isBytes(value) || value.length !== length) {
     throw malformed(`${what} must be ${length} bytes`);
   }
 }

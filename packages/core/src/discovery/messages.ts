@@ -1,5 +1,5 @@
 import { bytesEqual, toHex } from "../bytes.ts";
-import { expectBytes, taggedRecord } from "../codec/message-shape.ts";
+import { expectBytes, expectMap, taggedRecord } from "../codec/message-shape.ts";
 import { HASH_LENGTH } from "../hash.ts";
 import { NODE_ID_LENGTH } from "../ids/node-id.ts";
 import { DiscoveryProtocolError } from "./errors.ts";
@@ -139,7 +139,8 @@ function checkInfos(value: unknown, max: number): void {
     if (!Array.isArray(pair) || pair.length !== 2) throw malformed("transport info must be a pair");
     const id: unknown = pair[0];
     checkBytes(id, NODE_ID_LENGTH, "node id");
-    if (pair[1] === undefined || pair[1] === null) throw malformed("transport info is empty");
+    // The info itself is checked by whoever stores it; a map is all this layer can demand.
+    expectMap(pair[1], () => malformed("transport info must be a map"));
     const key =
       (id[0] as number) * 2 ** 40 +
       (id[1] as number) * 2 ** 32 +

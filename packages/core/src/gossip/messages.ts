@@ -1,5 +1,5 @@
 import { bytesEqual } from "../bytes.ts";
-import { expectBytes, expectMap, taggedRecord } from "../codec/message-shape.ts";
+import { expectBytes, expectMap, isBytes, taggedRecord } from "../codec/message-shape.ts";
 import { HASH_LENGTH, hash } from "../hash.ts";
 import { NODE_ID_LENGTH } from "../ids/node-id.ts";
 import { TOPIC_LENGTH } from "../ids/topic.ts";
@@ -171,7 +171,7 @@ export function decodeTopicMessage(
       checkBytes(record.id, HASH_LENGTH, "id");
       checkInt(record.round, l.maxRound, "round");
       const content = record.content;
-      if (!(content instanceof Uint8Array)) throw malformed("content must be bytes");
+      if (!isBytes(content)) throw malformed("content must be bytes");
       if (content.length > l.maxMessageSize) {
         throw new GossipProtocolError(
           "message-too-large",

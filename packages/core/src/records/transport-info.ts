@@ -1,5 +1,6 @@
 import { type Component, multiaddr } from "@multiformats/multiaddr";
 import { DecodeError, encodeCbor } from "../codec/cbor.ts";
+import { isBytes } from "../codec/message-shape.ts";
 import { InvalidInputError, P2pandaError } from "../errors.ts";
 import { HybridTimestamp } from "../hybrid-timestamp.ts";
 import { verifySignature } from "../identity/ed25519.ts";
@@ -234,7 +235,7 @@ export function transportInfoFromWire(value: unknown): AuthenticatedTransportInf
     throw new DecodeError("a transport info has exactly timestamp, signature and addresses");
   }
   const { signature, addresses } = record;
-  if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_LENGTH) {
+  if (!isBytes(signature) || signature.length !== SIGNATURE_LENGTH) {
     throw new DecodeError(`a transport info signature is ${SIGNATURE_LENGTH} bytes`);
   }
   if (!Array.isArray(addresses)) throw new DecodeError("transport addresses are a list");

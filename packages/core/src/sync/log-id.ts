@@ -1,5 +1,6 @@
 import { compareBytes, toHex } from "../bytes.ts";
 import { encodeCbor } from "../codec/cbor.ts";
+import { isBytes } from "../codec/message-shape.ts";
 import { InvalidInputError } from "../errors.ts";
 
 /**
@@ -18,7 +19,7 @@ const MAX_LOG_ID_DEPTH = 4;
 
 function isLogIdShape(value: unknown, depth: number): value is LogId {
   if (typeof value === "number") return Number.isSafeInteger(value);
-  if (typeof value === "string" || value instanceof Uint8Array) return true;
+  if (typeof value === "string" || isBytes(value)) return true;
   if (Array.isArray(value) && depth < MAX_LOG_ID_DEPTH) {
     return value.every((item) => isLogIdShape(item, depth + 1));
   }

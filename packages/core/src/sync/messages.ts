@@ -1,4 +1,5 @@
 import { DecodeError } from "../codec/cbor.ts";
+import { isBytes } from "../codec/message-shape.ts";
 import { NodeId } from "../ids/node-id.ts";
 import { Topic } from "../ids/topic.ts";
 import { TooManyLogsError } from "./errors.ts";
@@ -73,7 +74,7 @@ function uint(value: unknown, what: string): number {
 }
 
 function bytes(value: unknown, what: string): Uint8Array {
-  if (!(value instanceof Uint8Array)) throw new DecodeError(`${what} must be bytes`);
+  if (!isBytes(value)) throw new DecodeError(`${what} must be bytes`);
   return value;
 }
 
