@@ -80,7 +80,9 @@ function lessThanLE(a: Uint8Array, b: Uint8Array): boolean {
 /** Rule 3: a canonical point encoding (y < p, no "negative zero" x). */
 export function isCanonicalPointEncoding(bytes: Uint8Array): boolean {
   if (bytes.length !== 32) return false;
-  const y = bytes.slice();
+  // A copy: on a Node Buffer `slice` is a view, and clearing the sign bit below would change
+  // the caller's key or signature.
+  const y = Uint8Array.from(bytes);
   const signBit = ((y[31] as number) & 0x80) !== 0;
   y[31] = (y[31] as number) & 0x7f;
   if (!lessThanLE(y, P_LE)) return false;

@@ -22,6 +22,7 @@ import {
   BacklinkMismatchError,
   BacklinkMissingError,
   checkOperation,
+  defaultVerifier,
   PayloadMismatchError,
   SeqNumMismatchError,
   SignatureMismatchError,
@@ -264,4 +265,46 @@ describe("validateOperation (spec §6.1)", () => {
     const otherLog = await resign(11, { ...op1.header, extensions: { log_id: 5 } }, op1.body);
     await expect(validateOperation(otherLog, op0)).rejects.toBeInstanceOf(AuthorMismatchError);
   });
+});
+
+describe("an operation received in a Node Buffer validates, and the buffer is left as it was", () => {
+  // The fuzzer found it: `slice()` on a Buffer is a view, so the header's fields shared memory
+  // with the received bytes, and the strict Ed25519 pre-check cleared the sign bit of R (or of
+  // the key) in place: a valid operation was refused and the received bytes changed under it.
+  async function withHighBitR(): Promise<Operation> {
+    const author = await seededIdentity(12);
+    for (let timestamp = T0; ; timestamp++) {
+      const op = await createOperation(author, { seqNum: 0, timestamp, payload: hello });
+      if (((op.header.signature as Uint8Array)[31] as number) & 0x80) return op;
+    }
+  }
+
+  it("a decoded header owns its bytes: nothing in it is a view of the received buffer", async () => {
+    const op = await withHighBitR();
+    const received = Buffer.from(op.headerBytes);
+    const header = decodeHeader(received);
+    for (const field of [header.verifyingKey, header.signature, header.payloadHash]) {
+      expect((field as Uint8Array).buffer).not.toBe(received.buffer);
+    }
+  });
+
+  it.each([
+    ["the default verifier", undefined],
+    ["noble", nobleEd25519],
+  ])(
+    "%s accepts a signature and key held in Buffers and leaves them as they were",
+    async (_, verifier) => {
+      const op = await withHighBitR();
+      const { verifyingKey, signature } = op.header;
+      const key = Buffer.from(verifyingKey);
+      const sig = Buffer.from(signature as Uint8Array);
+      const message = unsignedBytesOf(op.headerBytes);
+      const ok = await (verifier ?? defaultVerifier).verify(key, message, sig);
+      expect(ok).toBe(true);
+      expect([toHex(key), toHex(sig)]).toEqual([
+        toHex(verifyingKey),
+        toHex(signature as Uint8Array),
+      ]);
+    },
+  );
 });
