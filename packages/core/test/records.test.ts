@@ -465,3 +465,13 @@ describe("insert_node_and_transport_info (record part) and NodeInfo storage enco
     expect(() => decodeNodeInfo(fromHex("ff"))).toThrow(DecodeError);
   });
 });
+
+describe("a transport info read from received bytes owns them", () => {
+  it("its signature is a copy, not a view of a received Node Buffer", () => {
+    const received = Buffer.from(new Uint8Array(64).fill(7));
+    const info = transportInfoFromWire({ timestamp: [1, 0], signature: received, addresses: [] });
+    expect(info.signature.buffer).not.toBe(received.buffer);
+    received.fill(0);
+    expect(info.signature).toEqual(new Uint8Array(64).fill(7));
+  });
+});

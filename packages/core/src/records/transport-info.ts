@@ -252,7 +252,7 @@ export function transportInfoFromWire(value: unknown): AuthenticatedTransportInf
   return {
     kind: "authenticated",
     timestamp,
-    signature: signature.slice(),
+    signature: Uint8Array.from(signature), // `slice` is a view on a Node Buffer
     addresses: Object.freeze([...(addresses as string[])]),
   };
 }
