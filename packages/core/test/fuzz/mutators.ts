@@ -43,6 +43,9 @@ const INTERESTING_BYTES = [
 
 const bytes = (...values: number[]): Uint8Array => Uint8Array.from(values);
 
+/** A copy: on a Node `Buffer` (what the encoder returns there), `slice` is a view. */
+const copy = (input: Uint8Array): Uint8Array => Uint8Array.from(input);
+
 function pickOf<T>(rng: Rng, items: readonly T[]): T {
   return items[rng.int(items.length)] as T;
 }
@@ -52,7 +55,7 @@ const bitFlip: Mutator = {
   name: "bit-flip",
   apply(input, { rng }) {
     if (input.length === 0) return undefined;
-    const out = input.slice();
+    const out = copy(input);
     const flips = 1 + rng.int(8);
     for (let i = 0; i < flips; i++) {
       const at = rng.int(out.length);
@@ -93,7 +96,7 @@ const byteOverwrite: Mutator = {
   name: "byte-overwrite",
   apply(input, { rng }) {
     if (input.length === 0) return undefined;
-    const out = input.slice();
+    const out = copy(input);
     const n = 1 + rng.int(4);
     for (let i = 0; i < n; i++) {
       out[rng.int(out.length)] = rng.int(2) === 0 ? pickOf(rng, INTERESTING_BYTES) : rng.int(256);
@@ -107,7 +110,7 @@ const truncate: Mutator = {
   name: "truncate",
   apply(input, { rng }) {
     if (input.length === 0) return undefined;
-    return { kind: "bytes", bytes: input.slice(0, rng.int(input.length)) };
+    return { kind: "bytes", bytes: copy(input.subarray(0, rng.int(input.length))) };
   },
 };
 
