@@ -91,7 +91,7 @@ frames (single, several in one chunk, empty). The first inputs of a run are the 
 (each must be accepted); every other input is a corpus entry put through one to three mutators:
 bit flips, byte insert / delete / overwrite, truncation, splice with another entry, random CBOR
 of the entry's outer shape (fields replaced, added or dropped with values of every CBOR kind),
-deep nesting (wrapped fields, or up to 100,000 raw array headers), huge declared lengths (up to
+deep nesting (wrapped fields, or up to 10,000 raw array or map headers), huge declared lengths (up to
 2^64 − 1 for byte strings, text, arrays, maps) and prototype keys (\`__proto__\`, \`constructor\`,
 \`toString\`, … at any level; for message decoders also as a value built by plain assignment,
 handed to the decoder directly, as a CBOR layer without our guards would build it).
