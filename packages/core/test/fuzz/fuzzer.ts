@@ -57,7 +57,9 @@ function inputRng(seed: number, index: number) {
 
 /**
  * Input `index` of a run: the first `corpus.length` inputs are the corpus itself (each must be
- * accepted), every later one a corpus entry put through 1–3 mutators.
+ * accepted), every later one a corpus entry put through 1–3 mutators. Odd inputs arrive in a
+ * Node `Buffer`, as bytes from a socket do (its `slice` is a view, which decoders must not take
+ * for a copy); even ones in a plain `Uint8Array`.
  */
 export function fuzzInput(
   target: FuzzTarget,
@@ -65,8 +67,13 @@ export function fuzzInput(
   index: number,
 ): { input: FuzzInput; mutators: string[] } {
   const { corpus } = target;
+  const received = (bytes: Uint8Array) =>
+    index % 2 === 1 ? Buffer.from(bytes) : new Uint8Array(bytes);
   if (index < corpus.length) {
-    return { input: { kind: "bytes", bytes: corpus[index] as Uint8Array }, mutators: [] };
+    return {
+      input: { kind: "bytes", bytes: received(corpus[index] as Uint8Array) },
+      mutators: [],
+    };
   }
   const rng = inputRng(seed, index);
   const base = corpus[rng.int(corpus.length)] as Uint8Array;
@@ -75,7 +82,8 @@ export function fuzzInput(
     corpus,
     acceptsValues: target.decodeValue !== undefined,
   });
-  return { input, mutators: applied };
+  if (input.kind === "value") return { input, mutators: applied };
+  return { input: { kind: "bytes", bytes: received(input.bytes) }, mutators: applied };
 }
 
 async function settle(result: unknown): Promise<unknown> {
@@ -189,7 +197,8 @@ export function formatCrash(crash: Crash): string {
       : crash.hex;
   return (
     `${crash.target}: ${crash.error} at ${crash.stage}; seed ${crash.seed}, input ${crash.index} ` +
-    `(${crash.mutators.join(" → ") || "corpus"}, ${crash.inputKind}); hex ${hex}`
+    `(${crash.mutators.join(" → ") || "corpus"}, ${crash.inputKind}` +
+    `${crash.index % 2 === 1 ? " in a Buffer" : ""}); hex ${hex}`
   );
 }
 
