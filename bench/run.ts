@@ -56,6 +56,7 @@ const header = [
   "# Benchmarks",
   "",
   "Written by `npm run bench` (bench/run.ts); do not edit by hand.",
+  "Decoder fuzzing (inputs/s, outcomes, crash reproducers) is in [fuzzing.md](fuzzing.md), written by `npm run fuzz`.",
   "",
   `- Last run: ${new Date().toISOString().slice(0, 10)}`,
   `- Machine: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`,
