@@ -95,7 +95,8 @@ deep nesting (wrapped fields, or up to 10,000 raw array or map headers), huge de
 2^64 − 1 for byte strings, text, arrays, maps) and prototype keys (\`__proto__\`, \`constructor\`,
 \`toString\`, … at any level; for message decoders also as a value built by plain assignment,
 handed to the decoder directly, as a CBOR layer without our guards would build it). Every other
-input arrives in a Node \`Buffer\`, as bytes from a socket do (its \`slice\` is a view, not a copy).
+input arrives in a Node \`Buffer\`, as bytes from Node APIs do (its \`slice\` is a view, not a copy;
+over libp2p's memory and WebSockets transports received bytes are plain \`Uint8Array\`s).
 
 Outcomes: **accepted**; **refused** with a \`P2pandaError\` (counted per \`code\`, with the
 protocol's \`reason\` where it has one); or **crash**: anything else thrown (a \`TypeError\`, a
@@ -128,8 +129,10 @@ already refused prototype keys and deep nesting), 954 of 800,000 inputs crashed:
 The \`Buffer\` defect: a decoded header's fields were \`slice()\`s of the received bytes, which on a
 Node \`Buffer\` are views, and the strict Ed25519 pre-check cleared the sign bit of R (or of the
 key) in a \`slice()\` of its own: a valid operation or transport info whose R had its top bit set
-was refused, and the received bytes were changed in place. Transport infos refused with
-\`INVALID_SIGNATURE\` went from 1,601 to 1,326 once fixed, operation headers accepted from 37 to 49.
+was refused, and the bytes were changed in place. Over libp2p's memory and WebSockets transports
+received bytes are plain \`Uint8Array\`s, so it took a \`Buffer\` from elsewhere (a Node API) to hit.
+Transport infos refused with \`INVALID_SIGNATURE\` went from 1,601 to 1,326 once fixed,
+operation headers accepted from 37 to 49.
 Only value inputs reached the \`TypeError\`s: through the CBOR layer the same inputs were refused
 (\`decodeCbor\` refuses prototype keys since the fix before this fuzzer).
 

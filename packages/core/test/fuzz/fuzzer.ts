@@ -58,7 +58,7 @@ function inputRng(seed: number, index: number) {
 /**
  * Input `index` of a run: the first `corpus.length` inputs are the corpus itself (each must be
  * accepted), every later one a corpus entry put through 1–3 mutators. Odd inputs arrive in a
- * Node `Buffer`, as bytes from a socket do (its `slice` is a view, which decoders must not take
+ * Node `Buffer`, as bytes from Node APIs do (its `slice` is a view, which decoders must not take
  * for a copy); even ones in a plain `Uint8Array`.
  */
 export function fuzzInput(
