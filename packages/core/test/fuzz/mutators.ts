@@ -189,8 +189,9 @@ function decoded(input: Uint8Array): unknown {
 }
 
 /**
- * Keeps the outer shape (the same map keys, the same array length at the top) and puts random
- * values of every CBOR kind somewhere inside: replaces a field, adds or drops one.
+ * Keeps the outer shape and puts random values of every CBOR kind inside: either every field of
+ * the top-level map or array or of a message body (the keys, the length and the type tag stay),
+ * or one to three fields anywhere (replaced, added or dropped).
  */
 const randomShaped: Mutator = {
   name: "random-cbor-of-shape",
@@ -199,6 +200,20 @@ const randomShaped: Mutator = {
     if (value === undefined) return undefined;
     const all = containers(value);
     if (all.length === 0) return { kind: "bytes", bytes: encodeCbor(randomCborValue(rng)) };
+    if (rng.int(4) === 0) {
+      // The top level, or a message body inside it (a gossip body sits under `body`).
+      const tagged = all.filter((c) => !Array.isArray(c) && typeof c.type === "string");
+      const root = (tagged.length > 0 && rng.int(2) === 0 ? pickOf(rng, tagged) : all[0]) as Record<
+        string,
+        unknown
+      >;
+      for (const key of Object.keys(root)) {
+        // The type tag (`type` of a map, the first string of a sync array) picks the checks.
+        const isTag = key === "type" || (Array.isArray(root) && key === "0");
+        if (!(isTag && typeof root[key] === "string")) root[key] = randomCborValue(rng);
+      }
+      return { kind: "bytes", bytes: encodeCbor(value) };
+    }
     const edits = 1 + rng.int(3);
     for (let e = 0; e < edits; e++) {
       const target = pickOf(rng, all);
