@@ -1,12 +1,14 @@
 // The short run of the decoder fuzzer (`npm run fuzz` is the long one), and the same hostile
 // bytes over a real libp2p stream.
-import { NetworkId, NodeId, P2pandaError, protocolId } from "@p2panda-web/core";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { toHex } from "../../src/bytes.ts";
 import { encodeFrame } from "../../src/codec/framing.ts";
 import { StreamStalledError } from "../../src/codec/message-channel.ts";
 import { streamDuplex } from "../../src/endpoint/stream-duplex.ts";
+import { P2pandaError } from "../../src/errors.ts";
 import { decodeGossipMessage } from "../../src/gossip/messages.ts";
+import { NetworkId, protocolId } from "../../src/ids/network-id.ts";
+import { NodeId } from "../../src/ids/node-id.ts";
 import { deferred, introduce, memoryNode, stopAll, type TestNode } from "../endpoint/helpers.ts";
 import { buildCorpus, type Corpus } from "./corpus.ts";
 import { formatCrash, fuzz, fuzzInput, runInput } from "./fuzzer.ts";
