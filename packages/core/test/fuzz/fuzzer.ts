@@ -165,7 +165,7 @@ export async function fuzz(target: FuzzTarget, options: FuzzOptions): Promise<Fu
           inputKind: input.kind,
           hex: toHex(input.bytes),
           stage: outcome.stage,
-          error: describe(outcome.error),
+          error: errorLine(outcome.error),
         });
       }
     }
@@ -181,7 +181,7 @@ export async function fuzz(target: FuzzTarget, options: FuzzOptions): Promise<Fu
   };
 }
 
-function describe(error: unknown): string {
+function errorLine(error: unknown): string {
   if (error instanceof Error) {
     const frame = error.stack?.split("\n").find((line) => line.includes("/src/"));
     return `${error.name}: ${error.message}${frame ? ` (${frame.trim()})` : ""}`;

@@ -7,7 +7,7 @@ import { encodeFrame, FrameDecoder } from "../../src/codec/framing.ts";
 import { type DiscoveryMessage, decodeDiscoveryMessage } from "../../src/discovery/messages.ts";
 import { decodeGossipMessage } from "../../src/gossip/messages.ts";
 import type { NodeId } from "../../src/ids/node-id.ts";
-import { decodeNodeInfo, encodeNodeInfo } from "../../src/records/node-info.ts";
+import { decodeNodeInfo, encodeNodeInfo, type NodeInfo } from "../../src/records/node-info.ts";
 import {
   type AuthenticatedTransportInfo,
   transportInfoFromWire,
@@ -166,7 +166,7 @@ export function fuzzTargets(corpus: Corpus): FuzzTarget[] {
       name: "node infos (records/node-info.ts)",
       corpus: corpus.nodeInfos,
       decode: decodeNodeInfo,
-      reencode: (info) => encodeNodeInfo(info as Parameters<typeof encodeNodeInfo>[0]),
+      reencode: (info) => encodeNodeInfo(info as NodeInfo),
     },
   ];
 }
