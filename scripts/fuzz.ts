@@ -122,9 +122,9 @@ already refused prototype keys and deep nesting), 951 of 800,000 inputs crashed:
 | --- | ---: | --- | --- |
 | discovery messages | 360 | a map whose prototype a \`__proto__\` key replaced, or an object posing as a byte string, was accepted; reading its \`length\` or re-encoding it threw \`TypeError\` | \`expectMap\` / \`isBytes\` (codec/message-shape.ts); transport infos in \`nodes\` must be maps |
 | gossip messages | 490 | the same | the same |
-| sync messages | 100 | the same for topics, headers, bodies and log ids (\`TypeError\`); valid operations in a Node \`Buffer\` refused when read again (\`SignatureMismatchError\`, see below) | sync/messages.ts, sync/log-id.ts, sync/header.ts |
+| sync messages | 100 | the same for topics, headers, bodies and log ids (\`TypeError\`); valid operations in a Node \`Buffer\` refused when read again (\`SignatureMismatchError\`, see below) | sync/messages.ts, sync/log-id.ts; the \`Buffer\` case as for operation headers |
 | transport infos | 1 | a valid info in a \`Buffer\` refused when read again; a fake byte string as signature threw \`TypeError\` (in an earlier run, seed 1 with the first version of the mutators) | records/transport-info.ts |
-| operation headers | 0 | 10 valid operations refused (counted as \`SIGNATURE_MISMATCH\`, not as crashes) | sync/header.ts, identity/ed25519.ts |
+| operation headers | 0 | 10 valid operations refused (counted as \`SIGNATURE_MISMATCH\`, not as crashes) | identity/ed25519.ts; \`decodeCbor\` now decodes a plain view of a \`Buffer\` (codec/cbor.ts, from main) |
 
 The \`Buffer\` defect: a decoded header's fields were \`slice()\`s of the received bytes, which on a
 Node \`Buffer\` are views, and the strict Ed25519 pre-check cleared the sign bit of R (or of the

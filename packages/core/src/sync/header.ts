@@ -130,8 +130,7 @@ function decodeBytes(value: unknown, length: number, what: string): Uint8Array {
   if (!(value instanceof Uint8Array) || value.length !== length) {
     throw new DecodeError(`${what} must be ${length} bytes`);
   }
-  // A copy the header owns; `slice` would be a view when the input is a Node Buffer.
-  return Uint8Array.from(value);
+  return value.slice();
 }
 
 /**
