@@ -2,7 +2,12 @@ import { circuitRelayTransport } from "@libp2p/circuit-relay-v2";
 import { webRTC, webRTCDirect } from "@libp2p/webrtc";
 import { webSockets } from "@libp2p/websockets";
 import { webTransport } from "@libp2p/webtransport";
-import { type Endpoint, type EndpointOptions, startEndpoint } from "./endpoint.ts";
+import {
+  DEFAULT_IDLE_CONNECTION_TIMEOUT_MS,
+  type Endpoint,
+  type EndpointOptions,
+  startEndpoint,
+} from "./endpoint.ts";
 
 /** Options of {@link createEndpoint}. */
 export interface BrowserEndpointOptions extends EndpointOptions {
@@ -30,7 +35,11 @@ export interface BrowserEndpointOptions extends EndpointOptions {
  * @throws InvalidInputError on malformed options; libp2p errors if it cannot start.
  */
 export function createEndpoint(options: BrowserEndpointOptions): Promise<Endpoint> {
-  return startEndpoint(options, {
+  const withDefaults = {
+    idleConnectionTimeoutMs: DEFAULT_IDLE_CONNECTION_TIMEOUT_MS,
+    ...options,
+  };
+  return startEndpoint(withDefaults, {
     transports: [
       webSockets(),
       webRTC({ rtcConfiguration: { iceServers: options.iceServers ?? [] } }),

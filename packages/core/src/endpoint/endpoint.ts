@@ -42,6 +42,7 @@ import {
   TooManyStreamsError,
 } from "./errors.ts";
 import type { ConnectionSummary, EndpointEvent } from "./events.ts";
+import { type ConnectionActivity, IdleConnections } from "./idle-connections.ts";
 import type { ProtocolEndpoint } from "./protocol-endpoint.ts";
 import { type StreamDuplexOptions, streamDuplex } from "./stream-duplex.ts";
 
@@ -143,7 +144,19 @@ export interface EndpointOptions {
   readonly liveness?: LivenessOptions;
   /** Wall clock of the hybrid clock that stamps our transport info; default system clock. */
   readonly clock?: Clock;
+  /**
+   * Close a direct connection that has carried none of our sessions for this long (a discovery
+   * session leaves one behind; a gossip link or a live sync keeps it). Connections to bootstrap
+   * nodes and relays are kept. `0` keeps every connection. Default
+   * {@link DEFAULT_IDLE_CONNECTION_TIMEOUT_MS} (30 s) in the browser endpoint (`createEndpoint`),
+   * where connections are scarce; `0` in the Node and memory endpoints (a relay serves
+   * reservations on connections that carry no stream).
+   */
+  readonly idleConnectionTimeoutMs?: number;
 }
+
+/** Default of {@link EndpointOptions.idleConnectionTimeoutMs} in the browser endpoint. */
+export const DEFAULT_IDLE_CONNECTION_TIMEOUT_MS = 30_000;
 
 /** Options of {@link Endpoint.accept}. */
 export interface AcceptOptions extends MessageChannelOptions {
@@ -178,6 +191,8 @@ export interface EndpointMetrics {
   sessionErrors: Record<string, number>;
   /** Times our own transport info was re-signed and stored. */
   transportInfosPublished: number;
+  /** Connections closed because they carried none of our sessions for a while. */
+  idleConnectionsClosed: number;
 }
 
 /**
@@ -319,6 +334,7 @@ class Libp2pEndpoint implements Endpoint {
     sessionsFailed: 0,
     sessionErrors: {},
     transportInfosPublished: 0,
+    idleConnectionsClosed: 0,
   };
   readonly #identity: Identity;
   readonly #book: EndpointAddressBook;
@@ -335,6 +351,8 @@ class Libp2pEndpoint implements Endpoint {
   #publishedKey: string | undefined;
   #publishing: Promise<void> = Promise.resolve();
   #relays = new Set<NodeId>();
+  readonly #idle: IdleConnections | undefined;
+  #idleTimer: ReturnType<typeof setInterval> | undefined;
   #started = false;
   #stopped = false;
 
@@ -358,6 +376,11 @@ class Libp2pEndpoint implements Endpoint {
     this.#events = new EventStream<EndpointEvent>(() => clock.now());
     this.#dialTimeoutMs = options.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS;
     this.#streamOptions = options.stream ?? {};
+    const idleMs = options.idleConnectionTimeoutMs ?? 0;
+    if (!Number.isFinite(idleMs) || idleMs < 0) {
+      throw new InvalidInputError("idleConnectionTimeoutMs must be a non-negative number");
+    }
+    this.#idle = idleMs > 0 ? new IdleConnections(idleMs) : undefined;
     policy.onRefused = (reason, remote) => {
       if (reason === "denied") this.metrics.connectionsDenied++;
       else this.metrics.inboundConnectionsRefused++;
@@ -393,6 +416,13 @@ class Libp2pEndpoint implements Endpoint {
     });
     await this.libp2p.start();
     this.#started = true;
+    if (this.#idle !== undefined) {
+      const idle = this.#idle;
+      this.#idleTimer = setInterval(
+        () => this.#closeIdleConnections(idle),
+        Math.max(100, idle.idleMs / 3),
+      );
+    }
     this.#addressesMaybeChanged();
     await this.#publishing;
     await this.#addBootstrapNodes();
@@ -655,6 +685,39 @@ class Libp2pEndpoint implements Endpoint {
     return [...this.#relays];
   }
 
+  #closeIdleConnections(idle: IdleConnections): void {
+    if (this.#stopped) return;
+    const byId = new Map<string, Connection>();
+    const activity: ConnectionActivity[] = [];
+    for (const connection of this.libp2p.getConnections()) {
+      if (connection.status !== "open") continue;
+      let remote: NodeId;
+      try {
+        remote = NodeId.fromPeerId(connection.remotePeer);
+      } catch {
+        continue;
+      }
+      byId.set(connection.id, connection);
+      activity.push({
+        id: connection.id,
+        remote,
+        sessions: connection.streams.filter((s) => s.protocol?.startsWith("/p2panda/") === true)
+          .length,
+        exempt:
+          connection.limits !== undefined ||
+          this.#relays.has(remote) ||
+          this.#book.nodeInfo(remote)?.bootstrap === true,
+      });
+    }
+    for (const id of idle.sweep(activity, Date.now())) {
+      this.metrics.idleConnectionsClosed++;
+      byId
+        .get(id)
+        ?.close()
+        .catch(() => {});
+    }
+  }
+
   #onConnection(connection: Connection, what: "opened" | "closed"): void {
     const summary = summarise(connection);
     if (summary === undefined) return;
@@ -763,6 +826,7 @@ class Libp2pEndpoint implements Endpoint {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    if (this.#idleTimer !== undefined) clearInterval(this.#idleTimer);
     await this.#publishing;
     await this.libp2p.stop();
     for (const remove of this.#listeners.splice(0)) remove();

@@ -23,6 +23,7 @@ export {
   type ConnectOptions,
   DEFAULT_DIAL_TIMEOUT_MS,
   DEFAULT_ENDPOINT_LIMITS,
+  DEFAULT_IDLE_CONNECTION_TIMEOUT_MS,
   DEFAULT_LIVENESS,
   type Endpoint,
   type EndpointAddressBook,
@@ -36,6 +37,7 @@ export {
 } from "./endpoint.ts";
 export * from "./errors.ts";
 export type * from "./events.ts";
+export { type ConnectionActivity, IdleConnections } from "./idle-connections.ts";
 export { MemoryEndpoint, MemoryNetwork } from "./memory-network.ts";
 export { createMemoryEndpoint, type MemoryEndpointOptions } from "./memory-preset.ts";
 export type { ProtocolEndpoint, ProtocolHandler } from "./protocol-endpoint.ts";

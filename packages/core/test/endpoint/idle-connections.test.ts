@@ -1,0 +1,98 @@
+// Connections that only served a discovery session are closed once idle, so a tab keeps its
+// overlay neighbours and a few more instead of one connection per node its walkers met.
+import { createNodeInfo } from "@p2panda-web/core";
+import { IdleConnections } from "@p2panda-web/core/endpoint";
+import { filter, firstValueFrom, timeout } from "rxjs";
+import { afterEach, describe, expect, it } from "vitest";
+import { nodeId } from "../gossip/helpers.ts";
+import { echo, introduce, memoryNode, stopAll } from "./helpers.ts";
+
+afterEach(stopAll);
+
+describe("idle rule (pure)", () => {
+  const connection = (id: string, sessions = 0, exempt = false) => ({
+    id,
+    remote: nodeId(1),
+    sessions,
+    exempt,
+  });
+
+  it("closes a connection with no session once it has been idle for the whole timeout", () => {
+    const idle = new IdleConnections(1_000);
+    expect(idle.sweep([connection("a")], 0)).toEqual([]);
+    expect(idle.sweep([connection("a")], 999)).toEqual([]);
+    expect(idle.sweep([connection("a")], 1_000)).toEqual(["a"]);
+  });
+
+  it("a session restarts the clock; exempt connections are never closed", () => {
+    const idle = new IdleConnections(1_000);
+    idle.sweep([connection("a"), connection("b", 0, true)], 0);
+    idle.sweep([connection("a", 1), connection("b", 0, true)], 800);
+    expect(idle.sweep([connection("a"), connection("b", 0, true)], 1_500)).toEqual([]);
+    expect(idle.sweep([connection("a"), connection("b", 0, true)], 2_500)).toEqual(["a"]);
+  });
+
+  it("forgets connections that are gone", () => {
+    const idle = new IdleConnections(1_000);
+    idle.sweep([connection("a")], 0);
+    idle.sweep([], 500);
+    expect(idle.sweep([connection("a")], 1_200)).toEqual([]);
+  });
+});
+
+describe("an endpoint closes connections its sessions no longer use", () => {
+  it("after a finished session the connection closes; one with a session open stays", async () => {
+    const a = await memoryNode({ idleConnectionTimeoutMs: 300 });
+    const b = await memoryNode();
+    const c = await memoryNode();
+    a.endpoint.accept("test/echo/v1", echo);
+    b.endpoint.accept("test/echo/v1", echo);
+    c.endpoint.accept("test/echo/v1", echo);
+    await introduce(a, b);
+    await introduce(a, c);
+    // A finished session with b (as a discovery session is) …
+    const done = await a.endpoint.connect(b.endpoint.nodeId, "test/echo/v1");
+    await done.send("hi");
+    expect(await done.receive()).toBe("hi");
+    await done.close();
+    expect(await done.receive()).toBeUndefined();
+    // … and a session with c that stays open (as a gossip link does).
+    const open = await a.endpoint.connect(c.endpoint.nodeId, "test/echo/v1");
+    await open.send("hi");
+    expect(await open.receive()).toBe("hi");
+
+    const closed = await firstValueFrom(
+      a.endpoint.events$.pipe(
+        filter((e) => e.type === "endpoint:connection-closed"),
+        timeout(3_000),
+      ),
+    );
+    expect(closed).toMatchObject({ remote: b.endpoint.nodeId });
+    expect(a.endpoint.metrics.idleConnectionsClosed).toBe(1);
+    expect(a.endpoint.connections().map((x) => x.remote)).toEqual([c.endpoint.nodeId]);
+    // Closing is not a failure: b is not stale, and the next session simply dials again.
+    expect(a.addressBook.nodeInfo(b.endpoint.nodeId)?.metrics.failures).toBe(0);
+    const again = await a.endpoint.connect(b.endpoint.nodeId, "test/echo/v1");
+    await again.send("again");
+    expect(await again.receive()).toBe("again");
+  });
+
+  it("a connection to a bootstrap node is kept however idle", async () => {
+    const a = await memoryNode({ idleConnectionTimeoutMs: 150 });
+    const b = await memoryNode();
+    await introduce(a, b);
+    const info = a.addressBook.nodeInfo(b.endpoint.nodeId);
+    await a.addressBook.insertNodeInfo(
+      createNodeInfo(b.endpoint.nodeId, { bootstrap: true, transports: info?.transports }),
+    );
+    await a.endpoint.dial(b.endpoint.nodeId);
+    const closedSoon = firstValueFrom(
+      a.endpoint.events$.pipe(
+        filter((e) => e.type === "endpoint:connection-closed"),
+        timeout(1_000),
+      ),
+    ).catch(() => "kept");
+    expect(await closedSoon).toBe("kept");
+    expect(a.endpoint.metrics.idleConnectionsClosed).toBe(0);
+  });
+});
