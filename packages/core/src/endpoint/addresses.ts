@@ -121,3 +121,15 @@ export function parseBootstrapAddresses(addresses: Iterable<string>): BootstrapA
   }
   return [...byNode].map(([nodeId, list]) => ({ nodeId, addresses: list }));
 }
+
+/**
+ * Whether every address in `addresses` reaches its node through a relay circuit on `relay`
+ * (`…/p2p/<relay>/p2p-circuit/…`): a browser tab that holds a reservation on us and has no other
+ * address. Such a node is unreachable the moment its connection to `relay` closes (its
+ * reservation goes with it). An empty list is not "only through" anything.
+ */
+export function reachableOnlyThrough(addresses: readonly string[], relay: NodeId): boolean {
+  if (addresses.length === 0) return false;
+  const through = `/p2p/${NodeId.toPeerId(relay).toString()}/p2p-circuit`;
+  return addresses.every((address) => address.includes(through));
+}

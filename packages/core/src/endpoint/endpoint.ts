@@ -30,6 +30,7 @@ import {
   connectionTransport,
   isPrivateAddress,
   parseBootstrapAddresses,
+  reachableOnlyThrough,
 } from "./addresses.ts";
 import { ConnectionPolicy } from "./connection-policy.ts";
 import {
@@ -55,6 +56,8 @@ export interface EndpointAddressBook {
   nodeInfo(id: NodeId): NodeInfo | undefined;
   insertNodeInfo(info: NodeInfo): Promise<boolean>;
   reportConnection(id: NodeId, ok: boolean): Promise<void>;
+  /** Forgets a node (see {@link EndpointOptions.forgetDepartedAfterMs}); without it none is. */
+  removeNode?(id: NodeId): Promise<boolean>;
 }
 
 /** Limits on what remote nodes can make the endpoint hold. */
@@ -153,7 +156,18 @@ export interface EndpointOptions {
    * reservations on connections that carry no stream).
    */
   readonly idleConnectionTimeoutMs?: number;
+  /**
+   * A node whose only addresses are relay circuits through this node (a browser tab holding a
+   * reservation on us) is unreachable once its connection to us closes: it is reported as a
+   * failed connection at once (stale, so discovery stops handing it out) and removed from the
+   * address book when it has not come back within this time. `0` never removes. Default
+   * {@link DEFAULT_FORGET_DEPARTED_AFTER_MS} (10 min).
+   */
+  readonly forgetDepartedAfterMs?: number;
 }
+
+/** Default of {@link EndpointOptions.forgetDepartedAfterMs}. */
+export const DEFAULT_FORGET_DEPARTED_AFTER_MS = 10 * 60_000;
 
 /** Default of {@link EndpointOptions.idleConnectionTimeoutMs} in the browser endpoint. */
 export const DEFAULT_IDLE_CONNECTION_TIMEOUT_MS = 30_000;
@@ -193,6 +207,10 @@ export interface EndpointMetrics {
   transportInfosPublished: number;
   /** Connections closed because they carried none of our sessions for a while. */
   idleConnectionsClosed: number;
+  /** Nodes reachable only through us whose connection to us closed (reported stale). */
+  departedNodes: number;
+  /** Departed nodes removed from the address book after the grace. */
+  departedNodesForgotten: number;
 }
 
 /**
@@ -335,6 +353,8 @@ class Libp2pEndpoint implements Endpoint {
     sessionErrors: {},
     transportInfosPublished: 0,
     idleConnectionsClosed: 0,
+    departedNodes: 0,
+    departedNodesForgotten: 0,
   };
   readonly #identity: Identity;
   readonly #book: EndpointAddressBook;
@@ -352,6 +372,10 @@ class Libp2pEndpoint implements Endpoint {
   #publishing: Promise<void> = Promise.resolve();
   #relays = new Set<NodeId>();
   readonly #idle: IdleConnections | undefined;
+  /** Nodes reachable only through us whose connection closed, with when it closed. */
+  readonly #departed = new Map<NodeId, number>();
+  readonly #forgetDepartedAfterMs: number;
+  #departedTimer: ReturnType<typeof setInterval> | undefined;
   #idleTimer: ReturnType<typeof setInterval> | undefined;
   #started = false;
   #stopped = false;
@@ -381,6 +405,7 @@ class Libp2pEndpoint implements Endpoint {
       throw new InvalidInputError("idleConnectionTimeoutMs must be a non-negative number");
     }
     this.#idle = idleMs > 0 ? new IdleConnections(idleMs) : undefined;
+    this.#forgetDepartedAfterMs = options.forgetDepartedAfterMs ?? DEFAULT_FORGET_DEPARTED_AFTER_MS;
     policy.onRefused = (reason, remote) => {
       if (reason === "denied") this.metrics.connectionsDenied++;
       else this.metrics.inboundConnectionsRefused++;
@@ -416,6 +441,12 @@ class Libp2pEndpoint implements Endpoint {
     });
     await this.libp2p.start();
     this.#started = true;
+    if (this.#forgetDepartedAfterMs > 0) {
+      this.#departedTimer = setInterval(
+        () => this.#forgetDeparted(),
+        Math.max(100, Math.min(60_000, this.#forgetDepartedAfterMs / 4)),
+      );
+    }
     if (this.#idle !== undefined) {
       const idle = this.#idle;
       this.#idleTimer = setInterval(
@@ -726,7 +757,10 @@ class Libp2pEndpoint implements Endpoint {
       if (summary.direction === "inbound") this.#policy.inboundConnections++;
       // Every new direct connection, in or out (also libp2p's redials of bootstrap nodes), is a
       // successful attempt; relayed (limited) ones only carry WebRTC signalling.
-      if (!summary.limited) void this.#report(summary.remote, true);
+      if (!summary.limited) {
+        this.#departed.delete(summary.remote);
+        void this.#report(summary.remote, true);
+      }
       this.#events.emit({ type: "endpoint:connection-opened", ...summary });
     } else {
       this.metrics.connectionsClosed++;
@@ -734,6 +768,37 @@ class Libp2pEndpoint implements Endpoint {
         this.#policy.inboundConnections = Math.max(0, this.#policy.inboundConnections - 1);
       }
       this.#events.emit({ type: "endpoint:connection-closed", ...summary });
+      if (!summary.limited) this.#maybeDeparted(summary.remote);
+    }
+  }
+
+  /** A connection closed: was it the only way to reach that node? */
+  #maybeDeparted(remote: NodeId): void {
+    if (this.#stopped) return;
+    const stillConnected = this.libp2p
+      .getConnections(NodeId.toPeerId(remote))
+      .some((c) => c.status === "open" && c.limits === undefined);
+    if (stillConnected) return;
+    const addresses = this.#book.nodeInfo(remote)?.transports?.addresses ?? [];
+    if (!reachableOnlyThrough(addresses, this.nodeId)) return;
+    this.#departed.set(remote, Date.now());
+    this.metrics.departedNodes++;
+    void this.#report(remote, false);
+  }
+
+  /** Removes departed nodes that did not come back within the grace. */
+  #forgetDeparted(): void {
+    const remove = this.#book.removeNode?.bind(this.#book);
+    if (this.#stopped || remove === undefined) return;
+    const now = Date.now();
+    for (const [remote, at] of this.#departed) {
+      if (now - at < this.#forgetDepartedAfterMs) continue;
+      this.#departed.delete(remote);
+      const addresses = this.#book.nodeInfo(remote)?.transports?.addresses ?? [];
+      // It may have published new addresses meanwhile (another relay): then it stays.
+      if (!reachableOnlyThrough(addresses, this.nodeId)) continue;
+      this.metrics.departedNodesForgotten++;
+      remove(remote).catch(() => {});
     }
   }
 
@@ -827,6 +892,7 @@ class Libp2pEndpoint implements Endpoint {
     if (this.#stopped) return;
     this.#stopped = true;
     if (this.#idleTimer !== undefined) clearInterval(this.#idleTimer);
+    if (this.#departedTimer !== undefined) clearInterval(this.#departedTimer);
     await this.#publishing;
     await this.libp2p.stop();
     for (const remove of this.#listeners.splice(0)) remove();

@@ -11,6 +11,7 @@ export {
   connectionTransport,
   isPrivateAddress,
   parseBootstrapAddresses,
+  reachableOnlyThrough,
 } from "./addresses.ts";
 export { type BrowserEndpointOptions, createEndpoint } from "./browser-preset.ts";
 export {
@@ -23,6 +24,7 @@ export {
   type ConnectOptions,
   DEFAULT_DIAL_TIMEOUT_MS,
   DEFAULT_ENDPOINT_LIMITS,
+  DEFAULT_FORGET_DEPARTED_AFTER_MS,
   DEFAULT_IDLE_CONNECTION_TIMEOUT_MS,
   DEFAULT_LIVENESS,
   type Endpoint,

@@ -1,9 +1,10 @@
 // Connections that only served a discovery session are closed once idle, so a tab keeps its
-// overlay neighbours and a few more instead of one connection per node its walkers met.
-import { createNodeInfo } from "@p2panda-web/core";
-import { IdleConnections } from "@p2panda-web/core/endpoint";
+// overlay neighbours and a few more instead of one connection per node its walkers met; and a
+// relay forgets the tabs that were reachable only through it once they are gone.
+import { createNodeInfo, isStale, NodeId } from "@p2panda-web/core";
+import { IdleConnections, reachableOnlyThrough } from "@p2panda-web/core/endpoint";
 import { filter, firstValueFrom, timeout } from "rxjs";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { nodeId } from "../gossip/helpers.ts";
 import { echo, introduce, memoryNode, stopAll } from "./helpers.ts";
 
@@ -94,5 +95,62 @@ describe("an endpoint closes connections its sessions no longer use", () => {
     ).catch(() => "kept");
     expect(await closedSoon).toBe("kept");
     expect(a.endpoint.metrics.idleConnectionsClosed).toBe(0);
+  });
+});
+
+describe("a relay forgets the nodes that could only be reached through it once they leave", () => {
+  const circuitVia = (relay: NodeId, node: NodeId) =>
+    `/memory/gone/p2p/${NodeId.toPeerId(relay).toString()}/p2p-circuit/webrtc/p2p/${NodeId.toPeerId(node).toString()}`;
+
+  it("reachableOnlyThrough: every address is a circuit through that relay", () => {
+    const relay = nodeId(1);
+    const node = nodeId(2);
+    const other = nodeId(3);
+    expect(reachableOnlyThrough([circuitVia(relay, node)], relay)).toBe(true);
+    expect(reachableOnlyThrough([circuitVia(relay, node), circuitVia(other, node)], relay)).toBe(
+      false,
+    );
+    expect(reachableOnlyThrough([], relay)).toBe(false);
+  });
+
+  it("a tab's connection closes: stale at once, removed after the grace; a node with its own address stays", async () => {
+    const relay = await memoryNode({ forgetDepartedAfterMs: 300 });
+    const tab = await memoryNode();
+    const server = await memoryNode();
+    await introduce(tab, relay);
+    await introduce(server, relay);
+    await introduce(relay, server);
+    // What discovery would have told the relay: the tab is reachable only through the relay.
+    await relay.addressBook.insertNodeInfo(
+      createNodeInfo(tab.endpoint.nodeId, {
+        transports: {
+          kind: "trusted",
+          addresses: [circuitVia(relay.endpoint.nodeId, tab.endpoint.nodeId)],
+        },
+      }),
+    );
+    await tab.endpoint.dial(relay.endpoint.nodeId);
+    await server.endpoint.dial(relay.endpoint.nodeId);
+    const closed = (who: NodeId) =>
+      firstValueFrom(
+        relay.endpoint.events$.pipe(
+          filter((e) => e.type === "endpoint:connection-closed" && e.remote === who),
+          timeout(3_000),
+        ),
+      );
+    const tabGone = closed(tab.endpoint.nodeId);
+    await tab.endpoint.stop();
+    await tabGone;
+    const info = relay.addressBook.nodeInfo(tab.endpoint.nodeId);
+    expect(info && isStale(info)).toBe(true);
+    expect(relay.endpoint.metrics.departedNodes).toBe(1);
+    await vi.waitFor(() => expect(relay.addressBook.nodeInfo(tab.endpoint.nodeId)).toBeUndefined());
+    expect(relay.endpoint.metrics.departedNodesForgotten).toBe(1);
+
+    const serverGone = closed(server.endpoint.nodeId);
+    await server.endpoint.stop();
+    await serverGone;
+    expect(relay.addressBook.nodeInfo(server.endpoint.nodeId)).toBeDefined();
+    expect(relay.endpoint.metrics.departedNodes).toBe(1);
   });
 });
