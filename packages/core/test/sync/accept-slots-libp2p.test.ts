@@ -2,7 +2,7 @@
 // identities open sync streams to a node and stay silent. An honest peer must still complete a
 // session within 5 s (the sync retry delay), not wait for the silent ones to time out.
 import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import type { Endpoint } from "../../src/endpoint/endpoint.ts";
 import { GossipService } from "../../src/gossip/gossip-service.ts";
 import { Identity } from "../../src/identity/identity.ts";
@@ -13,6 +13,7 @@ import { SyncSession } from "../../src/sync/session.ts";
 import { MemoryLogStore, MemoryTopicStore } from "../../src/sync/store/memory.ts";
 import { DEFAULT_SYNC_RETRY_DELAY_MS, SyncService } from "../../src/sync/sync-service.ts";
 import { loopbackEndpoint } from "../endpoint/loopback.ts";
+import { failOnUnhandledRejections } from "../unhandled-rejections.ts";
 
 const topic = Topic.fromName("accept slots");
 
@@ -24,12 +25,7 @@ interface Node {
 
 const started: Node[] = [];
 const stoppers: (() => Promise<void>)[] = [];
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
-
-beforeAll(() => {
-  process.on("unhandledRejection", onUnhandled);
-});
+failOnUnhandledRejections();
 afterEach(async () => {
   for (const stop of stoppers.splice(0)) await stop();
   await Promise.all(
@@ -38,11 +34,6 @@ afterEach(async () => {
       await n.book.close();
     }),
   );
-  await new Promise((resolve) => setImmediate(resolve));
-  expect(unhandled).toEqual([]);
-});
-afterAll(() => {
-  process.off("unhandledRejection", onUnhandled);
 });
 
 async function node(bootstrap: string[] = []): Promise<Node> {

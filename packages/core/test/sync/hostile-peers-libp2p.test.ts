@@ -2,7 +2,7 @@
 // ends only its own session with a typed reason, is counted and put on cool-down, and the node
 // then syncs with an honest peer at once. Nothing becomes an unhandled rejection.
 import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { concatBytes } from "../../src/bytes.ts";
 import { framedChannel, type MessageChannel } from "../../src/codec/message-channel.ts";
 import type { Endpoint } from "../../src/endpoint/endpoint.ts";
@@ -19,6 +19,7 @@ import { SyncSession } from "../../src/sync/session.ts";
 import { MemoryLogStore, MemoryTopicStore } from "../../src/sync/store/memory.ts";
 import { SyncService, type SyncServiceEvent } from "../../src/sync/sync-service.ts";
 import { loopbackEndpoint } from "../endpoint/loopback.ts";
+import { failOnUnhandledRejections } from "../unhandled-rejections.ts";
 
 const topic = Topic.fromName("hostile sync peers");
 
@@ -39,24 +40,13 @@ interface Target extends Node {
 
 const started: Node[] = [];
 const stoppers: (() => Promise<void>)[] = [];
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
-
-beforeAll(() => {
-  process.on("unhandledRejection", onUnhandled);
-});
+failOnUnhandledRejections();
 afterEach(async () => {
   for (const stop of stoppers.splice(0).reverse()) await stop();
   for (const n of started.splice(0)) {
     await n.endpoint.stop();
     await n.book.close();
   }
-  // Let late rejections of the test's sessions surface before judging.
-  await new Promise((resolve) => setImmediate(resolve));
-  expect(unhandled).toEqual([]);
-});
-afterAll(() => {
-  process.off("unhandledRejection", onUnhandled);
 });
 
 async function node(bootstrap: string[] = []): Promise<Node> {
