@@ -1,14 +1,21 @@
+import { DecodeError } from "../codec/cbor.ts";
+import { FrameTooLargeError } from "../codec/framing.ts";
+import { StreamStalledError } from "../codec/message-channel.ts";
 import { P2pandaError } from "../errors.ts";
 
 /**
- * Why a discovery session failed. Every reason except `channel-error` is the remote's doing
- * (see {@link isRemoteFault}).
+ * Why a discovery session failed. Most reasons are the remote's doing; the ones that are not are
+ * listed in {@link NOT_REMOTE_FAULT} (see {@link isRemoteFault}).
  */
 export type DiscoveryFailureReason =
   /** A message of the wrong kind for the current protocol step. */
   | "unexpected-message"
   /** A message that is not one of ours: wrong shape, wrong byte lengths, unknown fields. */
   | "malformed-message"
+  /** Bytes that are not a frame of CBOR: bad CBOR, forbidden map keys, a stream ending mid-frame. */
+  | "malformed-frame"
+  /** A frame announced larger than the frame limit. */
+  | "frame-too-large"
   /** More topic hashes in one message than the limit allows. */
   | "too-many-topic-hashes"
   /** More transport infos in one `nodes` message than the limit allows. */
@@ -17,10 +24,29 @@ export type DiscoveryFailureReason =
   | "closed-early"
   /** The remote handed out a transport info that does not verify (forged, mismatched). */
   | "invalid-transport-info"
-  /** The session did not finish within the session timeout (the remote stalled). */
+  /**
+   * The remote stalled: the session did not finish within the session timeout, a receive ran
+   * past the session's deadline, or a remote that opened a session sent nothing in time.
+   */
   | "timeout"
-  /** The underlying channel failed (reset, decode error, write after close …). */
+  /** We were full and this accepted session had waited longest on its remote: dropped for a newcomer. */
+  | "evicted"
+  /** The same remote opened a newer session; only one accepted session per remote runs. */
+  | "superseded"
+  /** We stopped discovery. */
+  | "stopped"
+  /** A bug on our side (a plain exception); it ends the session and nothing else. */
+  | "internal-error"
+  /** The underlying channel failed (reset, dial failure, write after close …). */
   | "channel-error";
+
+/** Reasons that do not blame the remote: our own doing, or a channel breaking. */
+export const NOT_REMOTE_FAULT: ReadonlySet<DiscoveryFailureReason> = new Set([
+  "superseded",
+  "stopped",
+  "internal-error",
+  "channel-error",
+]);
 
 /** A discovery session failed because of what the remote sent, did not send, or the channel. */
 export class DiscoveryProtocolError extends P2pandaError {
@@ -44,10 +70,54 @@ export class DiscoverySessionLimitError extends P2pandaError {
   }
 }
 
+/** An incoming session was refused because its remote misbehaved recently and is cooling down. */
+export class DiscoveryCoolingDownError extends P2pandaError {
+  /** When (clock ms) the cool-down ends. */
+  readonly until: number;
+
+  constructor(until: number) {
+    super("DISCOVERY_COOLING_DOWN", `remote misbehaved; refused until ${until}`);
+    this.until = until;
+  }
+}
+
 /**
- * Whether a failure is the remote's fault (misbehaviour), as opposed to our channel breaking.
- * Such remotes are counted and skipped for a cool-down.
+ * Whether a failure is the remote's fault (misbehaviour), as opposed to our channel breaking or
+ * our own doing. Such remotes are counted and put on cool-down.
  */
 export function isRemoteFault(error: unknown): boolean {
-  return error instanceof DiscoveryProtocolError && error.reason !== "channel-error";
+  return error instanceof DiscoveryProtocolError && !NOT_REMOTE_FAULT.has(error.reason);
+}
+
+/**
+ * Names any failure of a session with its discovery reason. What the remote's bytes caused
+ * (bad CBOR, oversized or truncated frames, a stall) is the remote's fault; other typed errors
+ * of the channel or endpoint are `channel-error`; a plain exception is ours (`internal-error`).
+ */
+export function asDiscoveryError(error: unknown): DiscoveryProtocolError {
+  if (error instanceof DiscoveryProtocolError) return error;
+  if (error instanceof FrameTooLargeError) {
+    return new DiscoveryProtocolError("frame-too-large", error.message, { cause: error });
+  }
+  if (error instanceof DecodeError) {
+    return new DiscoveryProtocolError("malformed-frame", error.message, { cause: error });
+  }
+  if (error instanceof StreamStalledError || isWriteStall(error)) {
+    return new DiscoveryProtocolError("timeout", (error as Error).message, { cause: error });
+  }
+  if (error instanceof P2pandaError) {
+    return new DiscoveryProtocolError("channel-error", `${error.code}: ${error.message}`, {
+      cause: error,
+    });
+  }
+  const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return new DiscoveryProtocolError("internal-error", what, { cause: error });
+}
+
+// By code rather than class: the endpoint module (and libp2p) must not be pulled into the
+// sans-IO discovery core for one instanceof. The channel reports a failed write as closed, with
+// the stall as its cause.
+function isWriteStall(error: unknown): boolean {
+  if (!(error instanceof P2pandaError)) return false;
+  return error.code === "WRITE_STALLED" || isWriteStall(error.cause);
 }

@@ -1,6 +1,5 @@
 import type { MessageChannel } from "../codec/message-channel.ts";
-import { P2pandaError } from "../errors.ts";
-import { DiscoveryProtocolError } from "./errors.ts";
+import { asDiscoveryError } from "./errors.ts";
 import { type DiscoveryLimits, decodeDiscoveryMessage } from "./messages.ts";
 import type { DiscoveryResult, PsiHandshake, PsiOutput } from "./psi-handshake.ts";
 
@@ -10,6 +9,15 @@ export type { MessageChannel } from "../codec/message-channel.ts";
 export interface DiscoverySessionOptions extends DiscoveryLimits {
   /** Aborting (e.g. the manager's session timeout) aborts the channel and rejects with the reason. */
   signal?: AbortSignal;
+  /**
+   * When the whole session must be over, in `now()` milliseconds. Every receive waits at most
+   * until then, so a stalled remote fails the session with `timeout` even if nobody aborts it.
+   */
+  deadline?: number;
+  /** The clock of `deadline`. Default `Date.now`. */
+  now?: () => number;
+  /** Called after each message (or the remote's close) arrived, before the handshake sees it. */
+  onReceived?: () => void;
 }
 
 /**
@@ -18,15 +26,17 @@ export interface DiscoverySessionOptions extends DiscoveryLimits {
  * side closed; on any failure aborts the channel.
  *
  * @throws DiscoveryProtocolError — the handshake's own errors as they are; channel failures
- *   (decode errors, resets, oversized frames) wrapped with reason `channel-error`, and the
- *   abort reason when `signal` fires (wrapped the same way unless it is already one).
+ *   named by {@link asDiscoveryError} (bad CBOR → `malformed-frame`, an oversized frame →
+ *   `frame-too-large`, a stall → `timeout`, a reset → `channel-error`, a plain exception →
+ *   `internal-error`), and the abort reason when `signal` fires (named the same way).
  */
 export async function runDiscoverySession(
   channel: MessageChannel,
   handshake: PsiHandshake,
   options: DiscoverySessionOptions = {},
 ): Promise<DiscoveryResult> {
-  const { signal } = options;
+  const { signal, deadline } = options;
+  const now = options.now ?? Date.now;
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<never>((_, reject) => {
     if (signal === undefined) return;
@@ -44,7 +54,8 @@ export async function runDiscoverySession(
     };
     let result = await perform(handshake.start());
     while (result === undefined) {
-      const raw = await race(channel.receive());
+      const raw = await race(channel.receive(receiveOptions(deadline, now)));
+      options.onReceived?.();
       const out =
         raw === undefined
           ? handshake.remoteClosed()
@@ -61,13 +72,9 @@ export async function runDiscoverySession(
   }
 }
 
-function asDiscoveryError(error: unknown): DiscoveryProtocolError {
-  if (error instanceof DiscoveryProtocolError) return error;
-  const what =
-    error instanceof P2pandaError
-      ? error.code
-      : error instanceof Error
-        ? error.message
-        : String(error);
-  return new DiscoveryProtocolError("channel-error", what, { cause: error });
+function receiveOptions(deadline: number | undefined, now: () => number) {
+  if (deadline === undefined) return undefined;
+  // The channel reads a timeout of 0 as "wait forever": a deadline already passed must still
+  // fail the receive, after the shortest wait.
+  return { timeoutMs: Math.max(1, deadline - now()) };
 }

@@ -511,11 +511,21 @@ describe("runDiscoverySession over a MessageChannel", () => {
     await expect(running).rejects.toMatchObject({ reason: "timeout" });
   });
 
-  it("a stalled peer: the channel's receive timeout surfaces as channel-error", async () => {
+  it("a stalled peer: the channel's receive timeout fails the session with timeout", async () => {
     const [ca] = memoryChannelPair(A, B, { receiveTimeoutMs: 30 });
     const error = await runDiscoverySession(ca, alice(side(A, B, [topic(1)]))).catch((e) => e);
     expect(error).toBeInstanceOf(DiscoveryProtocolError);
-    expect(error.reason).toBe("channel-error");
+    expect(error.reason).toBe("timeout");
+    expect(error.cause?.code).toBe("STREAM_STALLED");
+  });
+
+  it("a stalled peer: no receive waits past the session's deadline, whatever the channel allows", async () => {
+    const [ca] = memoryChannelPair(A, B, { receiveTimeoutMs: 0 });
+    const started = Date.now();
+    const error = await runDiscoverySession(ca, alice(side(A, B, [topic(1)])), {
+      deadline: started + 50,
+    }).catch((e) => e);
+    expect(error.reason).toBe("timeout");
     expect(error.cause?.code).toBe("STREAM_STALLED");
   });
 });
