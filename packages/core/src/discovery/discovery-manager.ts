@@ -5,6 +5,8 @@ import type { Topic } from "../ids/topic.ts";
 import type { Rng } from "../random.ts";
 import { Backoff, type BackoffConfig } from "./backoff.ts";
 import {
+  asDiscoveryError,
+  DiscoveryCoolingDownError,
   type DiscoveryFailureReason,
   DiscoveryProtocolError,
   DiscoverySessionLimitError,
@@ -28,8 +30,24 @@ export interface DiscoveryManagerConfig {
   resetProbability: number;
   /** A session running longer than this fails with reason `timeout`. Default 10,000 ms. */
   sessionTimeoutMs: number;
-  /** Incoming sessions beyond this many at once are refused. Default 16. */
+  /**
+   * Incoming sessions beyond this many at once are refused, unless one of them can be evicted
+   * (see `evictIdleAfterMs`). Default 16.
+   */
   maxAcceptedSessions: number;
+  /**
+   * A remote that opened a session must send its first message within this long, or the
+   * session fails with `timeout` (its fault: an honest initiator sends at once). `0` turns the
+   * check off. Default 2,000 ms.
+   */
+  firstMessageTimeoutMs: number;
+  /**
+   * When every accepted slot is taken, a newcomer evicts the accepted session that has waited
+   * longest for its remote, provided it waited at least this long; that session fails with
+   * `evicted` (the remote's fault: an honest initiator answers each message at once). `0`
+   * turns eviction off. Default 1,000 ms.
+   */
+  evictIdleAfterMs: number;
   /** How long walkers skip a node that misbehaved in a session. Default 300,000 ms (5 min). */
   misbehaviourCooldownMs: number;
   /** Backoff of every walker. Defaults: spec §4.2. */
@@ -42,6 +60,8 @@ export const DEFAULT_DISCOVERY_MANAGER_CONFIG: Readonly<DiscoveryManagerConfig> 
   resetProbability: DEFAULT_RESET_PROBABILITY,
   sessionTimeoutMs: 10_000,
   maxAcceptedSessions: 16,
+  firstMessageTimeoutMs: 2_000,
+  evictIdleAfterMs: 1_000,
   misbehaviourCooldownMs: 300_000,
   backoff: {},
 };
@@ -67,18 +87,24 @@ export type DiscoveryEvent =
       readonly remoteNodeId: NodeId;
       readonly durationMs: number;
       readonly reason: DiscoveryFailureReason;
-      readonly error: Error;
+      /** The failure named with its reason; the original error is its `cause`. */
+      readonly error: DiscoveryProtocolError;
       /** Whether the remote was blamed (counted as misbehaving and put on cool-down). */
       readonly misbehaving: boolean;
     })
   | (P2pEvent<"discovery:session-refused"> & {
       readonly remoteNodeId: NodeId;
-      readonly error: DiscoverySessionLimitError;
+      /** `limit`: every slot taken and none could be evicted; `cooling-down`: it misbehaved. */
+      readonly why: "limit" | "cooling-down";
+      readonly error: DiscoveryRefusalError;
     })
   | (P2pEvent<"discovery:node-skipped"> & {
       readonly remoteNodeId: NodeId;
       readonly why: "stale" | "cooling-down";
     });
+
+/** Why an incoming session was refused. */
+export type DiscoveryRefusalError = DiscoverySessionLimitError | DiscoveryCoolingDownError;
 
 /** Counters of a {@link DiscoveryManager}. */
 export interface DiscoveryMetrics {
@@ -87,8 +113,10 @@ export interface DiscoveryMetrics {
   newlyLearnedTransportInfos: number;
   /** Sessions that failed through the remote's fault. */
   misbehavingSessions: number;
-  /** Incoming sessions refused because of the cap. */
+  /** Incoming sessions refused: the cap was reached, or the remote is cooling down. */
   refusedSessions: number;
+  /** Failed sessions by reason (`timeout`, `malformed-frame`, `evicted`, …). */
+  failuresByReason: Partial<Record<DiscoveryFailureReason, number>>;
   /** Walk steps that skipped a stale or cooling-down node. */
   skippedNodes: number;
 }
@@ -96,7 +124,9 @@ export interface DiscoveryMetrics {
 /** A timer the driver arms for the manager and hands back through `timerFired`. */
 export type DiscoveryTimer =
   | { readonly kind: "walker"; readonly walker: number; readonly token: number }
-  | { readonly kind: "session"; readonly sessionId: number };
+  | { readonly kind: "session"; readonly sessionId: number }
+  /** The accepted session's remote must have sent its first message by now. */
+  | { readonly kind: "first-message"; readonly sessionId: number };
 
 /** What a {@link DiscoveryManager} asks its driver (the I/O service or the simulator) to do. */
 export type DiscoveryOutput =
@@ -110,7 +140,7 @@ export type DiscoveryOutput =
       /** The walker that took this step (0-based), for UIs that draw walkers. */
       readonly walker: number;
     }
-  /** Abort the running session (it timed out); no report is expected any more. */
+  /** Abort the running session (timed out, evicted, superseded); no report is expected any more. */
   | {
       readonly type: "abort-session";
       readonly sessionId: number;
@@ -130,7 +160,7 @@ export type AcceptDecision =
   | { readonly accepted: true; readonly sessionId: number; readonly outputs: DiscoveryOutput[] }
   | {
       readonly accepted: false;
-      readonly error: DiscoverySessionLimitError;
+      readonly error: DiscoveryRefusalError;
       readonly outputs: DiscoveryOutput[];
     };
 
@@ -139,6 +169,11 @@ interface SessionInfo {
   readonly remote: NodeId;
   readonly startedAt: number;
   readonly walker?: number;
+  /** When the remote last sent something (a message or its close); `startedAt` before that. */
+  lastHeardAt: number;
+  heard: boolean;
+  /** The handshake is over and we are storing its result: nothing is awaited from the remote. */
+  handshakeDone: boolean;
 }
 
 /**
@@ -164,6 +199,7 @@ export class DiscoveryManager {
     newlyLearnedTransportInfos: 0,
     misbehavingSessions: 0,
     refusedSessions: 0,
+    failuresByReason: {},
     skippedNodes: 0,
   };
 
@@ -189,7 +225,7 @@ export class DiscoveryManager {
 
   /** A copy of the counters. */
   get metrics(): Readonly<DiscoveryMetrics> {
-    return { ...this.#metrics };
+    return { ...this.#metrics, failuresByReason: { ...this.#metrics.failuresByReason } };
   }
 
   /** Sessions running now. */
@@ -218,6 +254,7 @@ export class DiscoveryManager {
   /** A timer armed through a `set-timer` output fired. Stale timers are ignored. */
   timerFired(timer: DiscoveryTimer, book: DiscoveryAddressBookView): DiscoveryOutput[] {
     if (timer.kind === "session") return this.#timeout(timer.sessionId);
+    if (timer.kind === "first-message") return this.#firstMessageTimeout(timer.sessionId);
     const step = this.#steps[timer.walker];
     if (step === undefined) return [];
     const out = step.timerFired(timer.token, book);
@@ -242,11 +279,15 @@ export class DiscoveryManager {
       ];
     }
     const sessionId = this.#nextSessionId++;
+    const now = this.#clock.now();
     this.#sessions.set(sessionId, {
       role: "initiated",
       remote,
-      startedAt: this.#clock.now(),
+      startedAt: now,
       walker: timer.walker,
+      lastHeardAt: now,
+      heard: false,
+      handshakeDone: false,
     });
     return [
       { type: "initiate-session", sessionId, remote, walker: timer.walker },
@@ -260,34 +301,84 @@ export class DiscoveryManager {
   }
 
   /**
-   * A remote opened a discovery stream to us. Refused (with a typed error and an event) when
-   * `maxAcceptedSessions` are already running; otherwise run Bob and report as for our own.
+   * A remote opened a discovery stream to us. Refused (with a typed error and an event) when the
+   * remote is cooling down, or when `maxAcceptedSessions` are running and none of them has
+   * waited `evictIdleAfterMs` for its remote (else the longest-waiting one is evicted). A remote
+   * runs one accepted session at a time: its newer session supersedes the older one. Accepted
+   * sessions run Bob and report as our own do; the driver reports each message from the remote
+   * with {@link messageReceived}.
    */
   acceptSession(remote: NodeId): AcceptDecision {
+    const now = this.#clock.now();
+    const until = this.#coolDownUntil.get(remote);
+    if (until !== undefined && this.isCoolingDown(remote)) {
+      return this.#refuse(remote, "cooling-down", new DiscoveryCoolingDownError(until));
+    }
+    const outputs: DiscoveryOutput[] = [];
+    const older = this.#acceptedSessionWith(remote);
+    if (older !== undefined) {
+      const error = new DiscoveryProtocolError("superseded", "the remote opened a newer session");
+      outputs.push(...this.#abort(older, error));
+    }
     if (this.#accepted >= this.config.maxAcceptedSessions) {
-      this.#metrics.refusedSessions++;
-      const error = new DiscoverySessionLimitError(this.config.maxAcceptedSessions);
-      return {
-        accepted: false,
-        error,
-        outputs: [this.#event({ type: "discovery:session-refused", remoteNodeId: remote, error })],
-      };
+      const idle = this.#longestWaiting(now);
+      if (idle === undefined) {
+        return this.#refuse(
+          remote,
+          "limit",
+          new DiscoverySessionLimitError(this.config.maxAcceptedSessions),
+          outputs,
+        );
+      }
+      const error = new DiscoveryProtocolError(
+        "evicted",
+        `waited ${now - (this.#sessions.get(idle) as SessionInfo).lastHeardAt} ms on the remote while every slot was taken`,
+      );
+      outputs.push(...this.#abort(idle, error));
     }
     this.#accepted++;
     const sessionId = this.#nextSessionId++;
-    this.#sessions.set(sessionId, { role: "accepted", remote, startedAt: this.#clock.now() });
-    return {
-      accepted: true,
-      sessionId,
-      outputs: [
-        {
-          type: "set-timer",
-          timer: { kind: "session", sessionId },
-          delayMs: this.config.sessionTimeoutMs,
-        },
-        this.#event({ type: "discovery:session-started", role: "accepted", remoteNodeId: remote }),
-      ],
-    };
+    this.#sessions.set(sessionId, {
+      role: "accepted",
+      remote,
+      startedAt: now,
+      lastHeardAt: now,
+      heard: false,
+      handshakeDone: false,
+    });
+    outputs.push({
+      type: "set-timer",
+      timer: { kind: "session", sessionId },
+      delayMs: this.config.sessionTimeoutMs,
+    });
+    if (this.config.firstMessageTimeoutMs > 0) {
+      outputs.push({
+        type: "set-timer",
+        timer: { kind: "first-message", sessionId },
+        delayMs: this.config.firstMessageTimeoutMs,
+      });
+    }
+    outputs.push(
+      this.#event({ type: "discovery:session-started", role: "accepted", remoteNodeId: remote }),
+    );
+    return { accepted: true, sessionId, outputs };
+  }
+
+  /** The remote of a running session sent a message (or closed its side). */
+  messageReceived(sessionId: number): void {
+    const session = this.#sessions.get(sessionId);
+    if (session === undefined) return;
+    session.heard = true;
+    session.lastHeardAt = this.#clock.now();
+  }
+
+  /**
+   * The handshake of a running session is over; its result is being verified and stored.
+   * Nothing is awaited from the remote any more, so the session is no longer evictable.
+   */
+  handshakeFinished(sessionId: number): void {
+    const session = this.#sessions.get(sessionId);
+    if (session !== undefined) session.handshakeDone = true;
   }
 
   /**
@@ -355,17 +446,68 @@ export class DiscoveryManager {
   }
 
   #timeout(sessionId: number): DiscoveryOutput[] {
-    const session = this.#finish(sessionId);
-    if (session === undefined) return [];
     const error = new DiscoveryProtocolError(
       "timeout",
       `session did not finish within ${this.config.sessionTimeoutMs} ms`,
     );
+    return this.#abort(sessionId, error);
+  }
+
+  #firstMessageTimeout(sessionId: number): DiscoveryOutput[] {
+    if (this.#sessions.get(sessionId)?.heard !== false) return [];
+    const error = new DiscoveryProtocolError(
+      "timeout",
+      `no first message within ${this.config.firstMessageTimeoutMs} ms`,
+    );
+    return this.#abort(sessionId, error);
+  }
+
+  #abort(sessionId: number, error: DiscoveryProtocolError): DiscoveryOutput[] {
+    const session = this.#finish(sessionId);
+    if (session === undefined) return [];
     return [{ type: "abort-session", sessionId, error }, ...this.#failed(session, error)];
   }
 
-  #failed(session: SessionInfo, error: Error): DiscoveryOutput[] {
+  #refuse(
+    remote: NodeId,
+    why: "limit" | "cooling-down",
+    error: DiscoveryRefusalError,
+    outputs: DiscoveryOutput[] = [],
+  ): AcceptDecision {
+    this.#metrics.refusedSessions++;
+    outputs.push(
+      this.#event({ type: "discovery:session-refused", remoteNodeId: remote, why, error }),
+    );
+    return { accepted: false, error, outputs };
+  }
+
+  #acceptedSessionWith(remote: NodeId): number | undefined {
+    for (const [id, session] of this.#sessions) {
+      if (session.role === "accepted" && session.remote === remote) return id;
+    }
+    return undefined;
+  }
+
+  /** The accepted session that has waited longest on its remote, if long enough to evict. */
+  #longestWaiting(now: number): number | undefined {
+    if (this.config.evictIdleAfterMs <= 0) return undefined;
+    let found: number | undefined;
+    let oldest = now - this.config.evictIdleAfterMs;
+    for (const [id, session] of this.#sessions) {
+      if (session.role !== "accepted" || session.handshakeDone) continue;
+      if (session.lastHeardAt <= oldest) {
+        oldest = session.lastHeardAt;
+        found = id;
+      }
+    }
+    return found;
+  }
+
+  #failed(session: SessionInfo, cause: Error): DiscoveryOutput[] {
+    const error = asDiscoveryError(cause);
+    const reason = error.reason;
     this.#metrics.failedSessions++;
+    this.#metrics.failuresByReason[reason] = (this.#metrics.failuresByReason[reason] ?? 0) + 1;
     const misbehaving = isRemoteFault(error);
     if (misbehaving) {
       this.#metrics.misbehavingSessions++;
@@ -374,8 +516,6 @@ export class DiscoveryManager {
         this.#clock.now() + this.config.misbehaviourCooldownMs,
       );
     }
-    const reason: DiscoveryFailureReason =
-      error instanceof DiscoveryProtocolError ? error.reason : "channel-error";
     const out: DiscoveryOutput[] = [
       this.#event({
         type: "discovery:session-failed",

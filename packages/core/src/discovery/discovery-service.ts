@@ -22,7 +22,7 @@ import {
   type DiscoveryOutput,
   type DiscoveryTimer,
 } from "./discovery-manager.ts";
-import { DiscoveryProtocolError } from "./errors.ts";
+import { asDiscoveryError, DiscoveryProtocolError } from "./errors.ts";
 import { DEFAULT_MAX_TRANSPORT_INFOS, type DiscoveryLimits } from "./messages.ts";
 import {
   type DiscoveryResult,
@@ -110,8 +110,9 @@ export const WALKER_TRAIL_LENGTH = 8;
  * and the shared topics go into the address book. The decisions are the pure
  * {@link DiscoveryManager}'s; this class runs its timers and sessions and publishes its events.
  *
- * Nothing a remote does can throw out of it: every failed session is an event
- * (`discovery:session-failed` with a reason) and a metric.
+ * Nothing a remote does can throw out of it, nor can a bug inside one session: every failed
+ * session is an event (`discovery:session-failed` with a typed reason) and a metric, and ends
+ * that session only.
  */
 export class DiscoveryService {
   readonly #endpoint: ProtocolEndpoint;
@@ -232,7 +233,7 @@ export class DiscoveryService {
     for (const timer of this.#timers.values()) clearTimeout(timer);
     this.#timers.clear();
     for (const session of this.#sessions.values()) {
-      session.abort.abort(new DiscoveryProtocolError("channel-error", "discovery stopped"));
+      session.abort.abort(new DiscoveryProtocolError("stopped", "discovery stopped"));
     }
     this.#sessions.clear();
     this.#events.complete();
@@ -248,12 +249,14 @@ export class DiscoveryService {
           break;
         case "initiate-session":
           this.#moveWalker(output.walker, output.remote, true);
-          void this.#initiate(output.sessionId, output.remote, output.walker);
+          this.#initiate(output.sessionId, output.remote, output.walker).catch((error) =>
+            this.#crashed(output.sessionId, error),
+          );
           break;
         case "abort-session":
           this.#sessions.get(output.sessionId)?.abort.abort(output.error);
           this.#sessions.delete(output.sessionId);
-          this.#clearTimer({ kind: "session", sessionId: output.sessionId });
+          this.#clearSessionTimers(output.sessionId);
           break;
         case "event":
           this.#events.emit(output.event);
@@ -302,7 +305,8 @@ export class DiscoveryService {
       const channel = await this.#endpoint.connect(remote, ProtocolName.discovery, {
         signal: abort.signal,
       });
-      const result = await this.#run(channel, new PsiAlice(this.#handshakeOptions(remote)), abort);
+      const alice = new PsiAlice(this.#handshakeOptions(remote));
+      const result = await this.#run(sessionId, channel, alice, abort);
       const newlyLearned = await this.#ingest(result);
       outputs = this.#manager.sessionEnded(sessionId, result, newlyLearned);
     } catch (error) {
@@ -335,7 +339,7 @@ export class DiscoveryService {
     let outputs: DiscoveryOutput[];
     try {
       const handshake = new PsiBob(this.#handshakeOptions(channel.remote));
-      const result = await this.#run(channel, handshake, abort);
+      const result = await this.#run(sessionId, channel, handshake, abort);
       const newlyLearned = await this.#ingest(result);
       outputs = this.#manager.sessionEnded(sessionId, result, newlyLearned);
     } catch (error) {
@@ -346,16 +350,42 @@ export class DiscoveryService {
 
   #finish(sessionId: number, outputs: DiscoveryOutput[]): void {
     this.#sessions.delete(sessionId);
-    this.#clearTimer({ kind: "session", sessionId });
+    this.#clearSessionTimers(sessionId);
     this.#apply(outputs);
   }
 
-  #run(
+  /** A bug escaped a session's own handling: end that session, keep the node going. */
+  #crashed(sessionId: number, error: unknown): void {
+    try {
+      const failure = asDiscoveryError(error);
+      this.#sessions.get(sessionId)?.abort.abort(failure);
+      this.#finish(sessionId, this.#manager.sessionFailed(sessionId, failure));
+    } catch {
+      // Reporting failed as well; the session is gone and there is no one left to tell.
+    }
+  }
+
+  #clearSessionTimers(sessionId: number): void {
+    this.#clearTimer({ kind: "session", sessionId });
+    this.#clearTimer({ kind: "first-message", sessionId });
+  }
+
+  async #run(
+    sessionId: number,
     channel: MessageChannel,
     handshake: PsiHandshake,
     abort: AbortController,
   ): Promise<DiscoveryResult> {
-    return runDiscoverySession(channel, handshake, { ...this.#limits, signal: abort.signal });
+    const result = await runDiscoverySession(channel, handshake, {
+      ...this.#limits,
+      signal: abort.signal,
+      // Each receive waits no longer than the session may last, whatever the channel's default.
+      deadline: this.#clock.now() + this.#manager.config.sessionTimeoutMs,
+      now: () => this.#clock.now(),
+      onReceived: () => this.#manager.messageReceived(sessionId),
+    });
+    this.#manager.handshakeFinished(sessionId);
+    return result;
   }
 
   #handshakeOptions(remote: NodeId) {
@@ -421,7 +451,7 @@ export class DiscoveryService {
 }
 
 function timerKey(timer: DiscoveryTimer): string {
-  return timer.kind === "walker" ? `walker:${timer.walker}` : `session:${timer.sessionId}`;
+  return timer.kind === "walker" ? `walker:${timer.walker}` : `${timer.kind}:${timer.sessionId}`;
 }
 
 function asError(error: unknown): Error {

@@ -493,6 +493,9 @@ export class DiscoverySimulator {
     const done = to === "alice" ? session.aliceDone : session.bobDone;
     const handshake = to === "alice" ? session.aliceHandshake : session.bobHandshake;
     if (done || handshake === undefined) return;
+    const sessionId = to === "alice" ? session.aliceSession : session.bobSession;
+    const manager = to === "alice" ? session.aliceManager : session.bobManager;
+    if (sessionId !== undefined) manager?.messageReceived(sessionId);
     let out: PsiOutput;
     try {
       out =

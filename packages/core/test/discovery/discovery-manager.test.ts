@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/clock.ts";
 import {
+  type AcceptDecision,
   type DiscoveryAddressBookView,
+  DiscoveryCoolingDownError,
   DiscoveryManager,
   type DiscoveryOutput,
   DiscoveryProtocolError,
@@ -165,6 +167,133 @@ describe("discovery manager: cap on concurrently accepted sessions (default 16)"
     firstSession(s);
     expect(s.manager.acceptSession(nodeId(50)).accepted).toBe(true);
     expect(s.manager.acceptSession(nodeId(51)).accepted).toBe(false);
+  });
+});
+
+/** Accepts a session from `remote` or fails the test. */
+function accept(s: ReturnType<typeof setup>, remote: NodeId) {
+  const d: AcceptDecision = s.manager.acceptSession(remote);
+  if (!d.accepted) throw new Error(`refused ${remote.slice(0, 4)}: ${d.error.message}`);
+  return d;
+}
+const aborts = (outs: DiscoveryOutput[]) =>
+  outs.flatMap((o) => (o.type === "abort-session" ? [o] : []));
+
+describe("discovery manager: an accepted session's remote must send its first message in time (default 2 s)", () => {
+  it("a remote silent past the deadline fails with timeout, is blamed and cooled down", () => {
+    const s = setup();
+    const d = accept(s, nodeId(60));
+    const deadline = timers(d.outputs).find((t) => t.timer.kind === "first-message");
+    expect(deadline).toMatchObject({ delayMs: 2_000 });
+    s.clock.advance(2_000);
+    const fired = s.manager.timerFired(deadline?.timer as DiscoveryTimer, s.book);
+    expect(aborts(fired)[0]?.error.reason).toBe("timeout");
+    expect(events(fired)[0]).toMatchObject({
+      type: "discovery:session-failed",
+      role: "accepted",
+      reason: "timeout",
+      misbehaving: true,
+    });
+    expect(s.manager.isCoolingDown(nodeId(60))).toBe(true);
+    expect(s.manager.metrics.failuresByReason).toEqual({ timeout: 1 });
+  });
+
+  it("a remote that sent its first message is not timed out by that deadline", () => {
+    const s = setup();
+    const d = accept(s, nodeId(60));
+    s.manager.messageReceived(d.sessionId);
+    s.clock.advance(2_000);
+    const timer = { kind: "first-message", sessionId: d.sessionId } as const;
+    expect(s.manager.timerFired(timer, s.book)).toEqual([]);
+    expect(s.manager.runningSessions).toBe(1);
+  });
+});
+
+describe("discovery manager: when every accepted slot is taken, a newcomer evicts the session waiting longest on its remote (≥ 1 s)", () => {
+  function full(s: ReturnType<typeof setup>) {
+    return Array.from({ length: 16 }, (_, i) => accept(s, nodeId(100 + i)).sessionId);
+  }
+
+  it("refuses while no session has waited 1 s, then evicts the longest-waiting one and blames it", () => {
+    const s = setup();
+    const ids = full(s);
+    s.clock.advance(999);
+    expect(s.manager.acceptSession(nodeId(99)).accepted).toBe(false);
+    // All but the fifth heard from their remote just now.
+    for (const [i, id] of ids.entries()) if (i !== 4) s.manager.messageReceived(id);
+    s.clock.advance(1);
+    const d = accept(s, nodeId(99));
+    expect(aborts(d.outputs)).toEqual([
+      expect.objectContaining({
+        sessionId: ids[4],
+        error: expect.objectContaining({ reason: "evicted" }),
+      }),
+    ]);
+    expect(events(d.outputs)[0]).toMatchObject({
+      type: "discovery:session-failed",
+      remoteNodeId: nodeId(104),
+      reason: "evicted",
+      misbehaving: true,
+    });
+    expect(s.manager.isCoolingDown(nodeId(104))).toBe(true);
+    // Everyone else heard from their remote 1 ms ago: the next newcomer is refused.
+    expect(s.manager.acceptSession(nodeId(98)).accepted).toBe(false);
+    expect(s.manager.metrics).toMatchObject({
+      refusedSessions: 2,
+      failuresByReason: { evicted: 1 },
+    });
+  });
+
+  it("a session whose handshake is done (its result being stored) is never evicted", () => {
+    const s = setup({ maxAcceptedSessions: 1 });
+    const d = accept(s, nodeId(60));
+    s.manager.handshakeFinished(d.sessionId);
+    s.clock.advance(5_000);
+    expect(s.manager.acceptSession(nodeId(61)).accepted).toBe(false);
+  });
+
+  it("evictIdleAfterMs 0 turns eviction off", () => {
+    const s = setup({ maxAcceptedSessions: 1, evictIdleAfterMs: 0 });
+    accept(s, nodeId(60));
+    s.clock.advance(9_000);
+    expect(s.manager.acceptSession(nodeId(61)).accepted).toBe(false);
+  });
+});
+
+describe("discovery manager: one accepted session per remote at a time", () => {
+  it("a remote's newer session supersedes its older one, without blaming it", () => {
+    const s = setup();
+    const first = accept(s, nodeId(60));
+    const second = accept(s, nodeId(60));
+    expect(aborts(second.outputs)).toEqual([
+      expect.objectContaining({
+        sessionId: first.sessionId,
+        error: expect.objectContaining({ reason: "superseded" }),
+      }),
+    ]);
+    expect(events(second.outputs)[0]).toMatchObject({ reason: "superseded", misbehaving: false });
+    expect(s.manager.runningSessions).toBe(1);
+    expect(s.manager.isCoolingDown(nodeId(60))).toBe(false);
+  });
+});
+
+describe("discovery manager: a remote on cool-down is refused when it opens a session", () => {
+  it("refuses with DiscoveryCoolingDownError and why cooling-down until the cool-down ends", () => {
+    const s = setup({ misbehaviourCooldownMs: 60_000 });
+    const d = accept(s, nodeId(60));
+    s.manager.sessionFailed(d.sessionId, new DiscoveryProtocolError("malformed-frame", "x"));
+    const refused = s.manager.acceptSession(nodeId(60));
+    expect(refused.accepted).toBe(false);
+    if (!refused.accepted) {
+      expect(refused.error).toBeInstanceOf(DiscoveryCoolingDownError);
+      expect(refused.error.code).toBe("DISCOVERY_COOLING_DOWN");
+      expect(events(refused.outputs)[0]).toMatchObject({
+        type: "discovery:session-refused",
+        why: "cooling-down",
+      });
+    }
+    s.clock.advance(60_000);
+    expect(s.manager.acceptSession(nodeId(60)).accepted).toBe(true);
   });
 });
 

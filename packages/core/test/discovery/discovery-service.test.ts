@@ -268,3 +268,51 @@ describe("DiscoveryService (spec §4.4) over a memory network", () => {
     expect(node.service.sessions()).toEqual([]);
   });
 });
+
+describe("DiscoveryService: a bug inside one session ends that session only", () => {
+  it("a TypeError while storing a result fails it with internal-error, blames no one, and walking goes on", async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const network = new MemoryNetwork();
+      const topic = Topic.fromName("bug");
+      const bootstrap = await makeNode(network, 60, [topic]);
+      const node = await makeNode(network, 61, [topic], bootstrap);
+      const setTopics = node.book.setTopics.bind(node.book);
+      let broken = true;
+      node.book.setTopics = (id, topics) => {
+        if (!broken) return setTopics(id, topics);
+        broken = false;
+        throw new TypeError("cannot read properties of undefined");
+      };
+      const failed = firstValueFrom(
+        node.service.events$.pipe(
+          filter(
+            (e): e is Extract<DiscoveryEvent, { type: "discovery:session-failed" }> =>
+              e.type === "discovery:session-failed",
+          ),
+          timeout(10_000),
+        ),
+      );
+      const ended = firstValueFrom(
+        node.service.events$.pipe(
+          filter((e) => e.type === "discovery:session-ended"),
+          timeout(10_000),
+        ),
+      );
+      bootstrap.service.start();
+      node.service.start();
+      const event = await failed;
+      expect(event.reason).toBe("internal-error");
+      expect(event.misbehaving).toBe(false);
+      expect(event.error.cause).toBeInstanceOf(TypeError);
+      await ended;
+      expect(node.book.nodeTopics(bootstrap.identity.nodeId).has(topic)).toBe(true);
+      expect(node.service.metrics.failuresByReason).toEqual({ "internal-error": 1 });
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
+});
