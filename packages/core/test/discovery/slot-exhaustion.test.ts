@@ -1,0 +1,135 @@
+// Slot exhaustion over real libp2p: many cheap identities hold a bootstrap's accepted discovery
+// sessions (silent, or stalled after their first message) and re-open as soon as they are
+// dropped; an honest node must still finish a discovery session with the bootstrap in time.
+import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
+import { Identity, Topic, transportKind } from "@p2panda-web/core";
+import type { Endpoint } from "@p2panda-web/core/endpoint";
+import { filter, firstValueFrom, timeout } from "rxjs";
+import { afterAll, describe, expect, it } from "vitest";
+import type { DiscoveryEvent } from "../../src/discovery/index.ts";
+import { ProtocolName } from "../../src/ids/network-id.ts";
+import type { NodeId } from "../../src/ids/node-id.ts";
+import { loopbackEndpoint } from "../endpoint/loopback.ts";
+import { type ClusterNode, startClusterNode, stopCluster } from "./libp2p-cluster.ts";
+
+// The issue's measurement (13 identities, several sessions each, on the old code) is rerun with
+// DISCOVERY_SLOT_ATTACKERS=13 DISCOVERY_SLOT_SESSIONS=2.
+const ATTACKERS = Number(process.env.DISCOVERY_SLOT_ATTACKERS ?? 32);
+const SESSIONS_PER_ATTACKER = Number(process.env.DISCOVERY_SLOT_SESSIONS ?? 1);
+// The bootstrap's policy, to measure one mechanism at a time, e.g.
+// DISCOVERY_SLOT_CONFIG='{"evictIdleAfterMs":0}' (first-message deadline and cool-down only).
+const BOOTSTRAP_CONFIG = JSON.parse(process.env.DISCOVERY_SLOT_CONFIG ?? "{}");
+const HONEST_BOUND_MS = 5_000;
+
+const unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown) => unhandled.push(reason);
+process.on("unhandledRejection", onUnhandled);
+
+const nodes: ClusterNode[] = [];
+const attackers: { endpoint: Endpoint; book: AddressBook }[] = [];
+let attacking = true;
+
+afterAll(async () => {
+  attacking = false;
+  for (const a of attackers) {
+    await a.endpoint.stop();
+    await a.book.close();
+  }
+  await stopCluster(nodes);
+  process.off("unhandledRejection", onUnhandled);
+});
+
+type Mode = "silent" | "first-message-then-stall";
+
+/**
+ * Holds one accepted session at `target` for as long as the target lets it, then opens the next
+ * one at once. Counts the sessions it opened.
+ */
+async function holdSlots(endpoint: Endpoint, target: NodeId, mode: Mode, opened: { n: number }) {
+  while (attacking) {
+    try {
+      const channel = await endpoint.connect(target, ProtocolName.discovery, {
+        receiveTimeoutMs: 0,
+      });
+      opened.n++;
+      if (mode === "first-message-then-stall") {
+        await channel.send({ type: "alice-salt-half", saltHalf: new Uint8Array(32).fill(7) });
+      }
+      while ((await channel.receive({ timeoutMs: 0 })) !== undefined);
+      channel.abort(new Error("attacker done"));
+    } catch {
+      // Dropped or refused by the target: open the next one.
+    }
+  }
+}
+
+describe("accepted discovery slots cannot be held hostage by cheap identities", () => {
+  it(`${ATTACKERS} identities holding silent or stalled sessions: an honest node still finishes one within ${HONEST_BOUND_MS} ms`, async () => {
+    const bootstrap = await startClusterNode([], [], BOOTSTRAP_CONFIG);
+    nodes.push(bootstrap);
+    bootstrap.service.start();
+    const ws = bootstrap.endpoint.addresses().find((a) => transportKind(a) === "websockets");
+    expect(ws).toBeDefined();
+    const target = bootstrap.endpoint.nodeId;
+
+    const opened = { n: 0 };
+    const holders: Promise<void>[] = [];
+    for (let i = 0; i < ATTACKERS; i++) {
+      const book = await AddressBook.open(memoryAddressBookStore());
+      const identity = await Identity.generate();
+      const endpoint = await loopbackEndpoint({
+        identity,
+        addressBook: book,
+        bootstrap: [ws as string],
+      });
+      attackers.push({ endpoint, book });
+      const mode: Mode = i % 2 === 0 ? "silent" : "first-message-then-stall";
+      for (let j = 0; j < SESSIONS_PER_ATTACKER; j++) {
+        holders.push(holdSlots(endpoint, target, mode, opened));
+      }
+    }
+    // Every slot is taken before the honest node arrives.
+    await firstValueFrom(
+      bootstrap.service.events$.pipe(
+        filter(
+          () => bootstrap.service.sessions().filter((s) => s.role === "accepted").length >= 16,
+        ),
+        timeout(30_000),
+      ),
+    );
+
+    console.info(`slot exhaustion: all 16 slots held by ${ATTACKERS} identities`);
+    const honest = await startClusterNode([Topic.fromName("honest")], [ws as string]);
+    nodes.push(honest);
+    let failedAttempts = 0;
+    honest.service.events$
+      .pipe(filter((e) => e.type === "discovery:session-failed" && e.remoteNodeId === target))
+      .subscribe(() => failedAttempts++);
+    const started = performance.now();
+    const ended = firstValueFrom(
+      honest.service.events$.pipe(
+        filter(
+          (e): e is Extract<DiscoveryEvent, { type: "discovery:session-ended" }> =>
+            e.type === "discovery:session-ended" && e.remoteNodeId === target,
+        ),
+        timeout(90_000),
+      ),
+    );
+    honest.service.start();
+    await ended.catch((error: unknown) => {
+      console.info(`slot exhaustion: no honest session in 90 s, ${failedAttempts} failed attempts`);
+      throw error;
+    });
+    const tookMs = performance.now() - started;
+    console.info(
+      `slot exhaustion: honest session after ${Math.round(tookMs)} ms, ${failedAttempts} failed attempts; ` +
+        `attackers opened ${opened.n} sessions; bootstrap metrics ${JSON.stringify(bootstrap.service.metrics)}`,
+    );
+
+    attacking = false;
+    expect(tookMs).toBeLessThan(HONEST_BOUND_MS);
+    expect(unhandled).toEqual([]);
+    await Promise.all(attackers.map((a) => a.endpoint.stop()));
+    await Promise.all(holders);
+  }, 150_000);
+});
