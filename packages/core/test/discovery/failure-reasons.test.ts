@@ -12,37 +12,37 @@ import { nodeId } from "./helpers.ts";
 
 describe("every failure of a discovery session has a reason, and what the remote caused is its fault", () => {
   it.each([
-    ["bad CBOR or a forbidden map key", new DecodeError("bad"), "malformed-frame", true],
-    ["a stream ending mid-frame", new IncompleteFrameError(3), "malformed-frame", true],
-    ["an oversized frame", new FrameTooLargeError(2 << 20, 1 << 20), "frame-too-large", true],
-    ["a receive stall", new StreamStalledError(10_000, false), "timeout", true],
+    ["bad CBOR or a forbidden map key", "malformed-frame", true, new DecodeError("bad")],
+    ["a stream ending mid-frame", "malformed-frame", true, new IncompleteFrameError(3)],
+    ["an oversized frame", "frame-too-large", true, new FrameTooLargeError(2 << 20, 1 << 20)],
+    ["a receive stall", "timeout", true, new StreamStalledError(10_000, false)],
     [
       "a remote that takes none of our writes",
+      "timeout",
+      true,
       new ChannelClosedError("stream closed while sending", {
         cause: new WriteStalledError(30_000),
       }),
-      "timeout",
-      true,
     ],
-    ["a reset stream", new ChannelClosedError(), "channel-error", false],
-    ["our dial without an address", new NoTransportInfoError(nodeId(3)), "channel-error", false],
-    ["a bug of ours", new TypeError("x is undefined"), "internal-error", false],
-    ["not even an Error", "boom", "internal-error", false],
-    ["our own stop", new DiscoveryProtocolError("stopped", "stop"), "stopped", false],
+    ["a reset stream", "channel-error", false, new ChannelClosedError()],
+    ["our dial without an address", "channel-error", false, new NoTransportInfoError(nodeId(3))],
+    ["a bug of ours", "internal-error", false, new TypeError("x is undefined")],
+    ["not even an Error", "internal-error", false, "boom"],
+    ["our own stop", "stopped", false, new DiscoveryProtocolError("stopped", "stop")],
     [
       "a newer session of the remote",
-      new DiscoveryProtocolError("superseded", "x"),
       "superseded",
       false,
+      new DiscoveryProtocolError("superseded", "x"),
     ],
-    ["an eviction", new DiscoveryProtocolError("evicted", "x"), "evicted", true],
+    ["an eviction", "evicted", true, new DiscoveryProtocolError("evicted", "x")],
     [
       "a wrong step",
-      new DiscoveryProtocolError("unexpected-message", "x"),
       "unexpected-message",
       true,
+      new DiscoveryProtocolError("unexpected-message", "x"),
     ],
-  ] as const)("%s → %s", (_, error, reason, fault) => {
+  ] as const)("%s → %s, remote's fault: %s", (_, reason, fault, error) => {
     const named = asDiscoveryError(error);
     expect(named).toBeInstanceOf(DiscoveryProtocolError);
     expect(named.reason).toBe(reason);
