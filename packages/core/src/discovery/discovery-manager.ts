@@ -36,6 +36,12 @@ export interface DiscoveryManagerConfig {
    */
   maxAcceptedSessions: number;
   /**
+   * Accepted sessions one remote may run at once; its next one supersedes its oldest (reason
+   * `superseded`, not blamed). As many as an honest node has walkers, which may all be at us.
+   * Default 2.
+   */
+  maxAcceptedSessionsPerRemote: number;
+  /**
    * A remote that opened a session must send its first message within this long, or the
    * session fails with `timeout` (its fault: an honest initiator sends at once). `0` turns the
    * check off. Default 2,000 ms.
@@ -60,6 +66,7 @@ export const DEFAULT_DISCOVERY_MANAGER_CONFIG: Readonly<DiscoveryManagerConfig> 
   resetProbability: DEFAULT_RESET_PROBABILITY,
   sessionTimeoutMs: 10_000,
   maxAcceptedSessions: 16,
+  maxAcceptedSessionsPerRemote: 2,
   firstMessageTimeoutMs: 2_000,
   evictIdleAfterMs: 1_000,
   misbehaviourCooldownMs: 300_000,
@@ -304,7 +311,8 @@ export class DiscoveryManager {
    * A remote opened a discovery stream to us. Refused (with a typed error and an event) when the
    * remote is cooling down, or when `maxAcceptedSessions` are running and none of them has
    * waited `evictIdleAfterMs` for its remote (else the longest-waiting one is evicted). A remote
-   * runs one accepted session at a time: its newer session supersedes the older one. Accepted
+   * runs at most `maxAcceptedSessionsPerRemote` accepted sessions: its next one supersedes its
+   * oldest. Accepted
    * sessions run Bob and report as our own do; the driver reports each message from the remote
    * with {@link messageReceived}.
    */
@@ -315,7 +323,7 @@ export class DiscoveryManager {
       return this.#refuse(remote, "cooling-down", new DiscoveryCoolingDownError(until));
     }
     const outputs: DiscoveryOutput[] = [];
-    const older = this.#acceptedSessionWith(remote);
+    const older = this.#oldestBeyondPerRemoteCap(remote);
     if (older !== undefined) {
       const error = new DiscoveryProtocolError("superseded", "the remote opened a newer session");
       outputs.push(...this.#abort(older, error));
@@ -481,11 +489,17 @@ export class DiscoveryManager {
     return { accepted: false, error, outputs };
   }
 
-  #acceptedSessionWith(remote: NodeId): number | undefined {
+  /** The remote's oldest accepted session if it already runs as many as it may. */
+  #oldestBeyondPerRemoteCap(remote: NodeId): number | undefined {
+    let oldest: number | undefined;
+    let count = 0;
+    // Map order is insertion order, so the first one found is the oldest.
     for (const [id, session] of this.#sessions) {
-      if (session.role === "accepted" && session.remote === remote) return id;
+      if (session.role !== "accepted" || session.remote !== remote) continue;
+      oldest ??= id;
+      count++;
     }
-    return undefined;
+    return count >= this.config.maxAcceptedSessionsPerRemote ? oldest : undefined;
   }
 
   /** The accepted session that has waited longest on its remote, if long enough to evict. */

@@ -31,7 +31,7 @@ export type DiscoveryFailureReason =
   | "timeout"
   /** We were full and this accepted session had waited longest on its remote: dropped for a newcomer. */
   | "evicted"
-  /** The same remote opened a newer session; only one accepted session per remote runs. */
+  /** The same remote opened one session more than it may run at once; its oldest made room. */
   | "superseded"
   /** We stopped discovery. */
   | "stopped"

@@ -260,20 +260,25 @@ describe("discovery manager: when every accepted slot is taken, a newcomer evict
   });
 });
 
-describe("discovery manager: one accepted session per remote at a time", () => {
-  it("a remote's newer session supersedes its older one, without blaming it", () => {
+describe("discovery manager: a remote runs at most 2 accepted sessions at a time (one per walker)", () => {
+  it("its third session supersedes its oldest, without blaming it", () => {
     const s = setup();
     const first = accept(s, nodeId(60));
     const second = accept(s, nodeId(60));
-    expect(aborts(second.outputs)).toEqual([
+    expect(aborts(second.outputs)).toEqual([]);
+    const third = accept(s, nodeId(60));
+    expect(aborts(third.outputs)).toEqual([
       expect.objectContaining({
         sessionId: first.sessionId,
         error: expect.objectContaining({ reason: "superseded" }),
       }),
     ]);
-    expect(events(second.outputs)[0]).toMatchObject({ reason: "superseded", misbehaving: false });
-    expect(s.manager.runningSessions).toBe(1);
+    expect(events(third.outputs)[0]).toMatchObject({ reason: "superseded", misbehaving: false });
+    expect(s.manager.runningSessions).toBe(2);
     expect(s.manager.isCoolingDown(nodeId(60))).toBe(false);
+    // Other remotes are not affected.
+    expect(aborts(accept(s, nodeId(61)).outputs)).toEqual([]);
+    expect(s.manager.runningSessions).toBe(3);
   });
 });
 
