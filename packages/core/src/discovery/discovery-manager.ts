@@ -42,6 +42,13 @@ export interface DiscoveryManagerConfig {
    */
   maxAcceptedSessionsPerRemote: number;
   /**
+   * Accepted slots that only known peers (those that finished a session with us before, in
+   * either role) may take: strangers, however many identities they make, hold at most
+   * `maxAcceptedSessions - reservedForKnownPeers` (at least 1) and make room among themselves
+   * only. Default 4.
+   */
+  reservedForKnownPeers: number;
+  /**
    * A remote that opened a session must send its first message within this long, or the
    * session fails with `timeout` (its fault: an honest initiator sends at once). `0` turns the
    * check off. Default 2,000 ms.
@@ -67,11 +74,15 @@ export const DEFAULT_DISCOVERY_MANAGER_CONFIG: Readonly<DiscoveryManagerConfig> 
   sessionTimeoutMs: 10_000,
   maxAcceptedSessions: 16,
   maxAcceptedSessionsPerRemote: 2,
+  reservedForKnownPeers: 4,
   firstMessageTimeoutMs: 2_000,
   evictIdleAfterMs: 1_000,
   misbehaviourCooldownMs: 300_000,
   backoff: {},
 };
+
+/** How many known peers (see `reservedForKnownPeers`) are remembered; the oldest go first. */
+export const KNOWN_PEERS_REMEMBERED = 1_024;
 
 /** Who started a session. */
 export type SessionRole = "initiated" | "accepted";
@@ -197,6 +208,8 @@ export class DiscoveryManager {
   readonly #lastSuccessful: (DiscoveryResult | undefined)[] = [];
   readonly #sessions = new Map<number, SessionInfo>();
   readonly #coolDownUntil = new Map<NodeId, number>();
+  /** Remotes that finished a session with us (either role), for the reserved accepted slots. */
+  readonly #knownPeers = new Set<NodeId>();
   #accepted = 0;
   #nextSessionId = 1;
   #started = false;
@@ -309,12 +322,12 @@ export class DiscoveryManager {
 
   /**
    * A remote opened a discovery stream to us. Refused (with a typed error and an event) when the
-   * remote is cooling down, or when `maxAcceptedSessions` are running and none of them has
+   * remote is cooling down, or when its slots are taken (all `maxAcceptedSessions`, or for a
+   * stranger its share without `reservedForKnownPeers`) and none of the sessions it may evict has
    * waited `evictIdleAfterMs` for its remote (else the longest-waiting one is evicted). A remote
    * runs at most `maxAcceptedSessionsPerRemote` accepted sessions: its next one supersedes its
-   * oldest. Accepted
-   * sessions run Bob and report as our own do; the driver reports each message from the remote
-   * with {@link messageReceived}.
+   * oldest. Accepted sessions run Bob and report as our own do; the driver reports each message
+   * from the remote with {@link messageReceived}.
    */
   acceptSession(remote: NodeId): AcceptDecision {
     const now = this.#clock.now();
@@ -328,19 +341,24 @@ export class DiscoveryManager {
       const error = new DiscoveryProtocolError("superseded", "the remote opened a newer session");
       outputs.push(...this.#abort(older, error));
     }
-    if (this.#accepted >= this.config.maxAcceptedSessions) {
-      const idle = this.#longestWaiting(now);
+    const known = this.#knownPeers.has(remote);
+    const strangersCap = Math.max(
+      1,
+      this.config.maxAcceptedSessions - this.config.reservedForKnownPeers,
+    );
+    const cap = known ? this.config.maxAcceptedSessions : strangersCap;
+    if (
+      this.#accepted >= this.config.maxAcceptedSessions ||
+      (!known && this.#acceptedStrangers() >= strangersCap)
+    ) {
+      // A stranger makes room among strangers only: the reserved share stays with known peers.
+      const idle = this.#longestWaiting(now, known);
       if (idle === undefined) {
-        return this.#refuse(
-          remote,
-          "limit",
-          new DiscoverySessionLimitError(this.config.maxAcceptedSessions),
-          outputs,
-        );
+        return this.#refuse(remote, "limit", new DiscoverySessionLimitError(cap), outputs);
       }
       const error = new DiscoveryProtocolError(
         "evicted",
-        `waited ${now - (this.#sessions.get(idle) as SessionInfo).lastHeardAt} ms on the remote while every slot was taken`,
+        `waited ${now - (this.#sessions.get(idle) as SessionInfo).lastHeardAt} ms on the remote while the slots were taken`,
       );
       outputs.push(...this.#abort(idle, error));
     }
@@ -401,6 +419,12 @@ export class DiscoveryManager {
     const session = this.#finish(sessionId);
     if (session === undefined) return [];
     this.#metrics.successfulSessions++;
+    // Most recent last, so that the oldest is forgotten first.
+    this.#knownPeers.delete(session.remote);
+    this.#knownPeers.add(session.remote);
+    if (this.#knownPeers.size > KNOWN_PEERS_REMEMBERED) {
+      this.#knownPeers.delete(this.#knownPeers.values().next().value as NodeId);
+    }
     this.#metrics.newlyLearnedTransportInfos += newlyLearned;
     const out: DiscoveryOutput[] = [
       this.#event({
@@ -489,6 +513,14 @@ export class DiscoveryManager {
     return { accepted: false, error, outputs };
   }
 
+  #acceptedStrangers(): number {
+    let count = 0;
+    for (const session of this.#sessions.values()) {
+      if (session.role === "accepted" && !this.#knownPeers.has(session.remote)) count++;
+    }
+    return count;
+  }
+
   /** The remote's oldest accepted session if it already runs as many as it may. */
   #oldestBeyondPerRemoteCap(remote: NodeId): number | undefined {
     let oldest: number | undefined;
@@ -502,14 +534,19 @@ export class DiscoveryManager {
     return count >= this.config.maxAcceptedSessionsPerRemote ? oldest : undefined;
   }
 
-  /** The accepted session that has waited longest on its remote, if long enough to evict. */
-  #longestWaiting(now: number): number | undefined {
+  /**
+   * The accepted session that has waited longest on its remote, if long enough to evict; among
+   * strangers' sessions only unless `anyone`.
+   */
+  #longestWaiting(now: number, anyone: boolean): number | undefined {
     if (this.config.evictIdleAfterMs <= 0) return undefined;
     let found: number | undefined;
     let oldest = now - this.config.evictIdleAfterMs;
     for (const [id, session] of this.#sessions) {
       if (session.role !== "accepted" || session.handshakeDone) continue;
-      if (session.lastHeardAt <= oldest) {
+      if (!anyone && this.#knownPeers.has(session.remote)) continue;
+      // On a tie the older session goes (Map order is insertion order).
+      if (found === undefined ? session.lastHeardAt <= oldest : session.lastHeardAt < oldest) {
         oldest = session.lastHeardAt;
         found = id;
       }

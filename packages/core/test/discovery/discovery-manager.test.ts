@@ -142,7 +142,7 @@ describe("discovery manager: session timeout (default 10 s)", () => {
 
 describe("discovery manager: cap on concurrently accepted sessions (default 16)", () => {
   it("refuses the 17th with DiscoverySessionLimitError and an event, accepts again once one ends", () => {
-    const s = setup();
+    const s = setup({ reservedForKnownPeers: 0 });
     const ids: number[] = [];
     for (let i = 0; i < 16; i++) {
       const d = s.manager.acceptSession(nodeId(100 + i));
@@ -210,12 +210,14 @@ describe("discovery manager: an accepted session's remote must send its first me
 });
 
 describe("discovery manager: when every accepted slot is taken, a newcomer evicts the session waiting longest on its remote (≥ 1 s)", () => {
+  // Strangers only here, so none of the slots is reserved for known peers.
+  const setupStrangers = () => setup({ reservedForKnownPeers: 0 });
   function full(s: ReturnType<typeof setup>) {
     return Array.from({ length: 16 }, (_, i) => accept(s, nodeId(100 + i)).sessionId);
   }
 
   it("refuses while no session has waited 1 s, then evicts the longest-waiting one and blames it", () => {
-    const s = setup();
+    const s = setupStrangers();
     const ids = full(s);
     s.clock.advance(999);
     expect(s.manager.acceptSession(nodeId(99)).accepted).toBe(false);
@@ -257,6 +259,38 @@ describe("discovery manager: when every accepted slot is taken, a newcomer evict
     accept(s, nodeId(60));
     s.clock.advance(9_000);
     expect(s.manager.acceptSession(nodeId(61)).accepted).toBe(false);
+  });
+});
+
+describe("discovery manager: 4 of the 16 accepted slots are kept for peers that finished a session with us before", () => {
+  /** Makes `remote` a known peer: one accepted session with it that ended well. */
+  function befriend(s: ReturnType<typeof setup>, remote: NodeId) {
+    const d = accept(s, remote);
+    s.manager.sessionEnded(d.sessionId, result(remote), 0);
+  }
+
+  it("strangers get 12 slots, known peers the other 4, and a stranger evicts only strangers", () => {
+    const s = setup();
+    const friends = [nodeId(70), nodeId(71), nodeId(72), nodeId(73), nodeId(74)];
+    for (const friend of friends) befriend(s, friend);
+    const strangers = Array.from({ length: 12 }, (_, i) => accept(s, nodeId(100 + i)).sessionId);
+    const refused = s.manager.acceptSession(nodeId(99));
+    expect(refused.accepted).toBe(false);
+    if (!refused.accepted) expect((refused.error as DiscoverySessionLimitError).limit).toBe(12);
+    for (const friend of friends.slice(0, 4)) accept(s, friend);
+    expect(s.manager.runningSessions).toBe(16);
+    // Everyone has waited long enough; the known peers' sessions even longer than the strangers'.
+    s.clock.advance(500);
+    for (const id of strangers) s.manager.messageReceived(id);
+    s.clock.advance(1_000);
+    const d = accept(s, nodeId(98));
+    expect(aborts(d.outputs)[0]?.sessionId).toBe(strangers[0]);
+    // A known peer may evict anyone: the session that waited longest is a known peer's.
+    const friend = accept(s, friends[4] as NodeId);
+    expect(events(friend.outputs)[0]).toMatchObject({
+      reason: "evicted",
+      remoteNodeId: friends[0],
+    });
   });
 });
 
