@@ -399,8 +399,10 @@ export class DiscoveryService {
       infosToShare: (intersection: ReadonlySet<Topic>) => {
         const allInfos = new Map<NodeId, unknown>();
         for (const node of this.#book.allNodeInfos()) {
-          // Only signed infos travel: trusted ones came from a side channel and stay local.
-          if (node.transports?.kind === "authenticated") {
+          // Only signed infos travel: trusted ones came from a side channel and stay local. A
+          // node whose last connection failed is not handed on: on a long-running bootstrap those
+          // are mostly tabs that left, and every newcomer would spend its walks on them.
+          if (node.transports?.kind === "authenticated" && !isStale(node)) {
             allInfos.set(node.nodeId, transportInfoToWire(node.transports));
           }
         }

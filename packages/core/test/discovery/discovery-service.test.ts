@@ -258,6 +258,32 @@ describe("DiscoveryService (spec §4.4) over a memory network", () => {
     );
   });
 
+  it("a node whose last connection failed is not handed on to others", async () => {
+    const network = new MemoryNetwork();
+    const bootstrap = await makeNode(network, 1, []);
+    const live = await Identity.generate();
+    const gone = await Identity.generate();
+    for (const [identity, port] of [
+      [live, 10],
+      [gone, 11],
+    ] as const) {
+      await bootstrap.book.insertTransportInfo(identity.nodeId, await signedInfo(identity, port));
+    }
+    // The bootstrap tried the gone one (or saw it leave): its last connection failed.
+    await bootstrap.book.reportConnection(gone.nodeId, false);
+    const newcomer = await makeNode(network, 2, [], bootstrap);
+    const ended = firstValueFrom(
+      newcomer.service.events$.pipe(
+        filter((e) => e.type === "discovery:session-ended"),
+        timeout(10_000),
+      ),
+    );
+    for (const n of [bootstrap, newcomer]) n.service.start();
+    await ended;
+    expect(newcomer.book.nodeInfo(live.nodeId)?.transports).toBeDefined();
+    expect(newcomer.book.nodeInfo(gone.nodeId)).toBeUndefined();
+  });
+
   it("stop() completes events$ and ends walking", async () => {
     const network = new MemoryNetwork();
     const node = await makeNode(network, 40, []);
