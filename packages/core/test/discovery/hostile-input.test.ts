@@ -6,7 +6,7 @@
 import type { Stream } from "@libp2p/interface";
 import { Topic, transportKind } from "@p2panda-web/core";
 import { filter, firstValueFrom, timeout } from "rxjs";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { encodeCbor } from "../../src/codec/cbor.ts";
 import { encodeFrame } from "../../src/codec/framing.ts";
 import type {
@@ -16,6 +16,7 @@ import type {
 } from "../../src/discovery/index.ts";
 import { ProtocolName, protocolId } from "../../src/ids/network-id.ts";
 import { NodeId } from "../../src/ids/node-id.ts";
+import { failOnUnhandledRejections } from "../unhandled-rejections.ts";
 import { type ClusterNode, startClusterNode, stopCluster } from "./libp2p-cluster.ts";
 
 // Short deadlines so that the stall cases take a second, not ten.
@@ -27,17 +28,11 @@ const CONFIG: Partial<DiscoveryManagerConfig> = {
 };
 const TOPIC = Topic.fromName("hostile-input");
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
-process.on("unhandledRejection", onUnhandled);
+failOnUnhandledRejections();
 
 const nodes: ClusterNode[] = [];
 afterEach(async () => {
   await stopCluster(nodes.splice(0));
-  expect(unhandled).toEqual([]);
-});
-afterAll(() => {
-  process.off("unhandledRejection", onUnhandled);
 });
 
 type Role = "accepted" | "initiated";
