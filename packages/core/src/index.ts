@@ -16,6 +16,7 @@ export * from "./identity/identity.ts";
 export * from "./ids/network-id.ts";
 export * from "./ids/node-id.ts";
 export * from "./ids/topic.ts";
+export * from "./peer-cool-down.ts";
 export * from "./random.ts";
 export * from "./records/node-info.ts";
 export * from "./records/transport-info.ts";

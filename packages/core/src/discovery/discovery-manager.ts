@@ -2,6 +2,7 @@ import type { P2pEvent } from "@p2panda-web/events";
 import type { Clock } from "../clock.ts";
 import type { NodeId } from "../ids/node-id.ts";
 import type { Topic } from "../ids/topic.ts";
+import { PeerCoolDown } from "../peer-cool-down.ts";
 import type { Rng } from "../random.ts";
 import { Backoff, type BackoffConfig } from "./backoff.ts";
 import {
@@ -207,7 +208,7 @@ export class DiscoveryManager {
   readonly #steps: WalkerStep[] = [];
   readonly #lastSuccessful: (DiscoveryResult | undefined)[] = [];
   readonly #sessions = new Map<number, SessionInfo>();
-  readonly #coolDownUntil = new Map<NodeId, number>();
+  readonly #coolDown: PeerCoolDown;
   /** Remotes that finished a session with us (either role), for the reserved accepted slots. */
   readonly #knownPeers = new Set<NodeId>();
   #accepted = 0;
@@ -232,6 +233,7 @@ export class DiscoveryManager {
     this.config = { ...DEFAULT_DISCOVERY_MANAGER_CONFIG, ...options.config };
     this.myNodeId = options.myNodeId;
     this.#clock = options.clock;
+    this.#coolDown = new PeerCoolDown(this.config.misbehaviourCooldownMs);
     for (let i = 0; i < this.config.walkers; i++) {
       const walker = new RandomWalker(options.myNodeId, options.rng, {
         resetProbability: this.config.resetProbability,
@@ -255,11 +257,7 @@ export class DiscoveryManager {
 
   /** Whether walkers skip `id` now because it misbehaved recently. */
   isCoolingDown(id: NodeId): boolean {
-    const until = this.#coolDownUntil.get(id);
-    if (until === undefined) return false;
-    if (this.#clock.now() < until) return true;
-    this.#coolDownUntil.delete(id);
-    return false;
+    return this.#coolDown.has(id, this.#clock.now());
   }
 
   /** Starts every walker from the bootstrap nodes. Idempotent. */
@@ -331,7 +329,7 @@ export class DiscoveryManager {
    */
   acceptSession(remote: NodeId): AcceptDecision {
     const now = this.#clock.now();
-    const until = this.#coolDownUntil.get(remote);
+    const until = this.#coolDown.until(remote);
     if (until !== undefined && this.isCoolingDown(remote)) {
       return this.#refuse(remote, "cooling-down", new DiscoveryCoolingDownError(until));
     }
@@ -562,10 +560,7 @@ export class DiscoveryManager {
     const misbehaving = isRemoteFault(error);
     if (misbehaving) {
       this.#metrics.misbehavingSessions++;
-      this.#coolDownUntil.set(
-        session.remote,
-        this.#clock.now() + this.config.misbehaviourCooldownMs,
-      );
+      this.#coolDown.add(session.remote, this.#clock.now());
     }
     const out: DiscoveryOutput[] = [
       this.#event({

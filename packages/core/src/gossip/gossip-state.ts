@@ -1,6 +1,7 @@
 import type { P2pEvent } from "@p2panda-web/events";
 import type { NodeId } from "../ids/node-id.ts";
 import { Topic } from "../ids/topic.ts";
+import { PeerCoolDown } from "../peer-cool-down.ts";
 import type { Rng } from "../random.ts";
 import { type GossipConfig, type GossipConfigInput, gossipConfig } from "./config.ts";
 import {
@@ -72,7 +73,7 @@ export class GossipState {
   readonly #topics = new Map<Topic, TopicGossip>();
   readonly #topicBytes = new Map<Topic, Uint8Array>();
   readonly #buckets = new Map<NodeId, TokenBucket>();
-  readonly #refused = new Map<NodeId, number>();
+  readonly #refused: PeerCoolDown;
   readonly metrics: GossipMetrics = {
     messagesHandled: 0,
     droppedUnknownTopic: 0,
@@ -91,6 +92,7 @@ export class GossipState {
     this.me = me;
     this.#rng = rng;
     this.config = gossipConfig(config);
+    this.#refused = new PeerCoolDown(this.config.limits.floodCooldownMs);
   }
 
   /** Topics joined and not left. */
@@ -144,13 +146,9 @@ export class GossipState {
 
   /** Handles a decoded CBOR value that arrived over the authenticated link to `from`. */
   handleMessage(from: NodeId, value: unknown, now: number): GossipOutput[] {
-    const until = this.#refused.get(from);
-    if (until !== undefined) {
-      if (until > now) {
-        this.metrics.droppedFromRefusedPeer++;
-        return [];
-      }
-      this.#refused.delete(from);
+    if (this.#refused.has(from, now)) {
+      this.metrics.droppedFromRefusedPeer++;
+      return [];
     }
     let bucket = this.#buckets.get(from);
     if (bucket === undefined) {
@@ -216,13 +214,12 @@ export class GossipState {
 
   /** Whether `peer` is on cool-down after misbehaving (its links are not accepted). */
   isRefused(peer: NodeId, now: number): boolean {
-    const until = this.#refused.get(peer);
-    return until !== undefined && until > now;
+    return this.#refused.has(peer, now);
   }
 
   #refuse(from: NodeId, error: GossipProtocolError, now: number): GossipOutput[] {
     this.metrics.refusedPeers[error.reason]++;
-    this.#refused.set(from, now + this.config.limits.floodCooldownMs);
+    this.#refused.add(from, now);
     const out: GossipOutput[] = [
       {
         type: "event",

@@ -9,6 +9,7 @@ import { WriteStalledError } from "../../src/endpoint/errors.ts";
 import { ProtocolName } from "../../src/ids/network-id.ts";
 import type { NodeId } from "../../src/ids/node-id.ts";
 import { Topic } from "../../src/ids/topic.ts";
+import { MAX_COOL_DOWN_ENTRIES, PeerCoolDown } from "../../src/peer-cool-down.ts";
 import {
   AnnouncedTotalsExceededError,
   ForeignLogError,
@@ -20,11 +21,7 @@ import {
   UnexpectedOperationError,
   UnexpectedStreamClosureError,
 } from "../../src/sync/errors.ts";
-import {
-  isRemoteFault,
-  MAX_COOL_DOWN_ENTRIES,
-  PeerCoolDown,
-} from "../../src/sync/peer-cool-down.ts";
+import { isRemoteFault } from "../../src/sync/remote-fault.ts";
 import { MemoryLogStore } from "../../src/sync/store/memory.ts";
 import {
   type SyncServiceEvent,
