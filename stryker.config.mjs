@@ -44,6 +44,7 @@ const folders = {
       "packages/core/test/sync/state-machines.test.ts",
       "packages/core/test/sync/log-heights.test.ts",
       "packages/core/test/sync/log-sync-range-bounds.test.ts",
+      "packages/core/test/sync/log-sync-phases.test.ts",
       "packages/core/test/sync/dedup.test.ts",
       "packages/core/test/sync/session.test.ts",
       "packages/core/test/sync/bad-input.test.ts",
