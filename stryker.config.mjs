@@ -14,6 +14,7 @@ const folders = {
       "packages/core/test/codec.test.ts",
       "packages/core/test/cbor-guards-accept-valid.test.ts",
       "packages/core/test/message-shape.test.ts",
+      "packages/core/test/message-channel-lifecycle.test.ts",
     ],
   },
   discovery: {
