@@ -11,7 +11,7 @@ const TOPICS = Array.from({ length: 12 }, (_, i) => topic(i * 17 + 3));
 const BOB_HALF = new Uint8Array(32).fill(0x5b);
 
 /** Bob's hashes for `topics`, with salt halves fixed so only the topic order varies. */
-function bobHashes(topics: readonly Topic[]): Uint8Array[] {
+function bobHashes(topics: readonly Topic[]): readonly Uint8Array[] {
   const bob = new PsiBob(side(B, A, [...topics], { rng: seededRng(1) }));
   bob.start();
   const [sent] = bob.receive({ type: "alice-salt-half", saltHalf: new Uint8Array(32).fill(0xa1) })
@@ -20,7 +20,7 @@ function bobHashes(topics: readonly Topic[]): Uint8Array[] {
 }
 
 /** Alice's hashes for `topics`, with salt halves fixed so only the topic order varies. */
-function aliceHashes(topics: readonly Topic[]): Uint8Array[] {
+function aliceHashes(topics: readonly Topic[]): readonly Uint8Array[] {
   const alice = new PsiAlice(side(A, B, [...topics], { rng: seededRng(2) }));
   alice.start();
   const [sent] = alice.receive({
