@@ -30,6 +30,7 @@ const folders = {
     tests: [
       "packages/core/test/discovery/psi-handshake.test.ts",
       "packages/core/test/discovery/psi-hash-order.test.ts",
+      "packages/core/test/discovery/psi-shared-infos.test.ts",
       "packages/core/test/discovery/random-walker.test.ts",
       "packages/core/test/discovery/backoff.test.ts",
       "packages/core/test/discovery/discovery-manager.test.ts",
