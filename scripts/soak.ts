@@ -304,6 +304,17 @@ async function crowd(
   }
 }
 
+// A first SIGTERM to this process (the one inside the namespace, when there is one) ends the
+// series after the running round: the restart round, the many-tab run and the report still
+// happen; a second one stops at once. (Not Ctrl-C: the terminal sends SIGINT to the bootstrap
+// and the browser as well.)
+let stopRequested = false;
+process.on("SIGTERM", () => {
+  if (stopRequested) process.exit(143);
+  stopRequested = true;
+  console.log("\nSIGTERM: no further rounds; the restart round and the many-tab run follow");
+});
+
 let bootstrap = await bootstrapNode();
 console.log(`bootstrap ${short(bootstrap.nodeId)} at ${bootstrap.wsAddress} (data in ${dataDir})`);
 const server = await startDemoServer({ bootstrap: [bootstrap.wsAddress] });
@@ -311,6 +322,8 @@ const browser = await chromium.launch({
   executablePath: chromiumExecutable(),
   args: chromiumArgs,
   headless: true,
+  // Our SIGTERM handler decides what it does (see above).
+  handleSIGTERM: false,
 });
 const chromiumVersion = browser.version();
 const rounds: RoundResult[] = [];
@@ -320,8 +333,9 @@ try {
   console.log(
     `${ROUNDS} rounds of ${ROUND_TABS} tabs + 1 late tab (load ${loadBefore.map((l) => l.toFixed(2)).join(", ")})`,
   );
-  for (let i = 1; i <= ROUNDS; i++)
+  for (let i = 1; i <= ROUNDS && !stopRequested; i++) {
     rounds.push(await round(browser, server.url, bootstrap, String(i)));
+  }
 
   const before = bootstrap.nodeId;
   await bootstrap.stop();
