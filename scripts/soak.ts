@@ -284,6 +284,7 @@ async function crowd(
     if (errors.length > 0) notes.push(`page errors in ${errors.map((t) => t.label).join(", ")}`);
     return {
       tabs: tabs.length,
+      capMs: cap,
       nodesUpMs: allRunning - firstOpened,
       knowAllMs: knowAll === undefined ? undefined : knowAll - allRunning,
       knowAllPerTabMs: spread(
@@ -364,7 +365,7 @@ try {
 
 const loadAfter = loadavg();
 console.log(`\n${roundsMarkdown(rounds, CAP_MS)}`);
-if (crowdResult !== undefined) console.log(`\n${crowdMarkdown(crowdResult, CAP_MS)}`);
+if (crowdResult !== undefined) console.log(`\n${crowdMarkdown(crowdResult)}`);
 if (bootstrapWarnings.length > 0) {
   console.log(`\nbootstrap warnings (${bootstrapWarnings.length}), last ones:`);
   for (const line of bootstrapWarnings.slice(-10)) console.log(`  ${line}`);

@@ -35,6 +35,8 @@ export interface Spread {
 /** The many-tabs run. */
 export interface CrowdResult {
   readonly tabs: number;
+  /** Its waits are capped at this (longer than a round's: many tabs take longer). */
+  readonly capMs: number;
   /** Opening the first tab → every node running (tabs opened a few at a time). */
   readonly nodesUpMs: number | undefined;
   /** Every node running → every tab lists every other on the topic. */
@@ -110,7 +112,8 @@ export function roundsMarkdown(rounds: readonly RoundResult[], capMs: number): s
 }
 
 /** The many-tabs numbers. */
-export function crowdMarkdown(c: CrowdResult, capMs: number): string {
+export function crowdMarkdown(c: CrowdResult): string {
+  const capMs = c.capMs;
   return [
     `| ${c.tabs} tabs on one topic | value |`,
     "|---|---:|",
@@ -155,9 +158,9 @@ export function soakSection(report: SoakReport): string {
     "",
     ...(report.crowd !== undefined
       ? [
-          `Then ${report.crowd.tabs} tabs on one fresh topic (separate contexts, opened four at a time) against the same bootstrap:`,
+          `Then ${report.crowd.tabs} tabs on one fresh topic (separate contexts, opened four at a time) against the same bootstrap, waits capped at ${report.crowd.capMs} ms:`,
           "",
-          crowdMarkdown(report.crowd, report.capMs),
+          crowdMarkdown(report.crowd),
           "",
         ]
       : report.crowdError !== undefined
