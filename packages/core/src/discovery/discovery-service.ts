@@ -273,7 +273,11 @@ export class DiscoveryService {
       setTimeout(() => {
         this.#timers.delete(key);
         if (!this.#running) return;
-        const nodes = this.#book.allNodeInfos();
+        // A node known only by its id (from a topic list, before any signed address of it
+        // arrived) cannot be dialled: walking to it would only fail, again and again.
+        const nodes = this.#book
+          .allNodeInfos()
+          .filter((n) => (n.transports?.addresses.length ?? 0) > 0);
         this.#apply(
           this.#manager.timerFired(timer, {
             allNodeIds: nodes.map((n) => n.nodeId),

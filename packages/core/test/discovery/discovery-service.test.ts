@@ -284,6 +284,23 @@ describe("DiscoveryService (spec §4.4) over a memory network", () => {
     expect(newcomer.book.nodeInfo(gone.nodeId)).toBeUndefined();
   });
 
+  it("a node known without any address is never walked to (it could only fail)", async () => {
+    const network = new MemoryNetwork();
+    const bootstrap = await makeNode(network, 1, []);
+    const a = await makeNode(network, 2, [], bootstrap);
+    const nameless = (await Identity.generate()).nodeId;
+    await a.book.insertNodeInfo(createNodeInfo(nameless));
+    const started: string[] = [];
+    a.service.events$.subscribe((e) => {
+      if (e.type === "discovery:session-started") started.push(e.remoteNodeId);
+    });
+    const sessions = a.service.events$.pipe(filter((e) => e.type === "discovery:session-ended"));
+    for (const n of [bootstrap, a]) n.service.start();
+    await firstValueFrom(sessions.pipe(take(6), toArray(), timeout(20_000)));
+    expect(started).not.toContain(nameless);
+    expect(started).toContain(bootstrap.identity.nodeId);
+  });
+
   it("stop() completes events$ and ends walking", async () => {
     const network = new MemoryNetwork();
     const node = await makeNode(network, 40, []);
