@@ -89,6 +89,11 @@ export const DEFAULT_ENDPOINT_LIMITS: Required<EndpointLimits> = Object.freeze({
 /** Default of {@link EndpointOptions.dialTimeoutMs}. */
 export const DEFAULT_DIAL_TIMEOUT_MS = 10_000;
 
+/** Dials of one `connect` before it fails: a second one after a short random wait. */
+const DIAL_ATTEMPTS = 2;
+/** Least wait before the second dial (plus up to 300 ms at random). */
+const DIAL_RETRY_MIN_MS = 100;
+
 /**
  * The most a remote may send on one stream before we grant it more (yamux's receive window):
  * 2 MiB, half of what libp2p buffers for a paused stream before resetting it.
@@ -205,6 +210,8 @@ export interface EndpointMetrics {
   sessionErrors: Record<string, number>;
   /** Times our own transport info was re-signed and stored. */
   transportInfosPublished: number;
+  /** Dials tried a second time after a first one failed (see `connect`). */
+  dialsRetried: number;
   /** Connections closed because they carried none of our sessions for a while. */
   idleConnectionsClosed: number;
   /** Nodes reachable only through us whose connection to us closed (reported stale). */
@@ -352,6 +359,7 @@ class Libp2pEndpoint implements Endpoint {
     sessionsFailed: 0,
     sessionErrors: {},
     transportInfosPublished: 0,
+    dialsRetried: 0,
     idleConnectionsClosed: 0,
     departedNodes: 0,
     departedNodesForgotten: 0,
@@ -622,23 +630,34 @@ class Libp2pEndpoint implements Endpoint {
         false,
       );
     }
-    let connection: Connection;
-    try {
-      connection = await this.libp2p.dial(
-        dialable.map((a) => multiaddr(a)),
-        { signal: this.#timeoutSignal(signal) },
-      );
-    } catch (error) {
-      const denied = error instanceof Error && error.name === "DialDeniedError";
-      return this.#dialFailed(
-        nodeId,
-        denied
-          ? new NodeDeniedError(nodeId)
-          : new DialFailedError(nodeId, describe(error), { cause: error }),
-      );
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // The success is reported when the connection opens (see #onConnection).
+        return await this.libp2p.dial(
+          dialable.map((a) => multiaddr(a)),
+          { signal: this.#timeoutSignal(signal) },
+        );
+      } catch (error) {
+        const denied = error instanceof Error && error.name === "DialDeniedError";
+        if (denied || attempt >= DIAL_ATTEMPTS || signal?.aborted === true || this.#stopped) {
+          return this.#dialFailed(
+            nodeId,
+            denied
+              ? new NodeDeniedError(nodeId)
+              : new DialFailedError(nodeId, describe(error), { cause: error }),
+          );
+        }
+      }
+      // Two tabs that learn of each other in the same round dial each other at once, and both
+      // WebRTC set-ups can fail. Wait a random moment: the other side's dial may connect us
+      // meanwhile, or ours goes through alone.
+      this.metrics.dialsRetried++;
+      await new Promise((resolve) => setTimeout(resolve, DIAL_RETRY_MIN_MS + Math.random() * 300));
+      const open = this.libp2p
+        .getConnections(peerId)
+        .find((c) => c.status === "open" && c.limits === undefined);
+      if (open !== undefined) return open;
     }
-    // The success was reported when the connection opened (see #onConnection).
-    return connection;
   }
 
   async #dialFailed(nodeId: NodeId, error: P2pandaError, attempted = true): Promise<never> {

@@ -348,7 +348,29 @@ describe("limits and bad input end one session with a typed error, never the end
       DialFailedError,
     );
     expect(await refused).toMatchObject({ reason: "inbound-limit" });
-    expect(a.endpoint.metrics.inboundConnectionsRefused).toBe(1);
+    // c dialled twice: once, and once more after a short random wait.
+    expect(a.endpoint.metrics.inboundConnectionsRefused).toBe(2);
+    expect(c.endpoint.metrics.dialsRetried).toBe(1);
+  });
+
+  it("a dial that fails is tried once more after a short wait, which may go through", async () => {
+    const a = await memoryNode({ limits: { maxInboundConnections: 1 } });
+    const b = await memoryNode();
+    const c = await memoryNode();
+    a.endpoint.accept("test/echo/v1", echo);
+    await introduce(b, a);
+    await introduce(c, a);
+    await b.endpoint.dial(a.endpoint.nodeId);
+    // c's first dial is refused (a is full); b leaves before c's second dial.
+    const refused = nextEvent(a.endpoint.events$, "endpoint:connection-refused");
+    const connecting = c.endpoint.connect(a.endpoint.nodeId, "test/echo/v1");
+    await refused;
+    await b.endpoint.stop();
+    const channel = await connecting;
+    await channel.send("second time lucky");
+    expect(await channel.receive()).toBe("second time lucky");
+    expect(c.endpoint.metrics.dialsRetried).toBe(1);
+    expect(c.endpoint.metrics.dialsFailed).toBe(0);
   });
 });
 
