@@ -1,0 +1,55 @@
+// A relay forgets a browser node that could only be reached through it once it leaves: with a
+// real reservation (a browser-preset endpoint in Node reserving on a Node bootstrap over
+// WebSockets), not a hand-made circuit address.
+import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
+import { Identity, isStale, transportKind } from "@p2panda-web/core";
+import { createEndpoint } from "@p2panda-web/core/endpoint";
+import { createNodeEndpoint } from "@p2panda-web/core/node";
+import { describe, expect, it } from "vitest";
+import { nextEvent } from "./helpers.ts";
+
+describe("a relay and a tab that leaves", () => {
+  it("the tab's only addresses are circuits through the relay: stale at once when it leaves", async () => {
+    const bootBook = await AddressBook.open(memoryAddressBookStore());
+    const boot = await createNodeEndpoint({
+      identity: await Identity.generate(),
+      addressBook: bootBook,
+      allowPrivateAddresses: true,
+      webrtcDirectPort: false,
+    });
+    const ws = boot.addresses().find((a) => transportKind(a) === "websockets") as string;
+    const tabBook = await AddressBook.open(memoryAddressBookStore());
+    const tab = await createEndpoint({
+      identity: await Identity.generate(),
+      addressBook: tabBook,
+      bootstrap: [ws],
+      allowPrivateAddresses: true,
+    });
+    try {
+      if (tab.relays().length === 0) {
+        await nextEvent(tab.events$, "endpoint:addresses-changed", (e) =>
+          e.addresses.some((a) => transportKind(a) === "webrtc"),
+        );
+      }
+      const info = tab.transportInfo();
+      expect(info?.addresses.every((a) => a.includes("/p2p-circuit/"))).toBe(true);
+      // What the tab's discovery session with the relay hands over.
+      await bootBook.insertTransportInfo(tab.nodeId, info!);
+      const closed = nextEvent(
+        boot.events$,
+        "endpoint:connection-closed",
+        (e) => e.remote === tab.nodeId,
+      );
+      await tab.stop();
+      await closed;
+      expect(boot.metrics.departedNodes).toBe(1);
+      const record = bootBook.nodeInfo(tab.nodeId);
+      expect(record && isStale(record)).toBe(true);
+    } finally {
+      await tab.stop();
+      await boot.stop();
+      await tabBook.close();
+      await bootBook.close();
+    }
+  }, 30_000);
+});
