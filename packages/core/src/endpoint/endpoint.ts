@@ -863,6 +863,10 @@ class Libp2pEndpoint implements Endpoint {
     const addresses = this.addresses();
     const key = [...addresses].sort().join(" ");
     if (key === this.#publishedKey) return;
+    // Losing every address (a tab's relay reservation ends as it closes or reconnects) is not
+    // published: a newer empty info would replace the addresses others hold for us everywhere
+    // it travels, and they would know us by id only. The next non-empty set is published.
+    if (addresses.length === 0 && (this.#transportInfo?.addresses.length ?? 0) > 0) return;
     const stored = this.#book.nodeInfo(this.nodeId);
     let previous = this.#transportInfo?.timestamp ?? HybridTimestamp.ZERO;
     if (

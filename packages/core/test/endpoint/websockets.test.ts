@@ -2,7 +2,7 @@ import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
 import { Identity, transportKind } from "@p2panda-web/core";
 import { createEndpoint, DialFailedError, type Endpoint } from "@p2panda-web/core/endpoint";
 import { createNodeEndpoint } from "@p2panda-web/core/node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { echo, nextEvent } from "./helpers.ts";
 
 interface Peer {
@@ -126,9 +126,17 @@ describe("two endpoints and a bootstrap over WebSockets", () => {
       "endpoint:relay-reservation",
       (e) => e.state === "lost",
     );
+    const published = bob.endpoint.metrics.transportInfosPublished;
+    const addresses = bob.endpoint.transportInfo()?.addresses;
     await boot.endpoint.stop();
     expect(await lost).toMatchObject({ relay: boot.endpoint.nodeId });
     expect(bob.endpoint.relays()).toEqual([]);
+    // With its only relay gone Bob has no address; it does not publish that (a newer empty
+    // info would replace its addresses everywhere): it keeps its last info until it has new ones.
+    await vi.waitFor(() => expect(bob.endpoint.addresses()).toEqual([]));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(bob.endpoint.metrics.transportInfosPublished).toBe(published);
+    expect(bob.endpoint.transportInfo()?.addresses).toEqual(addresses);
   });
 });
 
