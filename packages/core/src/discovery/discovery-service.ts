@@ -405,8 +405,13 @@ export class DiscoveryService {
         for (const node of this.#book.allNodeInfos()) {
           // Only signed infos travel: trusted ones came from a side channel and stay local. A
           // node whose last connection failed is not handed on: on a long-running bootstrap those
-          // are mostly tabs that left, and every newcomer would spend its walks on them.
-          if (node.transports?.kind === "authenticated" && !isStale(node)) {
+          // are mostly tabs that left, and every newcomer would spend its walks on them. Nor is
+          // an info without addresses: it would only make others know a node they cannot dial.
+          if (
+            node.transports?.kind === "authenticated" &&
+            node.transports.addresses.length > 0 &&
+            !isStale(node)
+          ) {
             allInfos.set(node.nodeId, transportInfoToWire(node.transports));
           }
         }

@@ -271,6 +271,12 @@ describe("DiscoveryService (spec §4.4) over a memory network", () => {
     }
     // The bootstrap tried the gone one (or saw it leave): its last connection failed.
     await bootstrap.book.reportConnection(gone.nodeId, false);
+    // And one whose newest signed info has no address at all.
+    const nowhere = await Identity.generate();
+    await bootstrap.book.insertTransportInfo(
+      nowhere.nodeId,
+      await signTransportInfo(nowhere, new HybridTimestamp(Date.now(), 0), []),
+    );
     const newcomer = await makeNode(network, 2, [], bootstrap);
     const ended = firstValueFrom(
       newcomer.service.events$.pipe(
@@ -282,6 +288,7 @@ describe("DiscoveryService (spec §4.4) over a memory network", () => {
     await ended;
     expect(newcomer.book.nodeInfo(live.nodeId)?.transports).toBeDefined();
     expect(newcomer.book.nodeInfo(gone.nodeId)).toBeUndefined();
+    expect(newcomer.book.nodeInfo(nowhere.nodeId)).toBeUndefined();
   });
 
   it("a node known without any address is never walked to (it could only fail)", async () => {
