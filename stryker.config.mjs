@@ -48,6 +48,7 @@ const folders = {
     tests: [
       "packages/core/test/gossip/plumtree.test.ts",
       "packages/core/test/gossip/plumtree-tree-optimisation.test.ts",
+      "packages/core/test/gossip/plumtree-survivors.test.ts",
       "packages/core/test/gossip/hyparview.test.ts",
       "packages/core/test/gossip/hyparview-refill-priority.test.ts",
       "packages/core/test/gossip/gossip.test.ts",
