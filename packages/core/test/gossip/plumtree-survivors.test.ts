@@ -274,6 +274,32 @@ describe("PlumTree: a new message from a lazy neighbour", () => {
   });
 });
 
+describe("PlumTree: each neighbour is on one side, and only neighbours are", () => {
+  it("a parent swapped out by the tree optimisation is lazy only and gets no further payloads", () => {
+    const { tree, to } = machine();
+    tree.neighbourUp(A, 0);
+    makeLazy(tree, B);
+    tree.handleMessage(B, { type: "ihave", entries: [[m1.id, 1]] }, 0);
+    tree.handleMessage(A, { ...m1, round: 10 }, 10);
+    expect(tree.eagerPeers).toEqual([B]);
+    expect(tree.lazyPeers).toEqual([A]);
+    tree.broadcast(m2.content, 20);
+    expect(to(A).filter((m) => m.type === "gossip")).toEqual([]);
+  });
+
+  it("a message or graft from a node that is not a neighbour does not make it one", () => {
+    const { tree, to } = machine();
+    tree.neighbourUp(A, 0);
+    tree.handleMessage(C, m1, 0);
+    tree.handleMessage(D, { type: "graft", id: m1.id, round: 1 }, 1);
+    expect(tree.eagerPeers).toEqual([A]);
+    expect(tree.lazyPeers).toEqual([]);
+    tree.broadcast(m2.content, 2);
+    expect(to(C)).toEqual([]);
+    expect(to(D).filter((m) => m.type === "gossip" && m.id === m2.id)).toEqual([]);
+  });
+});
+
 describe("PlumTree: ihave batching and the dispatch timer", () => {
   it("with only eager neighbours no dispatch timer is armed", () => {
     const { tree, timersOf } = machine();
