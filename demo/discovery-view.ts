@@ -122,7 +122,8 @@ export function renderDiscovery(
         break;
       case "discovery:session-failed":
         li.className = "failed";
-        li.textContent = `${time} ${event.role} ${event.remoteNodeId.slice(0, 8)} failed: ${event.reason}`;
+        // The reason, and what went wrong underneath (a dial that failed, a stream reset, …).
+        li.textContent = `${time} ${event.role} ${event.remoteNodeId.slice(0, 8)} failed: ${event.reason} (${event.error.message})`;
         break;
       default:
         return;
