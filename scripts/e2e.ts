@@ -7,13 +7,7 @@
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { createRequire } from "node:module";
-import {
-  inNetworkNamespace,
-  insideNetworkNamespace,
-  NETNS_ADDRESS,
-  NETNS_ENV,
-  networkNamespaceUnavailable,
-} from "../e2e/support/netns.ts";
+import { rerunInNetworkNamespace } from "../e2e/support/netns.ts";
 
 const args = process.argv.slice(2);
 
@@ -22,26 +16,7 @@ if (!readdirSync("e2e").some((f) => f.endsWith(".spec.ts"))) {
   process.exit(0);
 }
 
-if (!insideNetworkNamespace()) {
-  const unavailable = networkNamespaceUnavailable();
-  if (unavailable === undefined) {
-    console.log(
-      `e2e: running inside a private network namespace (veth ${NETNS_ADDRESS}/24, no way out)`,
-    );
-    const argv = inNetworkNamespace([
-      process.execPath,
-      ...process.execArgv,
-      "scripts/e2e.ts",
-      ...args,
-    ]);
-    const result = spawnSync(argv[0] as string, argv.slice(1), {
-      stdio: "inherit",
-      env: { ...process.env, [NETNS_ENV]: "1" },
-    });
-    process.exit(result.status ?? 1);
-  }
-  console.log(`e2e: running directly, without a network namespace (${unavailable})`);
-}
+rerunInNetworkNamespace("e2e", "scripts/e2e.ts", args);
 
 const cli = createRequire(import.meta.url).resolve("@playwright/test/cli");
 const result = spawnSync(process.execPath, [cli, "test", ...args], { stdio: "inherit" });

@@ -5,7 +5,6 @@
 // the "Soak" section of docs/benchmarks.md. Like `npm run test:e2e`, it re-runs itself inside a
 // private network namespace when it can (e2e/support/netns.ts).
 //   npm run soak -- [--rounds 20] [--tabs 16] [--cap-ms 60000] [--no-write]
-import { spawnSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
@@ -39,13 +38,7 @@ import {
 } from "../e2e/soak/soak-tab.ts";
 import { type BootstrapNode, startBootstrapNode } from "../e2e/support/bootstrap-node.ts";
 import { startDemoServer } from "../e2e/support/demo-server.ts";
-import {
-  inNetworkNamespace,
-  insideNetworkNamespace,
-  NETNS_ADDRESS,
-  NETNS_ENV,
-  networkNamespaceUnavailable,
-} from "../e2e/support/netns.ts";
+import { rerunInNetworkNamespace } from "../e2e/support/netns.ts";
 import { chromiumArgs, chromiumExecutable } from "./chromium.ts";
 
 const { values } = parseArgs({
@@ -66,26 +59,7 @@ const CROWD_PARALLEL_OPENS = 4;
 /** How long after convergence the many-tabs run counts connections again (idle close is 30 s). */
 const IDLE_RECOUNT_MS = 40_000;
 
-if (!insideNetworkNamespace()) {
-  const unavailable = networkNamespaceUnavailable();
-  if (unavailable === undefined) {
-    console.log(
-      `soak: running inside a private network namespace (veth ${NETNS_ADDRESS}/24, no way out)`,
-    );
-    const argv = inNetworkNamespace([
-      process.execPath,
-      ...process.execArgv,
-      fileURLToPath(import.meta.url),
-      ...process.argv.slice(2),
-    ]);
-    const result = spawnSync(argv[0] as string, argv.slice(1), {
-      stdio: "inherit",
-      env: { ...process.env, [NETNS_ENV]: "1" },
-    });
-    process.exit(result.status ?? 1);
-  }
-  console.log(`soak: running directly, without a network namespace (${unavailable})`);
-}
+rerunInNetworkNamespace("soak", fileURLToPath(import.meta.url), process.argv.slice(2));
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const started = Date.now();

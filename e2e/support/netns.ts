@@ -49,3 +49,30 @@ export function networkNamespaceUnavailable(): string | undefined {
 export function inNetworkNamespace(command: readonly string[]): string[] {
   return ["unshare", "-n", "--", "bash", "-c", `${SETUP}; exec "$@"`, "p2panda-netns", ...command];
 }
+
+/**
+ * Re-runs this script (`scriptPath` with `args`) inside a new private network namespace when it
+ * can, and exits with the child's status; returns (to run directly) when it is already inside one
+ * or none can be made. `name` prefixes the line that says which it is.
+ */
+export function rerunInNetworkNamespace(
+  name: string,
+  scriptPath: string,
+  args: readonly string[],
+): void {
+  if (insideNetworkNamespace()) return;
+  const unavailable = networkNamespaceUnavailable();
+  if (unavailable !== undefined) {
+    console.log(`${name}: running directly, without a network namespace (${unavailable})`);
+    return;
+  }
+  console.log(
+    `${name}: running inside a private network namespace (veth ${NETNS_ADDRESS}/24, no way out)`,
+  );
+  const argv = inNetworkNamespace([process.execPath, ...process.execArgv, scriptPath, ...args]);
+  const result = spawnSync(argv[0] as string, argv.slice(1), {
+    stdio: "inherit",
+    env: { ...process.env, [NETNS_ENV]: "1" },
+  });
+  process.exit(result.status ?? 1);
+}
