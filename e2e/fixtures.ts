@@ -4,7 +4,7 @@
 import { type BrowserContext, test as base, expect, type Page } from "@playwright/test";
 import { E2E_ENV } from "./global-setup.ts";
 import { startBootstrapNode } from "./support/bootstrap-node.ts";
-import { waitForNode } from "./support/tabs.ts";
+import { collectPageErrors, waitForNode } from "./support/tabs.ts";
 
 export { circuitTransportInfo, introduce, waitForNode } from "./support/tabs.ts";
 export { expect };
@@ -82,19 +82,7 @@ export const test = base.extend<Fixtures>({
         contexts.push(context);
       }
       const page = await context.newPage();
-      const errors: string[] = [];
-      page.on("pageerror", (error) => errors.push(error.message));
-      page.on("console", (message) => {
-        // Chromium logs every failed WebSocket dial as a console error. Dialling nodes that have
-        // gone (closed tabs of earlier tests, a stopped CLI peer, all still in the shared
-        // bootstrap's address book) is normal; the SDK reports it as a failed dial instead.
-        if (
-          message.type() === "error" &&
-          !/^WebSocket connection to '.*' failed/.test(message.text())
-        ) {
-          errors.push(message.text());
-        }
-      });
+      const errors = collectPageErrors(page);
       await page.goto(demoUrl(options));
       const nodeId = await waitForNode(page);
       return { page, context, nodeId, errors };

@@ -3,7 +3,7 @@
 // or that it did not hold within a cap. Built on the e2e support code (tabs.ts).
 import type { Browser, BrowserContext, Page } from "playwright";
 import type {} from "../../demo/test-hook.ts";
-import { syncDiagnostics, waitForNode } from "../support/tabs.ts";
+import { collectPageErrors, syncDiagnostics, waitForNode } from "../support/tabs.ts";
 
 /** How often the page-side waits re-check their condition (ms). */
 const POLL_MS = 50;
@@ -35,16 +35,7 @@ export function soakUrl(baseUrl: string, bootstrap: string, topic: string): stri
 export async function openSoakTab(browser: Browser, url: string, label: string): Promise<SoakTab> {
   const context = await browser.newContext();
   const page = await context.newPage();
-  const errors: string[] = [];
-  page.on("pageerror", (error) => errors.push(error.message));
-  page.on("console", (message) => {
-    if (
-      message.type() === "error" &&
-      !/^WebSocket connection to '.*' failed/.test(message.text())
-    ) {
-      errors.push(message.text());
-    }
-  });
+  const errors = collectPageErrors(page);
   const openedAt = Date.now();
   try {
     await page.goto(url);

@@ -86,3 +86,23 @@ export function syncDiagnostics(page: Page): Promise<string> {
     });
   });
 }
+
+/**
+ * Collects the page's uncaught errors and `console.error` lines from now on, into the returned
+ * array. Chromium logs every failed WebSocket dial as a console error; dialling nodes that have
+ * gone (closed tabs, a stopped CLI peer, still in a bootstrap's address book) is normal, and the
+ * SDK reports it as a failed dial instead, so those lines are left out.
+ */
+export function collectPageErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  page.on("console", (message) => {
+    if (
+      message.type() === "error" &&
+      !/^WebSocket connection to '.*' failed/.test(message.text())
+    ) {
+      errors.push(message.text());
+    }
+  });
+  return errors;
+}
