@@ -1,54 +1,18 @@
-// Slot exhaustion over real libp2p (memory transport, one libp2p node per identity): many cheap
-// identities open sync streams to a node and stay silent. An honest peer must still complete a
-// session within 5 s (the sync retry delay), not wait for the silent ones to time out.
-import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
-import { afterEach, describe, expect, it } from "vitest";
-import type { Endpoint } from "../../src/endpoint/endpoint.ts";
+import { describe, expect, it } from "vitest";
 import { GossipService } from "../../src/gossip/gossip-service.ts";
-import { Identity } from "../../src/identity/identity.ts";
 import { ProtocolName, protocolId } from "../../src/ids/network-id.ts";
 import { NodeId } from "../../src/ids/node-id.ts";
 import { Topic } from "../../src/ids/topic.ts";
 import { SyncSession } from "../../src/sync/session.ts";
 import { MemoryLogStore, MemoryTopicStore } from "../../src/sync/store/memory.ts";
 import { DEFAULT_SYNC_RETRY_DELAY_MS, SyncService } from "../../src/sync/sync-service.ts";
-import { loopbackEndpoint } from "../endpoint/loopback.ts";
 import { failOnUnhandledRejections } from "../unhandled-rejections.ts";
+import { libp2pNodes, type Node } from "./libp2p-nodes.ts";
 
 const topic = Topic.fromName("accept slots");
 
-interface Node {
-  readonly identity: Identity;
-  readonly endpoint: Endpoint;
-  readonly book: AddressBook;
-}
-
-const started: Node[] = [];
-const stoppers: (() => Promise<void>)[] = [];
 failOnUnhandledRejections();
-afterEach(async () => {
-  for (const stop of stoppers.splice(0)) await stop();
-  await Promise.all(
-    started.splice(0).map(async (n) => {
-      await n.endpoint.stop();
-      await n.book.close();
-    }),
-  );
-});
-
-async function node(bootstrap: string[] = []): Promise<Node> {
-  const identity = await Identity.generate();
-  const book = await AddressBook.open(memoryAddressBookStore());
-  const endpoint = await loopbackEndpoint({
-    identity,
-    addressBook: book,
-    bootstrap,
-    transport: "memory",
-  });
-  const n = { identity, endpoint, book };
-  started.push(n);
-  return n;
-}
+const { node, onStop } = libp2pNodes("memory");
 
 /**
  * An honest initiator that retries a failed session after the service's retry delay, as the
@@ -90,7 +54,7 @@ describe("slot exhaustion: silent identities holding accepted sessions do not lo
         // 10 s): what is measured is eviction alone, not the shorter first-message deadline.
         firstMessageTimeoutMs: 10_000,
       });
-      stoppers.push(async () => {
+      onStop(async () => {
         await sync.stop();
         await gossip.stop();
       });

@@ -1,14 +1,8 @@
-// Hostile input on the sync protocol over real libp2p streams (loopback WebSockets): each peer
-// ends only its own session with a typed reason, is counted and put on cool-down, and the node
-// then syncs with an honest peer at once. Nothing becomes an unhandled rejection.
-import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { concatBytes } from "../../src/bytes.ts";
 import { framedChannel, type MessageChannel } from "../../src/codec/message-channel.ts";
-import type { Endpoint } from "../../src/endpoint/endpoint.ts";
 import { streamDuplex } from "../../src/endpoint/stream-duplex.ts";
 import { GossipService } from "../../src/gossip/gossip-service.ts";
-import { Identity } from "../../src/identity/identity.ts";
 import { ProtocolName, protocolId } from "../../src/ids/network-id.ts";
 import { NodeId } from "../../src/ids/node-id.ts";
 import { Topic } from "../../src/ids/topic.ts";
@@ -18,16 +12,10 @@ import { createOperation, type Operation } from "../../src/sync/operation.ts";
 import { SyncSession } from "../../src/sync/session.ts";
 import { MemoryLogStore, MemoryTopicStore } from "../../src/sync/store/memory.ts";
 import { SyncService, type SyncServiceEvent } from "../../src/sync/sync-service.ts";
-import { loopbackEndpoint } from "../endpoint/loopback.ts";
 import { failOnUnhandledRejections } from "../unhandled-rejections.ts";
+import { libp2pNodes, type Node } from "./libp2p-nodes.ts";
 
 const topic = Topic.fromName("hostile sync peers");
-
-interface Node {
-  readonly identity: Identity;
-  readonly endpoint: Endpoint;
-  readonly book: AddressBook;
-}
 
 interface Target extends Node {
   readonly sync: SyncService;
@@ -38,25 +26,8 @@ interface Target extends Node {
   readonly logStore: MemoryLogStore;
 }
 
-const started: Node[] = [];
-const stoppers: (() => Promise<void>)[] = [];
 failOnUnhandledRejections();
-afterEach(async () => {
-  for (const stop of stoppers.splice(0).reverse()) await stop();
-  for (const n of started.splice(0)) {
-    await n.endpoint.stop();
-    await n.book.close();
-  }
-});
-
-async function node(bootstrap: string[] = []): Promise<Node> {
-  const identity = await Identity.generate();
-  const book = await AddressBook.open(memoryAddressBookStore());
-  const endpoint = await loopbackEndpoint({ identity, addressBook: book, bootstrap });
-  const n = { identity, endpoint, book };
-  started.push(n);
-  return n;
-}
+const { node, onStop } = libp2pNodes();
 
 /** A node that syncs `topic` (live mode) and holds one operation of its own. */
 async function target(options: { maxAcceptedSessions?: number } = {}): Promise<Target> {
@@ -71,7 +42,7 @@ async function target(options: { maxAcceptedSessions?: number } = {}): Promise<T
     topicStore: new MemoryTopicStore(),
     ...options,
   });
-  stoppers.push(async () => {
+  onStop(async () => {
     await sync.stop();
     await gossip.stop();
   });
