@@ -18,6 +18,7 @@ export * from "./ids/node-id.ts";
 export * from "./ids/topic.ts";
 export * from "./peer-cool-down.ts";
 export * from "./random.ts";
+export * from "./runtime/index.ts";
 export * from "./records/node-info.ts";
 export * from "./records/transport-info.ts";
 export * from "./sim/scheduler.ts";

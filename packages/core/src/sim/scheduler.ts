@@ -18,8 +18,16 @@ export class VirtualScheduler {
     return this.#heap.length;
   }
 
-  /** Runs `run` after `delayMs` of virtual time (0 = after the events already due now). */
-  schedule(delayMs: number, run: () => void): void {
+  /** Virtual time of the next event, or `undefined` when none is waiting. */
+  get pendingAt(): number | undefined {
+    return this.#heap[0]?.at;
+  }
+
+  /**
+   * Runs `run` after `delayMs` of virtual time (0 = after the events already due now). The
+   * returned timer's `cancel()` keeps it from running (it stays queued, as a no-op).
+   */
+  schedule(delayMs: number, run: () => void): { cancel(): void } {
     const item: Entry = { at: this.#now + Math.max(0, delayMs), seq: this.#seq++, run };
     const heap = this.#heap;
     heap.push(item);
@@ -31,6 +39,11 @@ export class VirtualScheduler {
       i = parent;
     }
     heap[i] = item;
+    return {
+      cancel: () => {
+        item.run = noop;
+      },
+    };
   }
 
   /** Runs the next event. Returns false when none is left. */
@@ -86,6 +99,8 @@ interface Entry {
   seq: number;
   run: () => void;
 }
+
+function noop(): void {}
 
 function before(a: Entry, b: Entry): boolean {
   return a.at < b.at || (a.at === b.at && a.seq < b.seq);
