@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { systemTimers, VirtualRuntime } from "../src/runtime/index.ts";
+import {
+  Lifecycle,
+  ServiceStoppedError,
+  systemTimers,
+  VirtualRuntime,
+} from "../src/runtime/index.ts";
 
 describe("VirtualRuntime", () => {
   it("runs timers in time order as virtual time advances, and not before", async () => {
@@ -62,5 +67,69 @@ describe("systemTimers", () => {
     systemTimers.after(1, () => ran++).cancel();
     await new Promise<void>((resolve) => systemTimers.after(5, resolve));
     expect(ran).toBe(0);
+  });
+});
+
+describe("Lifecycle", () => {
+  it("starts once however often start() is called, and stops once", async () => {
+    const lifecycle = new Lifecycle("thing");
+    let starts = 0;
+    let stops = 0;
+    await Promise.all([
+      lifecycle.start(() => {
+        starts++;
+      }),
+      lifecycle.start(() => {
+        starts++;
+      }),
+    ]);
+    expect(lifecycle.state).toBe("running");
+    await Promise.all([lifecycle.stop(() => void stops++), lifecycle.stop(() => void stops++)]);
+    expect([starts, stops, lifecycle.state]).toEqual([1, 1, "stopped"]);
+  });
+
+  it("refuses to start again after stop, with the service's name in the error", async () => {
+    const lifecycle = new Lifecycle("gossip");
+    await lifecycle.start(() => {});
+    await lifecycle.stop(() => {});
+    await expect(lifecycle.start(() => {})).rejects.toThrow(ServiceStoppedError);
+    await expect(lifecycle.start(() => {})).rejects.toThrow(/gossip is stopped/);
+    expect(() => lifecycle.assertNotStopped()).toThrow(ServiceStoppedError);
+  });
+
+  it("a stop during start waits for the start, then stops", async () => {
+    const lifecycle = new Lifecycle("thing");
+    const order: string[] = [];
+    let finishStart!: () => void;
+    const starting = lifecycle.start(
+      () =>
+        new Promise<void>((resolve) => {
+          finishStart = resolve;
+        }),
+    );
+    const stopping = lifecycle.stop(() => void order.push("stop work"));
+    expect(lifecycle.state).toBe("stopping");
+    order.push("start finishes");
+    finishStart();
+    await Promise.all([starting, stopping]);
+    expect(order).toEqual(["start finishes", "stop work"]);
+    expect(lifecycle.state).toBe("stopped");
+  });
+
+  it("a failed start leaves the service stopped and rethrows", async () => {
+    const lifecycle = new Lifecycle("thing");
+    await expect(
+      lifecycle.start(() => {
+        throw new Error("port in use");
+      }),
+    ).rejects.toThrow("port in use");
+    expect(lifecycle.state).toBe("stopped");
+  });
+
+  it("stop before start marks the service stopped without running anything else", async () => {
+    const lifecycle = new Lifecycle("thing");
+    await lifecycle.stop(() => {});
+    expect(lifecycle.state).toBe("stopped");
+    await expect(lifecycle.start(() => {})).rejects.toThrow(ServiceStoppedError);
   });
 });

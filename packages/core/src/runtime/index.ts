@@ -1,2 +1,3 @@
+export * from "./lifecycle.ts";
 export * from "./runtime.ts";
 export * from "./timers.ts";
