@@ -27,6 +27,7 @@ import {
 } from "./gossip-state.ts";
 import { idleLinks, type LinkUsage, linkToEvict } from "./link-policy.ts";
 import type { GossipMessage } from "./messages.ts";
+import { OverlayHealer, type OverlayHealerConfig } from "./overlay-healer.ts";
 
 /**
  * What gossip needs of the address book: the `AddressBook` of `@p2panda-web/address-book` fits
@@ -50,10 +51,16 @@ export interface GossipServiceOptions {
   /** Overlay parameters and input limits; upstream defaults (see `gossipConfig`). */
   config?: GossipConfigInput;
   /**
-   * How often a topic whose overlay has no neighbour left re-enters it through the nodes the
-   * address book knows for the topic (partition healing). Default 5,000 ms.
+   * How often idle links are swept and every overlay is healed even when nothing happened
+   * (healing also runs when the address book learns a node of the topic, when a neighbour is
+   * lost, and when a peer's retry is due). Default 5,000 ms.
    */
   healIntervalMs?: number;
+  /**
+   * How soon a known co-topic peer that is not a neighbour is asked again (0.5 s, doubling to
+   * 30 s by default), while the overlay has room. See {@link OverlayHealer}.
+   */
+  healer?: Partial<OverlayHealerConfig>;
   /** Links (peers with an open gossip stream) at most; further incoming ones are refused. Default 128. */
   maxLinks?: number;
   /**
@@ -184,7 +191,8 @@ interface TopicEntry {
   readonly topic: Topic;
   readonly discoveryTopic: Topic;
   readonly handles: Set<GossipHandle>;
-  readonly healer: Subscription;
+  /** Watches the address book for nodes of the discovery topic. */
+  readonly bookWatch: Subscription;
 }
 
 /**
@@ -217,6 +225,8 @@ export class GossipService {
   readonly #idleLinkTimeout: number;
   readonly #rng: Rng;
   #healTimer: ReturnType<typeof setInterval> | undefined;
+  readonly #healer: OverlayHealer;
+  #healWake: { at: number; handle: ReturnType<typeof setTimeout> } | undefined;
   #running = false;
   #stopping = false;
   #stopped = false;
@@ -241,6 +251,7 @@ export class GossipService {
     this.#state = new GossipState(options.endpoint.nodeId, this.#rng, options.config);
     this.#events = new EventStream<GossipServiceEvent>(() => this.#clock.now());
     this.#healInterval = options.healIntervalMs ?? DEFAULT_GOSSIP_HEAL_INTERVAL_MS;
+    this.#healer = new OverlayHealer(options.healer);
     this.#maxLinks = options.maxLinks ?? DEFAULT_GOSSIP_MAX_LINKS;
     this.#maxQueued = options.maxQueuedPerLink ?? DEFAULT_GOSSIP_MAX_QUEUED;
     const keepAlive = options.keepAliveIntervalMs ?? DEFAULT_GOSSIP_KEEP_ALIVE_MS;
@@ -320,10 +331,9 @@ export class GossipService {
         topic,
         discoveryTopic,
         handles: new Set(),
-        healer: this.#book.watchTopic(discoveryTopic).subscribe(({ difference }) => {
-          const added = difference.added.filter((n) => n !== me);
-          if (added.length > 0 && this.#topics.has(topic)) {
-            this.#apply(this.#state.join(topic, added, this.#clock.now()));
+        bookWatch: this.#book.watchTopic(discoveryTopic).subscribe(({ difference }) => {
+          if (difference.added.some((n) => n !== me) && this.#topics.has(topic)) {
+            this.#healOverlays();
           }
         }),
       };
@@ -331,8 +341,8 @@ export class GossipService {
       const handle = new GossipHandle(this, topic);
       entry.handles.add(handle);
       await this.#addOwnTopic(discoveryTopic);
-      const bootstrap = this.#candidates(discoveryTopic);
-      this.#apply(this.#state.join(topic, bootstrap, this.#clock.now()));
+      this.#apply(this.#state.join(topic, [], this.#clock.now()));
+      this.#healOverlays();
       return handle;
     }
     const handle = new GossipHandle(this, topic);
@@ -358,6 +368,7 @@ export class GossipService {
     if (this.#running) await this.#endpoint.unaccept?.(ProtocolName.gossip);
     this.#running = false;
     if (this.#healTimer !== undefined) clearInterval(this.#healTimer);
+    if (this.#healWake !== undefined) clearTimeout(this.#healWake.handle);
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
     const closing: Promise<void>[] = [];
@@ -389,7 +400,8 @@ export class GossipService {
 
   async #leave(entry: TopicEntry, now: number): Promise<void> {
     this.#topics.delete(entry.topic);
-    entry.healer.unsubscribe();
+    entry.bookWatch.unsubscribe();
+    this.#healer.forget(entry.topic);
     this.#apply(this.#state.quit(entry.topic, now));
     await this.#removeOwnTopic(entry.discoveryTopic);
   }
@@ -414,32 +426,85 @@ export class GossipService {
     await this.#book.removeTopic(this.nodeId, topic).catch(() => {});
   }
 
-  /** Nodes to enter a topic through: those interested in it, reachable ones first. */
+  /** Nodes known to share a topic, reachable ones first, each group in random order. */
   #candidates(discoveryTopic: Topic): NodeId[] {
     const me = this.nodeId;
     const nodes = this.#book.nodeInfosByTopics([discoveryTopic]).filter((n) => n.nodeId !== me);
-    const fresh = nodes.filter((n) => !isStale(n));
-    const pool = fresh.length > 0 ? fresh : nodes;
-    const max = this.#state.config.membership.activeViewCapacity;
-    return shuffle(this.#rng, [...pool])
-      .slice(0, max)
-      .map((n) => n.nodeId);
+    const fresh = shuffle(
+      this.#rng,
+      nodes.filter((n) => !isStale(n)),
+    );
+    const stale = shuffle(
+      this.#rng,
+      nodes.filter((n) => isStale(n)),
+    );
+    return [...fresh, ...stale].map((n) => n.nodeId);
   }
 
-  /**
-   * Re-enters every overlay that has no neighbour left through the address book, and closes
-   * links no overlay needs that have been idle too long.
-   */
+  /** Closes links no overlay needs that have been idle too long, then heals the overlays. */
   #heal(): void {
     if (!this.#running) return;
     const now = this.#clock.now();
     for (const peer of idleLinks(this.#linkUsage(), now, this.#idleLinkTimeout)) {
       this.#evict(peer);
     }
-    for (const entry of this.#topics.values()) {
-      if (this.neighbours(entry.topic).length > 0) continue;
-      const candidates = this.#candidates(entry.discoveryTopic);
-      if (candidates.length > 0) this.#apply(this.#state.join(entry.topic, candidates, now));
+    this.#healOverlays();
+  }
+
+  /**
+   * Asks the {@link OverlayHealer} whom each overlay should ask to be its neighbour now, does
+   * it, and looks again when the healer says a waiting peer is due.
+   */
+  #healOverlays(): void {
+    if (!this.#running || this.#stopping) return;
+    const now = this.#clock.now();
+    const capacity = this.#state.config.membership.activeViewCapacity;
+    const views = [...this.#topics.values()].map((entry) => ({
+      topic: entry.topic,
+      neighbours: this.neighbours(entry.topic),
+      capacity,
+      candidates: this.#candidates(entry.discoveryTopic),
+    }));
+    const plan = this.#healer.plan(views, now);
+    for (const action of plan.actions) {
+      this.#apply(
+        action.how === "join"
+          ? this.#state.join(action.topic, action.peers, now)
+          : this.#state.requestNeighbours(action.topic, action.peers, now),
+      );
+    }
+    this.#healAt(plan.wakeAt);
+  }
+
+  /** Arms the one healing timer for `at` (earlier wins), or leaves it as it is. */
+  #healAt(at: number | undefined): void {
+    if (at === undefined || this.#stopped) return;
+    if (this.#healWake !== undefined && this.#healWake.at <= at) return;
+    if (this.#healWake !== undefined) clearTimeout(this.#healWake.handle);
+    const handle = setTimeout(
+      () => {
+        this.#healWake = undefined;
+        this.#healOverlays();
+      },
+      Math.max(0, at - this.#clock.now()),
+    );
+    this.#healWake = { at, handle };
+  }
+
+  /**
+   * A neighbour came up in an overlay: it proved it knows the overlay's topic, so the address
+   * book learns it as a node of the discovery topic (sync, gossip and the app see it at once,
+   * without a discovery session of their own with it). Neighbours lost are looked for again.
+   */
+  #onNeighbourEvent(event: GossipStateEvent): void {
+    if (event.type === "gossip:neighbour-up") {
+      this.#healer.neighbourUp(event.topic, event.node);
+      const entry = this.#topics.get(event.topic);
+      if (entry !== undefined && !this.#book.nodeTopics(event.node).has(entry.discoveryTopic)) {
+        this.#book.addTopic(event.node, entry.discoveryTopic).catch(() => {});
+      }
+    } else if (event.type === "gossip:neighbour-down") {
+      this.#healAt(this.#clock.now());
     }
   }
 
@@ -462,6 +527,7 @@ export class GossipService {
           break;
         }
         case "event":
+          this.#onNeighbourEvent(output.event);
           this.#events.emit(output.event);
           break;
       }

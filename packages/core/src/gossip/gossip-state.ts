@@ -116,6 +116,13 @@ export class GossipState {
     return this.#wrap(topic, t.join(bootstrap, now));
   }
 
+  /** Asks `peers`, known to share the joined `topic`, to become neighbours while there is room. */
+  requestNeighbours(topic: Topic, peers: readonly NodeId[], now: number): GossipOutput[] {
+    const t = this.#topics.get(topic);
+    if (t === undefined) return [];
+    return this.#wrap(topic, t.requestNeighbours(peers, now));
+  }
+
   /** Leaves `topic` (no-op if not joined). */
   quit(topic: Topic, now: number): GossipOutput[] {
     const t = this.#topics.get(topic);

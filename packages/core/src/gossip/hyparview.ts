@@ -83,6 +83,25 @@ export class HyParView {
     }
   }
 
+  /**
+   * Asks `peers` (nodes known to share the topic that are not neighbours) to become neighbours,
+   * as many as there are free active slots: a `neighbor` request of high priority while we have
+   * no neighbour, of low priority otherwise (a full peer may refuse). Unanswered requests time
+   * out like refill's; peers that refused us lately are not asked again yet.
+   */
+  requestNeighbours(peers: readonly NodeId[], now: number): void {
+    if (this.#quit) return;
+    let free = this.#config.activeViewCapacity - this.#active.size - this.#pending.size;
+    for (const peer of peers) {
+      if (free <= 0) return;
+      if (peer === this.me || this.#active.has(peer) || this.#pending.has(peer)) continue;
+      const refusedAt = this.#refused.get(peer);
+      if (refusedAt !== undefined && refusedAt + this.#config.shuffleIntervalMs > now) continue;
+      this.#requestNeighbour(peer);
+      free--;
+    }
+  }
+
   /** Leaves: tells every neighbour we are gone for good (`disconnect{alive: false}`), forgets all. */
   quit(): void {
     for (const peer of [...this.#active]) this.#removeActive(peer, false, true);
@@ -294,15 +313,14 @@ export class HyParView {
       const at = this.#refused.get(p);
       return at === undefined || at + this.#config.shuffleIntervalMs <= now;
     });
-    for (const peer of this.#sample(candidates, free)) {
-      const priority = this.#active.size === 0 ? "high" : "low";
-      this.#pending.add(peer);
-      this.#sink.send(peer, { type: "neighbor", priority });
-      this.#sink.setTimer(this.#config.neighborRequestTimeoutMs, {
-        kind: "neighbor-request",
-        peer,
-      });
-    }
+    for (const peer of this.#sample(candidates, free)) this.#requestNeighbour(peer);
+  }
+
+  #requestNeighbour(peer: NodeId): void {
+    const priority = this.#active.size === 0 ? "high" : "low";
+    this.#pending.add(peer);
+    this.#sink.send(peer, { type: "neighbor", priority });
+    this.#sink.setTimer(this.#config.neighborRequestTimeoutMs, { kind: "neighbor-request", peer });
   }
 
   #sample<T>(items: T[], n: number): T[] {

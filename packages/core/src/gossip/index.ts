@@ -11,6 +11,7 @@ export * from "./gossip-state.ts";
 export * from "./hyparview.ts";
 export * from "./link-policy.ts";
 export * from "./messages.ts";
+export * from "./overlay-healer.ts";
 export * from "./plumtree.ts";
 export * from "./simulator.ts";
 export * from "./token-bucket.ts";

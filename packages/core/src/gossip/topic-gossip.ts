@@ -121,6 +121,14 @@ export class TopicGossip {
     return this.#flush();
   }
 
+  /** Asks known co-topic `peers` to become neighbours while the active view has room. */
+  requestNeighbours(peers: readonly NodeId[], now: number): TopicOutput[] {
+    this.#now = now;
+    if (!this.#active) return [];
+    this.membership.requestNeighbours(peers, now);
+    return this.#flush();
+  }
+
   /**
    * Broadcasts `content` to the topic. Returns the message id (BLAKE3 of the content).
    *

@@ -232,6 +232,43 @@ describe("gossip service: overlays of 8 nodes", () => {
   });
 });
 
+describe("gossip service: co-topic peers (issue 18: every tab joins)", () => {
+  it("a known co-topic peer whose dial failed is asked again within a second, not at the next heal", async () => {
+    cluster = new GossipCluster();
+    const a = await cluster.add({ healIntervalMs: 3_600_000 });
+    const b = await cluster.add({ healIntervalMs: 3_600_000 });
+    cluster.offline(b);
+    await cluster.learn(a, b, topic);
+    const ha = await a.gossip.stream(topic);
+    // The first dial fails (b has no way in yet, as a tab before its relay reservation).
+    await expect.poll(() => a.gossip.metrics.dialsFailed).toBe(1);
+    cluster.network.setOffline(b.id, false);
+    const online = Date.now();
+    // b knows nobody: only a's retry can connect the two.
+    const hb = await b.gossip.stream(topic);
+    await Promise.all([ha.joined(), hb.joined()]);
+    expect(Date.now() - online).toBeLessThan(1_500);
+    expect(ha.neighbours()).toEqual([b.id]);
+  });
+
+  it("a neighbour is learned as a node of the topic, without a discovery session with it", async () => {
+    cluster = new GossipCluster();
+    const [a, b, c] = [await cluster.add(), await cluster.add(), await cluster.add()];
+    // a and c each know only b (as two tabs that each met b in discovery).
+    await cluster.learn(a, b, topic);
+    await cluster.learn(c, b, topic);
+    const hb = await b.gossip.stream(topic);
+    const ha = await a.gossip.stream(topic);
+    await ha.joined();
+    const hc = await c.gossip.stream(topic);
+    // b forwards c's join to a, whose only neighbour is b: a and c become neighbours.
+    await expect.poll(() => hc.neighbours().includes(a.id)).toBe(true);
+    await expect.poll(() => a.book.nodeTopics(c.id).has(topic)).toBe(true);
+    await expect.poll(() => c.book.nodeTopics(a.id).has(topic)).toBe(true);
+    expect(hb.neighbours()).toHaveLength(2);
+  });
+});
+
 describe("gossip service: bad input from a link", () => {
   /** Opens a raw gossip stream from a fake node `evil` to `target` and returns its write side. */
   async function rawLink(target: ClusterNode, evil = nodeId(200)) {

@@ -175,3 +175,44 @@ describe("HyParView: shuffle", () => {
     expect(hpv.passiveView).toEqual(expect.arrayContaining([J, origin]));
   });
 });
+
+describe("HyParView: asking known co-topic peers to be neighbours (healer)", () => {
+  it("asks with a low-priority neighbor request while it has neighbours, and awaits the answer", () => {
+    const { hpv, log } = machine();
+    hpv.join([]);
+    hpv.handleMessage(A, { type: "neighbor", priority: "high" }, 0);
+    log.sent.length = 0;
+    hpv.requestNeighbours([B, A], 0);
+    expect(log.sent).toEqual([{ to: B, message: { type: "neighbor", priority: "low" } }]);
+    expect(log.timers).toContainEqual({ kind: "neighbor-request", peer: B });
+    // Asked already (pending): not asked twice.
+    hpv.requestNeighbours([B], 10);
+    expect(log.sent).toHaveLength(1);
+    hpv.handleMessage(B, { type: "neighbor", priority: "low" }, 20);
+    expect(hpv.activeView).toEqual([A, B]);
+  });
+
+  it("asks with high priority when alone, and never beyond the free active slots", () => {
+    const { hpv, log } = machine();
+    hpv.join([]);
+    const many = [1, 2, 3, 4, 5, 6, 7].map((n) => nodeId(n));
+    hpv.requestNeighbours(many, 0);
+    expect(log.sent).toHaveLength(DEFAULT_HYPARVIEW_CONFIG.activeViewCapacity);
+    expect(
+      log.sent.every((s) => s.message.type === "neighbor" && s.message.priority === "high"),
+    ).toBe(true);
+  });
+
+  it("does not ask a peer that refused it within the shuffle interval", () => {
+    const { hpv, log } = machine();
+    hpv.join([]);
+    hpv.handleMessage(A, { type: "neighbor", priority: "high" }, 0);
+    hpv.requestNeighbours([B], 0);
+    hpv.handleMessage(B, { type: "disconnect", alive: true }, 10);
+    log.sent.length = 0;
+    hpv.requestNeighbours([B], 20);
+    expect(log.sent).toEqual([]);
+    hpv.requestNeighbours([B], 10 + DEFAULT_HYPARVIEW_CONFIG.shuffleIntervalMs);
+    expect(log.sent).toEqual([{ to: B, message: { type: "neighbor", priority: "low" } }]);
+  });
+});
