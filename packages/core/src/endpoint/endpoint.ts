@@ -58,6 +58,8 @@ export interface EndpointAddressBook {
   reportConnection(id: NodeId, ok: boolean): Promise<void>;
   /** Forgets a node (see {@link EndpointOptions.forgetDepartedAfterMs}); without it none is. */
   removeNode?(id: NodeId): Promise<boolean>;
+  /** Every known node: read once at start to find nodes that left while we were down. */
+  allNodeInfos?(): NodeInfo[];
 }
 
 /** Limits on what remote nodes can make the endpoint hold. */
@@ -165,7 +167,9 @@ export interface EndpointOptions {
    * A node whose only addresses are relay circuits through this node (a browser tab holding a
    * reservation on us) is unreachable once its connection to us closes: it is reported as a
    * failed connection at once (stale, so discovery stops handing it out) and removed from the
-   * address book when it has not come back within this time. `0` never removes. Default
+   * address book when it has not come back within this time. The same holds, from start, for
+   * such nodes the address book kept from before a restart (a restarted relay holds no
+   * reservation). `0` never removes. Default
    * {@link DEFAULT_FORGET_DEPARTED_AFTER_MS} (10 min).
    */
   readonly forgetDepartedAfterMs?: number;
@@ -465,6 +469,19 @@ class Libp2pEndpoint implements Endpoint {
     this.#addressesMaybeChanged();
     await this.#publishing;
     await this.#addBootstrapNodes();
+    this.#departedWhileDown();
+  }
+
+  /**
+   * A relay that starts holds no reservation, so every node it knows only by circuits through
+   * itself (tabs from before a restart) is unreachable until it reserves again: each is treated
+   * as departed now (reported stale, forgotten after the grace unless it comes back).
+   */
+  #departedWhileDown(): void {
+    for (const info of this.#book.allNodeInfos?.() ?? []) {
+      if (info.nodeId === this.nodeId || this.#departed.has(info.nodeId)) continue;
+      this.#maybeDeparted(info.nodeId);
+    }
   }
 
   #listen<K extends keyof Libp2pEvents>(type: K, listener: (event: Libp2pEvents[K]) => void): void {

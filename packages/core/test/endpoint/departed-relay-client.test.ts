@@ -52,4 +52,45 @@ describe("a relay and a tab that leaves", () => {
       await bootBook.close();
     }
   }, 30_000);
+
+  it("a relay restarted on its address book treats tabs known only through it as departed", async () => {
+    const bootBook = await AddressBook.open(memoryAddressBookStore());
+    const bootIdentity = await Identity.generate();
+    const bootOptions = {
+      identity: bootIdentity,
+      addressBook: bootBook,
+      allowPrivateAddresses: true,
+      webrtcDirectPort: false as const,
+    };
+    const boot = await createNodeEndpoint(bootOptions);
+    const ws = boot.addresses().find((a) => transportKind(a) === "websockets") as string;
+    const tabBook = await AddressBook.open(memoryAddressBookStore());
+    const tab = await createEndpoint({
+      identity: await Identity.generate(),
+      addressBook: tabBook,
+      bootstrap: [ws],
+      allowPrivateAddresses: true,
+    });
+    let restarted: Awaited<ReturnType<typeof createNodeEndpoint>> | undefined;
+    try {
+      if (tab.relays().length === 0) {
+        await nextEvent(tab.events$, "endpoint:addresses-changed", (e) =>
+          e.addresses.some((a) => transportKind(a) === "webrtc"),
+        );
+      }
+      await bootBook.insertTransportInfo(tab.nodeId, tab.transportInfo()!);
+      // The relay goes down (its own stop reports nothing) and comes back on a new port.
+      await boot.stop();
+      expect(isStale(bootBook.nodeInfo(tab.nodeId)!)).toBe(false);
+      restarted = await createNodeEndpoint(bootOptions);
+      expect(restarted.metrics.departedNodes).toBe(1);
+      expect(isStale(bootBook.nodeInfo(tab.nodeId)!)).toBe(true);
+    } finally {
+      await tab.stop();
+      await boot.stop();
+      await restarted?.stop();
+      await tabBook.close();
+      await bootBook.close();
+    }
+  }, 30_000);
 });
