@@ -95,6 +95,8 @@ export const DEFAULT_DIAL_TIMEOUT_MS = 10_000;
 const DIAL_ATTEMPTS = 2;
 /** Least wait before the second dial (plus up to 300 ms at random). */
 const DIAL_RETRY_MIN_MS = 100;
+/** Stream opens of one `connect` when the connection closes under the first. */
+const STREAM_OPEN_ATTEMPTS = 2;
 
 /**
  * The most a remote may send on one stream before we grant it more (yamux's receive window):
@@ -216,6 +218,8 @@ export interface EndpointMetrics {
   transportInfosPublished: number;
   /** Dials tried a second time after a first one failed (see `connect`). */
   dialsRetried: number;
+  /** Streams opened a second time because the connection closed under the first (`connect`). */
+  streamOpensRetried: number;
   /** Connections closed because they carried none of our sessions for a while. */
   idleConnectionsClosed: number;
   /** Nodes reachable only through us whose connection to us closed (reported stale). */
@@ -364,6 +368,7 @@ class Libp2pEndpoint implements Endpoint {
     sessionErrors: {},
     transportInfosPublished: 0,
     dialsRetried: 0,
+    streamOpensRetried: 0,
     idleConnectionsClosed: 0,
     departedNodes: 0,
     departedNodesForgotten: 0,
@@ -595,20 +600,37 @@ class Libp2pEndpoint implements Endpoint {
     protocolName: string,
     options: ConnectOptions = {},
   ): Promise<MessageChannel> {
-    const connection = await this.#connection(nodeId, options.signal);
     const protocol = protocolId(protocolName, this.networkId);
     let stream: Stream;
-    try {
-      stream = await connection.newStream(protocol, {
-        signal: this.#timeoutSignal(options.signal),
-        maxOutboundStreams: this.#limits.maxOutboundStreamsPerConnection,
-      });
-    } catch (error) {
-      if (error instanceof Error && error.name === "UnsupportedProtocolError") {
-        this.metrics.protocolNotSupported++;
-        throw new ProtocolNotSupportedError(nodeId, protocolName, { cause: error });
+    for (let attempt = 1; ; attempt++) {
+      const connection = await this.#connection(nodeId, options.signal);
+      try {
+        stream = await connection.newStream(protocol, {
+          signal: this.#timeoutSignal(options.signal),
+          maxOutboundStreams: this.#limits.maxOutboundStreamsPerConnection,
+        });
+        break;
+      } catch (error) {
+        if (error instanceof Error && error.name === "UnsupportedProtocolError") {
+          this.metrics.protocolNotSupported++;
+          throw new ProtocolNotSupportedError(nodeId, protocolName, { cause: error });
+        }
+        // The connection closed under the stream being opened (one of two WebRTC connections
+        // that crossed is closed, a peer connection gave up): the node may well be there, on
+        // another connection or a new one. Once; a second failure is the node's answer.
+        const connectionGone =
+          connection.status !== "open" ||
+          (error instanceof Error && error.name === "UnexpectedEOFError");
+        if (
+          !connectionGone ||
+          attempt >= STREAM_OPEN_ATTEMPTS ||
+          options.signal?.aborted === true ||
+          this.#stopped
+        ) {
+          throw new StreamOpenError(nodeId, describe(error), { cause: error });
+        }
+        this.metrics.streamOpensRetried++;
       }
-      throw new StreamOpenError(nodeId, describe(error), { cause: error });
     }
     this.metrics.streamsOpened++;
     return framedChannel(

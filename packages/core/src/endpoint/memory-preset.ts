@@ -7,6 +7,8 @@ import { type Endpoint, type EndpointOptions, startEndpoint } from "./endpoint.t
 export interface MemoryEndpointOptions extends EndpointOptions {
   /** Listen address, `/memory/<name>`; default a random name. */
   readonly listen?: string;
+  /** Delay added to every buffer sent, in ms (tests of races over a slow link). Default 0. */
+  readonly latencyMs?: number;
 }
 
 /**
@@ -16,7 +18,7 @@ export interface MemoryEndpointOptions extends EndpointOptions {
  */
 export function createMemoryEndpoint(options: MemoryEndpointOptions): Promise<Endpoint> {
   return startEndpoint(options, {
-    transports: [memory()],
+    transports: [memory(options.latencyMs ? { latency: options.latencyMs } : {})],
     listen: [options.listen ?? `/memory/${toHex(cryptoRng.bytes(8))}`],
   });
 }

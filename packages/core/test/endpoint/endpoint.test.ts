@@ -374,6 +374,31 @@ describe("limits and bad input end one session with a typed error, never the end
   });
 });
 
+describe("a connection that closes under a stream being opened", () => {
+  it("the stream is opened again, once, on a new connection", async () => {
+    const a = await memoryNode({ latencyMs: 100 });
+    const c = await memoryNode({ latencyMs: 100 });
+    a.endpoint.accept("test/echo/v1", echo);
+    await introduce(c, a);
+    await c.endpoint.dial(a.endpoint.nodeId);
+    const [first] = c.endpoint.libp2p.getConnections(NodeId.toPeerId(a.endpoint.nodeId));
+    const before = first?.streams.length ?? 0;
+    const connecting = c.endpoint.connect(a.endpoint.nodeId, "test/echo/v1");
+    // The stream exists on the connection (its protocol still being negotiated: 100 ms each
+    // way) …
+    while ((first?.streams.length ?? 0) <= before) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    // … when the connection goes, as a WebRTC peer connection that gave up does.
+    first?.abort(new Error("gone"));
+    const channel = await connecting;
+    await channel.send("again");
+    expect(await channel.receive()).toBe("again");
+    expect(c.endpoint.metrics.streamOpensRetried).toBe(1);
+    expect(first?.status).not.toBe("open");
+  });
+});
+
 describe("connection events and the synchronous connection list", () => {
   it("emits opened/closed with the remote node and transport", async () => {
     const a = await memoryNode();
