@@ -1,7 +1,7 @@
 import { noise } from "@chainsafe/libp2p-noise";
 import { yamux } from "@chainsafe/libp2p-yamux";
 import { identify } from "@libp2p/identify";
-import type { Connection, Libp2p, Libp2pEvents, Stream } from "@libp2p/interface";
+import type { Connection, Libp2p, Libp2pEvents, PeerId, Stream } from "@libp2p/interface";
 import { KEEP_ALIVE } from "@libp2p/interface";
 import { ping } from "@libp2p/ping";
 import { multiaddr } from "@multiformats/multiaddr";
@@ -97,6 +97,19 @@ const DIAL_ATTEMPTS = 2;
 const DIAL_RETRY_MIN_MS = 100;
 /** Stream opens of one `connect` when the connection closes under the first. */
 const STREAM_OPEN_ATTEMPTS = 2;
+/**
+ * Errors of a stream open that mean the connection under it is broken: the remote closed it
+ * mid-negotiation, or the browser closed the WebRTC peer connection under a data channel.
+ */
+const BROKEN_CONNECTION_ERRORS: ReadonlySet<string> = new Set([
+  "UnexpectedEOFError",
+  "OperationError",
+]);
+/**
+ * Longest wait for the direct connection of a node that is already dialling us (its relayed
+ * signalling connection is open) before we dial it ourselves.
+ */
+const INBOUND_DIAL_WAIT_MS = 5_000;
 
 /**
  * The most a remote may send on one stream before we grant it more (yamux's receive window):
@@ -220,6 +233,8 @@ export interface EndpointMetrics {
   dialsRetried: number;
   /** Streams opened a second time because the connection closed under the first (`connect`). */
   streamOpensRetried: number;
+  /** Dials not made because the node was dialling us already (we took its connection). */
+  inboundDialsAwaited: number;
   /** Connections closed because they carried none of our sessions for a while. */
   idleConnectionsClosed: number;
   /** Nodes reachable only through us whose connection to us closed (reported stale). */
@@ -369,6 +384,7 @@ class Libp2pEndpoint implements Endpoint {
     transportInfosPublished: 0,
     dialsRetried: 0,
     streamOpensRetried: 0,
+    inboundDialsAwaited: 0,
     idleConnectionsClosed: 0,
     departedNodes: 0,
     departedNodesForgotten: 0,
@@ -615,19 +631,24 @@ class Libp2pEndpoint implements Endpoint {
           this.metrics.protocolNotSupported++;
           throw new ProtocolNotSupportedError(nodeId, protocolName, { cause: error });
         }
-        // The connection closed under the stream being opened (one of two WebRTC connections
-        // that crossed is closed, a peer connection gave up): the node may well be there, on
-        // another connection or a new one. Once; a second failure is the node's answer.
-        const connectionGone =
+        // The connection broke under the stream being opened (a WebRTC peer connection closed
+        // while its data channel opened, the remote went away mid-negotiation): the node may
+        // well be there, on another connection or a new one. Once; a second failure is the
+        // node's answer.
+        const broken =
           connection.status !== "open" ||
-          (error instanceof Error && error.name === "UnexpectedEOFError");
+          (error instanceof Error && BROKEN_CONNECTION_ERRORS.has(error.name));
         if (
-          !connectionGone ||
+          !broken ||
           attempt >= STREAM_OPEN_ATTEMPTS ||
           options.signal?.aborted === true ||
           this.#stopped
         ) {
           throw new StreamOpenError(nodeId, describe(error), { cause: error });
+        }
+        // libp2p would hand the same connection out again while it still counts as open.
+        if (connection.status === "open") {
+          connection.abort(error instanceof Error ? error : new Error(String(error)));
         }
         this.metrics.streamOpensRetried++;
       }
@@ -669,6 +690,11 @@ class Libp2pEndpoint implements Endpoint {
         false,
       );
     }
+    // The node is dialling us already (its WebRTC signalling runs over a relayed connection):
+    // a second, crossing dial makes two peer connections set up at once, and in the soak both
+    // then took seconds or failed. Take its connection instead.
+    const theirs = await this.#inboundDial(peerId, signal);
+    if (theirs !== undefined) return theirs;
     for (let attempt = 1; ; attempt++) {
       try {
         // The success is reported when the connection opens (see #onConnection).
@@ -697,6 +723,41 @@ class Libp2pEndpoint implements Endpoint {
         .find((c) => c.status === "open" && c.limits === undefined);
       if (open !== undefined) return open;
     }
+  }
+
+  /**
+   * While `peerId` holds a relayed connection to us (it is setting up WebRTC through it),
+   * waits for its direct connection: resolves with it, or `undefined` when the relayed one
+   * closed, {@link INBOUND_DIAL_WAIT_MS} passed, or `signal` aborted.
+   */
+  async #inboundDial(
+    peerId: PeerId,
+    signal: AbortSignal | undefined,
+  ): Promise<Connection | undefined> {
+    const signalling = (): boolean =>
+      this.libp2p
+        .getConnections(peerId)
+        .some((c) => c.status === "open" && c.limits !== undefined && c.direction === "inbound");
+    const direct = (): Connection | undefined =>
+      this.libp2p.getConnections(peerId).find((c) => c.status === "open" && c.limits === undefined);
+    if (!signalling()) return undefined;
+    this.metrics.inboundDialsAwaited++;
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.libp2p.removeEventListener("connection:open", check);
+        this.libp2p.removeEventListener("connection:close", check);
+        signal?.removeEventListener("abort", done);
+        resolve(direct());
+      };
+      const check = (): void => {
+        if (direct() !== undefined || !signalling()) done();
+      };
+      const timer = setTimeout(done, INBOUND_DIAL_WAIT_MS);
+      this.libp2p.addEventListener("connection:open", check);
+      this.libp2p.addEventListener("connection:close", check);
+      signal?.addEventListener("abort", done, { once: true });
+    });
   }
 
   async #dialFailed(nodeId: NodeId, error: P2pandaError, attempted = true): Promise<never> {

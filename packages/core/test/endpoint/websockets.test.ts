@@ -120,6 +120,58 @@ describe("two endpoints and a bootstrap over WebSockets", () => {
     await channel.close();
   });
 
+  it("a node that is dialling us already is not dialled back: we take its connection", {
+    timeout: 30_000,
+  }, async () => {
+    const carol = await browserPeer([wsAddress]);
+    const dave = await browserPeer([wsAddress]);
+    try {
+      for (const peer of [carol, dave]) {
+        if (peer.endpoint.relays().length === 0) {
+          await nextEvent(peer.endpoint.events$, "endpoint:addresses-changed", (e) =>
+            e.addresses.some((a) => transportKind(a) === "webrtc"),
+          );
+        }
+      }
+      await carol.addressBook.insertTransportInfo(
+        dave.endpoint.nodeId,
+        dave.endpoint.transportInfo()!,
+      );
+      await dave.addressBook.insertTransportInfo(
+        carol.endpoint.nodeId,
+        carol.endpoint.transportInfo()!,
+      );
+      carol.endpoint.accept("test/echo/v1", echo);
+      dave.endpoint.accept("test/echo/v1", echo);
+      const carolDials = carol.endpoint.dial(dave.endpoint.nodeId);
+      // Dave sees Carol's relayed signalling connection before her WebRTC one is up …
+      await vi.waitFor(
+        () =>
+          expect(
+            dave.endpoint
+              .connections()
+              .some((c) => c.remote === carol.endpoint.nodeId && c.limited),
+          ).toBe(true),
+        { interval: 1, timeout: 10_000 },
+      );
+      // … and opening a stream to her then waits for her connection instead of crossing it.
+      const channel = await dave.endpoint.connect(carol.endpoint.nodeId, "test/echo/v1");
+      await carolDials;
+      await channel.send("one connection");
+      expect(await channel.receive()).toBe("one connection");
+      expect(dave.endpoint.metrics.inboundDialsAwaited).toBe(1);
+      const direct = dave.endpoint
+        .connections()
+        .filter((c) => c.remote === carol.endpoint.nodeId && !c.limited);
+      expect(direct.map((c) => [c.transport, c.direction])).toEqual([["webrtc", "inbound"]]);
+    } finally {
+      for (const peer of [carol, dave]) {
+        await peer.endpoint.stop();
+        await peer.addressBook.close();
+      }
+    }
+  });
+
   it("reports the reservation lost when the relay goes away", async () => {
     const lost = nextEvent(
       bob.endpoint.events$,
