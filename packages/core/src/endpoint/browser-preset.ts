@@ -3,6 +3,7 @@ import { webRTC, webRTCDirect } from "@libp2p/webrtc";
 import { webSockets } from "@libp2p/websockets";
 import { webTransport } from "@libp2p/webtransport";
 import {
+  DEFAULT_BROWSER_ADDRESS_DIAL_TIMEOUT_MS,
   DEFAULT_IDLE_CONNECTION_TIMEOUT_MS,
   type Endpoint,
   type EndpointOptions,
@@ -37,6 +38,7 @@ export interface BrowserEndpointOptions extends EndpointOptions {
 export function createEndpoint(options: BrowserEndpointOptions): Promise<Endpoint> {
   const withDefaults = {
     idleConnectionTimeoutMs: DEFAULT_IDLE_CONNECTION_TIMEOUT_MS,
+    addressDialTimeoutMs: DEFAULT_BROWSER_ADDRESS_DIAL_TIMEOUT_MS,
     ...options,
   };
   return startEndpoint(withDefaults, {
