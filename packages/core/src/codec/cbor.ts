@@ -1,4 +1,5 @@
 import { decode, encode, Tokenizer, Type } from "cborg";
+import { encodedLength } from "cborg/length";
 import { InvalidInputError, P2pandaError } from "../errors.ts";
 
 /** Bytes could not be decoded as the expected CBOR value. */
@@ -52,6 +53,14 @@ const ENCODE_OPTIONS = {
  */
 export function encodeCbor(value: unknown): Uint8Array {
   return encode(value, ENCODE_OPTIONS);
+}
+
+/**
+ * The length in bytes of {@link encodeCbor}`(value)`, computed without building the bytes
+ * (simulators count what a message would cost on the wire). Throws as `encodeCbor` does.
+ */
+export function encodedCborSize(value: unknown): number {
+  return encodedLength(value, ENCODE_OPTIONS);
 }
 
 /**

@@ -56,6 +56,16 @@ export function encodeFrame(
 }
 
 /**
+ * Bytes on the wire of a frame whose payload is `payloadLength` bytes: the payload plus its
+ * varint length prefix, as {@link encodeFrame} writes it.
+ */
+export function framedSize(payloadLength: number): number {
+  let prefix = 1;
+  for (let n = payloadLength; n >= 0x80; n = Math.floor(n / 0x80)) prefix++;
+  return prefix + payloadLength;
+}
+
+/**
  * Incremental frame decoder: feed it chunks as they arrive, get back every complete frame. The
  * announced size of a frame is checked against the limit as soon as its prefix is read, so a
  * peer can never make us allocate more than `maxFrameSize` (plus one chunk) per stream.
