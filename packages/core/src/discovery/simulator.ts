@@ -1,10 +1,21 @@
-import { encode } from "cborg";
+import { encodedCborSize } from "../codec/cbor.ts";
 import { NodeId } from "../ids/node-id.ts";
 import { Topic } from "../ids/topic.ts";
 import { type Rng, seededRng } from "../random.ts";
+import { SimAddressBook } from "../sim/address-book.ts";
+import { type ChurnOptions, scheduleChurn } from "../sim/churn.ts";
+import { Convergence } from "../sim/convergence.ts";
+import { type LatencyRange, SimNetwork } from "../sim/network.ts";
 import { VirtualScheduler } from "../sim/scheduler.ts";
+import { type Summary, summarize } from "../sim/statistics.ts";
 import {
-  type DiscoveryAddressBookView,
+  forgedTransportInfo,
+  type SimTransportInfo,
+  simTransportInfo,
+  verifySimTransportInfo,
+} from "../sim/transport-info.ts";
+import { frameSize, frameSizeWithList } from "../sim/wire-size.ts";
+import {
   type DiscoveryEvent,
   DiscoveryManager,
   type DiscoveryManagerConfig,
@@ -27,6 +38,9 @@ import {
   selectInfosToShare,
 } from "./psi-handshake.ts";
 
+// The statistics moved to sim/; kept reachable from here for existing imports.
+export { type Summary, summarize } from "../sim/statistics.ts";
+
 /** Options of a {@link DiscoverySimulator}. */
 export interface DiscoverySimulatorOptions {
   /** Nodes at the start. */
@@ -45,7 +59,7 @@ export interface DiscoverySimulatorOptions {
   /** Seed of everything random (ids, topics, latencies, walkers, salts). Default 1. */
   seed?: number;
   /** One-way latency of a link, drawn per session uniformly from [min, max]. Default 20–80 ms. */
-  latencyMs?: { min: number; max: number };
+  latencyMs?: LatencyRange;
   /** How long a dial to an offline node takes to fail. Default 3,000 ms (upstream idle timeout). */
   dialFailMs?: number;
   /** Upstream's `shareNodesWithCommonTopics`. Default false. */
@@ -65,21 +79,13 @@ export interface DiscoverySimulatorOptions {
    * offline for good and `join` new nodes arrive knowing the bootstrap nodes. Convergence is
    * measured from `untilMs` on, over the nodes online then.
    */
-  churn?: { everyMs: number; leave: number; join: number; untilMs: number };
+  churn?: ChurnOptions;
   /** This many random non-bootstrap nodes forge an extra transport info in every `nodes` message. */
   forgers?: number;
   /** Whether to count bytes (CBOR + frame prefix) per message. Default true. */
   measureBytes?: boolean;
   /** Called with every manager event (tests). */
   onEvent?: (node: NodeId, event: DiscoveryEvent) => void;
-}
-
-/** Distribution summary. */
-export interface Summary {
-  median: number;
-  p95: number;
-  max: number;
-  mean: number;
 }
 
 /** What a simulation run measured. */
@@ -105,110 +111,24 @@ export interface SimulationReport {
   wallMs: number;
 }
 
-/** Marks a genuine (verifiable) simulated info with its node; symbol keys are not encoded. */
-const SIGNED_BY: unique symbol = Symbol("signed-by");
-
-interface SimInfo {
-  readonly [SIGNED_BY]?: NodeId;
-  readonly timestamp: number;
-  readonly signature: Uint8Array;
-  readonly addresses: readonly string[];
-}
-
-interface BookEntry {
-  info?: SimInfo;
-  bootstrap: boolean;
-  topics?: ReadonlySet<Topic>;
-  lastOk?: number;
-  lastFail?: number;
-}
-
-/** One simulated node's address book: the in-memory view the discovery driver reads and writes. */
-class SimAddressBook implements DiscoveryAddressBookView {
-  readonly entries = new Map<NodeId, BookEntry>();
-  readonly infos = new Map<NodeId, SimInfo>();
-  readonly bootstraps: NodeId[] = [];
-  readonly byTopic = new Map<Topic, Set<NodeId>>();
-
-  get allNodeIds(): Iterable<NodeId> {
-    return this.entries.keys();
-  }
-  get bootstrapIds(): Iterable<NodeId> {
-    return this.bootstraps;
-  }
-  isStale(id: NodeId): boolean {
-    const e = this.entries.get(id);
-    if (e === undefined || e.bootstrap || e.lastFail === undefined) return false;
-    return e.lastOk === undefined || e.lastOk < e.lastFail;
-  }
-  #entry(id: NodeId): BookEntry {
-    let e = this.entries.get(id);
-    if (e === undefined) {
-      e = { bootstrap: false };
-      this.entries.set(id, e);
-    }
-    return e;
-  }
-  addBootstrap(id: NodeId, info: SimInfo): void {
-    const e = this.#entry(id);
-    if (!e.bootstrap) this.bootstraps.push(id);
-    e.bootstrap = true;
-    this.insertInfo(id, info);
-  }
-  /** Last write wins; true when `info` is now the stored one and was not before. */
-  insertInfo(id: NodeId, info: SimInfo): boolean {
-    const e = this.#entry(id);
-    if (e.info !== undefined && e.info.timestamp >= info.timestamp) return false;
-    e.info = info;
-    this.infos.set(id, info);
-    return true;
-  }
-  setTopics(id: NodeId, topics: ReadonlySet<Topic>): void {
-    const e = this.#entry(id);
-    for (const t of e.topics ?? []) this.byTopic.get(t)?.delete(id);
-    e.topics = topics;
-    for (const t of topics) {
-      let set = this.byTopic.get(t);
-      if (set === undefined) {
-        set = new Set();
-        this.byTopic.set(t, set);
-      }
-      set.add(id);
-    }
-  }
-  reportConnection(id: NodeId, ok: boolean, now: number): void {
-    const e = this.#entry(id);
-    if (ok) e.lastOk = now;
-    else e.lastFail = now;
-  }
-  *nodesByTopics(topics: ReadonlySet<Topic>): Iterable<NodeId> {
-    for (const t of topics) yield* this.byTopic.get(t) ?? [];
-  }
-}
-
-interface SimNode {
+/** One simulated discovery node. */
+export interface SimDiscoveryNode {
   readonly index: number;
   readonly id: NodeId;
   readonly topics: ReadonlySet<Topic>;
-  readonly book: SimAddressBook;
+  readonly book: SimAddressBook<SimTransportInfo>;
   readonly forger: boolean;
+  /** Replaced when the node comes back after churn took it offline (a restarted tab). */
   manager: DiscoveryManager;
-  online: boolean;
-  info: SimInfo;
+  info: SimTransportInfo;
   sessions: number;
   bytesSent: number;
-  /** Co-topic peers not known yet (while measured). */
-  missing: number;
-  /** Co-topic peers to find (while measured). */
-  peers: number;
-  measured: boolean;
-  convergedAt?: number;
   sessionsAtConvergence?: number;
 }
 
 interface SimSession {
-  readonly alice: SimNode;
-  readonly bob: SimNode;
+  readonly alice: SimDiscoveryNode;
+  readonly bob: SimDiscoveryNode;
   readonly aliceManager: DiscoveryManager;
   readonly latency: number;
   aliceSession: number;
@@ -221,28 +141,31 @@ interface SimSession {
   bobDone: boolean;
 }
 
+/** CBOR size of a `nodes` message without infos; each info's pair is measured once and cached. */
+const EMPTY_NODES_SIZE = encodedCborSize({ type: "nodes", transportInfos: [] });
+
 /**
  * Many sans-IO discovery nodes in one process on a {@link VirtualScheduler}: each has its own
- * address book, a {@link DiscoveryManager} with its walkers, and runs real PSI handshakes
- * (messages shape-checked, bytes counted as CBOR frames) with simulated latency. Deterministic
- * for a seed. Measures how long until every node knows every other node sharing a topic.
+ * {@link SimAddressBook}, a {@link DiscoveryManager} with its walkers, and runs real PSI
+ * handshakes (messages shape-checked, bytes counted as CBOR frames) over a {@link SimNetwork}.
+ * Deterministic for a seed. Measures how long until every node knows every other node sharing
+ * a topic ({@link Convergence}).
  */
 export class DiscoverySimulator {
   readonly scheduler = new VirtualScheduler();
   readonly options: Readonly<DiscoverySimulatorOptions>;
-  readonly nodes: SimNode[] = [];
+  readonly nodes: SimDiscoveryNode[] = [];
+  readonly network: SimNetwork<NodeId>;
   readonly #rng: Rng;
-  readonly #byId = new Map<NodeId, SimNode>();
+  readonly #byId = new Map<NodeId, SimDiscoveryNode>();
   readonly #topics: Topic[] = [];
   readonly #sessions = new Set<SimSession>();
   readonly #idBytes = new Map<NodeId, Uint8Array>();
   readonly #idByBytes = new WeakMap<Uint8Array, NodeId>();
-  readonly #infoSize = new WeakMap<object, number>();
+  /** CBOR size of `[nodeIdBytes, info]` per info object (node ids are all 32 bytes). */
+  readonly #pairSize = new WeakMap<object, number>();
   readonly #codec: NodeIdCodec;
-  #measureFrom = 0;
-  #measuring = false;
-  #measuredCount = 0;
-  #convergedCount = 0;
+  readonly #convergence: Convergence<SimDiscoveryNode>;
   #totalSessions = 0;
   #failed = 0;
   #misbehaving = 0;
@@ -251,6 +174,13 @@ export class DiscoverySimulator {
   constructor(options: DiscoverySimulatorOptions) {
     this.options = options;
     this.#rng = seededRng(options.seed ?? 1);
+    this.network = new SimNetwork(this.#rng, {
+      latencyMs: options.latencyMs,
+      dialFailMs: options.dialFailMs,
+    });
+    this.#convergence = new Convergence(this.scheduler, (node) => {
+      node.sessionsAtConvergence = node.sessions;
+    });
     this.#codec = {
       toBytes: (id) => this.#idBytes.get(id) ?? NodeId.toBytes(id),
       // Messages are passed as objects, so the bytes a sender took from `toBytes` arrive as the
@@ -260,7 +190,7 @@ export class DiscoverySimulator {
     for (let i = 0; i < options.topics; i++)
       this.#topics.push(Topic.fromBytes(this.#rng.bytes(32)));
     const forgers = new Set<number>();
-    const bootstraps = Math.min(options.bootstrapNodes ?? 1, options.nodes);
+    const bootstraps = this.#bootstrapCount;
     while (forgers.size < Math.min(options.forgers ?? 0, options.nodes - bootstraps)) {
       forgers.add(bootstraps + this.#rng.int(options.nodes - bootstraps));
     }
@@ -269,7 +199,7 @@ export class DiscoverySimulator {
   }
 
   /** Node by id. */
-  node(id: NodeId): SimNode | undefined {
+  node(id: NodeId): SimDiscoveryNode | undefined {
     return this.#byId.get(id);
   }
 
@@ -282,8 +212,18 @@ export class DiscoverySimulator {
     const churn = this.options.churn;
     for (const node of this.nodes) this.#apply(node, node.manager, node.manager.start());
     if (churn) {
-      for (let t = churn.everyMs; t <= churn.untilMs; t += churn.everyMs)
-        this.scheduler.schedule(t, () => this.#churn());
+      scheduleChurn(this.scheduler, this.#rng, churn, {
+        leaveCandidates: () => this.nodes.slice(this.#bootstrapCount),
+        rejoinCandidates: () => this.nodes.slice(this.#bootstrapCount),
+        isOnline: (node) => this.network.isOnline(node.id),
+        leave: (node) => this.#leave(node),
+        rejoin: (node) => this.#rejoin(node),
+        join: () => {
+          const node = this.#createNode(false);
+          this.#initBook(node);
+          this.#apply(node, node.manager, node.manager.start());
+        },
+      });
       this.scheduler.schedule(churn.untilMs, () => this.#startMeasuring());
     } else {
       this.#startMeasuring();
@@ -292,13 +232,17 @@ export class DiscoverySimulator {
       limits.maxWallMs === undefined ? Number.POSITIVE_INFINITY : started + limits.maxWallMs;
     let events = 0;
     this.scheduler.run(limits.maxVirtualMs, () => {
-      if (this.#measuring && this.#convergedCount === this.#measuredCount) return true;
+      if (this.#convergence.done) return true;
       return (++events & 1023) === 0 && performance.now() > deadline;
     });
     return this.#report(performance.now() - started);
   }
 
-  #createNode(forger: boolean): SimNode {
+  get #bootstrapCount(): number {
+    return Math.min(this.options.bootstrapNodes ?? 1, this.options.nodes);
+  }
+
+  #createNode(forger: boolean): SimDiscoveryNode {
     const idBytes = this.#rng.bytes(32);
     const id = NodeId.fromBytes(idBytes);
     this.#idBytes.set(id, idBytes);
@@ -307,27 +251,24 @@ export class DiscoverySimulator {
     const want = Math.min(this.options.topicsPerNode, this.#topics.length);
     while (topics.size < want)
       topics.add(this.#topics[this.#rng.int(this.#topics.length)] as Topic);
-    const node: SimNode = {
+    const node: SimDiscoveryNode = {
       index: this.nodes.length,
       id,
       topics,
       book: new SimAddressBook(),
       forger,
       manager: this.#newManager(id),
-      online: true,
-      info: this.#newInfo(id, 1),
+      info: simTransportInfo(this.#rng, id, 1),
       sessions: 0,
       bytesSent: 0,
-      missing: 0,
-      peers: 0,
-      measured: false,
     };
     this.nodes.push(node);
     this.#byId.set(id, node);
+    this.network.setOnline(id, true);
     return node;
   }
 
-  #initBook(node: SimNode): void {
+  #initBook(node: SimDiscoveryNode): void {
     node.book.insertInfo(node.id, node.info);
     node.book.setTopics(node.id, node.topics);
     if (this.options.bootstrapTopology === "chain") {
@@ -336,9 +277,8 @@ export class DiscoverySimulator {
         node.book.addBootstrap(next.id, next.info);
       return;
     }
-    const bootstraps = Math.min(this.options.bootstrapNodes ?? 1, this.options.nodes);
-    for (let b = 0; b < bootstraps; b++) {
-      const boot = this.nodes[b] as SimNode;
+    for (let b = 0; b < this.#bootstrapCount; b++) {
+      const boot = this.nodes[b] as SimDiscoveryNode;
       if (boot !== node) node.book.addBootstrap(boot.id, boot.info);
     }
   }
@@ -352,26 +292,16 @@ export class DiscoverySimulator {
     });
   }
 
-  #newInfo(id: NodeId, timestamp: number): SimInfo {
-    const n = this.#rng.int(1 << 24);
-    const info: SimInfo = {
-      [SIGNED_BY]: id,
-      timestamp,
-      signature: this.#rng.bytes(64),
-      // A WebSocket multiaddr with a peer id: the size of a real one.
-      addresses: [
-        `/ip4/10.${n >> 16}.${(n >> 8) & 255}.${n & 255}/tcp/4001/ws/p2p/12D3KooW${id.slice(0, 44)}`,
-      ],
-    };
-    return info;
-  }
-
-  #apply(node: SimNode, manager: DiscoveryManager, outputs: readonly DiscoveryOutput[]): void {
+  #apply(
+    node: SimDiscoveryNode,
+    manager: DiscoveryManager,
+    outputs: readonly DiscoveryOutput[],
+  ): void {
     for (const out of outputs) {
       switch (out.type) {
         case "set-timer":
           this.scheduler.schedule(out.delayMs, () => {
-            if (node.manager !== manager || !node.online) return;
+            if (node.manager !== manager || !this.network.isOnline(node.id)) return;
             this.#apply(node, manager, manager.timerFired(out.timer, node.book));
           });
           break;
@@ -394,14 +324,18 @@ export class DiscoverySimulator {
     }
   }
 
-  #initiate(alice: SimNode, manager: DiscoveryManager, sessionId: number, remote: NodeId): void {
+  #initiate(
+    alice: SimDiscoveryNode,
+    manager: DiscoveryManager,
+    sessionId: number,
+    remote: NodeId,
+  ): void {
     const bob = this.#byId.get(remote);
-    const { min, max } = this.options.latencyMs ?? { min: 20, max: 80 };
-    const latency = min + this.#rng.int(max - min + 1);
+    const latency = this.network.drawLatency();
     alice.sessions++;
     this.#totalSessions++;
-    if (bob === undefined || !bob.online) {
-      this.scheduler.schedule(this.options.dialFailMs ?? 3_000, () => {
+    if (bob === undefined || !this.network.canReach(alice.id, remote)) {
+      this.scheduler.schedule(this.network.dialFailMs, () => {
         if (alice.manager !== manager) return;
         alice.book.reportConnection(remote, false, this.scheduler.now());
         const error = new DiscoveryProtocolError("channel-error", "dial failed: node unreachable");
@@ -419,10 +353,10 @@ export class DiscoverySimulator {
       bobDone: false,
     };
     this.#sessions.add(session);
-    // Dial + stream open: one round trip before Bob sees the stream.
-    this.scheduler.schedule(2 * latency, () => {
+    this.scheduler.schedule(this.network.openDelay(latency), () => {
       if (session.aliceDone || alice.manager !== manager) return this.#sessions.delete(session);
-      if (!bob.online) return this.#sideFailed(session, "alice", "dial failed: node left");
+      if (!this.network.canReach(alice.id, bob.id))
+        return this.#sideFailed(session, "alice", "dial failed: node left");
       const now = this.scheduler.now();
       alice.book.reportConnection(bob.id, true, now);
       bob.book.reportConnection(alice.id, true, now);
@@ -442,7 +376,11 @@ export class DiscoverySimulator {
     });
   }
 
-  #handshake(kind: typeof PsiAlice | typeof PsiBob, me: SimNode, remote: NodeId): PsiHandshake {
+  #handshake(
+    kind: typeof PsiAlice | typeof PsiBob,
+    me: SimDiscoveryNode,
+    remote: NodeId,
+  ): PsiHandshake {
     const max = this.options.maxTransportInfos ?? DEFAULT_MAX_TRANSPORT_INFOS;
     return new kind({
       myNodeId: me.id,
@@ -463,13 +401,9 @@ export class DiscoverySimulator {
           rng: this.#rng,
         });
         if (me.forger) {
-          // A signature that does not verify, for a node id the forger made up.
-          const fake = this.nodes[this.#rng.int(this.nodes.length)] as SimNode;
-          infos.set(fake.id, {
-            timestamp: Number.MAX_SAFE_INTEGER,
-            signature: new Uint8Array(64),
-            addresses: [],
-          });
+          // An info for a node the forger picked, with a signature that does not verify.
+          const fake = this.nodes[this.#rng.int(this.nodes.length)] as SimDiscoveryNode;
+          infos.set(fake.id, forgedTransportInfo());
         }
         return infos;
       },
@@ -521,23 +455,19 @@ export class DiscoverySimulator {
     else session.bobDone = true;
     if (session.aliceDone && session.bobDone) this.#sessions.delete(session);
     if (manager === undefined || sessionId === undefined || node.manager !== manager) return;
+    const byTopics = this.options.convergence === "topics";
     const outcome = ingestDiscoveryResult(result, {
-      verify: (id, info) =>
-        typeof info === "object" && info !== null && (info as SimInfo)[SIGNED_BY] === id,
+      verify: verifySimTransportInfo,
       insert: (id, info) => {
         const fresh = !node.book.infos.has(id);
-        const stored = node.book.insertInfo(id, info as SimInfo);
-        if (fresh && stored && this.options.convergence !== "topics") this.#learned(node, id);
+        const stored = node.book.insertInfo(id, info as SimTransportInfo);
+        if (fresh && stored && !byTopics) this.#learned(node, id);
         return stored;
       },
       setTopics: (id, topics) => {
         const before = node.book.entries.get(id)?.topics;
         node.book.setTopics(id, topics);
-        if (
-          this.options.convergence === "topics" &&
-          topics.size > 0 &&
-          (before === undefined || before.size === 0)
-        ) {
+        if (byTopics && topics.size > 0 && (before === undefined || before.size === 0)) {
           this.#learned(node, id);
         }
       },
@@ -569,7 +499,7 @@ export class DiscoverySimulator {
     if (session.aliceDone && session.bobDone) this.#sessions.delete(session);
   }
 
-  #abort(node: SimNode, sessionId: number): void {
+  #abort(node: SimDiscoveryNode, sessionId: number): void {
     for (const session of this.#sessions) {
       if (session.alice === node && session.aliceSession === sessionId && !session.aliceDone) {
         session.aliceDone = true;
@@ -585,117 +515,94 @@ export class DiscoverySimulator {
     }
   }
 
-  #churn(): void {
-    const churn = this.options.churn;
-    if (churn === undefined) return;
-    const bootstraps = Math.min(this.options.bootstrapNodes ?? 1, this.options.nodes);
-    for (let i = 0; i < churn.leave; i++) {
-      const candidates = this.nodes.length - bootstraps;
-      if (candidates <= 0) break;
-      const node = this.nodes[bootstraps + this.#rng.int(candidates)] as SimNode;
-      if (!node.online) continue;
-      node.online = false;
-      for (const session of this.#sessions) {
-        if (session.alice === node || session.bob === node) {
-          const other = session.alice === node ? "bob" : "alice";
-          if (session.alice === node) session.aliceDone = true;
-          else session.bobDone = true;
-          this.scheduler.schedule(session.latency, () =>
-            this.#sideFailed(session, other, "connection lost"),
-          );
-        }
+  /** Churn takes `node` offline: its open sessions break, the others notice one latency later. */
+  #leave(node: SimDiscoveryNode): void {
+    this.network.setOnline(node.id, false);
+    for (const session of this.#sessions) {
+      if (session.alice === node || session.bob === node) {
+        const other = session.alice === node ? "bob" : "alice";
+        if (session.alice === node) session.aliceDone = true;
+        else session.bobDone = true;
+        this.scheduler.schedule(session.latency, () =>
+          this.#sideFailed(session, other, "connection lost"),
+        );
       }
-    }
-    for (let i = 0; i < churn.join; i++) {
-      const node = this.#createNode(false);
-      this.#initBook(node);
-      this.#apply(node, node.manager, node.manager.start());
     }
   }
 
+  /** Churn brings `node` back: a restarted node with a fresh manager and the same address book. */
+  #rejoin(node: SimDiscoveryNode): void {
+    this.network.setOnline(node.id, true);
+    node.manager = this.#newManager(node.id);
+    this.#apply(node, node.manager, node.manager.start());
+  }
+
   #startMeasuring(): void {
-    this.#measureFrom = this.scheduler.now();
-    this.#measuring = true;
-    const members = new Map<Topic, SimNode[]>();
-    for (const node of this.nodes) {
-      if (!node.online || node.forger) continue;
+    this.#convergence.start();
+    const members = new Map<Topic, SimDiscoveryNode[]>();
+    const honest = this.nodes.filter((n) => this.network.isOnline(n.id) && !n.forger);
+    for (const node of honest) {
       for (const t of node.topics) {
         const list = members.get(t) ?? [];
         list.push(node);
         members.set(t, list);
       }
     }
-    for (const node of this.nodes) {
-      if (!node.online || node.forger) continue;
-      node.measured = true;
-      this.#measuredCount++;
-      const peers = new Set<SimNode>();
+    for (const node of honest) {
+      const peers = new Set<SimDiscoveryNode>();
       for (const t of node.topics)
         for (const p of members.get(t) ?? []) if (p !== node) peers.add(p);
       let missing = 0;
       for (const p of peers) if (!this.#knows(node, p)) missing++;
-      node.missing = missing;
-      node.peers = peers.size;
-      if (missing === 0) this.#converged(node);
+      this.#convergence.measure(node, peers.size, missing);
     }
   }
 
-  #knows(node: SimNode, peer: SimNode): boolean {
+  #knows(node: SimDiscoveryNode, peer: SimDiscoveryNode): boolean {
     if (this.options.convergence === "topics")
       return (node.book.entries.get(peer.id)?.topics?.size ?? 0) > 0;
     return node.book.infos.has(peer.id);
   }
 
   /** `node` just came to know `id` (by the convergence criterion). */
-  #learned(node: SimNode, id: NodeId): void {
-    if (!node.measured || node.convergedAt !== undefined) return;
+  #learned(node: SimDiscoveryNode, id: NodeId): void {
+    if (!this.#convergence.isWaiting(node)) return;
     const peer = this.#byId.get(id);
-    if (peer === undefined || !peer.measured || peer === node) return;
+    if (peer === undefined || peer === node || this.#convergence.progress(peer) === undefined)
+      return;
     let shares = false;
     for (const t of node.topics) if (peer.topics.has(t)) shares = true;
-    if (!shares) return;
-    if (--node.missing === 0) this.#converged(node);
-  }
-
-  #converged(node: SimNode): void {
-    node.convergedAt = this.scheduler.now();
-    node.sessionsAtConvergence = node.sessions;
-    this.#convergedCount++;
+    if (shares) this.#convergence.learned(node);
   }
 
   #frameSize(message: DiscoveryMessage): number {
-    let size: number;
-    if (message.type === "nodes") {
-      size = NODES_BASE_SIZE - 1 + cborHeaderSize(message.transportInfos.length);
-      for (const [, info] of message.transportInfos) {
-        let infoSize =
-          typeof info === "object" && info !== null ? this.#infoSize.get(info) : undefined;
-        if (infoSize === undefined) {
-          infoSize = encode(info).length;
-          if (typeof info === "object" && info !== null) this.#infoSize.set(info, infoSize);
-        }
-        // Pair header + 32-byte string (2-byte header) + info.
-        size += 1 + 2 + 32 + infoSize;
+    if (message.type !== "nodes") return frameSize(message);
+    let entries = 0;
+    for (const pair of message.transportInfos) {
+      const info = pair[1];
+      const cacheable = typeof info === "object" && info !== null;
+      let size = cacheable ? this.#pairSize.get(info) : undefined;
+      if (size === undefined) {
+        size = encodedCborSize(pair);
+        if (cacheable) this.#pairSize.set(info, size);
       }
-    } else {
-      size = encode(message).length;
+      entries += size;
     }
-    return size + varintSize(size);
+    return frameSizeWithList(EMPTY_NODES_SIZE, message.transportInfos.length, entries);
   }
 
   #report(wallMs: number): SimulationReport {
-    const measured = this.nodes.filter((n) => n.measured);
-    const converged = measured.filter((n) => n.convergedAt !== undefined);
-    const now = this.scheduler.now();
+    const convergence = this.#convergence;
+    const measured = this.nodes.filter((n) => convergence.progress(n) !== undefined);
     return {
-      measuredNodes: measured.length,
-      convergedNodes: converged.length,
-      converged: measured.length > 0 && converged.length === measured.length,
-      virtualMs: now,
-      convergenceMs: summarize(measured.map((n) => (n.convergedAt ?? now) - this.#measureFrom)),
+      measuredNodes: convergence.measuredCount,
+      convergedNodes: convergence.convergedCount,
+      converged: convergence.measuredCount > 0 && convergence.done,
+      virtualMs: this.scheduler.now(),
+      convergenceMs: summarize(convergence.timesToConverge()),
       sessionsToConverge: summarize(measured.map((n) => n.sessionsAtConvergence ?? n.sessions)),
       bytesSentPerNode: summarize(this.nodes.map((n) => n.bytesSent)),
-      peersPerNode: summarize(measured.map((n) => n.peers)),
+      peersPerNode: summarize(measured.map((n) => convergence.progress(n)?.peers ?? 0)),
       totalSessions: this.#totalSessions,
       failedSessions: this.#failed,
       misbehavingSessions: this.#misbehaving,
@@ -703,33 +610,4 @@ export class DiscoverySimulator {
       wallMs,
     };
   }
-}
-
-const NODES_BASE_SIZE = encode({ type: "nodes", transportInfos: [] }).length;
-
-function cborHeaderSize(n: number): number {
-  return n < 24 ? 1 : n < 256 ? 2 : n < 65536 ? 3 : 5;
-}
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 128) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
-
-/** Median, 95th percentile, max and mean of `values` (zeros when empty). */
-export function summarize(values: readonly number[]): Summary {
-  if (values.length === 0) return { median: 0, p95: 0, max: 0, mean: 0 };
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number) =>
-    sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
-  return {
-    median: at(0.5),
-    p95: at(0.95),
-    max: sorted[sorted.length - 1] as number,
-    mean: sorted.reduce((a, b) => a + b, 0) / sorted.length,
-  };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DiscoverySimulator, type DiscoverySimulatorOptions } from "../../src/discovery/index.ts";
+import type { NodeId } from "../../src/ids/node-id.ts";
 
 const run = (options: DiscoverySimulatorOptions, maxVirtualMs = 3_600_000) =>
   new DiscoverySimulator(options).run({ maxVirtualMs, maxWallMs: 20_000 });
@@ -107,5 +108,37 @@ describe("simulator: misbehaving nodes", () => {
         expect(node.book.entries.get(forger.id)?.topics?.size ?? 0).toBe(0);
       }
     }
+  });
+});
+
+describe("simulator: the shared network model", () => {
+  it("a partition from the bootstrap node holds everyone back until it heals", () => {
+    const sim = new DiscoverySimulator({
+      nodes: 30,
+      topics: 2,
+      topicsPerNode: 1,
+      bootstrapNodes: 1,
+      seed: 6,
+    });
+    const bootstrap = sim.nodes[0]?.id as NodeId;
+    sim.network.partition([bootstrap]);
+    sim.scheduler.schedule(60_000, () => sim.network.heal());
+    const report = sim.run({ maxVirtualMs: 3_600_000, maxWallMs: 20_000 });
+    expect(report.converged).toBe(true);
+    expect(report.failedSessions).toBeGreaterThan(0);
+    expect(report.convergenceMs.median).toBeGreaterThan(60_000);
+  });
+
+  it("churn with returns: nodes that come back restart discovery and the online ones converge", () => {
+    const report = run({
+      nodes: 80,
+      topics: 4,
+      topicsPerNode: 1,
+      bootstrapNodes: 2,
+      seed: 7,
+      churn: { everyMs: 5_000, leave: 6, join: 2, rejoin: 4, untilMs: 30_000 },
+    });
+    expect(report.converged).toBe(true);
+    expect(report.measuredNodes).toBeGreaterThan(60);
   });
 });
