@@ -2,6 +2,7 @@ import { EventStream } from "@p2panda-web/events";
 import { BehaviorSubject, type Observable, type Subscription } from "rxjs";
 import { type Clock, systemClock } from "../clock.ts";
 import type { MessageChannel } from "../codec/message-channel.ts";
+import { reachableOnlyThrough } from "../endpoint/addresses.ts";
 import type { ProtocolEndpoint } from "../endpoint/protocol-endpoint.ts";
 import { ProtocolName } from "../ids/network-id.ts";
 import type { NodeId } from "../ids/node-id.ts";
@@ -407,10 +408,15 @@ export class DiscoveryService {
           // node whose last connection failed is not handed on: on a long-running bootstrap those
           // are mostly tabs that left, and every newcomer would spend its walks on them. Nor is
           // an info without addresses: it would only make others know a node they cannot dial.
+          // Nor a node reachable only through us that is not connected to us: it holds no
+          // reservation, so every dial of it fails (whether or not we saw it leave).
           if (
             node.transports?.kind === "authenticated" &&
             node.transports.addresses.length > 0 &&
-            !isStale(node)
+            !isStale(node) &&
+            (this.#endpoint.isConnected === undefined ||
+              !reachableOnlyThrough(node.transports.addresses, me) ||
+              this.#endpoint.isConnected(node.nodeId))
           ) {
             allInfos.set(node.nodeId, transportInfoToWire(node.transports));
           }

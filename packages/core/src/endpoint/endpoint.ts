@@ -838,6 +838,12 @@ class Libp2pEndpoint implements Endpoint {
     return this.#transportInfo;
   }
 
+  isConnected(nodeId: NodeId): boolean {
+    return this.libp2p
+      .getConnections(NodeId.toPeerId(nodeId))
+      .some((c) => c.status === "open" && c.limits === undefined);
+  }
+
   connections(): ConnectionSummary[] {
     const out: ConnectionSummary[] = [];
     for (const connection of this.libp2p.getConnections()) {
@@ -911,10 +917,7 @@ class Libp2pEndpoint implements Endpoint {
   /** A connection closed: was it the only way to reach that node? */
   #maybeDeparted(remote: NodeId): void {
     if (this.#stopped) return;
-    const stillConnected = this.libp2p
-      .getConnections(NodeId.toPeerId(remote))
-      .some((c) => c.status === "open" && c.limits === undefined);
-    if (stillConnected) return;
+    if (this.isConnected(remote)) return;
     const addresses = this.#book.nodeInfo(remote)?.transports?.addresses ?? [];
     if (!reachableOnlyThrough(addresses, this.nodeId)) return;
     this.#departed.set(remote, Date.now());

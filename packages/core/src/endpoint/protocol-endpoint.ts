@@ -23,4 +23,10 @@ export interface ProtocolEndpoint {
    * (`NoTransportInfoError`, `DialFailedError`, `ProtocolNotSupportedError`, …).
    */
   connect(nodeId: NodeId, protocolName: string, options?: ConnectOptions): Promise<MessageChannel>;
+  /**
+   * Whether a direct (not relayed) connection to `nodeId` is open now. A relay uses it to tell
+   * the nodes reachable only through itself that are there (they hold a reservation) from those
+   * that left.
+   */
+  isConnected?(nodeId: NodeId): boolean;
 }

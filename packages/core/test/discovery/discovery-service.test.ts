@@ -366,3 +366,68 @@ describe("DiscoveryService: a bug inside one session ends that session only", ()
     }
   });
 });
+
+describe("a relay hands out the nodes reachable only through it only while they are connected", () => {
+  async function newcomerLearns(tabConnected: boolean): Promise<boolean> {
+    const network = new MemoryNetwork();
+    const relayIdentity = await Identity.generate();
+    const relayBook = await AddressBook.open(memoryAddressBookStore());
+    await relayBook.insertNodeInfo(
+      createNodeInfo(relayIdentity.nodeId, {
+        transports: await signedInfo(relayIdentity, 1),
+      }),
+    );
+    // A tab whose only address is a circuit through the relay (its reservation).
+    const tab = await Identity.generate();
+    const relayPeer = NodeId.toPeerId(relayIdentity.nodeId).toString();
+    const tabPeer = NodeId.toPeerId(tab.nodeId).toString();
+    await relayBook.insertTransportInfo(
+      tab.nodeId,
+      await signTransportInfo(tab, new HybridTimestamp(Date.now(), 0), [
+        `/ip4/127.0.0.1/tcp/1/ws/p2p/${relayPeer}/p2p-circuit/webrtc/p2p/${tabPeer}`,
+      ]),
+    );
+    const memory = network.endpoint(relayIdentity.nodeId);
+    const relay: TestNode = {
+      identity: relayIdentity,
+      book: relayBook,
+      topics: [],
+      service: new DiscoveryService({
+        endpoint: {
+          nodeId: memory.nodeId,
+          accept: (...args) => memory.accept(...args),
+          connect: (...args) => memory.connect(...args),
+          isConnected: (id) => tabConnected && id === tab.nodeId,
+        },
+        addressBook: relayBook,
+        config: FAST,
+        rng: seededRng(1),
+      }),
+    };
+    running.push(relay.service);
+    const newcomer = await makeNode(network, 2, [Topic.fromName("t")], relay);
+    const ended = firstValueFrom(
+      newcomer.service.events$.pipe(
+        filter(
+          (e) =>
+            e.type === "discovery:session-ended" &&
+            e.remoteNodeId === relayIdentity.nodeId &&
+            e.role === "initiated",
+        ),
+        timeout(10_000),
+      ),
+    );
+    relay.service.start();
+    newcomer.service.start();
+    await ended;
+    return newcomer.book.nodeInfo(tab.nodeId) !== undefined;
+  }
+
+  it("a tab that holds its reservation (connected) is handed out", async () => {
+    expect(await newcomerLearns(true)).toBe(true);
+  });
+
+  it("a tab that left (not connected), even before the relay saw it go, is not", async () => {
+    expect(await newcomerLearns(false)).toBe(false);
+  });
+});
