@@ -2,13 +2,13 @@ import { circuitRelayTransport } from "@libp2p/circuit-relay-v2";
 import { webRTC, webRTCDirect } from "@libp2p/webrtc";
 import { webSockets } from "@libp2p/websockets";
 import { webTransport } from "@libp2p/webtransport";
+import type { Endpoint } from "./endpoint.ts";
 import {
   DEFAULT_BROWSER_ADDRESS_DIAL_TIMEOUT_MS,
   DEFAULT_IDLE_CONNECTION_TIMEOUT_MS,
-  type Endpoint,
   type EndpointOptions,
-  startEndpoint,
-} from "./endpoint.ts";
+} from "./endpoint-options.ts";
+import { startEndpoint } from "./libp2p-endpoint.ts";
 
 /** Options of {@link createEndpoint}. */
 export interface BrowserEndpointOptions extends EndpointOptions {

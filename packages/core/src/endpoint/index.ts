@@ -19,30 +19,32 @@ export {
   type ConnectionPolicyInit,
   type RefusalReason,
 } from "./connection-policy.ts";
+export type { Endpoint, EndpointMetrics } from "./endpoint.ts";
 export {
-  type AcceptOptions,
-  type ConnectOptions,
   DEFAULT_DIAL_TIMEOUT_MS,
   DEFAULT_ENDPOINT_LIMITS,
   DEFAULT_FORGET_DEPARTED_AFTER_MS,
   DEFAULT_IDLE_CONNECTION_TIMEOUT_MS,
   DEFAULT_LIVENESS,
-  type Endpoint,
   type EndpointAddressBook,
   type EndpointLimits,
-  type EndpointMetrics,
   type EndpointOptions,
   type EndpointPreset,
   type LivenessOptions,
   MAX_STREAM_RECEIVE_WINDOW,
-  startEndpoint,
-} from "./endpoint.ts";
+} from "./endpoint-options.ts";
 export * from "./errors.ts";
 export type * from "./events.ts";
 export { type ConnectionActivity, IdleConnections } from "./idle-connections.ts";
+export { startEndpoint } from "./libp2p-endpoint.ts";
 export { MemoryEndpoint, MemoryNetwork } from "./memory-network.ts";
 export { createMemoryEndpoint, type MemoryEndpointOptions } from "./memory-preset.ts";
-export type { ProtocolEndpoint, ProtocolHandler } from "./protocol-endpoint.ts";
+export type {
+  AcceptOptions,
+  ConnectOptions,
+  ProtocolEndpoint,
+  ProtocolHandler,
+} from "./protocol-endpoint.ts";
 export {
   DEFAULT_READ_HIGH_WATER_MARK,
   DEFAULT_WRITE_TIMEOUT_MS,

@@ -1,7 +1,9 @@
 import { memory } from "@libp2p/memory";
 import { toHex } from "../bytes.ts";
 import { cryptoRng } from "../random.ts";
-import { type Endpoint, type EndpointOptions, startEndpoint } from "./endpoint.ts";
+import type { Endpoint } from "./endpoint.ts";
+import type { EndpointOptions } from "./endpoint-options.ts";
+import { startEndpoint } from "./libp2p-endpoint.ts";
 
 /** Options of {@link createMemoryEndpoint}. */
 export interface MemoryEndpointOptions extends EndpointOptions {

@@ -1,7 +1,17 @@
-import type { MessageChannel } from "../codec/message-channel.ts";
+import type { MessageChannel, MessageChannelOptions } from "../codec/message-channel.ts";
 import type { NodeId } from "../ids/node-id.ts";
-import type { AcceptOptions, ConnectOptions } from "./endpoint.ts";
 
+/** Options of {@link ProtocolEndpoint.accept}. */
+export interface AcceptOptions extends MessageChannelOptions {
+  /** Overrides the endpoint's `limits.maxInboundStreamsPerNode` for this protocol. */
+  readonly maxInboundStreamsPerNode?: number;
+}
+
+/** Options of {@link ProtocolEndpoint.connect}. */
+export interface ConnectOptions extends MessageChannelOptions {
+  /** Cancels the dial and stream negotiation. */
+  readonly signal?: AbortSignal;
+}
 /** Handles one incoming session of a protocol. Errors it throws abort that session only. */
 export type ProtocolHandler = (channel: MessageChannel) => void | Promise<void>;
 

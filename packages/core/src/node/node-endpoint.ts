@@ -2,7 +2,9 @@ import { circuitRelayServer, circuitRelayTransport } from "@libp2p/circuit-relay
 import { tcp } from "@libp2p/tcp";
 import { webRTC, webRTCDirect } from "@libp2p/webrtc";
 import { webSockets } from "@libp2p/websockets";
-import { type Endpoint, type EndpointOptions, startEndpoint } from "../endpoint/endpoint.ts";
+import type { Endpoint } from "../endpoint/endpoint.ts";
+import type { EndpointOptions } from "../endpoint/endpoint-options.ts";
+import { startEndpoint } from "../endpoint/libp2p-endpoint.ts";
 import { InvalidInputError } from "../errors.ts";
 
 /** Bounds of the circuit-relay v2 server (what browsers use to reach each other). */

@@ -1,0 +1,156 @@
+import type { Libp2pInit, ServiceFactoryMap } from "libp2p";
+import type { Clock } from "../clock.ts";
+import type { Identity } from "../identity/identity.ts";
+import type { NetworkId } from "../ids/network-id.ts";
+import type { NodeId } from "../ids/node-id.ts";
+import type { NodeInfo } from "../records/node-info.ts";
+import type { StreamDuplexOptions } from "./stream-duplex.ts";
+
+/**
+ * What the endpoint needs from the address book (`@p2panda-web/address-book`'s `AddressBook`
+ * fits): addresses to dial, a place for its own signed transport info and bootstrap entries,
+ * and connection reports.
+ */
+export interface EndpointAddressBook {
+  nodeInfo(id: NodeId): NodeInfo | undefined;
+  insertNodeInfo(info: NodeInfo): Promise<boolean>;
+  reportConnection(id: NodeId, ok: boolean): Promise<void>;
+  /** Forgets a node (see {@link EndpointOptions.forgetDepartedAfterMs}); without it none is. */
+  removeNode?(id: NodeId): Promise<boolean>;
+  /** Every known node: read once at start to find nodes that left while we were down. */
+  allNodeInfos?(): NodeInfo[];
+}
+
+/** Limits on what remote nodes can make the endpoint hold. */
+export interface EndpointLimits {
+  /** Most connections open at once (in and out). Default 256. */
+  readonly maxConnections?: number;
+  /** Most inbound connections open at once; more are refused by the gater. Default 192. */
+  readonly maxInboundConnections?: number;
+  /** Most inbound connections still in their handshake at once. Default 16. */
+  readonly maxPendingInboundConnections?: number;
+  /**
+   * Most concurrent inbound streams one remote node may hold per protocol; the next one is reset
+   * with `TooManyStreamsError`. Default 8; `accept` can override it per protocol.
+   */
+  readonly maxInboundStreamsPerNode?: number;
+  /** Most concurrent outbound streams per protocol on one connection. Default 64. */
+  readonly maxOutboundStreamsPerConnection?: number;
+}
+
+/** Defaults of {@link EndpointLimits}. */
+export const DEFAULT_ENDPOINT_LIMITS: Required<EndpointLimits> = Object.freeze({
+  maxConnections: 256,
+  maxInboundConnections: 192,
+  maxPendingInboundConnections: 16,
+  maxInboundStreamsPerNode: 8,
+  maxOutboundStreamsPerConnection: 64,
+});
+
+/** Default of {@link EndpointOptions.dialTimeoutMs}. */
+export const DEFAULT_DIAL_TIMEOUT_MS = 10_000;
+
+/**
+ * {@link EndpointOptions.addressDialTimeoutMs} of the browser endpoint. A tab-to-tab WebRTC set-up
+ * through a relay takes 0.2–1 s even on a loaded machine (the soak); now and then one stalls
+ * and only libp2p's 6 s timeout ended it, after which a second dial went through at once. At
+ * 3 s a stalled set-up costs half as much.
+ */
+export const DEFAULT_BROWSER_ADDRESS_DIAL_TIMEOUT_MS = 3_000;
+
+/**
+ * The most a remote may send on one stream before we grant it more (yamux's receive window):
+ * 2 MiB, half of what libp2p buffers for a paused stream before resetting it.
+ */
+export const MAX_STREAM_RECEIVE_WINDOW = 2 * 1024 * 1024;
+
+/**
+ * How quickly a silent connection is detected and closed: libp2p pings every connection every
+ * `pingIntervalMs` and aborts it when a ping takes longer than `pingTimeoutMs`. A browser tab that
+ * disappears is noticed this way (Chromium leaves its WebRTC connection "disconnected", never
+ * "failed"), so a vanished peer is dropped within interval + timeout.
+ */
+export interface LivenessOptions {
+  /** Default {@link DEFAULT_LIVENESS}.pingIntervalMs (5 s). */
+  readonly pingIntervalMs?: number;
+  /** Default {@link DEFAULT_LIVENESS}.pingTimeoutMs (3 s). */
+  readonly pingTimeoutMs?: number;
+}
+
+/** Defaults of {@link LivenessOptions}. */
+export const DEFAULT_LIVENESS: Required<LivenessOptions> = Object.freeze({
+  pingIntervalMs: 5_000,
+  pingTimeoutMs: 3_000,
+});
+
+/** Options shared by every endpoint preset. */
+export interface EndpointOptions {
+  /** The node's key: its node id is the libp2p PeerId. */
+  readonly identity: Identity;
+  /** Where addresses are looked up, connections reported and our own transport info kept. */
+  readonly addressBook: EndpointAddressBook;
+  /** Network to join; protocols are bound to it. Default {@link NetworkId.DEFAULT}. */
+  readonly networkId?: NetworkId;
+  /**
+   * Multiaddrs of bootstrap nodes, each ending in `/p2p/<peer id>`: stored in the address book as
+   * trusted bootstrap entries, kept alive (libp2p redials them), and dialled at start (in the
+   * background; outcomes are reported and failures emitted as `endpoint:dial-failed`).
+   */
+  readonly bootstrap?: readonly string[];
+  /**
+   * Dial and advertise loopback and private (LAN) addresses. Default `false`, as a public
+   * deployment should neither probe its users' LANs nor hand out unreachable addresses; turn it
+   * on for development, tests and LAN setups.
+   */
+  readonly allowPrivateAddresses?: boolean;
+  /** Only these nodes (and the bootstrap nodes) may connect or be connected to. */
+  readonly allow?: readonly NodeId[];
+  /** These nodes may never connect or be connected to. */
+  readonly deny?: readonly NodeId[];
+  readonly limits?: EndpointLimits;
+  /** Per-dial timeout of `connect`. Default {@link DEFAULT_DIAL_TIMEOUT_MS}. */
+  readonly dialTimeoutMs?: number;
+  /**
+   * Longest attempt on one address within a dial (libp2p's `addressDialTimeout`); a failed
+   * attempt is tried once more by `connect`. Default 6,000 ms; the browser endpoint uses
+   * {@link DEFAULT_BROWSER_ADDRESS_DIAL_TIMEOUT_MS}.
+   */
+  readonly addressDialTimeoutMs?: number;
+  /** Stream backpressure and write-stall settings for every session. */
+  readonly stream?: StreamDuplexOptions;
+  /** Ping interval and timeout that detect vanished peers. */
+  readonly liveness?: LivenessOptions;
+  /** Wall clock of the hybrid clock that stamps our transport info; default system clock. */
+  readonly clock?: Clock;
+  /**
+   * Close a direct connection that has carried none of our sessions for this long (a discovery
+   * session leaves one behind; a gossip link or a live sync keeps it). Connections to bootstrap
+   * nodes and relays are kept. `0` keeps every connection. Default
+   * {@link DEFAULT_IDLE_CONNECTION_TIMEOUT_MS} (30 s) in the browser endpoint (`createEndpoint`),
+   * where connections are scarce; `0` in the Node and memory endpoints (a relay serves
+   * reservations on connections that carry no stream).
+   */
+  readonly idleConnectionTimeoutMs?: number;
+  /**
+   * A node whose only addresses are relay circuits through this node (a browser tab holding a
+   * reservation on us) is unreachable once its connection to us closes: it is reported as a
+   * failed connection at once (stale, so discovery stops handing it out) and removed from the
+   * address book when it has not come back within this time. The same holds, from start, for
+   * such nodes the address book kept from before a restart (a restarted relay holds no
+   * reservation). `0` never removes. Default
+   * {@link DEFAULT_FORGET_DEPARTED_AFTER_MS} (10 min).
+   */
+  readonly forgetDepartedAfterMs?: number;
+}
+
+/** Default of {@link EndpointOptions.forgetDepartedAfterMs}. */
+export const DEFAULT_FORGET_DEPARTED_AFTER_MS = 10 * 60_000;
+
+/** Default of {@link EndpointOptions.idleConnectionTimeoutMs} in the browser endpoint. */
+export const DEFAULT_IDLE_CONNECTION_TIMEOUT_MS = 30_000;
+/** What a preset contributes: transports, listen addresses, extra libp2p services. */
+export interface EndpointPreset {
+  readonly transports: NonNullable<Libp2pInit["transports"]>;
+  readonly listen: readonly string[];
+  readonly services?: ServiceFactoryMap;
+}

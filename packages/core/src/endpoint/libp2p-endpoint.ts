@@ -1,0 +1,836 @@
+import { noise } from "@chainsafe/libp2p-noise";
+import { yamux } from "@chainsafe/libp2p-yamux";
+import { identify } from "@libp2p/identify";
+import type { Connection, Libp2p, Libp2pEvents, PeerId, Stream } from "@libp2p/interface";
+import { KEEP_ALIVE } from "@libp2p/interface";
+import { ping } from "@libp2p/ping";
+import { multiaddr } from "@multiformats/multiaddr";
+import { EventStream } from "@p2panda-web/events";
+import { createLibp2p } from "libp2p";
+import type { Observable } from "rxjs";
+import { systemClock } from "../clock.ts";
+import {
+  framedChannel,
+  type MessageChannel,
+  type MessageChannelOptions,
+} from "../codec/message-channel.ts";
+import { InvalidInputError, P2pandaError } from "../errors.ts";
+import { HybridClock, HybridTimestamp } from "../hybrid-timestamp.ts";
+import type { Identity } from "../identity/identity.ts";
+import { NetworkId, protocolId } from "../ids/network-id.ts";
+import { NodeId } from "../ids/node-id.ts";
+import { createNodeInfo } from "../records/node-info.ts";
+import {
+  type AuthenticatedTransportInfo,
+  addressNodeId,
+  signTransportInfo,
+} from "../records/transport-info.ts";
+import {
+  advertisableAddresses,
+  connectionTransport,
+  isPrivateAddress,
+  parseBootstrapAddresses,
+  reachableOnlyThrough,
+} from "./addresses.ts";
+import { ConnectionPolicy } from "./connection-policy.ts";
+import type { Endpoint, EndpointMetrics } from "./endpoint.ts";
+import {
+  DEFAULT_DIAL_TIMEOUT_MS,
+  DEFAULT_ENDPOINT_LIMITS,
+  DEFAULT_FORGET_DEPARTED_AFTER_MS,
+  DEFAULT_LIVENESS,
+  type EndpointAddressBook,
+  type EndpointLimits,
+  type EndpointOptions,
+  type EndpointPreset,
+  MAX_STREAM_RECEIVE_WINDOW,
+} from "./endpoint-options.ts";
+import {
+  DialFailedError,
+  EndpointStoppedError,
+  NodeDeniedError,
+  NoTransportInfoError,
+  ProtocolNotSupportedError,
+  StreamOpenError,
+  TooManyStreamsError,
+} from "./errors.ts";
+import type { ConnectionSummary, EndpointEvent } from "./events.ts";
+import { type ConnectionActivity, IdleConnections } from "./idle-connections.ts";
+import type { AcceptOptions, ConnectOptions } from "./protocol-endpoint.ts";
+import { type StreamDuplexOptions, streamDuplex } from "./stream-duplex.ts";
+
+/** Dials of one `connect` before it fails: a second one after a short random wait. */
+const DIAL_ATTEMPTS = 2;
+/** Least wait before the second dial (plus up to 300 ms at random). */
+const DIAL_RETRY_MIN_MS = 100;
+/** Stream opens of one `connect` when the connection closes under the first. */
+const STREAM_OPEN_ATTEMPTS = 2;
+/**
+ * Errors of a stream open that mean the connection under it is broken: the remote closed it
+ * mid-negotiation, or the browser closed the WebRTC peer connection under a data channel.
+ */
+const BROKEN_CONNECTION_ERRORS: ReadonlySet<string> = new Set([
+  "UnexpectedEOFError",
+  "OperationError",
+]);
+/**
+ * Longest wait for the direct connection of a node that is already dialling us (its relayed
+ * signalling connection is open) before we dial it ourselves.
+ */
+const INBOUND_DIAL_WAIT_MS = 5_000;
+
+/**
+ * Creates and starts an endpoint with the transports of `preset` and everything presets share:
+ * noise, yamux, identify, ping, the connection policy, transport-info publication, bootstrap.
+ * Presets call this; applications call a preset.
+ * @throws InvalidInputError on malformed options (e.g. a bootstrap address without `/p2p/`).
+ */
+export async function startEndpoint(
+  options: EndpointOptions,
+  preset: EndpointPreset,
+): Promise<Endpoint> {
+  const limits = { ...DEFAULT_ENDPOINT_LIMITS, ...options.limits };
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new InvalidInputError(`limit ${name} must be a positive integer`);
+    }
+  }
+  const bootstrap = parseBootstrapAddresses(options.bootstrap ?? []);
+  const policy = new ConnectionPolicy({
+    allow:
+      options.allow === undefined
+        ? undefined
+        : [...options.allow, ...bootstrap.map((b) => b.nodeId)],
+    deny: options.deny,
+    allowPrivateAddresses: options.allowPrivateAddresses ?? false,
+    maxInboundConnections: limits.maxInboundConnections,
+  });
+  const liveness = { ...DEFAULT_LIVENESS, ...options.liveness };
+  const libp2p = await createLibp2p({
+    start: false,
+    privateKey: options.identity.toLibp2pPrivateKey(),
+    addresses: { listen: [...preset.listen] },
+    transports: preset.transports,
+    connectionEncrypters: [noise()],
+    // Yamux would grow a stream's receive window to 16 MiB, beyond the 4 MiB that libp2p lets a
+    // paused stream buffer: a fast sender to a slow reader would then get the stream reset
+    // (`StreamBufferError`) instead of being slowed down.
+    streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: MAX_STREAM_RECEIVE_WINDOW } })],
+    connectionGater: policy.gater(),
+    connectionManager: {
+      maxConnections: limits.maxConnections,
+      maxIncomingPendingConnections: limits.maxPendingInboundConnections,
+      dialTimeout: options.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS,
+      ...(options.addressDialTimeoutMs !== undefined
+        ? { addressDialTimeout: options.addressDialTimeoutMs }
+        : {}),
+    },
+    connectionMonitor: {
+      pingInterval: liveness.pingIntervalMs,
+      pingTimeout: { minTimeout: liveness.pingTimeoutMs, maxTimeout: liveness.pingTimeoutMs },
+      abortConnectionOnPingFailure: true,
+    },
+    services: { identify: identify(), ping: ping(), ...preset.services },
+  });
+  const endpoint = new Libp2pEndpoint(libp2p, options, limits, policy, bootstrap);
+  await endpoint.start();
+  return endpoint;
+}
+
+class Libp2pEndpoint implements Endpoint {
+  readonly nodeId: NodeId;
+  readonly networkId: NetworkId;
+  readonly libp2p: Libp2p;
+  readonly metrics: EndpointMetrics = {
+    connectionsOpened: 0,
+    connectionsClosed: 0,
+    connectionsDenied: 0,
+    inboundConnectionsRefused: 0,
+    dialsFailed: 0,
+    streamsOpened: 0,
+    streamsAccepted: 0,
+    streamsRefused: 0,
+    protocolNotSupported: 0,
+    sessionsFailed: 0,
+    sessionErrors: {},
+    transportInfosPublished: 0,
+    dialsRetried: 0,
+    streamOpensRetried: 0,
+    inboundDialsAwaited: 0,
+    idleConnectionsClosed: 0,
+    departedNodes: 0,
+    departedNodesForgotten: 0,
+  };
+  readonly #identity: Identity;
+  readonly #book: EndpointAddressBook;
+  readonly #limits: Required<EndpointLimits>;
+  readonly #policy: ConnectionPolicy;
+  readonly #bootstrap: ReturnType<typeof parseBootstrapAddresses>;
+  readonly #hybridClock: HybridClock;
+  readonly #events: EventStream<EndpointEvent>;
+  readonly #dialTimeoutMs: number;
+  readonly #streamOptions: StreamDuplexOptions;
+  readonly #accepted = new Set<string>();
+  readonly #listeners: Array<() => void> = [];
+  #transportInfo: AuthenticatedTransportInfo | undefined;
+  #publishedKey: string | undefined;
+  #publishing: Promise<void> = Promise.resolve();
+  #relays = new Set<NodeId>();
+  readonly #idle: IdleConnections | undefined;
+  /** Nodes reachable only through us whose connection closed, with when it closed. */
+  readonly #departed = new Map<NodeId, number>();
+  readonly #forgetDepartedAfterMs: number;
+  #departedTimer: ReturnType<typeof setInterval> | undefined;
+  #idleTimer: ReturnType<typeof setInterval> | undefined;
+  #started = false;
+  #stopped = false;
+
+  constructor(
+    libp2p: Libp2p,
+    options: EndpointOptions,
+    limits: Required<EndpointLimits>,
+    policy: ConnectionPolicy,
+    bootstrap: ReturnType<typeof parseBootstrapAddresses>,
+  ) {
+    this.libp2p = libp2p;
+    this.#identity = options.identity;
+    this.nodeId = options.identity.nodeId;
+    this.networkId = options.networkId ?? NetworkId.DEFAULT;
+    this.#book = options.addressBook;
+    this.#limits = limits;
+    this.#policy = policy;
+    this.#bootstrap = bootstrap;
+    const clock = options.clock ?? systemClock;
+    this.#hybridClock = new HybridClock(clock);
+    this.#events = new EventStream<EndpointEvent>(() => clock.now());
+    this.#dialTimeoutMs = options.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS;
+    this.#streamOptions = options.stream ?? {};
+    const idleMs = options.idleConnectionTimeoutMs ?? 0;
+    if (!Number.isFinite(idleMs) || idleMs < 0) {
+      throw new InvalidInputError("idleConnectionTimeoutMs must be a non-negative number");
+    }
+    this.#idle = idleMs > 0 ? new IdleConnections(idleMs) : undefined;
+    this.#forgetDepartedAfterMs = options.forgetDepartedAfterMs ?? DEFAULT_FORGET_DEPARTED_AFTER_MS;
+    policy.onRefused = (reason, remote) => {
+      if (reason === "denied") this.metrics.connectionsDenied++;
+      else this.metrics.inboundConnectionsRefused++;
+      this.#events.emit({ type: "endpoint:connection-refused", reason, remote });
+    };
+  }
+
+  get events$(): Observable<EndpointEvent> {
+    return this.#events.events$;
+  }
+
+  async start(): Promise<void> {
+    this.#listen("connection:open", (event) => this.#onConnection(event.detail, "opened"));
+    this.#listen("connection:close", (event) => this.#onConnection(event.detail, "closed"));
+    this.#listen("peer:reconnect-failure", (event) => {
+      let remote: NodeId;
+      try {
+        remote = NodeId.fromPeerId(event.detail);
+      } catch {
+        return;
+      }
+      this.metrics.dialsFailed++;
+      void this.#report(remote, false);
+      this.#events.emit({
+        type: "endpoint:dial-failed",
+        remote,
+        code: "DIAL_FAILED",
+        message: "libp2p gave up redialling a kept-alive node",
+      });
+    });
+    this.#listen("self:peer:update", () => {
+      if (this.#started) this.#addressesMaybeChanged();
+    });
+    await this.libp2p.start();
+    this.#started = true;
+    if (this.#forgetDepartedAfterMs > 0) {
+      this.#departedTimer = setInterval(
+        () => this.#forgetDeparted(),
+        Math.max(100, Math.min(60_000, this.#forgetDepartedAfterMs / 4)),
+      );
+    }
+    if (this.#idle !== undefined) {
+      const idle = this.#idle;
+      this.#idleTimer = setInterval(
+        () => this.#closeIdleConnections(idle),
+        Math.max(100, idle.idleMs / 3),
+      );
+    }
+    this.#addressesMaybeChanged();
+    await this.#publishing;
+    await this.#addBootstrapNodes();
+    this.#departedWhileDown();
+  }
+
+  /**
+   * A relay that starts holds no reservation, so every node it knows only by circuits through
+   * itself (tabs from before a restart) is unreachable until it reserves again: each is treated
+   * as departed now (reported stale, forgotten after the grace unless it comes back).
+   */
+  #departedWhileDown(): void {
+    for (const info of this.#book.allNodeInfos?.() ?? []) {
+      if (info.nodeId === this.nodeId || this.#departed.has(info.nodeId)) continue;
+      this.#maybeDeparted(info.nodeId);
+    }
+  }
+
+  #listen<K extends keyof Libp2pEvents>(type: K, listener: (event: Libp2pEvents[K]) => void): void {
+    this.libp2p.addEventListener(type, listener);
+    this.#listeners.push(() => this.libp2p.removeEventListener(type, listener));
+  }
+
+  accept(
+    protocolName: string,
+    handler: (channel: MessageChannel) => void | Promise<void>,
+    options: AcceptOptions = {},
+  ): void {
+    this.#assertRunning();
+    const protocol = protocolId(protocolName, this.networkId);
+    if (this.#accepted.has(protocol)) {
+      throw new InvalidInputError(`protocol ${protocolName} is already accepted`);
+    }
+    const limit = options.maxInboundStreamsPerNode ?? this.#limits.maxInboundStreamsPerNode;
+    if (!Number.isSafeInteger(limit) || limit < 1) {
+      throw new InvalidInputError("maxInboundStreamsPerNode must be a positive integer");
+    }
+    this.#accepted.add(protocol);
+    const active = new Map<NodeId, number>();
+    const channelOptions = channelOptionsOf(options);
+    this.libp2p
+      .handle(
+        protocol,
+        (stream, connection) =>
+          this.#onInboundStream(protocolName, stream, connection, handler, {
+            active,
+            limit,
+            channelOptions,
+          }),
+        {
+          // libp2p counts per connection; we count per node across connections. Its cap only
+          // needs to be above ours so that our handler sees (and counts) the excess streams.
+          maxInboundStreams: limit * 2,
+          maxOutboundStreams: this.#limits.maxOutboundStreamsPerConnection,
+        },
+      )
+      .catch(() => this.#accepted.delete(protocol));
+  }
+
+  async unaccept(protocolName: string): Promise<void> {
+    const protocol = protocolId(protocolName, this.networkId);
+    if (!this.#accepted.delete(protocol) || this.#stopped) return;
+    await this.libp2p.unhandle(protocol);
+  }
+
+  async #onInboundStream(
+    protocolName: string,
+    stream: Stream,
+    connection: Connection,
+    handler: (channel: MessageChannel) => void | Promise<void>,
+    session: {
+      active: Map<NodeId, number>;
+      limit: number;
+      channelOptions: MessageChannelOptions;
+    },
+  ): Promise<void> {
+    const remote = NodeId.fromPeerId(connection.remotePeer);
+    const count = session.active.get(remote) ?? 0;
+    if (count >= session.limit) {
+      const error = new TooManyStreamsError(remote, protocolName, session.limit);
+      this.metrics.streamsRefused++;
+      this.#events.emit({
+        type: "endpoint:stream-refused",
+        remote,
+        protocol: protocolName,
+        code: error.code,
+      });
+      stream.abort(error);
+      return;
+    }
+    session.active.set(remote, count + 1);
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      const left = (session.active.get(remote) ?? 1) - 1;
+      if (left > 0) session.active.set(remote, left);
+      else session.active.delete(remote);
+    };
+    stream.addEventListener("close", release, { once: true });
+    this.metrics.streamsAccepted++;
+    const channel = framedChannel(
+      remote,
+      streamDuplex(stream, this.#streamOptions),
+      session.channelOptions,
+    );
+    try {
+      await handler(channel);
+    } catch (error) {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      const code = failure instanceof P2pandaError ? failure.code : "UNKNOWN";
+      this.metrics.sessionsFailed++;
+      this.metrics.sessionErrors[code] = (this.metrics.sessionErrors[code] ?? 0) + 1;
+      this.#events.emit({
+        type: "endpoint:session-failed",
+        remote,
+        protocol: protocolName,
+        code,
+        message: failure.message,
+      });
+      channel.abort(failure);
+    }
+  }
+
+  async connect(
+    nodeId: NodeId,
+    protocolName: string,
+    options: ConnectOptions = {},
+  ): Promise<MessageChannel> {
+    const protocol = protocolId(protocolName, this.networkId);
+    let stream: Stream;
+    for (let attempt = 1; ; attempt++) {
+      const connection = await this.#connection(nodeId, options.signal);
+      try {
+        stream = await connection.newStream(protocol, {
+          signal: this.#timeoutSignal(options.signal),
+          maxOutboundStreams: this.#limits.maxOutboundStreamsPerConnection,
+        });
+        break;
+      } catch (error) {
+        if (error instanceof Error && error.name === "UnsupportedProtocolError") {
+          this.metrics.protocolNotSupported++;
+          throw new ProtocolNotSupportedError(nodeId, protocolName, { cause: error });
+        }
+        // The connection broke under the stream being opened (a WebRTC peer connection closed
+        // while its data channel opened, the remote went away mid-negotiation): the node may
+        // well be there, on another connection or a new one. Once; a second failure is the
+        // node's answer.
+        const broken =
+          connection.status !== "open" ||
+          (error instanceof Error && BROKEN_CONNECTION_ERRORS.has(error.name));
+        if (
+          !broken ||
+          attempt >= STREAM_OPEN_ATTEMPTS ||
+          options.signal?.aborted === true ||
+          this.#stopped
+        ) {
+          throw new StreamOpenError(nodeId, describe(error), { cause: error });
+        }
+        // libp2p would hand the same connection out again while it still counts as open.
+        if (connection.status === "open") {
+          connection.abort(error instanceof Error ? error : new Error(String(error)));
+        }
+        this.metrics.streamOpensRetried++;
+      }
+    }
+    this.metrics.streamsOpened++;
+    return framedChannel(
+      nodeId,
+      streamDuplex(stream, this.#streamOptions),
+      channelOptionsOf(options),
+    );
+  }
+
+  async dial(nodeId: NodeId, options: { signal?: AbortSignal } = {}): Promise<void> {
+    await this.#connection(nodeId, options.signal);
+  }
+
+  async #connection(nodeId: NodeId, signal: AbortSignal | undefined): Promise<Connection> {
+    this.#assertRunning();
+    if (!NodeId.is(nodeId)) throw new InvalidInputError("not a node id");
+    if (nodeId === this.nodeId) throw new InvalidInputError("an endpoint cannot dial itself");
+    if (!this.#policy.isAllowed(nodeId)) throw new NodeDeniedError(nodeId);
+    const peerId = NodeId.toPeerId(nodeId);
+    const open = this.libp2p
+      .getConnections(peerId)
+      .find((c) => c.status === "open" && c.limits === undefined);
+    if (open !== undefined) return open;
+
+    const known = this.#book.nodeInfo(nodeId)?.transports?.addresses ?? [];
+    // Without an address we can use nothing was attempted: the node is not reported as a
+    // failed connection (it would turn stale and be skipped until long after its address came).
+    if (known.length === 0) {
+      return this.#dialFailed(nodeId, new NoTransportInfoError(nodeId), false);
+    }
+    const dialable = this.#dialableAddresses(nodeId, known);
+    if (dialable.length === 0) {
+      return this.#dialFailed(
+        nodeId,
+        new DialFailedError(nodeId, "no dialable address (private addresses are not allowed)"),
+        false,
+      );
+    }
+    // The node is dialling us already (its WebRTC signalling runs over a relayed connection):
+    // a second, crossing dial makes two peer connections set up at once, and in the soak both
+    // then took seconds or failed. Take its connection instead.
+    const theirs = await this.#inboundDial(peerId, signal);
+    if (theirs !== undefined) return theirs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // The success is reported when the connection opens (see #onConnection).
+        return await this.libp2p.dial(
+          dialable.map((a) => multiaddr(a)),
+          { signal: this.#timeoutSignal(signal) },
+        );
+      } catch (error) {
+        const denied = error instanceof Error && error.name === "DialDeniedError";
+        if (denied || attempt >= DIAL_ATTEMPTS || signal?.aborted === true || this.#stopped) {
+          return this.#dialFailed(
+            nodeId,
+            denied
+              ? new NodeDeniedError(nodeId)
+              : new DialFailedError(nodeId, describe(error), { cause: error }),
+          );
+        }
+      }
+      // Two tabs that learn of each other in the same round dial each other at once, and both
+      // WebRTC set-ups can fail. Wait a random moment: the other side's dial may connect us
+      // meanwhile, or ours goes through alone.
+      this.metrics.dialsRetried++;
+      await new Promise((resolve) => setTimeout(resolve, DIAL_RETRY_MIN_MS + Math.random() * 300));
+      const open = this.libp2p
+        .getConnections(peerId)
+        .find((c) => c.status === "open" && c.limits === undefined);
+      if (open !== undefined) return open;
+    }
+  }
+
+  /**
+   * While `peerId` holds a relayed connection to us (it is setting up WebRTC through it),
+   * waits for its direct connection: resolves with it, or `undefined` when the relayed one
+   * closed, {@link INBOUND_DIAL_WAIT_MS} passed, or `signal` aborted.
+   */
+  async #inboundDial(
+    peerId: PeerId,
+    signal: AbortSignal | undefined,
+  ): Promise<Connection | undefined> {
+    const signalling = (): boolean =>
+      this.libp2p
+        .getConnections(peerId)
+        .some((c) => c.status === "open" && c.limits !== undefined && c.direction === "inbound");
+    const direct = (): Connection | undefined =>
+      this.libp2p.getConnections(peerId).find((c) => c.status === "open" && c.limits === undefined);
+    if (!signalling()) return undefined;
+    this.metrics.inboundDialsAwaited++;
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.libp2p.removeEventListener("connection:open", check);
+        this.libp2p.removeEventListener("connection:close", check);
+        signal?.removeEventListener("abort", done);
+        resolve(direct());
+      };
+      const check = (): void => {
+        if (direct() !== undefined || !signalling()) done();
+      };
+      const timer = setTimeout(done, INBOUND_DIAL_WAIT_MS);
+      this.libp2p.addEventListener("connection:open", check);
+      this.libp2p.addEventListener("connection:close", check);
+      signal?.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  async #dialFailed(nodeId: NodeId, error: P2pandaError, attempted = true): Promise<never> {
+    this.metrics.dialsFailed++;
+    if (attempted) await this.#report(nodeId, false);
+    this.#events.emit({
+      type: "endpoint:dial-failed",
+      remote: nodeId,
+      code: error.code,
+      message: error.message,
+    });
+    throw error;
+  }
+
+  #dialableAddresses(nodeId: NodeId, addresses: readonly string[]): string[] {
+    const suffix = `/p2p/${NodeId.toPeerId(nodeId).toString()}`;
+    const out: string[] = [];
+    for (const address of addresses) {
+      let text: string;
+      try {
+        text = multiaddr(address).toString();
+      } catch {
+        continue;
+      }
+      const named = addressNodeId(text);
+      if (named === undefined) text += suffix;
+      else if (named !== nodeId) continue;
+      if (!this.#policy.allowPrivateAddresses && isPrivateAddress(text)) continue;
+      out.push(text);
+    }
+    return out;
+  }
+
+  #timeoutSignal(signal: AbortSignal | undefined): AbortSignal {
+    const timeout = AbortSignal.timeout(this.#dialTimeoutMs);
+    return signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
+  }
+
+  async #report(nodeId: NodeId, ok: boolean): Promise<void> {
+    try {
+      await this.#book.reportConnection(nodeId, ok);
+    } catch {
+      // A closed or failing address book must not break networking; the book reports its own
+      // store errors.
+    }
+  }
+
+  addresses(): string[] {
+    return advertisableAddresses(
+      this.libp2p.getMultiaddrs(),
+      this.nodeId,
+      this.#policy.allowPrivateAddresses,
+    );
+  }
+
+  listenAddresses(): string[] {
+    return this.libp2p.getMultiaddrs().map((a) => a.toString());
+  }
+
+  transportInfo(): AuthenticatedTransportInfo | undefined {
+    return this.#transportInfo;
+  }
+
+  isConnected(nodeId: NodeId): boolean {
+    return this.libp2p
+      .getConnections(NodeId.toPeerId(nodeId))
+      .some((c) => c.status === "open" && c.limits === undefined);
+  }
+
+  connections(): ConnectionSummary[] {
+    const out: ConnectionSummary[] = [];
+    for (const connection of this.libp2p.getConnections()) {
+      if (connection.status !== "open") continue;
+      const summary = summarise(connection);
+      if (summary !== undefined) out.push(summary);
+    }
+    return out;
+  }
+
+  relays(): NodeId[] {
+    return [...this.#relays];
+  }
+
+  #closeIdleConnections(idle: IdleConnections): void {
+    if (this.#stopped) return;
+    const byId = new Map<string, Connection>();
+    const activity: ConnectionActivity[] = [];
+    for (const connection of this.libp2p.getConnections()) {
+      if (connection.status !== "open") continue;
+      let remote: NodeId;
+      try {
+        remote = NodeId.fromPeerId(connection.remotePeer);
+      } catch {
+        continue;
+      }
+      byId.set(connection.id, connection);
+      activity.push({
+        id: connection.id,
+        remote,
+        sessions: connection.streams.filter((s) => s.protocol?.startsWith("/p2panda/") === true)
+          .length,
+        exempt:
+          connection.limits !== undefined ||
+          this.#relays.has(remote) ||
+          this.#book.nodeInfo(remote)?.bootstrap === true,
+      });
+    }
+    for (const id of idle.sweep(activity, Date.now())) {
+      this.metrics.idleConnectionsClosed++;
+      byId
+        .get(id)
+        ?.close()
+        .catch(() => {});
+    }
+  }
+
+  #onConnection(connection: Connection, what: "opened" | "closed"): void {
+    const summary = summarise(connection);
+    if (summary === undefined) return;
+    if (what === "opened") {
+      this.metrics.connectionsOpened++;
+      if (summary.direction === "inbound") this.#policy.inboundConnections++;
+      // Every new direct connection, in or out (also libp2p's redials of bootstrap nodes), is a
+      // successful attempt; relayed (limited) ones only carry WebRTC signalling.
+      if (!summary.limited) {
+        this.#departed.delete(summary.remote);
+        void this.#report(summary.remote, true);
+      }
+      this.#events.emit({ type: "endpoint:connection-opened", ...summary });
+    } else {
+      this.metrics.connectionsClosed++;
+      if (summary.direction === "inbound") {
+        this.#policy.inboundConnections = Math.max(0, this.#policy.inboundConnections - 1);
+      }
+      this.#events.emit({ type: "endpoint:connection-closed", ...summary });
+      if (!summary.limited) this.#maybeDeparted(summary.remote);
+    }
+  }
+
+  /** A connection closed: was it the only way to reach that node? */
+  #maybeDeparted(remote: NodeId): void {
+    if (this.#stopped) return;
+    if (this.isConnected(remote)) return;
+    const addresses = this.#book.nodeInfo(remote)?.transports?.addresses ?? [];
+    if (!reachableOnlyThrough(addresses, this.nodeId)) return;
+    this.#departed.set(remote, Date.now());
+    this.metrics.departedNodes++;
+    void this.#report(remote, false);
+  }
+
+  /** Removes departed nodes that did not come back within the grace. */
+  #forgetDeparted(): void {
+    const remove = this.#book.removeNode?.bind(this.#book);
+    if (this.#stopped || remove === undefined) return;
+    const now = Date.now();
+    for (const [remote, at] of this.#departed) {
+      if (now - at < this.#forgetDepartedAfterMs) continue;
+      this.#departed.delete(remote);
+      const addresses = this.#book.nodeInfo(remote)?.transports?.addresses ?? [];
+      // It may have published new addresses meanwhile (another relay): then it stays.
+      if (!reachableOnlyThrough(addresses, this.nodeId)) continue;
+      this.metrics.departedNodesForgotten++;
+      remove(remote).catch(() => {});
+    }
+  }
+
+  #addressesMaybeChanged(): void {
+    if (this.#stopped) return;
+    this.#updateRelays();
+    this.#publishing = this.#publishing.then(() => this.#publishTransportInfo()).catch(() => {});
+  }
+
+  #updateRelays(): void {
+    const now = new Set<NodeId>();
+    for (const address of this.libp2p.getMultiaddrs()) {
+      const components = address.getComponents();
+      const circuit = components.findIndex((c) => c.name === "p2p-circuit");
+      const relay = circuit > 0 ? components[circuit - 1] : undefined;
+      if (relay?.name !== "p2p" || relay.value === undefined) continue;
+      try {
+        now.add(NodeId.fromPeerId(relay.value));
+      } catch {
+        // Not an Ed25519 relay: not one of ours, nothing to report.
+      }
+    }
+    for (const relay of now) {
+      if (!this.#relays.has(relay)) {
+        this.#events.emit({ type: "endpoint:relay-reservation", relay, state: "gained" });
+      }
+    }
+    for (const relay of this.#relays) {
+      if (!now.has(relay)) {
+        this.#events.emit({ type: "endpoint:relay-reservation", relay, state: "lost" });
+      }
+    }
+    this.#relays = now;
+  }
+
+  /**
+   * Signs and stores our transport info when the advertised addresses differ from the last
+   * published ones. The timestamp increments from the stored one (which may come from an
+   * earlier run), so our newest info always wins last-write-wins elsewhere.
+   */
+  async #publishTransportInfo(): Promise<void> {
+    if (this.#stopped) return;
+    const addresses = this.addresses();
+    const key = [...addresses].sort().join(" ");
+    if (key === this.#publishedKey) return;
+    // Losing every address (a tab's relay reservation ends as it closes or reconnects) is not
+    // published: a newer empty info would replace the addresses others hold for us everywhere
+    // it travels, and they would know us by id only. The next non-empty set is published.
+    if (addresses.length === 0 && (this.#transportInfo?.addresses.length ?? 0) > 0) return;
+    const stored = this.#book.nodeInfo(this.nodeId);
+    let previous = this.#transportInfo?.timestamp ?? HybridTimestamp.ZERO;
+    if (
+      stored?.transports?.kind === "authenticated" &&
+      stored.transports.timestamp.isAfter(previous)
+    ) {
+      previous = stored.transports.timestamp;
+    }
+    const info = await signTransportInfo(
+      this.#identity,
+      this.#hybridClock.increment(previous),
+      addresses,
+    );
+    const current = this.#book.nodeInfo(this.nodeId) ?? createNodeInfo(this.nodeId);
+    await this.#book.insertNodeInfo({ ...current, transports: info });
+    this.#transportInfo = info;
+    this.#publishedKey = key;
+    this.metrics.transportInfosPublished++;
+    this.#events.emit({
+      type: "endpoint:addresses-changed",
+      addresses: info.addresses,
+      timestamp: info.timestamp,
+    });
+  }
+
+  async #addBootstrapNodes(): Promise<void> {
+    for (const { nodeId, addresses } of this.#bootstrap) {
+      if (nodeId === this.nodeId) continue;
+      const current = this.#book.nodeInfo(nodeId) ?? createNodeInfo(nodeId);
+      await this.#book.insertNodeInfo({
+        ...current,
+        bootstrap: true,
+        transports: { kind: "trusted", addresses },
+      });
+      const dialable = this.#dialableAddresses(nodeId, addresses);
+      // Tagged keep-alive, libp2p redials a bootstrap (our relay) when the connection drops.
+      await this.libp2p.peerStore.merge(NodeId.toPeerId(nodeId), {
+        multiaddrs: dialable.map((a) => multiaddr(a)),
+        tags: { [KEEP_ALIVE]: { value: 1 } },
+      });
+      this.#connection(nodeId, undefined).catch(() => {});
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    if (this.#idleTimer !== undefined) clearInterval(this.#idleTimer);
+    if (this.#departedTimer !== undefined) clearInterval(this.#departedTimer);
+    await this.#publishing;
+    await this.libp2p.stop();
+    for (const remove of this.#listeners.splice(0)) remove();
+    this.#events.complete();
+  }
+
+  #assertRunning(): void {
+    if (this.#stopped) throw new EndpointStoppedError();
+  }
+}
+
+function summarise(connection: Connection): ConnectionSummary | undefined {
+  let remote: NodeId;
+  try {
+    remote = NodeId.fromPeerId(connection.remotePeer);
+  } catch {
+    return undefined;
+  }
+  return {
+    remote,
+    transport: connectionTransport(connection.remoteAddr),
+    direction: connection.direction,
+    limited: connection.limits !== undefined,
+    remoteAddress: connection.remoteAddr.toString(),
+  };
+}
+
+function describe(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) {
+    return error.errors.map(describe).join("; ");
+  }
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** The message-channel part of accept/connect options (the rest is the endpoint's). */
+function channelOptionsOf(options: MessageChannelOptions): MessageChannelOptions {
+  return {
+    maxFrameSize: options.maxFrameSize,
+    receiveTimeoutMs: options.receiveTimeoutMs,
+    frameTimeoutMs: options.frameTimeoutMs,
+    keepAliveIntervalMs: options.keepAliveIntervalMs,
+  };
+}
