@@ -15,16 +15,10 @@ import {
   type MessageChannelOptions,
 } from "../codec/message-channel.ts";
 import { InvalidInputError, P2pandaError } from "../errors.ts";
-import { HybridClock, HybridTimestamp } from "../hybrid-timestamp.ts";
-import type { Identity } from "../identity/identity.ts";
 import { NetworkId, protocolId } from "../ids/network-id.ts";
 import { NodeId } from "../ids/node-id.ts";
 import { createNodeInfo } from "../records/node-info.ts";
-import {
-  type AuthenticatedTransportInfo,
-  addressNodeId,
-  signTransportInfo,
-} from "../records/transport-info.ts";
+import { type AuthenticatedTransportInfo, addressNodeId } from "../records/transport-info.ts";
 import {
   advertisableAddresses,
   connectionTransport,
@@ -57,7 +51,9 @@ import {
 import type { ConnectionSummary, EndpointEvent } from "./events.ts";
 import { type ConnectionActivity, IdleConnections } from "./idle-connections.ts";
 import type { AcceptOptions, ConnectOptions } from "./protocol-endpoint.ts";
+import { RelayReservations } from "./relay-reservations.ts";
 import { type StreamDuplexOptions, streamDuplex } from "./stream-duplex.ts";
+import { TransportInfoPublisher } from "./transport-info-publisher.ts";
 
 /** Dials of one `connect` before it fails: a second one after a short random wait. */
 const DIAL_ATTEMPTS = 2;
@@ -161,21 +157,17 @@ class Libp2pEndpoint implements Endpoint {
     departedNodes: 0,
     departedNodesForgotten: 0,
   };
-  readonly #identity: Identity;
   readonly #book: EndpointAddressBook;
   readonly #limits: Required<EndpointLimits>;
   readonly #policy: ConnectionPolicy;
   readonly #bootstrap: ReturnType<typeof parseBootstrapAddresses>;
-  readonly #hybridClock: HybridClock;
   readonly #events: EventStream<EndpointEvent>;
   readonly #dialTimeoutMs: number;
   readonly #streamOptions: StreamDuplexOptions;
   readonly #accepted = new Set<string>();
   readonly #listeners: Array<() => void> = [];
-  #transportInfo: AuthenticatedTransportInfo | undefined;
-  #publishedKey: string | undefined;
-  #publishing: Promise<void> = Promise.resolve();
-  #relays = new Set<NodeId>();
+  readonly #publisher: TransportInfoPublisher;
+  readonly #relays = new RelayReservations();
   readonly #idle: IdleConnections | undefined;
   /** Nodes reachable only through us whose connection closed, with when it closed. */
   readonly #departed = new Map<NodeId, number>();
@@ -193,7 +185,6 @@ class Libp2pEndpoint implements Endpoint {
     bootstrap: ReturnType<typeof parseBootstrapAddresses>,
   ) {
     this.libp2p = libp2p;
-    this.#identity = options.identity;
     this.nodeId = options.identity.nodeId;
     this.networkId = options.networkId ?? NetworkId.DEFAULT;
     this.#book = options.addressBook;
@@ -201,7 +192,20 @@ class Libp2pEndpoint implements Endpoint {
     this.#policy = policy;
     this.#bootstrap = bootstrap;
     const clock = options.clock ?? systemClock;
-    this.#hybridClock = new HybridClock(clock);
+    this.#publisher = new TransportInfoPublisher({
+      identity: options.identity,
+      addressBook: options.addressBook,
+      clock,
+      addresses: () => this.addresses(),
+      onPublished: (info) => {
+        this.metrics.transportInfosPublished++;
+        this.#events.emit({
+          type: "endpoint:addresses-changed",
+          addresses: info.addresses,
+          timestamp: info.timestamp,
+        });
+      },
+    });
     this.#events = new EventStream<EndpointEvent>(() => clock.now());
     this.#dialTimeoutMs = options.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS;
     this.#streamOptions = options.stream ?? {};
@@ -260,7 +264,7 @@ class Libp2pEndpoint implements Endpoint {
       );
     }
     this.#addressesMaybeChanged();
-    await this.#publishing;
+    await this.#publisher.settled;
     await this.#addBootstrapNodes();
     this.#departedWhileDown();
   }
@@ -590,7 +594,7 @@ class Libp2pEndpoint implements Endpoint {
   }
 
   transportInfo(): AuthenticatedTransportInfo | undefined {
-    return this.#transportInfo;
+    return this.#publisher.current;
   }
 
   isConnected(nodeId: NodeId): boolean {
@@ -610,7 +614,7 @@ class Libp2pEndpoint implements Endpoint {
   }
 
   relays(): NodeId[] {
-    return [...this.#relays];
+    return this.#relays.list();
   }
 
   #closeIdleConnections(idle: IdleConnections): void {
@@ -698,73 +702,14 @@ class Libp2pEndpoint implements Endpoint {
 
   #addressesMaybeChanged(): void {
     if (this.#stopped) return;
-    this.#updateRelays();
-    this.#publishing = this.#publishing.then(() => this.#publishTransportInfo()).catch(() => {});
-  }
-
-  #updateRelays(): void {
-    const now = new Set<NodeId>();
-    for (const address of this.libp2p.getMultiaddrs()) {
-      const components = address.getComponents();
-      const circuit = components.findIndex((c) => c.name === "p2p-circuit");
-      const relay = circuit > 0 ? components[circuit - 1] : undefined;
-      if (relay?.name !== "p2p" || relay.value === undefined) continue;
-      try {
-        now.add(NodeId.fromPeerId(relay.value));
-      } catch {
-        // Not an Ed25519 relay: not one of ours, nothing to report.
-      }
+    const { gained, lost } = this.#relays.update(this.libp2p.getMultiaddrs());
+    for (const relay of gained) {
+      this.#events.emit({ type: "endpoint:relay-reservation", relay, state: "gained" });
     }
-    for (const relay of now) {
-      if (!this.#relays.has(relay)) {
-        this.#events.emit({ type: "endpoint:relay-reservation", relay, state: "gained" });
-      }
+    for (const relay of lost) {
+      this.#events.emit({ type: "endpoint:relay-reservation", relay, state: "lost" });
     }
-    for (const relay of this.#relays) {
-      if (!now.has(relay)) {
-        this.#events.emit({ type: "endpoint:relay-reservation", relay, state: "lost" });
-      }
-    }
-    this.#relays = now;
-  }
-
-  /**
-   * Signs and stores our transport info when the advertised addresses differ from the last
-   * published ones. The timestamp increments from the stored one (which may come from an
-   * earlier run), so our newest info always wins last-write-wins elsewhere.
-   */
-  async #publishTransportInfo(): Promise<void> {
-    if (this.#stopped) return;
-    const addresses = this.addresses();
-    const key = [...addresses].sort().join(" ");
-    if (key === this.#publishedKey) return;
-    // Losing every address (a tab's relay reservation ends as it closes or reconnects) is not
-    // published: a newer empty info would replace the addresses others hold for us everywhere
-    // it travels, and they would know us by id only. The next non-empty set is published.
-    if (addresses.length === 0 && (this.#transportInfo?.addresses.length ?? 0) > 0) return;
-    const stored = this.#book.nodeInfo(this.nodeId);
-    let previous = this.#transportInfo?.timestamp ?? HybridTimestamp.ZERO;
-    if (
-      stored?.transports?.kind === "authenticated" &&
-      stored.transports.timestamp.isAfter(previous)
-    ) {
-      previous = stored.transports.timestamp;
-    }
-    const info = await signTransportInfo(
-      this.#identity,
-      this.#hybridClock.increment(previous),
-      addresses,
-    );
-    const current = this.#book.nodeInfo(this.nodeId) ?? createNodeInfo(this.nodeId);
-    await this.#book.insertNodeInfo({ ...current, transports: info });
-    this.#transportInfo = info;
-    this.#publishedKey = key;
-    this.metrics.transportInfosPublished++;
-    this.#events.emit({
-      type: "endpoint:addresses-changed",
-      addresses: info.addresses,
-      timestamp: info.timestamp,
-    });
+    this.#publisher.addressesMaybeChanged();
   }
 
   async #addBootstrapNodes(): Promise<void> {
@@ -789,9 +734,10 @@ class Libp2pEndpoint implements Endpoint {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#publisher.stop();
     if (this.#idleTimer !== undefined) clearInterval(this.#idleTimer);
     if (this.#departedTimer !== undefined) clearInterval(this.#departedTimer);
-    await this.#publishing;
+    await this.#publisher.settled;
     await this.libp2p.stop();
     for (const remove of this.#listeners.splice(0)) remove();
     this.#events.complete();
