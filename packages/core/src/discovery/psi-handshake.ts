@@ -66,10 +66,42 @@ export interface NodeIdCodec {
   fromBytes(bytes: Uint8Array): NodeId;
 }
 
+/**
+ * Where a handshake is (spec §4.5). Alice goes initial → awaiting Bob's salt half and hashes →
+ * awaiting Bob's nodes → awaiting Bob's close → finished; Bob goes initial → awaiting Alice's
+ * salt half → awaiting Alice's hashes → awaiting Alice's nodes → finished. Any unexpected input
+ * ends in `failed`.
+ */
+export type PsiState =
+  | "initial"
+  | "awaiting-bob-salt-half-and-hashes"
+  | "awaiting-bob-nodes"
+  | "awaiting-bob-close"
+  | "awaiting-alice-salt-half"
+  | "awaiting-alice-hashes"
+  | "awaiting-alice-nodes"
+  | "finished"
+  | "failed";
+
+/** How errors name each state ("alice got \"nodes\" while awaiting bob's salt half and hashes"). */
+const PSI_STATE_DESCRIPTIONS: Record<PsiState, string> = {
+  initial: "initial",
+  "awaiting-bob-salt-half-and-hashes": "awaiting bob's salt half and hashes",
+  "awaiting-bob-nodes": "awaiting bob's nodes",
+  "awaiting-bob-close": "awaiting bob's close",
+  "awaiting-alice-salt-half": "awaiting alice's salt half",
+  "awaiting-alice-hashes": "awaiting alice's hashes",
+  "awaiting-alice-nodes": "awaiting alice's nodes",
+  finished: "finished",
+  failed: "failed",
+};
+
 /** The common surface of both roles, for code that runs either. */
 export interface PsiHandshake {
   readonly role: PsiRole;
   readonly remoteNodeId: NodeId;
+  /** Where the handshake is. */
+  readonly state: PsiState;
   /** Whether the handshake finished successfully. */
   readonly finished: boolean;
   /** First output: Alice's salt half; nothing for Bob. Call once, before anything else. */
@@ -97,7 +129,7 @@ abstract class PsiParty implements PsiHandshake {
   protected readonly topics: { topic: Topic; bytes: Uint8Array }[];
   protected readonly maxInfos: number;
   protected readonly ownSaltHalf: Uint8Array;
-  protected state = "initial";
+  #state: PsiState = "initial";
   protected intersection: ReadonlySet<Topic> = new Set();
   protected remoteInfos: ReadonlyMap<NodeId, unknown> | undefined;
 
@@ -118,8 +150,16 @@ abstract class PsiParty implements PsiHandshake {
     this.ownSaltHalf = options.rng.bytes(SALT_HALF_LENGTH);
   }
 
+  get state(): PsiState {
+    return this.#state;
+  }
+
   get finished(): boolean {
-    return this.state === "finished";
+    return this.#state === "finished";
+  }
+
+  protected enter(state: PsiState): void {
+    this.#state = state;
   }
 
   abstract start(): PsiOutput;
@@ -127,8 +167,8 @@ abstract class PsiParty implements PsiHandshake {
   abstract remoteClosed(): PsiOutput;
 
   protected unexpected(message: DiscoveryMessage): never {
-    const was = this.state;
-    this.state = "failed";
+    const was = PSI_STATE_DESCRIPTIONS[this.state];
+    this.enter("failed");
     throw new DiscoveryProtocolError(
       "unexpected-message",
       `${this.role} got "${message.type}" while ${was}`,
@@ -136,8 +176,8 @@ abstract class PsiParty implements PsiHandshake {
   }
 
   protected closedEarly(): never {
-    const was = this.state;
-    this.state = "failed";
+    const was = PSI_STATE_DESCRIPTIONS[this.state];
+    this.enter("failed");
     throw new DiscoveryProtocolError("closed-early", `remote closed while ${this.role} was ${was}`);
   }
 
@@ -194,35 +234,35 @@ export class PsiAlice extends PsiParty {
 
   start(): PsiOutput {
     if (this.state !== "initial") throw new InvalidInputError("start() called twice");
-    this.state = "awaiting bob's salt half and hashes";
+    this.enter("awaiting-bob-salt-half-and-hashes");
     return { send: [{ type: "alice-salt-half", saltHalf: this.ownSaltHalf }], closeOurSide: false };
   }
 
   receive(message: DiscoveryMessage): PsiOutput {
     if (
-      this.state === "awaiting bob's salt half and hashes" &&
+      this.state === "awaiting-bob-salt-half-and-hashes" &&
       message.type === "bob-salt-half-and-hashes"
     ) {
       const aliceSalt = salt(this.ownSaltHalf, message.saltHalf, ALICE_SALT_BYTE);
       const bobSalt = salt(this.ownSaltHalf, message.saltHalf, BOB_SALT_BYTE);
       this.intersection = this.intersect(message.topicHashes, bobSalt);
-      this.state = "awaiting bob's nodes";
+      this.enter("awaiting-bob-nodes");
       return {
         send: [{ type: "alice-hashes", topicHashes: this.hashTopics(aliceSalt) }],
         closeOurSide: false,
       };
     }
-    if (this.state === "awaiting bob's nodes" && message.type === "nodes") {
+    if (this.state === "awaiting-bob-nodes" && message.type === "nodes") {
       this.takeNodes(message);
-      this.state = "awaiting bob's close";
+      this.enter("awaiting-bob-close");
       return { send: [this.nodesMessage()], closeOurSide: true };
     }
     return this.unexpected(message);
   }
 
   remoteClosed(): PsiOutput {
-    if (this.state !== "awaiting bob's close") return this.closedEarly();
-    this.state = "finished";
+    if (this.state !== "awaiting-bob-close") return this.closedEarly();
+    this.enter("finished");
     return { ...NOTHING, result: this.result() };
   }
 }
@@ -238,15 +278,15 @@ export class PsiBob extends PsiParty {
 
   start(): PsiOutput {
     if (this.state !== "initial") throw new InvalidInputError("start() called twice");
-    this.state = "awaiting alice's salt half";
+    this.enter("awaiting-alice-salt-half");
     return NOTHING;
   }
 
   receive(message: DiscoveryMessage): PsiOutput {
-    if (this.state === "awaiting alice's salt half" && message.type === "alice-salt-half") {
+    if (this.state === "awaiting-alice-salt-half" && message.type === "alice-salt-half") {
       this.#aliceSalt = salt(message.saltHalf, this.ownSaltHalf, ALICE_SALT_BYTE);
       const bobSalt = salt(message.saltHalf, this.ownSaltHalf, BOB_SALT_BYTE);
-      this.state = "awaiting alice's hashes";
+      this.enter("awaiting-alice-hashes");
       return {
         send: [
           {
@@ -259,17 +299,17 @@ export class PsiBob extends PsiParty {
       };
     }
     if (
-      this.state === "awaiting alice's hashes" &&
+      this.state === "awaiting-alice-hashes" &&
       message.type === "alice-hashes" &&
       this.#aliceSalt
     ) {
       this.intersection = this.intersect(message.topicHashes, this.#aliceSalt);
-      this.state = "awaiting alice's nodes";
+      this.enter("awaiting-alice-nodes");
       return { send: [this.nodesMessage()], closeOurSide: false };
     }
-    if (this.state === "awaiting alice's nodes" && message.type === "nodes") {
+    if (this.state === "awaiting-alice-nodes" && message.type === "nodes") {
       this.takeNodes(message);
-      this.state = "finished";
+      this.enter("finished");
       return { send: [], closeOurSide: true, result: this.result() };
     }
     return this.unexpected(message);

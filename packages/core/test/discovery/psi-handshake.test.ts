@@ -8,6 +8,7 @@ import {
   PsiAlice,
   PsiBob,
   type PsiHandshake,
+  type PsiState,
   runDiscoverySession,
   selectInfosToShare,
 } from "../../src/discovery/index.ts";
@@ -275,6 +276,62 @@ function bobAt(step: 0 | 1 | 2): { handshake: PsiHandshake; expected: DiscoveryM
   const expected = (["alice-salt-half", "alice-hashes", "nodes"] as const)[step];
   return { handshake: b, expected };
 }
+
+describe("PSI-hash: each role's states, named by a closed union", () => {
+  it("Alice and Bob go through their own states, in the spec's order", () => {
+    const a = alice(side(A, B, [topic(1)]));
+    const b = bob(side(B, A, [topic(1)]));
+    const seen = { alice: [a.state], bob: [b.state] } as Record<"alice" | "bob", PsiState[]>;
+    const note = () => {
+      if (seen.alice.at(-1) !== a.state) seen.alice.push(a.state);
+      if (seen.bob.at(-1) !== b.state) seen.bob.push(b.state);
+    };
+    const observed: PsiHandshake[] = [a, b];
+    const step = <T>(fn: () => T): T => {
+      const out = fn();
+      note();
+      return out;
+    };
+    const aOut = step(() => a.start());
+    step(() => b.start());
+    const bOut = step(() => b.receive(aOut.send[0] as DiscoveryMessage));
+    const aOut2 = step(() => a.receive(bOut.send[0] as DiscoveryMessage));
+    const bOut2 = step(() => b.receive(aOut2.send[0] as DiscoveryMessage));
+    const aOut3 = step(() => a.receive(bOut2.send[0] as DiscoveryMessage));
+    step(() => b.receive(aOut3.send[0] as DiscoveryMessage));
+    step(() => a.remoteClosed());
+    expect(seen.alice).toEqual([
+      "initial",
+      "awaiting-bob-salt-half-and-hashes",
+      "awaiting-bob-nodes",
+      "awaiting-bob-close",
+      "finished",
+    ]);
+    expect(seen.bob).toEqual([
+      "initial",
+      "awaiting-alice-salt-half",
+      "awaiting-alice-hashes",
+      "awaiting-alice-nodes",
+      "finished",
+    ]);
+    expect(observed.every((h) => h.finished)).toBe(true);
+  });
+
+  it("an unexpected input ends in failed; the error still names the state in words", () => {
+    const a = alice(side(A, B, [topic(1)]));
+    a.start();
+    expect(() => a.receive(SAMPLES.nodes)).toThrow(
+      `alice got "nodes" while awaiting bob's salt half and hashes`,
+    );
+    expect(a.state).toBe("failed");
+    const b = bob(side(B, A, [topic(1)]));
+    b.start();
+    expect(() => b.remoteClosed()).toThrow(
+      "remote closed while bob was awaiting alice's salt half",
+    );
+    expect(b.state).toBe("failed");
+  });
+});
 
 describe("PSI-hash: any message out of order or of the wrong kind fails the session", () => {
   it("Alice answered with her own first message fails (topic_out_of_order_alice)", () => {
