@@ -9,8 +9,7 @@ import {
   GossipProtocolError,
   GossipTopicNotJoinedError,
 } from "./errors.ts";
-import { decodeGossipMessage, type GossipMessage } from "./messages.ts";
-import { messageKey } from "./plumtree.ts";
+import { decodeGossipMessage, type GossipMessage, gossipMessageTopic } from "./messages.ts";
 import { TokenBucket } from "./token-bucket.ts";
 import {
   type GossipEvent,
@@ -178,7 +177,7 @@ export class GossipState {
       // throw to the driver (an escaped error would take the whole node down).
       return this.#refuse(from, asProtocolError(error), now);
     }
-    const topic = messageKey(message.topic) as Topic;
+    const topic = gossipMessageTopic(message);
     const t = this.#topics.get(topic);
     if (t === undefined) {
       this.metrics.droppedUnknownTopic++;

@@ -2,7 +2,7 @@ import { bytesEqual } from "../bytes.ts";
 import { expectBytes, expectMap, isBytes, taggedRecord } from "../codec/message-shape.ts";
 import { HASH_LENGTH, hash } from "../hash.ts";
 import { NODE_ID_LENGTH } from "../ids/node-id.ts";
-import { TOPIC_LENGTH } from "../ids/topic.ts";
+import { TOPIC_LENGTH, Topic } from "../ids/topic.ts";
 import { DEFAULT_GOSSIP_LIMITS, type GossipLimits } from "./config.ts";
 import { GossipProtocolError } from "./errors.ts";
 
@@ -84,6 +84,14 @@ export type TopicMessageType = TopicMessage["type"];
 export interface GossipMessage {
   readonly topic: Uint8Array;
   readonly body: TopicMessage;
+}
+
+/**
+ * The topic a {@link GossipMessage} is for. Its 32 bytes were checked by
+ * {@link decodeGossipMessage}, so this cannot throw for a decoded message.
+ */
+export function gossipMessageTopic(message: GossipMessage): Topic {
+  return Topic.fromBytes(message.topic);
 }
 
 /** Membership message kinds (the rest belong to PlumTree). */
