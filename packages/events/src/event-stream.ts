@@ -1,10 +1,5 @@
 import { type Observable, Subject } from "rxjs";
-import type { P2pEvent } from "./event.ts";
-
-/** An event without its time: what {@link EventStream.emit} takes (distributes over unions). */
-export type Unstamped<E extends P2pEvent> = E extends P2pEvent
-  ? Omit<E, "at"> & { at?: number }
-  : never;
+import { type P2pEvent, stamp, type Unstamped } from "./event.ts";
 
 /**
  * A hot stream of events owned by one service. Subscribers see only what is emitted after they
@@ -34,7 +29,7 @@ export class EventStream<E extends P2pEvent> {
   /** Emits an event, stamping `at` with the current time unless the caller gave one. */
   emit(event: Unstamped<E>): void {
     if (this.closed) return;
-    this.#subject.next({ ...event, at: event.at ?? this.#clock() } as E);
+    this.#subject.next(stamp<E>(event, event.at ?? this.#clock()));
   }
 
   /** Completes the stream. Idempotent. */

@@ -1,6 +1,6 @@
-import { EventStream, ofType, type P2pEvent } from "@p2panda-web/events";
+import { EventStream, ofType, type P2pEvent, stamp, type Unstamped } from "@p2panda-web/events";
 import { firstValueFrom, toArray } from "rxjs";
-import { describe, expect, it } from "vitest";
+import { describe, expect, expectTypeOf, it } from "vitest";
 
 type E = (P2pEvent<"a:one"> & { n: number }) | P2pEvent<"b:two">;
 
@@ -33,5 +33,23 @@ describe("EventStream", () => {
     s.complete();
     const got = await ones;
     expect(got.map((e) => e.n)).toEqual([3]);
+  });
+});
+
+describe("Unstamped and stamp: an event without its time, and with it", () => {
+  it("stamp puts the time on an event that has none and keeps one it has", () => {
+    const bare: Unstamped<E> = { type: "a:one", n: 3 };
+    expect(stamp<E>(bare, 5)).toEqual({ type: "a:one", n: 3, at: 5 });
+    expect(stamp<E>({ type: "b:two", at: 1 }, 5)).toEqual({ type: "b:two", at: 1 });
+  });
+
+  it("Unstamped keeps each variant's own fields", () => {
+    expectTypeOf<Unstamped<E>>().toEqualTypeOf<
+      | (Omit<P2pEvent<"a:one"> & { n: number }, "at"> & { at?: number })
+      | (Omit<P2pEvent<"b:two">, "at"> & { at?: number })
+    >();
+    // @ts-expect-error: a variant's fields do not mix with another's type.
+    const wrong: Unstamped<E> = { type: "b:two", n: 1 };
+    expect(wrong.type).toBe("b:two");
   });
 });

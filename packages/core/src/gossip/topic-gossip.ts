@@ -1,4 +1,4 @@
-import type { P2pEvent } from "@p2panda-web/events";
+import { type P2pEvent, stamp, type Unstamped } from "@p2panda-web/events";
 import type { NodeId } from "../ids/node-id.ts";
 import type { Topic } from "../ids/topic.ts";
 import type { Rng } from "../random.ts";
@@ -30,12 +30,6 @@ export type GossipEvent =
       readonly hops: number;
     })
   | (P2pEvent<"gossip:left"> & { readonly topic: Topic });
-
-type Unstamped = GossipEvent extends infer E
-  ? E extends GossipEvent
-    ? Omit<E, "at">
-    : never
-  : never;
 
 /** What a {@link TopicGossip} asks its driver to do, in order. */
 export type TopicOutput =
@@ -185,8 +179,8 @@ export class TopicGossip {
     return this.#flush();
   }
 
-  #event(event: Unstamped): void {
-    this.#out.push({ type: "event", event: { ...event, at: this.#now } as GossipEvent });
+  #event(event: Unstamped<GossipEvent>): void {
+    this.#out.push({ type: "event", event: stamp<GossipEvent>(event, this.#now) });
   }
 
   #flush(): TopicOutput[] {
