@@ -1,11 +1,12 @@
 // The conformance suite on Chromium's real IndexedDB.
+
+import { describeAddressBookConformance } from "@p2panda-web/testkit/address-book";
 import { describe, expect, it } from "vitest";
 import {
   type AddressBookStore,
   indexedDbAddressBookStore,
   requestPersistentStorage,
 } from "../src/index.ts";
-import { describeAddressBookConformance } from "./conformance.ts";
 
 const run = Math.random().toString(36).slice(2);
 const names = new WeakMap<AddressBookStore, string>();

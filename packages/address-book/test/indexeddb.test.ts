@@ -2,6 +2,7 @@
 // indexeddb.browser.test.ts with the same suite).
 import "fake-indexeddb/auto";
 import { createNodeInfo, Identity } from "@p2panda-web/core";
+import { describeAddressBookConformance } from "@p2panda-web/testkit/address-book";
 import { IDBFactory } from "fake-indexeddb";
 import { describe, expect, it } from "vitest";
 import {
@@ -10,7 +11,6 @@ import {
   indexedDbAddressBookStore,
   requestPersistentStorage,
 } from "../src/index.ts";
-import { describeAddressBookConformance } from "./conformance.ts";
 
 const names = new WeakMap<AddressBookStore, string>();
 let counter = 0;

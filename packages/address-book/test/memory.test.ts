@@ -1,4 +1,4 @@
+import { describeAddressBookConformance } from "@p2panda-web/testkit/address-book";
 import { memoryAddressBookStore } from "../src/index.ts";
-import { describeAddressBookConformance } from "./conformance.ts";
 
 describeAddressBookConformance("memory", async () => memoryAddressBookStore());

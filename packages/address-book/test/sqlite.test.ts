@@ -3,10 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { createNodeInfo, Identity } from "@p2panda-web/core";
+import { describeAddressBookConformance } from "@p2panda-web/testkit/address-book";
 import { afterAll, describe, expect, it } from "vitest";
 import { AddressBook, type AddressBookStore } from "../src/index.ts";
 import { sqliteAddressBookStore } from "../src/sqlite/index.ts";
-import { describeAddressBookConformance } from "./conformance.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "p2panda-address-book-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

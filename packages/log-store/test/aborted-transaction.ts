@@ -11,9 +11,13 @@ import {
   type Operation,
   SyncSession,
 } from "@p2panda-web/core/sync";
+import {
+  type Backend,
+  expectValidChain,
+  makeChain,
+  seededIdentity,
+} from "@p2panda-web/testkit/log-store";
 import { afterEach, describe, expect, it } from "vitest";
-import { seededIdentity } from "../../core/test/sync/helpers.ts";
-import { type Backend, expectValidChain, makeChain } from "./persistence.ts";
 
 /** Makes the `n`-th `put` from now abort its transaction right after issuing it. */
 function abortOnPut(n: number): () => void {

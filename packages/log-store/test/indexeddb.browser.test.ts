@@ -1,13 +1,14 @@
 // The IndexedDB backend on Chromium's real IndexedDB: core's conformance suites, the
 // persistence suite and aborted transactions. Never imports node:sqlite.
-import { describe, expect, it } from "vitest";
+
 import {
   describeLogStoreConformance,
+  describePersistence,
   describeTopicStoreConformance,
-} from "../../core/test/sync/store-conformance.ts";
+} from "@p2panda-web/testkit/log-store";
+import { describe, expect, it } from "vitest";
 import { openIndexedDbSyncStores, requestPersistentStorage } from "../src/index.ts";
 import { describeAbortedTransaction } from "./aborted-transaction.ts";
-import { describePersistence } from "./persistence.ts";
 
 const run = Math.random().toString(36).slice(2);
 let counter = 0;

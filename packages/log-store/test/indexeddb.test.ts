@@ -1,16 +1,18 @@
 // The IndexedDB backend in Node on fake-indexeddb (fast runs; indexeddb.browser.test.ts runs the
 // same suites on Chromium's real IndexedDB).
 import "fake-indexeddb/auto";
-import { IDBFactory } from "fake-indexeddb";
-import { describe, expect, it } from "vitest";
-import { seededIdentity } from "../../core/test/sync/helpers.ts";
 import {
   describeLogStoreConformance,
+  describePersistence,
   describeTopicStoreConformance,
-} from "../../core/test/sync/store-conformance.ts";
+  expectValidChain,
+  makeChain,
+  seededIdentity,
+} from "@p2panda-web/testkit/log-store";
+import { IDBFactory } from "fake-indexeddb";
+import { describe, expect, it } from "vitest";
 import { openIndexedDbSyncStores } from "../src/index.ts";
 import { describeAbortedTransaction } from "./aborted-transaction.ts";
-import { describePersistence, expectValidChain, makeChain } from "./persistence.ts";
 
 let counter = 0;
 const freshName = () => `log-store-${counter++}`;

@@ -6,14 +6,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
-import { afterAll, describe, expect, it } from "vitest";
-import { seededIdentity } from "../../core/test/sync/helpers.ts";
 import {
   describeLogStoreConformance,
+  describePersistence,
   describeTopicStoreConformance,
-} from "../../core/test/sync/store-conformance.ts";
+  expectValidChain,
+  makeChain,
+  seededIdentity,
+} from "@p2panda-web/testkit/log-store";
+import { afterAll, describe, expect, it } from "vitest";
 import { openSqliteSyncStores, SQLITE_SCHEMA_VERSION } from "../src/sqlite/index.ts";
-import { describePersistence, expectValidChain, makeChain } from "./persistence.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "p2panda-log-store-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -3,6 +3,7 @@
  * close and reopen, never store part of a bad batch, leave only gap-free chains behind when a
  * sync session is cut off mid-write, and carry a full two-node sync. Imports nothing Node-only:
  * the Chromium tests run it on real IndexedDB.
+ * @module
  */
 import type { Identity, NodeId, Topic } from "@p2panda-web/core";
 import { memoryChannelPair, Topic as TopicId } from "@p2panda-web/core";
@@ -20,7 +21,7 @@ import {
   validateOperation,
 } from "@p2panda-web/core/sync";
 import { describe, expect, it } from "vitest";
-import { seededIdentity } from "../../core/test/sync/helpers.ts";
+import { seededIdentity } from "./identities.ts";
 
 /** A backend's stores over one database, and how to close it. */
 export interface OpenStores {

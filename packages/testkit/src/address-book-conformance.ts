@@ -1,6 +1,16 @@
-// The shared acceptance suite of the address book: every AddressBookStore backend runs it (memory,
-// SQLite, fake-indexeddb in Node, real IndexedDB in Chromium). One `describe` per spec rule
-// (spec §2); upstream test names are kept where a test ports one.
+/**
+ * The shared acceptance suite of the address book: every `AddressBookStore` backend runs it
+ * (memory, SQLite, fake-indexeddb in Node, real IndexedDB in Chromium; yours too). One `describe`
+ * per spec rule (spec §2); upstream test names are kept where a test ports one.
+ * @module
+ */
+
+import {
+  AddressBook,
+  type AddressBookOptions,
+  type AddressBookStore,
+  type Change,
+} from "@p2panda-web/address-book";
 import {
   type AuthenticatedTransportInfo,
   createNodeInfo,
@@ -18,12 +28,6 @@ import {
 } from "@p2panda-web/core";
 import type { Observable } from "rxjs";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import {
-  AddressBook,
-  type AddressBookOptions,
-  type AddressBookStore,
-  type Change,
-} from "../src/index.ts";
 
 /** Makes a fresh, empty store (a new database for persistent backends). */
 export type MakeStore = () => Promise<AddressBookStore>;

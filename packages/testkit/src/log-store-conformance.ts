@@ -1,16 +1,21 @@
 /**
- * The acceptance suite every `LogStore` and `TopicStore` backend must pass (memory here;
- * IndexedDB and SQLite later). Call `describeLogStoreConformance` / `describeTopicStoreConformance`
- * from a backend's test file with a factory for a fresh, empty store.
+ * The acceptance suite every `LogStore` and `TopicStore` backend must pass (core's memory stores,
+ * the IndexedDB and SQLite stores of `@p2panda-web/log-store`, yours). Call
+ * `describeLogStoreConformance` / `describeTopicStoreConformance` from a backend's test file with
+ * a factory for a fresh, empty store.
+ * @module
  */
+import { type Identity, type NodeId, Topic } from "@p2panda-web/core";
+import {
+  createOperation,
+  LogForkError,
+  LogGapError,
+  type LogStore,
+  type Operation,
+  type TopicStore,
+} from "@p2panda-web/core/sync";
 import { describe, expect, it } from "vitest";
-import type { Identity } from "../../src/identity/identity.ts";
-import type { NodeId } from "../../src/ids/node-id.ts";
-import { Topic } from "../../src/ids/topic.ts";
-import { createOperation, type Operation } from "../../src/sync/operation.ts";
-import { LogForkError, LogGapError, type LogStore } from "../../src/sync/store/log-store.ts";
-import type { TopicStore } from "../../src/sync/store/topic-store.ts";
-import { seededIdentity } from "./helpers.ts";
+import { seededIdentity } from "./identities.ts";
 
 /** A fresh store and how to dispose of it. */
 export interface StoreFixture<S> {
