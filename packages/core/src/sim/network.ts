@@ -62,9 +62,9 @@ export class SimNetwork<Id extends string = string> {
   }
 
   /**
-   * Splits the network: each group is one side, every node not named is on a side of its own
-   * with the other unnamed ones. Replaces an earlier partition. Connections already open are not
-   * cut; new dials across sides fail (see {@link canReach}).
+   * Splits the network: each group is one side, and the nodes not named in any group form one
+   * more side together. Replaces an earlier partition. Connections already open are not cut;
+   * new dials across sides fail (see {@link canReach}).
    */
   partition(...groups: readonly Iterable<Id>[]): void {
     this.#side.clear();
