@@ -63,12 +63,14 @@ const DIAL_RETRY_MIN_MS = 100;
 const STREAM_OPEN_ATTEMPTS = 2;
 /**
  * Errors of a stream open that mean the connection under it is broken: the remote closed it
- * mid-negotiation, or the browser closed the WebRTC peer connection under a data channel.
+ * mid-negotiation, or the WebRTC peer connection under it was closed (the browser's
+ * `OperationError`; Node's WebRTC says so only in its message).
  */
-const BROKEN_CONNECTION_ERRORS: ReadonlySet<string> = new Set([
-  "UnexpectedEOFError",
-  "OperationError",
-]);
+function isBrokenConnectionError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error.name === "UnexpectedEOFError" || error.name === "OperationError") return true;
+  return /destroyed peer connection|peer connection (is )?closed/i.test(error.message);
+}
 /**
  * Longest wait for the direct connection of a node that is already dialling us (its relayed
  * signalling connection is open) before we dial it ourselves.
@@ -411,9 +413,7 @@ class Libp2pEndpoint implements Endpoint {
         // while its data channel opened, the remote went away mid-negotiation): the node may
         // well be there, on another connection or a new one. Once; a second failure is the
         // node's answer.
-        const broken =
-          connection.status !== "open" ||
-          (error instanceof Error && BROKEN_CONNECTION_ERRORS.has(error.name));
+        const broken = connection.status !== "open" || isBrokenConnectionError(error);
         if (
           !broken ||
           attempt >= STREAM_OPEN_ATTEMPTS ||
