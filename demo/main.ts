@@ -108,7 +108,7 @@ async function main(): Promise<void> {
     plot: element("rate-plot") as unknown as SVGSVGElement,
     summary: element("discovery-summary"),
   });
-  discovery.start();
+  await discovery.start();
 
   // Gossip: the topic's overlay, presence and an ephemeral chat.
   const gossip = new GossipService({ endpoint, addressBook });

@@ -193,7 +193,7 @@ describe("hostile peers against the CLI processes", () => {
         timeout(20_000),
       ),
     );
-    discovery.start();
+    await discovery.start();
     await sessionDone;
     const gossip = await first.endpoint.connect(victimLine.nodeId as NodeId, ProtocolName.gossip, {
       keepAliveIntervalMs: 1_000,

@@ -208,7 +208,7 @@ export async function runNode(values: FlagValues, io: CliIo, role: NodeRole): Pr
         : `${role.label} ${identity.nodeId} on network ${networkId}, ${topics.length} topic(s)`,
     );
     io.stdout(JSON.stringify(listening));
-    discovery.start();
+    await discovery.start();
     if (role.topicServices === true && (gossipOn || syncOn)) {
       stopTopicServices = await startTopicServices({
         endpoint,

@@ -15,6 +15,7 @@ import {
   transportInfoToWire,
   verifyTransportInfo,
 } from "../records/transport-info.ts";
+import { Lifecycle, type LifecycleState, type Startable } from "../runtime/lifecycle.ts";
 import {
   type DiscoveryEvent,
   DiscoveryManager,
@@ -115,7 +116,8 @@ export const WALKER_TRAIL_LENGTH = 8;
  * session is an event (`discovery:session-failed` with a typed reason) and a metric, and ends
  * that session only.
  */
-export class DiscoveryService {
+export class DiscoveryService implements Startable {
+  readonly #lifecycle = new Lifecycle("discovery");
   readonly #endpoint: ProtocolEndpoint;
   readonly #book: DiscoveryAddressBook;
   readonly #manager: DiscoveryManager;
@@ -200,9 +202,22 @@ export class DiscoveryService {
     }));
   }
 
-  /** Starts accepting sessions and walking. Idempotent. */
-  start(): void {
-    if (this.#running) return;
+  /** Where the service is in its {@link Startable} lifecycle. */
+  get state(): LifecycleState {
+    return this.#lifecycle.state;
+  }
+
+  /**
+   * Starts accepting sessions and walking. Idempotent.
+   *
+   * @throws ServiceStoppedError after {@link DiscoveryService.stop}: a stopped service stays
+   *   stopped (its `events$` has completed); make a new one.
+   */
+  start(): Promise<void> {
+    return this.#lifecycle.start(() => this.#start());
+  }
+
+  #start(): void {
     this.#running = true;
     const me = this.#endpoint.nodeId;
     this.#endpoint.accept(ProtocolName.discovery, (channel) => this.#accept(channel));
@@ -225,11 +240,18 @@ export class DiscoveryService {
     this.#apply(this.#manager.resetWalkers());
   }
 
-  /** Stops walking, aborts running sessions, clears timers and completes `events$`. */
-  async stop(): Promise<void> {
-    if (!this.#running) return;
+  /**
+   * Stops walking, aborts running sessions, clears timers and completes `events$` and
+   * `walkers$`. Idempotent and final.
+   */
+  stop(): Promise<void> {
+    return this.#lifecycle.stop(() => this.#stop());
+  }
+
+  async #stop(): Promise<void> {
+    const wasRunning = this.#running;
     this.#running = false;
-    await this.#endpoint.unaccept?.(ProtocolName.discovery);
+    if (wasRunning) await this.#endpoint.unaccept?.(ProtocolName.discovery);
     for (const s of this.#subscriptions.splice(0)) s.unsubscribe();
     for (const timer of this.#timers.values()) clearTimeout(timer);
     this.#timers.clear();

@@ -16,6 +16,12 @@ import type { NodeId } from "../ids/node-id.ts";
 import type { Topic } from "../ids/topic.ts";
 import { cryptoRng, type Rng, shuffle } from "../random.ts";
 import { isStale, type NodeInfo } from "../records/node-info.ts";
+import {
+  Lifecycle,
+  type LifecycleState,
+  ServiceStoppedError,
+  type Startable,
+} from "../runtime/lifecycle.ts";
 import type { GossipConfigInput } from "./config.ts";
 import { GossipProtocolError } from "./errors.ts";
 import {
@@ -205,7 +211,8 @@ interface TopicEntry {
  * and the last one to close leaves it. Nothing a remote sends throws out of the service:
  * malformed or oversized input and floods disconnect the peer (`gossip:peer-refused`, metrics).
  */
-export class GossipService {
+export class GossipService implements Startable {
+  readonly #lifecycle = new Lifecycle("gossip", () => new GossipStoppedError());
   readonly #endpoint: ProtocolEndpoint;
   readonly #book: GossipAddressBook;
   readonly #clock: Clock;
@@ -299,16 +306,26 @@ export class GossipService {
     return this.#state.topic(topic)?.neighbours ?? [];
   }
 
-  /** Starts accepting gossip streams. Idempotent; {@link GossipService.stream} calls it. */
-  start(): void {
-    if (this.#running || this.#stopped) return;
-    this.#running = true;
-    this.#endpoint.accept(
-      ProtocolName.gossip,
-      (channel) => this.#accept(channel),
-      this.#channelOptions,
-    );
-    this.#healTimer = setInterval(() => this.#heal(), this.#healInterval);
+  /** Where the service is in its {@link Startable} lifecycle. */
+  get state(): LifecycleState {
+    return this.#lifecycle.state;
+  }
+
+  /**
+   * Starts accepting gossip streams. Idempotent; {@link GossipService.stream} calls it.
+   *
+   * @throws GossipStoppedError after {@link GossipService.stop}: a stopped service stays stopped.
+   */
+  start(): Promise<void> {
+    return this.#lifecycle.start(() => {
+      this.#running = true;
+      this.#endpoint.accept(
+        ProtocolName.gossip,
+        (channel) => this.#accept(channel),
+        this.#channelOptions,
+      );
+      this.#healTimer = setInterval(() => this.#heal(), this.#healInterval);
+    });
   }
 
   /**
@@ -321,8 +338,9 @@ export class GossipService {
    * @throws GossipStoppedError after {@link GossipService.stop}.
    */
   async stream(topic: Topic, options: GossipStreamOptions = {}): Promise<GossipHandle> {
-    if (this.#stopping) throw new GossipStoppedError();
-    this.start();
+    await this.start();
+    // A stop() may have begun while the start above settled.
+    this.#lifecycle.assertNotStopped();
     let entry = this.#topics.get(topic);
     if (entry === undefined) {
       const discoveryTopic = options.discoveryTopic ?? topic;
@@ -352,10 +370,13 @@ export class GossipService {
 
   /**
    * Leaves every topic, closes every link and completes `events$` and all handles' streams.
-   * Idempotent.
+   * Idempotent and final.
    */
-  async stop(): Promise<void> {
-    if (this.#stopping) return;
+  stop(): Promise<void> {
+    return this.#lifecycle.stop(() => this.#stop());
+  }
+
+  async #stop(): Promise<void> {
     this.#stopping = true;
     // Leave every overlay first, so neighbours get a goodbye (`disconnect`) instead of a broken
     // link; the links are closed after those messages went out.
@@ -889,9 +910,10 @@ export class GossipHandle {
 }
 
 /** The gossip service was stopped, or a closed handle was used. */
-export class GossipStoppedError extends P2pandaError {
+export class GossipStoppedError extends ServiceStoppedError {
   constructor(message = "gossip is stopped") {
-    super("GOSSIP_STOPPED", message);
+    super("gossip", "GOSSIP_STOPPED");
+    this.message = message;
   }
 }
 

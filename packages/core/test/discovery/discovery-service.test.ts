@@ -113,7 +113,7 @@ describe("DiscoveryService (spec §4.4) over a memory network", () => {
       n.service.events$
         .pipe(filter((e) => e.type === "discovery:session-ended"))
         .subscribe(() => ended.next());
-      n.service.start();
+      await n.service.start();
     }
     await firstValueFrom(
       ended.pipe(
@@ -183,7 +183,7 @@ describe("DiscoveryService (spec §4.4) over a memory network", () => {
         timeout(10_000),
       ),
     );
-    alice.service.start();
+    await alice.service.start();
     const event = await failed;
     expect(event.reason).toBe("invalid-transport-info");
     expect(event.misbehaving).toBe(true);
@@ -209,7 +209,7 @@ describe("DiscoveryService (spec §4.4) over a memory network", () => {
         timeout(5_000),
       ),
     );
-    hostService.start();
+    await hostService.start();
     const guest = await Identity.generate();
     const channel = await network
       .endpoint(guest.nodeId)
@@ -240,7 +240,7 @@ describe("DiscoveryService (spec §4.4) over a memory network", () => {
         await x.book.reportConnection(y.identity.nodeId, false);
       }
       const sessions = a.service.events$.pipe(filter((e) => e.type === "discovery:session-ended"));
-      for (const n of [bootstrap, a, b]) n.service.start();
+      for (const n of [bootstrap, a, b]) await n.service.start();
       return { a, b, sessions };
     };
 
@@ -284,7 +284,7 @@ describe("DiscoveryService (spec §4.4) over a memory network", () => {
         timeout(10_000),
       ),
     );
-    for (const n of [bootstrap, newcomer]) n.service.start();
+    for (const n of [bootstrap, newcomer]) await n.service.start();
     await ended;
     expect(newcomer.book.nodeInfo(live.nodeId)?.transports).toBeDefined();
     expect(newcomer.book.nodeInfo(gone.nodeId)).toBeUndefined();
@@ -302,7 +302,7 @@ describe("DiscoveryService (spec §4.4) over a memory network", () => {
       if (e.type === "discovery:session-started") started.push(e.remoteNodeId);
     });
     const sessions = a.service.events$.pipe(filter((e) => e.type === "discovery:session-ended"));
-    for (const n of [bootstrap, a]) n.service.start();
+    for (const n of [bootstrap, a]) await n.service.start();
     await firstValueFrom(sessions.pipe(take(6), toArray(), timeout(20_000)));
     expect(started).not.toContain(nameless);
     expect(started).toContain(bootstrap.identity.nodeId);
@@ -312,7 +312,7 @@ describe("DiscoveryService (spec §4.4) over a memory network", () => {
     const network = new MemoryNetwork();
     const node = await makeNode(network, 40, []);
     const done = lastValueFrom(node.service.events$.pipe(takeUntil(new Subject()), toArray()));
-    node.service.start();
+    await node.service.start();
     await node.service.stop();
     await expect(done).resolves.toBeInstanceOf(Array);
     expect(node.service.sessions()).toEqual([]);
@@ -351,8 +351,8 @@ describe("DiscoveryService: a bug inside one session ends that session only", ()
           timeout(10_000),
         ),
       );
-      bootstrap.service.start();
-      node.service.start();
+      await bootstrap.service.start();
+      await node.service.start();
       const event = await failed;
       expect(event.reason).toBe("internal-error");
       expect(event.misbehaving).toBe(false);

@@ -150,7 +150,7 @@ describe("a hostile initiator: the accepting node blames it, cools it down, and 
     async (hostile) => {
       const victim = await startClusterNode([TOPIC], [], CONFIG);
       nodes.push(victim);
-      victim.service.start();
+      await victim.service.start();
       const attacker = await startClusterNode([], [wsAddress(victim)], CONFIG);
       nodes.push(attacker);
       const hostileId = attacker.endpoint.nodeId;
@@ -183,7 +183,7 @@ describe("a hostile initiator: the accepting node blames it, cools it down, and 
         "discovery:session-ended",
         (e) => e.remoteNodeId === honest.endpoint.nodeId,
       );
-      honest.service.start();
+      await honest.service.start();
       expect((await served).result.topics.has(TOPIC)).toBe(true);
     },
     30_000,
@@ -211,7 +211,7 @@ describe("a hostile acceptor: the initiating node blames it, its walkers skip it
       );
       const honest = await startClusterNode([TOPIC], [], CONFIG);
       nodes.push(honest);
-      honest.service.start();
+      await honest.service.start();
       const victim = await startClusterNode(
         [TOPIC],
         [wsAddress(attacker), wsAddress(honest)],
@@ -235,7 +235,7 @@ describe("a hostile acceptor: the initiating node blames it, its walkers skip it
         "discovery:session-ended",
         (e) => e.remoteNodeId === honest.endpoint.nodeId,
       );
-      victim.service.start();
+      await victim.service.start();
       await expectBlamed(victim, await failed, hostile, "initiated");
       await skipped;
       expect((await reached).result.topics.has(TOPIC)).toBe(true);

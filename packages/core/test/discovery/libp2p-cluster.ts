@@ -63,7 +63,7 @@ export async function runUntilConverged(
       timeout(timeoutMs),
     ),
   );
-  for (const node of nodes) node.service.start();
+  for (const node of nodes) await node.service.start();
   await done;
 }
 

@@ -122,7 +122,7 @@ async function walkerSession(honest: ClusterNode, target: NodeId) {
       timeout(90_000),
     ),
   );
-  honest.service.start();
+  await honest.service.start();
   await ended;
   return { failedAttempts };
 }
@@ -131,7 +131,7 @@ describe("accepted discovery slots cannot be held hostage by cheap identities", 
   it(`${ATTACKERS} identities holding silent or stalled sessions: a known and a new honest node each still finish one within ${HONEST_BOUND_MS} ms`, async () => {
     const bootstrap = await startClusterNode([], [], BOOTSTRAP_CONFIG);
     nodes.push(bootstrap);
-    bootstrap.service.start();
+    await bootstrap.service.start();
     const ws = bootstrap.endpoint.addresses().find((a) => transportKind(a) === "websockets");
     expect(ws).toBeDefined();
     const target = bootstrap.endpoint.nodeId;
