@@ -1,13 +1,13 @@
 import { EventStream } from "@p2panda-web/events";
 import { BehaviorSubject, type Observable, type Subscription } from "rxjs";
-import { type Clock, systemClock } from "../clock.ts";
+import type { Clock } from "../clock.ts";
 import type { MessageChannel } from "../codec/message-channel.ts";
 import { reachableOnlyThrough } from "../endpoint/addresses.ts";
 import type { ProtocolEndpoint } from "../endpoint/protocol-endpoint.ts";
 import { ProtocolName } from "../ids/network-id.ts";
 import type { NodeId } from "../ids/node-id.ts";
 import type { Topic } from "../ids/topic.ts";
-import { cryptoRng, type Rng } from "../random.ts";
+import type { Rng } from "../random.ts";
 import { isStale, type NodeInfo } from "../records/node-info.ts";
 import {
   type AuthenticatedTransportInfo,
@@ -16,6 +16,8 @@ import {
   verifyTransportInfo,
 } from "../records/transport-info.ts";
 import { Lifecycle, type LifecycleState, type Startable } from "../runtime/lifecycle.ts";
+import { type Runtime, systemRuntime } from "../runtime/runtime.ts";
+import type { ScheduledTimer, Timers } from "../runtime/timers.ts";
 import {
   type DiscoveryEvent,
   DiscoveryManager,
@@ -70,8 +72,14 @@ export interface DiscoveryServiceOptions {
   shareNodesWithCommonTopics?: boolean;
   /** Caps on what a remote may send in one message. */
   limits?: DiscoveryLimits;
-  /** Randomness for walkers and salts. Default: the platform CSPRNG. */
+  /**
+   * Clock, timers and randomness (walkers, salts). Default {@link systemRuntime}; tests pass a
+   * `VirtualRuntime` to run walks, timeouts and cool-downs in virtual time.
+   */
+  runtime?: Runtime;
+  /** Randomness for walkers and salts; overrides the runtime's. */
   rng?: Rng;
+  /** Clock of events, timeouts and cool-downs; overrides the runtime's. */
   clock?: Clock;
   /**
    * A stale node (its last connection attempt failed) is skipped by the walkers only this long
@@ -125,7 +133,8 @@ export class DiscoveryService implements Startable {
   readonly #limits: DiscoveryLimits;
   readonly #shareCommonOnly: boolean;
   readonly #events: EventStream<DiscoveryEvent>;
-  readonly #timers = new Map<string, ReturnType<typeof setTimeout>>();
+  readonly #timerSource: Timers;
+  readonly #timers = new Map<string, ScheduledTimer>();
   readonly #sessions = new Map<number, RunningDiscoverySession & { abort: AbortController }>();
   readonly #subscriptions: Subscription[] = [];
   readonly #walkers: BehaviorSubject<readonly WalkerPosition[]>;
@@ -136,10 +145,12 @@ export class DiscoveryService implements Startable {
   constructor(options: DiscoveryServiceOptions) {
     this.#endpoint = options.endpoint;
     this.#book = options.addressBook;
-    this.#rng = options.rng ?? cryptoRng;
+    const runtime = options.runtime ?? systemRuntime;
+    this.#rng = options.rng ?? runtime.rng;
+    this.#timerSource = runtime.timers;
     this.#limits = options.limits ?? {};
     this.#shareCommonOnly = options.shareNodesWithCommonTopics ?? false;
-    const clock = options.clock ?? systemClock;
+    const clock = options.clock ?? runtime.clock;
     this.#clock = clock;
     this.#retryStaleAfterMs = options.retryStaleAfterMs ?? DEFAULT_RETRY_STALE_AFTER_MS;
     this.#events = new EventStream<DiscoveryEvent>(() => clock.now());
@@ -253,7 +264,7 @@ export class DiscoveryService implements Startable {
     this.#running = false;
     if (wasRunning) await this.#endpoint.unaccept?.(ProtocolName.discovery);
     for (const s of this.#subscriptions.splice(0)) s.unsubscribe();
-    for (const timer of this.#timers.values()) clearTimeout(timer);
+    for (const timer of this.#timers.values()) timer.cancel();
     this.#timers.clear();
     for (const session of this.#sessions.values()) {
       session.abort.abort(new DiscoveryProtocolError("stopped", "discovery stopped"));
@@ -293,7 +304,7 @@ export class DiscoveryService implements Startable {
     const key = timerKey(timer);
     this.#timers.set(
       key,
-      setTimeout(() => {
+      this.#timerSource.after(delayMs, () => {
         this.#timers.delete(key);
         if (!this.#running) return;
         // A node known only by its id (from a topic list, before any signed address of it
@@ -313,14 +324,13 @@ export class DiscoveryService implements Startable {
             },
           }),
         );
-      }, delayMs),
+      }),
     );
   }
 
   #clearTimer(timer: DiscoveryTimer): void {
     const key = timerKey(timer);
-    const handle = this.#timers.get(key);
-    if (handle !== undefined) clearTimeout(handle);
+    this.#timers.get(key)?.cancel();
     this.#timers.delete(key);
   }
 

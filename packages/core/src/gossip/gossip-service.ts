@@ -1,6 +1,6 @@
 import { EventStream } from "@p2panda-web/events";
 import { filter, type Observable, Subject, type Subscription } from "rxjs";
-import { type Clock, systemClock } from "../clock.ts";
+import type { Clock } from "../clock.ts";
 import { DecodeError } from "../codec/cbor.ts";
 import { FrameTooLargeError } from "../codec/framing.ts";
 import {
@@ -14,7 +14,7 @@ import { P2pandaError } from "../errors.ts";
 import { ProtocolName } from "../ids/network-id.ts";
 import type { NodeId } from "../ids/node-id.ts";
 import type { Topic } from "../ids/topic.ts";
-import { cryptoRng, type Rng, shuffle } from "../random.ts";
+import { type Rng, shuffle } from "../random.ts";
 import { isStale, type NodeInfo } from "../records/node-info.ts";
 import {
   Lifecycle,
@@ -22,6 +22,8 @@ import {
   ServiceStoppedError,
   type Startable,
 } from "../runtime/lifecycle.ts";
+import { type Runtime, systemRuntime } from "../runtime/runtime.ts";
+import type { ScheduledTimer, Timers } from "../runtime/timers.ts";
 import type { GossipConfigInput } from "./config.ts";
 import { GossipProtocolError } from "./errors.ts";
 import {
@@ -101,7 +103,15 @@ export interface GossipServiceOptions {
    * refused (`stalled-mid-frame`). Default 10,000 ms.
    */
   frameTimeoutMs?: number;
+  /**
+   * Clock, timers and randomness. Default {@link systemRuntime}; tests pass a `VirtualRuntime`
+   * to run healing, overlay timers and idle sweeps in virtual time. (A link's receive deadlines
+   * and keep-alives belong to its channel, which keeps its own timers.)
+   */
+  runtime?: Runtime;
+  /** Randomness of the overlays; overrides the runtime's. */
   rng?: Rng;
+  /** Clock of events, overlays and link ranking; overrides the runtime's. */
   clock?: Clock;
 }
 
@@ -223,7 +233,8 @@ export class GossipService implements Startable {
   readonly #ownTopicRefs = new Map<Topic, number>();
   /** Own topics gossip added itself (and so removes again); the app's own stay. */
   readonly #addedOwnTopics = new Set<Topic>();
-  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  readonly #timerSource: Timers;
+  readonly #timers = new Set<ScheduledTimer>();
   readonly #healInterval: number;
   readonly #maxLinks: number;
   readonly #maxQueued: number;
@@ -231,9 +242,9 @@ export class GossipService implements Startable {
   readonly #firstMessageTimeout: number;
   readonly #idleLinkTimeout: number;
   readonly #rng: Rng;
-  #healTimer: ReturnType<typeof setInterval> | undefined;
+  #healTimer: ScheduledTimer | undefined;
   readonly #healer: OverlayHealer;
-  #healWake: { at: number; handle: ReturnType<typeof setTimeout> } | undefined;
+  #healWake: { at: number; timer: ScheduledTimer } | undefined;
   #running = false;
   #stopping = false;
   #stopped = false;
@@ -253,8 +264,10 @@ export class GossipService implements Startable {
   constructor(options: GossipServiceOptions) {
     this.#endpoint = options.endpoint;
     this.#book = options.addressBook;
-    this.#clock = options.clock ?? systemClock;
-    this.#rng = options.rng ?? cryptoRng;
+    const runtime = options.runtime ?? systemRuntime;
+    this.#clock = options.clock ?? runtime.clock;
+    this.#rng = options.rng ?? runtime.rng;
+    this.#timerSource = runtime.timers;
     this.#state = new GossipState(options.endpoint.nodeId, this.#rng, options.config);
     this.#events = new EventStream<GossipServiceEvent>(() => this.#clock.now());
     this.#healInterval = options.healIntervalMs ?? DEFAULT_GOSSIP_HEAL_INTERVAL_MS;
@@ -324,7 +337,7 @@ export class GossipService implements Startable {
         (channel) => this.#accept(channel),
         this.#channelOptions,
       );
-      this.#healTimer = setInterval(() => this.#heal(), this.#healInterval);
+      this.#healTimer = this.#timerSource.every(this.#healInterval, () => this.#heal());
     });
   }
 
@@ -388,9 +401,9 @@ export class GossipService implements Startable {
     this.#stopped = true;
     if (this.#running) await this.#endpoint.unaccept?.(ProtocolName.gossip);
     this.#running = false;
-    if (this.#healTimer !== undefined) clearInterval(this.#healTimer);
-    if (this.#healWake !== undefined) clearTimeout(this.#healWake.handle);
-    for (const timer of this.#timers) clearTimeout(timer);
+    this.#healTimer?.cancel();
+    this.#healWake?.timer.cancel();
+    for (const timer of this.#timers) timer.cancel();
     this.#timers.clear();
     const closing: Promise<void>[] = [];
     for (const link of this.#links.values()) closing.push(this.#closeLink(link));
@@ -501,15 +514,12 @@ export class GossipService implements Startable {
   #healAt(at: number | undefined): void {
     if (at === undefined || this.#stopped) return;
     if (this.#healWake !== undefined && this.#healWake.at <= at) return;
-    if (this.#healWake !== undefined) clearTimeout(this.#healWake.handle);
-    const handle = setTimeout(
-      () => {
-        this.#healWake = undefined;
-        this.#healOverlays();
-      },
-      Math.max(0, at - this.#clock.now()),
-    );
-    this.#healWake = { at, handle };
+    this.#healWake?.timer.cancel();
+    const timer = this.#timerSource.after(Math.max(0, at - this.#clock.now()), () => {
+      this.#healWake = undefined;
+      this.#healOverlays();
+    });
+    this.#healWake = { at, timer };
   }
 
   /**
@@ -557,12 +567,12 @@ export class GossipService implements Startable {
 
   #setTimer(timer: GossipTimer, delayMs: number): void {
     if (this.#stopped) return;
-    const handle = setTimeout(() => {
-      this.#timers.delete(handle);
+    const scheduled = this.#timerSource.after(delayMs, () => {
+      this.#timers.delete(scheduled);
       if (this.#stopped) return;
       this.#apply(this.#state.timerFired(timer, this.#clock.now()));
-    }, delayMs);
-    this.#timers.add(handle);
+    });
+    this.#timers.add(scheduled);
   }
 
   #send(peer: NodeId, message: GossipMessage): void {
