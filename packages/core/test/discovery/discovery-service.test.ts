@@ -1,14 +1,5 @@
 import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
-import {
-  filter,
-  firstValueFrom,
-  lastValueFrom,
-  Subject,
-  take,
-  takeUntil,
-  timeout,
-  toArray,
-} from "rxjs";
+import { filter, firstValueFrom, lastValueFrom, Subject, takeUntil, timeout, toArray } from "rxjs";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   type DiscoveryEvent,
@@ -26,6 +17,8 @@ import { Topic } from "../../src/ids/topic.ts";
 import { seededRng } from "../../src/random.ts";
 import { createNodeInfo } from "../../src/records/node-info.ts";
 import { signTransportInfo, transportInfoToWire } from "../../src/records/transport-info.ts";
+import { VirtualRuntime } from "../../src/runtime/runtime.ts";
+import { advanceUntil } from "../virtual-time.ts";
 
 // Fast walkers: the spec's 1–5 s backoff increments would make these tests take minutes.
 const FAST = {
@@ -60,7 +53,11 @@ async function makeNode(
   extra: Partial<DiscoveryServiceOptions> = {},
 ): Promise<TestNode> {
   const identity = await Identity.generate();
-  const book = await AddressBook.open(memoryAddressBookStore());
+  // On a virtual runtime the book reports connections at the same (virtual) time.
+  const book = await AddressBook.open(
+    memoryAddressBookStore(),
+    extra.runtime !== undefined ? { clock: extra.runtime.clock } : {},
+  );
   // What the endpoint does at start: our own signed transport info in our own book.
   await book.insertNodeInfo(
     createNodeInfo(identity.nodeId, { transports: await signedInfo(identity, port) }),
@@ -100,27 +97,17 @@ function converged(nodes: TestNode[]): boolean {
 describe("DiscoveryService (spec §4.4) over a memory network", () => {
   it("peer_discovery_in_network: bootstrap + 6 nodes on 3 topics learn exactly their co-topic peers", async () => {
     const network = new MemoryNetwork();
+    const runtime = new VirtualRuntime();
     const [t1, t2, t3] = [Topic.fromName("t1"), Topic.fromName("t2"), Topic.fromName("t3")];
-    const bootstrap = await makeNode(network, 1, []);
+    const bootstrap = await makeNode(network, 1, [], undefined, { runtime });
     const nodes: TestNode[] = [];
     const topicSets = [[t1], [t1, t2], [t2], [t2, t3], [t3], [t3, t1]] as Topic[][];
     for (const [i, topics] of topicSets.entries()) {
-      nodes.push(await makeNode(network, 10 + i, topics, bootstrap));
+      nodes.push(await makeNode(network, 10 + i, topics, bootstrap, { runtime }));
     }
     const all = [bootstrap, ...nodes];
-    const ended = new Subject<void>();
-    for (const n of all) {
-      n.service.events$
-        .pipe(filter((e) => e.type === "discovery:session-ended"))
-        .subscribe(() => ended.next());
-      await n.service.start();
-    }
-    await firstValueFrom(
-      ended.pipe(
-        filter(() => converged(nodes)),
-        timeout(30_000),
-      ),
-    );
+    for (const n of all) await n.service.start();
+    await advanceUntil(runtime, () => converged(nodes), { limitMs: 30_000 });
 
     for (const a of nodes) {
       for (const b of all) {
@@ -222,11 +209,12 @@ describe("DiscoveryService (spec §4.4) over a memory network", () => {
 
   it("a node whose connection failed is skipped, then retried after retryStaleAfterMs", async () => {
     const topic = Topic.fromName("stale-retry");
+    const runtime = new VirtualRuntime();
     const run = async (retryStaleAfterMs: number) => {
       const network = new MemoryNetwork();
-      const bootstrap = await makeNode(network, 1, []);
-      const a = await makeNode(network, 2, [topic], bootstrap, { retryStaleAfterMs });
-      const b = await makeNode(network, 3, [topic], bootstrap, { retryStaleAfterMs });
+      const bootstrap = await makeNode(network, 1, [], undefined, { runtime });
+      const a = await makeNode(network, 2, [topic], bootstrap, { retryStaleAfterMs, runtime });
+      const b = await makeNode(network, 3, [topic], bootstrap, { retryStaleAfterMs, runtime });
       // Each already tried the other once, and that attempt failed (a WebRTC dial can).
       for (const [x, y] of [
         [a, b],
@@ -239,22 +227,22 @@ describe("DiscoveryService (spec §4.4) over a memory network", () => {
         );
         await x.book.reportConnection(y.identity.nodeId, false);
       }
-      const sessions = a.service.events$.pipe(filter((e) => e.type === "discovery:session-ended"));
+      let sessions = 0;
+      a.service.events$.subscribe((e) => {
+        if (e.type === "discovery:session-ended") sessions++;
+      });
       for (const n of [bootstrap, a, b]) await n.service.start();
-      return { a, b, sessions };
+      return { a, b, sessions: () => sessions };
     };
 
     const never = await run(3_600_000);
-    await firstValueFrom(never.sessions.pipe(take(15), toArray(), timeout(20_000)));
+    await advanceUntil(runtime, () => never.sessions() >= 15);
     expect(never.a.book.nodeTopics(never.b.identity.nodeId).has(topic)).toBe(false);
     expect(never.a.service.metrics.skippedNodes).toBeGreaterThan(0);
 
     const retried = await run(50);
-    await firstValueFrom(
-      retried.sessions.pipe(
-        filter(() => retried.a.book.nodeTopics(retried.b.identity.nodeId).has(topic)),
-        timeout(20_000),
-      ),
+    await advanceUntil(runtime, () =>
+      retried.a.book.nodeTopics(retried.b.identity.nodeId).has(topic),
     );
   });
 
@@ -293,17 +281,19 @@ describe("DiscoveryService (spec §4.4) over a memory network", () => {
 
   it("a node known without any address is never walked to (it could only fail)", async () => {
     const network = new MemoryNetwork();
-    const bootstrap = await makeNode(network, 1, []);
-    const a = await makeNode(network, 2, [], bootstrap);
+    const runtime = new VirtualRuntime();
+    const bootstrap = await makeNode(network, 1, [], undefined, { runtime });
+    const a = await makeNode(network, 2, [], bootstrap, { runtime });
     const nameless = (await Identity.generate()).nodeId;
     await a.book.insertNodeInfo(createNodeInfo(nameless));
     const started: string[] = [];
+    let ended = 0;
     a.service.events$.subscribe((e) => {
       if (e.type === "discovery:session-started") started.push(e.remoteNodeId);
+      if (e.type === "discovery:session-ended") ended++;
     });
-    const sessions = a.service.events$.pipe(filter((e) => e.type === "discovery:session-ended"));
     for (const n of [bootstrap, a]) await n.service.start();
-    await firstValueFrom(sessions.pipe(take(6), toArray(), timeout(20_000)));
+    await advanceUntil(runtime, () => ended >= 6);
     expect(started).not.toContain(nameless);
     expect(started).toContain(bootstrap.identity.nodeId);
   });

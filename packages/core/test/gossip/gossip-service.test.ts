@@ -7,6 +7,8 @@ import { type GossipHandle, GossipStoppedError } from "../../src/gossip/gossip-s
 import { hash } from "../../src/hash.ts";
 import { ProtocolName } from "../../src/ids/network-id.ts";
 import { Topic } from "../../src/ids/topic.ts";
+import { VirtualRuntime } from "../../src/runtime/runtime.ts";
+import { advanceUntil } from "../virtual-time.ts";
 import { nodeId } from "./helpers.ts";
 import { type ClusterNode, GossipCluster, next, receivedText, text } from "./service-helpers.ts";
 
@@ -197,24 +199,28 @@ describe("gossip service: overlays of 8 nodes", () => {
   });
 
   it("healer: a node that lost every neighbour re-enters through a known node that came back", async () => {
-    cluster = new GossipCluster();
+    const runtime = new VirtualRuntime();
+    cluster = new GossipCluster({ runtime });
     const [a, b, c] = [await cluster.add(), await cluster.add(), await cluster.add()];
     await cluster.learn(b, a, topic);
     await cluster.learn(b, c, topic);
     cluster.offline(c);
     const ha = await a.gossip.stream(topic);
     const hb = await b.gossip.stream(topic);
-    await hb.joined();
+    await advanceUntil(runtime, () => hb.neighbours().length > 0);
     expect(hb.neighbours()).toEqual([a.id]);
     const down = next(b.gossip.events$, (e) => e.type === "gossip:neighbour-down");
     await ha.close();
     cluster.offline(a);
     await down;
     expect(hb.neighbours()).toEqual([]);
-    // c comes back knowing nobody: only b's periodic healing can connect the two.
+    // c comes back knowing nobody: only b's healing (its retry of c, whose dials failed) can
+    // connect the two.
     cluster.network.setOffline(c.id, false);
     const hc = await c.gossip.stream(topic);
-    await hc.joined();
+    await runtime.advance(0);
+    expect(hc.neighbours()).toEqual([]);
+    await advanceUntil(runtime, () => hc.neighbours().includes(b.id));
     await broadcastReaches(hc, [hb], "healed");
   });
 
@@ -233,8 +239,9 @@ describe("gossip service: overlays of 8 nodes", () => {
 });
 
 describe("gossip service: co-topic peers (issue 18: every tab joins)", () => {
-  it("a known co-topic peer whose dial failed is asked again within a second, not at the next heal", async () => {
-    cluster = new GossipCluster();
+  it("a known co-topic peer whose dial failed is asked again after 0.5 s, not at the next heal", async () => {
+    const runtime = new VirtualRuntime();
+    cluster = new GossipCluster({ runtime });
     const a = await cluster.add({ healIntervalMs: 3_600_000 });
     const b = await cluster.add({ healIntervalMs: 3_600_000 });
     cluster.offline(b);
@@ -243,11 +250,13 @@ describe("gossip service: co-topic peers (issue 18: every tab joins)", () => {
     // The first dial fails (b has no way in yet, as a tab before its relay reservation).
     await expect.poll(() => a.gossip.metrics.dialsFailed).toBe(1);
     cluster.network.setOffline(b.id, false);
-    const online = Date.now();
-    // b knows nobody: only a's retry can connect the two.
+    // b knows nobody: only a's retry can connect the two, and it is due 500 ms after the first.
     const hb = await b.gossip.stream(topic);
+    await runtime.advance(499);
+    expect(ha.neighbours()).toEqual([]);
+    await runtime.advance(1);
     await Promise.all([ha.joined(), hb.joined()]);
-    expect(Date.now() - online).toBeLessThan(1_500);
+    expect(runtime.now()).toBe(500);
     expect(ha.neighbours()).toEqual([b.id]);
   });
 

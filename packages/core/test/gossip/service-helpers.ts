@@ -13,6 +13,7 @@ import type { NodeId } from "../../src/ids/node-id.ts";
 import type { Topic } from "../../src/ids/topic.ts";
 import { seededRng } from "../../src/random.ts";
 import { createNodeInfo } from "../../src/records/node-info.ts";
+import type { Runtime } from "../../src/runtime/runtime.ts";
 import { nodeId } from "./helpers.ts";
 
 /** One node of a {@link GossipCluster}. */
@@ -28,6 +29,12 @@ export interface ClusterNode {
 export class GossipCluster {
   readonly network = new MemoryNetwork();
   readonly nodes: ClusterNode[] = [];
+  /** Timers and clock of every node (each keeps its own seeded rng); default: the system's. */
+  readonly runtime: Runtime | undefined;
+
+  constructor(options: { runtime?: Runtime } = {}) {
+    this.runtime = options.runtime;
+  }
 
   async add(
     options: {
@@ -44,6 +51,7 @@ export class GossipCluster {
     const gossip = new GossipService({
       endpoint: this.network.endpoint(id),
       addressBook: book,
+      ...(this.runtime !== undefined ? { runtime: this.runtime } : {}),
       rng: seededRng(this.nodes.length + 1),
       healIntervalMs: options.healIntervalMs ?? 200,
       ...(options.maxQueuedPerLink !== undefined
