@@ -1,9 +1,10 @@
 import { NodeId } from "../ids/node-id.ts";
 import { Topic } from "../ids/topic.ts";
-import { pick, type Rng, seededRng } from "../random.ts";
+import { pick, type Rng, seededRng, shuffle } from "../random.ts";
 import { VirtualScheduler } from "../sim/scheduler.ts";
 import type { GossipConfigInput } from "./config.ts";
 import { type GossipOutput, GossipState, type GossipStateEvent } from "./gossip-state.ts";
+import { OverlayHealer, type OverlayHealerConfig } from "./overlay-healer.ts";
 import { messageKey } from "./plumtree.ts";
 
 /** Options of a {@link GossipSimulator}. */
@@ -27,11 +28,16 @@ export interface GossipSimulatorOptions {
    */
   linkTimeoutMs?: number;
   /**
-   * The p2panda healer (spec §5.1): every `healIntervalMs`, a node without neighbours joins again
-   * via a random live member (as discovery would provide). Default on, every 5,000 ms.
+   * The p2panda healer (spec §5.1), the service's own {@link OverlayHealer}: a node heals every
+   * `healIntervalMs`, when a neighbour was lost, and when a waiting member is due; the healer
+   * asks known members that are not neighbours while the overlay has room (again after 0.5 s
+   * doubling to 30 s). Discovery is modelled as handing a node without neighbours one random
+   * live member per interval. Default on, every 5,000 ms.
    */
   heal?: boolean;
   healIntervalMs?: number;
+  /** Retry waits of the healer; the service's defaults. */
+  healer?: Partial<OverlayHealerConfig>;
   /** Protocol configuration of every node. */
   config?: GossipConfigInput;
   /** Called with every event of every node. */
@@ -46,6 +52,18 @@ export interface SimGossipNode {
   alive: boolean;
   /** Hex message id → hops, for every delivered message (own broadcasts: 0). */
   readonly delivered: Map<string, number>;
+  /**
+   * Members of the topic this node knows, as its address book would: the node it joined
+   * through, those discovery handed it, and every neighbour it had.
+   */
+  readonly known: Set<NodeId>;
+}
+
+interface HealingOf {
+  readonly healer: OverlayHealer;
+  readonly rng: Rng;
+  /** The time of the healer's wake-up timer, if one is armed. */
+  wakeAt: number | undefined;
 }
 
 /** Dissemination of one broadcast. */
@@ -77,8 +95,9 @@ export class GossipSimulator {
   readonly #rng: Rng;
   readonly #latency = new Map<number, number>();
   readonly #payloads = new Map<string, number>();
-  readonly #options: Required<Omit<GossipSimulatorOptions, "onEvent" | "config">> &
-    Pick<GossipSimulatorOptions, "onEvent" | "config">;
+  readonly #healing = new Map<SimGossipNode, HealingOf>();
+  readonly #options: Required<Omit<GossipSimulatorOptions, "onEvent" | "config" | "healer">> &
+    Pick<GossipSimulatorOptions, "onEvent" | "config" | "healer">;
   #broadcasts = 0;
   /** Messages handed to the network, all kinds. */
   messagesSent = 0;
@@ -103,8 +122,16 @@ export class GossipSimulator {
         state: new GossipState(id, seededRng(this.#options.seed * 7919 + i), options.config),
         alive: true,
         delivered: new Map(),
+        known: new Set(),
       };
       this.nodes.push(node);
+      if (this.#options.heal) {
+        this.#healing.set(node, {
+          healer: new OverlayHealer(this.#options.healer),
+          rng: seededRng(this.#options.seed * 104729 + i),
+          wakeAt: undefined,
+        });
+      }
       this.#byId.set(id, node);
     }
     for (const node of this.nodes) {
@@ -112,6 +139,7 @@ export class GossipSimulator {
         if (!node.alive) return;
         const earlier = this.nodes.slice(0, node.index).filter((n) => n.alive);
         const via = pick(this.#rng, earlier);
+        if (via !== undefined) node.known.add(via.id);
         this.#apply(node, node.state.join(this.topic, via ? [via.id] : [], this.now()));
         if (this.#options.heal) this.#scheduleHeal(node);
       });
@@ -298,18 +326,75 @@ export class GossipSimulator {
     });
   }
 
+  /**
+   * Every `healIntervalMs`: a node without neighbours is handed a random live member (what its
+   * discovery would find), then it heals.
+   */
   #scheduleHeal(node: SimGossipNode): void {
     this.scheduler.schedule(this.#options.healIntervalMs, () => {
       if (!node.alive) return;
       if (this.neighbours(node).length === 0) {
-        const via = pick(
+        const met = pick(
           this.#rng,
           this.live.filter((n) => n !== node),
         );
-        if (via !== undefined) this.#apply(node, node.state.join(this.topic, [via.id], this.now()));
+        if (met !== undefined) node.known.add(met.id);
       }
+      this.#heal(node);
       this.#scheduleHeal(node);
     });
+  }
+
+  /** Asks the node's {@link OverlayHealer} whom to ask now, as the service does. */
+  #heal(node: SimGossipNode): void {
+    const healing = this.#healing.get(node);
+    if (healing === undefined || !node.alive) return;
+    const now = this.now();
+    const plan = healing.healer.plan(
+      [
+        {
+          topic: this.topic,
+          neighbours: this.neighbours(node),
+          capacity: node.state.config.membership.activeViewCapacity,
+          candidates: shuffle(healing.rng, [...node.known]),
+        },
+      ],
+      now,
+    );
+    for (const action of plan.actions) {
+      this.#apply(
+        node,
+        action.how === "join"
+          ? node.state.join(action.topic, action.peers, now)
+          : node.state.requestNeighbours(action.topic, action.peers, now),
+      );
+    }
+    this.#healAt(node, healing, plan.wakeAt);
+  }
+
+  /** Arms the node's one healing wake-up for `at` (earlier wins), as the service does. */
+  #healAt(node: SimGossipNode, healing: HealingOf, at: number | undefined): void {
+    if (at === undefined) return;
+    if (healing.wakeAt !== undefined && healing.wakeAt <= at) return;
+    healing.wakeAt = at;
+    this.scheduler.schedule(Math.max(0, at - this.now()), () => {
+      // A later, earlier wake-up replaced this one.
+      if (healing.wakeAt !== at) return;
+      healing.wakeAt = undefined;
+      this.#heal(node);
+    });
+  }
+
+  /** Neighbour events feed the healer and the node's known members, as in the service. */
+  #onNeighbourEvent(node: SimGossipNode, event: GossipStateEvent): void {
+    const healing = this.#healing.get(node);
+    if (healing === undefined) return;
+    if (event.type === "gossip:neighbour-up") {
+      healing.healer.neighbourUp(event.topic, event.node);
+      node.known.add(event.node);
+    } else if (event.type === "gossip:neighbour-down") {
+      this.#healAt(node, healing, this.now());
+    }
   }
 
   #apply(node: SimGossipNode, outputs: GossipOutput[]): void {
@@ -347,6 +432,7 @@ export class GossipSimulator {
           if (o.event.type === "gossip:received") {
             node.delivered.set(messageKey(o.event.id), o.event.hops);
           }
+          this.#onNeighbourEvent(node, o.event);
           this.#options.onEvent?.(node.index, o.event);
           break;
       }
