@@ -612,33 +612,119 @@ export type IngestOutcome =
   | { readonly ok: true; readonly newlyLearned: number }
   | { readonly ok: false; readonly error: DiscoveryProtocolError };
 
+type MaybePromise<T> = T | Promise<T>;
+
 /**
- * The store step of a finished session, with the order the issue asks for: verify every
- * received info first; if one fails, store nothing and fail the session
- * (`invalid-transport-info`); otherwise store them (last write wins, decided by `insert`, which
- * returns whether the info is now the stored one) and the remote's shared topics.
+ * Where {@link ingestDiscoveryResult} stores a session's result: the address book of the
+ * service (asynchronous) or of the simulator (synchronous; then the whole ingest is).
+ */
+export interface DiscoveryIngestStore<Sync extends boolean = boolean> {
+  /** Whether `info` is a valid info signed by `id`; false (or a throw) distrusts the session. */
+  verify(id: NodeId, info: unknown): Sync extends true ? boolean : MaybePromise<boolean>;
+  /** Whether exactly this info of `id` (same timestamp) is the stored one already. */
+  holds(id: NodeId, info: unknown): boolean;
+  /** Stores `info` last-write-wins; whether it is the stored one afterwards. */
+  insert(id: NodeId, info: unknown): Sync extends true ? boolean : MaybePromise<boolean>;
+  setTopics(id: NodeId, topics: ReadonlySet<Topic>): Sync extends true ? void : MaybePromise<void>;
+}
+
+/**
+ * Whether one received info was newly learned: the one definition behind the
+ * `newlyLearned` of `discovery:session-ended`, the metric, and the walkers' success rate. An
+ * info is newly learned when it is the stored one after the session and was not before it (a
+ * node we had no info of, or a newer info of one we had). The same info again, an older one
+ * (last write wins) and our own are not.
+ */
+export function isNewlyLearned(learned: {
+  readonly ours: boolean;
+  readonly heldBefore: boolean;
+  readonly storedNow: boolean;
+}): boolean {
+  return !learned.ours && !learned.heldBefore && learned.storedNow;
+}
+
+/**
+ * The store step of a finished session, one rule for the service and the simulator: verify
+ * every received info first; if one fails, store nothing and fail the session
+ * (`invalid-transport-info`); otherwise store them (last write wins, decided by `insert`; our
+ * own info is never taken from a remote, we are its only author) and the remote's shared
+ * topics, counting what was newly learned ({@link isNewlyLearned}). Synchronous when the
+ * store is; a store that throws makes it throw (or reject).
  */
 export function ingestDiscoveryResult(
   result: DiscoveryResult,
-  store: {
-    verify(id: NodeId, info: unknown): boolean;
-    insert(id: NodeId, info: unknown): boolean;
-    setTopics(id: NodeId, topics: ReadonlySet<Topic>): void;
-  },
-): IngestOutcome {
-  for (const [id, info] of result.transportInfos) {
-    if (!store.verify(id, info)) {
-      return {
-        ok: false,
-        error: new DiscoveryProtocolError(
-          "invalid-transport-info",
-          `transport info for ${id.slice(0, 8)} does not verify`,
-        ),
-      };
+  myNodeId: NodeId,
+  store: DiscoveryIngestStore<true>,
+): IngestOutcome;
+export function ingestDiscoveryResult(
+  result: DiscoveryResult,
+  myNodeId: NodeId,
+  store: DiscoveryIngestStore,
+): MaybePromise<IngestOutcome>;
+export function ingestDiscoveryResult(
+  result: DiscoveryResult,
+  myNodeId: NodeId,
+  store: DiscoveryIngestStore,
+): MaybePromise<IngestOutcome> {
+  const received = [...result.transportInfos];
+  let invalid: DiscoveryProtocolError | undefined;
+  const verified = inOrder(received, ([id, info]) => {
+    if (invalid !== undefined) return;
+    const distrust = (why: string) => {
+      invalid = new DiscoveryProtocolError(
+        "invalid-transport-info",
+        `transport info for ${id.slice(0, 8)} ${why}`,
+      );
+    };
+    let verdict: MaybePromise<boolean>;
+    try {
+      verdict = store.verify(id, info);
+    } catch (error) {
+      distrust(`is invalid: ${describe(error)}`);
+      return;
     }
+    if (verdict instanceof Promise) {
+      return verdict.then(
+        (ok) => (ok ? undefined : distrust("does not verify")),
+        (error: unknown) => distrust(`is invalid: ${describe(error)}`),
+      );
+    }
+    if (!verdict) distrust("does not verify");
+  });
+  return then(verified, () => {
+    if (invalid !== undefined) return { ok: false as const, error: invalid };
+    let newlyLearned = 0;
+    const stored = inOrder(received, ([id, info]) => {
+      const ours = id === myNodeId;
+      if (ours) return;
+      const heldBefore = store.holds(id, info);
+      return then(store.insert(id, info), (storedNow) => {
+        if (isNewlyLearned({ ours, heldBefore, storedNow })) newlyLearned++;
+      });
+    });
+    return then(
+      then(stored, () => store.setTopics(result.remoteNodeId, result.topics)),
+      () => ({ ok: true as const, newlyLearned }),
+    );
+  });
+}
+
+/** `next(value)`, synchronously unless `value` is a promise. */
+function then<T, U>(value: MaybePromise<T>, next: (value: T) => MaybePromise<U>): MaybePromise<U> {
+  return value instanceof Promise ? value.then(next) : next(value);
+}
+
+/** Runs `step` on every item in order, waiting for a step only if it returned a promise. */
+function inOrder<T>(
+  items: readonly T[],
+  step: (item: T) => MaybePromise<void> | undefined,
+): MaybePromise<void> {
+  for (let i = 0; i < items.length; i++) {
+    const done = step(items[i] as T);
+    if (done instanceof Promise) return done.then(() => inOrder(items.slice(i + 1), step));
   }
-  let newlyLearned = 0;
-  for (const [id, info] of result.transportInfos) if (store.insert(id, info)) newlyLearned++;
-  store.setTopics(result.remoteNodeId, result.topics);
-  return { ok: true, newlyLearned };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -25,6 +25,7 @@ import {
   type DiscoveryMetrics,
   type DiscoveryOutput,
   type DiscoveryTimer,
+  ingestDiscoveryResult,
 } from "./discovery-manager.ts";
 import { asDiscoveryError, DiscoveryProtocolError } from "./errors.ts";
 import { DEFAULT_MAX_TRANSPORT_INFOS, type DiscoveryLimits } from "./messages.ts";
@@ -468,34 +469,31 @@ export class DiscoveryService implements Startable {
   }
 
   /**
-   * Verifies every received info before storing any (one invalid info ends trust in the whole
-   * session), then stores them last-write-wins and the topics we share with the remote.
-   * Returns how many infos were new to us.
+   * Stores what a session returned by the one rule of {@link ingestDiscoveryResult}: every
+   * received info verified before any is stored, last write wins, our own never taken from a
+   * remote, one definition of "newly learned". Throws the rule's `invalid-transport-info`
+   * failure so that the session fails as every other does.
    */
   async #ingest(result: DiscoveryResult): Promise<number> {
-    const me = this.#endpoint.nodeId;
-    const verified: [NodeId, AuthenticatedTransportInfo][] = [];
-    for (const [id, wire] of result.transportInfos) {
-      try {
+    const parsed = new Map<NodeId, AuthenticatedTransportInfo>();
+    const outcome = await ingestDiscoveryResult(result, this.#endpoint.nodeId, {
+      verify: async (id, wire) => {
         const info = transportInfoFromWire(wire);
         await verifyTransportInfo(id, info);
-        if (id !== me) verified.push([id, info]);
-      } catch (error) {
-        throw new DiscoveryProtocolError(
-          "invalid-transport-info",
-          `transport info for ${id.slice(0, 8)} is invalid: ${asError(error).message}`,
-        );
-      }
-    }
-    let newlyLearned = 0;
-    for (const [id, info] of verified) {
-      const before = this.#book.nodeInfo(id)?.transports;
-      const stored = await this.#book.insertTransportInfo(id, info);
-      const same = before?.kind === "authenticated" && before.timestamp.equals(info.timestamp);
-      if (stored && !same) newlyLearned++;
-    }
-    await this.#book.setTopics(result.remoteNodeId, result.topics);
-    return newlyLearned;
+        parsed.set(id, info);
+        return true;
+      },
+      holds: (id, wire) => {
+        const held = this.#book.nodeInfo(id)?.transports;
+        const info = parsed.get(id) ?? transportInfoFromWire(wire);
+        return held?.kind === "authenticated" && held.timestamp.equals(info.timestamp);
+      },
+      insert: (id, wire) =>
+        this.#book.insertTransportInfo(id, parsed.get(id) ?? transportInfoFromWire(wire)),
+      setTopics: (id, topics) => this.#book.setTopics(id, topics),
+    });
+    if (!outcome.ok) throw outcome.error;
+    return outcome.newlyLearned;
   }
 }
 

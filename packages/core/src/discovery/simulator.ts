@@ -456,7 +456,9 @@ export class DiscoverySimulator {
     if (session.aliceDone && session.bobDone) this.#sessions.delete(session);
     if (manager === undefined || sessionId === undefined || node.manager !== manager) return;
     const byTopics = this.options.convergence === "topics";
-    const outcome = ingestDiscoveryResult(result, {
+    const outcome = ingestDiscoveryResult(result, node.id, {
+      holds: (id, info) =>
+        node.book.infos.get(id)?.timestamp === (info as SimTransportInfo).timestamp,
       verify: verifySimTransportInfo,
       insert: (id, info) => {
         const fresh = !node.book.infos.has(id);

@@ -10,6 +10,7 @@ import {
   DiscoverySessionLimitError,
   type DiscoveryTimer,
   ingestDiscoveryResult,
+  isNewlyLearned,
 } from "../../src/discovery/index.ts";
 import type { NodeId } from "../../src/ids/node-id.ts";
 import type { Topic } from "../../src/ids/topic.ts";
@@ -389,22 +390,29 @@ describe("discovery manager: reset signal", () => {
 });
 
 describe("ingestDiscoveryResult: nothing unverified is stored", () => {
-  const good = (id: NodeId) => ({ signedBy: id });
+  type Info = { signedBy?: NodeId; ts?: number; forged?: boolean };
+  const good = (id: NodeId, ts = 1): Info => ({ signedBy: id, ts });
+  /** An address book in miniature: last write wins, and `insert` says whether the info is
+   * stored afterwards (also when it was already), as `AddressBook.insertTransportInfo` does. */
   const store = () => {
-    const infos = new Map<NodeId, unknown>();
+    const infos = new Map<NodeId, Info>();
     const topics = new Map<NodeId, ReadonlySet<Topic>>();
+    const tsOf = (info: unknown) => (info as Info).ts ?? 0;
     return {
       infos,
       topics,
-      verify: (id: NodeId, info: unknown) => (info as { signedBy?: NodeId }).signedBy === id,
+      verify: (id: NodeId, info: unknown) => (info as Info).signedBy === id,
+      holds: (id: NodeId, info: unknown) => infos.get(id)?.ts === tsOf(info),
       insert: (id: NodeId, info: unknown) => {
-        const fresh = !infos.has(id);
-        infos.set(id, info);
-        return fresh;
+        const current = infos.get(id);
+        if (current !== undefined && (current.ts ?? 0) > tsOf(info)) return false;
+        infos.set(id, info as Info);
+        return true;
       },
       setTopics: (id: NodeId, t: ReadonlySet<Topic>) => void topics.set(id, t),
     };
   };
+  const me = nodeId(1);
 
   it("stores verified infos and the remote's shared topics, counting the new ones", () => {
     const s = store();
@@ -417,12 +425,12 @@ describe("ingestDiscoveryResult: nothing unverified is stored", () => {
       ]),
       topics: new Set([topic(1)]),
     };
-    expect(ingestDiscoveryResult(r, s)).toEqual({ ok: true, newlyLearned: 1 });
+    expect(ingestDiscoveryResult(r, me, s)).toEqual({ ok: true, newlyLearned: 1 });
     expect(s.topics.get(boot)).toEqual(new Set([topic(1)]));
   });
 
   it("a forged or mismatched info fails the whole result: nothing stored, typed error", () => {
-    for (const bad of [{ signedBy: nodeId(9) }, { forged: true }]) {
+    for (const bad of [{ signedBy: nodeId(9) }, { forged: true }] as Info[]) {
       const s = store();
       const r = {
         remoteNodeId: boot,
@@ -432,11 +440,70 @@ describe("ingestDiscoveryResult: nothing unverified is stored", () => {
         ]),
         topics: new Set([topic(1)]),
       };
-      const outcome = ingestDiscoveryResult(r, s);
+      const outcome = ingestDiscoveryResult(r, me, s);
       expect(outcome.ok).toBe(false);
       if (!outcome.ok) expect(outcome.error.reason).toBe("invalid-transport-info");
       expect(s.infos.size).toBe(0);
       expect(s.topics.size).toBe(0);
     }
+  });
+
+  it("newly learned = stored after the session and not before: a new node or a newer info; not the same again, an older one, or our own", async () => {
+    const result = {
+      remoteNodeId: boot,
+      transportInfos: new Map<NodeId, unknown>([
+        [nodeId(5), good(nodeId(5))], // a node we had no info of: new
+        [nodeId(6), good(nodeId(6), 3)], // newer than ours of it: new
+        [nodeId(7), good(nodeId(7), 2)], // the info we hold: not new
+        [nodeId(8), good(nodeId(8), 1)], // older than ours (last write wins): not new
+        [me, good(me, 9)], // our own, even if newer: not taken from a remote
+      ]),
+      topics: new Set([topic(1)]),
+    };
+    const held = (s: ReturnType<typeof store>) => {
+      s.infos.set(nodeId(6), good(nodeId(6), 2));
+      s.infos.set(nodeId(7), good(nodeId(7), 2));
+      s.infos.set(nodeId(8), good(nodeId(8), 2));
+      return s;
+    };
+    const sync = held(store());
+    expect(ingestDiscoveryResult(result, me, sync)).toEqual({ ok: true, newlyLearned: 2 });
+    expect(sync.infos.has(me)).toBe(false);
+    expect(sync.infos.get(nodeId(8))?.ts).toBe(2);
+    // The service's asynchronous address book counts exactly the same.
+    const s = held(store());
+    const async = {
+      ...s,
+      verify: async (id: NodeId, info: unknown) => s.verify(id, info),
+      insert: async (id: NodeId, info: unknown) => s.insert(id, info),
+      setTopics: async (id: NodeId, t: ReadonlySet<Topic>) => s.setTopics(id, t),
+    };
+    const pending = ingestDiscoveryResult(result, me, async);
+    expect(pending).toBeInstanceOf(Promise);
+    await expect(pending).resolves.toEqual({ ok: true, newlyLearned: 2 });
+    expect(s.topics.get(boot)).toEqual(new Set([topic(1)]));
+  });
+
+  it("isNewlyLearned is the one definition", () => {
+    expect(isNewlyLearned({ ours: false, heldBefore: false, storedNow: true })).toBe(true);
+    expect(isNewlyLearned({ ours: false, heldBefore: true, storedNow: true })).toBe(false);
+    expect(isNewlyLearned({ ours: false, heldBefore: false, storedNow: false })).toBe(false);
+    expect(isNewlyLearned({ ours: true, heldBefore: false, storedNow: true })).toBe(false);
+  });
+
+  it("an asynchronous verify that rejects distrusts the whole result", async () => {
+    const s = store();
+    const outcome = await ingestDiscoveryResult(
+      {
+        remoteNodeId: boot,
+        transportInfos: new Map([[nodeId(5), good(nodeId(5))]]),
+        topics: new Set(),
+      },
+      me,
+      { ...s, verify: async () => Promise.reject(new Error("bad signature")) },
+    );
+    expect(outcome.ok).toBe(false);
+    if (!outcome.ok) expect(outcome.error.message).toContain("bad signature");
+    expect(s.infos.size).toBe(0);
   });
 });
