@@ -1,4 +1,6 @@
 import { P2pandaError } from "../errors.ts";
+import type { NodeId } from "../ids/node-id.ts";
+import { ServiceStoppedError } from "../runtime/lifecycle.ts";
 
 /** Why a remote's gossip input was refused. All are the remote's fault. */
 export type GossipFailureReason =
@@ -48,5 +50,34 @@ export class GossipMessageTooLargeError extends P2pandaError {
 export class GossipTopicNotJoinedError extends P2pandaError {
   constructor(topic: string) {
     super("GOSSIP_TOPIC_NOT_JOINED", `topic ${topic.slice(0, 8)}… is not joined`);
+  }
+}
+
+/** The gossip service was stopped, or a closed handle was used. */
+export class GossipStoppedError extends ServiceStoppedError {
+  constructor(message = "gossip is stopped") {
+    super("gossip", "GOSSIP_STOPPED");
+    this.message = message;
+  }
+}
+
+/** An incoming gossip stream was refused: link cap reached or the peer is on cool-down. */
+export class GossipLinkRefusedError extends P2pandaError {
+  constructor(peer: NodeId) {
+    super("GOSSIP_LINK_REFUSED", `gossip stream from ${peer.slice(0, 8)} refused`);
+  }
+}
+
+/** A link no overlay needed was closed to make room for another, or because it was idle. */
+export class GossipLinkEvictedError extends P2pandaError {
+  constructor(peer: NodeId) {
+    super("GOSSIP_LINK_EVICTED", `gossip link to ${peer.slice(0, 8)} closed: not needed, idle`);
+  }
+}
+
+/** A peer read our messages too slowly: its link was dropped. */
+export class GossipSlowPeerError extends P2pandaError {
+  constructor(peer: NodeId, max: number) {
+    super("GOSSIP_SLOW_PEER", `more than ${max} messages waiting for ${peer.slice(0, 8)}`);
   }
 }

@@ -10,22 +10,22 @@ import {
   StreamStalledError,
 } from "../codec/message-channel.ts";
 import type { ProtocolEndpoint } from "../endpoint/protocol-endpoint.ts";
-import { P2pandaError } from "../errors.ts";
 import { ProtocolName } from "../ids/network-id.ts";
 import type { NodeId } from "../ids/node-id.ts";
 import type { Topic } from "../ids/topic.ts";
 import { type Rng, shuffle } from "../random.ts";
 import { isStale, type NodeInfo } from "../records/node-info.ts";
-import {
-  Lifecycle,
-  type LifecycleState,
-  ServiceStoppedError,
-  type Startable,
-} from "../runtime/lifecycle.ts";
+import { Lifecycle, type LifecycleState, type Startable } from "../runtime/lifecycle.ts";
 import { type Runtime, systemRuntime } from "../runtime/runtime.ts";
 import type { ScheduledTimer, Timers } from "../runtime/timers.ts";
 import type { GossipConfigInput } from "./config.ts";
-import { GossipProtocolError } from "./errors.ts";
+import {
+  GossipLinkEvictedError,
+  GossipLinkRefusedError,
+  GossipProtocolError,
+  GossipSlowPeerError,
+  GossipStoppedError,
+} from "./errors.ts";
 import {
   type GossipMetrics,
   type GossipOutput,
@@ -916,35 +916,6 @@ export class GossipHandle {
     this.#subscription.unsubscribe();
     this.#messages.complete();
     this.#events.complete();
-  }
-}
-
-/** The gossip service was stopped, or a closed handle was used. */
-export class GossipStoppedError extends ServiceStoppedError {
-  constructor(message = "gossip is stopped") {
-    super("gossip", "GOSSIP_STOPPED");
-    this.message = message;
-  }
-}
-
-/** An incoming gossip stream was refused: link cap reached or the peer is on cool-down. */
-export class GossipLinkRefusedError extends P2pandaError {
-  constructor(peer: NodeId) {
-    super("GOSSIP_LINK_REFUSED", `gossip stream from ${peer.slice(0, 8)} refused`);
-  }
-}
-
-/** A link no overlay needed was closed to make room for another, or because it was idle. */
-export class GossipLinkEvictedError extends P2pandaError {
-  constructor(peer: NodeId) {
-    super("GOSSIP_LINK_EVICTED", `gossip link to ${peer.slice(0, 8)} closed: not needed, idle`);
-  }
-}
-
-/** A peer read our messages too slowly: its link was dropped. */
-export class GossipSlowPeerError extends P2pandaError {
-  constructor(peer: NodeId, max: number) {
-    super("GOSSIP_SLOW_PEER", `more than ${max} messages waiting for ${peer.slice(0, 8)}`);
   }
 }
 
