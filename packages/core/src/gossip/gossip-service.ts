@@ -1,5 +1,5 @@
 import { EventStream } from "@p2panda-web/events";
-import { filter, type Observable, Subject, type Subscription } from "rxjs";
+import { filter, type Observable, type Subscription } from "rxjs";
 import type { Clock } from "../clock.ts";
 import { DecodeError } from "../codec/cbor.ts";
 import { FrameTooLargeError } from "../codec/framing.ts";
@@ -26,6 +26,7 @@ import {
   GossipSlowPeerError,
   GossipStoppedError,
 } from "./errors.ts";
+import { GossipHandle } from "./gossip-handle.ts";
 import {
   type GossipMetrics,
   type GossipOutput,
@@ -51,6 +52,10 @@ export interface GossipAddressBook {
     options?: { emitCurrent?: boolean },
   ): Observable<{ readonly difference: { readonly added: readonly NodeId[] } }>;
 }
+
+// The handle and its deliveries have their own module; kept importable from here for modules
+// that import them with the service.
+export { type GossipDelivery, GossipHandle } from "./gossip-handle.ts";
 
 /** Options of {@link GossipService}. */
 export interface GossipServiceOptions {
@@ -123,21 +128,6 @@ export interface GossipStreamOptions {
    * manager gossips on a derived topic but discovers peers through the real one.
    */
   discoveryTopic?: Topic;
-}
-
-/** A message received on a topic's overlay. */
-export interface GossipDelivery {
-  readonly topic: Topic;
-  readonly content: Uint8Array;
-  /** BLAKE3(content): the same message always has the same id. */
-  readonly id: Uint8Array;
-  /**
-   * The neighbour whose authenticated link delivered it; not necessarily its author (gossip
-   * carries no origin claim: an application that needs authorship signs the content).
-   */
-  readonly deliveredBy: NodeId;
-  /** Hops the message travelled to us. */
-  readonly hops: number;
 }
 
 /** Events of the gossip service: the overlays' events plus refused peers. */
@@ -813,109 +803,6 @@ export class GossipService implements Startable {
   async #closeLink(link: Link): Promise<void> {
     await link.chain;
     await Promise.allSettled(link.channels.map(({ channel }) => channel.close()));
-  }
-}
-
-/**
- * A subscription to one topic's overlay. Several handles of the same topic share the overlay;
- * {@link GossipHandle.close} releases this one, and the last to close leaves the topic.
- */
-export class GossipHandle {
-  readonly topic: Topic;
-  readonly #service: GossipService;
-  readonly #messages = new Subject<GossipDelivery>();
-  readonly #events = new Subject<GossipServiceEvent>();
-  readonly #subscription: Subscription;
-  #closed = false;
-
-  /** @internal Created by {@link GossipService.stream}. */
-  constructor(service: GossipService, topic: Topic) {
-    this.#service = service;
-    this.topic = topic;
-    this.#subscription = service._events(topic).subscribe({
-      next: (event) => {
-        if (event.type === "gossip:received") {
-          const { content, id, deliveredBy, hops } = event;
-          this.#messages.next({ topic, content, id, deliveredBy, hops });
-        }
-        this.#events.next(event);
-      },
-      complete: () => this._end(),
-    });
-  }
-
-  /** Messages others published on the topic after we joined. Completes on close. */
-  get messages$(): Observable<GossipDelivery> {
-    return this.#messages.asObservable();
-  }
-
-  /**
-   * This topic's events (joined, neighbour-up/down, received) until the handle closes; the
-   * service's `events$` also carries `gossip:left`.
-   */
-  get events$(): Observable<GossipServiceEvent> {
-    return this.#events.asObservable();
-  }
-
-  /** The topic's overlay neighbours now. */
-  neighbours(): NodeId[] {
-    return this.#service.neighbours(this.topic);
-  }
-
-  /** Whether {@link GossipHandle.close} was called (or the service stopped). */
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  /**
-   * Resolves once the overlay has at least one neighbour (at once if it has one now), so a
-   * published message has somewhere to go.
-   *
-   * @throws GossipStoppedError if the handle closes first.
-   */
-  joined(): Promise<void> {
-    if (this.neighbours().length > 0) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const sub = this.#events.subscribe({
-        next: (event) => {
-          if (event.type === "gossip:neighbour-up") {
-            sub.unsubscribe();
-            resolve();
-          }
-        },
-        complete: () => reject(new GossipStoppedError()),
-      });
-    });
-  }
-
-  /**
-   * Broadcasts `content` to everyone on the topic (not delivered to ourselves). Resolves with
-   * the message id, BLAKE3(content). Messages are identified by their content: publishing the
-   * same bytes again within the id retention (90 s by default) is a duplicate and goes nowhere,
-   * so content that repeats (heartbeats, "typing…") should carry a counter or a timestamp.
-   *
-   * @throws GossipMessageTooLargeError above the maximum message size (4,096 bytes by default).
-   * @throws GossipStoppedError after close.
-   */
-  async publish(content: Uint8Array): Promise<Uint8Array> {
-    if (this.#closed) throw new GossipStoppedError("gossip handle is closed");
-    return this.#service._publish(this.topic, content);
-  }
-
-  /** Releases this handle; the last handle of the topic leaves the overlay. Idempotent. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this._end();
-    await this.#service._release(this);
-  }
-
-  /** @internal Completes the handle's streams. */
-  _end(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#subscription.unsubscribe();
-    this.#messages.complete();
-    this.#events.complete();
   }
 }
 

@@ -6,6 +6,7 @@
  */
 export * from "./config.ts";
 export * from "./errors.ts";
+export * from "./gossip-handle.ts";
 export * from "./gossip-service.ts";
 export * from "./gossip-state.ts";
 export * from "./hyparview.ts";

@@ -1,0 +1,136 @@
+import { type Observable, Subject, type Subscription } from "rxjs";
+import type { NodeId } from "../ids/node-id.ts";
+import type { Topic } from "../ids/topic.ts";
+import { GossipStoppedError } from "./errors.ts";
+// The service's events are the state machine's (`GossipServiceEvent` is this type); importing
+// them from here keeps the handle free of an import cycle with the service.
+import type { GossipStateEvent as GossipServiceEvent } from "./gossip-state.ts";
+
+/** A message received on a topic's overlay. */
+export interface GossipDelivery {
+  readonly topic: Topic;
+  readonly content: Uint8Array;
+  /** BLAKE3(content): the same message always has the same id. */
+  readonly id: Uint8Array;
+  /**
+   * The neighbour whose authenticated link delivered it; not necessarily its author (gossip
+   * carries no origin claim: an application that needs authorship signs the content).
+   */
+  readonly deliveredBy: NodeId;
+  /** Hops the message travelled to us. */
+  readonly hops: number;
+}
+
+/**
+ * @internal What a {@link GossipHandle} needs of its service: the `GossipService` is the
+ * only host; the seam keeps the handle free of the service's links and timers.
+ */
+export interface GossipHandleHost {
+  neighbours(topic: Topic): NodeId[];
+  _publish(topic: Topic, content: Uint8Array): Uint8Array;
+  _release(handle: GossipHandle): Promise<void>;
+  _events(topic: Topic): Observable<GossipServiceEvent>;
+}
+
+/**
+ * A subscription to one topic's overlay. Several handles of the same topic share the overlay;
+ * {@link GossipHandle.close} releases this one, and the last to close leaves the topic.
+ */
+export class GossipHandle {
+  readonly topic: Topic;
+  readonly #service: GossipHandleHost;
+  readonly #messages = new Subject<GossipDelivery>();
+  readonly #events = new Subject<GossipServiceEvent>();
+  readonly #subscription: Subscription;
+  #closed = false;
+
+  /** @internal Created by `GossipService.stream`. */
+  constructor(service: GossipHandleHost, topic: Topic) {
+    this.#service = service;
+    this.topic = topic;
+    this.#subscription = service._events(topic).subscribe({
+      next: (event) => {
+        if (event.type === "gossip:received") {
+          const { content, id, deliveredBy, hops } = event;
+          this.#messages.next({ topic, content, id, deliveredBy, hops });
+        }
+        this.#events.next(event);
+      },
+      complete: () => this._end(),
+    });
+  }
+
+  /** Messages others published on the topic after we joined. Completes on close. */
+  get messages$(): Observable<GossipDelivery> {
+    return this.#messages.asObservable();
+  }
+
+  /**
+   * This topic's events (joined, neighbour-up/down, received) until the handle closes; the
+   * service's `events$` also carries `gossip:left`.
+   */
+  get events$(): Observable<GossipServiceEvent> {
+    return this.#events.asObservable();
+  }
+
+  /** The topic's overlay neighbours now. */
+  neighbours(): NodeId[] {
+    return this.#service.neighbours(this.topic);
+  }
+
+  /** Whether {@link GossipHandle.close} was called (or the service stopped). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Resolves once the overlay has at least one neighbour (at once if it has one now), so a
+   * published message has somewhere to go.
+   *
+   * @throws GossipStoppedError if the handle closes first.
+   */
+  joined(): Promise<void> {
+    if (this.neighbours().length > 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const sub = this.#events.subscribe({
+        next: (event) => {
+          if (event.type === "gossip:neighbour-up") {
+            sub.unsubscribe();
+            resolve();
+          }
+        },
+        complete: () => reject(new GossipStoppedError()),
+      });
+    });
+  }
+
+  /**
+   * Broadcasts `content` to everyone on the topic (not delivered to ourselves). Resolves with
+   * the message id, BLAKE3(content). Messages are identified by their content: publishing the
+   * same bytes again within the id retention (90 s by default) is a duplicate and goes nowhere,
+   * so content that repeats (heartbeats, "typing…") should carry a counter or a timestamp.
+   *
+   * @throws GossipMessageTooLargeError above the maximum message size (4,096 bytes by default).
+   * @throws GossipStoppedError after close.
+   */
+  async publish(content: Uint8Array): Promise<Uint8Array> {
+    if (this.#closed) throw new GossipStoppedError("gossip handle is closed");
+    return this.#service._publish(this.topic, content);
+  }
+
+  /** Releases this handle; the last handle of the topic leaves the overlay. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this._end();
+    await this.#service._release(this);
+  }
+
+  /** @internal Completes the handle's streams. */
+  _end(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#subscription.unsubscribe();
+    this.#messages.complete();
+    this.#events.complete();
+  }
+}
