@@ -1,14 +1,7 @@
 import { EventStream } from "@p2panda-web/events";
 import { filter, type Observable, type Subscription } from "rxjs";
 import type { Clock } from "../clock.ts";
-import { DecodeError } from "../codec/cbor.ts";
-import { FrameTooLargeError } from "../codec/framing.ts";
-import {
-  DEFAULT_FRAME_TIMEOUT_MS,
-  type MessageChannel,
-  type MessageChannelOptions,
-  StreamStalledError,
-} from "../codec/message-channel.ts";
+import { DEFAULT_FRAME_TIMEOUT_MS, type MessageChannelOptions } from "../codec/message-channel.ts";
 import type { ProtocolEndpoint } from "../endpoint/protocol-endpoint.ts";
 import { ProtocolName } from "../ids/network-id.ts";
 import type { NodeId } from "../ids/node-id.ts";
@@ -19,13 +12,7 @@ import { Lifecycle, type LifecycleState, type Startable } from "../runtime/lifec
 import { type Runtime, systemRuntime } from "../runtime/runtime.ts";
 import type { ScheduledTimer, Timers } from "../runtime/timers.ts";
 import type { GossipConfigInput } from "./config.ts";
-import {
-  GossipLinkEvictedError,
-  GossipLinkRefusedError,
-  GossipProtocolError,
-  GossipSlowPeerError,
-  GossipStoppedError,
-} from "./errors.ts";
+import { GossipStoppedError } from "./errors.ts";
 import { GossipHandle } from "./gossip-handle.ts";
 import {
   type GossipMetrics,
@@ -34,8 +21,7 @@ import {
   type GossipStateEvent,
   type GossipTimer,
 } from "./gossip-state.ts";
-import { idleLinks, type LinkUsage, linkToEvict } from "./link-policy.ts";
-import type { GossipMessage } from "./messages.ts";
+import { LinkTable, type LinkTableMetrics } from "./link-table.ts";
 import { OverlayHealer, type OverlayHealerConfig } from "./overlay-healer.ts";
 
 /**
@@ -134,25 +120,7 @@ export interface GossipStreamOptions {
 export type GossipServiceEvent = GossipStateEvent;
 
 /** Counters of a {@link GossipService}: the protocol's plus the links'. */
-export interface GossipServiceMetrics extends GossipMetrics {
-  /** Gossip streams opened by us / accepted from others. */
-  linksDialed: number;
-  linksAccepted: number;
-  /** Dials that failed (the overlay treats the peer as failed). */
-  dialsFailed: number;
-  /** Incoming streams refused: link cap reached or peer on cool-down. */
-  linksRefused: number;
-  /** Links that broke (stream reset, remote vanished, write failed). */
-  linksFailed: number;
-  /** Peers disconnected because too many messages to them were waiting. */
-  slowPeers: number;
-  /** Links closed because their peer sent nothing (not even a keep-alive) in time. */
-  linksTimedOut: number;
-  /** Links no overlay needed, closed to make room for a new one or after being idle. */
-  linksEvicted: number;
-  messagesSent: number;
-  messagesReceived: number;
-}
+export interface GossipServiceMetrics extends GossipMetrics, LinkTableMetrics {}
 
 /** Default of {@link GossipServiceOptions.healIntervalMs}. */
 export const DEFAULT_GOSSIP_HEAL_INTERVAL_MS = 5_000;
@@ -174,25 +142,6 @@ export const DEFAULT_GOSSIP_IDLE_LINK_TIMEOUT_MS = 60_000;
  */
 export const GOSSIP_MAX_FRAME_SIZE = 64 * 1024;
 
-interface Channel {
-  readonly channel: MessageChannel;
-  readonly dialed: boolean;
-}
-
-interface Link {
-  readonly peer: NodeId;
-  readonly channels: Channel[];
-  dialing: boolean;
-  /** Messages waiting for the dial to finish. */
-  readonly pending: GossipMessage[];
-  /** Writes run one after the other. */
-  chain: Promise<void>;
-  queued: number;
-  abort: AbortController;
-  /** When the last message arrived (or the link opened): what the link policy ranks by. */
-  lastMessageAt: number;
-}
-
 interface TopicEntry {
   readonly topic: Topic;
   readonly discoveryTopic: Topic;
@@ -203,7 +152,8 @@ interface TopicEntry {
 
 /**
  * Gossip over a network (spec §5): one {@link GossipState} (HyParView + PlumTree per topic)
- * driven by real timers and one long-lived gossip stream per neighbour, shared by all topics.
+ * driven by the runtime's timers and one long-lived gossip stream per neighbour (its
+ * {@link LinkTable}), shared by all topics.
  * Topics are entered through the nodes discovery put in the address book for them and
  * re-entered through them whenever the overlay loses every neighbour.
  *
@@ -218,7 +168,7 @@ export class GossipService implements Startable {
   readonly #clock: Clock;
   readonly #state: GossipState;
   readonly #events: EventStream<GossipServiceEvent>;
-  readonly #links = new Map<NodeId, Link>();
+  readonly #links: LinkTable;
   readonly #topics = new Map<Topic, TopicEntry>();
   readonly #ownTopicRefs = new Map<Topic, number>();
   /** Own topics gossip added itself (and so removes again); the app's own stay. */
@@ -226,10 +176,7 @@ export class GossipService implements Startable {
   readonly #timerSource: Timers;
   readonly #timers = new Set<ScheduledTimer>();
   readonly #healInterval: number;
-  readonly #maxLinks: number;
-  readonly #maxQueued: number;
   readonly #channelOptions: MessageChannelOptions;
-  readonly #firstMessageTimeout: number;
   readonly #idleLinkTimeout: number;
   readonly #rng: Rng;
   #healTimer: ScheduledTimer | undefined;
@@ -238,18 +185,6 @@ export class GossipService implements Startable {
   #running = false;
   #stopping = false;
   #stopped = false;
-  readonly #metrics = {
-    linksDialed: 0,
-    linksAccepted: 0,
-    dialsFailed: 0,
-    linksRefused: 0,
-    linksFailed: 0,
-    slowPeers: 0,
-    linksTimedOut: 0,
-    linksEvicted: 0,
-    messagesSent: 0,
-    messagesReceived: 0,
-  };
 
   constructor(options: GossipServiceOptions) {
     this.#endpoint = options.endpoint;
@@ -262,8 +197,6 @@ export class GossipService implements Startable {
     this.#events = new EventStream<GossipServiceEvent>(() => this.#clock.now());
     this.#healInterval = options.healIntervalMs ?? DEFAULT_GOSSIP_HEAL_INTERVAL_MS;
     this.#healer = new OverlayHealer(options.healer);
-    this.#maxLinks = options.maxLinks ?? DEFAULT_GOSSIP_MAX_LINKS;
-    this.#maxQueued = options.maxQueuedPerLink ?? DEFAULT_GOSSIP_MAX_QUEUED;
     const keepAlive = options.keepAliveIntervalMs ?? DEFAULT_GOSSIP_KEEP_ALIVE_MS;
     this.#channelOptions = {
       maxFrameSize: GOSSIP_MAX_FRAME_SIZE,
@@ -271,8 +204,21 @@ export class GossipService implements Startable {
       frameTimeoutMs: options.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS,
       keepAliveIntervalMs: keepAlive,
     };
-    this.#firstMessageTimeout =
-      options.firstMessageTimeoutMs ?? DEFAULT_GOSSIP_FIRST_MESSAGE_TIMEOUT_MS;
+    this.#links = new LinkTable({
+      endpoint: options.endpoint,
+      clock: this.#clock,
+      host: {
+        state: this.#state,
+        apply: (outputs) => this.#apply(outputs),
+        isAccepting: () => this.#running,
+        isStopped: () => this.#stopped,
+      },
+      maxLinks: options.maxLinks ?? DEFAULT_GOSSIP_MAX_LINKS,
+      maxQueuedPerLink: options.maxQueuedPerLink ?? DEFAULT_GOSSIP_MAX_QUEUED,
+      channelOptions: this.#channelOptions,
+      firstMessageTimeoutMs:
+        options.firstMessageTimeoutMs ?? DEFAULT_GOSSIP_FIRST_MESSAGE_TIMEOUT_MS,
+    });
     this.#idleLinkTimeout = options.idleLinkTimeoutMs ?? DEFAULT_GOSSIP_IDLE_LINK_TIMEOUT_MS;
   }
 
@@ -296,7 +242,7 @@ export class GossipService implements Startable {
 
   /** Counters of the protocol and the links. */
   get metrics(): Readonly<GossipServiceMetrics> {
-    return { ...this.#state.metrics, ...this.#metrics };
+    return { ...this.#state.metrics, ...this.#links.metrics };
   }
 
   /** Topics with at least one open handle. */
@@ -324,7 +270,7 @@ export class GossipService implements Startable {
       this.#running = true;
       this.#endpoint.accept(
         ProtocolName.gossip,
-        (channel) => this.#accept(channel),
+        (channel) => this.#links.accept(channel),
         this.#channelOptions,
       );
       this.#healTimer = this.#timerSource.every(this.#healInterval, () => this.#heal());
@@ -395,10 +341,7 @@ export class GossipService implements Startable {
     this.#healWake?.timer.cancel();
     for (const timer of this.#timers) timer.cancel();
     this.#timers.clear();
-    const closing: Promise<void>[] = [];
-    for (const link of this.#links.values()) closing.push(this.#closeLink(link));
-    this.#links.clear();
-    await Promise.allSettled(closing);
+    await this.#links.closeAll();
     this.#events.complete();
   }
 
@@ -469,9 +412,7 @@ export class GossipService implements Startable {
   #heal(): void {
     if (!this.#running) return;
     const now = this.#clock.now();
-    for (const peer of idleLinks(this.#linkUsage(), now, this.#idleLinkTimeout)) {
-      this.#evict(peer);
-    }
+    this.#links.evictIdle(now, this.#idleLinkTimeout);
     this.#healOverlays();
   }
 
@@ -533,20 +474,14 @@ export class GossipService implements Startable {
     for (const output of outputs) {
       switch (output.type) {
         case "send":
-          this.#send(output.to, output.message);
+          this.#links.send(output.to, output.message);
           break;
         case "set-timer":
           this.#setTimer(output.timer, output.delayMs);
           break;
-        case "disconnect": {
-          const link = this.#links.get(output.peer);
-          if (link !== undefined) {
-            this.#links.delete(output.peer);
-            if (output.error !== undefined) this.#abortLink(link, output.error);
-            else this.#closeLink(link).catch(() => {});
-          }
+        case "disconnect":
+          this.#links.disconnect(output.peer, output.error);
           break;
-        }
         case "event":
           this.#onNeighbourEvent(output.event);
           this.#events.emit(output.event);
@@ -564,260 +499,4 @@ export class GossipService implements Startable {
     });
     this.#timers.add(scheduled);
   }
-
-  #send(peer: NodeId, message: GossipMessage): void {
-    if (this.#stopped) return;
-    let link = this.#links.get(peer);
-    if (link === undefined) {
-      link = this.#newLink(peer);
-      this.#links.set(peer, link);
-    }
-    if (link.channels.length === 0) {
-      link.pending.push(message);
-      if (!link.dialing) {
-        this.#dial(link).catch((error: unknown) => this.#linkFailed(link, asError(error)));
-      }
-      return;
-    }
-    this.#write(link, message);
-  }
-
-  #newLink(peer: NodeId): Link {
-    return {
-      peer,
-      channels: [],
-      dialing: false,
-      pending: [],
-      chain: Promise.resolve(),
-      queued: 0,
-      abort: new AbortController(),
-      lastMessageAt: this.#clock.now(),
-    };
-  }
-
-  #write(link: Link, message: GossipMessage): void {
-    if (link.queued >= this.#maxQueued) {
-      this.#metrics.slowPeers++;
-      this.#linkFailed(link, new GossipSlowPeerError(link.peer, this.#maxQueued));
-      return;
-    }
-    link.queued++;
-    link.chain = link.chain.then(async () => {
-      link.queued--;
-      const channel = this.#preferred(link);
-      if (channel === undefined) return;
-      try {
-        await channel.send(message);
-        this.#metrics.messagesSent++;
-      } catch (error) {
-        this.#linkFailed(link, asError(error));
-      }
-    });
-  }
-
-  /**
-   * When both nodes opened a stream to each other, both write on the one dialled by the node
-   * with the smaller id, so each side reads one ordered sequence again once both exist.
-   */
-  #preferred(link: Link): MessageChannel | undefined {
-    const weDial = this.nodeId < link.peer;
-    return (link.channels.find((c) => c.dialed === weDial) ?? link.channels[0])?.channel;
-  }
-
-  async #dial(link: Link): Promise<void> {
-    link.dialing = true;
-    let channel: MessageChannel;
-    try {
-      channel = await this.#endpoint.connect(link.peer, ProtocolName.gossip, {
-        ...this.#channelOptions,
-        signal: link.abort.signal,
-      });
-    } catch {
-      link.dialing = false;
-      if (this.#links.get(link.peer) !== link) return;
-      this.#metrics.dialsFailed++;
-      if (link.channels.length > 0) {
-        // The peer's own stream arrived while we dialled: the link exists, use that.
-        for (const message of link.pending.splice(0)) this.#write(link, message);
-        return;
-      }
-      this.#links.delete(link.peer);
-      if (!this.#stopped) this.#apply(this.#state.peerDisconnected(link.peer, this.#clock.now()));
-      return;
-    }
-    link.dialing = false;
-    if (this.#stopped || this.#links.get(link.peer) !== link) {
-      // Left or replaced while dialling: flush what was meant for the peer, then close.
-      for (const message of link.pending.splice(0)) await channel.send(message).catch(() => {});
-      await channel.close().catch(() => {});
-      return;
-    }
-    this.#metrics.linksDialed++;
-    await this.#attach(link, { channel, dialed: true });
-  }
-
-  async #accept(channel: MessageChannel): Promise<void> {
-    const peer = channel.remote;
-    const now = this.#clock.now();
-    let link = this.#links.get(peer);
-    if (this.#running && link === undefined && this.#links.size >= this.#maxLinks) {
-      // Full: make room by closing the link no overlay needs that has been quiet longest.
-      const evict = linkToEvict(this.#linkUsage());
-      if (evict !== undefined) this.#evict(evict);
-    }
-    if (
-      !this.#running ||
-      this.#state.isRefused(peer, now) ||
-      (link === undefined && this.#links.size >= this.#maxLinks)
-    ) {
-      this.#metrics.linksRefused++;
-      channel.abort(new GossipLinkRefusedError(peer));
-      return;
-    }
-    if (link === undefined) {
-      link = this.#newLink(peer);
-      this.#links.set(peer, link);
-    }
-    this.#metrics.linksAccepted++;
-    await this.#attach(link, { channel, dialed: false });
-  }
-
-  /**
-   * Adds a channel to a link and reads it until it ends. Messages that waited for our own dial
-   * go out at once on the first channel, whichever side opened it.
-   */
-  #attach(link: Link, entry: Channel): Promise<void> {
-    link.channels.push(entry);
-    for (const message of link.pending.splice(0)) this.#write(link, message);
-    return this.#read(link, entry);
-  }
-
-  async #read(link: Link, entry: Channel): Promise<void> {
-    const { channel } = entry;
-    const peer = link.peer;
-    // The side that dialled has something to send: an accepted stream that brings nothing
-    // soon is someone holding a link slot.
-    let timeoutMs = entry.dialed ? undefined : this.#firstMessageTimeout;
-    for (;;) {
-      let value: unknown;
-      try {
-        value = await channel.receive({ timeoutMs });
-      } catch (error) {
-        this.#detach(link, entry);
-        if (this.#stopped || this.#links.get(peer) !== link) return;
-        const refusal = codecRefusal(error);
-        if (refusal !== undefined) {
-          this.#apply(this.#state.refuse(peer, refusal, this.#clock.now()));
-          return;
-        }
-        if (error instanceof StreamStalledError) {
-          this.#metrics.linksTimedOut++;
-          // After simultaneous dials both sides write on one of the two streams; the other
-          // may never carry a message. Its silence says nothing about the link.
-          if (link.channels.length > 0 || link.dialing) return;
-        }
-        this.#linkFailed(link, asError(error));
-        return;
-      }
-      if (value === undefined) break;
-      if (this.#stopped) return;
-      timeoutMs = undefined;
-      const now = this.#clock.now();
-      link.lastMessageAt = now;
-      this.#metrics.messagesReceived++;
-      let outputs: GossipOutput[];
-      try {
-        outputs = this.#state.handleMessage(peer, value, now);
-      } catch (error) {
-        // The state machine refuses bad input itself; anything it still throws was caused by
-        // this remote's message, and ends only this remote's link.
-        this.#detach(link, entry);
-        channel.abort(asError(error));
-        const reason = error instanceof Error ? error.message : String(error);
-        this.#apply(
-          this.#state.refuse(peer, new GossipProtocolError("malformed-message", reason), now),
-        );
-        return;
-      }
-      this.#apply(outputs);
-    }
-    // The remote closed its side: close ours after what is queued.
-    this.#detach(link, entry);
-    await link.chain;
-    await channel.close().catch(() => {});
-    if (this.#links.get(peer) === link && link.channels.length === 0 && !link.dialing) {
-      this.#links.delete(peer);
-      if (!this.#stopped) this.#apply(this.#state.peerDisconnected(peer, this.#clock.now()));
-    }
-  }
-
-  #detach(link: Link, entry: Channel): void {
-    const i = link.channels.indexOf(entry);
-    if (i >= 0) link.channels.splice(i, 1);
-  }
-
-  #linkFailed(link: Link, error: Error): void {
-    if (this.#links.get(link.peer) !== link) return;
-    this.#metrics.linksFailed++;
-    this.#links.delete(link.peer);
-    this.#abortLink(link, error);
-    if (!this.#stopped) this.#apply(this.#state.peerDisconnected(link.peer, this.#clock.now()));
-  }
-
-  #abortLink(link: Link, error: Error): void {
-    link.abort.abort(error);
-    // Sends queued before the abort (e.g. a `disconnect`) are flushed first.
-    link.chain
-      .then(() => {
-        for (const { channel } of link.channels.splice(0)) channel.abort(error);
-      })
-      .catch(() => {});
-  }
-
-  /** Closes a link no overlay needs (to make room, or because it is idle); not a failure. */
-  #evict(peer: NodeId): void {
-    const link = this.#links.get(peer);
-    if (link === undefined) return;
-    this.#metrics.linksEvicted++;
-    this.#links.delete(peer);
-    this.#abortLink(link, new GossipLinkEvictedError(peer));
-    if (!this.#stopped) this.#apply(this.#state.peerDisconnected(peer, this.#clock.now()));
-  }
-
-  #linkUsage(): LinkUsage[] {
-    const usage: LinkUsage[] = [];
-    for (const link of this.#links.values()) {
-      usage.push({
-        peer: link.peer,
-        lastMessageAt: link.lastMessageAt,
-        neighbour: this.#state.isNeighbour(link.peer),
-      });
-    }
-    return usage;
-  }
-
-  /**
-   * Closes a link gracefully after what is queued. A dial still running is left to finish (and
-   * is then closed by `#dial`): aborting it would count as a failed connection to a healthy node.
-   */
-  async #closeLink(link: Link): Promise<void> {
-    await link.chain;
-    await Promise.allSettled(link.channels.map(({ channel }) => channel.close()));
-  }
-}
-
-function codecRefusal(error: unknown): GossipProtocolError | undefined {
-  if (error instanceof FrameTooLargeError) {
-    return new GossipProtocolError("message-too-large", error.message);
-  }
-  if (error instanceof StreamStalledError && error.midFrame) {
-    return new GossipProtocolError("stalled-mid-frame", error.message);
-  }
-  if (error instanceof DecodeError)
-    return new GossipProtocolError("malformed-message", error.message);
-  return undefined;
-}
-
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
 }

@@ -11,6 +11,7 @@ export * from "./gossip-service.ts";
 export * from "./gossip-state.ts";
 export * from "./hyparview.ts";
 export * from "./link-policy.ts";
+export type { LinkTableMetrics } from "./link-table.ts";
 export * from "./messages.ts";
 export * from "./overlay-healer.ts";
 export * from "./plumtree.ts";
