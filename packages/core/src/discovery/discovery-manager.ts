@@ -12,6 +12,7 @@ import {
   DiscoveryProtocolError,
   DiscoverySessionLimitError,
   isRemoteFault,
+  isUnreachable,
 } from "./errors.ts";
 import type { DiscoveryResult } from "./psi-handshake.ts";
 import { DEFAULT_RESET_PROBABILITY, RandomWalker } from "./random-walker.ts";
@@ -578,6 +579,7 @@ export class DiscoveryManager {
       const next = step.walkFrom({
         kind: "failed-session",
         lastSuccessful: this.#lastSuccessful[session.walker],
+        unreachable: isUnreachable(error),
       });
       out.push(...this.#walkerOutputs(session.walker, next));
     }

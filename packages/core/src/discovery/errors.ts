@@ -114,6 +114,18 @@ export function asDiscoveryError(error: unknown): DiscoveryProtocolError {
   return new DiscoveryProtocolError("internal-error", what, { cause: error });
 }
 
+/**
+ * Whether a session failed before it reached the remote: no address to dial, or the dial
+ * failed (the remote is gone, its relay reservation ended). Nothing was exchanged, so the walk
+ * pays no backoff for it (see `WalkFromHere`). By code, for the reason given below.
+ */
+export function isUnreachable(error: unknown): boolean {
+  if (!(error instanceof P2pandaError)) return false;
+  return UNREACHABLE_CODES.has(error.code) || isUnreachable(error.cause);
+}
+
+const UNREACHABLE_CODES: ReadonlySet<string> = new Set(["DIAL_FAILED", "NO_TRANSPORT_INFO"]);
+
 // By code rather than class: the endpoint module (and libp2p) must not be pulled into the
 // sans-IO discovery core for one instanceof. The channel reports a failed write as closed, with
 // the stall as its cause.

@@ -18,7 +18,17 @@ export type WalkFromHere =
       readonly result: DiscoveryResult;
       readonly newlyLearned: number;
     }
-  | { readonly kind: "failed-session"; readonly lastSuccessful?: DiscoveryResult | undefined };
+  | {
+      readonly kind: "failed-session";
+      readonly lastSuccessful?: DiscoveryResult | undefined;
+      /**
+       * The node could not be reached at all (no address, the dial failed): the walk moves on
+       * without backing off, as no session took place. p2panda-web's addition: on a
+       * long-running bootstrap a newcomer meets nodes that just left, and each used to cost
+       * 1–5 s of backoff before the walker tried the next.
+       */
+      readonly unreachable?: boolean;
+    };
 
 /**
  * Share of the last step's transport infos that were new to us: 1 at bootstrap, 0 after a
@@ -88,7 +98,9 @@ export class WalkerStep {
       this.#pendingReset = false;
       from = { kind: "bootstrap" };
     }
-    if (successRate(from) < SUCCESS_RATE_THRESHOLD) this.backoff.increment();
+    if (from.kind === "failed-session" && from.unreachable === true) {
+      // The backoff stays where it is: neither a productive step nor an unproductive session.
+    } else if (successRate(from) < SUCCESS_RATE_THRESHOLD) this.backoff.increment();
     else this.backoff.reset();
     this.#from = from;
     this.#phase = "waiting";

@@ -12,6 +12,7 @@ import {
   ingestDiscoveryResult,
   isNewlyLearned,
 } from "../../src/discovery/index.ts";
+import { P2pandaError } from "../../src/errors.ts";
 import type { NodeId } from "../../src/ids/node-id.ts";
 import type { Topic } from "../../src/ids/topic.ts";
 import { seededRng } from "../../src/random.ts";
@@ -108,6 +109,29 @@ describe("discovery manager: walkers drive outgoing sessions", () => {
     expect((timers(out)[0] as { delayMs: number }).delayMs).toBeGreaterThanOrEqual(1_000);
     expect(s.manager.metrics).toMatchObject({ failedSessions: 1, misbehavingSessions: 0 });
     expect(s.manager.isCoolingDown(boot)).toBe(false);
+  });
+
+  it("a node that could not be reached at all (the dial failed) costs the walk no backoff", () => {
+    const s = setup();
+    const { session } = firstSession(s);
+    const dialFailed = new P2pandaError(
+      "DIAL_FAILED",
+      "failed to connect via relay: NO_RESERVATION",
+    );
+    const out = s.manager.sessionFailed(
+      session.sessionId,
+      new DiscoveryProtocolError("channel-error", "DIAL_FAILED: …", { cause: dialFailed }),
+    );
+    expect(events(out)[0]).toMatchObject({ type: "discovery:session-failed", misbehaving: false });
+    expect((timers(out)[0] as { delayMs: number }).delayMs).toBe(0);
+    // A node known without any address is the same: nothing was attempted.
+    const second = initiated(
+      s.manager.timerFired((timers(out)[0] as { timer: DiscoveryTimer }).timer, s.book),
+    )[0];
+    expect(second).toBeDefined();
+    const noInfo = new P2pandaError("NO_TRANSPORT_INFO", "no transport info");
+    const again = s.manager.sessionFailed((second as { sessionId: number }).sessionId, noInfo);
+    expect((timers(again)[0] as { delayMs: number }).delayMs).toBe(0);
   });
 });
 
