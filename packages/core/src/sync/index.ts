@@ -22,6 +22,7 @@ export * from "./session.ts";
 export * from "./store/log-store.ts";
 export * from "./store/memory.ts";
 export * from "./store/topic-store.ts";
+export * from "./sync-manager.ts";
 export * from "./sync-service.ts";
 export * from "./topic-handshake.ts";
 export * from "./validation.ts";

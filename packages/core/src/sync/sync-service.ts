@@ -1,7 +1,7 @@
 import { EventStream } from "@p2panda-web/events";
 import { filter, type Observable, type Subscription } from "rxjs";
 import { concatBytes, fromHex } from "../bytes.ts";
-import { type Clock, systemClock } from "../clock.ts";
+import type { Clock } from "../clock.ts";
 import type { MessageChannel } from "../codec/message-channel.ts";
 import type { ProtocolEndpoint } from "../endpoint/protocol-endpoint.ts";
 import { P2pandaError } from "../errors.ts";
@@ -10,16 +10,31 @@ import { hash } from "../hash.ts";
 import { ProtocolName } from "../ids/network-id.ts";
 import { NodeId } from "../ids/node-id.ts";
 import { Topic } from "../ids/topic.ts";
-import { PeerCoolDown } from "../peer-cool-down.ts";
+import {
+  Lifecycle,
+  type LifecycleState,
+  ServiceStoppedError,
+  type Startable,
+} from "../runtime/lifecycle.ts";
+import { type Runtime, systemRuntime } from "../runtime/runtime.ts";
+import type { ScheduledTimer } from "../runtime/timers.ts";
 import { TopicNotSubscribedError } from "./errors.ts";
 import type { SyncEvent } from "./events.ts";
 import type { LogId } from "./log-id.ts";
 import type { SyncLimits } from "./log-sync.ts";
 import { createOperation, type Operation, type OperationSigner } from "./operation.ts";
-import { DEFAULT_SYNC_COOL_DOWN_MS, isRemoteFault } from "./remote-fault.ts";
+import { isRemoteFault } from "./remote-fault.ts";
 import { SyncSession } from "./session.ts";
 import type { LogStore } from "./store/log-store.ts";
 import type { TopicStore } from "./store/topic-store.ts";
+import {
+  type SessionEndReason,
+  type SessionKey,
+  type SessionOutcome,
+  SyncManager,
+  type SyncManagerInput,
+  type SyncManagerOutput,
+} from "./sync-manager.ts";
 import type { SignatureVerifier } from "./validation.ts";
 
 /**
@@ -77,6 +92,9 @@ export interface SyncServiceOptions {
    * operations into logs of its own naming describes them here.
    */
   isTopicLog?: (topic: Topic, author: NodeId, logId: LogId) => boolean;
+  /** Time, timers and randomness. Default {@link systemRuntime}. */
+  runtime?: Runtime;
+  /** Overrides the runtime's clock (kept for callers from before `runtime`). */
   clock?: Clock;
 }
 
@@ -160,19 +178,18 @@ export interface SyncServiceMetrics {
   operationsForwarded: number;
 }
 
-/** Default of {@link SyncServiceOptions.retryDelayMs} (upstream `failed_sync_session_retry`). */
-export const DEFAULT_SYNC_RETRY_DELAY_MS = 5_000;
-/** Default of {@link SyncServiceOptions.maxAcceptedSessions}. */
-export const DEFAULT_MAX_ACCEPTED_SYNC_SESSIONS = 64;
 /** Default of {@link SyncServiceOptions.firstMessageTimeoutMs}. */
 export const DEFAULT_SYNC_FIRST_MESSAGE_TIMEOUT_MS = 3_000;
 
+/** A session the service runs, by the key its manager gave it. */
 interface SessionEntry {
+  readonly key: SessionKey;
   readonly session: SyncSession;
   readonly remote: NodeId;
   topic: Topic | undefined;
 }
 
+/** What the service holds per open topic besides the manager's decisions. */
 interface TopicEntry {
   readonly topic: Topic;
   readonly liveMode: boolean;
@@ -180,34 +197,36 @@ interface TopicEntry {
   readonly handles: Set<SyncHandle>;
   gossip: GossipHandle | undefined;
   subscription: Subscription | undefined;
-  /** Sessions of this topic by remote (one per pair). */
-  readonly sessions: Map<NodeId, SessionEntry>;
-  readonly retries: Map<NodeId, ReturnType<typeof setTimeout>>;
 }
 
 /**
  * Eventually consistent sync of append-only logs per topic (spec §6.4): for each topic it joins
- * the gossip overlay of the derived topic only to sample peers, and whenever a neighbour comes
- * up it runs a {@link SyncSession} with it over a stream of its own (the node with the smaller
- * id initiates, so a pair has one session). After catching up, sessions stay in live mode:
- * operations published here or received from one peer go to every other live peer of the topic.
- * Failed sessions are retried while the peer is still a neighbour; finished sessions are
+ * the gossip overlay of the derived topic only to sample peers, and runs a {@link SyncSession}
+ * over a stream of its own with the neighbours its {@link SyncManager} picks (the node with the
+ * smaller id initiates, so a pair has one session). After catching up, sessions stay in live
+ * mode: operations published here or received from one peer go to every other live peer of the
+ * topic. Failed sessions are retried while the peer is still a neighbour; finished sessions are
  * removed at once.
+ *
+ * Every decision is the manager's; this class is its adapter: it feeds it the overlay's
+ * neighbour events, incoming streams and session outcomes, and carries out what it asks (open a
+ * stream, end a session, set a timer on the injected {@link Runtime}, emit an event).
  */
-export class SyncService {
+export class SyncService implements Startable {
   readonly #options: SyncServiceOptions;
   readonly #endpoint: ProtocolEndpoint;
   /** Author of our operations: the signer's key (normally the node id). */
   readonly #author: NodeId;
-  readonly #clock: Clock;
+  readonly #runtime: Runtime;
+  readonly #lifecycle = new Lifecycle("sync", () => new SyncStoppedError());
+  readonly #manager: SyncManager;
   readonly #events: EventStream<SyncServiceEvent>;
   readonly #topics = new Map<Topic, TopicEntry>();
   readonly #opening = new Map<Topic, Promise<TopicEntry>>();
-  readonly #accepted = new Set<SessionEntry>();
+  readonly #sessions = new Map<SessionKey, SessionEntry>();
+  readonly #timers = new Map<string, ScheduledTimer>();
   readonly #publishChains = new Map<string, Promise<unknown>>();
-  readonly #retryDelay: number;
-  readonly #maxAccepted: number;
-  readonly #coolDown: PeerCoolDown;
+  #accepting = false;
   readonly metrics: SyncServiceMetrics = {
     sessionsInitiated: 0,
     sessionsAccepted: 0,
@@ -223,23 +242,32 @@ export class SyncService {
     operationsReceived: 0,
     operationsForwarded: 0,
   };
-  #running = false;
-  #stopped = false;
 
   constructor(options: SyncServiceOptions) {
     this.#options = options;
     this.#endpoint = options.endpoint;
     this.#author = NodeId.fromBytes(options.signer.publicKey);
-    this.#clock = options.clock ?? systemClock;
-    this.#events = new EventStream<SyncServiceEvent>(() => this.#clock.now());
-    this.#retryDelay = options.retryDelayMs ?? DEFAULT_SYNC_RETRY_DELAY_MS;
-    this.#maxAccepted = options.maxAcceptedSessions ?? DEFAULT_MAX_ACCEPTED_SYNC_SESSIONS;
-    this.#coolDown = new PeerCoolDown(options.coolDownMs ?? DEFAULT_SYNC_COOL_DOWN_MS);
+    const runtime = options.runtime ?? systemRuntime;
+    this.#runtime = options.clock !== undefined ? { ...runtime, clock: options.clock } : runtime;
+    this.#events = new EventStream<SyncServiceEvent>(() => this.#now());
+    this.#manager = new SyncManager({
+      me: this.#endpoint.nodeId,
+      ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),
+      ...(options.coolDownMs !== undefined ? { coolDownMs: options.coolDownMs } : {}),
+      ...(options.maxAcceptedSessions !== undefined
+        ? { maxAcceptedSessions: options.maxAcceptedSessions }
+        : {}),
+    });
+  }
+
+  /** Where the service is in its {@link Startable} lifecycle. */
+  get state(): LifecycleState {
+    return this.#lifecycle.state;
   }
 
   /** Whether `node` is on cool-down now (its last session failed through its fault). */
   isCoolingDown(node: NodeId): boolean {
-    return this.#coolDown.has(node, this.#clock.now());
+    return this.#manager.isCoolingDown(node, this.#now());
   }
 
   /** Every session's events (started, progress, operation received, finished, live, failed). Hot. */
@@ -254,11 +282,7 @@ export class SyncService {
 
   /** Sessions running now. */
   sessions(): SyncSessionInfo[] {
-    const entries = [...this.#accepted];
-    for (const t of this.#topics.values()) {
-      for (const e of t.sessions.values()) if (!this.#accepted.has(e)) entries.push(e);
-    }
-    return entries.map(({ session, remote, topic }) => ({
+    return [...this.#sessions.values()].map(({ session, remote, topic }) => ({
       sessionId: session.id,
       topic: topic ?? session.topic,
       remote,
@@ -268,11 +292,16 @@ export class SyncService {
     }));
   }
 
-  /** Starts accepting sync sessions. Idempotent; {@link SyncService.stream} calls it. */
-  start(): void {
-    if (this.#running || this.#stopped) return;
-    this.#running = true;
-    this.#endpoint.accept(ProtocolName.logSync, (channel) => this.#accept(channel));
+  /**
+   * Starts accepting sync sessions. Idempotent; {@link SyncService.stream} calls it.
+   *
+   * @throws SyncStoppedError after {@link SyncService.stop}.
+   */
+  start(): Promise<void> {
+    return this.#lifecycle.start(() => {
+      this.#endpoint.accept(ProtocolName.logSync, (channel) => this.#accept(channel));
+      this.#accepting = true;
+    });
   }
 
   /**
@@ -282,8 +311,8 @@ export class SyncService {
    * @throws SyncStoppedError after {@link SyncService.stop}.
    */
   async stream(topic: Topic, options: SyncStreamOptions = {}): Promise<SyncHandle> {
-    if (this.#stopped) throw new SyncStoppedError();
-    this.start();
+    this.#lifecycle.assertNotStopped();
+    await this.start();
     const entry = this.#topics.get(topic) ?? (await this.#open(topic, options));
     const handle = new SyncHandle(this, entry.topic, entry.logId);
     entry.handles.add(handle);
@@ -303,12 +332,11 @@ export class SyncService {
           logId,
           handles: new Set(),
           gossip: undefined,
-          sessions: new Map(),
-          retries: new Map(),
           subscription: undefined,
         };
         // Registered before joining, so a neighbour's first session already finds the topic.
         this.#topics.set(topic, entry);
+        this.#input({ type: "topic-opened", topic, liveMode: entry.liveMode });
         let gossip: GossipHandle;
         try {
           gossip = await this.#options.gossip.stream(syncGossipTopic(topic), {
@@ -316,14 +344,19 @@ export class SyncService {
           });
         } catch (error) {
           this.#topics.delete(topic);
+          this.#input({ type: "topic-closed", topic });
           throw error;
         }
         entry.gossip = gossip;
         entry.subscription = gossip.events$.subscribe((event) => {
-          if (event.type === "gossip:neighbour-up") this.#neighbourUp(entry, event.node);
-          if (event.type === "gossip:neighbour-down") this.#neighbourDown(entry, event.node);
+          if (event.type === "gossip:neighbour-up") {
+            this.#input({ type: "neighbour-up", topic, node: event.node });
+          }
+          if (event.type === "gossip:neighbour-down") {
+            this.#input({ type: "neighbour-down", topic, node: event.node });
+          }
         });
-        for (const node of gossip.neighbours()) this.#neighbourUp(entry, node);
+        for (const node of gossip.neighbours()) this.#input({ type: "neighbour-up", topic, node });
         return entry;
       })();
       this.#opening.set(topic, opening);
@@ -332,19 +365,18 @@ export class SyncService {
     return opening;
   }
 
-  /** Closes every topic and session and completes `events$`. Idempotent. */
-  async stop(): Promise<void> {
-    if (this.#stopped) return;
-    this.#stopped = true;
-    for (const entry of [...this.#topics.values()]) {
-      for (const handle of entry.handles) handle._end();
-      await this.#closeTopic(entry);
-    }
-    for (const e of this.#accepted) e.session.abort(new SyncStoppedError());
-    this.#accepted.clear();
-    if (this.#running) await this.#endpoint.unaccept?.(ProtocolName.logSync);
-    this.#running = false;
-    this.#events.complete();
+  /** Closes every topic and session and completes `events$`. Idempotent; final. */
+  stop(): Promise<void> {
+    return this.#lifecycle.stop(async () => {
+      const entries = [...this.#topics.values()];
+      for (const entry of entries) for (const handle of entry.handles) handle._end();
+      // Ends every session, cancels every retry and refuses what comes in from now on.
+      this.#input({ type: "stop" });
+      for (const entry of entries) await this.#leave(entry);
+      if (this.#accepting) await this.#endpoint.unaccept?.(ProtocolName.logSync);
+      this.#accepting = false;
+      this.#events.complete();
+    });
   }
 
   /** @internal The events of one topic, for handles. */
@@ -356,7 +388,9 @@ export class SyncService {
   async _release(handle: SyncHandle): Promise<void> {
     const entry = this.#topics.get(handle.topic);
     if (entry === undefined || !entry.handles.delete(handle)) return;
-    if (entry.handles.size === 0) await this.#closeTopic(entry);
+    if (entry.handles.size > 0) return;
+    this.#input({ type: "topic-closed", topic: entry.topic });
+    await this.#leave(entry);
   }
 
   /** @internal {@link SyncHandle.publish}. */
@@ -367,7 +401,7 @@ export class SyncService {
     extensions?: Record<string, unknown>,
   ) {
     const entry = this.#topics.get(topic);
-    if (entry === undefined || this.#stopped) throw new SyncStoppedError();
+    if (entry === undefined || !this.#lifecycle.running) throw new SyncStoppedError();
     const key = `${topic}/${String(logId)}`;
     // Operations of one log are created one after the other: each needs the previous hash.
     const previous = this.#publishChains.get(key) ?? Promise.resolve();
@@ -381,7 +415,7 @@ export class SyncService {
           logId,
           seqNum: latest === undefined ? 0 : latest.header.seqNum + 1,
           ...(latest !== undefined ? { backlink: latest.hash } : {}),
-          timestamp: Math.floor(this.#clock.now() * 1000),
+          timestamp: Math.floor(this.#now() * 1000),
           ...(extensions !== undefined ? { extensions } : {}),
         });
         await logStore.putMany([operation]);
@@ -392,7 +426,7 @@ export class SyncService {
     const operation = await created;
     if (this.#publishChains.get(key) === created) this.#publishChains.delete(key);
     this.metrics.operationsPublished++;
-    this.#forward(topic, operation, undefined);
+    this.#input({ type: "operation", topic }, { operation });
     return operation;
   }
 
@@ -406,31 +440,107 @@ export class SyncService {
     return result;
   }
 
-  async #closeTopic(entry: TopicEntry): Promise<void> {
-    this.#topics.delete(entry.topic);
+  /** Leaves the topic's overlay (the manager has already ended its sessions). */
+  async #leave(entry: TopicEntry): Promise<void> {
+    if (this.#topics.get(entry.topic) === entry) this.#topics.delete(entry.topic);
     entry.subscription?.unsubscribe();
-    for (const timer of entry.retries.values()) clearTimeout(timer);
-    entry.retries.clear();
-    for (const e of entry.sessions.values()) this.#endSession(e);
-    entry.sessions.clear();
     await entry.gossip?.close();
   }
 
-  #endSession(e: SessionEntry): void {
-    if (e.session.liveMode && e.session.phase === "live") e.session.close();
-    else e.session.abort();
+  #now(): number {
+    return this.#runtime.clock.now();
   }
 
-  #neighbourUp(entry: TopicEntry, node: NodeId): void {
-    // One session per pair: the smaller node id opens it.
-    if (this.#endpoint.nodeId < node && !entry.sessions.has(node)) {
-      if (this.isCoolingDown(node)) this.#scheduleRetry(entry, node, this.#coolDownLeft(node));
-      else this.#spawn(this.#initiate(entry, node));
+  /** Feeds the manager one input now and carries out what it decides. */
+  #input(input: SyncManagerInput, context: ApplyContext = {}): SyncManagerOutput[] {
+    const outputs = this.#manager.handle(input, this.#now());
+    this.#apply(outputs, context);
+    return outputs;
+  }
+
+  #apply(outputs: readonly SyncManagerOutput[], context: ApplyContext): void {
+    for (const out of outputs) {
+      switch (out.type) {
+        case "initiate":
+          this.metrics.sessionsInitiated++;
+          if (out.retry) this.metrics.retries++;
+          this.#spawn(this.#initiate(out.key, out.topic, out.remote, out.liveMode));
+          break;
+        case "end-session":
+          this.#end(out.key, out.reason);
+          break;
+        case "forward":
+          if (context.operation === undefined) break;
+          for (const key of out.keys) {
+            this.#sessions.get(key)?.session.publish(context.operation);
+            if (context.from !== undefined) this.metrics.operationsForwarded++;
+          }
+          break;
+        case "set-timer": {
+          const timerKey = `${out.topic}/${out.node}`;
+          this.#timers.get(timerKey)?.cancel();
+          this.#timers.set(
+            timerKey,
+            this.#runtime.timers.after(out.delayMs, () => {
+              this.#timers.delete(timerKey);
+              this.#input({ type: "timer-fired", topic: out.topic, node: out.node });
+            }),
+          );
+          break;
+        }
+        case "cancel-timer": {
+          const timerKey = `${out.topic}/${out.node}`;
+          this.#timers.get(timerKey)?.cancel();
+          this.#timers.delete(timerKey);
+          break;
+        }
+        case "retry-scheduled":
+          this.#events.emit({
+            type: "sync:retry-scheduled",
+            topic: out.topic,
+            remote: out.remote,
+            delayMs: out.delayMs,
+          });
+          break;
+        case "peer-refused": {
+          this.metrics.protocolViolations++;
+          this.metrics.refusedPeers++;
+          const error = context.error ?? new Error("remote fault");
+          this.#events.emit({
+            type: "sync:peer-refused",
+            sessionId: context.sessionId ?? String(out.key),
+            topic: out.topic,
+            remote: out.remote,
+            code: error instanceof P2pandaError ? error.code : "UNKNOWN",
+            error,
+            until: out.until,
+          });
+          break;
+        }
+        case "accept":
+        case "refuse":
+        case "bind":
+          // Answers to the caller's own input; it reads them from the returned outputs.
+          break;
+      }
     }
   }
 
-  #coolDownLeft(node: NodeId): number {
-    return Math.max(0, (this.#coolDown.until(node) ?? 0) - this.#clock.now());
+  /** Ends a session the way its reason calls for. */
+  #end(key: SessionKey, reason: SessionEndReason): void {
+    const e = this.#sessions.get(key);
+    if (e === undefined) return;
+    const { session } = e;
+    if (reason === "evicted") {
+      this.metrics.sessionsEvicted++;
+      session.abort(new SyncSessionEvictedError(e.remote));
+    } else if (reason === "stopped") {
+      session.abort(new SyncStoppedError());
+    } else if (session.liveMode && session.phase === "live") {
+      session.close();
+    } else {
+      session.abort();
+    }
   }
 
   /**
@@ -444,23 +554,10 @@ export class SyncService {
     });
   }
 
-  #neighbourDown(entry: TopicEntry, node: NodeId): void {
-    const retry = entry.retries.get(node);
-    if (retry !== undefined) clearTimeout(retry);
-    entry.retries.delete(node);
-    const e = entry.sessions.get(node);
-    if (e?.session.liveMode) this.#endSession(e);
-  }
-
-  async #initiate(entry: TopicEntry, remote: NodeId): Promise<void> {
-    const session = this.#session({
-      role: "initiator",
-      topic: entry.topic,
-      liveMode: entry.liveMode,
-    });
-    const e: SessionEntry = { session, remote, topic: entry.topic };
-    entry.sessions.set(remote, e);
-    this.metrics.sessionsInitiated++;
+  async #initiate(key: SessionKey, topic: Topic, remote: NodeId, liveMode: boolean) {
+    const session = this.#session({ role: "initiator", topic, liveMode });
+    const e: SessionEntry = { key, session, remote, topic };
+    this.#sessions.set(key, e);
     let failure: Error | undefined;
     try {
       const channel = await this.#endpoint.connect(remote, ProtocolName.logSync);
@@ -471,108 +568,65 @@ export class SyncService {
         type: "sync:failed",
         sessionId: session.id,
         remote,
-        topic: entry.topic,
-        error: error instanceof Error ? error : new Error(String(error)),
+        topic,
+        error: failure,
         metrics: session.metrics,
       });
       this.metrics.sessionsFailed++;
     } finally {
-      if (entry.sessions.get(remote) === e) entry.sessions.delete(remote);
+      this.#sessions.delete(key);
     }
-    if (failure === undefined) return;
-    // A peer at fault is tried again only once its cool-down is over.
-    const delay = this.isCoolingDown(remote) ? this.#coolDownLeft(remote) : this.#retryDelay;
-    this.#scheduleRetry(entry, remote, delay);
+    this.#ended(e, failure);
   }
 
-  #scheduleRetry(entry: TopicEntry, remote: NodeId, delay: number): void {
-    if (this.#stopped || this.#topics.get(entry.topic) !== entry) return;
-    if (!this.#isNeighbour(entry, remote) || entry.retries.has(remote)) return;
-    this.#events.emit({
-      type: "sync:retry-scheduled",
-      topic: entry.topic,
-      remote,
-      delayMs: delay,
-    });
-    entry.retries.set(
-      remote,
-      setTimeout(() => {
-        entry.retries.delete(remote);
-        if (this.#topics.get(entry.topic) !== entry || entry.sessions.has(remote)) return;
-        if (!this.#isNeighbour(entry, remote)) return;
-        if (this.isCoolingDown(remote)) {
-          this.#scheduleRetry(entry, remote, this.#coolDownLeft(remote));
-          return;
-        }
-        this.metrics.retries++;
-        this.#spawn(this.#initiate(entry, remote));
-      }, delay),
+  /** Tells the manager how session `e` ended. */
+  #ended(e: SessionEntry, failure: Error | undefined): void {
+    const outcome: SessionOutcome =
+      failure === undefined ? "finished" : isRemoteFault(failure) ? "remote-fault" : "failed";
+    this.#input(
+      { type: "session-ended", key: e.key, outcome },
+      { sessionId: e.session.id, ...(failure !== undefined ? { error: failure } : {}) },
     );
-  }
-
-  #isNeighbour(entry: TopicEntry, node: NodeId): boolean {
-    return entry.gossip?.neighbours().includes(node) ?? false;
   }
 
   async #accept(channel: MessageChannel): Promise<void> {
     const remote = channel.remote;
-    const refusal = !this.#running
-      ? "the service is stopping"
-      : this.isCoolingDown(remote)
-        ? "the remote is on cool-down"
-        : this.#accepted.size >= this.#maxAccepted && !this.#evictOne()
-          ? `${this.#maxAccepted} sessions are running`
-          : undefined;
-    if (refusal !== undefined) {
+    const outputs = this.#input({ type: "session-offered", remote });
+    const admitted = outputs.find((o) => o.type === "accept");
+    if (admitted === undefined) {
+      const refused = outputs.find((o) => o.type === "refuse");
       this.metrics.sessionsRefused++;
-      channel.abort(new SyncSessionRefusedError(remote, refusal));
+      channel.abort(new SyncSessionRefusedError(remote, refused?.reason));
       return;
     }
+    const key = admitted.key;
     let e: SessionEntry | undefined;
     const session = this.#session({
       role: "acceptor",
       // Called by the handshake with the topic the initiator named, before any log is read:
       // from here on the session gets the topic's new operations.
       isSubscribed: (topic) => {
-        const entry = this.#topics.get(topic);
-        if (entry === undefined || e === undefined) return false;
-        e.topic = topic;
-        const existing = entry.sessions.get(remote);
-        if (existing !== undefined && existing !== e) this.#endSession(existing);
-        entry.sessions.set(remote, e);
-        return true;
+        if (e === undefined) return false;
+        const bound = this.#input({ type: "topic-named", key, topic }).some(
+          (o) => o.type === "bind",
+        );
+        if (bound) e.topic = topic;
+        return bound;
       },
       liveMode: (topic) => this.#topics.get(topic)?.liveMode ?? false,
     });
-    e = { session, remote, topic: undefined };
-    this.#accepted.add(e);
+    e = { key, session, remote, topic: undefined };
+    this.#sessions.set(key, e);
     this.metrics.sessionsAccepted++;
+    let failure: Error | undefined;
     try {
-      await this.#run(e, channel);
+      failure = await this.#run(e, channel);
     } catch {
       this.metrics.internalErrors++;
     } finally {
-      this.#accepted.delete(e);
-      const entry = e.topic === undefined ? undefined : this.#topics.get(e.topic);
-      if (entry?.sessions.get(remote) === e) entry.sessions.delete(remote);
+      this.#sessions.delete(key);
+      this.#ended(e, failure);
     }
-  }
-
-  /**
-   * Makes room for one accepted session: ends the oldest that has not named a topic we sync.
-   * Cheap identities can open streams and stay silent, but only a peer that knows the topic gets
-   * past the handshake, so sessions past it are never evicted (an honest live session is idle
-   * most of the time, and must not be churned out by strangers).
-   */
-  #evictOne(): boolean {
-    for (const e of this.#accepted) {
-      if (e.topic !== undefined) continue;
-      this.#accepted.delete(e);
-      this.metrics.sessionsEvicted++;
-      e.session.abort(new SyncSessionEvictedError(e.remote));
-      return true;
-    }
-    return false;
   }
 
   #session(
@@ -589,7 +643,7 @@ export class SyncService {
       isTopicLog: this.#options.isTopicLog ?? isDefaultTopicLog,
       firstMessageTimeoutMs:
         this.#options.firstMessageTimeoutMs ?? DEFAULT_SYNC_FIRST_MESSAGE_TIMEOUT_MS,
-      clock: this.#clock,
+      clock: this.#runtime.clock,
       ...(verifier !== undefined ? { verifier } : {}),
       ...(limits !== undefined ? { limits } : {}),
     });
@@ -597,13 +651,18 @@ export class SyncService {
 
   /**
    * Runs a session to its end, forwarding its events; resolves with the error it failed with, if
-   * any. A failure through the remote's fault puts the remote on cool-down.
+   * any.
    */
   async #run(e: SessionEntry, channel: MessageChannel): Promise<Error | undefined> {
     const sub = e.session.events$.subscribe((event) => {
       if (event.type === "sync:operation-received") {
         this.metrics.operationsReceived++;
-        if (event.topic !== undefined) this.#forward(event.topic, event.operation, e.remote);
+        if (event.topic !== undefined) {
+          this.#input(
+            { type: "operation", topic: event.topic, from: e.remote },
+            { operation: event.operation, from: e.remote },
+          );
+        }
       }
       this.#events.emit(event);
     });
@@ -614,38 +673,19 @@ export class SyncService {
     } catch (thrown) {
       const error = thrown instanceof Error ? thrown : new Error(String(thrown));
       if (!(error instanceof TopicNotSubscribedError)) this.metrics.sessionsFailed++;
-      if (isRemoteFault(error)) this.#refusePeer(e, error);
       return error;
     } finally {
       sub.unsubscribe();
     }
   }
+}
 
-  #refusePeer(e: SessionEntry, error: Error): void {
-    this.metrics.protocolViolations++;
-    this.metrics.refusedPeers++;
-    const until = this.#coolDown.add(e.remote, this.#clock.now());
-    this.#events.emit({
-      type: "sync:peer-refused",
-      sessionId: e.session.id,
-      topic: e.topic ?? e.session.topic,
-      remote: e.remote,
-      code: error instanceof P2pandaError ? error.code : "UNKNOWN",
-      error,
-      until,
-    });
-  }
-
-  /** Offers an operation to every live session of the topic except the one it came from. */
-  #forward(topic: Topic, operation: Operation, from: NodeId | undefined): void {
-    const entry = this.#topics.get(topic);
-    if (entry === undefined || !entry.liveMode) return;
-    for (const [remote, e] of entry.sessions) {
-      if (remote === from) continue;
-      e.session.publish(operation);
-      if (from !== undefined) this.metrics.operationsForwarded++;
-    }
-  }
+/** What the adapter knows beside a manager output: the operation, the failure. */
+interface ApplyContext {
+  readonly operation?: Operation;
+  readonly from?: NodeId;
+  readonly error?: Error;
+  readonly sessionId?: string;
 }
 
 /**
@@ -716,10 +756,14 @@ export class SyncHandle {
   }
 }
 
-/** The sync service was stopped, or a closed handle was used. */
-export class SyncStoppedError extends P2pandaError {
+/**
+ * The sync service was stopped, or a closed handle was used. A {@link ServiceStoppedError} with
+ * its own code, `SYNC_STOPPED`.
+ */
+export class SyncStoppedError extends ServiceStoppedError {
   constructor(message = "sync is stopped") {
-    super("SYNC_STOPPED", message);
+    super("sync", "SYNC_STOPPED");
+    this.message = message;
   }
 }
 

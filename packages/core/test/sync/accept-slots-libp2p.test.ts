@@ -5,7 +5,8 @@ import { NodeId } from "../../src/ids/node-id.ts";
 import { Topic } from "../../src/ids/topic.ts";
 import { SyncSession } from "../../src/sync/session.ts";
 import { MemoryLogStore, MemoryTopicStore } from "../../src/sync/store/memory.ts";
-import { DEFAULT_SYNC_RETRY_DELAY_MS, SyncService } from "../../src/sync/sync-service.ts";
+import { DEFAULT_SYNC_RETRY_DELAY_MS } from "../../src/sync/sync-manager.ts";
+import { SyncService } from "../../src/sync/sync-service.ts";
 import { failOnUnhandledRejections } from "../unhandled-rejections.ts";
 import { libp2pNodes, type Node } from "./libp2p-nodes.ts";
 

@@ -33,7 +33,7 @@ export class SyncCluster {
 
   async add(
     options: { logStore?: LogStore; topicStore?: TopicStore; seed?: number } & Partial<
-      Pick<SyncServiceOptions, "retryDelayMs" | "coolDownMs" | "clock">
+      Pick<SyncServiceOptions, "retryDelayMs" | "coolDownMs" | "clock" | "runtime">
     > = {},
   ): Promise<SyncNode> {
     const identity = await seededIdentity(options.seed ?? this.nodes.length + 1);
@@ -49,6 +49,7 @@ export class SyncCluster {
       retryDelayMs: options.retryDelayMs ?? 100,
       ...(options.coolDownMs !== undefined ? { coolDownMs: options.coolDownMs } : {}),
       ...(options.clock !== undefined ? { clock: options.clock } : {}),
+      ...(options.runtime !== undefined ? { runtime: options.runtime } : {}),
     });
     const node: SyncNode = { ...base, identity, logStore, topicStore, sync, syncEvents: [] };
     sync.events$.subscribe((e) => node.syncEvents.push(e));

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { toHex } from "../../src/bytes.ts";
 import { ProtocolName } from "../../src/ids/network-id.ts";
 import { Topic } from "../../src/ids/topic.ts";
+import { type Runtime, systemRuntime } from "../../src/runtime/runtime.ts";
 import { encodeSyncMessage } from "../../src/sync/messages.ts";
 import type { Operation } from "../../src/sync/operation.ts";
 import { MemoryLogStore } from "../../src/sync/store/memory.ts";
@@ -266,28 +267,32 @@ describe("no session task can reject unhandled: whatever throws around a session
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on("unhandledRejection", onUnhandled);
     try {
+      // A bug in a collaborator the service calls after a session ended: the timers it
+      // schedules the retry on.
+      let broken = false;
+      const runtime: Runtime = {
+        ...systemRuntime,
+        timers: {
+          after: (delayMs, run) => {
+            if (broken) throw new TypeError("a bug in a collaborator");
+            return systemRuntime.timers.after(delayMs, run);
+          },
+          every: (intervalMs, run) => systemRuntime.timers.every(intervalMs, run),
+        },
+      };
       cluster = new SyncCluster();
-      const [n1, n2] = [await cluster.add(), await cluster.add()];
+      const [n1, n2] = [await cluster.add({ runtime }), await cluster.add({ runtime })];
       // `a` has the smaller id: it initiates, so the failing code runs in its #initiate task.
       const [a, b] = n1.id < n2.id ? [n1, n2] : [n2, n1];
-      let broken = false;
-      const stream = a.gossip.stream.bind(a.gossip);
-      a.gossip.stream = async (...args) => {
-        const handle = await stream(...args);
-        const neighbours = handle.neighbours.bind(handle);
-        handle.neighbours = () => {
-          if (broken) throw new TypeError("a bug in a collaborator");
-          return neighbours();
-        };
-        return handle;
-      };
       await a.sync.stream(topic);
-      await b.sync.stream(topic);
+      const hb = await b.sync.stream(topic);
       await cluster.meshKnown(topic);
       await nextSyncEvent(a, (e) => e.type === "sync:live-started");
       broken = true;
-      // The session fails; deciding on a retry then asks the (broken) overlay for neighbours.
-      cluster.network.setOffline(b.id, true);
+      // The session fails (our store, so b stays a neighbour); deciding on a retry then
+      // schedules a timer on the (broken) runtime.
+      a.logStore.putMany = () => Promise.reject(new Error("disk gone"));
+      await hb.publish(text("cannot be stored"));
       await expect.poll(() => a.sync.metrics.internalErrors).toBe(1);
       await new Promise((resolve) => setImmediate(resolve));
       expect(unhandled).toEqual([]);
