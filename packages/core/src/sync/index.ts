@@ -13,6 +13,7 @@ export * from "./ingest.ts";
 export * from "./log-heights.ts";
 export * from "./log-id.ts";
 export * from "./log-sync.ts";
+export * from "./log-sync-protocol.ts";
 export * from "./messages.ts";
 export * from "./metrics.ts";
 export * from "./operation.ts";

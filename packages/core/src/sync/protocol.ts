@@ -1,4 +1,9 @@
+import type { P2pEvent, Unstamped } from "@p2panda-web/events";
+import type { Clock } from "../clock.ts";
 import type { MessageChannel } from "../codec/message-channel.ts";
+import type { NodeId } from "../ids/node-id.ts";
+import type { Topic } from "../ids/topic.ts";
+import type { LogId } from "./log-id.ts";
 
 /**
  * The data-type-agnostic seam of sync (spec §6.5): a protocol runs over one message channel to
@@ -43,4 +48,91 @@ export async function runProtocol<T, E>(
     channel.abort(err);
     return { ok: false, error: err };
   }
+}
+
+/** Fields every event of a topic sync protocol carries, so the service can route it by topic. */
+export interface TopicSyncEvent extends P2pEvent {
+  readonly sessionId: string;
+  readonly remote: NodeId;
+  /** Known from the start for the initiator, after the handshake for the acceptor. */
+  readonly topic: Topic | undefined;
+}
+
+/** What a {@link TopicSyncProtocol} gets to make one session. */
+export interface TopicSessionOptions {
+  /** `initiator` opened the stream and names the topic; `acceptor` answers. */
+  readonly role: "initiator" | "acceptor";
+  /** The topic (initiator only). */
+  readonly topic?: Topic;
+  /**
+   * Acceptor: whether we sync the topic the initiator named. Called once, before anything of
+   * the topic is read; the manager binds the session to the topic when it answers `true`.
+   */
+  readonly isSubscribed?: (topic: Topic) => boolean;
+  /** Whether the session stays open after catching up (an acceptor learns it per topic). */
+  readonly liveMode: boolean | ((topic: Topic) => boolean);
+  /** Time source for event stamps and deadlines. */
+  readonly clock: Clock;
+}
+
+/** One session of a {@link TopicSyncProtocol}, as the service drives it. */
+export interface TopicSyncSession<TItem, TEvent> extends SyncProtocol<unknown, TEvent> {
+  /** Identifies the session in its events. */
+  readonly id: string;
+  readonly role: "initiator" | "acceptor";
+  /** The topic (for an acceptor: once the handshake named it). */
+  readonly topic: Topic | undefined;
+  /** Where the session is, for diagnostics (`"live"` when in live mode). */
+  readonly phase: string;
+  readonly liveMode: boolean;
+  /** Live mode: offers a new item of the topic to the remote (queued until live). */
+  publish(item: TItem): void;
+  /** Ends live mode gracefully. */
+  close(): void;
+  /** Ends the session now. */
+  abort(reason?: Error): void;
+}
+
+/**
+ * A sync protocol as `SyncService` runs it per topic and remote (spec §6.5): the service
+ * decides who syncs with whom (its `SyncManager`), opens the streams and forwards live items; the
+ * protocol makes sessions, writes local items, lists what it holds and says which failures are
+ * the remote's fault. Log sync (`LogSyncProtocol`) is the default; an app brings its own data
+ * type by implementing this.
+ *
+ * @typeParam TItem - what is synced and forwarded in live mode (log sync: an `Operation`).
+ * @typeParam TEvent - the events its sessions emit.
+ * @typeParam TWrite - what an app writes through a handle (log sync: a payload).
+ * @typeParam TWriteOptions - options of a write (log sync: `PublishOptions`).
+ */
+export interface TopicSyncProtocol<TItem, TEvent extends TopicSyncEvent, TWrite, TWriteOptions> {
+  /** Short name, for logs. */
+  readonly name: string;
+  /** The stream protocol its sessions run on (one per protocol, so protocols never mix). */
+  readonly streamProtocol: string;
+  /** A topic opens here: prepare what its sessions need (log sync: our log joins the topic). */
+  openTopic(topic: Topic, options: { readonly logId?: LogId }): Promise<void>;
+  /** A new session. */
+  session(options: TopicSessionOptions): TopicSyncSession<TItem, TEvent>;
+  /** Writes `input` locally, durably; the service then offers the result to live peers. */
+  write(
+    topic: Topic,
+    input: TWrite,
+    options: TWriteOptions | undefined,
+    now: number,
+  ): Promise<TItem>;
+  /** Everything held for `topic`. */
+  items(topic: Topic): Promise<TItem[]>;
+  /** The item `event` reports as received and stored, if any: it goes on to other live peers. */
+  received(event: TEvent): TItem | undefined;
+  /** Whether a session failed through the remote's fault (the remote then cools down). */
+  isRemoteFault(error: Error): boolean;
+  /** Whether a failure is no failure at all (log sync: the remote does not sync the topic). */
+  isDeclined?(error: Error): boolean;
+  /** The event that reports a session that failed before it ran (its stream did not open). */
+  failedEvent(
+    session: TopicSyncSession<TItem, TEvent>,
+    remote: NodeId,
+    error: Error,
+  ): Unstamped<TEvent>;
 }

@@ -1,4 +1,4 @@
-import { EventStream } from "@p2panda-web/events";
+import { EventStream, type Unstamped } from "@p2panda-web/events";
 import { filter, type Observable, type Subscription } from "rxjs";
 import { concatBytes, fromHex } from "../bytes.ts";
 import type { Clock } from "../clock.ts";
@@ -7,8 +7,7 @@ import type { ProtocolEndpoint } from "../endpoint/protocol-endpoint.ts";
 import { P2pandaError } from "../errors.ts";
 import type { GossipHandle, GossipService } from "../gossip/gossip-service.ts";
 import { hash } from "../hash.ts";
-import { ProtocolName } from "../ids/network-id.ts";
-import { NodeId } from "../ids/node-id.ts";
+import type { NodeId } from "../ids/node-id.ts";
 import { Topic } from "../ids/topic.ts";
 import {
   Lifecycle,
@@ -18,15 +17,20 @@ import {
 } from "../runtime/lifecycle.ts";
 import { type Runtime, systemRuntime } from "../runtime/runtime.ts";
 import type { ScheduledTimer } from "../runtime/timers.ts";
-import { TopicNotSubscribedError } from "./errors.ts";
 import type { SyncEvent } from "./events.ts";
 import type { LogId } from "./log-id.ts";
-import type { SyncLimits } from "./log-sync.ts";
-import { createOperation, type Operation, type OperationSigner } from "./operation.ts";
-import { isRemoteFault } from "./remote-fault.ts";
-import { SyncSession } from "./session.ts";
-import type { LogStore } from "./store/log-store.ts";
-import type { TopicStore } from "./store/topic-store.ts";
+import {
+  LogSyncProtocol,
+  type LogSyncProtocolOptions,
+  type PublishOptions,
+} from "./log-sync-protocol.ts";
+import type { Operation } from "./operation.ts";
+import type {
+  TopicSessionOptions,
+  TopicSyncEvent,
+  TopicSyncProtocol,
+  TopicSyncSession,
+} from "./protocol.ts";
 import {
   type SessionEndReason,
   type SessionKey,
@@ -35,7 +39,6 @@ import {
   type SyncManagerInput,
   type SyncManagerOutput,
 } from "./sync-manager.ts";
-import type { SignatureVerifier } from "./validation.ts";
 
 /**
  * The constant mixed into a sync topic to get the gossip topic whose overlay samples the peers
@@ -50,19 +53,11 @@ export function syncGossipTopic(topic: Topic): Topic {
   return Topic.fromBytes(hash(concatBytes(Topic.toBytes(topic), SYNC_TOPIC_MIX)));
 }
 
-/** Options of {@link SyncService}. */
-export interface SyncServiceOptions {
+/** What {@link SyncService} takes whichever protocol it runs. */
+export interface SyncServiceBaseOptions {
   endpoint: ProtocolEndpoint;
   /** Membership: each synced topic joins the overlay of its derived topic. */
   gossip: GossipService;
-  /** Signs our own operations (an `Identity`); its key must be the endpoint's node id. */
-  signer: OperationSigner;
-  logStore: LogStore;
-  topicStore: TopicStore;
-  /** Verifies received operations. Default: strict Ed25519, WebCrypto when available. */
-  verifier?: SignatureVerifier;
-  /** Limits on what a remote can make us process. */
-  limits?: Partial<SyncLimits>;
   /** A failed session with a node that is still a neighbour is retried after this. Default 5,000 ms. */
   retryDelayMs?: number;
   /**
@@ -72,31 +67,32 @@ export interface SyncServiceOptions {
    */
   maxAcceptedSessions?: number;
   /**
-   * An accepted session whose remote sends no first message within this fails (and puts the
-   * remote on cool-down): the initiator speaks first and at once. Default 3,000 ms.
-   */
-  firstMessageTimeoutMs?: number;
-  /**
    * A peer whose session failed through its fault (malformed, oversized, out-of-order or invalid
    * input, a foreign log, a stall) gets no new session with us, in either direction, for this
    * long. Failures that are not its fault are retried after {@link retryDelayMs}. Default
    * 60,000 ms.
    */
   coolDownMs?: number;
-  /**
-   * Live mode: whether a log the topic store does not list for the topic, and that the remote
-   * did not announce in the sync phase, belongs to the topic (typically a log whose first
-   * operation was written after the session started). Operations of other logs end the session
-   * as a foreign log. Default: a log belongs to a topic when its log id is the topic's default
-   * log id (the topic's hex id, {@link SyncStreamOptions.logId}); an app that writes topics'
-   * operations into logs of its own naming describes them here.
-   */
-  isTopicLog?: (topic: Topic, author: NodeId, logId: LogId) => boolean;
   /** Time, timers and randomness. Default {@link systemRuntime}. */
   runtime?: Runtime;
   /** Overrides the runtime's clock (kept for callers from before `runtime`). */
   clock?: Clock;
 }
+
+/**
+ * Options of {@link SyncService}: the base options and either a `protocol`, or the options of
+ * the default {@link LogSyncProtocol} (signer, stores, verifier, limits…).
+ */
+export type SyncServiceOptions<
+  TItem = Operation,
+  TEvent extends TopicSyncEvent = SyncEvent,
+  TWrite = Uint8Array,
+  TWriteOptions = PublishOptions,
+> = SyncServiceBaseOptions &
+  (
+    | { protocol: TopicSyncProtocol<TItem, TEvent, TWrite, TWriteOptions> }
+    | (LogSyncProtocolOptions & { protocol?: undefined })
+  );
 
 /** Options of {@link SyncService.stream}. */
 export interface SyncStreamOptions {
@@ -112,48 +108,46 @@ export interface SyncStreamOptions {
   logId?: LogId;
 }
 
-/** Options of {@link SyncHandle.publish}. */
-export interface PublishOptions {
-  /** Application data signed into the header (a plain object; `log_id` is set by us). */
-  extensions?: Record<string, unknown>;
-  /** Write to this log instead of the stream's. */
-  logId?: LogId;
-}
-
 /** A running sync session, for UIs and diagnostics. */
 export interface SyncSessionInfo {
   readonly sessionId: string;
   readonly topic: Topic | undefined;
   readonly remote: NodeId;
   readonly role: "initiator" | "acceptor";
-  readonly phase: SyncSession["phase"];
+  /** Log sync: `handshake`, `sync`, `live`; other protocols name their own. */
+  readonly phase: string;
   readonly liveMode: boolean;
 }
 
-/** Events of the sync service: every session's events plus scheduled retries. */
-export type SyncServiceEvent =
-  | SyncEvent
-  | {
-      readonly type: "sync:retry-scheduled";
-      readonly at: number;
-      readonly topic: Topic;
-      readonly remote: NodeId;
-      readonly delayMs: number;
-    }
-  | {
-      /**
-       * A session failed through the remote's fault: the remote gets no new session until
-       * `until` (clock time). `error` is the typed reason (its `code` in `code`).
-       */
-      readonly type: "sync:peer-refused";
-      readonly at: number;
-      readonly topic: Topic | undefined;
-      readonly remote: NodeId;
-      readonly sessionId: string;
-      readonly code: string;
-      readonly error: Error;
-      readonly until: number;
-    };
+/** A retry of a failed session was scheduled. */
+export interface SyncRetryScheduledEvent {
+  readonly type: "sync:retry-scheduled";
+  readonly at: number;
+  readonly topic: Topic;
+  readonly remote: NodeId;
+  readonly delayMs: number;
+}
+
+/**
+ * A session failed through the remote's fault: the remote gets no new session until `until`
+ * (clock time). `error` is the typed reason (its `code` in `code`).
+ */
+export interface SyncPeerRefusedEvent {
+  readonly type: "sync:peer-refused";
+  readonly at: number;
+  readonly topic: Topic | undefined;
+  readonly remote: NodeId;
+  readonly sessionId: string;
+  readonly code: string;
+  readonly error: Error;
+  readonly until: number;
+}
+
+/** Events of the sync service: every session's events plus scheduled retries and refusals. */
+export type SyncServiceEvent<TEvent extends TopicSyncEvent = SyncEvent> =
+  | TEvent
+  | SyncRetryScheduledEvent
+  | SyncPeerRefusedEvent;
 
 /** Counters of a {@link SyncService}. */
 export interface SyncServiceMetrics {
@@ -172,60 +166,67 @@ export interface SyncServiceMetrics {
   sessionsFinished: number;
   sessionsFailed: number;
   retries: number;
+  /** Items written here (log sync: operations). */
   operationsPublished: number;
+  /** Items received and stored. */
   operationsReceived: number;
-  /** Received operations handed on to other live sessions of the topic. */
+  /** Received items handed on to other live sessions of the topic. */
   operationsForwarded: number;
 }
 
-/** Default of {@link SyncServiceOptions.firstMessageTimeoutMs}. */
-export const DEFAULT_SYNC_FIRST_MESSAGE_TIMEOUT_MS = 3_000;
-
 /** A session the service runs, by the key its manager gave it. */
-interface SessionEntry {
+interface SessionEntry<TItem, TEvent> {
   readonly key: SessionKey;
-  readonly session: SyncSession;
+  readonly session: TopicSyncSession<TItem, TEvent>;
   readonly remote: NodeId;
   topic: Topic | undefined;
 }
 
 /** What the service holds per open topic besides the manager's decisions. */
-interface TopicEntry {
+interface TopicEntry<H> {
   readonly topic: Topic;
   readonly liveMode: boolean;
   readonly logId: LogId;
-  readonly handles: Set<SyncHandle>;
+  readonly handles: Set<H>;
   gossip: GossipHandle | undefined;
   subscription: Subscription | undefined;
 }
 
 /**
- * Eventually consistent sync of append-only logs per topic (spec §6.4): for each topic it joins
- * the gossip overlay of the derived topic only to sample peers, and runs a {@link SyncSession}
- * over a stream of its own with the neighbours its {@link SyncManager} picks (the node with the
- * smaller id initiates, so a pair has one session). After catching up, sessions stay in live
- * mode: operations published here or received from one peer go to every other live peer of the
- * topic. Failed sessions are retried while the peer is still a neighbour; finished sessions are
- * removed at once.
+ * Eventually consistent sync per topic (spec §6.4), over any {@link TopicSyncProtocol} (log sync
+ * by default): for each topic it joins the gossip overlay of the derived topic only to sample
+ * peers, and runs a session of the protocol over a stream of its own with the neighbours its
+ * {@link SyncManager} picks (the node with the smaller id initiates, so a pair has one
+ * session). After catching up, sessions stay in live mode: items written here or received from
+ * one peer go to every other live peer of the topic. Failed sessions are retried while the peer
+ * is still a neighbour; finished sessions are removed at once.
  *
  * Every decision is the manager's; this class is its adapter: it feeds it the overlay's
  * neighbour events, incoming streams and session outcomes, and carries out what it asks (open a
  * stream, end a session, set a timer on the injected {@link Runtime}, emit an event).
  */
-export class SyncService implements Startable {
-  readonly #options: SyncServiceOptions;
+export class SyncService<
+  TItem = Operation,
+  TEvent extends TopicSyncEvent = SyncEvent,
+  TWrite = Uint8Array,
+  TWriteOptions = PublishOptions,
+> implements Startable
+{
+  /** The protocol sessions run (a {@link LogSyncProtocol} unless one was given). */
+  readonly protocol: TopicSyncProtocol<TItem, TEvent, TWrite, TWriteOptions>;
+  readonly #options: SyncServiceBaseOptions;
   readonly #endpoint: ProtocolEndpoint;
-  /** Author of our operations: the signer's key (normally the node id). */
-  readonly #author: NodeId;
   readonly #runtime: Runtime;
   readonly #lifecycle = new Lifecycle("sync", () => new SyncStoppedError());
   readonly #manager: SyncManager;
-  readonly #events: EventStream<SyncServiceEvent>;
-  readonly #topics = new Map<Topic, TopicEntry>();
-  readonly #opening = new Map<Topic, Promise<TopicEntry>>();
-  readonly #sessions = new Map<SessionKey, SessionEntry>();
+  readonly #events: EventStream<SyncServiceEvent<TEvent>>;
+  readonly #topics = new Map<Topic, TopicEntry<SyncHandle<TItem, TEvent, TWrite, TWriteOptions>>>();
+  readonly #opening = new Map<
+    Topic,
+    Promise<TopicEntry<SyncHandle<TItem, TEvent, TWrite, TWriteOptions>>>
+  >();
+  readonly #sessions = new Map<SessionKey, SessionEntry<TItem, TEvent>>();
   readonly #timers = new Map<string, ScheduledTimer>();
-  readonly #publishChains = new Map<string, Promise<unknown>>();
   #accepting = false;
   readonly metrics: SyncServiceMetrics = {
     sessionsInitiated: 0,
@@ -243,13 +244,22 @@ export class SyncService implements Startable {
     operationsForwarded: 0,
   };
 
-  constructor(options: SyncServiceOptions) {
+  constructor(options: SyncServiceOptions<TItem, TEvent, TWrite, TWriteOptions>) {
     this.#options = options;
     this.#endpoint = options.endpoint;
-    this.#author = NodeId.fromBytes(options.signer.publicKey);
+    // Without a protocol of its own, the service runs log sync (and the generic parameters keep
+    // their log-sync defaults).
+    this.protocol =
+      options.protocol ??
+      (new LogSyncProtocol(options) as unknown as TopicSyncProtocol<
+        TItem,
+        TEvent,
+        TWrite,
+        TWriteOptions
+      >);
     const runtime = options.runtime ?? systemRuntime;
     this.#runtime = options.clock !== undefined ? { ...runtime, clock: options.clock } : runtime;
-    this.#events = new EventStream<SyncServiceEvent>(() => this.#now());
+    this.#events = new EventStream<SyncServiceEvent<TEvent>>(() => this.#now());
     this.#manager = new SyncManager({
       me: this.#endpoint.nodeId,
       ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),
@@ -259,7 +269,6 @@ export class SyncService implements Startable {
         : {}),
     });
   }
-
   /** Where the service is in its {@link Startable} lifecycle. */
   get state(): LifecycleState {
     return this.#lifecycle.state;
@@ -271,7 +280,7 @@ export class SyncService implements Startable {
   }
 
   /** Every session's events (started, progress, operation received, finished, live, failed). Hot. */
-  get events$(): Observable<SyncServiceEvent> {
+  get events$(): Observable<SyncServiceEvent<TEvent>> {
     return this.#events.events$;
   }
 
@@ -299,7 +308,7 @@ export class SyncService implements Startable {
    */
   start(): Promise<void> {
     return this.#lifecycle.start(() => {
-      this.#endpoint.accept(ProtocolName.logSync, (channel) => this.#accept(channel));
+      this.#endpoint.accept(this.protocol.streamProtocol, (channel) => this.#accept(channel));
       this.#accepting = true;
     });
   }
@@ -310,23 +319,32 @@ export class SyncService implements Startable {
    *
    * @throws SyncStoppedError after {@link SyncService.stop}.
    */
-  async stream(topic: Topic, options: SyncStreamOptions = {}): Promise<SyncHandle> {
+  async stream(
+    topic: Topic,
+    options: SyncStreamOptions = {},
+  ): Promise<SyncHandle<TItem, TEvent, TWrite, TWriteOptions>> {
     this.#lifecycle.assertNotStopped();
     await this.start();
     const entry = this.#topics.get(topic) ?? (await this.#open(topic, options));
-    const handle = new SyncHandle(this, entry.topic, entry.logId);
+    const handle = new SyncHandle<TItem, TEvent, TWrite, TWriteOptions>(
+      this,
+      entry.topic,
+      entry.logId,
+    );
     entry.handles.add(handle);
     return handle;
   }
 
-  async #open(topic: Topic, options: SyncStreamOptions): Promise<TopicEntry> {
+  async #open(
+    topic: Topic,
+    options: SyncStreamOptions,
+  ): Promise<TopicEntry<SyncHandle<TItem, TEvent, TWrite, TWriteOptions>>> {
     let opening = this.#opening.get(topic);
     if (opening === undefined) {
       opening = (async () => {
         const logId = options.logId ?? (topic as string);
-        // Our own log belongs to the topic from the start, so the first peer gets it.
-        await this.#options.topicStore.associate(topic, this.#author, logId);
-        const entry: TopicEntry = {
+        await this.protocol.openTopic(topic, { logId });
+        const entry: TopicEntry<SyncHandle<TItem, TEvent, TWrite, TWriteOptions>> = {
           topic,
           liveMode: options.liveMode ?? true,
           logId,
@@ -373,19 +391,19 @@ export class SyncService implements Startable {
       // Ends every session, cancels every retry and refuses what comes in from now on.
       this.#input({ type: "stop" });
       for (const entry of entries) await this.#leave(entry);
-      if (this.#accepting) await this.#endpoint.unaccept?.(ProtocolName.logSync);
+      if (this.#accepting) await this.#endpoint.unaccept?.(this.protocol.streamProtocol);
       this.#accepting = false;
       this.#events.complete();
     });
   }
 
   /** @internal The events of one topic, for handles. */
-  _events(topic: Topic): Observable<SyncServiceEvent> {
+  _events(topic: Topic): Observable<SyncServiceEvent<TEvent>> {
     return this.#events.events$.pipe(filter((e) => e.topic === topic));
   }
 
   /** @internal {@link SyncHandle.close}. */
-  async _release(handle: SyncHandle): Promise<void> {
+  async _release(handle: SyncHandle<TItem, TEvent, TWrite, TWriteOptions>): Promise<void> {
     const entry = this.#topics.get(handle.topic);
     if (entry === undefined || !entry.handles.delete(handle)) return;
     if (entry.handles.size > 0) return;
@@ -394,54 +412,22 @@ export class SyncService implements Startable {
   }
 
   /** @internal {@link SyncHandle.publish}. */
-  async _publish(
-    topic: Topic,
-    logId: LogId,
-    payload: Uint8Array,
-    extensions?: Record<string, unknown>,
-  ) {
+  async _publish(topic: Topic, input: TWrite, options?: TWriteOptions): Promise<TItem> {
     const entry = this.#topics.get(topic);
     if (entry === undefined || !this.#lifecycle.running) throw new SyncStoppedError();
-    const key = `${topic}/${String(logId)}`;
-    // Operations of one log are created one after the other: each needs the previous hash.
-    const previous = this.#publishChains.get(key) ?? Promise.resolve();
-    const created = previous
-      .catch(() => {})
-      .then(async () => {
-        const { logStore, topicStore, signer } = this.#options;
-        const latest = await logStore.latest(this.#author, logId);
-        const operation = await createOperation(signer, {
-          payload,
-          logId,
-          seqNum: latest === undefined ? 0 : latest.header.seqNum + 1,
-          ...(latest !== undefined ? { backlink: latest.hash } : {}),
-          timestamp: Math.floor(this.#now() * 1000),
-          ...(extensions !== undefined ? { extensions } : {}),
-        });
-        await logStore.putMany([operation]);
-        await topicStore.associate(topic, this.#author, logId);
-        return operation;
-      });
-    this.#publishChains.set(key, created);
-    const operation = await created;
-    if (this.#publishChains.get(key) === created) this.#publishChains.delete(key);
+    const item = await this.protocol.write(topic, input, options, this.#now());
     this.metrics.operationsPublished++;
-    this.#input({ type: "operation", topic }, { operation });
-    return operation;
+    this.#input({ type: "operation", topic }, { item });
+    return item;
   }
 
-  /** @internal Everything stored for a topic, per log in log order. */
-  async _operations(topic: Topic): Promise<Operation[]> {
-    const { logStore, topicStore } = this.#options;
-    const result: Operation[] = [];
-    for (const [author, logIds] of await topicStore.resolve(topic)) {
-      for (const logId of logIds) result.push(...(await logStore.range(author, logId)));
-    }
-    return result;
+  /** @internal Everything held for a topic. */
+  _operations(topic: Topic): Promise<TItem[]> {
+    return this.protocol.items(topic);
   }
 
   /** Leaves the topic's overlay (the manager has already ended its sessions). */
-  async #leave(entry: TopicEntry): Promise<void> {
+  async #leave(entry: TopicEntry<SyncHandle<TItem, TEvent, TWrite, TWriteOptions>>): Promise<void> {
     if (this.#topics.get(entry.topic) === entry) this.#topics.delete(entry.topic);
     entry.subscription?.unsubscribe();
     await entry.gossip?.close();
@@ -452,13 +438,13 @@ export class SyncService implements Startable {
   }
 
   /** Feeds the manager one input now and carries out what it decides. */
-  #input(input: SyncManagerInput, context: ApplyContext = {}): SyncManagerOutput[] {
+  #input(input: SyncManagerInput, context: ApplyContext<TItem> = {}): SyncManagerOutput[] {
     const outputs = this.#manager.handle(input, this.#now());
     this.#apply(outputs, context);
     return outputs;
   }
 
-  #apply(outputs: readonly SyncManagerOutput[], context: ApplyContext): void {
+  #apply(outputs: readonly SyncManagerOutput[], context: ApplyContext<TItem>): void {
     for (const out of outputs) {
       switch (out.type) {
         case "initiate":
@@ -470,9 +456,9 @@ export class SyncService implements Startable {
           this.#end(out.key, out.reason);
           break;
         case "forward":
-          if (context.operation === undefined) break;
+          if (context.item === undefined) break;
           for (const key of out.keys) {
-            this.#sessions.get(key)?.session.publish(context.operation);
+            this.#sessions.get(key)?.session.publish(context.item);
             if (context.from !== undefined) this.metrics.operationsForwarded++;
           }
           break;
@@ -556,22 +542,15 @@ export class SyncService implements Startable {
 
   async #initiate(key: SessionKey, topic: Topic, remote: NodeId, liveMode: boolean) {
     const session = this.#session({ role: "initiator", topic, liveMode });
-    const e: SessionEntry = { key, session, remote, topic };
+    const e: SessionEntry<TItem, TEvent> = { key, session, remote, topic };
     this.#sessions.set(key, e);
     let failure: Error | undefined;
     try {
-      const channel = await this.#endpoint.connect(remote, ProtocolName.logSync);
+      const channel = await this.#endpoint.connect(remote, this.protocol.streamProtocol);
       failure = await this.#run(e, channel);
     } catch (error) {
       failure = error instanceof Error ? error : new Error(String(error));
-      this.#events.emit({
-        type: "sync:failed",
-        sessionId: session.id,
-        remote,
-        topic,
-        error: failure,
-        metrics: session.metrics,
-      });
+      this.#emit(this.protocol.failedEvent(session, remote, failure));
       this.metrics.sessionsFailed++;
     } finally {
       this.#sessions.delete(key);
@@ -580,9 +559,13 @@ export class SyncService implements Startable {
   }
 
   /** Tells the manager how session `e` ended. */
-  #ended(e: SessionEntry, failure: Error | undefined): void {
+  #ended(e: SessionEntry<TItem, TEvent>, failure: Error | undefined): void {
     const outcome: SessionOutcome =
-      failure === undefined ? "finished" : isRemoteFault(failure) ? "remote-fault" : "failed";
+      failure === undefined
+        ? "finished"
+        : this.protocol.isRemoteFault(failure)
+          ? "remote-fault"
+          : "failed";
     this.#input(
       { type: "session-ended", key: e.key, outcome },
       { sessionId: e.session.id, ...(failure !== undefined ? { error: failure } : {}) },
@@ -600,7 +583,7 @@ export class SyncService implements Startable {
       return;
     }
     const key = admitted.key;
-    let e: SessionEntry | undefined;
+    let e: SessionEntry<TItem, TEvent> | undefined;
     const session = this.#session({
       role: "acceptor",
       // Called by the handshake with the topic the initiator named, before any log is read:
@@ -629,60 +612,49 @@ export class SyncService implements Startable {
     }
   }
 
-  #session(
-    options: Pick<
-      ConstructorParameters<typeof SyncSession>[0],
-      "role" | "topic" | "isSubscribed" | "liveMode"
-    >,
-  ): SyncSession {
-    const { logStore, topicStore, verifier, limits } = this.#options;
-    return new SyncSession({
-      ...options,
-      logStore,
-      topicStore,
-      isTopicLog: this.#options.isTopicLog ?? isDefaultTopicLog,
-      firstMessageTimeoutMs:
-        this.#options.firstMessageTimeoutMs ?? DEFAULT_SYNC_FIRST_MESSAGE_TIMEOUT_MS,
-      clock: this.#runtime.clock,
-      ...(verifier !== undefined ? { verifier } : {}),
-      ...(limits !== undefined ? { limits } : {}),
-    });
+  #session(options: Omit<TopicSessionOptions, "clock">): TopicSyncSession<TItem, TEvent> {
+    return this.protocol.session({ ...options, clock: this.#runtime.clock });
   }
 
   /**
    * Runs a session to its end, forwarding its events; resolves with the error it failed with, if
    * any.
    */
-  async #run(e: SessionEntry, channel: MessageChannel): Promise<Error | undefined> {
-    const sub = e.session.events$.subscribe((event) => {
-      if (event.type === "sync:operation-received") {
+  async #run(e: SessionEntry<TItem, TEvent>, channel: MessageChannel): Promise<Error | undefined> {
+    const emit = (event: TEvent): void => {
+      const item = this.protocol.received(event);
+      if (item !== undefined) {
         this.metrics.operationsReceived++;
         if (event.topic !== undefined) {
           this.#input(
             { type: "operation", topic: event.topic, from: e.remote },
-            { operation: event.operation, from: e.remote },
+            { item, from: e.remote },
           );
         }
       }
-      this.#events.emit(event);
-    });
+      this.#emit(event);
+    };
     try {
-      await e.session.run(channel);
+      await e.session.run(channel, emit);
       this.metrics.sessionsFinished++;
       return undefined;
     } catch (thrown) {
       const error = thrown instanceof Error ? thrown : new Error(String(thrown));
-      if (!(error instanceof TopicNotSubscribedError)) this.metrics.sessionsFailed++;
+      if (this.protocol.isDeclined?.(error) !== true) this.metrics.sessionsFailed++;
       return error;
-    } finally {
-      sub.unsubscribe();
     }
+  }
+
+  /** Emits a session's event (or one the protocol made) on the service's stream. */
+  #emit(event: TEvent | Unstamped<TEvent>): void {
+    // A session's events carry their own time; the stream stamps them again with the same clock.
+    this.#events.emit(event as Unstamped<SyncServiceEvent<TEvent>>);
   }
 }
 
-/** What the adapter knows beside a manager output: the operation, the failure. */
-interface ApplyContext {
-  readonly operation?: Operation;
+/** What the adapter knows beside a manager output: the item, the failure. */
+interface ApplyContext<TItem> {
+  readonly item?: TItem;
   readonly from?: NodeId;
   readonly error?: Error;
   readonly sessionId?: string;
@@ -692,16 +664,25 @@ interface ApplyContext {
  * A subscription to one topic's sync. Several handles of a topic share its sessions;
  * {@link SyncHandle.close} releases this one and the last to close ends them.
  */
-export class SyncHandle {
+export class SyncHandle<
+  TItem = Operation,
+  TEvent extends TopicSyncEvent = SyncEvent,
+  TWrite = Uint8Array,
+  TWriteOptions = PublishOptions,
+> {
   readonly topic: Topic;
-  /** The log {@link SyncHandle.publish} writes to. */
+  /** Log sync: the log {@link SyncHandle.publish} writes to (the stream's `logId`). */
   readonly logId: LogId;
-  readonly #service: SyncService;
+  readonly #service: SyncService<TItem, TEvent, TWrite, TWriteOptions>;
   #closed = false;
-  readonly #events: Observable<SyncServiceEvent>;
+  readonly #events: Observable<SyncServiceEvent<TEvent>>;
 
   /** @internal Created by {@link SyncService.stream}. */
-  constructor(service: SyncService, topic: Topic, logId: LogId) {
+  constructor(
+    service: SyncService<TItem, TEvent, TWrite, TWriteOptions>,
+    topic: Topic,
+    logId: LogId,
+  ) {
     this.#service = service;
     this.topic = topic;
     this.logId = logId;
@@ -713,7 +694,7 @@ export class SyncHandle {
    * handshake named it), `sync:started` with totals, `sync:operation-received` (validated and
    * stored, in log order), finished, live mode started/finished, failed, retry scheduled.
    */
-  get events$(): Observable<SyncServiceEvent> {
+  get events$(): Observable<SyncServiceEvent<TEvent>> {
     return this.#events;
   }
 
@@ -723,23 +704,19 @@ export class SyncHandle {
   }
 
   /**
-   * Creates the next operation of our log with `payload`, signs it, stores it (durably, before
-   * resolving), and sends it to every live peer of the topic.
+   * Writes `input` through the protocol and sends the result to every live peer of the topic.
+   * Log sync: creates the next operation of our log with the payload, signs it and stores it
+   * (durably, before resolving).
    *
    * @throws SyncStoppedError after close.
    */
-  publish(payload: Uint8Array, options: PublishOptions = {}): Promise<Operation> {
+  publish(input: TWrite, options?: TWriteOptions): Promise<TItem> {
     if (this.#closed) return Promise.reject(new SyncStoppedError("sync handle is closed"));
-    return this.#service._publish(
-      this.topic,
-      options.logId ?? this.logId,
-      payload,
-      options.extensions,
-    );
+    return this.#service._publish(this.topic, input, options);
   }
 
-  /** Every operation stored for the topic (ours and synced), per log in log order. */
-  operations(): Promise<Operation[]> {
+  /** Everything held for the topic, ours and synced (log sync: per log in log order). */
+  operations(): Promise<TItem[]> {
     return this.#service._operations(this.topic);
   }
 
@@ -782,9 +759,4 @@ export class SyncSessionEvictedError extends P2pandaError {
       `sync session from ${remote.slice(0, 8)} evicted: all slots taken and it named no topic yet`,
     );
   }
-}
-
-/** The default of {@link SyncServiceOptions.isTopicLog}: the topic's default log id. */
-function isDefaultTopicLog(topic: Topic, _author: NodeId, logId: LogId): boolean {
-  return logId === topic;
 }
