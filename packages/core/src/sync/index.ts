@@ -20,6 +20,7 @@ export * from "./operation.ts";
 export * from "./protocol.ts";
 export * from "./remote-fault.ts";
 export * from "./session.ts";
+export * from "./simulator.ts";
 export * from "./store/log-store.ts";
 export * from "./store/memory.ts";
 export * from "./store/topic-store.ts";

@@ -73,8 +73,11 @@ export interface SyncSimulationReport {
   readonly retries: number;
   /** Sync messages delivered, all kinds. */
   readonly messages: number;
-  /** Operations sent (sync phase and live), and how many of them the receiver already had. */
+  /** Operations sent (sync phase and live), whether they arrived or not. */
   readonly operationsSent: number;
+  /** Operations a node stored on arrival (each at most once per node). */
+  readonly operationsDelivered: number;
+  /** Operations that arrived where they were held already (or did not extend their log). */
   readonly duplicateOperations: number;
   /** Errors a session machine threw (none expected: every node is honest). */
   readonly protocolErrors: number;
@@ -82,7 +85,8 @@ export interface SyncSimulationReport {
   readonly wallMs: number;
 }
 
-interface SimNode {
+/** One simulated node. */
+export interface SimSyncNode {
   readonly index: number;
   readonly id: NodeId;
   readonly topic: Topic;
@@ -101,8 +105,8 @@ interface SimNode {
 
 interface SimSession {
   readonly key: SessionKey;
-  readonly node: SimNode;
-  readonly remote: SimNode;
+  readonly node: SimSyncNode;
+  readonly remote: SimSyncNode;
   readonly role: "initiator" | "acceptor";
   topic: Topic | undefined;
   liveMode: boolean;
@@ -129,12 +133,12 @@ interface SimSession {
 export class SyncSimulator {
   readonly scheduler = new VirtualScheduler();
   readonly options: Required<SyncSimulatorOptions>;
-  readonly nodes: SimNode[] = [];
+  readonly nodes: SimSyncNode[] = [];
   readonly topics: Topic[] = [];
   readonly #rng: Rng;
   readonly #latency: PairLatency;
-  readonly #byId = new Map<NodeId, SimNode>();
-  readonly #members = new Map<Topic, SimNode[]>();
+  readonly #byId = new Map<NodeId, SimSyncNode>();
+  readonly #members = new Map<Topic, SimSyncNode[]>();
   /** `logIdKey` of each topic (its log id), computed once: the hot paths need it per message. */
   readonly #topicKeys = new Map<Topic, string>();
   /** Per operation (`author/seq`): when written, and how many members still lack it. */
@@ -150,6 +154,7 @@ export class SyncSimulator {
   #messages = 0;
   #operationsSent = 0;
   #duplicates = 0;
+  #delivered = 0;
   #protocolErrors = 0;
 
   private constructor(options: Required<SyncSimulatorOptions>) {
@@ -210,7 +215,7 @@ export class SyncSimulator {
           }),
         );
       }
-      const node: SimNode = {
+      const node: SimSyncNode = {
         index: i,
         id,
         topic,
@@ -261,7 +266,7 @@ export class SyncSimulator {
       meanOfflineMs: o.meanOfflineMs,
     });
     for (const event of churn) {
-      const node = this.nodes[event.node] as SimNode;
+      const node = this.nodes[event.node] as SimSyncNode;
       this.scheduler.schedule(event.at, () =>
         event.online ? this.#comeBack(node) : this.#goOffline(node),
       );
@@ -292,6 +297,7 @@ export class SyncSimulator {
       retries: this.#retries,
       messages: this.#messages,
       operationsSent: this.#operationsSent,
+      operationsDelivered: this.#delivered,
       duplicateOperations: this.#duplicates,
       protocolErrors: this.#protocolErrors,
       virtualMs: this.now(),
@@ -300,7 +306,7 @@ export class SyncSimulator {
   }
 
   /** Whether `node` holds every operation written so far in its topic. */
-  holdsAll(node: SimNode): boolean {
+  holdsAll(node: SimSyncNode): boolean {
     for (const member of this.#members.get(node.topic) ?? []) {
       const held = node.logs.get(this.#logKey(member.id, node.topic))?.length ?? 0;
       if (held < member.written) return false;
@@ -310,7 +316,7 @@ export class SyncSimulator {
 
   // --- writes -------------------------------------------------------------------------------
 
-  #write(node: SimNode): void {
+  #write(node: SimSyncNode): void {
     const operation = node.own[node.written];
     if (operation === undefined) return;
     node.written++;
@@ -332,7 +338,7 @@ export class SyncSimulator {
    * Stores `operation` of our log of `topic` if it extends its log (else it is a duplicate, or
    * detached). Every log of the simulation is named after its topic.
    */
-  #store(node: SimNode, topic: Topic, operation: Operation): boolean {
+  #store(node: SimSyncNode, topic: Topic, operation: Operation): boolean {
     const key = this.#logKey(authorOf(operation.header), topic);
     let log = node.logs.get(key);
     if (log === undefined) {
@@ -344,9 +350,10 @@ export class SyncSimulator {
     return true;
   }
 
-  #received(node: SimNode, topic: Topic, operation: Operation): boolean {
+  #received(node: SimSyncNode, topic: Topic, operation: Operation): boolean {
     if (!this.#store(node, topic, operation)) return false;
     this.#missing--;
+    this.#delivered++;
     const pending = this.#pending.get(opKey(operation));
     if (pending !== undefined && --pending.lacking === 0) {
       this.#deliveries.push(this.now() - pending.writtenAt);
@@ -363,7 +370,7 @@ export class SyncSimulator {
 
   // --- membership: the overlay that samples neighbours --------------------------------------
 
-  #join(node: SimNode): void {
+  #join(node: SimSyncNode): void {
     const candidates = shuffle(
       this.#rng,
       (this.#members.get(node.topic) ?? []).filter(
@@ -379,18 +386,18 @@ export class SyncSimulator {
     }
   }
 
-  #link(a: SimNode, b: SimNode): void {
+  #link(a: SimSyncNode, b: SimSyncNode): void {
     a.neighbours.add(b.index);
     b.neighbours.add(a.index);
     this.#input(a, { type: "neighbour-up", topic: a.topic, node: b.id });
     this.#input(b, { type: "neighbour-up", topic: b.topic, node: a.id });
   }
 
-  #goOffline(node: SimNode): void {
+  #goOffline(node: SimSyncNode): void {
     if (!node.online) return;
     this.#offlineEvents++;
     // Locally: every neighbour is gone and every session breaks.
-    const neighbours = [...node.neighbours].map((i) => this.nodes[i] as SimNode);
+    const neighbours = [...node.neighbours].map((i) => this.nodes[i] as SimSyncNode);
     for (const other of neighbours) {
       node.neighbours.delete(other.index);
       this.#input(node, { type: "neighbour-down", topic: node.topic, node: other.id });
@@ -415,7 +422,7 @@ export class SyncSimulator {
     }
   }
 
-  #comeBack(node: SimNode): void {
+  #comeBack(node: SimSyncNode): void {
     if (node.online) return;
     node.online = true;
     this.#join(node);
@@ -423,7 +430,7 @@ export class SyncSimulator {
 
   // --- the manager's decisions --------------------------------------------------------------
 
-  #input(node: SimNode, input: SyncManagerInput, operation?: Operation): SyncManagerOutput[] {
+  #input(node: SimSyncNode, input: SyncManagerInput, operation?: Operation): SyncManagerOutput[] {
     const outputs = node.manager.handle(input, this.now());
     for (const out of outputs) {
       switch (out.type) {
@@ -478,9 +485,9 @@ export class SyncSimulator {
   // --- sessions: the log sync machines over simulated streams -------------------------------
 
   #newSession(
-    node: SimNode,
+    node: SimSyncNode,
     key: SessionKey,
-    remote: SimNode,
+    remote: SimSyncNode,
     role: "initiator" | "acceptor",
     topic: Topic | undefined,
     liveMode: boolean,
@@ -506,9 +513,9 @@ export class SyncSimulator {
     return session;
   }
 
-  #initiate(node: SimNode, key: SessionKey, topic: Topic, remoteId: NodeId, liveMode: boolean) {
+  #initiate(node: SimSyncNode, key: SessionKey, topic: Topic, remoteId: NodeId, liveMode: boolean) {
     this.#sessionsStarted++;
-    const remote = this.#byId.get(remoteId) as SimNode;
+    const remote = this.#byId.get(remoteId) as SimSyncNode;
     const session = this.#newSession(node, key, remote, "initiator", topic, liveMode);
     const latency = this.#latency.between(node.index, remote.index);
     // The stream opens at the remote one latency later; the topic travels with the open.

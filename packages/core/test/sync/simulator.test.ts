@@ -30,6 +30,11 @@ describe("sync simulator", () => {
       expect(node.written).toBe(2);
       expect(sim.holdsAll(node)).toBe(true);
     }
+    // Each node stored each operation of its topic once, except its own.
+    const perTopic = new Map<string, number>();
+    for (const node of sim.nodes) perTopic.set(node.topic, (perTopic.get(node.topic) ?? 0) + 2);
+    const expected = sim.nodes.reduce((sum, node) => sum + (perTopic.get(node.topic) ?? 0) - 2, 0);
+    expect(report.operationsDelivered).toBe(expected);
     // Nodes that were away during writes caught up through sessions, not only live mode.
     expect(report.sessionsStarted).toBeGreaterThan(sim.nodes.length);
     expect(report.deliveryMs.max).toBeGreaterThan(report.deliveryMs.p50);
