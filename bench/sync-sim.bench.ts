@@ -2,14 +2,21 @@
 // simulator, N nodes on a few topics going offline and coming back while they write.
 import { type SyncSimulationReport, SyncSimulator } from "@p2panda-web/core/sync";
 
-const scenarios = (quick: boolean) => (quick ? [200] : [200, 1_000]);
+/** 25 and 125 nodes per topic. */
+const scenarios = (quick: boolean) =>
+  quick
+    ? [{ nodes: 200, topics: 8 }]
+    : [
+        { nodes: 200, topics: 8 },
+        { nodes: 1_000, topics: 8 },
+      ];
 
 export async function run(options: {
   quick: boolean;
 }): Promise<{ title: string; markdown: string }> {
   const reports: SyncSimulationReport[] = [];
-  for (const nodes of scenarios(options.quick)) {
-    const sim = await SyncSimulator.create({ nodes, topics: 4, writesPerNode: 2, seed: 1 });
+  for (const { nodes, topics } of scenarios(options.quick)) {
+    const sim = await SyncSimulator.create({ nodes, topics, writesPerNode: 2, seed: 1 });
     const report = sim.run();
     console.log(`  ${nodes} nodes: ${JSON.stringify(report)}`);
     reports.push(report);
@@ -24,7 +31,7 @@ export async function run(options: {
       return `| ${n(r.nodes)} | ${r.topics} | ${n(r.operations)} | ${n(r.offlineEvents)} | ${r.missing === 0 ? "yes" : `no (${n(r.missing)} missing)`} | ${s(r.convergenceAfterQuietMs)} | ${s(r.deliveryMs.p50)} / ${s(r.deliveryMs.p95)} / ${s(r.deliveryMs.max)} | ${n(r.sessionsStarted)} | ${n(r.sessionsFailed)} | ${n(r.retries)} | ${deliveries.toFixed(2)} | ${s(r.wallMs)} |`;
     }),
     "",
-    "Setup (`SyncSimulator`, seed 1): each node syncs one of 4 topics and writes 2 operations (64-byte payloads, real Ed25519 signatures) at random times in the first 60 s; 30 % of the nodes go offline during those 60 s (exponential spells, mean 20 s online, 10 s away) and are all back at 60 s; one-way latency 20–80 ms per pair; a departure is noticed after 2 s. Each node keeps 5 overlay neighbours per topic and replaces those that leave (a stand-in for HyParView's active view); which neighbours get a session, retries (5 s) and live forwarding are the production `SyncManager`, each session the production `TopicHandshake` and `LogSync` machines. Signatures are not verified in the simulator (the sync catch-up rows measure that).",
+    "Setup (`SyncSimulator`, seed 1): each node syncs one of 8 topics and writes 2 operations (64-byte payloads, real Ed25519 signatures) at random times in the first 60 s; 30 % of the nodes go offline during those 60 s (exponential spells, mean 20 s online, 10 s away) and are all back at 60 s; one-way latency 20–80 ms per pair; a departure is noticed after 2 s. Each node keeps 5 overlay neighbours per topic and replaces those that leave (a stand-in for HyParView's active view); which neighbours get a session, retries (5 s) and live forwarding are the production `SyncManager`, each session the production `TopicHandshake` and `LogSync` machines. Signatures are not verified in the simulator (the sync catch-up rows measure that).",
     "",
     "How to read: *converge* = every node holds every operation of its topic; timed from the moment the last write happened and every node was back. Delivery times include the time an absent node stayed away. *Operations sent per delivery* counts every `op`/`live` message sent (including those lost to a departing node) per message that brought a node an operation it did not have: live mode floods the topic's sessions, so each node hears of a new operation from about each of its neighbours.",
   ].join("\n");
