@@ -10,6 +10,7 @@ import { ProtocolName } from "../../src/ids/network-id.ts";
 import type { NodeId } from "../../src/ids/node-id.ts";
 import { Topic } from "../../src/ids/topic.ts";
 import { MAX_COOL_DOWN_ENTRIES, PeerCoolDown } from "../../src/peer-cool-down.ts";
+import { VirtualRuntime } from "../../src/runtime/runtime.ts";
 import {
   AnnouncedTotalsExceededError,
   ForeignLogError,
@@ -39,10 +40,16 @@ afterEach(async () => {
 });
 
 /** Two nodes; `a` has the smaller id, so it is the one that initiates their sessions. */
-async function pair(options: { coolDownMs?: number; logStore?: MemoryLogStore } = {}) {
+async function pair(
+  options: { coolDownMs?: number; logStore?: MemoryLogStore; runtime?: VirtualRuntime } = {},
+) {
   cluster = new SyncCluster();
-  const n1 = await cluster.add({ coolDownMs: options.coolDownMs ?? 60_000 });
-  const n2 = await cluster.add({ coolDownMs: options.coolDownMs ?? 60_000 });
+  const node = {
+    coolDownMs: options.coolDownMs ?? 60_000,
+    ...(options.runtime !== undefined ? { runtime: options.runtime } : {}),
+  };
+  const n1 = await cluster.add(node);
+  const n2 = await cluster.add(node);
   const [a, m] = n1.id < n2.id ? [n1, n2] : [n2, n1];
   return { a: a as SyncNode, m: m as SyncNode };
 }
@@ -76,7 +83,9 @@ describe("a session failed through the remote's fault puts the remote on cool-do
   });
 
   it("we initiate no session with it until the cool-down is over, then sync again", async () => {
-    const { a, m } = await pair({ coolDownMs: 1_500 });
+    // In virtual time: the cool-down is waited out to the millisecond, without waiting.
+    const runtime = new VirtualRuntime();
+    const { a, m } = await pair({ coolDownMs: 1_500, runtime });
     const ha = await a.sync.stream(topic);
     const evil = await cluster.network.endpoint(m.id).connect(a.id, ProtocolName.logSync);
     const refused = nextSyncEvent(a, (e) => e.type === "sync:peer-refused");
@@ -91,6 +100,9 @@ describe("a session failed through the remote's fault puts the remote on cool-do
     if (retry.type === "sync:retry-scheduled") expect(retry.delayMs).toBeGreaterThan(500);
     expect(a.sync.metrics.sessionsInitiated).toBe(0);
     await ha.publish(text("after the cool-down"));
+    await runtime.advance(1_499);
+    expect(a.sync.metrics.sessionsInitiated).toBe(0);
+    await runtime.advance(1);
     await holds(hm, 1);
     expect(a.sync.metrics.sessionsInitiated).toBe(1);
   });

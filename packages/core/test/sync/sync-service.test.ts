@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { toHex } from "../../src/bytes.ts";
 import { ProtocolName } from "../../src/ids/network-id.ts";
 import { Topic } from "../../src/ids/topic.ts";
-import { type Runtime, systemRuntime } from "../../src/runtime/runtime.ts";
+import { type Runtime, systemRuntime, VirtualRuntime } from "../../src/runtime/runtime.ts";
 import { encodeSyncMessage } from "../../src/sync/messages.ts";
 import type { Operation } from "../../src/sync/operation.ts";
 import { MemoryLogStore } from "../../src/sync/store/memory.ts";
@@ -104,8 +104,10 @@ describe("sync service (upstream manager inventory)", () => {
       if (failures-- > 0) throw new Error("disk hiccup");
       return heights(logs);
     };
-    const a = await cluster.add({ retryDelayMs: 50 });
-    const b = await cluster.add({ logStore: failing, retryDelayMs: 50 });
+    // The retry waits in virtual time.
+    const runtime = new VirtualRuntime();
+    const a = await cluster.add({ retryDelayMs: 50, runtime });
+    const b = await cluster.add({ logStore: failing, retryDelayMs: 50, runtime });
     const ha = await a.sync.stream(topic, { liveMode: false });
     const hb = await b.sync.stream(topic, { liveMode: false });
     await ha.publish(text("after retry"));
@@ -113,6 +115,8 @@ describe("sync service (upstream manager inventory)", () => {
     const retry = nextSyncEvent(initiator, (e) => e.type === "sync:retry-scheduled");
     await cluster.meshKnown(topic);
     await retry;
+    expect(initiator.sync.metrics.retries).toBe(0);
+    await runtime.advance(50);
     await holds(hb, 1);
     expect(initiator.sync.metrics.retries).toBe(1);
     expect(initiator.sync.metrics.sessionsFailed).toBeGreaterThanOrEqual(1);
