@@ -1,4 +1,6 @@
 import { P2pandaError } from "../errors.ts";
+import type { NodeId } from "../ids/node-id.ts";
+import { ServiceStoppedError } from "../runtime/lifecycle.ts";
 
 /** Where in a session something happened. */
 export type SyncPhase = "handshake" | "sync" | "live";
@@ -88,5 +90,33 @@ export class AnnouncedTotalsExceededError extends P2pandaError {
 export class SessionAbortedError extends P2pandaError {
   constructor(reason = "session aborted") {
     super("SESSION_ABORTED", reason);
+  }
+}
+
+/**
+ * The sync service was stopped, or a closed handle was used. A {@link ServiceStoppedError} with
+ * its own code, `SYNC_STOPPED`.
+ */
+export class SyncStoppedError extends ServiceStoppedError {
+  constructor(message = "sync is stopped") {
+    super("sync", "SYNC_STOPPED");
+    this.message = message;
+  }
+}
+
+/** An incoming sync session was refused (too many at once, remote on cool-down, or stopping). */
+export class SyncSessionRefusedError extends P2pandaError {
+  constructor(remote: NodeId, reason = "refused") {
+    super("SYNC_SESSION_REFUSED", `sync session from ${remote.slice(0, 8)} refused: ${reason}`);
+  }
+}
+
+/** An accepted session still in its handshake was ended to make room for a new one. */
+export class SyncSessionEvictedError extends P2pandaError {
+  constructor(remote: NodeId) {
+    super(
+      "SYNC_SESSION_EVICTED",
+      `sync session from ${remote.slice(0, 8)} evicted: all slots taken and it named no topic yet`,
+    );
   }
 }

@@ -24,6 +24,7 @@ export * from "./simulator.ts";
 export * from "./store/log-store.ts";
 export * from "./store/memory.ts";
 export * from "./store/topic-store.ts";
+export * from "./sync-handle.ts";
 export * from "./sync-manager.ts";
 export * from "./sync-service.ts";
 export * from "./topic-handshake.ts";

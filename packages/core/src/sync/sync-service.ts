@@ -9,14 +9,10 @@ import type { GossipHandle, GossipService } from "../gossip/gossip-service.ts";
 import { hash } from "../hash.ts";
 import type { NodeId } from "../ids/node-id.ts";
 import { Topic } from "../ids/topic.ts";
-import {
-  Lifecycle,
-  type LifecycleState,
-  ServiceStoppedError,
-  type Startable,
-} from "../runtime/lifecycle.ts";
+import { Lifecycle, type LifecycleState, type Startable } from "../runtime/lifecycle.ts";
 import { type Runtime, systemRuntime } from "../runtime/runtime.ts";
 import type { ScheduledTimer } from "../runtime/timers.ts";
+import { SyncSessionEvictedError, SyncSessionRefusedError, SyncStoppedError } from "./errors.ts";
 import type { SyncEvent } from "./events.ts";
 import type { LogId } from "./log-id.ts";
 import {
@@ -31,6 +27,7 @@ import type {
   TopicSyncProtocol,
   TopicSyncSession,
 } from "./protocol.ts";
+import { SyncHandle } from "./sync-handle.ts";
 import {
   type SessionEndReason,
   type SessionKey,
@@ -269,6 +266,7 @@ export class SyncService<
         : {}),
     });
   }
+
   /** Where the service is in its {@link Startable} lifecycle. */
   get state(): LifecycleState {
     return this.#lifecycle.state;
@@ -658,105 +656,4 @@ interface ApplyContext<TItem> {
   readonly from?: NodeId;
   readonly error?: Error;
   readonly sessionId?: string;
-}
-
-/**
- * A subscription to one topic's sync. Several handles of a topic share its sessions;
- * {@link SyncHandle.close} releases this one and the last to close ends them.
- */
-export class SyncHandle<
-  TItem = Operation,
-  TEvent extends TopicSyncEvent = SyncEvent,
-  TWrite = Uint8Array,
-  TWriteOptions = PublishOptions,
-> {
-  readonly topic: Topic;
-  /** Log sync: the log {@link SyncHandle.publish} writes to (the stream's `logId`). */
-  readonly logId: LogId;
-  readonly #service: SyncService<TItem, TEvent, TWrite, TWriteOptions>;
-  #closed = false;
-  readonly #events: Observable<SyncServiceEvent<TEvent>>;
-
-  /** @internal Created by {@link SyncService.stream}. */
-  constructor(
-    service: SyncService<TItem, TEvent, TWrite, TWriteOptions>,
-    topic: Topic,
-    logId: LogId,
-  ) {
-    this.#service = service;
-    this.topic = topic;
-    this.logId = logId;
-    this.#events = service._events(topic);
-  }
-
-  /**
-   * Sessions of this topic: started (initiated ones; accepted ones carry the topic once the
-   * handshake named it), `sync:started` with totals, `sync:operation-received` (validated and
-   * stored, in log order), finished, live mode started/finished, failed, retry scheduled.
-   */
-  get events$(): Observable<SyncServiceEvent<TEvent>> {
-    return this.#events;
-  }
-
-  /** Whether {@link SyncHandle.close} was called. */
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  /**
-   * Writes `input` through the protocol and sends the result to every live peer of the topic.
-   * Log sync: creates the next operation of our log with the payload, signs it and stores it
-   * (durably, before resolving).
-   *
-   * @throws SyncStoppedError after close.
-   */
-  publish(input: TWrite, options?: TWriteOptions): Promise<TItem> {
-    if (this.#closed) return Promise.reject(new SyncStoppedError("sync handle is closed"));
-    return this.#service._publish(this.topic, input, options);
-  }
-
-  /** Everything held for the topic, ours and synced (log sync: per log in log order). */
-  operations(): Promise<TItem[]> {
-    return this.#service._operations(this.topic);
-  }
-
-  /** Releases this handle; the last handle of the topic ends its sessions. Idempotent. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this._end();
-    await this.#service._release(this);
-  }
-
-  /** @internal */
-  _end(): void {
-    this.#closed = true;
-  }
-}
-
-/**
- * The sync service was stopped, or a closed handle was used. A {@link ServiceStoppedError} with
- * its own code, `SYNC_STOPPED`.
- */
-export class SyncStoppedError extends ServiceStoppedError {
-  constructor(message = "sync is stopped") {
-    super("sync", "SYNC_STOPPED");
-    this.message = message;
-  }
-}
-
-/** An incoming sync session was refused (too many at once, remote on cool-down, or stopping). */
-export class SyncSessionRefusedError extends P2pandaError {
-  constructor(remote: NodeId, reason = "refused") {
-    super("SYNC_SESSION_REFUSED", `sync session from ${remote.slice(0, 8)} refused: ${reason}`);
-  }
-}
-
-/** An accepted session still in its handshake was ended to make room for a new one. */
-export class SyncSessionEvictedError extends P2pandaError {
-  constructor(remote: NodeId) {
-    super(
-      "SYNC_SESSION_EVICTED",
-      `sync session from ${remote.slice(0, 8)} evicted: all slots taken and it named no topic yet`,
-    );
-  }
 }

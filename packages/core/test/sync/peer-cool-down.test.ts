@@ -17,6 +17,8 @@ import {
   OperationTooLargeError,
   SessionAbortedError,
   SyncProtocolError,
+  SyncSessionEvictedError,
+  SyncStoppedError,
   TooManyLogsError,
   TopicNotSubscribedError,
   UnexpectedOperationError,
@@ -24,11 +26,7 @@ import {
 } from "../../src/sync/errors.ts";
 import { isRemoteFault } from "../../src/sync/remote-fault.ts";
 import { MemoryLogStore } from "../../src/sync/store/memory.ts";
-import {
-  type SyncServiceEvent,
-  SyncSessionEvictedError,
-  SyncStoppedError,
-} from "../../src/sync/sync-service.ts";
+import type { SyncServiceEvent } from "../../src/sync/sync-service.ts";
 import { SignatureMismatchError } from "../../src/sync/validation.ts";
 import { holds, nextSyncEvent, SyncCluster, type SyncNode, text } from "./service-helpers.ts";
 

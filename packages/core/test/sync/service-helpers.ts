@@ -4,8 +4,8 @@ import type { Topic } from "../../src/ids/topic.ts";
 import type { LogStore } from "../../src/sync/store/log-store.ts";
 import { MemoryLogStore, MemoryTopicStore } from "../../src/sync/store/memory.ts";
 import type { TopicStore } from "../../src/sync/store/topic-store.ts";
+import type { SyncHandle } from "../../src/sync/sync-handle.ts";
 import {
-  type SyncHandle,
   SyncService,
   type SyncServiceEvent,
   type SyncServiceOptions,

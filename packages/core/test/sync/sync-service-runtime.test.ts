@@ -5,9 +5,9 @@ import { ProtocolName } from "../../src/ids/network-id.ts";
 import { Topic } from "../../src/ids/topic.ts";
 import { ServiceStoppedError } from "../../src/runtime/lifecycle.ts";
 import { VirtualRuntime } from "../../src/runtime/runtime.ts";
+import { SyncStoppedError } from "../../src/sync/errors.ts";
 import { DEFAULT_SYNC_COOL_DOWN_MS } from "../../src/sync/remote-fault.ts";
 import { DEFAULT_SYNC_RETRY_DELAY_MS } from "../../src/sync/sync-manager.ts";
-import { SyncStoppedError } from "../../src/sync/sync-service.ts";
 import { describeLifecycle } from "../lifecycle-suite.ts";
 import { holds, nextSyncEvent, SyncCluster, type SyncNode, text } from "./service-helpers.ts";
 

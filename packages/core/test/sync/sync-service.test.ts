@@ -6,7 +6,8 @@ import { type Runtime, systemRuntime, VirtualRuntime } from "../../src/runtime/r
 import { encodeSyncMessage } from "../../src/sync/messages.ts";
 import type { Operation } from "../../src/sync/operation.ts";
 import { MemoryLogStore } from "../../src/sync/store/memory.ts";
-import { type SyncHandle, syncGossipTopic } from "../../src/sync/sync-service.ts";
+import type { SyncHandle } from "../../src/sync/sync-handle.ts";
+import { syncGossipTopic } from "../../src/sync/sync-service.ts";
 import { validateOperation } from "../../src/sync/validation.ts";
 import { receivedText } from "../gossip/service-helpers.ts";
 import { seededIdentity } from "./helpers.ts";
