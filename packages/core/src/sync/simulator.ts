@@ -2,8 +2,11 @@ import { Identity } from "../identity/identity.ts";
 import { NodeId } from "../ids/node-id.ts";
 import { Topic } from "../ids/topic.ts";
 import { type Rng, seededRng, shuffle } from "../random.ts";
-import { churnSchedule, PairLatency, percentile } from "../sim/churn-network.ts";
+import { scheduleChurn } from "../sim/churn.ts";
+import { Convergence } from "../sim/convergence.ts";
+import { type LatencyRange, SimNetwork } from "../sim/network.ts";
 import { VirtualScheduler } from "../sim/scheduler.ts";
+import { type Summary, summarize } from "../sim/statistics.ts";
 import type { LogHeight, LogRange } from "./log-heights.ts";
 import { logIdKey } from "./log-id.ts";
 import { LogSync, type LogSyncOutput } from "./log-sync.ts";
@@ -30,18 +33,22 @@ export interface SyncSimulatorOptions {
   readonly writesPerNode?: number;
   /** Default 60,000 ms. */
   readonly writeWindowMs?: number;
-  /** Share of nodes that go offline and come back during the churn window. Default 0.3. */
-  readonly churnFraction?: number;
+  /**
+   * Share of the nodes that go offline in each second of the churn window (a churn round per
+   * second, `scheduleChurn`); as many come back, each after at least {@link minOfflineMs}.
+   * Default 0.005.
+   */
+  readonly leavePerSecond?: number;
   /** Churn happens in [0, churnWindowMs); everyone is back online at its end. Default 60,000 ms. */
   readonly churnWindowMs?: number;
-  /** Mean time a churning node stays away. Default 10,000 ms. */
-  readonly meanOfflineMs?: number;
-  /** Mean time a churning node stays online between absences. Default 20,000 ms. */
-  readonly meanOnlineMs?: number;
-  /** One-way latency per pair, uniform in [min, max]. Default 20–80 ms. */
-  readonly latencyMs?: { readonly min: number; readonly max: number };
+  /** A node that left stays away at least this long. Default 10,000 ms. */
+  readonly minOfflineMs?: number;
+  /** One-way latency of each link (`SimNetwork`). Default 20–80 ms. */
+  readonly latencyMs?: LatencyRange;
   /** How long before the other side of a link notices a node went away. Default 2,000 ms. */
   readonly failureDetectionMs?: number;
+  /** How long a dial to a node that is away takes to fail (`SimNetwork`). Default 3,000 ms. */
+  readonly dialFailMs?: number;
   /** Neighbours each node keeps per topic (the overlay's active view). Default 5. */
   readonly degree?: number;
   /** Passed to every node's {@link SyncManager}. Default 5,000 ms. */
@@ -63,10 +70,12 @@ export interface SyncSimulationReport {
   readonly convergedAtMs: number | undefined;
   /** `convergedAtMs − quietAtMs`: how long the network needed once writes and churn stopped. */
   readonly convergenceAfterQuietMs: number | undefined;
+  /** Per node, the time from the quiet point until it held every operation of its topic. */
+  readonly nodeConvergenceMs: Summary;
   /** (node, operation) pairs still missing at the end (0 when converged). */
   readonly missing: number;
-  /** Time from an operation's write until every node of its topic held it: p50, p95, max. */
-  readonly deliveryMs: { readonly p50: number; readonly p95: number; readonly max: number };
+  /** Time from an operation's write until every node of its topic held it. */
+  readonly deliveryMs: Summary;
   readonly offlineEvents: number;
   readonly sessionsStarted: number;
   readonly sessionsFailed: number;
@@ -91,7 +100,6 @@ export interface SimSyncNode {
   readonly id: NodeId;
   readonly topic: Topic;
   readonly manager: SyncManager;
-  online: boolean;
   /** Logs held, by log key, each from seq 0 without gaps. */
   readonly logs: Map<string, Operation[]>;
   /** Overlay neighbours (node indices) in the topic. */
@@ -121,9 +129,10 @@ interface SimSession {
 /**
  * Topic log sync on N nodes in virtual time, driven by the production cores: every node's
  * decisions come from a {@link SyncManager}, every session runs the {@link TopicHandshake} and
- * {@link LogSync} machines on real signed operations. Around them the simulator models only the
- * network (per-pair latency, nodes going offline and coming back, failure detection) and the
- * overlay that samples neighbours (each node keeps `degree` random neighbours of its topic and
+ * {@link LogSync} machines on real signed operations. Around them it models only the network,
+ * on the simulators' shared model (`SimNetwork` for latency and who is reachable,
+ * `scheduleChurn` for nodes leaving and coming back, `Convergence` and `summarize` for the
+ * figures), failure detection, and the overlay that samples neighbours (each node keeps `degree` random neighbours of its topic and
  * replaces those that leave). Received operations are stored when they extend their log (the
  * live-mode rule of `OperationIngest`); signatures are not verified (the sync benchmarks measure
  * that). It reports when every node holds every operation of its topic.
@@ -135,8 +144,11 @@ export class SyncSimulator {
   readonly options: Required<SyncSimulatorOptions>;
   readonly nodes: SimSyncNode[] = [];
   readonly topics: Topic[] = [];
+  readonly network: SimNetwork<NodeId>;
   readonly #rng: Rng;
-  readonly #latency: PairLatency;
+  #convergence: Convergence<SimSyncNode> | undefined;
+  /** When each node that is away left. */
+  readonly #leftAt = new Map<SimSyncNode, number>();
   readonly #byId = new Map<NodeId, SimSyncNode>();
   readonly #members = new Map<Topic, SimSyncNode[]>();
   /** `logIdKey` of each topic (its log id), computed once: the hot paths need it per message. */
@@ -160,11 +172,10 @@ export class SyncSimulator {
   private constructor(options: Required<SyncSimulatorOptions>) {
     this.options = options;
     this.#rng = seededRng(options.seed);
-    this.#latency = new PairLatency(
-      seededRng(options.seed * 31 + 7),
-      options.nodes,
-      options.latencyMs,
-    );
+    this.network = new SimNetwork<NodeId>(seededRng(options.seed * 31 + 7), {
+      latencyMs: options.latencyMs,
+      dialFailMs: options.dialFailMs,
+    });
   }
 
   /** Makes the nodes, their keys and every operation they will write (signing is async). */
@@ -174,12 +185,12 @@ export class SyncSimulator {
       seed: 1,
       writesPerNode: 3,
       writeWindowMs: 60_000,
-      churnFraction: 0.3,
+      leavePerSecond: 0.005,
       churnWindowMs: 60_000,
-      meanOfflineMs: 10_000,
-      meanOnlineMs: 20_000,
+      minOfflineMs: 10_000,
       latencyMs: { min: 20, max: 80 },
       failureDetectionMs: 2_000,
+      dialFailMs: 3_000,
       degree: 5,
       retryDelayMs: 5_000,
       maxTimeMs: 600_000,
@@ -220,7 +231,6 @@ export class SyncSimulator {
         id,
         topic,
         manager: new SyncManager({ me: id, retryDelayMs: o.retryDelayMs }),
-        online: true,
         logs: new Map(),
         neighbours: new Set(),
         sessions: new Map(),
@@ -230,6 +240,7 @@ export class SyncSimulator {
       };
       this.nodes.push(node);
       this.#byId.set(id, node);
+      this.network.setOnline(id, true);
       this.#members.get(topic)?.push(node);
     }
   }
@@ -258,23 +269,37 @@ export class SyncSimulator {
         this.scheduler.schedule(this.#rng.next() * o.writeWindowMs, () => this.#write(node));
       }
     }
-    const churn = churnSchedule(this.#rng, {
-      nodes: o.nodes,
-      fraction: o.churnFraction,
-      windowMs: o.churnWindowMs,
-      meanOnlineMs: o.meanOnlineMs,
-      meanOfflineMs: o.meanOfflineMs,
-    });
-    for (const event of churn) {
-      const node = this.nodes[event.node] as SimSyncNode;
-      this.scheduler.schedule(event.at, () =>
-        event.online ? this.#comeBack(node) : this.#goOffline(node),
+    const perRound = Math.round(o.nodes * o.leavePerSecond);
+    if (perRound > 0 && o.churnWindowMs > 0) {
+      scheduleChurn(
+        this.scheduler,
+        this.#rng,
+        {
+          everyMs: 1_000,
+          untilMs: o.churnWindowMs - 1,
+          leave: perRound,
+          rejoin: perRound,
+          join: 0,
+        },
+        {
+          leaveCandidates: () => this.nodes,
+          // Only those away long enough may come back: absences of at least `minOfflineMs`.
+          rejoinCandidates: () =>
+            [...this.#leftAt].filter(([, at]) => this.now() - at >= o.minOfflineMs).map(([n]) => n),
+          isOnline: (node) => this.#online(node),
+          leave: (node) => this.#goOffline(node),
+          rejoin: (node) => this.#comeBack(node),
+          join: () => {},
+        },
       );
     }
-    this.#quietAt = Math.max(o.writeWindowMs, churn.at(-1)?.at ?? 0, o.nodes);
-    this.scheduler.schedule(this.#quietAt, () => this.#checkConverged());
+    // The quiet point: the last write is done and every node that is away comes back.
+    this.#quietAt = Math.max(o.writeWindowMs, o.churnWindowMs, o.nodes);
+    this.scheduler.schedule(this.#quietAt, () => {
+      for (const node of [...this.#leftAt.keys()]) this.#comeBack(node);
+      this.#startMeasuring();
+    });
     this.scheduler.run(o.maxTimeMs, () => this.#convergedAt !== undefined);
-    const deliveries = this.#deliveries;
     return {
       nodes: o.nodes,
       topics: o.topics,
@@ -285,12 +310,9 @@ export class SyncSimulator {
         this.#convergedAt === undefined
           ? undefined
           : Math.max(0, this.#convergedAt - this.#quietAt),
+      nodeConvergenceMs: summarize(this.#convergence?.timesToConverge(this.now()) ?? []),
       missing: this.#missing,
-      deliveryMs: {
-        p50: percentile(deliveries, 50),
-        p95: percentile(deliveries, 95),
-        max: percentile(deliveries, 100),
-      },
+      deliveryMs: summarize(this.#deliveries),
       offlineEvents: this.#offlineEvents,
       sessionsStarted: this.#sessionsStarted,
       sessionsFailed: this.#sessionsFailed,
@@ -326,7 +348,7 @@ export class SyncSimulator {
     this.#pending.set(opKey(operation), { writtenAt: this.now(), lacking: members - 1 });
     this.#checkConverged();
     // Written offline, it waits for the next session (local-first); online it goes live at once.
-    if (node.online) this.#input(node, { type: "operation", topic: node.topic }, operation);
+    if (this.#online(node)) this.#input(node, { type: "operation", topic: node.topic }, operation);
   }
 
   /** The same key as `logKey(author, topic)`, for logs whose log id is their topic. */
@@ -354,6 +376,7 @@ export class SyncSimulator {
     if (!this.#store(node, topic, operation)) return false;
     this.#missing--;
     this.#delivered++;
+    if (this.#convergence?.isWaiting(node)) this.#convergence.learned(node);
     const pending = this.#pending.get(opKey(operation));
     if (pending !== undefined && --pending.lacking === 0) {
       this.#deliveries.push(this.now() - pending.writtenAt);
@@ -363,9 +386,30 @@ export class SyncSimulator {
   }
 
   #checkConverged(): void {
-    if (this.#missing === 0 && this.now() >= this.#quietAt && this.#convergedAt === undefined) {
+    if (this.#missing === 0 && this.#convergence !== undefined && this.#convergedAt === undefined) {
       this.#convergedAt = this.now();
     }
+  }
+
+  /** From the quiet point on, each node counts down the operations of its topic it lacks. */
+  #startMeasuring(): void {
+    const convergence = new Convergence<SimSyncNode>({ now: () => this.now() });
+    convergence.start();
+    for (const node of this.nodes) {
+      let total = 0;
+      let held = 0;
+      for (const member of this.#members.get(node.topic) ?? []) {
+        total += member.written;
+        held += node.logs.get(this.#logKey(member.id, node.topic))?.length ?? 0;
+      }
+      convergence.measure(node, total, total - held);
+    }
+    this.#convergence = convergence;
+    this.#checkConverged();
+  }
+
+  #online(node: SimSyncNode): boolean {
+    return this.network.isOnline(node.id);
   }
 
   // --- membership: the overlay that samples neighbours --------------------------------------
@@ -374,7 +418,7 @@ export class SyncSimulator {
     const candidates = shuffle(
       this.#rng,
       (this.#members.get(node.topic) ?? []).filter(
-        (m) => m !== node && m.online && !node.neighbours.has(m.index),
+        (m) => m !== node && this.network.canReach(node.id, m.id) && !node.neighbours.has(m.index),
       ),
     );
     // Prefer members with room, as HyParView's join lands on nodes with a free slot.
@@ -394,7 +438,7 @@ export class SyncSimulator {
   }
 
   #goOffline(node: SimSyncNode): void {
-    if (!node.online) return;
+    if (!this.#online(node)) return;
     this.#offlineEvents++;
     // Locally: every neighbour is gone and every session breaks.
     const neighbours = [...node.neighbours].map((i) => this.nodes[i] as SimSyncNode);
@@ -403,12 +447,13 @@ export class SyncSimulator {
       this.#input(node, { type: "neighbour-down", topic: node.topic, node: other.id });
     }
     for (const session of [...node.sessions.values()]) this.#end(session, "failed");
-    node.online = false;
+    this.network.setOnline(node.id, false);
+    this.#leftAt.set(node, this.now());
     // The others notice after the failure detection delay, then look for a replacement.
     for (const other of neighbours) {
       other.neighbours.delete(node.index);
       this.scheduler.schedule(this.options.failureDetectionMs, () => {
-        if (!other.online) return;
+        if (!this.#online(other)) return;
         // Only the sessions that broke: the node may be back already, with new ones.
         for (const session of [...other.sessions.values()]) {
           if (session.remote === node && session.peer?.phase === "done") {
@@ -423,8 +468,9 @@ export class SyncSimulator {
   }
 
   #comeBack(node: SimSyncNode): void {
-    if (node.online) return;
-    node.online = true;
+    if (this.#online(node)) return;
+    this.network.setOnline(node.id, true);
+    this.#leftAt.delete(node);
     this.#join(node);
   }
 
@@ -459,7 +505,7 @@ export class SyncSimulator {
             timerKey,
             this.scheduler.schedule(out.delayMs, () => {
               node.timers.delete(timerKey);
-              if (node.online)
+              if (this.#online(node))
                 this.#input(node, { type: "timer-fired", topic: out.topic, node: out.node });
             }),
           );
@@ -517,12 +563,12 @@ export class SyncSimulator {
     this.#sessionsStarted++;
     const remote = this.#byId.get(remoteId) as SimSyncNode;
     const session = this.#newSession(node, key, remote, "initiator", topic, liveMode);
-    const latency = this.#latency.between(node.index, remote.index);
+    const latency = this.network.linkLatency(node.id, remote.id);
     // The stream opens at the remote one latency later; the topic travels with the open.
     this.scheduler.schedule(latency, () => {
       if (session.phase === "done") return;
-      if (!remote.online || !node.online) {
-        this.scheduler.schedule(this.options.failureDetectionMs, () =>
+      if (!this.network.canReach(node.id, remote.id) || !this.#online(node)) {
+        this.scheduler.schedule(this.network.dialFailMs - latency, () =>
           this.#end(session, "failed"),
         );
         return;
@@ -554,14 +600,14 @@ export class SyncSimulator {
 
   #send(session: SimSession, message: TopicSyncMessage): void {
     if (message.type === "op" || message.type === "live") this.#operationsSent++;
-    const latency = this.#latency.between(session.node.index, session.remote.index);
+    const latency = this.network.linkLatency(session.node.id, session.remote.id);
     this.scheduler.schedule(latency, () => {
       const peer = session.peer;
       if (
         peer === undefined ||
         peer.phase === "done" ||
-        !peer.node.online ||
-        !session.node.online
+        !this.#online(peer.node) ||
+        !this.#online(session.node)
       ) {
         return;
       }
@@ -683,7 +729,7 @@ export class SyncSimulator {
     const peer = session.peer;
     this.#end(session, "failed");
     if (peer === undefined) return;
-    const latency = this.#latency.between(session.node.index, session.remote.index);
+    const latency = this.network.linkLatency(session.node.id, session.remote.id);
     this.scheduler.schedule(latency, () => this.#end(peer, "failed"));
   }
 
@@ -693,7 +739,7 @@ export class SyncSimulator {
     if (outcome !== "finished") this.#sessionsFailed++;
     const node = session.node;
     node.sessions.delete(session.key);
-    if (node.online) this.#input(node, { type: "session-ended", key: session.key, outcome });
+    if (this.#online(node)) this.#input(node, { type: "session-ended", key: session.key, outcome });
   }
 }
 
