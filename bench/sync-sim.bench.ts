@@ -24,7 +24,7 @@ export async function run(options: {
   const s = (ms: number | undefined) => (ms === undefined ? "—" : (ms / 1000).toFixed(1));
   const n = (x: number) => x.toLocaleString("en");
   const markdown = [
-    "| N | topics | operations | went offline | converged | s to converge after the quiet point (median / p95 / max node) | s from a write until all of its topic hold it (p50 / p95 / max) | sessions | failed sessions | retries | operations sent per delivery | wall s |",
+    "| N | topics | operations | went offline | converged | s to converge after the quiet point (median / p95 / max node) | s from a write until all of its topic hold it (median / p95 / max) | sessions | failed sessions | retries | operations sent per delivery | wall s |",
     "|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ...reports.map((r) => {
       const deliveries = r.operationsSent / Math.max(1, r.operationsDelivered);
