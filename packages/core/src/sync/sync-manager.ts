@@ -328,6 +328,8 @@ export class SyncManager {
     const session = this.#sessions.get(key);
     const state = this.#topics.get(topic);
     if (session === undefined || session.role !== "acceptor" || state === undefined) return;
+    // A handshake names its topic once; a second naming is no input we act on.
+    if (session.topic !== undefined) return;
     session.topic = topic;
     // From here on the session gets the topic's new operations; an older session of the same
     // pair (the remote restarted it) gives way.

@@ -235,6 +235,16 @@ describe("accepted sessions: a bounded number of slots", () => {
     expect(m.sessionOf(topic, LOWER)).toBe(key);
   });
 
+  it("a session names its topic once: a second naming binds nothing", () => {
+    const m = manager();
+    m.handle({ type: "topic-opened", topic: other, liveMode: true }, 0);
+    const key = accepted(m, LOWER);
+    m.handle({ type: "topic-named", key, topic }, 0);
+    expect(m.handle({ type: "topic-named", key, topic: other }, 1)).toEqual([]);
+    expect(m.sessionOf(topic, LOWER)).toBe(key);
+    expect(m.sessionOf(other, LOWER)).toBeUndefined();
+  });
+
   it("a new session of the same pair and topic replaces the older one", () => {
     const m = manager();
     const first = accepted(m, LOWER);
