@@ -12,7 +12,8 @@ import {
 } from "../../src/sync/sync-manager.ts";
 
 const ME = "55".repeat(32) as NodeId;
-const PEERS = ["11", "77", "99"].map((b) => b.repeat(32) as NodeId);
+// fast-check draws small indices most often: peer 0 has the larger id, so that we initiate.
+const PEERS = ["99", "11", "77"].map((b) => b.repeat(32) as NodeId);
 const TOPICS = [Topic.fromName("p/0"), Topic.fromName("p/1")];
 
 /** What a driver does, with indices into the peers, topics and open sessions. */
