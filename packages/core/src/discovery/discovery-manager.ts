@@ -407,13 +407,15 @@ export class DiscoveryManager {
   }
 
   /**
-   * The session finished and its verified infos were stored; `newlyLearned` of them were new.
-   * Unknown (timed-out) sessions are ignored.
+   * The session finished and its verified infos were stored; `newlyLearned` of them were new,
+   * and `newSharedTopics` of the shared topics were new for the remote (it is a co-topic peer
+   * we did not know as one). Unknown (timed-out) sessions are ignored.
    */
   sessionEnded(
     sessionId: number,
     result: DiscoveryResult,
     newlyLearned: number,
+    newSharedTopics = 0,
   ): DiscoveryOutput[] {
     const session = this.#finish(sessionId);
     if (session === undefined) return [];
@@ -441,7 +443,7 @@ export class DiscoveryManager {
       out.push(
         ...this.#walkerOutputs(
           session.walker,
-          step.walkFrom({ kind: "last-session", result, newlyLearned }),
+          step.walkFrom({ kind: "last-session", result, newlyLearned, newSharedTopics }),
         ),
       );
     }
@@ -611,7 +613,12 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 
 /** Outcome of {@link ingestDiscoveryResult}. */
 export type IngestOutcome =
-  | { readonly ok: true; readonly newlyLearned: number }
+  | {
+      readonly ok: true;
+      readonly newlyLearned: number;
+      /** Shared topics we did not know the remote for before this session. */
+      readonly newSharedTopics: number;
+    }
   | { readonly ok: false; readonly error: DiscoveryProtocolError };
 
 type MaybePromise<T> = T | Promise<T>;
@@ -628,6 +635,8 @@ export interface DiscoveryIngestStore<Sync extends boolean = boolean> {
   /** Stores `info` last-write-wins; whether it is the stored one afterwards. */
   insert(id: NodeId, info: unknown): Sync extends true ? boolean : MaybePromise<boolean>;
   setTopics(id: NodeId, topics: ReadonlySet<Topic>): Sync extends true ? void : MaybePromise<void>;
+  /** The topics `id` is known for now (read before `setTopics`). */
+  topicsOf(id: NodeId): ReadonlySet<Topic>;
 }
 
 /**
@@ -704,9 +713,14 @@ export function ingestDiscoveryResult(
         if (isNewlyLearned({ ours, heldBefore, storedNow })) newlyLearned++;
       });
     });
+    let newSharedTopics = 0;
     return then(
-      then(stored, () => store.setTopics(result.remoteNodeId, result.topics)),
-      () => ({ ok: true as const, newlyLearned }),
+      then(stored, () => {
+        const before = store.topicsOf(result.remoteNodeId);
+        for (const topic of result.topics) if (!before.has(topic)) newSharedTopics++;
+        return store.setTopics(result.remoteNodeId, result.topics);
+      }),
+      () => ({ ok: true as const, newlyLearned, newSharedTopics }),
     );
   });
 }

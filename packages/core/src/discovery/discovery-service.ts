@@ -345,8 +345,8 @@ export class DiscoveryService implements Startable {
       });
       const alice = new PsiAlice(this.#handshakeOptions(remote));
       const result = await this.#run(sessionId, channel, alice, abort);
-      const newlyLearned = await this.#ingest(result);
-      outputs = this.#manager.sessionEnded(sessionId, result, newlyLearned);
+      const { newlyLearned, newSharedTopics } = await this.#ingest(result);
+      outputs = this.#manager.sessionEnded(sessionId, result, newlyLearned, newSharedTopics);
     } catch (error) {
       outputs = this.#manager.sessionFailed(sessionId, asError(error));
     }
@@ -378,8 +378,8 @@ export class DiscoveryService implements Startable {
     try {
       const handshake = new PsiBob(this.#handshakeOptions(channel.remote));
       const result = await this.#run(sessionId, channel, handshake, abort);
-      const newlyLearned = await this.#ingest(result);
-      outputs = this.#manager.sessionEnded(sessionId, result, newlyLearned);
+      const { newlyLearned, newSharedTopics } = await this.#ingest(result);
+      outputs = this.#manager.sessionEnded(sessionId, result, newlyLearned, newSharedTopics);
     } catch (error) {
       outputs = this.#manager.sessionFailed(sessionId, asError(error));
     }
@@ -474,7 +474,9 @@ export class DiscoveryService implements Startable {
    * remote, one definition of "newly learned". Throws the rule's `invalid-transport-info`
    * failure so that the session fails as every other does.
    */
-  async #ingest(result: DiscoveryResult): Promise<number> {
+  async #ingest(
+    result: DiscoveryResult,
+  ): Promise<{ readonly newlyLearned: number; readonly newSharedTopics: number }> {
     const parsed = new Map<NodeId, AuthenticatedTransportInfo>();
     const outcome = await ingestDiscoveryResult(result, this.#endpoint.nodeId, {
       verify: async (id, wire) => {
@@ -491,9 +493,10 @@ export class DiscoveryService implements Startable {
       insert: (id, wire) =>
         this.#book.insertTransportInfo(id, parsed.get(id) ?? transportInfoFromWire(wire)),
       setTopics: (id, topics) => this.#book.setTopics(id, topics),
+      topicsOf: (id) => this.#book.nodeTopics(id),
     });
     if (!outcome.ok) throw outcome.error;
-    return outcome.newlyLearned;
+    return outcome;
   }
 }
 

@@ -466,6 +466,7 @@ export class DiscoverySimulator {
         if (fresh && stored && !byTopics) this.#learned(node, id);
         return stored;
       },
+      topicsOf: (id) => node.book.entries.get(id)?.topics ?? new Set(),
       setTopics: (id, topics) => {
         const before = node.book.entries.get(id)?.topics;
         node.book.setTopics(id, topics);
@@ -475,7 +476,7 @@ export class DiscoverySimulator {
       },
     });
     const outputs = outcome.ok
-      ? manager.sessionEnded(sessionId, result, outcome.newlyLearned)
+      ? manager.sessionEnded(sessionId, result, outcome.newlyLearned, outcome.newSharedTopics)
       : manager.sessionFailed(sessionId, outcome.error);
     this.#apply(node, manager, outputs);
   }

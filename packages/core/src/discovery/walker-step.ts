@@ -17,6 +17,13 @@ export type WalkFromHere =
       readonly kind: "last-session";
       readonly result: DiscoveryResult;
       readonly newlyLearned: number;
+      /**
+       * Shared topics that were new for the remote: the session found a co-topic peer we did
+       * not know as one. Such a step is productive whatever its success rate (p2panda-web's
+       * addition: upstream backs off 1–5 s after it when the peer taught no new address, so a
+       * tab met its second co-topic peer seconds after its first).
+       */
+      readonly newSharedTopics?: number;
     }
   | {
       readonly kind: "failed-session";
@@ -100,8 +107,12 @@ export class WalkerStep {
     }
     if (from.kind === "failed-session" && from.unreachable === true) {
       // The backoff stays where it is: neither a productive step nor an unproductive session.
-    } else if (successRate(from) < SUCCESS_RATE_THRESHOLD) this.backoff.increment();
-    else this.backoff.reset();
+    } else if (
+      successRate(from) < SUCCESS_RATE_THRESHOLD &&
+      !(from.kind === "last-session" && (from.newSharedTopics ?? 0) > 0)
+    ) {
+      this.backoff.increment();
+    } else this.backoff.reset();
     this.#from = from;
     this.#phase = "waiting";
     return { type: "wait", ms: this.backoff.valueMs, token: ++this.#token };

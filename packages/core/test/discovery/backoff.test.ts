@@ -110,6 +110,35 @@ describe("walker step (spec §4.3)", () => {
     ).toMatchObject({ ms: 0 });
   });
 
+  it("a session that found a co-topic peer we did not know as one is productive, whatever it taught", () => {
+    const step = make();
+    step.walkFrom({ kind: "bootstrap" });
+    step.walkFrom({ kind: "failed-session" });
+    const found = step.walkFrom({
+      kind: "last-session",
+      result: result(3),
+      newlyLearned: 0,
+      newSharedTopics: 1,
+    });
+    expect(found).toMatchObject({ ms: 0 });
+    // A known co-topic peer again, teaching nothing: unproductive as upstream.
+    const again = step.walkFrom({
+      kind: "last-session",
+      result: result(3),
+      newlyLearned: 0,
+      newSharedTopics: 0,
+    });
+    expect((again as { ms: number }).ms).toBeGreaterThanOrEqual(1_000);
+  });
+
+  it("a node that could not be reached costs no backoff, and keeps the backoff it had", () => {
+    const step = make();
+    step.walkFrom({ kind: "bootstrap" });
+    const before = step.walkFrom({ kind: "failed-session" }) as { ms: number };
+    const unreachable = step.walkFrom({ kind: "failed-session", unreachable: true });
+    expect(unreachable).toMatchObject({ ms: before.ms });
+  });
+
   it("an empty address book: retry in 2 s, then start over from Bootstrap", () => {
     const step = make();
     const wait = step.walkFrom({ kind: "bootstrap" }) as { token: number };

@@ -434,6 +434,7 @@ describe("ingestDiscoveryResult: nothing unverified is stored", () => {
         return true;
       },
       setTopics: (id: NodeId, t: ReadonlySet<Topic>) => void topics.set(id, t),
+      topicsOf: (id: NodeId): ReadonlySet<Topic> => topics.get(id) ?? new Set(),
     };
   };
   const me = nodeId(1);
@@ -449,8 +450,16 @@ describe("ingestDiscoveryResult: nothing unverified is stored", () => {
       ]),
       topics: new Set([topic(1)]),
     };
-    expect(ingestDiscoveryResult(r, me, s)).toEqual({ ok: true, newlyLearned: 1 });
+    expect(ingestDiscoveryResult(r, me, s)).toEqual({
+      ok: true,
+      newlyLearned: 1,
+      newSharedTopics: 1,
+    });
     expect(s.topics.get(boot)).toEqual(new Set([topic(1)]));
+    // The same shared topic again is not new; a second one is.
+    expect(ingestDiscoveryResult(r, me, s)).toMatchObject({ newSharedTopics: 0 });
+    const more = { ...r, topics: new Set([topic(1), topic(2)]) };
+    expect(ingestDiscoveryResult(more, me, s)).toMatchObject({ newSharedTopics: 1 });
   });
 
   it("a forged or mismatched info fails the whole result: nothing stored, typed error", () => {
@@ -491,7 +500,7 @@ describe("ingestDiscoveryResult: nothing unverified is stored", () => {
       return s;
     };
     const sync = held(store());
-    expect(ingestDiscoveryResult(result, me, sync)).toEqual({ ok: true, newlyLearned: 2 });
+    expect(ingestDiscoveryResult(result, me, sync)).toMatchObject({ ok: true, newlyLearned: 2 });
     expect(sync.infos.has(me)).toBe(false);
     expect(sync.infos.get(nodeId(8))?.ts).toBe(2);
     // The service's asynchronous address book counts exactly the same.
@@ -504,7 +513,7 @@ describe("ingestDiscoveryResult: nothing unverified is stored", () => {
     };
     const pending = ingestDiscoveryResult(result, me, async);
     expect(pending).toBeInstanceOf(Promise);
-    await expect(pending).resolves.toEqual({ ok: true, newlyLearned: 2 });
+    await expect(pending).resolves.toMatchObject({ ok: true, newlyLearned: 2 });
     expect(s.topics.get(boot)).toEqual(new Set([topic(1)]));
   });
 
