@@ -17,3 +17,9 @@ export {
   type SimGossipNode,
 } from "@p2panda-web/core/gossip";
 export * from "@p2panda-web/core/sim";
+export {
+  type SimSyncNode,
+  type SyncSimulationReport,
+  SyncSimulator,
+  type SyncSimulatorOptions,
+} from "@p2panda-web/core/sync";
