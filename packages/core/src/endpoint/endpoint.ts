@@ -34,6 +34,8 @@ export interface EndpointMetrics {
   streamOpensRetried: number;
   /** Dials not made because the node was dialling us already (we took its connection). */
   inboundDialsAwaited: number;
+  /** Our dials aborted because the node dialled us in the same moment and has the smaller id. */
+  crossingDialsGivenWay: number;
   /** Connections closed because they carried none of our sessions for a while. */
   idleConnectionsClosed: number;
   /** Nodes reachable only through us whose connection to us closed (reported stale). */

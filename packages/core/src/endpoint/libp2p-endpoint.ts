@@ -155,6 +155,7 @@ class Libp2pEndpoint implements Endpoint {
     dialsRetried: 0,
     streamOpensRetried: 0,
     inboundDialsAwaited: 0,
+    crossingDialsGivenWay: 0,
     idleConnectionsClosed: 0,
     departedNodes: 0,
     departedNodesForgotten: 0,
@@ -472,13 +473,34 @@ class Libp2pEndpoint implements Endpoint {
     const theirs = await this.#inboundDial(peerId, signal);
     if (theirs !== undefined) return theirs;
     for (let attempt = 1; ; attempt++) {
+      // Both nodes may start dialling each other in the same moment, before either sees the
+      // other's signalling connection. Then the one with the larger id gives way: it aborts its
+      // own dial when the other's relayed connection comes in, and takes the other's.
+      const giveWay = new AbortController();
+      const onOpen = (event: CustomEvent<Connection>): void => {
+        const c = event.detail;
+        if (
+          nodeId < this.nodeId &&
+          c.limits !== undefined &&
+          c.direction === "inbound" &&
+          c.remotePeer.equals(peerId)
+        ) {
+          giveWay.abort(new Error("crossing dial: the node with the smaller id dials"));
+        }
+      };
+      this.libp2p.addEventListener("connection:open", onOpen);
       try {
         // The success is reported when the connection opens (see #onConnection).
         return await this.libp2p.dial(
           dialable.map((a) => multiaddr(a)),
-          { signal: this.#timeoutSignal(signal) },
+          { signal: AbortSignal.any([this.#timeoutSignal(signal), giveWay.signal]) },
         );
       } catch (error) {
+        if (giveWay.signal.aborted && signal?.aborted !== true && !this.#stopped) {
+          this.metrics.crossingDialsGivenWay++;
+          const theirs = await this.#inboundDial(peerId, signal);
+          if (theirs !== undefined) return theirs;
+        }
         const denied = error instanceof Error && error.name === "DialDeniedError";
         if (denied || attempt >= DIAL_ATTEMPTS || signal?.aborted === true || this.#stopped) {
           return this.#dialFailed(
@@ -488,6 +510,8 @@ class Libp2pEndpoint implements Endpoint {
               : new DialFailedError(nodeId, describe(error), { cause: error }),
           );
         }
+      } finally {
+        this.libp2p.removeEventListener("connection:open", onOpen);
       }
       // Two tabs that learn of each other in the same round dial each other at once, and both
       // WebRTC set-ups can fail. Wait a random moment: the other side's dial may connect us

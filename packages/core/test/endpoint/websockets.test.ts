@@ -177,6 +177,49 @@ describe("two endpoints and a bootstrap over WebSockets", () => {
     }
   });
 
+  it("two nodes that dial each other in the same moment: the one with the larger id gives way", {
+    timeout: 30_000,
+  }, async () => {
+    const erin = await browserPeer([wsAddress]);
+    const frank = await browserPeer([wsAddress]);
+    try {
+      for (const peer of [erin, frank]) {
+        if (peer.endpoint.relays().length === 0) {
+          await nextEvent(peer.endpoint.events$, "endpoint:addresses-changed", (e) =>
+            e.addresses.some((a) => transportKind(a) === "webrtc"),
+          );
+        }
+      }
+      await erin.addressBook.insertTransportInfo(
+        frank.endpoint.nodeId,
+        frank.endpoint.transportInfo()!,
+      );
+      await frank.addressBook.insertTransportInfo(
+        erin.endpoint.nodeId,
+        erin.endpoint.transportInfo()!,
+      );
+      const [smaller, larger] =
+        erin.endpoint.nodeId < frank.endpoint.nodeId ? [erin, frank] : [frank, erin];
+      await Promise.all([
+        smaller.endpoint.dial(larger.endpoint.nodeId),
+        larger.endpoint.dial(smaller.endpoint.nodeId),
+      ]);
+      expect(smaller.endpoint.metrics.crossingDialsGivenWay).toBe(0);
+      expect(
+        larger.endpoint.metrics.crossingDialsGivenWay + larger.endpoint.metrics.inboundDialsAwaited,
+      ).toBeGreaterThanOrEqual(1);
+      larger.endpoint.accept("test/echo/v1", echo);
+      const channel = await smaller.endpoint.connect(larger.endpoint.nodeId, "test/echo/v1");
+      await channel.send("crossed");
+      expect(await channel.receive()).toBe("crossed");
+    } finally {
+      for (const peer of [erin, frank]) {
+        await peer.endpoint.stop();
+        await peer.addressBook.close();
+      }
+    }
+  });
+
   it("reports the reservation lost when the relay goes away", async () => {
     const lost = nextEvent(
       bob.endpoint.events$,
