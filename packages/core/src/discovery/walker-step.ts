@@ -7,6 +7,13 @@ import type { RandomWalker } from "./random-walker.ts";
 /** Below this share of newly learned infos a step counts as unsuccessful and backs off. */
 export const SUCCESS_RATE_THRESHOLD = 0.02;
 
+/**
+ * The first unproductive step after a start over (or a productive step) waits at most this
+ * long, the next at most twice as long, and so on until the upstream backoff is the shorter
+ * one. See {@link WalkerStep}.
+ */
+export const EAGER_FIRST_WAIT_MS = 250;
+
 /** After finding no node at all (empty address book), try again from the start after this. */
 export const EMPTY_ADDRESS_BOOK_RETRY_MS = 2_000;
 
@@ -78,6 +85,13 @@ export type WalkerPhase = "idle" | "waiting" | "in-session" | "retrying";
  * and take the session's outcome as the next starting point. A reset signal cuts a wait short
  * and starts over from the bootstrap nodes; one that arrives during a session is kept and
  * applied when the session ends (upstream drops it).
+ *
+ * p2panda-web's addition, an eager start: the k-th unproductive step in a row after a start
+ * over or a productive step waits at most 250 ms × 2^(k−1) (0.25, 0.5, 1, 2 … s), so a node
+ * that starts together with its co-topic peers (three tabs opened at once, whose first
+ * bootstrap sessions each came before the others' addresses were there) asks again within a
+ * second instead of after upstream's 1–5 s. From the eighth such step on the upstream backoff
+ * (+1–5 s per step) is the shorter and rules alone: the steady state is upstream's.
  */
 export class WalkerStep {
   readonly walker: RandomWalker;
@@ -86,6 +100,8 @@ export class WalkerStep {
   #from: WalkFromHere = { kind: "bootstrap" };
   #token = 0;
   #pendingReset = false;
+  /** Unproductive steps in a row since the last start over or productive step. */
+  #unproductive = 0;
 
   constructor(walker: RandomWalker, backoff: Backoff) {
     this.walker = walker;
@@ -112,10 +128,19 @@ export class WalkerStep {
       !(from.kind === "last-session" && (from.newSharedTopics ?? 0) > 0)
     ) {
       this.backoff.increment();
-    } else this.backoff.reset();
+      this.#unproductive++;
+    } else {
+      this.backoff.reset();
+      this.#unproductive = 0;
+    }
+    if (from.kind === "bootstrap") this.#unproductive = 0;
     this.#from = from;
     this.#phase = "waiting";
-    return { type: "wait", ms: this.backoff.valueMs, token: ++this.#token };
+    const eager =
+      this.#unproductive === 0
+        ? Number.POSITIVE_INFINITY
+        : EAGER_FIRST_WAIT_MS * 2 ** Math.min(this.#unproductive - 1, 30);
+    return { type: "wait", ms: Math.min(this.backoff.valueMs, eager), token: ++this.#token };
   }
 
   /**

@@ -103,8 +103,10 @@ describe("walker step (spec §4.3)", () => {
     step.walkFrom({ kind: "bootstrap" });
     const w1 = step.walkFrom({ kind: "failed-session" });
     const w2 = step.walkFrom({ kind: "last-session", result: result(100), newlyLearned: 1 });
-    expect((w1 as { ms: number }).ms).toBeGreaterThanOrEqual(1_000);
-    expect((w2 as { ms: number }).ms).toBeGreaterThan((w1 as { ms: number }).ms);
+    // Eager at first (0.25 s, then 0.5 s), though the upstream backoff grew by 1–5 s each time.
+    expect((w1 as { ms: number }).ms).toBe(250);
+    expect((w2 as { ms: number }).ms).toBe(500);
+    expect(step.backoff.valueMs).toBeGreaterThanOrEqual(2_000);
     expect(
       step.walkFrom({ kind: "last-session", result: result(100), newlyLearned: 2 }),
     ).toMatchObject({ ms: 0 });
@@ -128,7 +130,26 @@ describe("walker step (spec §4.3)", () => {
       newlyLearned: 0,
       newSharedTopics: 0,
     });
-    expect((again as { ms: number }).ms).toBeGreaterThanOrEqual(1_000);
+    expect((again as { ms: number }).ms).toBe(250);
+    expect(step.backoff.valueMs).toBeGreaterThanOrEqual(1_000);
+  });
+
+  it("eager start: unproductive steps in a row wait 0.25, 0.5, 1, 2 … s until upstream's backoff is shorter", () => {
+    const step = make();
+    step.walkFrom({ kind: "bootstrap" });
+    const waits: number[] = [];
+    const upstream: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      waits.push((step.walkFrom({ kind: "failed-session" }) as { ms: number }).ms);
+      upstream.push(step.backoff.valueMs);
+    }
+    expect(waits.slice(0, 4)).toEqual([250, 500, 1_000, 2_000]);
+    waits.forEach((ms, i) => expect(ms).toBe(Math.min(upstream[i] as number, 250 * 2 ** i)));
+    // By the eighth step upstream's backoff (at most 30 s) rules alone.
+    expect(waits.slice(8)).toEqual(upstream.slice(8));
+    // A start over (reset signal) begins the eager sequence again.
+    step.resetSignal();
+    expect(step.walkFrom({ kind: "failed-session" })).toMatchObject({ ms: 250 });
   });
 
   it("a node that could not be reached costs no backoff, and keeps the backoff it had", () => {
