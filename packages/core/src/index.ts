@@ -8,6 +8,7 @@ export * from "./clock.ts";
 export * from "./codec/cbor.ts";
 export * from "./codec/framing.ts";
 export * from "./codec/message-channel.ts";
+export * from "./composition/index.ts";
 export * from "./errors.ts";
 export * from "./hash.ts";
 export * from "./hybrid-timestamp.ts";

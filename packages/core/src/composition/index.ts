@@ -1,0 +1,6 @@
+export * from "./create-node.ts";
+export * from "./errors.ts";
+export type * from "./events.ts";
+export type * from "./node-options.ts";
+export * from "./p2panda-node.ts";
+export * from "./service-supervisor.ts";
