@@ -37,7 +37,8 @@ export const BUILT_IN_SERVICES = ["discovery", "gossip", "sync"] as const;
  * stop; what it is handed stays its owner's. If anything fails, what was made so far is closed
  * again before this rejects.
  *
- * @throws InvalidInputError (sync without gossip, a service named like a built-in one);
+ * @throws InvalidInputError (sync without gossip, a service named like a built-in one, an
+ *   endpoint of another node id than the identity: hand in the identity with an endpoint);
  *   NodeServiceStartError when a service fails to start; what the factories throw.
  */
 export async function createNode<
@@ -84,6 +85,11 @@ export async function createNode<
       endpoint = made;
     } else {
       endpoint = options.endpoint;
+    }
+    if (endpoint.nodeId !== identity.nodeId) {
+      throw new InvalidInputError(
+        `the endpoint runs as node ${endpoint.nodeId}, not as the identity's ${identity.nodeId}`,
+      );
     }
     let stores: NodeSyncStores | undefined;
     if (syncOptions !== false) {

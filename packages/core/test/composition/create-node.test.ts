@@ -9,7 +9,7 @@ import type { NodeComponents } from "../../src/composition/node-options.ts";
 import { NodeServiceDisabledError } from "../../src/composition/p2panda-node.ts";
 import { type MemoryEndpoint, MemoryNetwork } from "../../src/endpoint/memory-network.ts";
 import { InvalidInputError } from "../../src/errors.ts";
-import type { Identity } from "../../src/identity/identity.ts";
+import { Identity } from "../../src/identity/identity.ts";
 import { ProtocolName } from "../../src/ids/network-id.ts";
 import { Topic } from "../../src/ids/topic.ts";
 import { createNodeInfo } from "../../src/records/node-info.ts";
@@ -298,6 +298,19 @@ describe("createNode", () => {
     await expect(createNode({ ...base, services: { gossip: () => ({}) } })).rejects.toBeInstanceOf(
       InvalidInputError,
     );
+  });
+
+  it("refuses an endpoint of another node than its identity, and closes what it opened", async () => {
+    const network = new MemoryNetwork();
+    const [identity, other] = await Promise.all([Identity.generate(), Identity.generate()]);
+    const book = await AddressBook.open(memoryAddressBookStore());
+    const made = createNode({
+      identity,
+      addressBook: async () => book,
+      endpoint: network.endpoint(other.nodeId),
+    });
+    await expect(made).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(book.addTopic(identity.nodeId, Topic.fromName("closed"))).rejects.toThrow();
   });
 
   it("says which built-in service it runs without", async () => {
