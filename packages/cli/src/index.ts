@@ -5,13 +5,7 @@
 export { COMMANDS, commandHelp, ExitCode, runCli } from "./cli.ts";
 export type { CliIo, Command, Flag, FlagValues } from "./command.ts";
 export { UsageError } from "./command.ts";
-export {
-  ADDRESS_BOOK_FILE,
-  bootstrapCommand,
-  type ConnectionLine,
-  type DiscoveryLine,
-  type ListeningLine,
-} from "./commands/bootstrap.ts";
+export { bootstrapCommand } from "./commands/bootstrap.ts";
 export { nodeCommand } from "./commands/node.ts";
 export {
   GOSSIP_ID_RETENTION_MS,
@@ -20,3 +14,5 @@ export {
   gossipLine,
 } from "./gossip-lines.ts";
 export { type KeyFileResult, loadOrCreateKeyFile } from "./key-file.ts";
+export type { ConnectionLine, DiscoveryLine, ListeningLine } from "./node-lines.ts";
+export { ADDRESS_BOOK_FILE, LOG_STORE_FILE } from "./node-storage.ts";

@@ -1,22 +1,14 @@
 // Gossip and sync for the `node` command: joins the topics' overlays, publishes stdin lines and
 // prints what arrives as JSON lines. With `--sync --data-dir`, the node is an always-on peer that
 // keeps the topics' logs in SQLite and serves them to nodes that were offline.
-import { join } from "node:path";
-import { decodeCbor, encodeCbor, type Identity, type Topic } from "@p2panda-web/core";
-import type { Endpoint } from "@p2panda-web/core/endpoint";
-import { type GossipHandle, GossipService } from "@p2panda-web/core/gossip";
+import { decodeCbor, encodeCbor, type P2pandaNode, type Topic } from "@p2panda-web/core";
+import type { GossipHandle } from "@p2panda-web/core/gossip";
 import {
   authorOf,
-  type LogStore,
-  MemoryLogStore,
-  MemoryTopicStore,
   type Operation,
   type SyncHandle,
-  SyncService,
   type SyncServiceEvent,
-  type TopicStore,
 } from "@p2panda-web/core/sync";
-import { openSqliteSyncStores } from "@p2panda-web/log-store/sqlite";
 import type { CliIo } from "./command.ts";
 import {
   type GossipLine,
@@ -26,21 +18,16 @@ import {
   repeatedLine,
 } from "./gossip-lines.ts";
 
-/** File name of the SQLite log store inside `--data-dir`. */
-export const LOG_STORE_FILE = "logs.sqlite";
-
 /** What the node command asked for. */
 export interface TopicServicesOptions {
-  readonly endpoint: Endpoint;
-  readonly addressBook: ConstructorParameters<typeof GossipService>[0]["addressBook"];
-  readonly identity: Identity;
+  /** The running node: its gossip, and its sync when `sync` is on. */
+  readonly node: Pick<P2pandaNode, "gossip" | "sync">;
   /** Topics by the name given on the command line. */
   readonly topics: ReadonlyMap<string, Topic>;
   /** Ephemeral messages: stdin lines out, received messages printed. */
   readonly gossip: boolean;
-  /** Signed logs, kept in `dataDir` (memory without it). */
+  /** Signed logs, in the node's sync stores. */
   readonly sync: boolean;
-  readonly dataDir?: string;
   /** Lines to publish (stdin). */
   readonly input?: AsyncIterable<string>;
   readonly io: CliIo;
@@ -92,21 +79,20 @@ function operationLine(name: string, op: Operation, phase: "sync" | "live" | "lo
   };
 }
 
-/** Starts gossip and/or sync on the topics; resolves once joined. Returns the stop function. */
-export async function startTopicServices(
-  options: TopicServicesOptions,
-): Promise<() => Promise<void>> {
-  const { io, endpoint, addressBook } = options;
+/**
+ * Joins the topics with the node's gossip and/or sync, prints their lines and publishes stdin
+ * lines; resolves once joined. Returns the function that stops reading stdin (the node's stop
+ * leaves the overlays).
+ */
+export async function startTopicServices(options: TopicServicesOptions): Promise<() => void> {
+  const { io, node } = options;
   const print = (line: GossipLine | SyncLine) => io.stdout(JSON.stringify(line));
   const names = new Map<Topic, string>();
   for (const [name, topic] of options.topics) names.set(topic, name);
 
-  // Sync needs the gossip service too: it samples its peers from a derived topic's overlay.
-  const gossip = new GossipService({ endpoint, addressBook });
+  const gossip = node.gossip;
   const gossipHandles = new Map<string, GossipHandle>();
   const syncHandles = new Map<string, SyncHandle>();
-  let stores: { logStore: LogStore; topicStore: TopicStore; close(): Promise<void> } | undefined;
-  let sync: SyncService | undefined;
 
   // One subscription for every gossip line: the service's stream (unlike a handle's) still
   // carries `gossip:left` when a handle closes. Sync's internal overlays have no name here.
@@ -127,25 +113,7 @@ export async function startTopicServices(
   }
 
   if (options.sync) {
-    if (options.dataDir !== undefined) {
-      const path = join(options.dataDir, LOG_STORE_FILE);
-      stores = await openSqliteSyncStores(path);
-      io.stderr(`sync: logs in ${path}`);
-    } else {
-      stores = {
-        logStore: new MemoryLogStore(),
-        topicStore: new MemoryTopicStore(),
-        close: async () => {},
-      };
-      io.stderr("sync: no --data-dir, logs are kept in memory and forgotten on exit");
-    }
-    sync = new SyncService({
-      endpoint,
-      gossip,
-      signer: options.identity,
-      logStore: stores.logStore,
-      topicStore: stores.topicStore,
-    });
+    const sync = node.sync;
     sync.events$.subscribe((event: SyncServiceEvent) => {
       const name = event.topic === undefined ? undefined : names.get(event.topic);
       const topic = name !== undefined ? { topic: name } : {};
@@ -209,12 +177,7 @@ export async function startTopicServices(
   // Runs until stdin ends; the node goes on after that (it may be a daemon with stdin closed).
   void readInput().catch((error: unknown) => io.stderr(`stdin: ${String(error)}`));
 
-  return async () => {
+  return () => {
     reading = false;
-    await sync?.stop();
-    // Closing the handles leaves the overlays: neighbours hear we are gone (no failure repair).
-    for (const handle of gossipHandles.values()) await handle.close();
-    await gossip.stop();
-    await stores?.close();
   };
 }

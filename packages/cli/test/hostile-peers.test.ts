@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
 import type { ListeningLine } from "@p2panda-web/cli";
 import {
+  createNode,
   createNodeInfo,
   encodeCbor,
   encodeFrame,
@@ -22,7 +23,6 @@ import {
   Topic,
   transportKind,
 } from "@p2panda-web/core";
-import { DiscoveryService } from "@p2panda-web/core/discovery";
 import type { Endpoint } from "@p2panda-web/core/endpoint";
 import { filter, firstValueFrom, timeout } from "rxjs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -32,12 +32,13 @@ import { type CliProcess, startCli } from "./cli-process.ts";
 let dir: string;
 const running: ChildProcess[] = [];
 const attackers: { endpoint: Endpoint; book: AddressBook }[] = [];
-const services: DiscoveryService[] = [];
+/** Nodes the attackers run on their endpoints (stopped before the endpoints). */
+const nodes: { stop(): Promise<void> }[] = [];
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), "p2panda-cli-hostile-"));
 });
 afterEach(async () => {
-  for (const service of services.splice(0)) await service.stop();
+  for (const node of nodes.splice(0)) await node.stop();
   for (const a of attackers.splice(0)) {
     await a.endpoint.stop().catch(() => {});
     await a.book.close().catch(() => {});
@@ -85,12 +86,10 @@ async function attacker(targets: ListeningLine[]): Promise<Endpoint> {
 
 async function attackerWithBook(
   targets: ListeningLine[],
-): Promise<{ endpoint: Endpoint; book: AddressBook }> {
+): Promise<{ identity: Identity; endpoint: Endpoint; book: AddressBook }> {
   const book = await AddressBook.open(memoryAddressBookStore());
-  const endpoint = await loopbackEndpoint({
-    identity: await Identity.generate(),
-    addressBook: book,
-  });
+  const identity = await Identity.generate();
+  const endpoint = await loopbackEndpoint({ identity, addressBook: book });
   attackers.push({ endpoint, book });
   for (const target of targets) {
     const addresses = target.addrs.filter((a) => transportKind(a) === "websockets");
@@ -101,7 +100,7 @@ async function attackerWithBook(
       }),
     );
   }
-  return { endpoint, book };
+  return { identity, endpoint, book };
 }
 
 /** Opens `protocol` to `target` and writes `bytes` raw; returns whether the stream opened. */
@@ -185,15 +184,22 @@ describe("hostile peers against the CLI processes", () => {
     await first.book.insertNodeInfo(
       createNodeInfo(second.endpoint.nodeId, { transports: secondInfo }),
     );
-    const discovery = new DiscoveryService({ endpoint: first.endpoint, addressBook: first.book });
-    services.push(discovery);
+    const node = await createNode({
+      identity: first.identity,
+      addressBook: first.book,
+      endpoint: first.endpoint,
+      gossip: false,
+      sync: false,
+      start: false,
+    });
+    nodes.push(node);
     const sessionDone = firstValueFrom(
-      discovery.events$.pipe(
+      node.discovery.events$.pipe(
         filter((e) => e.type === "discovery:session-ended" && e.remoteNodeId === victimLine.nodeId),
         timeout(20_000),
       ),
     );
-    await discovery.start();
+    await node.start();
     await sessionDone;
     const gossip = await first.endpoint.connect(victimLine.nodeId as NodeId, ProtocolName.gossip, {
       keepAliveIntervalMs: 1_000,

@@ -1,5 +1,6 @@
 import type { Command } from "../command.ts";
-import { runNode, SHARED_FLAGS } from "./bootstrap.ts";
+import { runNode } from "../run-node.ts";
+import { SHARED_FLAGS } from "./shared-flags.ts";
 
 const TOPIC_FLAG: Command["flags"][number] = {
   name: "topic",

@@ -1,0 +1,162 @@
+// One p2panda node for as long as the CLI runs: both `bootstrap` and `node` are this with
+// different roles. The node itself comes from createNode; this module turns flags into its
+// options and its events into JSON lines.
+import { createNode, Identity, NetworkId, Topic } from "@p2panda-web/core";
+import { createNodeEndpoint, DEFAULT_RELAY_SERVER_OPTIONS } from "@p2panda-web/core/node";
+import { type CliIo, type FlagValues, UsageError } from "./command.ts";
+import { loadOrCreateKeyFile } from "./key-file.ts";
+import { connectionLine, discoveryLine, type ListeningLine } from "./node-lines.ts";
+import { openAddressBook, openSyncStores } from "./node-storage.ts";
+import { startTopicServices } from "./topic-services.ts";
+
+/** What differs between `bootstrap` and `node`. */
+export interface NodeRole {
+  /** Serve circuit relay v2 for browsers. */
+  readonly relay: boolean;
+  /** Name used in progress messages. */
+  readonly label: string;
+  /** Gossip and sync on the topics (`node` only). */
+  readonly topicServices?: boolean;
+}
+
+function port(values: FlagValues, name: string): number {
+  const raw = values[name];
+  if (raw === undefined) return 0;
+  const n = Number(raw);
+  if (typeof raw !== "string" || !/^\d+$/.test(raw) || n > 65_535) {
+    throw new UsageError(`--${name} must be a port number between 0 and 65535`);
+  }
+  return n;
+}
+
+function positive(values: FlagValues, name: string, fallback: number): number {
+  const raw = values[name];
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (typeof raw !== "string" || !/^\d+$/.test(raw) || n < 1) {
+    throw new UsageError(`--${name} must be a positive integer`);
+  }
+  return n;
+}
+
+async function loadIdentity(values: FlagValues, io: CliIo): Promise<Identity> {
+  const keyFile = values["key-file"] as string | undefined;
+  if (keyFile === undefined) {
+    io.stderr("no --key-file: using a throwaway identity (the node id changes on every start)");
+    return Identity.generate();
+  }
+  const key = await loadOrCreateKeyFile(keyFile);
+  if (key.created) io.stderr(`created key file ${keyFile} (mode 0600)`);
+  if (key.tooOpen) io.stderr(`warning: key file ${keyFile} is readable by others; chmod 600 it`);
+  return key.identity;
+}
+
+/**
+ * Runs a node until `io.signal` aborts: endpoint, address book and discovery for both commands;
+ * circuit relay for `bootstrap`, gossip and sync on the topics for `node`.
+ */
+export async function runNode(values: FlagValues, io: CliIo, role: NodeRole): Promise<number> {
+  const host = (values.host as string | undefined) ?? "127.0.0.1";
+  const wsPort = port(values, "ws-port");
+  const tcpPort = port(values, "tcp-port");
+  const webrtcPort = port(values, "webrtc-port");
+  const maxReservations = positive(
+    values,
+    "max-reservations",
+    DEFAULT_RELAY_SERVER_OPTIONS.maxReservations,
+  );
+  let networkId: NetworkId = NetworkId.DEFAULT;
+  if (values["network-id"] !== undefined) {
+    try {
+      networkId = NetworkId.fromHex(values["network-id"] as string);
+    } catch {
+      throw new UsageError("--network-id must be 64 hex characters (32 bytes)");
+    }
+  }
+  const bootstrap = (values.bootstrap as string[] | undefined) ?? [];
+  const topicNames = (values.topic as string[] | undefined) ?? [];
+  const topics = topicNames.map((name) => Topic.fromName(name));
+  const gossipOn = values.gossip === true;
+  const syncOn = values.sync === true;
+  if ((gossipOn || syncOn) && topics.length === 0) {
+    throw new UsageError("--gossip and --sync need at least one --topic");
+  }
+  const allowPrivateAddresses = values["allow-private-addresses"] === true;
+  const identity = await loadIdentity(values, io);
+  const dataDir = values["data-dir"] as string | undefined;
+  const addressBook = await openAddressBook(dataDir);
+  for (const topic of topics) await addressBook.addTopic(identity.nodeId, topic);
+  // Sync needs gossip too: it samples its peers from a derived topic's overlay.
+  const topicServices = role.topicServices === true && (gossipOn || syncOn);
+
+  let stopTopicServices: (() => void) | undefined;
+  try {
+    const node = await createNode({
+      identity,
+      addressBook,
+      endpoint: (init) =>
+        createNodeEndpoint({
+          ...init,
+          networkId,
+          host,
+          tcpPort,
+          wsPort,
+          webrtcDirectPort: webrtcPort,
+          allowPrivateAddresses,
+          bootstrap,
+          relay: role.relay ? { maxReservations } : false,
+        }),
+      // Every node takes part in discovery: a bootstrap is where others start their walks.
+      discovery: {},
+      gossip: topicServices ? {} : false,
+      sync: topicServices && syncOn ? { stores: () => openSyncStores(dataDir, io.stderr) } : false,
+      start: false,
+    });
+    try {
+      node.endpoint.events$.subscribe((event) => {
+        const line = connectionLine(event);
+        if (line !== undefined) io.stdout(JSON.stringify(line));
+      });
+      node.discovery.events$.subscribe((event) => {
+        const line = discoveryLine(event);
+        if (line !== undefined) io.stdout(JSON.stringify(line));
+      });
+      const listening: ListeningLine = {
+        event: "listening",
+        nodeId: identity.nodeId,
+        addrs: node.endpoint.listenAddresses(),
+      };
+      io.stderr(
+        role.relay
+          ? `${role.label} ${identity.nodeId} on network ${networkId}, relaying for up to ${maxReservations} nodes`
+          : `${role.label} ${identity.nodeId} on network ${networkId}, ${topics.length} topic(s)`,
+      );
+      io.stdout(JSON.stringify(listening));
+      await node.start();
+      if (topicServices) {
+        stopTopicServices = await startTopicServices({
+          node,
+          topics: new Map(topicNames.map((name, i) => [name, topics[i] as Topic])),
+          gossip: gossipOn,
+          sync: syncOn,
+          ...(io.stdin !== undefined ? { input: io.stdin } : {}),
+          io,
+        });
+      }
+
+      if (!io.signal.aborted) {
+        await new Promise<void>((resolve) =>
+          io.signal.addEventListener("abort", () => resolve(), { once: true }),
+        );
+      }
+      io.stderr("stopping: closing connections and the address book");
+    } finally {
+      stopTopicServices?.();
+      // Sync and gossip leave their overlays first, so neighbours hear we are gone.
+      await node.stop();
+    }
+    return 0;
+  } finally {
+    await addressBook.close();
+  }
+}
