@@ -1,13 +1,14 @@
 // The demo page: one p2panda node per tab. It takes an identity slot (identity-slot.ts), opens
-// its address book in IndexedDB, starts the browser endpoint, dials the bootstrap node and shows
-// what happens: connections, discovery (walkers), the gossip overlay and a chat synced through
-// signed logs in IndexedDB.
+// its address book and logs in IndexedDB, makes its node with createNode (the browser endpoint
+// dials the bootstrap node) and shows what happens: connections, discovery (walkers), the gossip
+// overlay and a chat synced through signed logs.
 import {
   AddressBook,
   indexedDbAddressBookStore,
   memoryAddressBookStore,
 } from "@p2panda-web/address-book";
 import {
+  createNode,
   decodeCbor,
   encodeCbor,
   fromHex,
@@ -17,11 +18,9 @@ import {
   transportInfoFromWire,
   transportInfoToWire,
 } from "@p2panda-web/core";
-import { DiscoveryService } from "@p2panda-web/core/discovery";
 import { createEndpoint } from "@p2panda-web/core/endpoint";
-import { GossipService } from "@p2panda-web/core/gossip";
-import { MemoryLogStore, MemoryTopicStore, SyncService } from "@p2panda-web/core/sync";
 import { openIndexedDbSyncStores } from "@p2panda-web/log-store";
+import { benchmarkProtocolsRequested, benchmarkServices } from "./benchmark-protocols.ts";
 import { bootstrapAddresses } from "./bootstrap-config.ts";
 import * as catchUp from "./catch-up.ts";
 import { renderChat } from "./chat-view.ts";
@@ -65,15 +64,27 @@ async function main(): Promise<void> {
   const topic = Topic.fromName(topicName);
   await addressBook.addTopic(identity.nodeId, topic);
   element("topic-name").textContent = topicName;
-  const endpoint = await createEndpoint({
+  const node = await createNode({
     identity,
     addressBook,
-    bootstrap,
-    // The demo runs against a bootstrap on this machine or the LAN.
-    allowPrivateAddresses: true,
+    endpoint: (init) =>
+      createEndpoint({
+        ...init,
+        bootstrap,
+        // The demo runs against a bootstrap on this machine or the LAN.
+        allowPrivateAddresses: true,
+      }),
+    // Sync: the chat whose history is kept as signed operations in this slot's IndexedDB (a
+    // throwaway identity keeps them in memory).
+    sync:
+      slot === undefined
+        ? {}
+        : { stores: () => openIndexedDbSyncStores(`p2panda-demo-logs-${slot}`) },
+    services: benchmarkProtocolsRequested() ? benchmarkServices : {},
+    // The views subscribe first, so they see the services from their start.
+    start: false,
   });
-  diagnostics.serveDiagnostics(endpoint);
-  catchUp.serveCatchUp(endpoint);
+  const endpoint = node.endpoint;
   element("network-id").textContent = endpoint.networkId;
 
   const bootstrapIds = new Set<string>();
@@ -101,17 +112,17 @@ async function main(): Promise<void> {
     if (event.type === "endpoint:addresses-changed") drawAddresses();
   });
 
-  const discovery = new DiscoveryService({ endpoint, addressBook });
+  const discovery = node.discovery;
   renderDiscovery(discovery, addressBook, identity.nodeId, topic, {
     map: element("network-map") as unknown as SVGSVGElement,
     log: element("session-log"),
     plot: element("rate-plot") as unknown as SVGSVGElement,
     summary: element("discovery-summary"),
   });
-  await discovery.start();
+  await node.start();
 
   // Gossip: the topic's overlay, presence and an ephemeral chat.
-  const gossip = new GossipService({ endpoint, addressBook });
+  const gossip = node.gossip;
   const gossipHandle = await gossip.stream(topic);
   renderGossip(gossipHandle, identity.nodeId, {
     neighbours: element("neighbours"),
@@ -122,12 +133,7 @@ async function main(): Promise<void> {
     error: element("gossip-error"),
   });
 
-  // Sync: the chat whose history is kept as signed operations in this slot's IndexedDB.
-  const syncStores =
-    slot === undefined
-      ? { logStore: new MemoryLogStore(), topicStore: new MemoryTopicStore() }
-      : await openIndexedDbSyncStores(`p2panda-demo-logs-${slot}`);
-  const sync = new SyncService({ endpoint, gossip, signer: identity, ...syncStores });
+  const sync = node.sync;
   const chat = await sync.stream(topic, { liveMode: true });
   await renderChat(sync, chat, identity.nodeId, {
     list: element("chat-messages"),
@@ -167,13 +173,15 @@ async function main(): Promise<void> {
   // promise settles): the bootstrap drops our WebSocket and reservation at once, and WebRTC peers
   // see their data channels close. (libp2p on the remote side still only closes a WebRTC
   // connection once a ping fails, see e2e/webrtc.spec.ts.)
+  // Sync and gossip are stopped ahead of the node, synchronously, so that their goodbyes are
+  // written before the connections go.
   window.addEventListener("pagehide", () => {
-    void sync.stop();
-    void gossip.stop();
+    void sync.stop().catch(() => {});
+    void gossip.stop().catch(() => {});
     for (const connection of endpoint.libp2p.getConnections()) {
       connection.abort(new Error("page closed"));
     }
-    void endpoint.stop();
+    void node.stop().catch(() => {});
   });
   setStatus(
     "running",

@@ -30,6 +30,8 @@ export interface OpenTabOptions {
   readonly context?: BrowserContext;
   /** The demo's `?topic=` (default: the page's own default topic). */
   readonly topic?: string;
+  /** Serve the demo's echo, sink and catch-up protocols (`?bench`, demo/benchmark-protocols.ts). */
+  readonly benchmarkProtocols?: boolean;
 }
 
 interface Fixtures {
@@ -56,6 +58,7 @@ export function demoUrl(options: OpenTabOptions = {}): string {
     url.searchParams.set("bootstrap", options.bootstrapAddress ?? env(E2E_ENV.bootstrapAddress));
   }
   if (options.topic !== undefined) url.searchParams.set("topic", options.topic);
+  if (options.benchmarkProtocols === true) url.searchParams.set("bench", "");
   return url.toString();
 }
 

@@ -19,7 +19,11 @@ test.describe("tab ↔ tab over WebRTC through our relay", () => {
   test("a direct (not relayed) WebRTC connection echoes 1 MiB intact over a protocol session", async ({
     openTab,
   }) => {
-    const [a, b] = await Promise.all([openTab(), openTab()]);
+    // The echo protocol is one of the demo's benchmark protocols, served only when asked for.
+    const [a, b] = await Promise.all([
+      openTab({ benchmarkProtocols: true }),
+      openTab({ benchmarkProtocols: true }),
+    ]);
     await introduce(a, b);
 
     const { echo, connections } = await a.page.evaluate(

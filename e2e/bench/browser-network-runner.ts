@@ -129,6 +129,8 @@ if (wsAddress === undefined) throw new Error("bootstrap has no WebSockets addres
 const server = await startDemoServer({ bootstrap: [wsAddress] });
 const url = new URL(server.url);
 url.searchParams.set("bootstrap", wsAddress);
+// The tabs serve the echo, sink and catch-up protocols measured here (demo/benchmark-protocols.ts).
+url.searchParams.set("bench", "");
 const browser = await chromium.launch({ executablePath: chromiumExecutable(), args: chromiumArgs });
 
 try {
