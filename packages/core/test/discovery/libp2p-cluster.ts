@@ -1,21 +1,23 @@
 // A discovery cluster over real libp2p in one Node process, shared by the integration test and
-// bench/discovery-libp2p.bench.ts: Node endpoints on loopback WebSockets, each with an address
-// book and a DiscoveryService.
+// bench/discovery-libp2p.bench.ts: nodes made by createNode on Node endpoints on loopback
+// WebSockets, each with an address book and discovery only.
 import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
-import { Identity, type Topic } from "@p2panda-web/core";
-import { DiscoveryService, type DiscoveryServiceOptions } from "@p2panda-web/core/discovery";
+import { createNode, Identity, type P2pandaNode, type Topic } from "@p2panda-web/core";
+import type { DiscoveryService, DiscoveryServiceOptions } from "@p2panda-web/core/discovery";
 import type { Endpoint } from "@p2panda-web/core/endpoint";
 import { filter, firstValueFrom, Subject, timeout } from "rxjs";
 import { loopbackEndpoint } from "../endpoint/loopback.ts";
 
 export interface ClusterNode {
+  readonly node: P2pandaNode<Endpoint, AddressBook>;
   readonly book: AddressBook;
   readonly endpoint: Endpoint;
+  /** The node's discovery. */
   readonly service: DiscoveryService;
   readonly topics: Topic[];
 }
 
-/** Starts one node holding `topics` that dials `bootstrap` (its service is not started yet). */
+/** Starts one node holding `topics` that dials `bootstrap` (its discovery is not started yet). */
 export async function startClusterNode(
   topics: Topic[],
   bootstrap: string[],
@@ -24,9 +26,16 @@ export async function startClusterNode(
   const book = await AddressBook.open(memoryAddressBookStore());
   const identity = await Identity.generate();
   for (const topic of topics) await book.addTopic(identity.nodeId, topic);
-  const endpoint = await loopbackEndpoint({ identity, addressBook: book, bootstrap });
-  const service = new DiscoveryService({ endpoint, addressBook: book, config });
-  return { book, endpoint, service, topics };
+  const node = await createNode({
+    identity,
+    addressBook: book,
+    endpoint: (init) => loopbackEndpoint({ ...init, bootstrap }),
+    discovery: config !== undefined ? { config } : {},
+    gossip: false,
+    sync: false,
+    start: false,
+  });
+  return { node, book, endpoint: node.endpoint, service: node.discovery, topics };
 }
 
 /** Whether every peer knows each co-topic peer under every topic they share. */
@@ -63,15 +72,14 @@ export async function runUntilConverged(
       timeout(timeoutMs),
     ),
   );
-  for (const node of nodes) await node.service.start();
+  for (const node of nodes) await node.node.start();
   await done;
 }
 
-/** Stops every node (service, endpoint, address book). */
+/** Stops every node (discovery, endpoint, address book). */
 export async function stopCluster(nodes: readonly ClusterNode[]): Promise<void> {
   for (const node of nodes) {
-    await node.service.stop();
-    await node.endpoint.stop();
+    await node.node.stop();
     await node.book.close();
   }
 }

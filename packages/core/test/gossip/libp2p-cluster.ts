@@ -1,21 +1,29 @@
 // Gossip over real libp2p in one Node process, shared by the integration test and
-// bench/gossip-libp2p.bench.ts: Node endpoints on loopback WebSockets, each with an in-memory
-// address book and a GossipService. No discovery runs: the address books are filled by hand with
-// what discovery would have put there (the other node's signed transport info and its topic).
-// (test/discovery/libp2p-cluster.ts attaches a DiscoveryService to every node, hence this file.)
+// bench/gossip-libp2p.bench.ts: nodes made by createNode on Node endpoints on loopback
+// WebSockets, each with an in-memory address book and gossip only. No discovery runs: the
+// address books are filled by hand with what discovery would have put there (the other node's
+// signed transport info and its topic). (test/discovery/libp2p-cluster.ts runs discovery on
+// every node, hence this file.)
 import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
-import { createNodeInfo, Identity, type NodeId, type Topic } from "@p2panda-web/core";
-import type { Endpoint } from "@p2panda-web/core/endpoint";
 import {
-  type GossipConfigInput,
+  createNode,
+  createNodeInfo,
+  type NodeId,
+  type P2pandaNode,
+  type Topic,
+} from "@p2panda-web/core";
+import type { Endpoint } from "@p2panda-web/core/endpoint";
+import type {
+  GossipConfigInput,
   GossipService,
-  type GossipServiceOptions,
+  GossipServiceOptions,
 } from "@p2panda-web/core/gossip";
 import { debounceTime, filter, firstValueFrom, merge, of, take, timeout } from "rxjs";
 import { loopbackEndpoint } from "../endpoint/loopback.ts";
 
 /** One node: an endpoint, its address book and its gossip service. */
 export interface GossipNode {
+  readonly node: P2pandaNode<Endpoint, AddressBook>;
   readonly id: NodeId;
   readonly book: AddressBook;
   readonly endpoint: Endpoint;
@@ -32,19 +40,26 @@ export interface GossipNodeOptions {
 
 /** Starts one node listening on loopback WebSockets only (no TCP, WebRTC or relay). */
 export async function startGossipNode(options: GossipNodeOptions = {}): Promise<GossipNode> {
-  const book = await AddressBook.open(memoryAddressBookStore());
-  const identity = await Identity.generate();
-  const endpoint = await loopbackEndpoint({ identity, addressBook: book });
-  const gossip = new GossipService({
-    endpoint,
-    addressBook: book,
-    healIntervalMs: options.healIntervalMs ?? 500,
-    ...(options.config !== undefined ? { config: options.config } : {}),
-    ...(options.maxQueuedPerLink !== undefined
-      ? { maxQueuedPerLink: options.maxQueuedPerLink }
-      : {}),
+  const node = await createNode({
+    addressBook: () => AddressBook.open(memoryAddressBookStore()),
+    endpoint: loopbackEndpoint,
+    discovery: false,
+    gossip: {
+      healIntervalMs: options.healIntervalMs ?? 500,
+      ...(options.config !== undefined ? { config: options.config } : {}),
+      ...(options.maxQueuedPerLink !== undefined
+        ? { maxQueuedPerLink: options.maxQueuedPerLink }
+        : {}),
+    },
+    sync: false,
   });
-  return { id: endpoint.nodeId, book, endpoint, gossip };
+  return {
+    node,
+    id: node.endpoint.nodeId,
+    book: node.addressBook,
+    endpoint: node.endpoint,
+    gossip: node.gossip,
+  };
 }
 
 /** Starts `count` nodes, one after the other. */
@@ -91,9 +106,7 @@ export async function learnAll(nodes: readonly GossipNode[], topic: Topic): Prom
 
 /** Takes a node off the network for good: its gossip service, endpoint and address book stop. */
 export async function stopGossipNode(node: GossipNode): Promise<void> {
-  await node.gossip.stop();
-  await node.endpoint.stop();
-  await node.book.close();
+  await node.node.stop();
 }
 
 /** Stops every node (all idempotent, so already stopped nodes are fine). */
