@@ -1,23 +1,29 @@
 import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
 import { filter, firstValueFrom, type Observable, timeout } from "rxjs";
-import { MemoryNetwork } from "../../src/endpoint/memory-network.ts";
+import { createNode } from "../../src/composition/create-node.ts";
+import type { NodeSyncOptions } from "../../src/composition/node-options.ts";
+import type { P2pandaNode } from "../../src/composition/p2panda-node.ts";
+import { type MemoryEndpoint, MemoryNetwork } from "../../src/endpoint/memory-network.ts";
 import type { GossipConfigInput } from "../../src/gossip/config.ts";
-import {
-  type GossipDelivery,
-  type GossipHandle,
+import type {
+  GossipDelivery,
+  GossipHandle,
   GossipService,
-  type GossipServiceEvent,
-  type GossipServiceOptions,
+  GossipServiceEvent,
+  GossipServiceOptions,
 } from "../../src/gossip/gossip-service.ts";
+import type { Identity } from "../../src/identity/identity.ts";
 import type { NodeId } from "../../src/ids/node-id.ts";
 import type { Topic } from "../../src/ids/topic.ts";
 import { seededRng } from "../../src/random.ts";
 import { createNodeInfo } from "../../src/records/node-info.ts";
 import type { Runtime } from "../../src/runtime/runtime.ts";
-import { nodeId } from "./helpers.ts";
+import { seededIdentity } from "../sync/helpers.ts";
 
 /** One node of a {@link GossipCluster}. */
 export interface ClusterNode {
+  readonly node: P2pandaNode<MemoryEndpoint, AddressBook>;
+  readonly identity: Identity;
   readonly id: NodeId;
   readonly book: AddressBook;
   readonly gossip: GossipService;
@@ -25,7 +31,11 @@ export interface ClusterNode {
   readonly events: GossipServiceEvent[];
 }
 
-/** Gossip services on an in-process {@link MemoryNetwork}, each with its own address book. */
+/**
+ * Nodes with gossip (and sync when asked) made by createNode on an in-process
+ * {@link MemoryNetwork}, each with its own address book. The nodes are not started: as before
+ * the node existed, each service starts when the test first streams a topic on it.
+ */
 export class GossipCluster {
   readonly network = new MemoryNetwork();
   readonly nodes: ClusterNode[] = [];
@@ -41,29 +51,39 @@ export class GossipCluster {
       config?: GossipConfigInput;
       healIntervalMs?: number;
       maxQueuedPerLink?: number;
-      id?: NodeId;
+      /** Default: an identity seeded by the node's position in the cluster. */
+      identity?: Identity;
       /** Any other option of the service (timeouts, link cap). */
       service?: Partial<GossipServiceOptions>;
+      /** Run sync on the node too, with these options. */
+      sync?: NodeSyncOptions;
     } = {},
   ) {
-    const id = options.id ?? nodeId(this.nodes.length);
+    const identity = options.identity ?? (await seededIdentity(this.nodes.length + 1));
     const book = await AddressBook.open(memoryAddressBookStore());
-    const gossip = new GossipService({
-      endpoint: this.network.endpoint(id),
+    const node = await createNode({
+      identity,
       addressBook: book,
+      endpoint: this.network.endpoint(identity.nodeId),
       ...(this.runtime !== undefined ? { runtime: this.runtime } : {}),
-      rng: seededRng(this.nodes.length + 1),
-      healIntervalMs: options.healIntervalMs ?? 200,
-      ...(options.maxQueuedPerLink !== undefined
-        ? { maxQueuedPerLink: options.maxQueuedPerLink }
-        : {}),
-      ...(options.config !== undefined ? { config: options.config } : {}),
-      ...options.service,
+      discovery: false,
+      gossip: {
+        rng: seededRng(this.nodes.length + 1),
+        healIntervalMs: options.healIntervalMs ?? 200,
+        ...(options.maxQueuedPerLink !== undefined
+          ? { maxQueuedPerLink: options.maxQueuedPerLink }
+          : {}),
+        ...(options.config !== undefined ? { config: options.config } : {}),
+        ...options.service,
+      },
+      sync: options.sync ?? false,
+      start: false,
     });
-    const node: ClusterNode = { id, book, gossip, events: [] };
-    gossip.events$.subscribe((e) => node.events.push(e));
-    this.nodes.push(node);
-    return node;
+    const gossip = node.gossip;
+    const member: ClusterNode = { node, identity, id: identity.nodeId, book, gossip, events: [] };
+    gossip.events$.subscribe((e) => member.events.push(e));
+    this.nodes.push(member);
+    return member;
   }
 
   /** `who` learns (as discovery would tell it) that `about` is interested in `topic`. */
@@ -80,8 +100,8 @@ export class GossipCluster {
   }
 
   async stop(): Promise<void> {
-    for (const node of this.nodes) await node.gossip.stop();
-    for (const node of this.nodes) await node.book.close();
+    for (const member of this.nodes) await member.node.stop();
+    for (const member of this.nodes) await member.book.close();
   }
 }
 

@@ -32,8 +32,9 @@ class KvCluster {
   readonly nodes: KvNode[] = [];
 
   async add(): Promise<KvNode> {
-    const id = (await seededIdentity(this.nodes.length + 1)).nodeId;
-    const base = await this.gossip.add({ id });
+    const identity = await seededIdentity(this.nodes.length + 1);
+    const id = identity.nodeId;
+    const base = await this.gossip.add({ identity });
     const protocol = new LwwKvProtocol(id);
     const sync: KvSync = new SyncService({
       endpoint: this.gossip.network.endpoint(id),

@@ -5,10 +5,10 @@ import type { LogStore } from "../../src/sync/store/log-store.ts";
 import { MemoryLogStore, MemoryTopicStore } from "../../src/sync/store/memory.ts";
 import type { TopicStore } from "../../src/sync/store/topic-store.ts";
 import type { SyncHandle } from "../../src/sync/sync-handle.ts";
-import {
+import type {
   SyncService,
-  type SyncServiceEvent,
-  type SyncServiceOptions,
+  SyncServiceEvent,
+  SyncServiceOptions,
 } from "../../src/sync/sync-service.ts";
 import { type ClusterNode, GossipCluster } from "../gossip/service-helpers.ts";
 import { seededIdentity } from "./helpers.ts";
@@ -22,7 +22,7 @@ export interface SyncNode extends ClusterNode {
   readonly syncEvents: SyncServiceEvent[];
 }
 
-/** Sync services over gossip on one in-process memory network. */
+/** Nodes with gossip and sync (made by createNode) on one in-process memory network. */
 export class SyncCluster {
   readonly gossip = new GossipCluster();
   readonly nodes: SyncNode[] = [];
@@ -37,20 +37,19 @@ export class SyncCluster {
     > = {},
   ): Promise<SyncNode> {
     const identity = await seededIdentity(options.seed ?? this.nodes.length + 1);
-    const base = await this.gossip.add({ id: identity.nodeId });
     const logStore = options.logStore ?? new MemoryLogStore();
     const topicStore = options.topicStore ?? new MemoryTopicStore();
-    const sync = new SyncService({
-      endpoint: this.network.endpoint(identity.nodeId),
-      gossip: base.gossip,
-      signer: identity,
-      logStore,
-      topicStore,
-      retryDelayMs: options.retryDelayMs ?? 100,
-      ...(options.coolDownMs !== undefined ? { coolDownMs: options.coolDownMs } : {}),
-      ...(options.clock !== undefined ? { clock: options.clock } : {}),
-      ...(options.runtime !== undefined ? { runtime: options.runtime } : {}),
+    const base = await this.gossip.add({
+      identity,
+      sync: {
+        stores: { logStore, topicStore },
+        retryDelayMs: options.retryDelayMs ?? 100,
+        ...(options.coolDownMs !== undefined ? { coolDownMs: options.coolDownMs } : {}),
+        ...(options.clock !== undefined ? { clock: options.clock } : {}),
+        ...(options.runtime !== undefined ? { runtime: options.runtime } : {}),
+      },
     });
+    const sync = base.node.sync;
     const node: SyncNode = { ...base, identity, logStore, topicStore, sync, syncEvents: [] };
     sync.events$.subscribe((e) => node.syncEvents.push(e));
     this.nodes.push(node);
@@ -63,6 +62,7 @@ export class SyncCluster {
   }
 
   async stop(): Promise<void> {
+    // Every sync first, as the nodes' stop would do one node at a time.
     for (const node of this.nodes) await node.sync.stop();
     await this.gossip.stop();
   }
