@@ -1,19 +1,17 @@
 import { describe, expect, it } from "vitest";
-import { GossipService } from "../../src/gossip/gossip-service.ts";
 import { ProtocolName, protocolId } from "../../src/ids/network-id.ts";
 import { NodeId } from "../../src/ids/node-id.ts";
 import { Topic } from "../../src/ids/topic.ts";
 import { SyncSession } from "../../src/sync/session.ts";
 import { MemoryLogStore, MemoryTopicStore } from "../../src/sync/store/memory.ts";
 import { DEFAULT_SYNC_RETRY_DELAY_MS } from "../../src/sync/sync-manager.ts";
-import { SyncService } from "../../src/sync/sync-service.ts";
 import { failOnUnhandledRejections } from "../unhandled-rejections.ts";
 import { libp2pNodes, type Node } from "./libp2p-nodes.ts";
 
 const topic = Topic.fromName("accept slots");
 
 failOnUnhandledRejections();
-const { node, onStop } = libp2pNodes("memory");
+const { node } = libp2pNodes("memory");
 
 /**
  * An honest initiator that retries a failed session after the service's retry delay, as the
@@ -43,22 +41,15 @@ describe("slot exhaustion: silent identities holding accepted sessions do not lo
   it.each([64, 100])(
     "%i fresh identities, each with a silent accepted sync session: an honest peer still syncs within 5 s",
     async (silentCount) => {
-      const target = await node();
-      const gossip = new GossipService({ endpoint: target.endpoint, addressBook: target.book });
-      const sync = new SyncService({
-        endpoint: target.endpoint,
-        gossip,
-        signer: target.identity,
-        logStore: new MemoryLogStore(),
-        topicStore: new MemoryTopicStore(),
-        // The silent sessions keep their slots as long as before this change (the channel's
-        // 10 s): what is measured is eviction alone, not the shorter first-message deadline.
-        firstMessageTimeoutMs: 10_000,
+      const target = await node([], {
+        sync: {
+          stores: { logStore: new MemoryLogStore(), topicStore: new MemoryTopicStore() },
+          // The silent sessions keep their slots as long as before this change (the channel's
+          // 10 s): what is measured is eviction alone, not the shorter first-message deadline.
+          firstMessageTimeoutMs: 10_000,
+        },
       });
-      onStop(async () => {
-        await sync.stop();
-        await gossip.stop();
-      });
+      const sync = target.node.sync;
       const handle = await sync.stream(topic);
       const op = await handle.publish(new TextEncoder().encode("for the honest peer"));
       const address = target.endpoint.addresses()[0] as string;

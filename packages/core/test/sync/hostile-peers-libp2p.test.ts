@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { concatBytes } from "../../src/bytes.ts";
 import { framedChannel, type MessageChannel } from "../../src/codec/message-channel.ts";
 import { streamDuplex } from "../../src/endpoint/stream-duplex.ts";
-import { GossipService } from "../../src/gossip/gossip-service.ts";
+import type { GossipService } from "../../src/gossip/gossip-service.ts";
 import { ProtocolName, protocolId } from "../../src/ids/network-id.ts";
 import { NodeId } from "../../src/ids/node-id.ts";
 import { Topic } from "../../src/ids/topic.ts";
@@ -11,7 +11,7 @@ import { encodeSyncMessage, type TopicSyncMessage } from "../../src/sync/message
 import { createOperation, type Operation } from "../../src/sync/operation.ts";
 import { SyncSession } from "../../src/sync/session.ts";
 import { MemoryLogStore, MemoryTopicStore } from "../../src/sync/store/memory.ts";
-import { SyncService, type SyncServiceEvent } from "../../src/sync/sync-service.ts";
+import type { SyncService, SyncServiceEvent } from "../../src/sync/sync-service.ts";
 import { failOnUnhandledRejections } from "../unhandled-rejections.ts";
 import { libp2pNodes, type Node } from "./libp2p-nodes.ts";
 
@@ -27,25 +27,15 @@ interface Target extends Node {
 }
 
 failOnUnhandledRejections();
-const { node, onStop } = libp2pNodes();
+const { node } = libp2pNodes();
 
 /** A node that syncs `topic` (live mode) and holds one operation of its own. */
 async function target(options: { maxAcceptedSessions?: number } = {}): Promise<Target> {
-  const n = await node();
-  const gossip = new GossipService({ endpoint: n.endpoint, addressBook: n.book });
   const logStore = new MemoryLogStore();
-  const sync = new SyncService({
-    endpoint: n.endpoint,
-    gossip,
-    signer: n.identity,
-    logStore,
-    topicStore: new MemoryTopicStore(),
-    ...options,
+  const n = await node([], {
+    sync: { stores: { logStore, topicStore: new MemoryTopicStore() }, ...options },
   });
-  onStop(async () => {
-    await sync.stop();
-    await gossip.stop();
-  });
+  const { gossip, sync } = n.node;
   const events: SyncServiceEvent[] = [];
   sync.events$.subscribe((e) => events.push(e));
   const handle = await sync.stream(topic);
