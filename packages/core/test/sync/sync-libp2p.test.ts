@@ -1,17 +1,17 @@
-// The whole stack over real libp2p: a bootstrap and two nodes, Node endpoints on loopback
-// WebSockets, each with discovery, gossip and sync. Nothing is introduced by hand: the nodes find
+// The whole stack over real libp2p: a bootstrap and two nodes made by createNode, Node endpoints
+// on loopback WebSockets, each with discovery, gossip and sync. Nothing is introduced by hand: the nodes find
 // each other's interest in the topic through discovery, meet in the sync topic's overlay and
 // catch up, then stay live.
 import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
-import { Identity, Topic, transportKind } from "@p2panda-web/core";
-import { DiscoveryService } from "@p2panda-web/core/discovery";
+import { createNode, type Identity, Topic, transportKind } from "@p2panda-web/core";
+import type { DiscoveryService } from "@p2panda-web/core/discovery";
 import type { Endpoint } from "@p2panda-web/core/endpoint";
-import { GossipService } from "@p2panda-web/core/gossip";
+import type { GossipService } from "@p2panda-web/core/gossip";
 import {
   MemoryLogStore,
   MemoryTopicStore,
   type SyncEvent,
-  SyncService,
+  type SyncService,
 } from "@p2panda-web/core/sync";
 import { filter, firstValueFrom, timeout } from "rxjs";
 import { afterAll, describe, expect, it } from "vitest";
@@ -27,37 +27,36 @@ interface StackNode {
   gossip: GossipService;
   sync: SyncService;
   logStore: MemoryLogStore;
+  stop(): Promise<void>;
 }
 
 const nodes: StackNode[] = [];
 afterAll(async () => {
-  for (const n of nodes) {
-    await n.sync.stop();
-    await n.gossip.stop();
-    await n.discovery.stop();
-    await n.endpoint.stop();
-    await n.book.close();
-  }
+  for (const n of nodes) await n.stop();
 });
 
 async function startNode(bootstrap: string[]): Promise<StackNode> {
-  const identity = await Identity.generate();
-  const book = await AddressBook.open(memoryAddressBookStore());
-  const endpoint = await loopbackEndpoint({ identity, addressBook: book, bootstrap });
-  const discovery = new DiscoveryService({ endpoint, addressBook: book, config: FAST });
-  discovery.start();
-  const gossip = new GossipService({ endpoint, addressBook: book, healIntervalMs: 500 });
   const logStore = new MemoryLogStore();
-  const sync = new SyncService({
-    endpoint,
-    gossip,
-    signer: identity,
-    logStore,
-    topicStore: new MemoryTopicStore(),
+  const node = await createNode({
+    addressBook: () => AddressBook.open(memoryAddressBookStore()),
+    endpoint: (init) => loopbackEndpoint({ ...init, bootstrap }),
+    discovery: { config: FAST },
+    gossip: { healIntervalMs: 500 },
+    sync: { stores: { logStore, topicStore: new MemoryTopicStore() } },
   });
-  const node = { identity, book, endpoint, discovery, gossip, sync, logStore };
-  nodes.push(node);
-  return node;
+  const { identity, addressBook: book, endpoint, discovery, gossip, sync } = node;
+  const stack = {
+    identity,
+    book,
+    endpoint,
+    discovery,
+    gossip,
+    sync,
+    logStore,
+    stop: () => node.stop(),
+  };
+  nodes.push(stack);
+  return stack;
 }
 
 function received(node: StackNode, phase: "sync" | "live", count: number): Promise<unknown> {
