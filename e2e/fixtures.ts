@@ -2,8 +2,8 @@
 // `openTab()`, which opens the demo as a new simulated user (its own browser context: own
 // storage, own identity) and waits until its node runs.
 import { type BrowserContext, test as base, expect, type Page } from "@playwright/test";
+import { startBootstrapNode } from "../scripts/bootstrap-node.ts";
 import { E2E_ENV } from "./global-setup.ts";
-import { startBootstrapNode } from "./support/bootstrap-node.ts";
 import { collectPageErrors, waitForNode } from "./support/tabs.ts";
 
 export { circuitTransportInfo, introduce, waitForNode } from "./support/tabs.ts";

@@ -1,8 +1,8 @@
 // Starts, once per test run, the bootstrap node (the `p2panda-web bootstrap` CLI) and the demo's
 // Vite server, hands their addresses to the tests through environment variables, and stops both
 // at the end (the returned function is Playwright's teardown).
-import { startBootstrapNode } from "./support/bootstrap-node.ts";
-import { startDemoServer } from "./support/demo-server.ts";
+import { startBootstrapNode } from "../scripts/bootstrap-node.ts";
+import { startDemoServer } from "../scripts/demo-server.ts";
 
 /** Environment variables the global setup fills for the tests (see fixtures.ts). */
 export const E2E_ENV = {

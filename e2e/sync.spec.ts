@@ -5,8 +5,8 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type BootstrapNode, startCliNode } from "../scripts/bootstrap-node.ts";
 import { type DemoTab, expect, test } from "./fixtures.ts";
-import { type BootstrapNode, startCliNode } from "./support/bootstrap-node.ts";
 import { syncDiagnostics } from "./support/tabs.ts";
 
 const CATCH_UP_MS = 90_000;

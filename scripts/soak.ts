@@ -36,10 +36,10 @@ import {
   soakUrl,
   tabDiagnostics,
 } from "../e2e/soak/soak-tab.ts";
-import { type BootstrapNode, startBootstrapNode } from "../e2e/support/bootstrap-node.ts";
-import { startDemoServer } from "../e2e/support/demo-server.ts";
 import { rerunInNetworkNamespace } from "../e2e/support/netns.ts";
+import { type BootstrapNode, startBootstrapNode } from "./bootstrap-node.ts";
 import { chromiumArgs, chromiumExecutable } from "./chromium.ts";
+import { startDemoServer } from "./demo-server.ts";
 
 const { values } = parseArgs({
   options: {

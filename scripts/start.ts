@@ -4,8 +4,8 @@
 //   npm start -- --port 5173 --ws-port 0
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { startBootstrapNode } from "../e2e/support/bootstrap-node.ts";
-import { startDemoServer } from "../e2e/support/demo-server.ts";
+import { startBootstrapNode } from "./bootstrap-node.ts";
+import { startDemoServer } from "./demo-server.ts";
 
 const { values } = parseArgs({
   options: {

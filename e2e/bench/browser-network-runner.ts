@@ -10,7 +10,7 @@ import { createNodeEndpoint } from "@p2panda-web/core/node";
 import { type Browser, chromium } from "playwright";
 import { serveDiagnostics } from "../../demo/diagnostics.ts";
 import { chromiumArgs, chromiumExecutable } from "../../scripts/chromium.ts";
-import { startDemoServer } from "../support/demo-server.ts";
+import { startDemoServer } from "../../scripts/demo-server.ts";
 import { introduce, type TabLike, waitForNode } from "../support/tabs.ts";
 
 /** What the runner reports. */

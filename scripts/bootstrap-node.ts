@@ -1,11 +1,11 @@
 // Starts the `p2panda-web` CLI (packages/cli) as a child process and waits for its listening
-// line: `bootstrap` for the e2e global setup, `npm start` and the browser benchmarks, `node` for
+// line: `bootstrap` for `npm start`, the e2e global setup and the browser benchmarks, `node` for
 // tests that need an always-on peer.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
+const root = fileURLToPath(new URL("..", import.meta.url));
 const CLI = "packages/cli/src/main.ts";
 const STARTUP_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 5_000;

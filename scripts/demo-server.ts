@@ -1,9 +1,9 @@
 // Serves the demo page with Vite's dev server (vite.config.ts) on 127.0.0.1, a secure context.
 import { fileURLToPath } from "node:url";
 import { createServer } from "vite";
-import { BOOTSTRAP_ENV } from "../../vite.config.ts";
+import { BOOTSTRAP_ENV } from "../vite.config.ts";
 
-const configFile = fileURLToPath(new URL("../../vite.config.ts", import.meta.url));
+const configFile = fileURLToPath(new URL("../vite.config.ts", import.meta.url));
 
 /** A running demo server. */
 export interface DemoServer {
