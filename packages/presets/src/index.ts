@@ -1,0 +1,13 @@
+/**
+ * @p2panda-web/presets: `createNode` with its storage picked, for a browser tab (IndexedDB; this
+ * entry) and for a Node.js process (SQLite; `@p2panda-web/presets/node`). They live in a package
+ * of their own because the stores come from `@p2panda-web/address-book` and
+ * `@p2panda-web/log-store`, which depend on `@p2panda-web/core`, where `createNode` is.
+ * @packageDocumentation
+ */
+export {
+  type BrowserNodeOptions,
+  type BrowserNodeStorage,
+  createBrowserNode,
+} from "./browser-node.ts";
+export type { PresetNodeOptions } from "./preset-options.ts";

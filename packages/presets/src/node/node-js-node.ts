@@ -1,0 +1,57 @@
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
+import { sqliteAddressBookStore } from "@p2panda-web/address-book/sqlite";
+import { createNode, type NodeService, type P2pandaNode } from "@p2panda-web/core";
+import type { Endpoint } from "@p2panda-web/core/endpoint";
+import { createNodeEndpoint, type NodeEndpointOptions } from "@p2panda-web/core/node";
+import { openSqliteSyncStores } from "@p2panda-web/log-store/sqlite";
+import type { PresetNodeOptions } from "../preset-options.ts";
+
+/** File name of the SQLite address book inside the data directory. */
+export const ADDRESS_BOOK_FILE = "address-book.sqlite";
+
+/** File name of the SQLite log store inside the data directory. */
+export const LOG_STORE_FILE = "logs.sqlite";
+
+/** Options of {@link createNodeJsNode}. */
+export type NodeJsNodeOptions<S extends Record<string, NodeService>> = PresetNodeOptions<S> & {
+  /**
+   * Directory of the SQLite files ({@link ADDRESS_BOOK_FILE}, {@link LOG_STORE_FILE}), made if
+   * missing. Without it everything is kept in memory and forgotten on stop.
+   */
+  readonly dataDir?: string;
+  /** The Node endpoint's options besides identity and address book (ports, relay, …). */
+  readonly endpoint?: Omit<NodeEndpointOptions, "identity" | "addressBook">;
+};
+
+/**
+ * `createNode` for a Node.js process (a bootstrap, an always-on peer): the Node endpoint
+ * (`createNodeEndpoint`: TCP, WebSockets, WebRTC-direct, optionally a relay server), the address
+ * book and sync's logs in SQLite (`node:sqlite`) in `dataDir`. The node closes its files on stop.
+ *
+ * @throws what `createNode` throws; file system errors for `dataDir`.
+ */
+export function createNodeJsNode<S extends Record<string, NodeService> = Record<never, never>>(
+  options: NodeJsNodeOptions<S>,
+): Promise<P2pandaNode<Endpoint, AddressBook, S>> {
+  const { dataDir, endpoint, sync, ...rest } = options;
+  return createNode<Endpoint, AddressBook, S>({
+    ...rest,
+    addressBook: async () => {
+      if (dataDir === undefined) return AddressBook.open(memoryAddressBookStore());
+      await mkdir(dataDir, { recursive: true });
+      return AddressBook.open(await sqliteAddressBookStore(join(dataDir, ADDRESS_BOOK_FILE)));
+    },
+    endpoint: (init) => createNodeEndpoint({ ...endpoint, ...init }),
+    sync:
+      sync === false
+        ? false
+        : {
+            ...sync,
+            ...(dataDir === undefined
+              ? {}
+              : { stores: () => openSqliteSyncStores(join(dataDir, LOG_STORE_FILE)) }),
+          },
+  });
+}
