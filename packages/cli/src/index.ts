@@ -2,6 +2,8 @@
  * @p2panda-web/cli: the `p2panda-web` command line (a bootstrap/relay node and a headless node).
  * @packageDocumentation
  */
+
+export { ADDRESS_BOOK_FILE, LOG_STORE_FILE } from "@p2panda-web/presets/node";
 export { COMMANDS, commandHelp, ExitCode, runCli } from "./cli.ts";
 export type { CliIo, Command, Flag, FlagValues } from "./command.ts";
 export { UsageError } from "./command.ts";
@@ -15,4 +17,3 @@ export {
 } from "./gossip-lines.ts";
 export { type KeyFileResult, loadOrCreateKeyFile } from "./key-file.ts";
 export type { ConnectionLine, DiscoveryLine, ListeningLine } from "./node-lines.ts";
-export { ADDRESS_BOOK_FILE, LOG_STORE_FILE } from "./node-storage.ts";

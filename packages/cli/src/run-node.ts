@@ -1,12 +1,13 @@
 // One p2panda node for as long as the CLI runs: both `bootstrap` and `node` are this with
-// different roles. The node itself comes from createNode; this module turns flags into its
-// options and its events into JSON lines.
-import { createNode, Identity, NetworkId, Topic } from "@p2panda-web/core";
-import { createNodeEndpoint, DEFAULT_RELAY_SERVER_OPTIONS } from "@p2panda-web/core/node";
+// different roles. The node itself comes from the Node.js preset of createNode (SQLite in
+// --data-dir); this module turns flags into its options and its events into JSON lines.
+import { join } from "node:path";
+import { Identity, NetworkId, Topic } from "@p2panda-web/core";
+import { DEFAULT_RELAY_SERVER_OPTIONS } from "@p2panda-web/core/node";
+import { createNodeJsNode, LOG_STORE_FILE } from "@p2panda-web/presets/node";
 import { type CliIo, type FlagValues, UsageError } from "./command.ts";
 import { loadOrCreateKeyFile } from "./key-file.ts";
 import { connectionLine, discoveryLine, type ListeningLine } from "./node-lines.ts";
-import { openAddressBook, openSyncStores } from "./node-storage.ts";
 import { startTopicServices } from "./topic-services.ts";
 
 /** What differs between `bootstrap` and `node`. */
@@ -84,79 +85,80 @@ export async function runNode(values: FlagValues, io: CliIo, role: NodeRole): Pr
   const allowPrivateAddresses = values["allow-private-addresses"] === true;
   const identity = await loadIdentity(values, io);
   const dataDir = values["data-dir"] as string | undefined;
-  const addressBook = await openAddressBook(dataDir);
-  for (const topic of topics) await addressBook.addTopic(identity.nodeId, topic);
   // Sync needs gossip too: it samples its peers from a derived topic's overlay.
   const topicServices = role.topicServices === true && (gossipOn || syncOn);
 
   let stopTopicServices: (() => void) | undefined;
+  const node = await createNodeJsNode({
+    identity,
+    dataDir,
+    endpoint: {
+      networkId,
+      host,
+      tcpPort,
+      wsPort,
+      webrtcDirectPort: webrtcPort,
+      allowPrivateAddresses,
+      bootstrap,
+      relay: role.relay ? { maxReservations } : false,
+    },
+    // Every node takes part in discovery: a bootstrap is where others start their walks.
+    discovery: {},
+    gossip: topicServices ? {} : false,
+    sync: topicServices && syncOn ? {} : false,
+    start: false,
+  });
   try {
-    const node = await createNode({
-      identity,
-      addressBook,
-      endpoint: (init) =>
-        createNodeEndpoint({
-          ...init,
-          networkId,
-          host,
-          tcpPort,
-          wsPort,
-          webrtcDirectPort: webrtcPort,
-          allowPrivateAddresses,
-          bootstrap,
-          relay: role.relay ? { maxReservations } : false,
-        }),
-      // Every node takes part in discovery: a bootstrap is where others start their walks.
-      discovery: {},
-      gossip: topicServices ? {} : false,
-      sync: topicServices && syncOn ? { stores: () => openSyncStores(dataDir, io.stderr) } : false,
-      start: false,
-    });
-    try {
-      node.endpoint.events$.subscribe((event) => {
-        const line = connectionLine(event);
-        if (line !== undefined) io.stdout(JSON.stringify(line));
-      });
-      node.discovery.events$.subscribe((event) => {
-        const line = discoveryLine(event);
-        if (line !== undefined) io.stdout(JSON.stringify(line));
-      });
-      const listening: ListeningLine = {
-        event: "listening",
-        nodeId: identity.nodeId,
-        addrs: node.endpoint.listenAddresses(),
-      };
+    for (const topic of topics) await node.addressBook.addTopic(identity.nodeId, topic);
+    if (node.has("sync")) {
       io.stderr(
-        role.relay
-          ? `${role.label} ${identity.nodeId} on network ${networkId}, relaying for up to ${maxReservations} nodes`
-          : `${role.label} ${identity.nodeId} on network ${networkId}, ${topics.length} topic(s)`,
+        dataDir === undefined
+          ? "sync: no --data-dir, logs are kept in memory and forgotten on exit"
+          : `sync: logs in ${join(dataDir, LOG_STORE_FILE)}`,
       );
-      io.stdout(JSON.stringify(listening));
-      await node.start();
-      if (topicServices) {
-        stopTopicServices = await startTopicServices({
-          node,
-          topics: new Map(topicNames.map((name, i) => [name, topics[i] as Topic])),
-          gossip: gossipOn,
-          sync: syncOn,
-          ...(io.stdin !== undefined ? { input: io.stdin } : {}),
-          io,
-        });
-      }
-
-      if (!io.signal.aborted) {
-        await new Promise<void>((resolve) =>
-          io.signal.addEventListener("abort", () => resolve(), { once: true }),
-        );
-      }
-      io.stderr("stopping: closing connections and the address book");
-    } finally {
-      stopTopicServices?.();
-      // Sync and gossip leave their overlays first, so neighbours hear we are gone.
-      await node.stop();
     }
+    node.endpoint.events$.subscribe((event) => {
+      const line = connectionLine(event);
+      if (line !== undefined) io.stdout(JSON.stringify(line));
+    });
+    node.discovery.events$.subscribe((event) => {
+      const line = discoveryLine(event);
+      if (line !== undefined) io.stdout(JSON.stringify(line));
+    });
+    const listening: ListeningLine = {
+      event: "listening",
+      nodeId: identity.nodeId,
+      addrs: node.endpoint.listenAddresses(),
+    };
+    io.stderr(
+      role.relay
+        ? `${role.label} ${identity.nodeId} on network ${networkId}, relaying for up to ${maxReservations} nodes`
+        : `${role.label} ${identity.nodeId} on network ${networkId}, ${topics.length} topic(s)`,
+    );
+    io.stdout(JSON.stringify(listening));
+    await node.start();
+    if (topicServices) {
+      stopTopicServices = await startTopicServices({
+        node,
+        topics: new Map(topicNames.map((name, i) => [name, topics[i] as Topic])),
+        gossip: gossipOn,
+        sync: syncOn,
+        ...(io.stdin !== undefined ? { input: io.stdin } : {}),
+        io,
+      });
+    }
+
+    if (!io.signal.aborted) {
+      await new Promise<void>((resolve) =>
+        io.signal.addEventListener("abort", () => resolve(), { once: true }),
+      );
+    }
+    io.stderr("stopping: closing connections and the address book");
     return 0;
   } finally {
-    await addressBook.close();
+    stopTopicServices?.();
+    // Sync and gossip leave their overlays first, so neighbours hear we are gone; the address
+    // book closes last.
+    await node.stop();
   }
 }

@@ -1,5 +1,5 @@
+import { ADDRESS_BOOK_FILE, LOG_STORE_FILE } from "@p2panda-web/presets/node";
 import type { Command } from "../command.ts";
-import { ADDRESS_BOOK_FILE, LOG_STORE_FILE } from "../node-storage.ts";
 
 /** Flags of both `bootstrap` and `node`. */
 export const SHARED_FLAGS: Command["flags"] = [
