@@ -1,14 +1,8 @@
 // The demo page: one p2panda node per tab. It takes an identity slot (identity-slot.ts), opens
-// its address book and logs in IndexedDB, makes its node with createNode (the browser endpoint
-// dials the bootstrap node) and shows what happens: connections, discovery (walkers), the gossip
-// overlay and a chat synced through signed logs.
+// makes its node with the browser preset of createNode (address book and logs in IndexedDB; the
+// browser endpoint dials the bootstrap node) and shows what happens: connections, discovery
+// (walkers), the gossip overlay and a chat synced through signed logs.
 import {
-  AddressBook,
-  indexedDbAddressBookStore,
-  memoryAddressBookStore,
-} from "@p2panda-web/address-book";
-import {
-  createNode,
   decodeCbor,
   encodeCbor,
   fromHex,
@@ -18,8 +12,7 @@ import {
   transportInfoFromWire,
   transportInfoToWire,
 } from "@p2panda-web/core";
-import { createEndpoint } from "@p2panda-web/core/endpoint";
-import { openIndexedDbSyncStores } from "@p2panda-web/log-store";
+import { createBrowserNode } from "@p2panda-web/presets";
 import { benchmarkProtocolsRequested, benchmarkServices } from "./benchmark-protocols.ts";
 import { bootstrapAddresses } from "./bootstrap-config.ts";
 import * as catchUp from "./catch-up.ts";
@@ -54,36 +47,29 @@ async function main(): Promise<void> {
   element("node-id").textContent = identity.nodeId;
   element("slot").textContent = slot === undefined ? "throwaway" : `slot ${slot}`;
 
-  const store =
-    slot === undefined
-      ? memoryAddressBookStore()
-      : await indexedDbAddressBookStore(`p2panda-demo-address-book-${slot}`);
-  const addressBook = await AddressBook.open(store);
   // `?topic=<name>` picks the topic (derived from the name: fine for a demo, guessable).
   const topicName = new URLSearchParams(location.search).get("topic") ?? "p2panda-web demo";
   const topic = Topic.fromName(topicName);
-  await addressBook.addTopic(identity.nodeId, topic);
   element("topic-name").textContent = topicName;
-  const node = await createNode({
+  const node = await createBrowserNode({
     identity,
-    addressBook,
-    endpoint: (init) =>
-      createEndpoint({
-        ...init,
-        bootstrap,
-        // The demo runs against a bootstrap on this machine or the LAN.
-        allowPrivateAddresses: true,
-      }),
-    // Sync: the chat whose history is kept as signed operations in this slot's IndexedDB (a
+    // The address book and the chat's signed logs, in this slot's IndexedDB databases (a
     // throwaway identity keeps them in memory).
-    sync:
+    storage:
       slot === undefined
-        ? {}
-        : { stores: () => openIndexedDbSyncStores(`p2panda-demo-logs-${slot}`) },
+        ? "memory"
+        : {
+            addressBook: `p2panda-demo-address-book-${slot}`,
+            logs: `p2panda-demo-logs-${slot}`,
+          },
+    // The demo runs against a bootstrap on this machine or the LAN.
+    endpoint: { bootstrap, allowPrivateAddresses: true },
     services: benchmarkProtocolsRequested() ? benchmarkServices : {},
     // The views subscribe first, so they see the services from their start.
     start: false,
   });
+  const addressBook = node.addressBook;
+  await addressBook.addTopic(identity.nodeId, topic);
   const endpoint = node.endpoint;
   element("network-id").textContent = endpoint.networkId;
 
