@@ -73,6 +73,11 @@ export interface NodeService {
   stop?(): void | Promise<void>;
   /** Merged into the node's `events$`; an error here means the service failed. */
   readonly events$?: Observable<P2pEvent>;
+  /**
+   * Names of the app's services this one is built on: when one of them is restarted, this one
+   * is stopped before it and made anew and started after it.
+   */
+  readonly dependsOn?: readonly string[];
 }
 
 /** Factories of an app's own services, by name (`{ echo: (c) => new EchoService(c) }`). */

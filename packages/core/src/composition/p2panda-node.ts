@@ -293,7 +293,8 @@ export class P2pandaNode<
     const names = new Set([name]);
     const chain: RunningSlot[] = [];
     for (const slot of this.#slots) {
-      if (names.has(slot.name) || slot.dependsOn.some((d) => names.has(d))) {
+      const dependsOn = [...slot.dependsOn, ...(slot.instance.dependsOn ?? [])];
+      if (names.has(slot.name) || dependsOn.some((d) => names.has(d))) {
         names.add(slot.name);
         chain.push(slot);
       }

@@ -408,6 +408,64 @@ describe("supervision", () => {
     expect(instances).toBe(after);
   });
 
+  it("restarts the services built on a failed one with it: stopped before, started after", async () => {
+    const runtime = new VirtualRuntime();
+    const log: string[] = [];
+    const bases: CrashingService[] = [];
+    let users = 0;
+    const node = await createNode({
+      addressBook: () => AddressBook.open(memoryAddressBookStore()),
+      endpoint: ({ identity }) => new MemoryNetwork().endpoint(identity.nodeId),
+      runtime,
+      discovery: false,
+      gossip: false,
+      sync: false,
+      services: {
+        base: () => {
+          const base = new CrashingService();
+          bases.push(base);
+          log.push(`make base ${bases.length}`);
+          return {
+            events$: base.events$,
+            stop: () => {
+              log.push(`stop base ${bases.indexOf(base) + 1}`);
+              base.stop();
+            },
+          };
+        },
+        user: () => {
+          const n = ++users;
+          log.push(`make user ${n}`);
+          return {
+            dependsOn: ["base"],
+            start: () => {
+              log.push(`start user ${n}`);
+            },
+            stop: () => {
+              log.push(`stop user ${n}`);
+            },
+          };
+        },
+        bystander: () => ({
+          start: () => {
+            log.push("start bystander");
+          },
+        }),
+      },
+    });
+    log.length = 0;
+    bases[0]?.crash("base broke");
+    await runtime.advance(1_000);
+    expect(log).toEqual([
+      "stop user 1",
+      "stop base 1",
+      "make base 2",
+      "make user 2",
+      "start user 2",
+    ]);
+    await node.stop();
+  });
+
   it("restarts nothing once the node stops, and ignores a stopped service's completed events$", async () => {
     const made: CrashingService[] = [];
     const { node, runtime, events } = await supervisedNode(() => {
