@@ -9,7 +9,8 @@ import type { Identity } from "../identity/identity.ts";
 import { Lifecycle, type LifecycleState, type Startable } from "../runtime/lifecycle.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import type { ScheduledTimer } from "../runtime/timers.ts";
-import type { SyncService, SyncServiceEvent } from "../sync/sync-service.ts";
+import type { SyncServiceEvent } from "../sync/service-events.ts";
+import type { SyncService } from "../sync/sync-service.ts";
 import { NodeServiceStartError, reasonOf } from "./errors.ts";
 import type { NodeSupervisionEvent } from "./events.ts";
 import type {

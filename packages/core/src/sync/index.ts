@@ -19,6 +19,7 @@ export * from "./metrics.ts";
 export * from "./operation.ts";
 export * from "./protocol.ts";
 export * from "./remote-fault.ts";
+export * from "./service-events.ts";
 export * from "./session.ts";
 export * from "./simulator.ts";
 export * from "./store/log-store.ts";

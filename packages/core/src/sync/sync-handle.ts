@@ -6,7 +6,15 @@ import type { LogId } from "./log-id.ts";
 import type { PublishOptions } from "./log-sync-protocol.ts";
 import type { Operation } from "./operation.ts";
 import type { TopicSyncEvent } from "./protocol.ts";
-import type { SyncService, SyncServiceEvent } from "./sync-service.ts";
+import type { SyncServiceEvent } from "./service-events.ts";
+
+/** What a {@link SyncHandle} asks of the service that made it (the `SyncService`). */
+export interface SyncHandleHost<TItem, TEvent extends TopicSyncEvent, TWrite, TWriteOptions> {
+  _events(topic: Topic): Observable<SyncServiceEvent<TEvent>>;
+  _publish(topic: Topic, input: TWrite, options?: TWriteOptions): Promise<TItem>;
+  _operations(topic: Topic): Promise<TItem[]>;
+  _release(handle: SyncHandle<TItem, TEvent, TWrite, TWriteOptions>): Promise<void>;
+}
 
 /**
  * A subscription to one topic's sync. Several handles of a topic share its sessions;
@@ -21,13 +29,13 @@ export class SyncHandle<
   readonly topic: Topic;
   /** Log sync: the log {@link SyncHandle.publish} writes to (the stream's `logId`). */
   readonly logId: LogId;
-  readonly #service: SyncService<TItem, TEvent, TWrite, TWriteOptions>;
+  readonly #service: SyncHandleHost<TItem, TEvent, TWrite, TWriteOptions>;
   #closed = false;
   readonly #events: Observable<SyncServiceEvent<TEvent>>;
 
-  /** @internal Created by {@link SyncService.stream}. */
+  /** @internal Created by `SyncService.stream`. */
   constructor(
-    service: SyncService<TItem, TEvent, TWrite, TWriteOptions>,
+    service: SyncHandleHost<TItem, TEvent, TWrite, TWriteOptions>,
     topic: Topic,
     logId: LogId,
   ) {

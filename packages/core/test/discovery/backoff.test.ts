@@ -144,7 +144,9 @@ describe("walker step (spec §4.3)", () => {
       upstream.push(step.backoff.valueMs);
     }
     expect(waits.slice(0, 4)).toEqual([250, 500, 1_000, 2_000]);
-    waits.forEach((ms, i) => expect(ms).toBe(Math.min(upstream[i] as number, 250 * 2 ** i)));
+    for (const [i, ms] of waits.entries()) {
+      expect(ms).toBe(Math.min(upstream[i] as number, 250 * 2 ** i));
+    }
     // By the eighth step upstream's backoff (at most 30 s) rules alone.
     expect(waits.slice(8)).toEqual(upstream.slice(8));
     // A start over (reset signal) begins the eager sequence again.

@@ -9,9 +9,10 @@ import { Topic } from "../../src/ids/topic.ts";
 import { transportKind } from "../../src/records/transport-info.ts";
 import { encodeSyncMessage, type TopicSyncMessage } from "../../src/sync/messages.ts";
 import { createOperation, type Operation } from "../../src/sync/operation.ts";
+import type { SyncServiceEvent } from "../../src/sync/service-events.ts";
 import { SyncSession } from "../../src/sync/session.ts";
 import { MemoryLogStore, MemoryTopicStore } from "../../src/sync/store/memory.ts";
-import type { SyncService, SyncServiceEvent } from "../../src/sync/sync-service.ts";
+import type { SyncService } from "../../src/sync/sync-service.ts";
 import { failOnUnhandledRejections } from "../unhandled-rejections.ts";
 import { libp2pNodes, type Node } from "./libp2p-nodes.ts";
 

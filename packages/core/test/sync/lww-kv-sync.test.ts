@@ -4,7 +4,8 @@ import { filter, firstValueFrom, timeout } from "rxjs";
 import { afterEach, describe, expect, it } from "vitest";
 import type { NodeId } from "../../src/ids/node-id.ts";
 import { Topic } from "../../src/ids/topic.ts";
-import { SyncService, type SyncServiceEvent } from "../../src/sync/sync-service.ts";
+import type { SyncServiceEvent } from "../../src/sync/service-events.ts";
+import { SyncService } from "../../src/sync/sync-service.ts";
 import { GossipCluster } from "../gossip/service-helpers.ts";
 import { seededIdentity } from "./helpers.ts";
 import {

@@ -25,8 +25,8 @@ import {
   UnexpectedStreamClosureError,
 } from "../../src/sync/errors.ts";
 import { isRemoteFault } from "../../src/sync/remote-fault.ts";
+import type { SyncServiceEvent } from "../../src/sync/service-events.ts";
 import { MemoryLogStore } from "../../src/sync/store/memory.ts";
-import type { SyncServiceEvent } from "../../src/sync/sync-service.ts";
 import { SignatureMismatchError } from "../../src/sync/validation.ts";
 import { holds, nextSyncEvent, SyncCluster, type SyncNode, text } from "./service-helpers.ts";
 

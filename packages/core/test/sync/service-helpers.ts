@@ -1,15 +1,12 @@
 import { filter, firstValueFrom, merge, of, switchMap, timeout } from "rxjs";
 import type { Identity } from "../../src/identity/identity.ts";
 import type { Topic } from "../../src/ids/topic.ts";
+import type { SyncServiceEvent } from "../../src/sync/service-events.ts";
 import type { LogStore } from "../../src/sync/store/log-store.ts";
 import { MemoryLogStore, MemoryTopicStore } from "../../src/sync/store/memory.ts";
 import type { TopicStore } from "../../src/sync/store/topic-store.ts";
 import type { SyncHandle } from "../../src/sync/sync-handle.ts";
-import type {
-  SyncService,
-  SyncServiceEvent,
-  SyncServiceOptions,
-} from "../../src/sync/sync-service.ts";
+import type { SyncService, SyncServiceOptions } from "../../src/sync/sync-service.ts";
 import { type ClusterNode, GossipCluster } from "../gossip/service-helpers.ts";
 import { seededIdentity } from "./helpers.ts";
 
