@@ -448,9 +448,7 @@ class Libp2pEndpoint implements Endpoint {
     if (nodeId === this.nodeId) throw new InvalidInputError("an endpoint cannot dial itself");
     if (!this.#policy.isAllowed(nodeId)) throw new NodeDeniedError(nodeId);
     const peerId = NodeId.toPeerId(nodeId);
-    const open = this.libp2p
-      .getConnections(peerId)
-      .find((c) => c.status === "open" && c.limits === undefined);
+    const open = this.#directConnection(peerId);
     if (open !== undefined) return open;
 
     const known = this.#book.nodeInfo(nodeId)?.transports?.addresses ?? [];
@@ -475,16 +473,17 @@ class Libp2pEndpoint implements Endpoint {
     for (let attempt = 1; ; attempt++) {
       // Both nodes may start dialling each other in the same moment, before either sees the
       // other's signalling connection. Then the one with the larger id gives way: it aborts its
-      // own dial when the other's relayed connection comes in, and takes the other's.
+      // own dial when the other's relayed connection comes in, and takes the other's. And
+      // whoever's dial finishes first wins: once a direct connection from the node is up, ours
+      // is aborted (a crossing WebRTC set-up was seen to stall in "wait for init channel to
+      // open" until the address timeout, though the node's own connection had long been up).
       const giveWay = new AbortController();
       const onOpen = (event: CustomEvent<Connection>): void => {
         const c = event.detail;
-        if (
-          nodeId < this.nodeId &&
-          c.limits !== undefined &&
-          c.direction === "inbound" &&
-          c.remotePeer.equals(peerId)
-        ) {
+        if (c.direction !== "inbound" || !c.remotePeer.equals(peerId)) return;
+        if (c.limits === undefined) {
+          giveWay.abort(new Error("crossing dial: the node's own connection came first"));
+        } else if (nodeId < this.nodeId) {
           giveWay.abort(new Error("crossing dial: the node with the smaller id dials"));
         }
       };
@@ -498,7 +497,8 @@ class Libp2pEndpoint implements Endpoint {
       } catch (error) {
         if (giveWay.signal.aborted && signal?.aborted !== true && !this.#stopped) {
           this.metrics.crossingDialsGivenWay++;
-          const theirs = await this.#inboundDial(peerId, signal);
+          const theirs =
+            this.#directConnection(peerId) ?? (await this.#inboundDial(peerId, signal));
           if (theirs !== undefined) return theirs;
         }
         const denied = error instanceof Error && error.name === "DialDeniedError";
@@ -518,11 +518,16 @@ class Libp2pEndpoint implements Endpoint {
       // meanwhile, or ours goes through alone.
       this.metrics.dialsRetried++;
       await new Promise((resolve) => setTimeout(resolve, DIAL_RETRY_MIN_MS + Math.random() * 300));
-      const open = this.libp2p
-        .getConnections(peerId)
-        .find((c) => c.status === "open" && c.limits === undefined);
+      const open = this.#directConnection(peerId);
       if (open !== undefined) return open;
     }
+  }
+
+  /** An open direct (not relayed) connection to `peerId`, if there is one. */
+  #directConnection(peerId: PeerId): Connection | undefined {
+    return this.libp2p
+      .getConnections(peerId)
+      .find((c) => c.status === "open" && c.limits === undefined);
   }
 
   /**
@@ -538,8 +543,7 @@ class Libp2pEndpoint implements Endpoint {
       this.libp2p
         .getConnections(peerId)
         .some((c) => c.status === "open" && c.limits !== undefined && c.direction === "inbound");
-    const direct = (): Connection | undefined =>
-      this.libp2p.getConnections(peerId).find((c) => c.status === "open" && c.limits === undefined);
+    const direct = (): Connection | undefined => this.#directConnection(peerId);
     if (!signalling()) return undefined;
     this.metrics.inboundDialsAwaited++;
     return new Promise((resolve) => {
@@ -622,9 +626,7 @@ class Libp2pEndpoint implements Endpoint {
   }
 
   isConnected(nodeId: NodeId): boolean {
-    return this.libp2p
-      .getConnections(NodeId.toPeerId(nodeId))
-      .some((c) => c.status === "open" && c.limits === undefined);
+    return this.#directConnection(NodeId.toPeerId(nodeId)) !== undefined;
   }
 
   connections(): ConnectionSummary[] {
