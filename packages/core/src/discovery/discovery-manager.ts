@@ -1,4 +1,4 @@
-import type { P2pEvent } from "@p2panda-web/events";
+import type { P2pEvent, Unstamped } from "@p2panda-web/events";
 import type { Clock } from "../clock.ts";
 import type { NodeId } from "../ids/node-id.ts";
 import type { Topic } from "../ids/topic.ts";
@@ -604,12 +604,10 @@ export class DiscoveryManager {
     ];
   }
 
-  #event(event: DistributiveOmit<DiscoveryEvent, "at">): DiscoveryOutput {
+  #event(event: Unstamped<DiscoveryEvent>): DiscoveryOutput {
     return { type: "event", event: { ...event, at: this.#clock.now() } as DiscoveryEvent };
   }
 }
-
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** Outcome of {@link ingestDiscoveryResult}. */
 export type IngestOutcome =

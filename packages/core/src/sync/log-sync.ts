@@ -85,6 +85,11 @@ export class LogSync {
   }
 
   /** State of each direction, for errors and tests. */
+  /** Whether the remote's side of the catch-up is over (its `done` arrived). */
+  get inboundDone(): boolean {
+    return this.#inbound === "done";
+  }
+
   get state(): string {
     return `in:${this.#inbound}/out:${this.#outbound}`;
   }

@@ -272,7 +272,7 @@ export class SyncSession implements SyncProtocol<SyncMetrics, SyncEvent> {
   }
 
   #inboundDone(): boolean {
-    return this.#machine.state.startsWith("in:done");
+    return this.#machine.inboundDone;
   }
 
   #sender: Promise<void> = Promise.resolve();
@@ -453,8 +453,9 @@ export class SyncSession implements SyncProtocol<SyncMetrics, SyncEvent> {
   }
 }
 
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
+
+/** `Omit` applied to each member of a union (events keep their own fields). */
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

@@ -20,7 +20,7 @@ export interface PutManyResult {
 
 /**
  * Append-only logs of operations, one per (author, log id). Implementations: memory (tests, the
- * simulator), IndexedDB (browsers), SQLite (Node). All pass `test/sync/store-conformance.ts`.
+ * simulator), IndexedDB (browsers), SQLite (Node). All pass the log-store conformance suite of `@p2panda-web/testkit`.
  *
  * The store keeps every log gap-free: an operation is only appended directly after the log's
  * latest one (`seqNum + 1`, backlink = its hash) or as `seqNum` 0 of a new log. It does **not**
