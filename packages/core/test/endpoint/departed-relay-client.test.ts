@@ -8,29 +8,36 @@ import { createNodeEndpoint } from "@p2panda-web/core/node";
 import { describe, expect, it } from "vitest";
 import { nextEvent } from "./helpers.ts";
 
+/** A Node relay and a browser-preset tab that holds a reservation on it. */
+async function relayAndTab() {
+  const bootBook = await AddressBook.open(memoryAddressBookStore());
+  const bootOptions = {
+    identity: await Identity.generate(),
+    addressBook: bootBook,
+    allowPrivateAddresses: true,
+    webrtcDirectPort: false as const,
+  };
+  const boot = await createNodeEndpoint(bootOptions);
+  const ws = boot.addresses().find((a) => transportKind(a) === "websockets") as string;
+  const tabBook = await AddressBook.open(memoryAddressBookStore());
+  const tab = await createEndpoint({
+    identity: await Identity.generate(),
+    addressBook: tabBook,
+    bootstrap: [ws],
+    allowPrivateAddresses: true,
+  });
+  if (tab.relays().length === 0) {
+    await nextEvent(tab.events$, "endpoint:addresses-changed", (e) =>
+      e.addresses.some((a) => transportKind(a) === "webrtc"),
+    );
+  }
+  return { bootBook, bootOptions, boot, tabBook, tab };
+}
+
 describe("a relay and a tab that leaves", () => {
   it("the tab's only addresses are circuits through the relay: stale at once when it leaves", async () => {
-    const bootBook = await AddressBook.open(memoryAddressBookStore());
-    const boot = await createNodeEndpoint({
-      identity: await Identity.generate(),
-      addressBook: bootBook,
-      allowPrivateAddresses: true,
-      webrtcDirectPort: false,
-    });
-    const ws = boot.addresses().find((a) => transportKind(a) === "websockets") as string;
-    const tabBook = await AddressBook.open(memoryAddressBookStore());
-    const tab = await createEndpoint({
-      identity: await Identity.generate(),
-      addressBook: tabBook,
-      bootstrap: [ws],
-      allowPrivateAddresses: true,
-    });
+    const { bootBook, boot, tabBook, tab } = await relayAndTab();
     try {
-      if (tab.relays().length === 0) {
-        await nextEvent(tab.events$, "endpoint:addresses-changed", (e) =>
-          e.addresses.some((a) => transportKind(a) === "webrtc"),
-        );
-      }
       const info = tab.transportInfo();
       expect(info?.addresses.every((a) => a.includes("/p2p-circuit/"))).toBe(true);
       // What the tab's discovery session with the relay hands over.
@@ -54,30 +61,9 @@ describe("a relay and a tab that leaves", () => {
   }, 30_000);
 
   it("a relay restarted on its address book treats tabs known only through it as departed", async () => {
-    const bootBook = await AddressBook.open(memoryAddressBookStore());
-    const bootIdentity = await Identity.generate();
-    const bootOptions = {
-      identity: bootIdentity,
-      addressBook: bootBook,
-      allowPrivateAddresses: true,
-      webrtcDirectPort: false as const,
-    };
-    const boot = await createNodeEndpoint(bootOptions);
-    const ws = boot.addresses().find((a) => transportKind(a) === "websockets") as string;
-    const tabBook = await AddressBook.open(memoryAddressBookStore());
-    const tab = await createEndpoint({
-      identity: await Identity.generate(),
-      addressBook: tabBook,
-      bootstrap: [ws],
-      allowPrivateAddresses: true,
-    });
+    const { bootBook, bootOptions, boot, tabBook, tab } = await relayAndTab();
     let restarted: Awaited<ReturnType<typeof createNodeEndpoint>> | undefined;
     try {
-      if (tab.relays().length === 0) {
-        await nextEvent(tab.events$, "endpoint:addresses-changed", (e) =>
-          e.addresses.some((a) => transportKind(a) === "webrtc"),
-        );
-      }
       await bootBook.insertTransportInfo(tab.nodeId, tab.transportInfo()!);
       // The relay goes down (its own stop reports nothing) and comes back on a new port.
       await boot.stop();

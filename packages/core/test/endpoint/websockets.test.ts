@@ -21,6 +21,25 @@ async function browserPeer(bootstrap: string[]): Promise<Peer> {
   return { addressBook, endpoint };
 }
 
+/**
+ * Two more browser-preset peers, each holding its reservation on the relay, each knowing the
+ * other's relayed address (as discovery would tell them).
+ */
+async function relayedPair(wsAddress: string): Promise<[Peer, Peer]> {
+  const pair: [Peer, Peer] = [await browserPeer([wsAddress]), await browserPeer([wsAddress])];
+  for (const peer of pair) {
+    if (peer.endpoint.relays().length === 0) {
+      await nextEvent(peer.endpoint.events$, "endpoint:addresses-changed", (e) =>
+        e.addresses.some((a) => transportKind(a) === "webrtc"),
+      );
+    }
+  }
+  const [a, b] = pair;
+  await a.addressBook.insertTransportInfo(b.endpoint.nodeId, b.endpoint.transportInfo()!);
+  await b.addressBook.insertTransportInfo(a.endpoint.nodeId, a.endpoint.transportInfo()!);
+  return pair;
+}
+
 // One bootstrap/relay node (Node preset) and two browser-preset nodes, as in a browser
 // deployment: the browser nodes dial the bootstrap over WebSockets. The bootstrap here has no
 // WebRTC-direct listener: node-datachannel's UDP mux listener, in the same process as the two
@@ -123,24 +142,8 @@ describe("two endpoints and a bootstrap over WebSockets", () => {
   it("a node that is dialling us already is not dialled back: we take its connection", {
     timeout: 30_000,
   }, async () => {
-    const carol = await browserPeer([wsAddress]);
-    const dave = await browserPeer([wsAddress]);
+    const [carol, dave] = await relayedPair(wsAddress);
     try {
-      for (const peer of [carol, dave]) {
-        if (peer.endpoint.relays().length === 0) {
-          await nextEvent(peer.endpoint.events$, "endpoint:addresses-changed", (e) =>
-            e.addresses.some((a) => transportKind(a) === "webrtc"),
-          );
-        }
-      }
-      await carol.addressBook.insertTransportInfo(
-        dave.endpoint.nodeId,
-        dave.endpoint.transportInfo()!,
-      );
-      await dave.addressBook.insertTransportInfo(
-        carol.endpoint.nodeId,
-        carol.endpoint.transportInfo()!,
-      );
       carol.endpoint.accept("test/echo/v1", echo);
       dave.endpoint.accept("test/echo/v1", echo);
       // Node's WebRTC now and then loses a peer connection right after it connected (the
@@ -180,24 +183,8 @@ describe("two endpoints and a bootstrap over WebSockets", () => {
   it("two nodes that dial each other in the same moment: the one with the larger id gives way", {
     timeout: 30_000,
   }, async () => {
-    const erin = await browserPeer([wsAddress]);
-    const frank = await browserPeer([wsAddress]);
+    const [erin, frank] = await relayedPair(wsAddress);
     try {
-      for (const peer of [erin, frank]) {
-        if (peer.endpoint.relays().length === 0) {
-          await nextEvent(peer.endpoint.events$, "endpoint:addresses-changed", (e) =>
-            e.addresses.some((a) => transportKind(a) === "webrtc"),
-          );
-        }
-      }
-      await erin.addressBook.insertTransportInfo(
-        frank.endpoint.nodeId,
-        frank.endpoint.transportInfo()!,
-      );
-      await frank.addressBook.insertTransportInfo(
-        erin.endpoint.nodeId,
-        erin.endpoint.transportInfo()!,
-      );
       const [smaller, larger] =
         erin.endpoint.nodeId < frank.endpoint.nodeId ? [erin, frank] : [frank, erin];
       await Promise.all([
