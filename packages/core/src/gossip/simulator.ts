@@ -1,6 +1,7 @@
 import { NodeId } from "../ids/node-id.ts";
 import { Topic } from "../ids/topic.ts";
 import { pick, type Rng, seededRng, shuffle } from "../random.ts";
+import { SimNetwork } from "../sim/network.ts";
 import { VirtualScheduler } from "../sim/scheduler.ts";
 import type { GossipConfigInput } from "./config.ts";
 import { type GossipOutput, GossipState, type GossipStateEvent } from "./gossip-state.ts";
@@ -93,7 +94,8 @@ export class GossipSimulator {
   readonly nodes: SimGossipNode[] = [];
   readonly #byId = new Map<NodeId, SimGossipNode>();
   readonly #rng: Rng;
-  readonly #latency = new Map<number, number>();
+  /** The shared network model: per-link latency and who is online. */
+  readonly network: SimNetwork<NodeId>;
   readonly #payloads = new Map<string, number>();
   readonly #healing = new Map<SimGossipNode, HealingOf>();
   readonly #options: Required<Omit<GossipSimulatorOptions, "onEvent" | "config" | "healer">> &
@@ -114,6 +116,9 @@ export class GossipSimulator {
       ...options,
     };
     this.#rng = seededRng(this.#options.seed);
+    // Latencies come from the simulator's rng in the order links are first used, as before the
+    // model was shared: the same seed gives the same figures.
+    this.network = new SimNetwork<NodeId>(this.#rng, { latencyMs: this.#options.latencyMs });
     for (let i = 0; i < options.nodes; i++) {
       const id = NodeId.fromBytes(this.#rng.bytes(32));
       const node: SimGossipNode = {
@@ -133,6 +138,7 @@ export class GossipSimulator {
         });
       }
       this.#byId.set(id, node);
+      this.network.setOnline(id, true);
     }
     for (const node of this.nodes) {
       this.scheduler.schedule(node.index * this.#options.joinIntervalMs, () => {
@@ -172,6 +178,7 @@ export class GossipSimulator {
       live[j] = live[i] as SimGossipNode;
       live[i] = v;
       v.alive = false;
+      this.network.setOnline(v.id, false);
       victims.push(v);
     }
     for (const n of this.nodes) {
@@ -440,14 +447,6 @@ export class GossipSimulator {
   }
 
   #linkLatency(a: SimGossipNode, b: SimGossipNode): number {
-    const n = this.nodes.length;
-    const key = a.index < b.index ? a.index * n + b.index : b.index * n + a.index;
-    let ms = this.#latency.get(key);
-    if (ms === undefined) {
-      const { min, max } = this.#options.latencyMs;
-      ms = min + this.#rng.next() * (max - min);
-      this.#latency.set(key, ms);
-    }
-    return ms;
+    return this.network.linkLatency(a.id, b.id);
   }
 }
