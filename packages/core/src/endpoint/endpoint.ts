@@ -36,6 +36,11 @@ export interface EndpointMetrics {
   inboundDialsAwaited: number;
   /** Our dials aborted because the node dialled us in the same moment and has the smaller id. */
   crossingDialsGivenWay: number;
+  /**
+   * WebRTC set-ups given up because they were not through 1 s after their answer; the dial
+   * was made again (see the libp2p endpoint).
+   */
+  webRtcSetUpsStalled: number;
   /** Connections closed because they carried none of our sessions for a while. */
   idleConnectionsClosed: number;
   /** Nodes reachable only through us whose connection to us closed (reported stale). */

@@ -58,6 +58,7 @@ import type { AcceptOptions, ConnectOptions } from "./protocol-endpoint.ts";
 import { RelayReservations } from "./relay-reservations.ts";
 import { type StreamDuplexOptions, streamDuplex } from "./stream-duplex.ts";
 import { TransportInfoPublisher } from "./transport-info-publisher.ts";
+import { WebRtcStallGuard } from "./webrtc-stall-guard.ts";
 
 /** Dials of one `connect` before it fails: a second one after a short random wait. */
 const DIAL_ATTEMPTS = 2;
@@ -160,6 +161,7 @@ class Libp2pEndpoint implements Endpoint {
     streamOpensRetried: 0,
     inboundDialsAwaited: 0,
     crossingDialsGivenWay: 0,
+    webRtcSetUpsStalled: 0,
     idleConnectionsClosed: 0,
     departedNodes: 0,
     departedNodesForgotten: 0,
@@ -522,13 +524,22 @@ class Libp2pEndpoint implements Endpoint {
         }
       };
       this.libp2p.addEventListener("connection:open", onOpen);
+      const stall = attempt < DIAL_ATTEMPTS ? new WebRtcStallGuard() : undefined;
       try {
         // The success is reported when the connection opens (see #onConnection).
         return await this.libp2p.dial(
           dialable.map((a) => multiaddr(a)),
-          { signal: AbortSignal.any([this.#timeoutSignal(signal), giveWay.signal]) },
+          {
+            signal: AbortSignal.any([
+              this.#timeoutSignal(signal),
+              giveWay.signal,
+              ...(stall === undefined ? [] : [stall.signal]),
+            ]),
+            ...(stall === undefined ? {} : { onProgress: stall.onProgress }),
+          },
         );
       } catch (error) {
+        if (stall?.signal.aborted === true) this.metrics.webRtcSetUpsStalled++;
         if (giveWay.signal.aborted && signal?.aborted !== true && !this.#stopped) {
           this.metrics.crossingDialsGivenWay++;
           const theirs =
@@ -545,6 +556,7 @@ class Libp2pEndpoint implements Endpoint {
           );
         }
       } finally {
+        stall?.cancel();
         this.libp2p.removeEventListener("connection:open", onOpen);
       }
       // Two tabs that learn of each other in the same round dial each other at once, and both
