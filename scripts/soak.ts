@@ -25,6 +25,7 @@ import {
 } from "../e2e/soak/report.ts";
 import {
   connectionCounts,
+  dialCounters,
   directToAll,
   knowsAll,
   missingPeers,
@@ -191,6 +192,15 @@ async function round(
     load: loadavg()[0] as number,
     notes,
   };
+  const counters = await Promise.all(tabs.map((t) => dialCounters(t).catch(() => ({}))));
+  const dials = new Map<string, number>();
+  for (const c of counters)
+    for (const [k, v] of Object.entries(c)) dials.set(k, (dials.get(k) ?? 0) + v);
+  const dialText = [...dials]
+    .filter(([, v]) => v > 0)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(" ");
+  if (dialText !== "") notes.push(`dials: ${dialText}`);
   const show = (v: number | undefined): string => (v === undefined ? "timeout" : `${v} ms`);
   console.log(
     `round ${label}: ${pass ? "pass" : "FAIL"} · nodes up ${show(nodesUpMs)} · connect ${show(connectMs)} · chat ${show(chatMs)} · late up ${show(lateUpMs)} · late history ${show(lateHistoryMs)} · load ${result.load.toFixed(2)}${notes.length > 0 ? ` · ${notes.join("; ")}` : ""}`,

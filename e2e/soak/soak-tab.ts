@@ -240,3 +240,18 @@ export async function tabDiagnostics(tab: SoakTab): Promise<string> {
     `    page errors: ${tab.errors.length === 0 ? "none" : tab.errors.slice(-5).join(" | ")}`,
   ].join("\n");
 }
+
+/** The dial counters of a tab's endpoint that say how its WebRTC set-ups went. */
+export async function dialCounters(tab: SoakTab): Promise<Record<string, number>> {
+  return tab.page.evaluate((): Record<string, number> => {
+    const m = window.p2panda?.endpoint.metrics;
+    if (m === undefined) return {};
+    return {
+      stalled: m.webRtcSetUpsStalled,
+      retried: m.dialsRetried,
+      failed: m.dialsFailed,
+      gaveWay: m.crossingDialsGivenWay,
+      awaited: m.inboundDialsAwaited,
+    };
+  });
+}
