@@ -240,7 +240,11 @@ export class DiscoveryManager {
         resetProbability: this.config.resetProbability,
       });
       this.#steps.push(
-        new WalkerStep(walker, new Backoff(options.rng, options.clock, this.config.backoff)),
+        new WalkerStep(
+          walker,
+          new Backoff(options.rng, options.clock, this.config.backoff),
+          options.rng,
+        ),
       );
       this.#lastSuccessful.push(undefined);
     }

@@ -10,7 +10,7 @@ import {
   successRate,
   WalkerStep,
 } from "../../src/discovery/index.ts";
-import { seededRng } from "../../src/random.ts";
+import { type Rng, seededRng } from "../../src/random.ts";
 import { nodeId, topic } from "./helpers.ts";
 
 const config = DEFAULT_BACKOFF_CONFIG;
@@ -74,10 +74,17 @@ describe("walker step (spec §4.3)", () => {
     transportInfos: new Map(Array.from({ length: n }, (_, i) => [nodeId(10 + i), {}] as const)),
     topics: new Set([topic(1)]),
   });
-  const make = () =>
+  /** Draws the eager waits at their mean (a draw of 0.5 scales by 1). */
+  const middle: Rng = {
+    next: () => 0.5,
+    int: (n) => Math.floor(n / 2),
+    bytes: (n) => new Uint8Array(n),
+  };
+  const make = (eagerRng: Rng = middle) =>
     new WalkerStep(
       new RandomWalker(me, seededRng(1)),
       new Backoff(seededRng(1), new ManualClock()),
+      eagerRng,
     );
 
   it("success rate: 1 at bootstrap, 0 after a failure, new/received after a session", () => {
@@ -103,7 +110,8 @@ describe("walker step (spec §4.3)", () => {
     step.walkFrom({ kind: "bootstrap" });
     const w1 = step.walkFrom({ kind: "failed-session" });
     const w2 = step.walkFrom({ kind: "last-session", result: result(100), newlyLearned: 1 });
-    // Eager at first (0.25 s, then 0.5 s), though the upstream backoff grew by 1–5 s each time.
+    // Eager at first (0.25 s, then 0.5 s on average), though the upstream backoff grew by 1–5 s
+    // each time.
     expect((w1 as { ms: number }).ms).toBe(250);
     expect((w2 as { ms: number }).ms).toBe(500);
     expect(step.backoff.valueMs).toBeGreaterThanOrEqual(2_000);
@@ -134,7 +142,7 @@ describe("walker step (spec §4.3)", () => {
     expect(step.backoff.valueMs).toBeGreaterThanOrEqual(1_000);
   });
 
-  it("eager start: unproductive steps in a row wait 0.25, 0.5, 1, 2 … s until upstream's backoff is shorter", () => {
+  it("eager start: unproductive steps in a row wait 0.25, 0.5, 1, 2 … s on average until upstream's backoff is shorter", () => {
     const step = make();
     step.walkFrom({ kind: "bootstrap" });
     const waits: number[] = [];
@@ -152,6 +160,22 @@ describe("walker step (spec §4.3)", () => {
     // A start over (reset signal) begins the eager sequence again.
     step.resetSignal();
     expect(step.walkFrom({ kind: "failed-session" })).toMatchObject({ ms: 250 });
+  });
+
+  it("eager start: each wait is drawn uniformly from [0, 2 × its mean), so nodes started together fall out of step", () => {
+    const at = (draw: number): Rng => ({ ...middle, next: () => draw });
+    const first = (rng: Rng): number => {
+      const step = make(rng);
+      step.walkFrom({ kind: "bootstrap" });
+      return (step.walkFrom({ kind: "failed-session" }) as { ms: number }).ms;
+    };
+    expect(first(at(0))).toBe(0);
+    expect(first(at(0.25))).toBe(125);
+    expect(first(at(0.999))).toBe(499);
+    // Ten walkers that start together with their own randomness: their first waits differ.
+    const waits = Array.from({ length: 10 }, (_, i) => first(seededRng(100 + i)));
+    expect(new Set(waits).size).toBeGreaterThan(5);
+    for (const ms of waits) expect(ms).toBeLessThan(500);
   });
 
   it("a node that could not be reached costs no backoff, and keeps the backoff it had", () => {
