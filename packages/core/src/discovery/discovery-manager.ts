@@ -280,7 +280,16 @@ export class DiscoveryManager {
     if (timer.kind === "first-message") return this.#firstMessageTimeout(timer.sessionId);
     const step = this.#steps[timer.walker];
     if (step === undefined) return [];
-    const out = step.timerFired(timer.token, book);
+    const knownPeers = this.#knownPeers;
+    const out = step.timerFired(timer.token, {
+      get allNodeIds() {
+        return book.allNodeIds;
+      },
+      get bootstrapIds() {
+        return book.bootstrapIds;
+      },
+      met: (id) => knownPeers.has(id),
+    });
     if (out === undefined) return [];
     if (out.type !== "start-session") return this.#walkerOutputs(timer.walker, out);
     const remote = out.remote;

@@ -401,8 +401,11 @@ export class DiscoverySimulator {
           rng: this.#rng,
         });
         if (me.forger) {
-          // An info for a node the forger picked, with a signature that does not verify.
-          const fake = this.nodes[this.#rng.int(this.nodes.length)] as SimDiscoveryNode;
+          // An info for a node the forger picked, with a signature that does not verify. Never
+          // its own or the remote's: the remote skips an info about itself, and the forgery
+          // would go unnoticed.
+          const others = this.nodes.filter((n) => n.id !== me.id && n.id !== remote);
+          const fake = others[this.#rng.int(others.length)] as SimDiscoveryNode;
           infos.set(fake.id, forgedTransportInfo());
         }
         return infos;

@@ -75,6 +75,8 @@ export type WalkerStepOutput =
 export interface AddressBookView {
   readonly allNodeIds: Iterable<NodeId>;
   readonly bootstrapIds: Iterable<NodeId>;
+  /** Whether we finished a session with the node before (walks prefer nodes never met). */
+  readonly met?: ((id: NodeId) => boolean) | undefined;
 }
 
 /** The phase a {@link WalkerStep} is in. */
@@ -174,6 +176,7 @@ export class WalkerStep {
       previous,
       allNodeIds: book.allNodeIds,
       bootstrapIds: book.bootstrapIds,
+      met: book.met,
     });
     if (next === undefined) {
       this.#phase = "retrying";

@@ -130,3 +130,44 @@ describe("random walk never yields our own node (never_yield_own_node_info)", ()
     expect(walker.nextNode({ allNodeIds: [me, nodeId(9)], bootstrapIds: [] })).toBe(nodeId(9));
   });
 });
+
+describe("random walk prefers nodes never met (p2panda-web)", () => {
+  it("takes a node we never had a session with while one is among its candidates", () => {
+    const all = Array.from({ length: 17 }, (_, i) => nodeId(i + 1));
+    const [me, boot] = all as [NodeId, NodeId];
+    const fresh = all[16] as NodeId;
+    // Met: everyone but `fresh`. The walk still goes to it first, on every seed.
+    const met = (id: NodeId) => id !== fresh;
+    for (let seed = 0; seed < 50; seed++) {
+      const walker = new RandomWalker(me, seededRng(seed), { resetProbability: 0 });
+      walker.nextNode({ allNodeIds: all, bootstrapIds: [boot], met });
+      const next = walker.nextNode({
+        previous: resultOf(all),
+        allNodeIds: all,
+        bootstrapIds: [boot],
+        met,
+      });
+      expect(next).toBe(fresh);
+    }
+  });
+
+  it("without the predicate (or with every node met) the pick is uniform as upstream's", () => {
+    const all = Array.from({ length: 9 }, (_, i) => nodeId(i + 1));
+    const [me, boot] = all as [NodeId, NodeId];
+    const counts = new Map<NodeId, number>();
+    for (let seed = 0; seed < 700; seed++) {
+      const walker = new RandomWalker(me, seededRng(seed), { resetProbability: 0 });
+      walker.nextNode({ allNodeIds: all, bootstrapIds: [boot], met: () => true });
+      const next = walker.nextNode({
+        previous: resultOf(all),
+        allNodeIds: all,
+        bootstrapIds: [boot],
+        met: () => true,
+      }) as NodeId;
+      counts.set(next, (counts.get(next) ?? 0) + 1);
+    }
+    // 7 candidates (not us, not the bootstrap just visited), 100 picks each on average.
+    expect(counts.size).toBe(7);
+    for (const n of counts.values()) expect(n).toBeGreaterThan(60);
+  });
+});
