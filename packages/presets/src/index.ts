@@ -11,3 +11,21 @@ export {
   createBrowserNode,
 } from "./browser-node.ts";
 export type { PresetNodeOptions } from "./preset-options.ts";
+export {
+  RoomLeftError,
+  RoomMessageTooLargeError,
+  RoomPublishQueueFullError,
+  RoomPublishTimeoutError,
+} from "./room/errors.ts";
+export { historyOrder, type LogEntry, logEntryOf } from "./room/log-entry.ts";
+export {
+  DEFAULT_PUBLISH_QUEUE_CONFIG,
+  PublishQueue,
+  type PublishQueueConfig,
+} from "./room/publish-queue.ts";
+export {
+  decodeRoomMessage,
+  encodeRoomMessage,
+  ROOM_MESSAGE_VERSION,
+  type RoomMessage,
+} from "./room/room-message.ts";
