@@ -23,9 +23,11 @@ export {
   PublishQueue,
   type PublishQueueConfig,
 } from "./room/publish-queue.ts";
+export { Room, type RoomContent, RoomLog, type RoomOptions } from "./room/room.ts";
 export {
   decodeRoomMessage,
   encodeRoomMessage,
   ROOM_MESSAGE_VERSION,
   type RoomMessage,
 } from "./room/room-message.ts";
+export type { RoomNode } from "./room/room-node.ts";
