@@ -10,6 +10,22 @@ export {
   type BrowserNodeStorage,
   createBrowserNode,
 } from "./browser-node.ts";
+export {
+  acquireStoredIdentity,
+  defaultIdentityLocks,
+  IDENTITY_DATABASE,
+  type IdentityLocks,
+  memoryLocks,
+  type StoredIdentity,
+  type StoredIdentityOptions,
+  webLocks,
+} from "./identity-store.ts";
+export {
+  type BrowserRoomNode,
+  type JoinTopicOptions,
+  joinTopic,
+  resolveTopic,
+} from "./join-topic.ts";
 export type { PresetNodeOptions } from "./preset-options.ts";
 export {
   RoomLeftError,
@@ -31,3 +47,4 @@ export {
   type RoomMessage,
 } from "./room/room-message.ts";
 export type { RoomNode } from "./room/room-node.ts";
+export { type RoomStoreNames, roomStoreNames, topicStorageKey } from "./store-names.ts";

@@ -1,0 +1,132 @@
+import type { AddressBook } from "@p2panda-web/address-book";
+import { Identity, InvalidInputError, type P2pandaNode, Topic } from "@p2panda-web/core";
+import type { BrowserEndpointOptions, Endpoint } from "@p2panda-web/core/endpoint";
+import { createBrowserNode } from "./browser-node.ts";
+import { acquireStoredIdentity, type IdentityLocks } from "./identity-store.ts";
+import type { PublishQueueConfig } from "./room/publish-queue.ts";
+import { Room } from "./room/room.ts";
+import type { RoomNode } from "./room/room-node.ts";
+import { roomStoreNames } from "./store-names.ts";
+
+/** The node `joinTopic` makes: the browser preset's. */
+export type BrowserRoomNode = P2pandaNode<Endpoint, AddressBook>;
+
+/** Options of {@link joinTopic}. */
+export interface JoinTopicOptions {
+  /**
+   * The topic: a `Topic`, or a name it is derived from (`Topic.fromName`). A string of 64 hex
+   * characters is taken as a `Topic` itself. Whoever knows the name can join: share a random
+   * one (`Topic.random()`) for anything private.
+   */
+  readonly topic: string | Topic;
+  /** Multiaddr(s) of the bootstrap node(s), each ending in `/p2p/<peer id>`. */
+  readonly bootstrap?: string | readonly string[];
+  /**
+   * Your app's name: identities and stores are kept per namespace (and topic), so two apps of
+   * one origin never share them. Default `"default"`.
+   */
+  readonly namespace?: string;
+  /**
+   * `"stored"` (default): an identity kept in IndexedDB per namespace and topic, the same after
+   * a reload; a second tab of the same browser profile gets an identity (and stores) of its own.
+   * `"ephemeral"`: a new identity each time. Or an `Identity` of yours (then make sure no two
+   * running nodes use it).
+   */
+  readonly identity?: "stored" | "ephemeral" | Identity;
+  /**
+   * `"indexeddb"` (default): the address book and the log in IndexedDB databases named after
+   * the namespace, the topic and the node id; `"memory"`: nothing kept. An ephemeral identity
+   * (or a tab beyond the 8 stored ones) always keeps them in memory.
+   */
+  readonly storage?: "indexeddb" | "memory";
+  /**
+   * A running node to join the topic on instead of making one (`bootstrap`, `identity`,
+   * `storage`, `namespace` and `endpoint` are then ignored); `leave()` leaves it running.
+   */
+  readonly node?: RoomNode;
+  /** More options of the browser endpoint (`allowPrivateAddresses` for a LAN bootstrap, …). */
+  readonly endpoint?: Omit<BrowserEndpointOptions, "identity" | "addressBook" | "bootstrap">;
+  /** Bounds of the queue of messages published before the first peer (256 messages, 30 s). */
+  readonly publishQueue?: Partial<PublishQueueConfig>;
+  /** Locks guarding the stored identities (default: the Web Locks API). For tests. */
+  readonly locks?: IdentityLocks;
+}
+
+/** The topic `joinTopic` is given, as a `Topic`. */
+export async function resolveTopic(topic: string | Topic): Promise<Topic> {
+  if (typeof topic !== "string" || topic.length === 0) {
+    throw new InvalidInputError("a topic is a Topic or a non-empty name");
+  }
+  // `await`: derivation from a name may become an asynchronous key derivation.
+  return Topic.is(topic) ? topic : await Topic.fromName(topic);
+}
+
+/**
+ * Joins a topic in one call: makes a browser node (identity kept per origin, stores in
+ * IndexedDB, the browser endpoint dialling `bootstrap`), starts it and joins the topic's
+ * gossip overlay and log sync.
+ *
+ * ```ts
+ * const room = await joinTopic({ topic: "my-team-secret", bootstrap });
+ * room.messages$.subscribe((m) => console.log(m.from, m.text()));
+ * await room.publish("hello");
+ * ```
+ *
+ * @throws InvalidInputError on an empty topic; what `createBrowserNode` throws (a malformed
+ * bootstrap address, IndexedDB that cannot be opened).
+ */
+export function joinTopic(
+  options: JoinTopicOptions & { readonly node?: undefined },
+): Promise<Room<BrowserRoomNode>>;
+export function joinTopic<N extends RoomNode>(
+  options: JoinTopicOptions & { readonly node: N },
+): Promise<Room<N>>;
+export async function joinTopic(options: JoinTopicOptions): Promise<Room<RoomNode>> {
+  const topic = await resolveTopic(options.topic);
+  const publishQueue =
+    options.publishQueue !== undefined ? { publishQueue: options.publishQueue } : {};
+  if (options.node !== undefined) return Room.open(options.node, topic, publishQueue);
+
+  const namespace = options.namespace ?? "default";
+  const bootstrap =
+    typeof options.bootstrap === "string" ? [options.bootstrap] : (options.bootstrap ?? []);
+  let identity: Identity;
+  let release = async (): Promise<void> => {};
+  // Only an identity that comes back (stored, or handed in) has stores worth keeping.
+  let comesBack: boolean;
+  if (options.identity === "ephemeral") {
+    identity = await Identity.generate();
+    comesBack = false;
+  } else if (options.identity instanceof Identity) {
+    identity = options.identity;
+    comesBack = true;
+  } else {
+    const stored = await acquireStoredIdentity({
+      namespace,
+      topic,
+      ...(options.locks !== undefined ? { locks: options.locks } : {}),
+    });
+    identity = stored.identity;
+    release = stored.release;
+    comesBack = stored.slot !== undefined;
+  }
+  try {
+    const node = await createBrowserNode({
+      identity,
+      storage:
+        comesBack && options.storage !== "memory"
+          ? roomStoreNames(namespace, topic, identity.nodeId)
+          : "memory",
+      endpoint: { ...options.endpoint, bootstrap },
+    });
+    try {
+      return await Room.open(node, topic, { ...publishQueue, ownsNode: true, onLeave: release });
+    } catch (error) {
+      await node.stop().catch(() => {});
+      throw error;
+    }
+  } catch (error) {
+    await release();
+    throw error;
+  }
+}
