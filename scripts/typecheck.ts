@@ -1,5 +1,7 @@
 // The typecheck step of `npm test`: extracts the README's usage example into an ignored file
-// (so the documented API cannot drift from the real one) and runs tsc over the whole project.
+// (so the documented API cannot drift from the real one) and runs tsc over the whole project,
+// then over the README's examples alone with create-vite's strict settings
+// (scripts/tsconfig.readme.json), as an app that pastes them would compile them.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 
@@ -14,4 +16,8 @@ blocks.forEach((code, i) => {
   );
 });
 const result = spawnSync("npx", ["tsc", "-p", "tsconfig.json", "--noEmit"], { stdio: "inherit" });
-process.exit(result.status ?? 1);
+const strict = spawnSync("npx", ["tsc", "-p", "scripts/tsconfig.readme.json"], {
+  stdio: "inherit",
+});
+const failed = [result, strict].find((run) => run.status !== 0);
+process.exit(failed === undefined ? 0 : (failed.status ?? 1));
