@@ -1,7 +1,15 @@
 /**
- * `@p2panda-web/presets/node`: `createNode` for a Node.js process, on SQLite. Node only.
+ * `@p2panda-web/presets/node`: `createNode` for a Node.js process, on SQLite, and the Node.js
+ * `joinTopic`. Node only.
  * @packageDocumentation
  */
+
+export {
+  IDENTITY_FILE,
+  joinTopic,
+  type NodeJsJoinTopicOptions,
+  type NodeJsRoomNode,
+} from "./join-topic.ts";
 export {
   ADDRESS_BOOK_FILE,
   createNodeJsNode,
