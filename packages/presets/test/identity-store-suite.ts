@@ -1,6 +1,6 @@
 // The rules of stored identities, run in Node (fake-indexeddb, realm locks) and in Chromium
 // (real IndexedDB and Web Locks).
-import { Topic } from "@p2panda-web/core";
+import { ed25519, Topic, verifySignature } from "@p2panda-web/core";
 import { describe, expect, it } from "vitest";
 import { acquireStoredIdentity, type IdentityLocks } from "../src/index.ts";
 
@@ -22,6 +22,19 @@ export function describeIdentityStore(locks: () => IdentityLocks): void {
       const again = await acquireStoredIdentity(options);
       expect(again.slot).toBe(0);
       expect(again.identity.nodeId).toBe(first.identity.nodeId);
+      await again.release();
+    });
+
+    it("loads back a key that signs for the same node id (WebCrypto where the runtime has Ed25519)", async () => {
+      const options = fresh();
+      const first = await acquireStoredIdentity(options);
+      await first.release();
+      const again = await acquireStoredIdentity(options);
+      const message = new TextEncoder().encode("signed after a reload");
+      const signature = await again.identity.sign(message);
+      expect(await verifySignature(first.identity.publicKey, message, signature)).toBe(true);
+      // Node 22 and Chromium both have WebCrypto Ed25519: the stored seed signs through it.
+      expect((await ed25519()).name).toBe("webcrypto");
       await again.release();
     });
 
