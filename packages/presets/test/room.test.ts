@@ -33,8 +33,8 @@ async function learn(who: MemoryNode, about: MemoryNode, topic: Topic): Promise<
 
 async function open(node: MemoryNode, topic: Topic): Promise<Room> {
   const room = await Room.open(node, topic, { ownsNode: true });
-  rooms.push(room as unknown as Room);
-  return room as unknown as Room;
+  rooms.push(room);
+  return room;
 }
 
 function first<T>(source: Observable<T>, predicate: (v: T) => boolean = () => true, ms = 5_000) {
