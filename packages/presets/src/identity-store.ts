@@ -115,7 +115,8 @@ function request<T>(
 /**
  * Takes the lowest free identity slot of `namespace` and `topic`: loads the identity stored in
  * it, or makes one and stores it. The slot stays taken until `release()` (or the tab closes).
- * When every slot is held, returns a new identity that is not stored (`slot: undefined`).
+ * When every slot is held, or the runtime has no IndexedDB, returns a new identity that is not
+ * stored (`slot: undefined`).
  *
  * @throws the browser's error when IndexedDB cannot be opened or written.
  */
@@ -123,7 +124,9 @@ export async function acquireStoredIdentity(
   options: StoredIdentityOptions,
 ): Promise<StoredIdentity> {
   const locks = options.locks ?? defaultIdentityLocks();
-  const factory = options.indexedDB ?? globalThis.indexedDB;
+  const factory = options.indexedDB ?? (globalThis.indexedDB as IDBFactory | undefined);
+  // No IndexedDB (a runtime without it): nothing can be kept, so nothing is locked either.
+  if (factory === undefined) return notKept();
   const scope = `${options.namespace}/${topicStorageKey(options.topic)}`;
   const maxSlots = options.maxSlots ?? 8;
   for (let slot = 0; slot < maxSlots; slot++) {
@@ -145,6 +148,10 @@ export async function acquireStoredIdentity(
       throw error;
     }
   }
+  return notKept();
+}
+
+async function notKept(): Promise<StoredIdentity> {
   return { identity: await Identity.generate(), slot: undefined, release: async () => {} };
 }
 

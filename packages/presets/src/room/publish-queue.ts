@@ -9,6 +9,7 @@ export interface PublishQueueConfig {
   readonly timeoutMs: number;
 }
 
+/** The queue's defaults: 256 messages, 30 s each. */
 export const DEFAULT_PUBLISH_QUEUE_CONFIG: PublishQueueConfig = {
   capacity: 256,
   timeoutMs: 30_000,
