@@ -1,0 +1,167 @@
+// The bundle budget (a step of `npm test`): builds examples/vite-app from the packed packages
+// and a bare libp2p browser stack (bench/bundle-baseline) with the same Vite in the same run,
+// gzips (-9) all JavaScript of each, prints both, their ratio and the example's largest modules,
+// writes the table into docs/benchmarks.md ("Bundle budget") and fails past MAX_RATIO.
+//
+// `--example-dir <dir>` builds the example there (emptied first) and keeps it, so the e2e step
+// can serve that build instead of making its own (scripts/test.ts passes it on).
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { gzipSync } from "node:zlib";
+import { buildExampleApp, VITE_BIN } from "../scripts/example-app.ts";
+import { codeBySource, packageOf, type SourceMapV3 } from "./sourcemap-breakdown.ts";
+
+/** The example's gzipped JavaScript may be at most this many times the bare stack's. */
+export const MAX_RATIO = 1.25;
+
+const run = promisify(execFile);
+const root = resolve(import.meta.dirname, "..");
+const baselineDir = join(root, "bench", "bundle-baseline");
+
+interface BundleSize {
+  /** Bytes of all `.js` files, minified. */
+  readonly raw: number;
+  /** Bytes of all `.js` files, each gzipped at level 9. */
+  readonly gzip: number;
+  /** Generated text per source file, over all chunks. */
+  readonly bySource: Map<string, string>;
+}
+
+const gzipLength = (text: string | Uint8Array): number => gzipSync(text, { level: 9 }).length;
+
+async function measure(distDir: string): Promise<BundleSize> {
+  const files = (await readdir(distDir, { recursive: true })).filter((f) => f.endsWith(".js"));
+  let raw = 0;
+  let gzip = 0;
+  const bySource = new Map<string, string>();
+  for (const file of files) {
+    const code = await readFile(join(distDir, file));
+    raw += code.length;
+    gzip += gzipLength(code);
+    const mapPath = join(distDir, `${file}.map`);
+    if (!existsSync(mapPath)) continue;
+    const map = JSON.parse(await readFile(mapPath, "utf8")) as SourceMapV3;
+    for (const [source, text] of codeBySource(code.toString("utf8"), map)) {
+      bySource.set(source, (bySource.get(source) ?? "") + text);
+    }
+  }
+  return { raw, gzip, bySource };
+}
+
+async function buildBaseline(outDir: string): Promise<void> {
+  await run(
+    process.execPath,
+    [VITE_BIN, "build", "--sourcemap", "--logLevel", "warn", "--outDir", outDir, "--emptyOutDir"],
+    { cwd: baselineDir, maxBuffer: 64 * 1024 * 1024 },
+  );
+}
+
+const kb = (bytes: number): string => (bytes / 1024).toFixed(1);
+
+/** The example's sources (or packages), largest first: [name, minified bytes, gzip alone]. */
+function largest(
+  bySource: Map<string, string>,
+  key: (source: string) => string,
+  count: number,
+): [string, number, number][] {
+  const grouped = new Map<string, string>();
+  for (const [source, text] of bySource) {
+    const name = key(source);
+    grouped.set(name, (grouped.get(name) ?? "") + text);
+  }
+  return [...grouped]
+    .map(([name, text]): [string, number, number] => [
+      name,
+      Buffer.byteLength(text),
+      gzipLength(text),
+    ])
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, count);
+}
+
+/** The source path as it reads in a table: from `node_modules/` on, or the app's own path. */
+function shortSource(source: string): string {
+  const at = source.lastIndexOf("node_modules/");
+  if (at >= 0) return source.slice(at + "node_modules/".length);
+  return source === "" ? "(unmapped)" : source.replace(/^(\.\.\/)+/, "");
+}
+
+async function writeSection(markdown: string): Promise<void> {
+  const target = join(root, "docs", "benchmarks.md");
+  const previous = await readFile(target, "utf8");
+  const title = "## Bundle budget";
+  const blocks = previous.split(/^(?=## )/m);
+  const at = blocks.findIndex((b) => b.startsWith(`${title}\n`));
+  const section = `${title}\n\n${markdown.trim()}\n\n`;
+  if (at >= 0) blocks[at] = section;
+  else blocks.push(`${blocks.at(-1)?.endsWith("\n\n") === true ? "" : "\n"}${section}`);
+  await writeFile(target, `${blocks.join("").trimEnd()}\n`);
+}
+
+async function main(): Promise<void> {
+  const flag = process.argv.indexOf("--example-dir");
+  const exampleWorkDir = flag >= 0 ? process.argv[flag + 1] : undefined;
+  const scratch = await mkdtemp(join(tmpdir(), "p2panda-web-budget-"));
+  try {
+    const started = performance.now();
+    const example = await buildExampleApp(exampleWorkDir ?? join(scratch, "example"));
+    const baselineStarted = performance.now();
+    const baselineOut = join(scratch, "baseline");
+    await buildBaseline(baselineOut);
+    const baselineMs = Math.round(performance.now() - baselineStarted);
+    const app = await measure(example.distDir);
+    const bare = await measure(baselineOut);
+    const ratio = app.gzip / bare.gzip;
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+
+    const topModules = largest(app.bySource, shortSource, 10);
+    const topPackages = largest(app.bySource, (s) => packageOf(s) ?? "(the app)", 10);
+    const t = example.timings;
+    const markdown = [
+      "Written by `npm test` (bench/bundle-budget.ts). examples/vite-app, installed from the packed",
+      "packages, against a bare libp2p browser stack (bench/bundle-baseline: WebSockets, WebRTC,",
+      "circuit relay, Noise, yamux, identify, ping), both built by the same Vite in the same run;",
+      `all JavaScript, gzip -9. Budget: at most ${MAX_RATIO}×.`,
+      "",
+      "| bundle | minified KB | gzip KB |",
+      "| --- | ---: | ---: |",
+      `| examples/vite-app | ${kb(app.raw)} | ${kb(app.gzip)} |`,
+      `| bare libp2p stack | ${kb(bare.raw)} | ${kb(bare.gzip)} |`,
+      `| **ratio** | ${(app.raw / bare.raw).toFixed(2)}× | **${ratio.toFixed(2)}×** |`,
+      "",
+      "The example's 10 largest modules (bytes from its source map; gzip of each alone):",
+      "",
+      "| module | minified KB | gzip KB |",
+      "| --- | ---: | ---: |",
+      ...topModules.map(([name, size, gz]) => `| \`${name}\` | ${kb(size)} | ${kb(gz)} |`),
+      "",
+      "By package:",
+      "",
+      "| package | minified KB | gzip KB |",
+      "| --- | ---: | ---: |",
+      ...topPackages.map(([name, size, gz]) => `| \`${name}\` | ${kb(size)} | ${kb(gz)} |`),
+      "",
+      `Pack (build + npm pack) ${(t.pack / 1000).toFixed(1)} s, npm install ${(t.install / 1000).toFixed(1)} s,`,
+      `tsc ${(t.typecheck / 1000).toFixed(1)} s, example vite build ${(t.build / 1000).toFixed(1)} s,`,
+      `baseline vite build ${(baselineMs / 1000).toFixed(1)} s; ${seconds} s in all.`,
+    ].join("\n");
+    console.log(markdown);
+    await writeSection(markdown);
+    if (ratio > MAX_RATIO) {
+      console.error(
+        `\n✗ bundle budget exceeded: ${kb(app.gzip)} KB / ${kb(bare.gzip)} KB = ${ratio.toFixed(2)}× > ${MAX_RATIO}×`,
+      );
+      process.exitCode = 1;
+    } else {
+      console.log(`\n✓ bundle budget: ${ratio.toFixed(2)}× ≤ ${MAX_RATIO}×`);
+    }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+await main();
