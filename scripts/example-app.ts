@@ -15,6 +15,12 @@ const run = promisify(execFile);
 const root = resolve(import.meta.dirname, "..");
 const exampleDir = join(root, "examples", "vite-app");
 
+/**
+ * Set to the `dist/` of an example built before (by the bundle budget or scripts/e2e.ts, outside
+ * the e2e network namespace, where npm cannot reach the registry): the e2e test serves it.
+ */
+export const EXAMPLE_DIST_ENV = "P2PANDA_EXAMPLE_DIST";
+
 /** The repository's Vite and TypeScript, run by path so the example needs neither installed. */
 export const VITE_BIN = join(root, "node_modules", "vite", "bin", "vite.js");
 const TSC_BIN = join(root, "node_modules", "typescript", "bin", "tsc");
