@@ -1,13 +1,22 @@
-// `npm test`: lint, typecheck, unit and browser tests (Vitest: Node + real Chromium), then the
-// multi-tab end-to-end suite (Playwright). Every step runs even when an earlier one failed, so
-// one run shows everything that is wrong; the last line counts the tests for CI.
+// `npm test`: lint, typecheck, unit and browser tests (Vitest: Node + real Chromium), the bundle
+// budget (which builds examples/vite-app from the packed packages), then the multi-tab
+// end-to-end suite (Playwright), which serves that same build of the example. Every step runs
+// even when an earlier one failed, so one run shows everything that is wrong; the last line
+// counts the tests for CI.
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { EXAMPLE_DIST_ENV } from "./example-app.ts";
 
 interface Step {
   name: string;
   command: string[];
 }
+
+// The bundle budget builds the example here and keeps it for the e2e step.
+const exampleWorkDir = mkdtempSync(join(tmpdir(), "p2panda-web-example-"));
+const exampleDist = join(exampleWorkDir, "app", "dist");
 
 const steps: Step[] = [
   { name: "lint", command: ["npx", "biome", "check", "."] },
@@ -23,6 +32,10 @@ const steps: Step[] = [
       "--outputFile.json=.vitest-results.json",
     ],
   },
+  {
+    name: "bundle budget",
+    command: ["node", "bench/bundle-budget.ts", "--example-dir", exampleWorkDir],
+  },
   { name: "e2e", command: ["node", "scripts/e2e.ts"] },
 ];
 
@@ -33,7 +46,14 @@ const failedSteps: string[] = [];
 for (const step of steps) {
   console.log(`\n▶ ${step.name}: ${step.command.join(" ")}`);
   const started = Date.now();
-  const result = spawnSync(step.command[0] as string, step.command.slice(1), { stdio: "inherit" });
+  // The e2e step serves the budget's build of the example; without one (the budget failed
+  // before building it) scripts/e2e.ts makes its own.
+  const env = { ...process.env };
+  if (step.name === "e2e" && existsSync(exampleDist)) env[EXAMPLE_DIST_ENV] = exampleDist;
+  const result = spawnSync(step.command[0] as string, step.command.slice(1), {
+    stdio: "inherit",
+    env,
+  });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   if (result.status !== 0) {
     failedSteps.push(step.name);
@@ -44,6 +64,8 @@ for (const step of steps) {
     console.log(`✓ ${step.name} passed in ${seconds} s`);
   }
 }
+
+rmSync(exampleWorkDir, { recursive: true, force: true });
 
 let passed = 0;
 let failed = 0;
