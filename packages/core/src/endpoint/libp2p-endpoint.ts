@@ -1,9 +1,9 @@
-import { noise } from "@chainsafe/libp2p-noise";
-import { yamux } from "@chainsafe/libp2p-yamux";
 import { identify } from "@libp2p/identify";
 import type { Connection, Libp2p, Libp2pEvents, PeerId, Stream } from "@libp2p/interface";
 import { KEEP_ALIVE } from "@libp2p/interface";
+import { noise } from "@libp2p/noise";
 import { ping } from "@libp2p/ping";
+import { yamux } from "@libp2p/yamux";
 import { multiaddr } from "@multiformats/multiaddr";
 import { EventStream } from "@p2panda-web/events";
 import { createLibp2p } from "libp2p";
