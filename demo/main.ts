@@ -2,6 +2,9 @@
 // makes its node with the browser preset of createNode (address book and logs in IndexedDB; the
 // browser endpoint dials the bootstrap node) and shows what happens: connections, discovery
 // (walkers), the gossip overlay and a chat synced through signed logs.
+
+import { webRTCDirect } from "@libp2p/webrtc";
+import { webTransport } from "@libp2p/webtransport";
 import {
   decodeCbor,
   encodeCbor,
@@ -62,8 +65,13 @@ async function main(): Promise<void> {
             addressBook: `p2panda-demo-address-book-${slot}`,
             logs: `p2panda-demo-logs-${slot}`,
           },
-    // The demo runs against a bootstrap on this machine or the LAN.
-    endpoint: { bootstrap, allowPrivateAddresses: true },
+    // The demo runs against a bootstrap on this machine or the LAN, and dials every address a
+    // bootstrap node offers (WebRTC-direct and WebTransport are opt-in), without STUN servers.
+    endpoint: {
+      bootstrap,
+      allowPrivateAddresses: true,
+      transports: [webRTCDirect({ rtcConfiguration: { iceServers: [] } }), webTransport()],
+    },
     services: benchmarkProtocolsRequested() ? benchmarkServices : {},
     // The views subscribe first, so they see the services from their start.
     start: false,

@@ -28,7 +28,8 @@ export type BrowserNodeOptions<S extends Record<string, NodeService>> = PresetNo
 
 /**
  * `createNode` for a browser tab: the browser endpoint (`createEndpoint`: WebSockets, WebRTC,
- * WebTransport, circuit relay), the address book and sync's logs in IndexedDB. The node closes
+ * circuit relay, and the `endpoint.transports` passed in), the address book and sync's logs in
+ * IndexedDB. The node closes
  * its databases on stop.
  *
  * @throws what `createNode` throws.

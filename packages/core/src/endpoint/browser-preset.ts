@@ -1,12 +1,12 @@
 import { circuitRelayTransport } from "@libp2p/circuit-relay-v2";
-import { webRTC, webRTCDirect } from "@libp2p/webrtc";
+import { webRTC } from "@libp2p/webrtc";
 import { webSockets } from "@libp2p/websockets";
-import { webTransport } from "@libp2p/webtransport";
 import type { Endpoint } from "./endpoint.ts";
 import {
   DEFAULT_BROWSER_ADDRESS_DIAL_TIMEOUT_MS,
   DEFAULT_IDLE_CONNECTION_TIMEOUT_MS,
   type EndpointOptions,
+  type EndpointPreset,
 } from "./endpoint-options.ts";
 import { startEndpoint } from "./libp2p-endpoint.ts";
 
@@ -19,14 +19,23 @@ export interface BrowserEndpointOptions extends EndpointOptions {
   readonly iceServers?: RTCIceServer[];
   /** More listen addresses (the preset listens on `/p2p-circuit` and `/webrtc`). */
   readonly listen?: readonly string[];
+  /**
+   * More libp2p transports to dial with, besides WebSockets, WebRTC and circuit relay: e.g.
+   * `webRTCDirect({ rtcConfiguration: { iceServers: [] } })` from `@libp2p/webrtc` or
+   * `webTransport()` from `@libp2p/webtransport`, for servers that offer no WebSockets
+   * (WebRTC-direct needs no TLS certificate). Default none. They are passed in rather than
+   * switched on by a flag so that an app which does not use them does not ship them (together
+   * ~12 KB gzip). Without `rtcConfiguration`, libp2p's WebRTC-direct uses public STUN servers.
+   */
+  readonly transports?: EndpointPreset["transports"];
 }
 
 /**
  * Creates and starts the browser endpoint (it also runs in Node, where WebRTC comes from
- * node-datachannel). It dials WebSockets, WebRTC-direct and WebTransport addresses, and once it
- * holds a reservation on a relay (a bootstrap node) it is reachable at
- * `…/p2p-circuit/webrtc/p2p/<id>`: other nodes signal through the relay and then talk over a
- * direct WebRTC connection. Reservation changes show as `endpoint:relay-reservation` events and
+ * node-datachannel). It dials WebSockets addresses (and those of the `transports` passed in,
+ * such as WebRTC-direct or WebTransport), and once it holds a reservation on a relay (a
+ * bootstrap node) it is reachable at `…/p2p-circuit/webrtc/p2p/<id>`: other nodes signal through
+ * the relay and then talk over a direct WebRTC connection. Reservation changes show as `endpoint:relay-reservation` events and
  * in the advertised addresses.
  *
  * Unlike libp2p's browser default, plain `ws://` addresses may be dialled (pages served over
@@ -45,9 +54,8 @@ export function createEndpoint(options: BrowserEndpointOptions): Promise<Endpoin
     transports: [
       webSockets(),
       webRTC({ rtcConfiguration: { iceServers: options.iceServers ?? [] } }),
-      webRTCDirect({ rtcConfiguration: { iceServers: options.iceServers ?? [] } }),
-      webTransport(),
       circuitRelayTransport(),
+      ...(options.transports ?? []),
     ],
     listen: ["/p2p-circuit", "/webrtc", ...(options.listen ?? [])],
   });
