@@ -126,7 +126,15 @@ async function main(): Promise<void> {
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
 
     const topModules = largest(app.bySource, shortSource, 10);
-    const topPackages = largest(app.bySource, (s) => packageOf(s) ?? "(the app)", 10);
+    const byPackage = (s: string): string => packageOf(s) ?? "(the app)";
+    const topPackages = largest(app.bySource, byPackage, 10);
+    const bareByPackage = new Map(
+      largest(bare.bySource, byPackage, Number.POSITIVE_INFINITY).map(([n, , gz]) => [n, gz]),
+    );
+    const onTop = largest(app.bySource, byPackage, Number.POSITIVE_INFINITY)
+      .map(([name, , gz]): [string, number] => [name, gz - (bareByPackage.get(name) ?? 0)])
+      .filter(([, extra]) => extra >= 512)
+      .sort((a, b) => b[1] - a[1]);
     const t = example.timings;
     const markdown = [
       "Written by `npm test` (bench/bundle-budget.ts). examples/vite-app, installed from the packed",
@@ -151,6 +159,12 @@ async function main(): Promise<void> {
       "| package | minified KB | gzip KB |",
       "| --- | ---: | ---: |",
       ...topPackages.map(([name, size, gz]) => `| \`${name}\` | ${kb(size)} | ${kb(gz)} |`),
+      "",
+      "What the example ships on top of the baseline (packages ≥ 0.5 KB more, gzip of each alone):",
+      "",
+      "| package | gzip KB more |",
+      "| --- | ---: |",
+      ...onTop.map(([name, extra]) => `| \`${name}\` | ${kb(extra)} |`),
       "",
       `Pack (build + npm pack) ${(t.pack / 1000).toFixed(1)} s, npm install ${(t.install / 1000).toFixed(1)} s,`,
       `tsc ${(t.typecheck / 1000).toFixed(1)} s, example vite build ${(t.build / 1000).toFixed(1)} s,`,
