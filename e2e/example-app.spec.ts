@@ -2,6 +2,8 @@
 // built by `vite build` (scripts/example-app.ts), served as static files. Two users (browser
 // contexts) open it on one topic against a bootstrap node: a gossip line sent in one reaches the
 // other, and an entry appended to the log in the other is synced back.
+import { rm } from "node:fs/promises";
+import { dirname } from "node:path";
 import type { Page } from "@playwright/test";
 import { buildExampleApp, EXAMPLE_DIST_ENV } from "../scripts/example-app.ts";
 import { type StaticServer, serveStatic } from "../scripts/static-server.ts";
@@ -9,6 +11,8 @@ import { expect, test } from "./fixtures.ts";
 import { collectPageErrors } from "./support/tabs.ts";
 
 let site: StaticServer;
+/** The temporary folder of a build this test made itself, removed after it. */
+let ownBuild: string | undefined;
 
 test.beforeAll(async () => {
   // scripts/e2e.ts builds the example before it enters the network namespace (npm needs the
@@ -16,13 +20,16 @@ test.beforeAll(async () => {
   let dist = process.env[EXAMPLE_DIST_ENV];
   if (dist === undefined) {
     test.setTimeout(300_000);
-    dist = (await buildExampleApp()).distDir;
+    const build = await buildExampleApp();
+    ownBuild = dirname(build.appDir);
+    dist = build.distDir;
   }
   site = await serveStatic(dist);
 });
 
 test.afterAll(async () => {
   await site?.close();
+  if (ownBuild !== undefined) await rm(ownBuild, { recursive: true, force: true });
 });
 
 async function openExample(page: Page, bootstrap: string, topic: string): Promise<string[]> {
