@@ -1,23 +1,98 @@
-// The typecheck step of `npm test`: extracts the README's usage example into an ignored file
-// (so the documented API cannot drift from the real one) and runs tsc over the whole project,
-// then over the README's examples alone with create-vite's strict settings
-// (scripts/tsconfig.readme.json), as an app that pastes them would compile them.
+// The typecheck step of `npm test`: every code block of README.md and docs/*.md is checked, so
+// the documented API and commands cannot drift from the real ones. TypeScript blocks are
+// extracted into ignored files under scripts/generated/ and compiled with the whole project by
+// tsc, and the README's examples once more alone with create-vite's strict settings
+// (scripts/tsconfig.readme.json), as an app that pastes them would compile them; JSON blocks
+// (one document, or one per line as the CLI prints them) are parsed; shell blocks are parsed by
+// `bash -n`. A block marked ```ts ignore (or any other fence info after the language) is prose,
+// not code, and is skipped; blocks without a language are output or trees.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { basename } from "node:path";
 
-const readme = readFileSync("README.md", "utf8");
-const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] as string);
-if (blocks.length === 0) throw new Error("README.md has no ```ts block");
+interface Block {
+  file: string;
+  line: number;
+  lang: string;
+  code: string;
+}
+
+const TS_LANGS = new Set(["ts", "typescript"]);
+const SHELL_LANGS = new Set(["sh", "bash", "shell"]);
+
+function blocksOf(file: string): Block[] {
+  const text = readFileSync(file, "utf8");
+  const blocks: Block[] = [];
+  // The info string is the language and nothing else; anything after it (`ts ignore`) opts out.
+  for (const m of text.matchAll(/^```([^\n]*)\n([\s\S]*?)^```$/gm)) {
+    const info = (m[1] as string).trim();
+    if (info === "" || /\s/.test(info)) continue;
+    const line = text.slice(0, m.index).split("\n").length;
+    blocks.push({ file, line, lang: info, code: m[2] as string });
+  }
+  return blocks;
+}
+
+const files = [
+  "README.md",
+  ...readdirSync("docs")
+    .filter((f) => f.endsWith(".md"))
+    .sort()
+    .map((f) => `docs/${f}`),
+];
+const blocks = files.flatMap(blocksOf);
+if (!blocks.some((b) => b.file === "README.md" && TS_LANGS.has(b.lang))) {
+  throw new Error("README.md has no ```ts block");
+}
+
+const problems: string[] = [];
+const counts = { ts: 0, readme: 0, json: 0, shell: 0, unchecked: 0 };
+rmSync("scripts/generated", { recursive: true, force: true });
 mkdirSync("scripts/generated", { recursive: true });
-blocks.forEach((code, i) => {
-  writeFileSync(
-    `scripts/generated/readme-example-${i}.ts`,
-    `// Generated from README.md.\n${code}\nexport {};\n`,
-  );
-});
+for (const block of blocks) {
+  const where = `${block.file}:${block.line}`;
+  if (TS_LANGS.has(block.lang)) {
+    counts.ts++;
+    // The README's keep the names scripts/tsconfig.readme.json compiles alone.
+    const name =
+      block.file === "README.md"
+        ? `readme-example-${counts.readme++}.ts`
+        : `${basename(block.file, ".md")}-line-${block.line}.ts`;
+    writeFileSync(
+      `scripts/generated/${name}`,
+      `// Generated from ${where}.\n${block.code}\nexport {};\n`,
+    );
+  } else if (block.lang === "json") {
+    counts.json++;
+    try {
+      JSON.parse(block.code);
+    } catch {
+      // Not one document: then one document per line, as the CLI prints its events.
+      for (const [i, jsonLine] of block.code.trim().split("\n").entries()) {
+        try {
+          JSON.parse(jsonLine);
+        } catch (error) {
+          problems.push(`${block.file}:${block.line + 1 + i}: invalid JSON: ${error}`);
+        }
+      }
+    }
+  } else if (SHELL_LANGS.has(block.lang)) {
+    counts.shell++;
+    const result = spawnSync("bash", ["-n"], { input: block.code, encoding: "utf8" });
+    if (result.status !== 0) problems.push(`${where}: shell syntax: ${result.stderr.trim()}`);
+  } else {
+    counts.unchecked++;
+  }
+}
+console.log(
+  `doc code blocks: ${counts.ts} TypeScript compiled, ${counts.json} JSON parsed, ` +
+    `${counts.shell} shell parsed, ${counts.unchecked} of other languages not checked`,
+);
+for (const problem of problems) console.error(problem);
+
 const result = spawnSync("npx", ["tsc", "-p", "tsconfig.json", "--noEmit"], { stdio: "inherit" });
 const strict = spawnSync("npx", ["tsc", "-p", "scripts/tsconfig.readme.json"], {
   stdio: "inherit",
 });
 const failed = [result, strict].find((run) => run.status !== 0);
-process.exit(failed === undefined ? 0 : (failed.status ?? 1));
+process.exit(problems.length > 0 ? 1 : failed === undefined ? 0 : (failed.status ?? 1));
