@@ -3,7 +3,7 @@
  * in memory for synchronous reads and persisted through a pluggable {@link AddressBookStore}:
  * IndexedDB in browsers ({@link indexedDbAddressBookStore}), memory for tests
  * ({@link memoryAddressBookStore}), SQLite in Node (`@p2panda-web/address-book/sqlite`).
- * @packageDocumentation
+ * @module @p2panda-web/address-book
  */
 
 /** Re-exported from `@p2panda-web/core` for convenience. */

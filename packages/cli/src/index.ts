@@ -1,6 +1,6 @@
 /**
  * @p2panda-web/cli: the `p2panda-web` command line (a bootstrap/relay node and a headless node).
- * @packageDocumentation
+ * @module @p2panda-web/cli
  */
 
 export { ADDRESS_BOOK_FILE, LOG_STORE_FILE } from "@p2panda-web/presets/node";

@@ -1,7 +1,7 @@
 /**
  * @p2panda-web/core: identifiers, identity, codec, node records and the protocol state
  * machines of p2panda-web.
- * @packageDocumentation
+ * @module @p2panda-web/core
  */
 export * from "./bytes.ts";
 export * from "./clock.ts";

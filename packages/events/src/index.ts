@@ -1,6 +1,6 @@
 /**
  * @p2panda-web/events: the shared shape of events and the hot RxJS streams that carry them.
- * @packageDocumentation
+ * @module @p2panda-web/events
  */
 export * from "./event.ts";
 export * from "./event-stream.ts";

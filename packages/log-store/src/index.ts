@@ -4,7 +4,7 @@
  * what every backend shares; the Node-only SQLite backend is `@p2panda-web/log-store/sqlite`.
  * Both pass core's store conformance suite, and both store each `putMany` batch atomically and
  * durably, so an interrupted write never leaves a gap in a log.
- * @packageDocumentation
+ * @module @p2panda-web/log-store
  */
 
 /** Re-exported from `@p2panda-web/core` for convenience. */

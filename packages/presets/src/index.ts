@@ -3,7 +3,7 @@
  * entry) and for a Node.js process (SQLite; `@p2panda-web/presets/node`). They live in a package
  * of their own because the stores come from `@p2panda-web/address-book` and
  * `@p2panda-web/log-store`, which depend on `@p2panda-web/core`, where `createNode` is.
- * @packageDocumentation
+ * @module @p2panda-web/presets
  */
 export {
   type BrowserNodeOptions,

@@ -2,7 +2,7 @@
  * The shared acceptance suite of the address book: every `AddressBookStore` backend runs it
  * (memory, SQLite, fake-indexeddb in Node, real IndexedDB in Chromium; yours too). One `describe`
  * per spec rule (spec §2); upstream test names are kept where a test ports one.
- * @module
+ * @module @p2panda-web/testkit/address-book
  */
 
 import {

@@ -47,6 +47,11 @@ async function chain(
 
 const seqs = (ops: readonly Operation[]) => ops.map((o) => o.header.seqNum);
 
+/**
+ * Registers the conformance suite of a {@link LogStore} backend (one Vitest `describe`).
+ * @param name - names the backend in the test titles.
+ * @param open - gives each test a fresh, empty store (and how to close it).
+ */
 export function describeLogStoreConformance(
   name: string,
   open: () => Promise<StoreFixture<LogStore>>,
@@ -180,6 +185,11 @@ export function describeLogStoreConformance(
   });
 }
 
+/**
+ * Registers the conformance suite of a {@link TopicStore} backend (one Vitest `describe`).
+ * @param name - names the backend in the test titles.
+ * @param open - gives each test a fresh, empty store (and how to close it).
+ */
 export function describeTopicStoreConformance(
   name: string,
   open: () => Promise<StoreFixture<TopicStore>>,

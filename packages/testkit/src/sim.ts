@@ -2,7 +2,7 @@
  * `@p2panda-web/testkit/sim`: the simulators that run the production protocol cores on a virtual
  * clock (hundreds or thousands of nodes in one process, deterministic for a seed), and the
  * network model they share, to measure a configuration or reproduce a bug.
- * @module
+ * @module @p2panda-web/testkit/sim
  */
 export {
   DiscoverySimulator,

@@ -1,7 +1,7 @@
 /**
  * `@p2panda-web/address-book/sqlite`: the SQLite backend of the address book, on Node 22's
  * built-in `node:sqlite`. Node only; browsers never import this entry point.
- * @packageDocumentation
+ * @module @p2panda-web/address-book/sqlite
  */
 import { DatabaseSync } from "node:sqlite";
 import { decodeNodeInfo, NodeId, type NodeInfo, Topic } from "@p2panda-web/core";

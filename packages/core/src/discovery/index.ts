@@ -1,7 +1,7 @@
 /**
  * Confidential discovery (spec §4): random walkers, backoff, the PSI-hash handshake and the
  * manager policy, all sans-IO, plus a session runner over a `MessageChannel` and a simulator.
- * @packageDocumentation
+ * @module @p2panda-web/core/discovery
  */
 export * from "./backoff.ts";
 export * from "./discovery-manager.ts";

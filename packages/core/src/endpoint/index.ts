@@ -2,7 +2,7 @@
  * `@p2panda-web/core/endpoint`: the libp2p endpoint p2panda protocols run on (spec §3). One
  * libp2p node per p2panda node, with the node's identity; each protocol session is one stream,
  * seen by protocols as a `MessageChannel`.
- * @packageDocumentation
+ * @module @p2panda-web/core/endpoint
  */
 export {
   advertisableAddresses,
@@ -21,6 +21,7 @@ export {
 } from "./connection-policy.ts";
 export type { Endpoint, EndpointMetrics } from "./endpoint.ts";
 export {
+  DEFAULT_BROWSER_ADDRESS_DIAL_TIMEOUT_MS,
   DEFAULT_DIAL_TIMEOUT_MS,
   DEFAULT_ENDPOINT_LIMITS,
   DEFAULT_FORGET_DEPARTED_AFTER_MS,

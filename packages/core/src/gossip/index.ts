@@ -2,7 +2,7 @@
  * Gossip (spec §5): per-topic HyParView membership and PlumTree broadcast as sans-IO state
  * machines, a multi-topic {@link GossipState} with input checks and per-link rate limits, and a
  * virtual-time {@link GossipSimulator}.
- * @packageDocumentation
+ * @module @p2panda-web/core/gossip
  */
 export * from "./config.ts";
 export * from "./errors.ts";
@@ -11,7 +11,7 @@ export * from "./gossip-service.ts";
 export * from "./gossip-state.ts";
 export * from "./hyparview.ts";
 export * from "./link-policy.ts";
-export type { LinkTableMetrics } from "./link-table.ts";
+export type { LinkTable, LinkTableMetrics } from "./link-table.ts";
 export * from "./messages.ts";
 export * from "./overlay-healer.ts";
 export * from "./plumtree.ts";

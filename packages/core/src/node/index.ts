@@ -1,7 +1,7 @@
 /**
  * `@p2panda-web/core/node`: the Node.js endpoint preset (TCP, WebSockets and WebRTC-direct
  * listeners, circuit-relay server). Node only; browsers use `@p2panda-web/core/endpoint`.
- * @packageDocumentation
+ * @module @p2panda-web/core/node
  */
 export {
   createNodeEndpoint,

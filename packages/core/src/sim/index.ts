@@ -3,7 +3,7 @@
  * reachability, partitions), churn, convergence measurement, wire sizes, statistics, and an
  * in-memory address book with simulated transport infos. The protocol simulators
  * (`DiscoverySimulator`, `GossipSimulator`) drive the production cores on top of them.
- * @packageDocumentation
+ * @module @p2panda-web/core/sim
  */
 export * from "./address-book.ts";
 export * from "./churn.ts";

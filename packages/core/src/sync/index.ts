@@ -3,7 +3,7 @@
  * sans-IO state machines first (`TopicHandshake`, `LogSync`), a session runner over a
  * `MessageChannel` (`SyncSession`), stores (`LogStore`, `TopicStore`, memory backends) and the
  * data-type-agnostic seam (`SyncProtocol`).
- * @packageDocumentation
+ * @module @p2panda-web/core/sync
  */
 export * from "./dedup.ts";
 export * from "./errors.ts";

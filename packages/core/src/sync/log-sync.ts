@@ -24,6 +24,7 @@ export const DEFAULT_MAX_OPERATION_SIZE = 1_000_000;
 /** Default most logs in one `Have`. */
 export const DEFAULT_MAX_LOGS_IN_HAVE = 10_000;
 
+/** The limits a {@link LogSync} applies unless its options say otherwise. */
 export const DEFAULT_SYNC_LIMITS: SyncLimits = {
   maxOperationSize: DEFAULT_MAX_OPERATION_SIZE,
   maxLogsInHave: DEFAULT_MAX_LOGS_IN_HAVE,

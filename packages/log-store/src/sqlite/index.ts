@@ -1,7 +1,7 @@
 /**
  * `@p2panda-web/log-store/sqlite`: the SQLite backend of the sync stores, on Node 22's built-in
  * `node:sqlite`. Node only; browsers never import this entry point.
- * @packageDocumentation
+ * @module @p2panda-web/log-store/sqlite
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { NodeId, Topic } from "@p2panda-web/core";

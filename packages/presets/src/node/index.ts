@@ -1,7 +1,7 @@
 /**
  * `@p2panda-web/presets/node`: `createNode` for a Node.js process, on SQLite, and the Node.js
  * `joinTopic`. Node only.
- * @packageDocumentation
+ * @module @p2panda-web/presets/node
  */
 
 export {
