@@ -4,7 +4,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Identity, Topic } from "@p2panda-web/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ADDRESS_BOOK_FILE, createNodeJsNode, LOG_STORE_FILE } from "../src/node/index.ts";
+import {
+  ADDRESS_BOOK_FILE,
+  createNodeJsNode,
+  LOG_STORE_FILE,
+  WEBRTC_DIRECT_CERTIFICATE_FILE,
+} from "../src/node/index.ts";
 
 /** A Node endpoint on loopback WebSockets only. */
 const LOOPBACK = {
@@ -64,5 +69,57 @@ describe("createNodeJsNode", () => {
     await node.stop();
     expect(existsSync(join(dataDir, ADDRESS_BOOK_FILE))).toBe(true);
     expect(existsSync(join(dataDir, LOG_STORE_FILE))).toBe(false);
+  });
+
+  it("advertises the same WebRTC-direct /certhash/ on every start with one data dir", async () => {
+    const identity = await Identity.generate();
+    const dataDir = join(dir, "bootstrap");
+    const endpoint = { ...LOOPBACK, webrtcDirectPort: 0 };
+    const certhashes = async (dataDir?: string) => {
+      const node = await createNodeJsNode({ identity, dataDir, endpoint, discovery: false });
+      const hashes = node.endpoint
+        .listenAddresses()
+        .filter((a) => a.includes("/webrtc-direct/"))
+        .map((a) => /\/certhash\/([^/]+)/.exec(a)?.[1]);
+      await node.stop();
+      expect(hashes).toHaveLength(1);
+      return hashes[0];
+    };
+    const first = await certhashes(dataDir);
+    expect(existsSync(join(dataDir, WEBRTC_DIRECT_CERTIFICATE_FILE))).toBe(true);
+    expect(await certhashes(dataDir)).toBe(first);
+    // Without a data dir the certificate, and with it the address, is new on every start.
+    expect(await certhashes()).not.toBe(first);
+  });
+
+  it("is dialled over WebRTC-direct with its kept certificate after a restart", async () => {
+    const identity = await Identity.generate();
+    const dataDir = join(dir, "bootstrap");
+    const endpoint = { ...LOOPBACK, wsPort: false, webrtcDirectPort: 0 } as const;
+    await (await createNodeJsNode({ identity, dataDir, endpoint, discovery: false })).stop();
+    const server = await createNodeJsNode({ identity, dataDir, endpoint, discovery: false });
+    const client = await createNodeJsNode({
+      discovery: false,
+      endpoint: {
+        ...endpoint,
+        webrtcDirectPort: false,
+        bootstrap: server.endpoint.listenAddresses().filter((a) => a.includes("/webrtc-direct/")),
+      },
+    });
+    try {
+      await expect
+        .poll(
+          () =>
+            client.endpoint
+              .connections()
+              .filter((c) => c.remote === identity.nodeId)
+              .map((c) => c.transport),
+          { timeout: 10_000 },
+        )
+        .toEqual(["webrtc-direct"]);
+    } finally {
+      await client.stop();
+      await server.stop();
+    }
   });
 });

@@ -1,6 +1,7 @@
 /**
  * `@p2panda-web/core/node`: the Node.js endpoint preset (TCP, WebSockets and WebRTC-direct
- * listeners, circuit-relay server). Node only; browsers use `@p2panda-web/core/endpoint`.
+ * listeners, circuit-relay server) and the WebRTC-direct certificate kept in a file. Node only;
+ * browsers use `@p2panda-web/core/endpoint`.
  * @module @p2panda-web/core/node
  */
 export {
@@ -9,3 +10,11 @@ export {
   type NodeEndpointOptions,
   type RelayServerOptions,
 } from "./node-endpoint.ts";
+export {
+  certhashOf,
+  DEFAULT_CERTIFICATE_LIFESPAN_MS,
+  DEFAULT_CERTIFICATE_RENEW_BEFORE_MS,
+  loadOrCreateWebRtcDirectCertificate,
+  type WebRtcDirectCertificateOptions,
+  type WebRtcDirectCertificateResult,
+} from "./webrtc-direct-certificate.ts";

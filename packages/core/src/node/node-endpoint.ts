@@ -1,6 +1,6 @@
 import { circuitRelayServer, circuitRelayTransport } from "@libp2p/circuit-relay-v2";
 import { tcp } from "@libp2p/tcp";
-import { webRTC, webRTCDirect } from "@libp2p/webrtc";
+import { type TransportCertificate, webRTC, webRTCDirect } from "@libp2p/webrtc";
 import { webSockets } from "@libp2p/websockets";
 import type { Endpoint } from "../endpoint/endpoint.ts";
 import type { EndpointOptions } from "../endpoint/endpoint-options.ts";
@@ -51,6 +51,11 @@ export interface NodeEndpointOptions extends EndpointOptions {
   readonly relayClient?: boolean;
   /** STUN/TURN servers for WebRTC; default none. */
   readonly iceServers?: RTCIceServer[];
+  /**
+   * The WebRTC-direct listener's certificate (see `loadOrCreateWebRtcDirectCertificate`). Default
+   * a new one on every start, so the listener's `/certhash/` and with it its address change.
+   */
+  readonly webrtcDirectCertificate?: TransportCertificate;
 }
 
 function ipPrefix(host: string): string {
@@ -95,7 +100,12 @@ export function createNodeEndpoint(options: NodeEndpointOptions): Promise<Endpoi
     transports: [
       tcp(),
       webSockets(),
-      webRTCDirect({ rtcConfiguration: { iceServers } }),
+      webRTCDirect({
+        rtcConfiguration: { iceServers },
+        ...(options.webrtcDirectCertificate === undefined
+          ? {}
+          : { certificate: options.webrtcDirectCertificate }),
+      }),
       webRTC({ rtcConfiguration: { iceServers } }),
       circuitRelayTransport(),
     ],

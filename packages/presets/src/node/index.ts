@@ -15,4 +15,5 @@ export {
   createNodeJsNode,
   LOG_STORE_FILE,
   type NodeJsNodeOptions,
+  WEBRTC_DIRECT_CERTIFICATE_FILE,
 } from "./node-js-node.ts";

@@ -4,7 +4,11 @@ import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
 import { sqliteAddressBookStore } from "@p2panda-web/address-book/sqlite";
 import { createNode, type NodeService, type P2pandaNode } from "@p2panda-web/core";
 import type { Endpoint } from "@p2panda-web/core/endpoint";
-import { createNodeEndpoint, type NodeEndpointOptions } from "@p2panda-web/core/node";
+import {
+  createNodeEndpoint,
+  loadOrCreateWebRtcDirectCertificate,
+  type NodeEndpointOptions,
+} from "@p2panda-web/core/node";
 import { openSqliteSyncStores } from "@p2panda-web/log-store/sqlite";
 import type { PresetNodeOptions } from "../preset-options.ts";
 
@@ -14,11 +18,19 @@ export const ADDRESS_BOOK_FILE = "address-book.sqlite";
 /** File name of the SQLite log store inside the data directory. */
 export const LOG_STORE_FILE = "logs.sqlite";
 
+/**
+ * File name of the WebRTC-direct certificate (key and certificate in PEM, mode 0600) inside the
+ * data directory: kept so that the node's WebRTC-direct address (its `/certhash/`) survives
+ * restarts.
+ */
+export const WEBRTC_DIRECT_CERTIFICATE_FILE = "webrtc-direct-certificate.pem";
+
 /** Options of {@link createNodeJsNode}. */
 export type NodeJsNodeOptions<S extends Record<string, NodeService>> = PresetNodeOptions<S> & {
   /**
-   * Directory of the SQLite files ({@link ADDRESS_BOOK_FILE}, {@link LOG_STORE_FILE}), made if
-   * missing. Without it everything is kept in memory and forgotten on stop.
+   * Directory of the SQLite files ({@link ADDRESS_BOOK_FILE}, {@link LOG_STORE_FILE}) and of the
+   * WebRTC-direct certificate ({@link WEBRTC_DIRECT_CERTIFICATE_FILE}), made if missing. Without
+   * it everything is kept in memory and forgotten on stop.
    */
   readonly dataDir?: string;
   /** The Node endpoint's options besides identity and address book (ports, relay, …). */
@@ -28,7 +40,8 @@ export type NodeJsNodeOptions<S extends Record<string, NodeService>> = PresetNod
 /**
  * `createNode` for a Node.js process (a bootstrap, an always-on peer): the Node endpoint
  * (`createNodeEndpoint`: TCP, WebSockets, WebRTC-direct, optionally a relay server), the address
- * book and sync's logs in SQLite (`node:sqlite`) in `dataDir`. The node closes its files on stop.
+ * book and sync's logs in SQLite (`node:sqlite`) in `dataDir`, and the WebRTC-direct certificate
+ * there too (the same `/certhash/` on every start). The node closes its files on stop.
  *
  * @throws what `createNode` throws; file system errors for `dataDir`.
  */
@@ -43,7 +56,21 @@ export function createNodeJsNode<S extends Record<string, NodeService> = Record<
       await mkdir(dataDir, { recursive: true });
       return AddressBook.open(await sqliteAddressBookStore(join(dataDir, ADDRESS_BOOK_FILE)));
     },
-    endpoint: (init) => createNodeEndpoint({ ...endpoint, ...init }),
+    endpoint: async (init) => {
+      const keepCertificate =
+        dataDir !== undefined &&
+        endpoint?.webrtcDirectPort !== false &&
+        endpoint?.webrtcDirectCertificate === undefined;
+      const certificate = keepCertificate
+        ? (await loadOrCreateWebRtcDirectCertificate(join(dataDir, WEBRTC_DIRECT_CERTIFICATE_FILE)))
+            .certificate
+        : endpoint?.webrtcDirectCertificate;
+      return createNodeEndpoint({
+        ...endpoint,
+        ...(certificate === undefined ? {} : { webrtcDirectCertificate: certificate }),
+        ...init,
+      });
+    },
     sync:
       sync === false
         ? false
