@@ -19,9 +19,13 @@ export interface CliProcess {
   stderr(): string;
 }
 
-export function startCli(args: string[], options: { stdin?: boolean } = {}): CliProcess {
+export function startCli(
+  args: string[],
+  options: { stdin?: boolean; env?: NodeJS.ProcessEnv } = {},
+): CliProcess {
   const child = spawn(process.execPath, ["--conditions=source", "--no-warnings", MAIN, ...args], {
     stdio: [options.stdin === true ? "pipe" : "ignore", "pipe", "pipe"],
+    ...(options.env === undefined ? {} : { env: { ...process.env, ...options.env } }),
   });
   let stderr = "";
   child.stderr?.on("data", (chunk) => {

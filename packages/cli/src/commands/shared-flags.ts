@@ -1,4 +1,8 @@
-import { ADDRESS_BOOK_FILE, LOG_STORE_FILE } from "@p2panda-web/presets/node";
+import {
+  ADDRESS_BOOK_FILE,
+  LOG_STORE_FILE,
+  WEBRTC_DIRECT_CERTIFICATE_FILE,
+} from "@p2panda-web/presets/node";
 import type { Command } from "../command.ts";
 
 /** Flags of both `bootstrap` and `node`. */
@@ -50,7 +54,7 @@ export const SHARED_FLAGS: Command["flags"] = [
     name: "data-dir",
     type: "string",
     placeholder: "<dir>",
-    description: `Directory for the SQLite address book (${ADDRESS_BOOK_FILE}) and, with --sync, the logs (${LOG_STORE_FILE}).`,
+    description: `Directory for the SQLite address book (${ADDRESS_BOOK_FILE}), the WebRTC-direct certificate (${WEBRTC_DIRECT_CERTIFICATE_FILE}, so its /certhash/ address survives restarts) and, with --sync, the logs (${LOG_STORE_FILE}).`,
     defaultText: "in memory, forgotten on exit",
   },
   {
