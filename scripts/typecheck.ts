@@ -4,8 +4,9 @@
 // tsc, and the README's examples once more alone with create-vite's strict settings
 // (scripts/tsconfig.readme.json), as an app that pastes them would compile them; JSON blocks
 // (one document, or one per line as the CLI prints them) are parsed; shell blocks are parsed by
-// `bash -n`. A block marked ```ts ignore (or any other fence info after the language) is prose,
-// not code, and is skipped; blocks without a language are output or trees.
+// `bash -n`; proxy configurations must be excerpts of deploy/. A block marked ```ts ignore (or
+// any other fence info after the language) is prose, not code, and is skipped; blocks without a
+// language are output or trees.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
@@ -19,6 +20,12 @@ interface Block {
 
 const TS_LANGS = new Set(["ts", "typescript"]);
 const SHELL_LANGS = new Set(["sh", "bash", "shell"]);
+// Proxy configurations are excerpts of the files in deploy/, which a test runs in a real proxy:
+// every line of such a block must be a line of its file.
+const EXCERPT_OF: Record<string, string> = {
+  caddyfile: "deploy/Caddyfile",
+  nginx: "deploy/nginx.conf",
+};
 
 function blocksOf(file: string): Block[] {
   const text = readFileSync(file, "utf8");
@@ -46,7 +53,7 @@ if (!blocks.some((b) => b.file === "README.md" && TS_LANGS.has(b.lang))) {
 }
 
 const problems: string[] = [];
-const counts = { ts: 0, readme: 0, json: 0, shell: 0, unchecked: 0 };
+const counts = { ts: 0, readme: 0, json: 0, shell: 0, excerpts: 0, unchecked: 0 };
 rmSync("scripts/generated", { recursive: true, force: true });
 mkdirSync("scripts/generated", { recursive: true });
 for (const block of blocks) {
@@ -80,13 +87,26 @@ for (const block of blocks) {
     counts.shell++;
     const result = spawnSync("bash", ["-n"], { input: block.code, encoding: "utf8" });
     if (result.status !== 0) problems.push(`${where}: shell syntax: ${result.stderr.trim()}`);
+  } else if (EXCERPT_OF[block.lang] !== undefined) {
+    counts.excerpts++;
+    const source = EXCERPT_OF[block.lang] as string;
+    const lines = new Set(
+      readFileSync(source, "utf8")
+        .split("\n")
+        .map((l) => l.trim()),
+    );
+    for (const line of block.code.split("\n").map((l) => l.trim())) {
+      if (line !== "" && !lines.has(line))
+        problems.push(`${where}: not a line of ${source}: ${line}`);
+    }
   } else {
     counts.unchecked++;
   }
 }
 console.log(
   `doc code blocks: ${counts.ts} TypeScript compiled, ${counts.json} JSON parsed, ` +
-    `${counts.shell} shell parsed, ${counts.unchecked} of other languages not checked`,
+    `${counts.shell} shell parsed, ${counts.excerpts} deploy/ excerpts matched, ` +
+    `${counts.unchecked} of other languages not checked`,
 );
 for (const problem of problems) console.error(problem);
 
