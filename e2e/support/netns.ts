@@ -1,6 +1,6 @@
-// Private network namespace for WebRTC tests (DESIGN.md, "Testing in this environment"): a fresh
-// namespace with loopback and a veth pair on 10.77.0.1/24 holding the default route, so Chromium
-// gathers a host ICE candidate on 10.77.0.1 while no packet can leave the machine.
+// Private network namespace for WebRTC tests: a fresh namespace with loopback and a veth pair on
+// 10.77.0.1/24 holding the default route, so Chromium gathers a host ICE candidate on 10.77.0.1
+// while no packet can leave the machine.
 import { spawnSync } from "node:child_process";
 
 /** Set (to "1") in the environment of a process re-executed inside the namespace. */
