@@ -36,6 +36,7 @@ export class HybridTimestamp {
       : Math.sign(this.logical - other.logical);
   }
 
+  /** Whether both parts are equal. */
   equals(other: HybridTimestamp): boolean {
     return this.physical === other.physical && this.logical === other.logical;
   }
@@ -63,6 +64,7 @@ export class HybridTimestamp {
     return new HybridTimestamp(value[0], value[1]);
   }
 
+  /** `physical.logical`, for logs. */
   toString(): string {
     return `${this.physical}.${this.logical}`;
   }

@@ -19,7 +19,9 @@ import { seededIdentity } from "./identities.ts";
 
 /** A fresh store and how to dispose of it. */
 export interface StoreFixture<S> {
+  /** A fresh, empty store. */
   readonly store: S;
+  /** Closes the store after the test, if it needs closing. */
   readonly close?: () => Promise<void>;
 }
 

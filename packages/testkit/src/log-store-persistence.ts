@@ -27,13 +27,17 @@ import { seededIdentity } from "./identities.ts";
 export interface OpenStores {
   readonly logStore: LogStore;
   readonly topicStore: TopicStore;
+  /** Closes both stores and their database. */
   close(): Promise<void>;
 }
 
 /** How the suite gets at a backend: a fresh database name and opening a database by name. */
 export interface Backend {
+  /** Names the backend in test titles. */
   readonly name: string;
+  /** A database name not used before. */
   freshName(): string;
+  /** Opens (or creates) the database `name` and its stores. */
   open(name: string): Promise<OpenStores>;
 }
 

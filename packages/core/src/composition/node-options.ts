@@ -69,7 +69,9 @@ export interface NodeComponents<
  * and starts a new one from its factory, with backoff (see {@link SupervisorConfig}).
  */
 export interface NodeService {
+  /** Starts the service; a returned promise is awaited. */
   start?(): void | Promise<void>;
+  /** Stops the service; a returned promise is awaited. */
   stop?(): void | Promise<void>;
   /** Merged into the node's `events$`; an error here means the service failed. */
   readonly events$?: Observable<P2pEvent>;

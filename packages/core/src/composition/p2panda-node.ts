@@ -120,6 +120,7 @@ export class P2pandaNode<
     this.services = services as Readonly<S>;
   }
 
+  /** Where the node is in its {@link Startable} lifecycle. */
   get state(): LifecycleState {
     return this.#lifecycle.state;
   }

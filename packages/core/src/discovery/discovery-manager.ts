@@ -645,6 +645,7 @@ export interface DiscoveryIngestStore<Sync extends boolean = boolean> {
   holds(id: NodeId, info: unknown): boolean;
   /** Stores `info` last-write-wins; whether it is the stored one afterwards. */
   insert(id: NodeId, info: unknown): Sync extends true ? boolean : MaybePromise<boolean>;
+  /** Records that `id` shares exactly `topics` with us (the session's intersection). */
   setTopics(id: NodeId, topics: ReadonlySet<Topic>): Sync extends true ? void : MaybePromise<void>;
   /** The topics `id` is known for now (read before `setTopics`). */
   topicsOf(id: NodeId): ReadonlySet<Topic>;

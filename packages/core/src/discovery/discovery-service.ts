@@ -43,16 +43,24 @@ import { runDiscoverySession } from "./session-runner.ts";
  * fits (core does not depend on that package).
  */
 export interface DiscoveryAddressBook {
+  /** The record of `id`, if known. */
   nodeInfo(id: NodeId): NodeInfo | undefined;
+  /** Every known node: what transport infos are handed out from. */
   allNodeInfos(): NodeInfo[];
+  /** Nodes known to share any of `topics`. */
   nodeInfosByTopics(topics: Iterable<Topic>): NodeInfo[];
+  /** The topics `id` is known to share with us (ours, for our own id). */
   nodeTopics(id: NodeId): ReadonlySet<Topic>;
+  /** Replaces the topics `id` is known to share with us. */
   setTopics(id: NodeId, topics: Iterable<Topic>): Promise<void>;
+  /** Stores a verified info last-write-wins; resolves whether it is the stored one now. */
   insertTransportInfo(id: NodeId, info: AuthenticatedTransportInfo): Promise<boolean>;
+  /** The topics of `id` now (with `emitCurrent`) and whenever they change. */
   watchNodeTopics(
     id: NodeId,
     options?: { emitCurrent?: boolean },
   ): Observable<{ readonly value: ReadonlySet<Topic> }>;
+  /** The record of `id` now (with `emitCurrent`) and whenever it changes. */
   watchNodeInfo(
     id: NodeId,
     options?: { emitCurrent?: boolean },

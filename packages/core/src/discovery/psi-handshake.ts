@@ -62,7 +62,9 @@ export interface PsiHandshakeOptions extends DiscoveryLimits {
 
 /** Conversion between node ids and their 32 bytes. */
 export interface NodeIdCodec {
+  /** The 32 bytes of `id`. */
   toBytes(id: NodeId): Uint8Array;
+  /** The node id of 32 bytes. */
   fromBytes(bytes: Uint8Array): NodeId;
 }
 
@@ -232,12 +234,14 @@ abstract class PsiParty implements PsiHandshake {
 export class PsiAlice extends PsiParty {
   readonly role = "alice";
 
+  /** First output (see {@link PsiHandshake.start}). */
   start(): PsiOutput {
     if (this.state !== "initial") throw new InvalidInputError("start() called twice");
     this.enter("awaiting-bob-salt-half-and-hashes");
     return { send: [{ type: "alice-salt-half", saltHalf: this.ownSaltHalf }], closeOurSide: false };
   }
 
+  /** Feeds one message (see {@link PsiHandshake.receive}). */
   receive(message: DiscoveryMessage): PsiOutput {
     if (
       this.state === "awaiting-bob-salt-half-and-hashes" &&
@@ -260,6 +264,7 @@ export class PsiAlice extends PsiParty {
     return this.unexpected(message);
   }
 
+  /** The remote closed its side (see {@link PsiHandshake.remoteClosed}). */
   remoteClosed(): PsiOutput {
     if (this.state !== "awaiting-bob-close") return this.closedEarly();
     this.enter("finished");
@@ -276,12 +281,14 @@ export class PsiBob extends PsiParty {
   readonly role = "bob";
   #aliceSalt: Uint8Array | undefined;
 
+  /** First output (see {@link PsiHandshake.start}). */
   start(): PsiOutput {
     if (this.state !== "initial") throw new InvalidInputError("start() called twice");
     this.enter("awaiting-alice-salt-half");
     return NOTHING;
   }
 
+  /** Feeds one message (see {@link PsiHandshake.receive}). */
   receive(message: DiscoveryMessage): PsiOutput {
     if (this.state === "awaiting-alice-salt-half" && message.type === "alice-salt-half") {
       this.#aliceSalt = salt(message.saltHalf, this.ownSaltHalf, ALICE_SALT_BYTE);
@@ -315,6 +322,7 @@ export class PsiBob extends PsiParty {
     return this.unexpected(message);
   }
 
+  /** The remote closed its side (see {@link PsiHandshake.remoteClosed}). */
   remoteClosed(): PsiOutput {
     return this.closedEarly();
   }

@@ -120,6 +120,7 @@ export class WalkerStep {
     this.#rng = rng;
   }
 
+  /** Where the step is: waiting to walk, in a session, or backing off. */
   get phase(): WalkerPhase {
     return this.#phase;
   }

@@ -12,8 +12,11 @@ import type { StreamDuplexOptions } from "./stream-duplex.ts";
  * and connection reports.
  */
 export interface EndpointAddressBook {
+  /** The record of `id`, if known: where its addresses are looked up. */
   nodeInfo(id: NodeId): NodeInfo | undefined;
+  /** Stores a record (our own transport info, bootstrap nodes); resolves whether it was new. */
   insertNodeInfo(info: NodeInfo): Promise<boolean>;
+  /** Records a connection attempt with `id` and whether it succeeded (staleness). */
   reportConnection(id: NodeId, ok: boolean): Promise<void>;
   /** Forgets a node (see {@link EndpointOptions.forgetDepartedAfterMs}); without it none is. */
   removeNode?(id: NodeId): Promise<boolean>;
@@ -150,7 +153,10 @@ export const DEFAULT_FORGET_DEPARTED_AFTER_MS = 10 * 60_000;
 export const DEFAULT_IDLE_CONNECTION_TIMEOUT_MS = 30_000;
 /** What a preset contributes: transports, listen addresses, extra libp2p services. */
 export interface EndpointPreset {
+  /** The libp2p transports the preset dials and listens with. */
   readonly transports: NonNullable<Libp2pInit["transports"]>;
+  /** Multiaddrs to listen on. */
   readonly listen: readonly string[];
+  /** Extra libp2p services (a relay server, say). */
   readonly services?: ServiceFactoryMap;
 }

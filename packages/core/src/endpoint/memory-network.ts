@@ -146,7 +146,11 @@ export class MemoryEndpoint implements ProtocolEndpoint {
     this.#handlers.delete(protocolName);
   }
 
-  /** @internal */
+  /**
+   * The handler this endpoint accepts `protocolName` with, if any: how the network delivers a
+   * connection. For the {@link MemoryNetwork} only.
+   * @internal
+   */
   handlerOf(
     protocolName: string,
   ): { handler: ProtocolHandler; options: MessageChannelOptions } | undefined {

@@ -26,9 +26,13 @@ export interface GossipDelivery {
  * only host; the seam keeps the handle free of the service's links and timers.
  */
 export interface GossipHandleHost {
+  /** The overlay neighbours of `topic` now. */
   neighbours(topic: Topic): NodeId[];
+  /** Broadcasts `content` on `topic`; returns its message id. For handles only. */
   _publish(topic: Topic, content: Uint8Array): Uint8Array;
+  /** A handle closed; the last of a topic leaves it. For handles only. */
   _release(handle: GossipHandle): Promise<void>;
+  /** The service's events of `topic`. For handles only. */
   _events(topic: Topic): Observable<GossipServiceEvent>;
 }
 

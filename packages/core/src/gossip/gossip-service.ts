@@ -29,10 +29,15 @@ import { OverlayHealer, type OverlayHealerConfig } from "./overlay-healer.ts";
  * (core does not depend on that package).
  */
 export interface GossipAddressBook {
+  /** Nodes known to share any of `topics`: whom a topic's overlay is entered through. */
   nodeInfosByTopics(topics: Iterable<Topic>): NodeInfo[];
+  /** The topics `id` is known to share with us. */
   nodeTopics(id: NodeId): ReadonlySet<Topic>;
+  /** Records that `id` (ourselves, for a joined topic) is in `topic`. */
   addTopic(id: NodeId, topic: Topic): Promise<void>;
+  /** Records that `id` left `topic`. */
   removeTopic(id: NodeId, topic: Topic): Promise<void>;
+  /** The nodes of `topic` (with `emitCurrent`, those known now) and those added later. */
   watchTopic(
     topic: Topic,
     options?: { emitCurrent?: boolean },

@@ -14,11 +14,15 @@ export type HyParViewTimer =
  * delivers the goodbye before closing the link.
  */
 export interface HyParViewSink {
+  /** Send `message` to `to` over its link (opened if need be). */
   send(to: NodeId, message: TopicMessage): void;
+  /** Call `timerFired(timer)` after `delayMs`. */
   setTimer(delayMs: number, timer: HyParViewTimer): void;
   /** The overlay no longer needs a link to `peer` (it left our active view or never answered). */
   disconnect(peer: NodeId): void;
+  /** `peer` joined the active view. */
   neighbourUp(peer: NodeId): void;
+  /** `peer` left the active view. */
   neighbourDown(peer: NodeId): void;
 }
 

@@ -11,7 +11,9 @@ export type PlumTreeTimer =
 
 /** Where {@link PlumTree} puts what it decides. */
 export interface PlumTreeSink {
+  /** Send `message` to the neighbour `to`. */
   send(to: NodeId, message: TopicMessage): void;
+  /** Call `timerFired(timer)` after `delayMs`. */
   setTimer(delayMs: number, timer: PlumTreeTimer): void;
   /** A message seen for the first time; `deliveredBy` is the link it came over. */
   deliver(message: GossipPayloadMessage, deliveredBy: NodeId): void;

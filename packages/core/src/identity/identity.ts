@@ -69,6 +69,7 @@ export class Identity {
     return { nodeId: this.nodeId };
   }
 
+  /** `Identity(<short node id>)`: never the secret key. */
   toString(): string {
     return `Identity(${NodeId.short(this.nodeId)})`;
   }

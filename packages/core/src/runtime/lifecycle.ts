@@ -16,8 +16,11 @@ export type LifecycleState = "idle" | "starting" | "running" | "stopping" | "sto
  * - a `start()` that fails leaves the service stopped and rethrows the cause.
  */
 export interface Startable {
+  /** Where the service is in its lifecycle. */
   readonly state: LifecycleState;
+  /** Starts the service; idempotent, throws after `stop()`. */
   start(): Promise<void>;
+  /** Stops the service for good; idempotent. */
   stop(): Promise<void>;
 }
 
@@ -52,6 +55,7 @@ export class Lifecycle {
     this.#stoppedError = stoppedError ?? (() => new ServiceStoppedError(service));
   }
 
+  /** Where the service is now. */
   get state(): LifecycleState {
     return this.#state;
   }

@@ -1,5 +1,6 @@
 /** A timer that has been scheduled; cancelling it twice, or after it ran, does nothing. */
 export interface ScheduledTimer {
+  /** Keeps the timer from firing; no-op once it fired. */
   cancel(): void;
 }
 

@@ -25,10 +25,12 @@ export class SimAddressBook<Info extends { readonly timestamp: number }>
   readonly bootstraps: NodeId[] = [];
   readonly byTopic = new Map<Topic, Set<NodeId>>();
 
+  /** Every node known. */
   get allNodeIds(): Iterable<NodeId> {
     return this.entries.keys();
   }
 
+  /** The bootstrap nodes known. */
   get bootstrapIds(): Iterable<NodeId> {
     return this.bootstraps;
   }
@@ -40,6 +42,7 @@ export class SimAddressBook<Info extends { readonly timestamp: number }>
     return e.lastOk === undefined || e.lastOk < e.lastFail;
   }
 
+  /** Adds `id` as a bootstrap node with its transport info. */
   addBootstrap(id: NodeId, info: Info): void {
     const e = this.#entry(id);
     if (!e.bootstrap) this.bootstraps.push(id);
@@ -71,6 +74,7 @@ export class SimAddressBook<Info extends { readonly timestamp: number }>
     }
   }
 
+  /** Records a connection attempt with `id` (staleness). */
   reportConnection(id: NodeId, ok: boolean, now: number): void {
     const e = this.#entry(id);
     if (ok) e.lastOk = now;

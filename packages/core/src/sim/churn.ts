@@ -19,8 +19,11 @@ export interface ChurnTarget<N> {
   leaveCandidates(): readonly N[];
   /** Nodes that may come back (online or not; an online pick is skipped, not redrawn). */
   rejoinCandidates?(): readonly N[];
+  /** Whether `node` is online now. */
   isOnline(node: N): boolean;
+  /** Takes `node` offline. */
   leave(node: N): void;
+  /** Brings `node` back online. */
   rejoin?(node: N): void;
   /** A new node arrives. */
   join(): void;

@@ -1,3 +1,5 @@
+import type { ScheduledTimer } from "../runtime/timers.ts";
+
 /**
  * A virtual-time event queue for simulators: callbacks run in time order (ties in insertion
  * order), and `now()` jumps to each event's time. Nothing waits for the real clock.
@@ -27,7 +29,7 @@ export class VirtualScheduler {
    * Runs `run` after `delayMs` of virtual time (0 = after the events already due now). The
    * returned timer's `cancel()` keeps it from running (it stays queued, as a no-op).
    */
-  schedule(delayMs: number, run: () => void): { cancel(): void } {
+  schedule(delayMs: number, run: () => void): ScheduledTimer {
     const item: Entry = { at: this.#now + Math.max(0, delayMs), seq: this.#seq++, run };
     const heap = this.#heap;
     heap.push(item);

@@ -85,12 +85,12 @@ export class LogSync {
     this.#dedup = new DeduplicationBuffer(dedupCapacity);
   }
 
-  /** State of each direction, for errors and tests. */
   /** Whether the remote's side of the catch-up is over (its `done` arrived). */
   get inboundDone(): boolean {
     return this.#inbound === "done";
   }
 
+  /** State of each direction, for errors and tests. */
   get state(): string {
     return `in:${this.#inbound}/out:${this.#outbound}`;
   }

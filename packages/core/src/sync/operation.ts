@@ -30,6 +30,7 @@ export interface Operation {
 /** What signs operations: an `Identity` is one. */
 export interface OperationSigner {
   readonly publicKey: Uint8Array;
+  /** The Ed25519 signature of `message` by the key of `publicKey`. */
   sign(message: Uint8Array): Promise<Uint8Array>;
 }
 

@@ -24,6 +24,9 @@ import type { LogId } from "./log-id.ts";
 export interface SyncProtocol<TOutput, TEvent = never> {
   /** Short name, for logs and events. */
   readonly name: string;
+  /**
+   * Runs the protocol over `channel` to its end; `emit` receives its events. Rejects on failure.
+   */
   run(channel: MessageChannel, emit?: (event: TEvent) => void): Promise<TOutput>;
 }
 

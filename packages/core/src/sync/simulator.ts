@@ -2,6 +2,7 @@ import { Identity } from "../identity/identity.ts";
 import { NodeId } from "../ids/node-id.ts";
 import { Topic } from "../ids/topic.ts";
 import { type Rng, seededRng, shuffle } from "../random.ts";
+import type { ScheduledTimer } from "../runtime/timers.ts";
 import { scheduleChurn } from "../sim/churn.ts";
 import { Convergence } from "../sim/convergence.ts";
 import { type LatencyRange, SimNetwork } from "../sim/network.ts";
@@ -105,7 +106,7 @@ export interface SimSyncNode {
   /** Overlay neighbours (node indices) in the topic. */
   readonly neighbours: Set<number>;
   readonly sessions: Map<SessionKey, SimSession>;
-  readonly timers: Map<string, { cancel(): void }>;
+  readonly timers: Map<string, ScheduledTimer>;
   /** Our own log: written so far, and the rest still to write. */
   readonly own: Operation[];
   written: number;

@@ -10,9 +10,13 @@ import type { SyncServiceEvent } from "./service-events.ts";
 
 /** What a {@link SyncHandle} asks of the service that made it (the `SyncService`). */
 export interface SyncHandleHost<TItem, TEvent extends TopicSyncEvent, TWrite, TWriteOptions> {
+  /** The service's events of `topic`. For handles only. */
   _events(topic: Topic): Observable<SyncServiceEvent<TEvent>>;
+  /** Writes `input` to our log of `topic` and sends it on. For handles only. */
   _publish(topic: Topic, input: TWrite, options?: TWriteOptions): Promise<TItem>;
+  /** Every stored item of `topic`. For handles only. */
   _operations(topic: Topic): Promise<TItem[]>;
+  /** A handle closed; the last of a topic ends its sessions. For handles only. */
   _release(handle: SyncHandle<TItem, TEvent, TWrite, TWriteOptions>): Promise<void>;
 }
 
@@ -83,7 +87,11 @@ export class SyncHandle<
     await this.#service._release(this);
   }
 
-  /** @internal */
+  /**
+   * Marks the handle closed without releasing it: what `close` does first, and what the service
+   * does to every handle when it stops. For the service only.
+   * @internal
+   */
   _end(): void {
     this.#closed = true;
   }

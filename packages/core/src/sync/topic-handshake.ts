@@ -45,6 +45,7 @@ export class TopicHandshake {
     return this.#topic;
   }
 
+  /** Whether both sides know the topic. */
   get isDone(): boolean {
     return this.#state === "done";
   }

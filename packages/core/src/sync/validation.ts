@@ -8,6 +8,7 @@ import { logIdOf, type Operation } from "./operation.ts";
 
 /** Checks one Ed25519 signature; `nobleEd25519` and `webCryptoEd25519()` are such verifiers. */
 export interface SignatureVerifier {
+  /** Whether `signature` is a valid (strict) Ed25519 signature of `message` by `publicKey`. */
   verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean>;
 }
 
