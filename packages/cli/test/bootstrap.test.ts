@@ -102,7 +102,7 @@ describe("p2panda-web bootstrap", () => {
     }
   });
 
-  it("creates the key file with mode 0600 and keeps its node id across restarts", async () => {
+  it("creates the key file with mode 0600 and keeps its node id and WebRTC-direct certhash across restarts", async () => {
     const keyFile = join(dir, "keys", "node.key");
     const dataDir = join(dir, "data");
     const args = ["bootstrap", "--key-file", keyFile, "--data-dir", dataDir];
@@ -120,6 +120,14 @@ describe("p2panda-web bootstrap", () => {
     running.push(second.child);
     const two = await second.line<ListeningLine>((l) => l.event === "listening");
     expect(two.nodeId).toBe(one.nodeId);
+    // The certificate is kept in the data dir: the WebRTC-direct address browsers were given
+    // still works (its port is the same too when --webrtc-port is fixed).
+    const certhashes = (line: ListeningLine) =>
+      line.addrs
+        .filter((a) => transportKind(a) === "webrtc-direct")
+        .map((a) => /\/certhash\/([^/]+)/.exec(a)?.[1]);
+    expect(certhashes(one)).toHaveLength(1);
+    expect(certhashes(two)).toEqual(certhashes(one));
     second.child.kill("SIGINT");
     expect(await second.exit).toBe(0);
 
