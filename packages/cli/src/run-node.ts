@@ -4,7 +4,11 @@
 import { join } from "node:path";
 import { Identity, NetworkId, Topic } from "@p2panda-web/core";
 import { DEFAULT_RELAY_SERVER_OPTIONS } from "@p2panda-web/core/node";
-import { createNodeJsNode, LOG_STORE_FILE } from "@p2panda-web/presets/node";
+import {
+  createNodeJsNode,
+  LOG_STORE_FILE,
+  WEBRTC_DIRECT_CERTIFICATE_FILE,
+} from "@p2panda-web/presets/node";
 import { type CliIo, type FlagValues, UsageError } from "./command.ts";
 import { loadOrCreateKeyFile } from "./key-file.ts";
 import { connectionLine, discoveryLine, type ListeningLine } from "./node-lines.ts";
@@ -117,6 +121,11 @@ export async function runNode(values: FlagValues, io: CliIo, role: NodeRole): Pr
           : `sync: logs in ${join(dataDir, LOG_STORE_FILE)}`,
       );
     }
+    io.stderr(
+      dataDir === undefined
+        ? "webrtc-direct: no --data-dir, a new certificate (and /certhash/ address) on every start"
+        : `webrtc-direct: certificate in ${join(dataDir, WEBRTC_DIRECT_CERTIFICATE_FILE)}`,
+    );
     node.endpoint.events$.subscribe((event) => {
       const line = connectionLine(event);
       if (line !== undefined) io.stdout(JSON.stringify(line));

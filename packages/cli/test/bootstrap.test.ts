@@ -128,6 +128,9 @@ describe("p2panda-web bootstrap", () => {
         .map((a) => /\/certhash\/([^/]+)/.exec(a)?.[1]);
     expect(certhashes(one)).toHaveLength(1);
     expect(certhashes(two)).toEqual(certhashes(one));
+    await expect
+      .poll(() => second.stderr())
+      .toContain(`webrtc-direct: certificate in ${join(dataDir, "webrtc-direct-certificate.pem")}`);
     second.child.kill("SIGINT");
     expect(await second.exit).toBe(0);
 
