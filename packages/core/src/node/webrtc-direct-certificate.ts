@@ -17,7 +17,7 @@ import {
 } from "@peculiar/x509";
 import { InvalidInputError } from "../errors.ts";
 
-/** How long a new certificate is valid. Browsers check only its hash, not its dates. */
+/** How long a new certificate is valid. WebRTC authenticates it by the hash in the address. */
 export const DEFAULT_CERTIFICATE_LIFESPAN_MS = 365 * 24 * 60 * 60 * 1000;
 /** A certificate with less than this left is replaced at start (its hash changes then). */
 export const DEFAULT_CERTIFICATE_RENEW_BEFORE_MS = 30 * 24 * 60 * 60 * 1000;
