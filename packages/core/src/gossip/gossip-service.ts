@@ -2,6 +2,7 @@ import { EventStream } from "@p2panda-web/events";
 import { filter, type Observable, type Subscription } from "rxjs";
 import type { Clock } from "../clock.ts";
 import { DEFAULT_FRAME_TIMEOUT_MS, type MessageChannelOptions } from "../codec/message-channel.ts";
+import type { PayloadKey } from "../crypto/payload-key.ts";
 import type { ProtocolEndpoint } from "../endpoint/protocol-endpoint.ts";
 import { ProtocolName } from "../ids/network-id.ts";
 import type { NodeId } from "../ids/node-id.ts";
@@ -119,6 +120,12 @@ export interface GossipStreamOptions {
    * manager gossips on a derived topic but discovers peers through the real one.
    */
   discoveryTopic?: Topic;
+  /**
+   * Encrypts what this handle publishes and decrypts what it receives (see
+   * `TopicSecret.payloadKey`). Per handle: without one, content travels and arrives as given.
+   * A sealed message is `SEALED_PAYLOAD_OVERHEAD` (41) bytes longer than its plaintext.
+   */
+  payloadKey?: PayloadKey;
 }
 
 /** Events of the gossip service: the overlays' events plus refused peers. */
@@ -285,7 +292,7 @@ export class GossipService implements Startable {
   /**
    * Joins `topic`'s overlay and returns a handle to publish and receive on it. A topic that is
    * already joined is shared (reference counted), with the options of its first stream (a
-   * different `discoveryTopic` later is ignored). The discovery topic is added to our own topics
+   * different `discoveryTopic` later is ignored; `payloadKey` is the handle's own). The discovery topic is added to our own topics
    * in the address book, so discovery announces us for it, and removed with the last handle
    * unless the app had added it itself.
    *
@@ -310,14 +317,14 @@ export class GossipService implements Startable {
         }),
       };
       this.#topics.set(topic, entry);
-      const handle = new GossipHandle(this, topic);
+      const handle = new GossipHandle(this, topic, options.payloadKey);
       entry.handles.add(handle);
       await this.#addOwnTopic(discoveryTopic);
       this.#apply(this.#state.join(topic, [], this.#clock.now()));
       this.#healOverlays();
       return handle;
     }
-    const handle = new GossipHandle(this, topic);
+    const handle = new GossipHandle(this, topic, options.payloadKey);
     entry.handles.add(handle);
     return handle;
   }
