@@ -1,4 +1,5 @@
 import type { P2pEvent } from "@p2panda-web/events";
+import type { PayloadDecryptionError } from "../crypto/payload-key.ts";
 import type { NodeId } from "../ids/node-id.ts";
 import type { Topic } from "../ids/topic.ts";
 import type { SyncMetrics } from "./metrics.ts";
@@ -27,6 +28,17 @@ export interface OperationReceivedEvent extends P2pEvent<"sync:operation-receive
   readonly phase: "sync" | "live";
   readonly metrics: SyncMetrics;
 }
+/**
+ * A received operation was validated and stored, but the topic's payload key does not open its
+ * body (written with another key, or by a node that does not encrypt). Follows its
+ * `sync:operation-received`; the session goes on, and the operation is served to others as is.
+ */
+export interface PayloadUndecryptableEvent
+  extends P2pEvent<"sync:payload-undecryptable">,
+    SyncEventBase {
+  readonly operation: Operation;
+  readonly error: PayloadDecryptionError;
+}
 /** Both directions of the sync phase completed. */
 export interface SyncFinishedEvent extends P2pEvent<"sync:finished">, SyncEventBase {
   readonly metrics: SyncMetrics;
@@ -48,6 +60,7 @@ export type SyncEvent =
   | SessionStartedEvent
   | SyncStartedEvent
   | OperationReceivedEvent
+  | PayloadUndecryptableEvent
   | SyncFinishedEvent
   | LiveModeStartedEvent
   | LiveModeFinishedEvent

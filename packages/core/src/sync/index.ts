@@ -17,6 +17,7 @@ export * from "./log-sync-protocol.ts";
 export * from "./messages.ts";
 export * from "./metrics.ts";
 export * from "./operation.ts";
+export * from "./payload-encryption.ts";
 export * from "./protocol.ts";
 export * from "./remote-fault.ts";
 export * from "./service-events.ts";

@@ -1,4 +1,5 @@
 import type { Unstamped } from "@p2panda-web/events";
+import type { PayloadKey } from "../crypto/payload-key.ts";
 import { ProtocolName } from "../ids/network-id.ts";
 import { NodeId } from "../ids/node-id.ts";
 import type { Topic } from "../ids/topic.ts";
@@ -7,6 +8,7 @@ import type { SyncEvent } from "./events.ts";
 import type { LogId } from "./log-id.ts";
 import type { SyncLimits } from "./log-sync.ts";
 import { createOperation, type Operation, type OperationSigner } from "./operation.ts";
+import { logPayloadContext, revealOperation } from "./payload-encryption.ts";
 import type { TopicSessionOptions, TopicSyncProtocol, TopicSyncSession } from "./protocol.ts";
 import { isRemoteFault } from "./remote-fault.ts";
 import { SyncSession } from "./session.ts";
@@ -67,6 +69,8 @@ export class LogSyncProtocol
   /** Our log of each open topic. */
   readonly #logIds = new Map<Topic, LogId>();
   readonly #publishChains = new Map<string, Promise<unknown>>();
+  /** Payload keys of the topics opened with one: their bodies are sealed and opened here. */
+  readonly #payloadKeys = new Map<Topic, PayloadKey>();
 
   constructor(options: LogSyncProtocolOptions) {
     this.options = options;
@@ -78,9 +82,13 @@ export class LogSyncProtocol
     return this.#logIds.get(topic) ?? (topic as string);
   }
 
-  async openTopic(topic: Topic, options: { readonly logId?: LogId }): Promise<void> {
+  async openTopic(
+    topic: Topic,
+    options: { readonly logId?: LogId; readonly payloadKey?: PayloadKey },
+  ): Promise<void> {
     const logId = options.logId ?? (topic as string);
     this.#logIds.set(topic, logId);
+    if (options.payloadKey !== undefined) this.#payloadKeys.set(topic, options.payloadKey);
     // Our own log belongs to the topic from the start, so the first peer gets it.
     await this.options.topicStore.associate(topic, this.author, logId);
   }
@@ -98,12 +106,23 @@ export class LogSyncProtocol
       firstMessageTimeoutMs:
         this.options.firstMessageTimeoutMs ?? DEFAULT_SYNC_FIRST_MESSAGE_TIMEOUT_MS,
       clock: options.clock,
+      reveal: (topic, operation) => this.#reveal(topic, operation),
       ...(verifier !== undefined ? { verifier } : {}),
       ...(limits !== undefined ? { limits } : {}),
     });
   }
 
-  /** Creates, signs and stores the next operation of our log with `payload`. */
+  /** An operation as the topic's streams hand it out: its body opened if the topic has a key. */
+  #reveal(topic: Topic, operation: Operation): ReturnType<typeof revealOperation> {
+    const key = this.#payloadKeys.get(topic);
+    return key === undefined ? { operation } : revealOperation(key, topic, operation);
+  }
+
+  /**
+   * Creates, signs and stores the next operation of our log with `payload`, sealed first when
+   * the topic has a payload key (the signature then covers the ciphertext, so a blind peer can
+   * verify it). The result carries the plaintext as `payload` in that case.
+   */
   async write(
     topic: Topic,
     payload: Uint8Array,
@@ -120,8 +139,13 @@ export class LogSyncProtocol
       .then(async () => {
         const { logStore, topicStore, signer } = this.options;
         const latest = await logStore.latest(this.author, logId);
+        const key = this.#payloadKeys.get(topic);
+        const body =
+          key === undefined
+            ? payload
+            : key.seal(payload, logPayloadContext(topic, signer.publicKey));
         const operation = await createOperation(signer, {
-          payload,
+          payload: body,
           logId,
           seqNum: latest === undefined ? 0 : latest.header.seqNum + 1,
           ...(latest !== undefined ? { backlink: latest.hash } : {}),
@@ -130,7 +154,7 @@ export class LogSyncProtocol
         });
         await logStore.putMany([operation]);
         await topicStore.associate(topic, this.author, logId);
-        return operation;
+        return key === undefined ? operation : { ...operation, payload };
       });
     this.#publishChains.set(key, created);
     const operation = await created;
@@ -145,7 +169,8 @@ export class LogSyncProtocol
     for (const [author, logIds] of await topicStore.resolve(topic)) {
       for (const logId of logIds) result.push(...(await logStore.range(author, logId)));
     }
-    return result;
+    if (!this.#payloadKeys.has(topic)) return result;
+    return result.map((operation) => this.#reveal(topic, operation).operation);
   }
 
   received(event: SyncEvent): Operation | undefined {

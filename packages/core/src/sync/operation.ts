@@ -25,6 +25,12 @@ export interface Operation {
   readonly headerBytes: Uint8Array;
   /** Absent when the author had no payload or the payload was pruned. */
   readonly body?: Body;
+  /**
+   * The decrypted body: set only on operations handed out by a sync stream opened with a
+   * `payloadKey` (its events, `operations()` and `publish`), when the key opens the body. It is
+   * never stored or sent; the body (ciphertext) is what the signature covers.
+   */
+  readonly payload?: Uint8Array;
 }
 
 /** What signs operations: an `Identity` is one. */

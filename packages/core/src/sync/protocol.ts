@@ -1,6 +1,7 @@
 import type { P2pEvent, Unstamped } from "@p2panda-web/events";
 import type { Clock } from "../clock.ts";
 import type { MessageChannel } from "../codec/message-channel.ts";
+import type { PayloadKey } from "../crypto/payload-key.ts";
 import type { NodeId } from "../ids/node-id.ts";
 import type { Topic } from "../ids/topic.ts";
 import type { LogId } from "./log-id.ts";
@@ -113,8 +114,14 @@ export interface TopicSyncProtocol<TItem, TEvent extends TopicSyncEvent, TWrite,
   readonly name: string;
   /** The stream protocol its sessions run on (one per protocol, so protocols never mix). */
   readonly streamProtocol: string;
-  /** A topic opens here: prepare what its sessions need (log sync: our log joins the topic). */
-  openTopic(topic: Topic, options: { readonly logId?: LogId }): Promise<void>;
+  /**
+   * A topic opens here: prepare what its sessions need (log sync: our log joins the topic, and
+   * a payload key seals what we write and opens what we receive).
+   */
+  openTopic(
+    topic: Topic,
+    options: { readonly logId?: LogId; readonly payloadKey?: PayloadKey },
+  ): Promise<void>;
   /** A new session. */
   session(options: TopicSessionOptions): TopicSyncSession<TItem, TEvent>;
   /** Writes `input` locally, durably; the service then offers the result to live peers. */

@@ -19,6 +19,7 @@ import { LogSync, type LogSyncOutput, type SyncLimits } from "./log-sync.ts";
 import { decodeSyncMessage, encodeSyncMessage, type TopicSyncMessage } from "./messages.ts";
 import type { SyncMetrics } from "./metrics.ts";
 import { authorOf, logIdOf, type Operation } from "./operation.ts";
+import type { RevealedOperation } from "./payload-encryption.ts";
 import type { SyncProtocol } from "./protocol.ts";
 import type { LogStore } from "./store/log-store.ts";
 import type { TopicStore } from "./store/topic-store.ts";
@@ -65,6 +66,12 @@ export interface SyncSessionOptions {
    * the channel's receive timeout.
    */
   readonly firstMessageTimeoutMs?: number;
+  /**
+   * Opens the bodies of received operations for their events (log sync with a payload key):
+   * the event carries what it returns, and a `sync:payload-undecryptable` follows when it
+   * reports an error. Storage and forwarding keep the operation as received.
+   */
+  readonly reveal?: (topic: Topic, operation: Operation) => RevealedOperation;
   /** Identifies the session in events. Default: a counter. */
   readonly sessionId?: string;
   /** Time source for event stamps. */
@@ -401,8 +408,17 @@ export class SyncSession implements SyncProtocol<SyncMetrics, SyncEvent> {
     if (ingest === undefined) return;
     const { stored, error } = await ingest.flush();
     const phase = this.#phase === "live" ? "live" : "sync";
-    for (const operation of stored) {
+    const reveal = this.#options.reveal;
+    const topic = this.#topic;
+    for (const received of stored) {
+      const { operation, error: undecryptable } =
+        reveal !== undefined && topic !== undefined
+          ? reveal(topic, received)
+          : { operation: received, error: undefined };
       this.#raise({ type: "sync:operation-received", operation, phase, metrics: this.metrics });
+      if (undecryptable !== undefined) {
+        this.#raise({ type: "sync:payload-undecryptable", operation, error: undecryptable });
+      }
     }
     if (error !== undefined && rethrow) throw error;
   }

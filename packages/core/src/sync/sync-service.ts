@@ -3,6 +3,7 @@ import { filter, type Observable, type Subscription } from "rxjs";
 import { concatBytes, fromHex } from "../bytes.ts";
 import type { Clock } from "../clock.ts";
 import type { MessageChannel } from "../codec/message-channel.ts";
+import type { PayloadKey } from "../crypto/payload-key.ts";
 import type { ProtocolEndpoint } from "../endpoint/protocol-endpoint.ts";
 import { P2pandaError } from "../errors.ts";
 import type { GossipHandle, GossipService } from "../gossip/gossip-service.ts";
@@ -104,6 +105,14 @@ export interface SyncStreamOptions {
    * operations of different topics never share a log.
    */
   logId?: LogId;
+  /**
+   * Encrypts the bodies of the operations we write and decrypts those we receive (see
+   * `TopicSecret.payloadKey`): events, `operations()` and `publish` then carry the plaintext as
+   * `operation.payload`, and a body the key does not open is reported by
+   * `sync:payload-undecryptable`. Without it (a blind peer, or a plaintext topic) bodies are
+   * stored, served and handed out as received. The first stream of a topic decides.
+   */
+  payloadKey?: PayloadKey;
 }
 
 /** A running sync session, for UIs and diagnostics. */
@@ -312,7 +321,10 @@ export class SyncService<
     if (opening === undefined) {
       opening = (async () => {
         const logId = options.logId ?? (topic as string);
-        await this.protocol.openTopic(topic, { logId });
+        await this.protocol.openTopic(topic, {
+          logId,
+          ...(options.payloadKey !== undefined ? { payloadKey: options.payloadKey } : {}),
+        });
         const entry: TopicEntry<SyncHandle<TItem, TEvent, TWrite, TWriteOptions>> = {
           topic,
           liveMode: options.liveMode ?? true,
