@@ -2,7 +2,7 @@
 // different roles. The node itself comes from the Node.js preset of createNode (SQLite in
 // --data-dir); this module turns flags into its options and its events into JSON lines.
 import { join } from "node:path";
-import { Identity, NetworkId, Topic } from "@p2panda-web/core";
+import { Identity, NetworkId, Topic, TopicSecret } from "@p2panda-web/core";
 import { DEFAULT_RELAY_SERVER_OPTIONS } from "@p2panda-web/core/node";
 import {
   createNodeJsNode,
@@ -12,7 +12,7 @@ import {
 import { type CliIo, type FlagValues, UsageError } from "./command.ts";
 import { loadOrCreateKeyFile } from "./key-file.ts";
 import { connectionLine, discoveryLine, type ListeningLine } from "./node-lines.ts";
-import { startTopicServices } from "./topic-services.ts";
+import { startTopicServices, type TopicOfNode } from "./topic-services.ts";
 
 /** What differs between `bootstrap` and `node`. */
 export interface NodeRole {
@@ -57,6 +57,33 @@ async function loadIdentity(values: FlagValues, io: CliIo): Promise<Identity> {
 }
 
 /**
+ * The topics of `--topic` (by name; with `--encrypt` the name is a topic secret whose derived id
+ * and payload key are used) and `--topic-id` (by their hex id, without a key: a blind peer).
+ */
+function topicsOf(values: FlagValues): Map<string, TopicOfNode> {
+  const encrypt = values.encrypt === true;
+  const topics = new Map<string, TopicOfNode>();
+  for (const name of (values.topic as string[] | undefined) ?? []) {
+    if (!encrypt) {
+      topics.set(name, { topic: Topic.fromName(name) });
+      continue;
+    }
+    const secret = TopicSecret.fromName(name);
+    topics.set(name, { topic: secret.topic, payloadKey: secret.payloadKey });
+  }
+  for (const hex of (values["topic-id"] as string[] | undefined) ?? []) {
+    let topic: Topic;
+    try {
+      topic = Topic.fromHex(hex);
+    } catch {
+      throw new UsageError("--topic-id must be 64 hex characters (32 bytes)");
+    }
+    topics.set(topic, { topic });
+  }
+  return topics;
+}
+
+/**
  * Runs a node until `io.signal` aborts: endpoint, address book and discovery for both commands;
  * circuit relay for `bootstrap`, gossip and sync on the topics for `node`.
  */
@@ -79,12 +106,12 @@ export async function runNode(values: FlagValues, io: CliIo, role: NodeRole): Pr
     }
   }
   const bootstrap = (values.bootstrap as string[] | undefined) ?? [];
-  const topicNames = (values.topic as string[] | undefined) ?? [];
-  const topics = topicNames.map((name) => Topic.fromName(name));
+  const topicsByName = topicsOf(values);
+  const topics = [...topicsByName.values()].map((t) => t.topic);
   const gossipOn = values.gossip === true;
   const syncOn = values.sync === true;
   if ((gossipOn || syncOn) && topics.length === 0) {
-    throw new UsageError("--gossip and --sync need at least one --topic");
+    throw new UsageError("--gossip and --sync need at least one --topic or --topic-id");
   }
   const allowPrivateAddresses = values["allow-private-addresses"] === true;
   const identity = await loadIdentity(values, io);
@@ -145,11 +172,15 @@ export async function runNode(values: FlagValues, io: CliIo, role: NodeRole): Pr
         : `${role.label} ${identity.nodeId} on network ${networkId}, ${topics.length} topic(s)`,
     );
     io.stdout(JSON.stringify(listening));
+    for (const name of (values.topic as string[] | undefined) ?? []) {
+      const topicId = topicsByName.get(name)?.topic;
+      if (topicId !== undefined) io.stdout(JSON.stringify({ event: "topic", name, topicId }));
+    }
     await node.start();
     if (topicServices) {
       stopTopicServices = await startTopicServices({
         node,
-        topics: new Map(topicNames.map((name, i) => [name, topics[i] as Topic])),
+        topics: topicsByName,
         gossip: gossipOn,
         sync: syncOn,
         ...(io.stdin !== undefined ? { input: io.stdin } : {}),

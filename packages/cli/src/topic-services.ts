@@ -1,8 +1,18 @@
 // Gossip and sync for the `node` command: joins the topics' overlays, publishes stdin lines and
 // prints what arrives as JSON lines. With `--sync --data-dir`, the node is an always-on peer that
 // keeps the topics' logs in SQLite and serves them to nodes that were offline.
-import { decodeCbor, encodeCbor, type P2pandaNode, type Topic } from "@p2panda-web/core";
-import type { GossipHandle } from "@p2panda-web/core/gossip";
+import {
+  decodeCbor,
+  encodeCbor,
+  type P2pandaNode,
+  type PayloadKey,
+  type Topic,
+} from "@p2panda-web/core";
+import {
+  type GossipHandle,
+  type GossipServiceEvent,
+  gossipPayloadContext,
+} from "@p2panda-web/core/gossip";
 import {
   authorOf,
   type Operation,
@@ -18,12 +28,25 @@ import {
   repeatedLine,
 } from "./gossip-lines.ts";
 
+/** A topic of the node command: its id, and its payload key when the node is a member that encrypts. */
+export interface TopicOfNode {
+  readonly topic: Topic;
+  readonly payloadKey?: PayloadKey;
+}
+
+/** A gossip message the topic's payload key does not open. */
+export interface GossipUndecryptableLine {
+  event: "gossip-undecryptable";
+  topic: string;
+  from: string;
+}
+
 /** What the node command asked for. */
 export interface TopicServicesOptions {
   /** The running node: its gossip, and its sync when `sync` is on. */
   readonly node: Pick<P2pandaNode, "gossip" | "sync">;
-  /** Topics by the name given on the command line. */
-  readonly topics: ReadonlyMap<string, Topic>;
+  /** Topics by the name given on the command line (a `--topic-id` by its hex id). */
+  readonly topics: ReadonlyMap<string, TopicOfNode>;
   /** Ephemeral messages: stdin lines out, received messages printed. */
   readonly gossip: boolean;
   /** Signed logs, in the node's sync stores. */
@@ -57,9 +80,12 @@ export type SyncLine =
 const MAX_LINE = 1 << 20;
 
 function chatText(op: Operation): string | undefined {
-  if (op.body === undefined) return undefined;
+  // With a payload key the plaintext is `payload`; a blind peer's bodies are ciphertext and
+  // decode to no text.
+  const bytes = op.payload ?? op.body;
+  if (bytes === undefined) return undefined;
   try {
-    const value = decodeCbor(op.body) as { text?: unknown } | null;
+    const value = decodeCbor(bytes) as { text?: unknown } | null;
     return typeof value?.text === "string" ? value.text : undefined;
   } catch {
     return undefined;
@@ -80,15 +106,39 @@ function operationLine(name: string, op: Operation, phase: "sync" | "live" | "lo
 }
 
 /**
+ * A gossip event as this node prints it: a received message of a topic with a payload key
+ * decrypted, or `undefined` when the key does not open it. The service's stream carries what
+ * arrived on the wire; the handles decrypt only for their own subscribers.
+ */
+function openGossip(
+  event: GossipServiceEvent,
+  keys: ReadonlyMap<Topic, PayloadKey>,
+): GossipServiceEvent | undefined {
+  if (event.type !== "gossip:received") return event;
+  const key = keys.get(event.topic);
+  if (key === undefined) return event;
+  try {
+    return { ...event, content: key.open(event.content, gossipPayloadContext(event.topic)) };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Joins the topics with the node's gossip and/or sync, prints their lines and publishes stdin
  * lines; resolves once joined. Returns the function that stops reading stdin (the node's stop
  * leaves the overlays).
  */
 export async function startTopicServices(options: TopicServicesOptions): Promise<() => void> {
   const { io, node } = options;
-  const print = (line: GossipLine | SyncLine) => io.stdout(JSON.stringify(line));
+  const print = (line: GossipLine | SyncLine | GossipUndecryptableLine) =>
+    io.stdout(JSON.stringify(line));
   const names = new Map<Topic, string>();
-  for (const [name, topic] of options.topics) names.set(topic, name);
+  const keys = new Map<Topic, PayloadKey>();
+  for (const [name, { topic, payloadKey }] of options.topics) {
+    names.set(topic, name);
+    if (payloadKey !== undefined) keys.set(topic, payloadKey);
+  }
 
   const gossip = node.gossip;
   const gossipHandles = new Map<string, GossipHandle>();
@@ -102,13 +152,24 @@ export async function startTopicServices(options: TopicServicesOptions): Promise
     if (event.type === "gossip:received" && gossipNames.has(event.topic)) {
       recent.remember(event.topic, event.id);
     }
-    const line = gossipLine(event, (topic) => gossipNames.get(topic));
+    const opened = openGossip(event, keys);
+    if (opened === undefined) {
+      const name = event.type === "gossip:received" ? gossipNames.get(event.topic) : undefined;
+      if (name !== undefined && event.type === "gossip:received") {
+        print({ event: "gossip-undecryptable", topic: name, from: event.deliveredBy });
+      }
+      return;
+    }
+    const line = gossipLine(opened, (topic) => gossipNames.get(topic));
     if (line !== undefined) print(line);
   });
 
   if (options.gossip) {
-    for (const [name, topic] of options.topics) {
-      gossipHandles.set(name, await gossip.stream(topic));
+    for (const [name, { topic, payloadKey }] of options.topics) {
+      gossipHandles.set(
+        name,
+        await gossip.stream(topic, payloadKey !== undefined ? { payloadKey } : {}),
+      );
     }
   }
 
@@ -140,8 +201,8 @@ export async function startTopicServices(options: TopicServicesOptions): Promise
           break;
       }
     });
-    for (const [name, topic] of options.topics) {
-      const handle = await sync.stream(topic);
+    for (const [name, { topic, payloadKey }] of options.topics) {
+      const handle = await sync.stream(topic, payloadKey !== undefined ? { payloadKey } : {});
       syncHandles.set(name, handle);
       print({ event: "sync-history", topic: name, operations: (await handle.operations()).length });
     }
