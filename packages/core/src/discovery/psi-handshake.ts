@@ -1,6 +1,6 @@
 import { compareBytes, concatBytes, toHex } from "../bytes.ts";
 import { InvalidInputError } from "../errors.ts";
-import { hash } from "../hash.ts";
+import { HASH_LENGTH, hash } from "../hash.ts";
 import { NodeId } from "../ids/node-id.ts";
 import { Topic } from "../ids/topic.ts";
 import type { Rng } from "../random.ts";
@@ -35,6 +35,21 @@ export interface PsiOutput {
   readonly closeOurSide: boolean;
   /** Set once the handshake finished successfully. */
   readonly result?: DiscoveryResult;
+}
+
+/** Fewest topic hashes a node sends: sets of fewer topics are padded up to this. */
+export const MIN_PADDED_TOPIC_HASHES = 8;
+
+/**
+ * How many hashes a node with `count` topics sends: the next power of two, at least
+ * {@link MIN_PADDED_TOPIC_HASHES}, but never more than `max` (the cap a receiver holds to, 1,024
+ * by default, itself a power of two). A remote learns the size class of our topic set (1–8,
+ * 9–16, 17–32 …), not its size.
+ */
+export function paddedTopicHashCount(count: number, max: number): number {
+  let size = MIN_PADDED_TOPIC_HASHES;
+  while (size < count) size *= 2;
+  return Math.max(count, Math.min(size, max));
 }
 
 /** Options of {@link PsiAlice} and {@link PsiBob}. */
@@ -130,6 +145,8 @@ abstract class PsiParty implements PsiHandshake {
   protected readonly options: PsiHandshakeOptions;
   protected readonly topics: { topic: Topic; bytes: Uint8Array }[];
   protected readonly maxInfos: number;
+  /** Cap on the hashes of one message (ours are padded up to it at most). */
+  protected readonly maxHashes: number;
   protected readonly ownSaltHalf: Uint8Array;
   #state: PsiState = "initial";
   protected intersection: ReadonlySet<Topic> = new Set();
@@ -143,6 +160,7 @@ abstract class PsiParty implements PsiHandshake {
       bytes: Topic.toBytes(topic),
     }));
     const maxHashes = options.maxTopicHashes ?? DEFAULT_MAX_TOPIC_HASHES;
+    this.maxHashes = maxHashes;
     if (this.topics.length > maxHashes) {
       throw new InvalidInputError(
         `${this.topics.length} topics, discovery supports at most ${maxHashes}`,
@@ -183,9 +201,17 @@ abstract class PsiParty implements PsiHandshake {
     throw new DiscoveryProtocolError("closed-early", `remote closed while ${this.role} was ${was}`);
   }
 
-  /** Hashes of all our topics under `salt`, sorted so their order says nothing about ours. */
+  /**
+   * Hashes of all our topics under `salt`, padded with random hashes to
+   * {@link paddedTopicHashCount} so their number does not tell how many topics we have, and
+   * sorted so their order says nothing about which are real. A random 32-byte value is as
+   * likely as any BLAKE3 output, so the remote cannot tell padding from a topic it lacks.
+   */
   protected hashTopics(salt: Uint8Array): Uint8Array[] {
-    return this.topics.map((t) => hash(t.bytes, salt)).sort(compareBytes);
+    const hashes = this.topics.map((t) => hash(t.bytes, salt));
+    const target = paddedTopicHashCount(hashes.length, this.maxHashes);
+    while (hashes.length < target) hashes.push(this.options.rng.bytes(HASH_LENGTH));
+    return hashes.sort(compareBytes);
   }
 
   /** Our topics whose hash under `salt` is among the remote's hashes. */

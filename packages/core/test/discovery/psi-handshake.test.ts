@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { toHex } from "../../src/bytes.ts";
 import { encodeCbor } from "../../src/codec/cbor.ts";
 import { memoryChannelPair } from "../../src/codec/message-channel.ts";
 import {
@@ -87,8 +88,13 @@ describe("PSI-hash: both sides learn exactly the intersection (topic_discovery)"
     const t = Topic.toBytes(topic(7));
     const bobSalt = new Uint8Array([...m1.saltHalf, ...m2.saltHalf, 0x01]);
     const aliceSalt = new Uint8Array([...m1.saltHalf, ...m2.saltHalf, 0x00]);
-    expect(m2.topicHashes).toEqual([hash(t, bobSalt)]);
-    expect(m3.topicHashes).toEqual([hash(t, aliceSalt)]);
+    // One real hash among seven random ones (sets are padded to 8).
+    const real = (hashes: readonly Uint8Array[], expected: Uint8Array) =>
+      hashes.filter((h) => toHex(h) === toHex(expected));
+    expect(m2.topicHashes).toHaveLength(8);
+    expect(real(m2.topicHashes, hash(t, bobSalt))).toHaveLength(1);
+    expect(m3.topicHashes).toHaveLength(8);
+    expect(real(m3.topicHashes, hash(t, aliceSalt))).toHaveLength(1);
   });
 });
 
@@ -131,9 +137,10 @@ describe("PSI-hash: confidentiality", () => {
       );
     const first = hashesOf(session(3));
     const second = hashesOf(session(4));
-    expect(first.length).toBe(4);
-    expect(second.length).toBe(4);
-    expect(new Set([...first, ...second]).size).toBe(8);
+    // Two topics on each side, each set padded to 8 hashes: 16 per session, 32 in both.
+    expect(first.length).toBe(16);
+    expect(second.length).toBe(16);
+    expect(new Set([...first, ...second]).size).toBe(32);
   });
 
   it("Bob cannot pass Alice's own hashes back as his (the role byte)", () => {
@@ -584,5 +591,72 @@ describe("runDiscoverySession over a MessageChannel", () => {
     }).catch((e) => e);
     expect(error.reason).toBe("timeout");
     expect(error.cause?.code).toBe("STREAM_STALLED");
+  });
+});
+
+describe("PSI-hash: padded hash sets hide the number of topics", () => {
+  const sentSizes = (myTopics: Topic[], maxTopicHashes?: number) => {
+    const limits = maxTopicHashes !== undefined ? { maxTopicHashes } : {};
+    const a = new PsiAlice(side(A, B, myTopics, { rng: seededRng(1), ...limits }));
+    const b = new PsiBob(side(B, A, myTopics, { rng: seededRng(2), ...limits }));
+    const { frames, aliceResult } = runPair(a, b);
+    const sizes = frames.flatMap((f) =>
+      f.message !== "close" && "topicHashes" in f.message ? [f.message.topicHashes.length] : [],
+    );
+    return { sizes, topics: aliceResult?.topics };
+  };
+  const distinct = (n: number) =>
+    Array.from({ length: n }, (_, i) =>
+      Topic.fromBytes(new Uint8Array(32).fill(i % 256, 0, 2).fill(i >> 8, 2, 3)),
+    );
+
+  it.each([
+    [0, 8],
+    [1, 8],
+    [2, 8],
+    [8, 8],
+    [9, 16],
+    [16, 16],
+    [17, 32],
+    [600, 1024],
+    [1024, 1024],
+  ])("%i topics go out as %i hashes, from both roles", (count, padded) => {
+    const { sizes } = sentSizes(distinct(count));
+    expect(sizes).toEqual([padded, padded]);
+  });
+
+  it("padding never matches: the intersection is exactly the shared topics", () => {
+    const a = new PsiAlice(side(A, B, [topic(1), topic(2)], { rng: seededRng(5) }));
+    const b = new PsiBob(side(B, A, [topic(2), topic(3), topic(4)], { rng: seededRng(6) }));
+    const { aliceResult, bobResult } = runPair(a, b);
+    expect(aliceResult?.topics).toEqual(new Set([topic(2)]));
+    expect(bobResult?.topics).toEqual(new Set([topic(2)]));
+  });
+
+  it("pads at most to the cap on received sets, which still holds", () => {
+    // A cap of 12: 9 topics are padded to 12, not 16, so a peer with the same cap accepts them.
+    expect(sentSizes(distinct(9), 12).sizes).toEqual([12, 12]);
+    expect(sentSizes(distinct(3), 4).sizes).toEqual([4, 4]);
+    // Padding is new hashes each session: no padding hash repeats across two sessions.
+    const padOf = (seed: number) => {
+      const bob = new PsiBob(side(B, A, [topic(1)], { rng: seededRng(seed) }));
+      bob.start();
+      const [sent] = bob.receive({ type: "alice-salt-half", saltHalf: new Uint8Array(32) })
+        .send as [Extract<DiscoveryMessage, { type: "bob-salt-half-and-hashes" }>];
+      return sent.topicHashes.map((h) => Topic.fromBytes(h));
+    };
+    expect(new Set([...padOf(1), ...padOf(2)]).size).toBe(16);
+    // And a remote's set above the cap is still refused (see the cap tests above).
+    expectReason(
+      () =>
+        decodeDiscoveryMessage(
+          {
+            type: "alice-hashes",
+            topicHashes: Array.from({ length: 9 }, () => new Uint8Array(32)),
+          },
+          { maxTopicHashes: 8 },
+        ),
+      "too-many-topic-hashes",
+    );
   });
 });
