@@ -14,6 +14,8 @@ export const browserDependencies = [
   "@noble/ed25519",
   "@noble/hashes/blake3.js",
   "@noble/hashes/sha2.js",
+  "@noble/hashes/scrypt.js",
+  "@noble/ciphers/chacha.js",
   "cborg",
   "@multiformats/multiaddr",
   "@libp2p/crypto/keys",

@@ -1,8 +1,8 @@
 import { NodeId } from "../ids/node-id.ts";
-import { Topic } from "../ids/topic.ts";
 import { pick, type Rng, seededRng, shuffle } from "../random.ts";
 import { SimNetwork } from "../sim/network.ts";
 import { VirtualScheduler } from "../sim/scheduler.ts";
+import { simulatorTopic } from "../sim/topic.ts";
 import type { GossipConfigInput } from "./config.ts";
 import { type GossipOutput, GossipState, type GossipStateEvent } from "./gossip-state.ts";
 import { OverlayHealer, type OverlayHealerConfig } from "./overlay-healer.ts";
@@ -90,7 +90,7 @@ export interface BroadcastReport {
  */
 export class GossipSimulator {
   readonly scheduler = new VirtualScheduler();
-  readonly topic = Topic.fromName("gossip-simulator");
+  readonly topic = simulatorTopic("gossip-simulator");
   readonly nodes: SimGossipNode[] = [];
   readonly #byId = new Map<NodeId, SimGossipNode>();
   readonly #rng: Rng;

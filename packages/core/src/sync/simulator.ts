@@ -1,6 +1,6 @@
 import { Identity } from "../identity/identity.ts";
 import { NodeId } from "../ids/node-id.ts";
-import { Topic } from "../ids/topic.ts";
+import type { Topic } from "../ids/topic.ts";
 import { type Rng, seededRng, shuffle } from "../random.ts";
 import type { ScheduledTimer } from "../runtime/timers.ts";
 import { scheduleChurn } from "../sim/churn.ts";
@@ -8,6 +8,7 @@ import { Convergence } from "../sim/convergence.ts";
 import { type LatencyRange, SimNetwork } from "../sim/network.ts";
 import { VirtualScheduler } from "../sim/scheduler.ts";
 import { type Summary, summarize } from "../sim/statistics.ts";
+import { simulatorTopic } from "../sim/topic.ts";
 import type { LogHeight, LogRange } from "./log-heights.ts";
 import { logIdKey } from "./log-id.ts";
 import { LogSync, type LogSyncOutput } from "./log-sync.ts";
@@ -205,7 +206,7 @@ export class SyncSimulator {
   async #populate(): Promise<void> {
     const o = this.options;
     for (let t = 0; t < o.topics; t++) {
-      const topic = Topic.fromName(`sync-simulator/${o.seed}/${t}`);
+      const topic = simulatorTopic(`sync-simulator/${o.seed}/${t}`);
       this.topics.push(topic);
       this.#members.set(topic, []);
       this.#topicKeys.set(topic, logIdKey(topic));
