@@ -133,8 +133,9 @@ export async function runNode(values: FlagValues, io: CliIo, role: NodeRole): Pr
       bootstrap,
       relay: role.relay ? { maxReservations } : false,
     },
-    // Every node takes part in discovery: a bootstrap is where others start their walks.
-    discovery: {},
+    // Every node takes part in discovery: a bootstrap is where others start their walks, so it
+    // hands out every node it knows; a node hands a stranger only itself and the bootstraps.
+    discovery: role.relay ? { nodeSharing: "all" } : {},
     gossip: topicServices ? {} : false,
     sync: topicServices && syncOn ? {} : false,
     start: false,

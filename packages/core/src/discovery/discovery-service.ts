@@ -31,6 +31,7 @@ import { asDiscoveryError, DiscoveryProtocolError } from "./errors.ts";
 import { DEFAULT_MAX_TRANSPORT_INFOS, type DiscoveryLimits } from "./messages.ts";
 import {
   type DiscoveryResult,
+  type NodeSharing,
   PsiAlice,
   PsiBob,
   type PsiHandshake,
@@ -67,6 +68,9 @@ export interface DiscoveryAddressBook {
   ): Observable<{ readonly value: NodeInfo | undefined }>;
 }
 
+/** Default of {@link DiscoveryServiceOptions.nodeSharing}. */
+export const DEFAULT_NODE_SHARING: NodeSharing = "bootstrap-and-common-topics";
+
 /** Options of {@link DiscoveryService}. */
 export interface DiscoveryServiceOptions {
   endpoint: ProtocolEndpoint;
@@ -74,9 +78,16 @@ export interface DiscoveryServiceOptions {
   /** Walkers, timeouts, caps, backoff: see `DEFAULT_DISCOVERY_MANAGER_CONFIG`. */
   config?: Partial<DiscoveryManagerConfig>;
   /**
-   * Share only transport infos of nodes that have a topic in common with the remote (and our
-   * own). Default `false`, as upstream: every info we hold is shared, which reveals who exists
-   * but not what they care about.
+   * Which transport infos a session hands to the remote ({@link NodeSharing}). Default
+   * {@link DEFAULT_NODE_SHARING}: our own, the bootstrap nodes we know and the nodes of a topic
+   * we share with the remote, so a stranger learns nothing but where we and the bootstrap nodes
+   * are; while the node has no topics of its own (a bootstrap, a relay) `all`, since that is
+   * where newcomers learn of others. docs/security.md has the measurements behind the default.
+   */
+  nodeSharing?: NodeSharing;
+  /**
+   * Upstream's switch: `true` is `nodeSharing: "common-topics"`, `false` is `"all"`. Ignored
+   * when `nodeSharing` is given.
    */
   shareNodesWithCommonTopics?: boolean;
   /** Caps on what a remote may send in one message. */
@@ -140,7 +151,8 @@ export class DiscoveryService implements Startable {
   readonly #manager: DiscoveryManager;
   readonly #rng: Rng;
   readonly #limits: DiscoveryLimits;
-  readonly #shareCommonOnly: boolean;
+  /** Undefined: the default ({@link DEFAULT_NODE_SHARING}, `all` while we have no topics). */
+  readonly #nodeSharing: NodeSharing | undefined;
   readonly #events: EventStream<DiscoveryEvent>;
   readonly #timerSource: Timers;
   readonly #timers = new Map<string, ScheduledTimer>();
@@ -158,7 +170,13 @@ export class DiscoveryService implements Startable {
     this.#rng = options.rng ?? runtime.rng;
     this.#timerSource = runtime.timers;
     this.#limits = options.limits ?? {};
-    this.#shareCommonOnly = options.shareNodesWithCommonTopics ?? false;
+    this.#nodeSharing =
+      options.nodeSharing ??
+      (options.shareNodesWithCommonTopics === undefined
+        ? undefined
+        : options.shareNodesWithCommonTopics
+          ? "common-topics"
+          : "all");
     const clock = options.clock ?? runtime.clock;
     this.#clock = clock;
     this.#retryStaleAfterMs = options.retryStaleAfterMs ?? DEFAULT_RETRY_STALE_AFTER_MS;
@@ -466,7 +484,13 @@ export class DiscoveryService implements Startable {
           myNodeId: me,
           remoteNodeId: remote,
           intersection,
-          shareNodesWithCommonTopics: this.#shareCommonOnly,
+          // By default a node without topics of its own (a bootstrap or relay) is a rendezvous
+          // and hands out everyone: it has no co-topic peers to keep from strangers, and what
+          // it holds others' walkers could learn from any bootstrap.
+          nodeSharing:
+            this.#nodeSharing ??
+            (this.#book.nodeTopics(me).size === 0 ? "all" : DEFAULT_NODE_SHARING),
+          isBootstrap: (id) => this.#book.nodeInfo(id)?.bootstrap === true,
           allInfos,
           nodesByTopics: (topics) => this.#book.nodeInfosByTopics(topics).map((n) => n.nodeId),
           max: this.#limits.maxTransportInfos ?? DEFAULT_MAX_TRANSPORT_INFOS,

@@ -361,6 +361,18 @@ function salt(aliceHalf: Uint8Array, bobHalf: Uint8Array, roleByte: number): Uin
 
 const bytesKey = toHex;
 
+/**
+ * Which transport infos a node hands to the other side of a discovery session:
+ *
+ * - `all`: every info it holds (upstream's default). A stranger, who shares no topic, learns
+ *   who exists and where.
+ * - `common-topics`: only nodes of a topic both share, and itself (upstream's
+ *   `shareNodesWithCommonTopics`). A stranger learns the node's own info only.
+ * - `bootstrap-and-common-topics`: those, plus the bootstrap nodes it knows, which are public
+ *   rendezvous points anyway. A stranger learns the node's own info and bootstrap nodes.
+ */
+export type NodeSharing = "all" | "common-topics" | "bootstrap-and-common-topics";
+
 /** Inputs of {@link selectInfosToShare}: what the caller reads from its address book. */
 export interface InfosToShareInput {
   /** Our node id; our own info is always shared when we have one. */
@@ -370,7 +382,11 @@ export interface InfosToShareInput {
   /** The topics both sides share. */
   readonly intersection: ReadonlySet<Topic>;
   /** `shareNodesWithCommonTopics`: only nodes interested in a topic of the intersection. */
-  readonly shareNodesWithCommonTopics: boolean;
+  readonly shareNodesWithCommonTopics?: boolean;
+  /** The policy; overrides `shareNodesWithCommonTopics` (`true` is `common-topics`). */
+  readonly nodeSharing?: NodeSharing;
+  /** Whether a node is a bootstrap node (for `bootstrap-and-common-topics`). */
+  readonly isBootstrap?: (id: NodeId) => boolean;
   /** Every shareable (authenticated) transport info we hold, by node. */
   readonly allInfos: ReadonlyMap<NodeId, unknown>;
   /** Nodes interested in any of `topics` (used with `shareNodesWithCommonTopics`). */
@@ -381,21 +397,28 @@ export interface InfosToShareInput {
 }
 
 /**
- * The upstream sharing policy plus the cap: with `shareNodesWithCommonTopics` only nodes that
- * share a topic of the intersection (and ourselves), otherwise every info we hold — which tells
- * the remote who exists, though not what they care about. Beyond `max`, a random sample (ours
- * always included).
+ * The sharing policy ({@link NodeSharing}) plus the cap: `common-topics` shares only nodes that
+ * share a topic of the intersection (and ourselves), `bootstrap-and-common-topics` adds the
+ * bootstrap nodes we hold, `all` every info we hold — which tells the remote who exists, though
+ * not what they care about. Beyond `max`, a random sample (ours always included).
  */
 export function selectInfosToShare(input: InfosToShareInput): Map<NodeId, unknown> {
   const candidates: NodeId[] = [];
   const skip = (id: NodeId) => id === input.myNodeId || id === input.remoteNodeId;
-  if (input.shareNodesWithCommonTopics) {
+  const policy: NodeSharing =
+    input.nodeSharing ?? (input.shareNodesWithCommonTopics === true ? "common-topics" : "all");
+  if (policy !== "all") {
     const seen = new Set<NodeId>();
-    for (const id of input.nodesByTopics(input.intersection)) {
+    const add = (id: NodeId) => {
       if (!seen.has(id) && !skip(id) && input.allInfos.has(id)) {
         seen.add(id);
         candidates.push(id);
       }
+    };
+    for (const id of input.nodesByTopics(input.intersection)) add(id);
+    const isBootstrap = input.isBootstrap;
+    if (policy === "bootstrap-and-common-topics" && isBootstrap !== undefined) {
+      for (const id of input.allInfos.keys()) if (isBootstrap(id)) add(id);
     }
   } else {
     for (const id of input.allInfos.keys()) if (!skip(id)) candidates.push(id);

@@ -31,6 +31,7 @@ import {
 import {
   type DiscoveryResult,
   type NodeIdCodec,
+  type NodeSharing,
   PsiAlice,
   PsiBob,
   type PsiHandshake,
@@ -64,6 +65,10 @@ export interface DiscoverySimulatorOptions {
   dialFailMs?: number;
   /** Upstream's `shareNodesWithCommonTopics`. Default false. */
   shareNodesWithCommonTopics?: boolean;
+  /** What non-bootstrap nodes share; overrides `shareNodesWithCommonTopics`. */
+  nodeSharing?: NodeSharing;
+  /** What bootstrap nodes share. Default: as `nodeSharing`. */
+  bootstrapNodeSharing?: NodeSharing;
   /** Cap on infos per `nodes` message. Default 256. */
   maxTransportInfos?: number;
   /** Overrides of the manager configuration (walkers, timeouts, …). */
@@ -108,6 +113,13 @@ export interface SimulationReport {
   failedSessions: number;
   misbehavingSessions: number;
   refusedSessions: number;
+  /**
+   * What strangers learn: per `nodes` message a non-bootstrap node sent to a remote that shares
+   * none of its topics, the infos in it of nodes other than the sender and the bootstrap nodes.
+   */
+  strangerInfos: Summary;
+  /** The same for `nodes` messages bootstrap nodes sent (to anyone: they share no topic). */
+  bootstrapStrangerInfos: Summary;
   wallMs: number;
 }
 
@@ -167,6 +179,8 @@ export class DiscoverySimulator {
   readonly #codec: NodeIdCodec;
   readonly #convergence: Convergence<SimDiscoveryNode>;
   #totalSessions = 0;
+  readonly #strangerInfos: number[] = [];
+  readonly #bootstrapStrangerInfos: number[] = [];
   #failed = 0;
   #misbehaving = 0;
   #refused = 0;
@@ -390,16 +404,30 @@ export class DiscoverySimulator {
       maxTransportInfos: max,
       nodeIdCodec: this.#codec,
       infosToShare: (intersection) => {
+        const isBootstrap = (id: NodeId) =>
+          (this.#byId.get(id)?.index ?? Infinity) < this.#bootstrapCount;
+        const meBootstrap = me.index < this.#bootstrapCount;
+        const nodeSharing =
+          this.options.nodeSharing ??
+          (this.options.shareNodesWithCommonTopics === true ? "common-topics" : "all");
         const infos: Map<NodeId, unknown> = selectInfosToShare({
           myNodeId: me.id,
           remoteNodeId: remote,
           intersection,
-          shareNodesWithCommonTopics: this.options.shareNodesWithCommonTopics ?? false,
+          nodeSharing: meBootstrap
+            ? (this.options.bootstrapNodeSharing ?? nodeSharing)
+            : nodeSharing,
+          isBootstrap,
           allInfos: me.book.infos,
           nodesByTopics: (topics) => me.book.nodesByTopics(topics),
           max: me.forger ? max - 1 : max,
           rng: this.#rng,
         });
+        if (intersection.size === 0) {
+          let learned = 0;
+          for (const id of infos.keys()) if (id !== me.id && !isBootstrap(id)) learned++;
+          (meBootstrap ? this.#bootstrapStrangerInfos : this.#strangerInfos).push(learned);
+        }
         if (me.forger) {
           // An info for a node the forger picked, with a signature that does not verify. Never
           // its own or the remote's: the remote skips an info about itself, and the forgery
@@ -613,6 +641,8 @@ export class DiscoverySimulator {
       failedSessions: this.#failed,
       misbehavingSessions: this.#misbehaving,
       refusedSessions: this.#refused,
+      strangerInfos: summarize(this.#strangerInfos),
+      bootstrapStrangerInfos: summarize(this.#bootstrapStrangerInfos),
       wallMs,
     };
   }

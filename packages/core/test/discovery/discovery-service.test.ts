@@ -279,6 +279,41 @@ describe("DiscoveryService (spec §4.4) over a memory network", () => {
     expect(newcomer.book.nodeInfo(nowhere.nodeId)).toBeUndefined();
   });
 
+  it("by default a node with topics hands a stranger only itself and the bootstraps; a node without topics hands out everyone", async () => {
+    const network = new MemoryNetwork();
+    const member = await makeNode(network, 1, [Topic.random()]);
+    const rendezvous = await makeNode(network, 2, []);
+    const other = await Identity.generate();
+    const bootstrapId = await Identity.generate();
+    for (const node of [member, rendezvous]) {
+      await node.book.insertTransportInfo(other.nodeId, await signedInfo(other, 10));
+      await node.book.insertNodeInfo(
+        createNodeInfo(bootstrapId.nodeId, {
+          bootstrap: true,
+          transports: await signedInfo(bootstrapId, 11),
+        }),
+      );
+    }
+    for (const visited of [member, rendezvous]) {
+      // A stranger (a topic nobody else has) whose walk starts at `visited`.
+      const stranger = await makeNode(network, 3, [Topic.random()], visited);
+      const ended = firstValueFrom(
+        stranger.service.events$.pipe(
+          filter((e) => e.type === "discovery:session-ended"),
+          timeout(10_000),
+        ),
+      );
+      for (const n of [visited, stranger]) await n.service.start();
+      await ended;
+      expect(stranger.book.nodeInfo(visited.identity.nodeId)?.transports).toBeDefined();
+      expect(stranger.book.nodeInfo(bootstrapId.nodeId)?.transports).toBeDefined();
+      const learnedOther = stranger.book.nodeInfo(other.nodeId)?.transports !== undefined;
+      expect(learnedOther).toBe(visited === rendezvous);
+      await stranger.service.stop();
+      await visited.service.stop();
+    }
+  });
+
   it("a node known without any address is never walked to (it could only fail)", async () => {
     const network = new MemoryNetwork();
     const runtime = new VirtualRuntime();

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { memoryChannelPair } from "../../src/codec/message-channel.ts";
 import {
   DiscoveryProtocolError,
+  type NodeSharing,
   type NodesMessage,
   PsiAlice,
   PsiBob,
@@ -126,4 +127,61 @@ describe("discovery session: an aborted signal ends the session at once, for bot
     await expect(running).rejects.toBe(reason);
     await expect(theirs.receive()).rejects.toBe(reason);
   }, 2_000);
+});
+
+describe("nodeSharing: what each policy hands a stranger (no common topic) and a co-topic peer", () => {
+  // C is a bootstrap node; D shares topic 1 with us; E shares nothing with anyone here.
+  const infos = new Map<NodeId, unknown>([
+    [ME, "me"],
+    [C, "c"],
+    [D, "d"],
+    [E, "e"],
+  ]);
+  const shared = (nodeSharing: NodeSharing, intersection: Topic[]) =>
+    [
+      ...selectInfosToShare({
+        myNodeId: ME,
+        remoteNodeId: REMOTE,
+        intersection: new Set(intersection),
+        nodeSharing,
+        isBootstrap: (id) => id === C,
+        allInfos: infos,
+        nodesByTopics: (topics) => (topics.has(topic(1)) ? [D] : []),
+        max: 256,
+        rng: seededRng(1),
+      }).keys(),
+    ].sort();
+
+  it.each([
+    ["all", [], [ME, C, D, E]],
+    ["all", [topic(1)], [ME, C, D, E]],
+    ["common-topics", [], [ME]],
+    ["common-topics", [topic(1)], [ME, D]],
+    ["bootstrap-and-common-topics", [], [ME, C]],
+    ["bootstrap-and-common-topics", [topic(1)], [ME, C, D]],
+  ] as [NodeSharing, Topic[], NodeId[]][])(
+    "%s with %j in common shares %j",
+    (policy, common, expected) => {
+      expect(shared(policy, common)).toEqual([...expected].sort());
+    },
+  );
+
+  it("shareNodesWithCommonTopics: true is common-topics, and nodeSharing overrides it", () => {
+    const base = {
+      myNodeId: ME,
+      remoteNodeId: REMOTE,
+      intersection: new Set<Topic>(),
+      isBootstrap: (id: NodeId) => id === C,
+      allInfos: infos,
+      nodesByTopics: () => [],
+      max: 256,
+      rng: seededRng(1),
+    };
+    expect([...selectInfosToShare({ ...base, shareNodesWithCommonTopics: true }).keys()]).toEqual([
+      ME,
+    ]);
+    expect(
+      selectInfosToShare({ ...base, shareNodesWithCommonTopics: true, nodeSharing: "all" }).size,
+    ).toBe(4);
+  });
 });
