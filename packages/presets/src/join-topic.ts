@@ -46,6 +46,14 @@ export interface JoinTopicOptions {
   readonly node?: RoomNode;
   /** More options of the browser endpoint (`allowPrivateAddresses` for a LAN bootstrap, …). */
   readonly endpoint?: Omit<BrowserEndpointOptions, "identity" | "addressBook" | "bootstrap">;
+  /**
+   * End-to-end encryption of messages and log entries with a key derived from the topic
+   * (default `true`; XChaCha20-Poly1305). The network, relays and always-on peers see only the
+   * id derived from the topic ({@link Room.topic}); give that id to a blind peer
+   * (`p2panda-web node --topic-id <id> --sync --data-dir …`) to keep the history for members who
+   * are offline without letting it read anything. `false` sends payloads in plain text.
+   */
+  readonly encryption?: boolean;
   /** Bounds of the queue of messages published before the first peer (256 messages, 30 s). */
   readonly publishQueue?: Partial<PublishQueueConfig>;
   /** Locks guarding the stored identities (default: the Web Locks API). For tests. */
@@ -83,8 +91,10 @@ export function joinTopic<N extends RoomNode>(
 ): Promise<Room<N>>;
 export async function joinTopic(options: JoinTopicOptions): Promise<Room<RoomNode>> {
   const topic = await resolveTopic(options.topic);
-  const publishQueue =
-    options.publishQueue !== undefined ? { publishQueue: options.publishQueue } : {};
+  const publishQueue = {
+    ...(options.publishQueue !== undefined ? { publishQueue: options.publishQueue } : {}),
+    ...(options.encryption !== undefined ? { encryption: options.encryption } : {}),
+  };
   if (options.node !== undefined) return Room.open(options.node, topic, publishQueue);
 
   const namespace = options.namespace ?? "default";

@@ -1,7 +1,7 @@
 // joinTopic in Node: fake-indexeddb stands in for IndexedDB, realm locks for Web Locks, and the
 // browser endpoint runs without a bootstrap (the network part is e2e/join-topic.spec.ts).
 import "fake-indexeddb/auto";
-import { InvalidInputError, Topic } from "@p2panda-web/core";
+import { InvalidInputError, Topic, TopicSecret } from "@p2panda-web/core";
 import { describe, expect, it } from "vitest";
 import { joinTopic, memoryLocks, roomStoreNames } from "../src/index.ts";
 
@@ -43,11 +43,15 @@ describe("joinTopic", () => {
   });
 
   it("accepts a Topic as well as a name, and a name becomes Topic.fromName(name)", async () => {
+    // The room runs on the id derived from the topic (its secret), as encryption is on.
     const topic = Topic.random();
     const byTopic = await joinTopic({ topic, identity: "ephemeral" });
-    expect(byTopic.topic).toBe(topic);
+    expect(byTopic.topic).toBe(TopicSecret.fromTopic(topic).topic);
     const byName = await joinTopic({ topic: "join: name", identity: "ephemeral" });
-    expect(byName.topic).toBe(Topic.fromName("join: name"));
+    expect(byName.topic).toBe(TopicSecret.fromTopic(Topic.fromName("join: name")).topic);
+    const plain = await joinTopic({ topic, identity: "ephemeral", encryption: false });
+    expect(plain.topic).toBe(topic);
+    await plain.leave();
     await Promise.all([byTopic.leave(), byName.leave()]);
   });
 

@@ -1,7 +1,14 @@
 // The room over two or three nodes made by createNode on an in-process MemoryNetwork: what the
 // one-call API adds to gossip and sync (queueing, unique messages, authors, the log, peers).
 import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
-import { createNode, createNodeInfo, Identity, Topic } from "@p2panda-web/core";
+import {
+  createNode,
+  createNodeInfo,
+  Identity,
+  SEALED_PAYLOAD_OVERHEAD,
+  Topic,
+  TopicSecret,
+} from "@p2panda-web/core";
 import { MemoryNetwork } from "@p2panda-web/core/endpoint";
 import { filter, firstValueFrom, type Observable, take, timeout, toArray } from "rxjs";
 import { afterEach, describe, expect, it } from "vitest";
@@ -25,10 +32,19 @@ async function memoryNode(network: MemoryNetwork) {
 
 type MemoryNode = Awaited<ReturnType<typeof memoryNode>>;
 
-/** `who` learns, as discovery would tell it, that `about` is on `topic`. */
-async function learn(who: MemoryNode, about: MemoryNode, topic: Topic): Promise<void> {
+/**
+ * `who` learns, as discovery would tell it, that `about` is on the room of `topic` (an encrypted
+ * room's overlay runs on the id derived from it).
+ */
+async function learn(
+  who: MemoryNode,
+  about: MemoryNode,
+  topic: Topic,
+  encrypted = true,
+): Promise<void> {
   await who.addressBook.insertNodeInfo(createNodeInfo(about.identity.nodeId));
-  await who.addressBook.addTopic(about.identity.nodeId, topic);
+  const onWire = encrypted ? TopicSecret.fromTopic(topic).topic : topic;
+  await who.addressBook.addTopic(about.identity.nodeId, onWire);
 }
 
 async function open(node: MemoryNode, topic: Topic): Promise<Room> {
@@ -144,9 +160,11 @@ describe("Room", () => {
     const room = await open(await memoryNode(network), Topic.fromName("room: large"));
     const error = await room.publish(new Uint8Array(4_096)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RoomMessageTooLargeError);
-    expect(error).toMatchObject({ code: "ROOM_MESSAGE_TOO_LARGE", maxSize: 4_096 });
+    // The sealed message must fit into one gossip message.
+    const max = 4_096 - SEALED_PAYLOAD_OVERHEAD;
+    expect(error).toMatchObject({ code: "ROOM_MESSAGE_TOO_LARGE", maxSize: max });
     // Just below the limit fits (it waits for a neighbour: the room is alone).
-    const fits = room.publish(new Uint8Array(4_096 - 122)).catch((e: unknown) => e);
+    const fits = room.publish(new Uint8Array(max - 122)).catch((e: unknown) => e);
     await room.leave();
     expect(await fits).toBeInstanceOf(RoomLeftError);
   });
@@ -180,5 +198,59 @@ describe("Room", () => {
     await room.leave();
     expect(node.state).toBe("running");
     await node.stop();
+  });
+});
+
+describe("Room: end-to-end encryption (default)", () => {
+  const contains = (haystack: Uint8Array, needle: string): boolean =>
+    Buffer.from(haystack).includes(Buffer.from(needle));
+
+  it("a peer given only the topic id relays and keeps ciphertext; members read the plaintext", async () => {
+    const network = new MemoryNetwork();
+    const topic = Topic.fromName("room: encrypted secret");
+    const onWire = TopicSecret.fromTopic(topic).topic;
+    const [a, blind] = [await memoryNode(network), await memoryNode(network)];
+    await learn(blind, a, topic);
+    const roomA = await open(a, topic);
+    expect(roomA.topic).toBe(onWire);
+    // The blind peer joins the same overlay and log without the key.
+    const gossip = await blind.gossip.stream(onWire);
+    const log = await blind.sync.stream(onWire, { liveMode: true });
+    await connected(roomA);
+    const relayed = first(gossip.messages$);
+    const stored = first(log.events$, (e) => e.type === "sync:operation-received");
+    await roomA.publish("gossip plaintext");
+    await roomA.log.append("log plaintext");
+    expect(contains((await relayed).content, "gossip plaintext")).toBe(false);
+    await stored;
+    const [operation] = await log.operations();
+    expect(operation?.body).toBeDefined();
+    expect(contains(operation?.body as Uint8Array, "log plaintext")).toBe(false);
+    // A member who comes later reads everything, the history through the blind peer only.
+    await roomA.leave();
+    const b = await memoryNode(network);
+    await learn(b, blind, topic);
+    const roomB = await open(b, topic);
+    const history = roomB.log.operations$.pipe(take(1), timeout(5_000));
+    expect((await firstValueFrom(history)).text()).toBe("log plaintext");
+    await gossip.close();
+    await blind.stop();
+  });
+
+  it("`encryption: false` runs on the topic as given, in plain text", async () => {
+    const network = new MemoryNetwork();
+    const topic = Topic.fromName("room: plain text room");
+    const [a, b] = [await memoryNode(network), await memoryNode(network)];
+    await learn(b, a, topic, false);
+    const roomA = await Room.open(a, topic, { ownsNode: true, encryption: false });
+    rooms.push(roomA);
+    expect(roomA.topic).toBe(topic);
+    const plain = await b.gossip.stream(topic);
+    await connected(roomA);
+    const relayed = first(plain.messages$);
+    await roomA.publish("readable by all");
+    expect(contains((await relayed).content, "readable by all")).toBe(true);
+    await plain.close();
+    await b.stop();
   });
 });

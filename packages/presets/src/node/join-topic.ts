@@ -17,7 +17,7 @@ export type NodeJsRoomNode = P2pandaNode<Endpoint, AddressBook>;
 
 /** Options of the Node.js {@link joinTopic}. */
 export interface NodeJsJoinTopicOptions
-  extends Pick<JoinTopicOptions, "topic" | "bootstrap" | "publishQueue" | "node"> {
+  extends Pick<JoinTopicOptions, "topic" | "bootstrap" | "publishQueue" | "node" | "encryption"> {
   /**
    * Directory of the node's key ({@link IDENTITY_FILE}) and SQLite stores, made if missing: the
    * same node id and log on every start. One running node per directory. Without it the
@@ -45,8 +45,10 @@ export function joinTopic<N extends RoomNode>(
 ): Promise<Room<N>>;
 export async function joinTopic(options: NodeJsJoinTopicOptions): Promise<Room<RoomNode>> {
   const topic = await resolveTopic(options.topic);
-  const publishQueue =
-    options.publishQueue !== undefined ? { publishQueue: options.publishQueue } : {};
+  const publishQueue = {
+    ...(options.publishQueue !== undefined ? { publishQueue: options.publishQueue } : {}),
+    ...(options.encryption !== undefined ? { encryption: options.encryption } : {}),
+  };
   if (options.node !== undefined) return Room.open(options.node, topic, publishQueue);
   const { dataDir } = options;
   const identity =

@@ -20,7 +20,8 @@ export interface LogEntry {
 
 /** The {@link LogEntry} of an operation. */
 export function logEntryOf(operation: Operation): LogEntry {
-  const content = operation.body ?? new Uint8Array(0);
+  // An encrypted room's operations carry their opened body as `payload`.
+  const content = operation.payload ?? operation.body ?? new Uint8Array(0);
   return {
     author: NodeId.fromBytes(operation.header.verifyingKey),
     seqNum: operation.header.seqNum,

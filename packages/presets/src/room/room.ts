@@ -1,4 +1,4 @@
-import type { NodeId, Topic } from "@p2panda-web/core";
+import { type NodeId, SEALED_PAYLOAD_OVERHEAD, type Topic, TopicSecret } from "@p2panda-web/core";
 import type { GossipHandle } from "@p2panda-web/core/gossip";
 import type { SyncHandle } from "@p2panda-web/core/sync";
 import { BehaviorSubject, type Observable, Subject, type Subscription } from "rxjs";
@@ -19,6 +19,16 @@ export interface RoomOptions {
   readonly ownsNode?: boolean;
   /** Runs last in {@link Room.leave} (`joinTopic` releases the identity's lock here). */
   readonly onLeave?: () => void | Promise<void>;
+  /**
+   * End-to-end encryption of messages and log entries (default `true`). The topic given to
+   * {@link Room.open} is then the group's secret: the network sees only the id derived from it
+   * (`TopicSecret.fromTopic(topic).topic`, the room's {@link Room.topic}), and payloads are sealed
+   * with the key derived from it. A node given only that id (a blind peer,
+   * `p2panda-web node --topic-id <id> --sync`) relays and keeps the history as ciphertext.
+   * `false`: the topic is used as it is and payloads travel in plain text (to members, relays
+   * and always-on peers alike).
+   */
+  readonly encryption?: boolean;
 }
 
 function bytesOf(content: RoomContent): Uint8Array {
@@ -144,15 +154,18 @@ export class Room<N extends RoomNode = RoomNode> {
     topic: Topic,
     options: RoomOptions = {},
   ): Promise<Room<N>> {
-    const gossip = await node.gossip.stream(topic);
+    const secret = options.encryption === false ? undefined : TopicSecret.fromTopic(topic);
+    const onWire = secret?.topic ?? topic;
+    const key = secret === undefined ? {} : { payloadKey: secret.payloadKey };
+    const gossip = await node.gossip.stream(onWire, key);
     let sync: SyncHandle;
     try {
-      sync = await node.sync.stream(topic, { liveMode: true });
+      sync = await node.sync.stream(onWire, { liveMode: true, ...key });
     } catch (error) {
       await gossip.close().catch(() => {});
       throw error;
     }
-    return new Room(node, topic, gossip, sync, options);
+    return new Room(node, onWire, gossip, sync, options);
   }
 
   /**
@@ -193,7 +206,10 @@ export class Room<N extends RoomNode = RoomNode> {
       bytesOf(content),
       this.node.runtime.rng,
     );
-    const max = this.node.gossip.maxMessageSize;
+    // Sealing adds its nonce and tag to what the overlay carries.
+    const max =
+      this.node.gossip.maxMessageSize -
+      (this.#options.encryption === false ? 0 : SEALED_PAYLOAD_OVERHEAD);
     if (bytes.length > max) throw new RoomMessageTooLargeError(bytes.length, max);
     if (this.#left) throw new RoomLeftError();
     if (this.#gossip.neighbours().length > 0) {
