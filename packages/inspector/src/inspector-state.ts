@@ -1,0 +1,334 @@
+import type { NodeEvent, NodeId, Topic } from "@p2panda-web/core";
+import type { SyncMetrics } from "@p2panda-web/core/sync";
+import type { P2pEvent } from "@p2panda-web/events";
+
+/** How much the inspector keeps of each list; older entries fall off the front. */
+export interface InspectorLimits {
+  /** Raw events kept for the export. Default 200. */
+  readonly events: number;
+  /** Discovery sessions in the log. Default 100. */
+  readonly discoverySessions: number;
+  /** Gossip messages shown per topic. Default 50. */
+  readonly messagesPerTopic: number;
+  /** Errors shown. Default 50. */
+  readonly errors: number;
+  /** Sync sessions remembered (finished ones included). Default 100. */
+  readonly syncSessions: number;
+}
+
+/** Defaults of {@link InspectorLimits}. */
+export const DEFAULT_INSPECTOR_LIMITS: InspectorLimits = {
+  events: 200,
+  discoverySessions: 100,
+  messagesPerTopic: 50,
+  errors: 50,
+  syncSessions: 100,
+};
+
+/** The window over which sessions per second are counted, in ms. */
+export const SESSION_RATE_WINDOW_MS = 10_000;
+
+/** One discovery session as the log shows it. */
+export interface DiscoveryLogEntry {
+  readonly at: number;
+  readonly remote: NodeId;
+  readonly role: string;
+  readonly outcome: "ended" | "failed" | "refused" | "skipped";
+  /** Failure reason, refusal or skip cause; for an ended session, the topics shared. */
+  readonly detail: string;
+  readonly newlyLearned?: number;
+  readonly durationMs?: number;
+}
+
+/** One gossip message received. */
+export interface GossipMessageEntry {
+  readonly at: number;
+  readonly topic: Topic;
+  readonly deliveredBy: NodeId;
+  readonly hops: number;
+  readonly bytes: number;
+}
+
+/** Where a sync session stands (from its events). */
+export interface SyncSessionEntry {
+  readonly sessionId: string;
+  readonly remote: NodeId;
+  topic: Topic | undefined;
+  role: string;
+  state: "handshake" | "sync" | "finished" | "live" | "closed" | "failed";
+  liveMode: boolean;
+  /** Operations the remote announced for the catch-up, and how many were stored so far. */
+  expected: number;
+  received: number;
+  error?: string;
+  updatedAt: number;
+}
+
+/** A failure some part of the node reported, with its typed reason. */
+export interface ErrorEntry {
+  readonly at: number;
+  readonly type: string;
+  /** The error's `code` or the protocol's reason. */
+  readonly code: string;
+  readonly message: string;
+  readonly remote?: NodeId;
+}
+
+/**
+ * What the inspector knows from a node's events, in bounded lists. Pure: no DOM, no timers; the
+ * element feeds it events and draws it. Times come from the events (`at`) or from the caller.
+ */
+export class InspectorState {
+  readonly limits: InspectorLimits;
+  readonly events: P2pEvent[] = [];
+  readonly discoveryLog: DiscoveryLogEntry[] = [];
+  readonly messages = new Map<Topic, GossipMessageEntry[]>();
+  readonly syncSessions = new Map<string, SyncSessionEntry>();
+  readonly errors: ErrorEntry[] = [];
+  /** When a connection (by remote and address) was first seen open. */
+  readonly #connectionSince = new Map<string, number>();
+  /** Times of the sessions that ended or failed in the last {@link SESSION_RATE_WINDOW_MS}. */
+  readonly #sessionTimes: number[] = [];
+  /** Events seen in total (the lists keep only the last ones). */
+  eventCount = 0;
+
+  constructor(limits: Partial<InspectorLimits> = {}) {
+    this.limits = { ...DEFAULT_INSPECTOR_LIMITS, ...limits };
+  }
+
+  /** Takes in one event of the node. */
+  apply(raw: P2pEvent): void {
+    this.eventCount++;
+    push(this.events, raw, this.limits.events);
+    // The node's events$ carries NodeEvent plus the app's own services' events, which no case
+    // below matches.
+    const event = raw as NodeEvent;
+    switch (event.type) {
+      case "endpoint:connection-opened":
+        this.#connectionSince.set(connectionKey(event.remote, event.remoteAddress), event.at);
+        break;
+      case "endpoint:connection-closed":
+        this.#connectionSince.delete(connectionKey(event.remote, event.remoteAddress));
+        break;
+      case "endpoint:dial-failed":
+      case "endpoint:session-failed":
+        this.#error(event.at, event.type, event.code, event.message, event.remote);
+        break;
+      case "endpoint:stream-refused":
+        this.#error(event.at, event.type, event.code, event.protocol, event.remote);
+        break;
+      case "endpoint:connection-refused":
+        this.#error(event.at, event.type, event.reason, "connection refused", event.remote);
+        break;
+      case "discovery:session-ended":
+        this.#session(event.at, {
+          at: event.at,
+          remote: event.remoteNodeId,
+          role: event.role,
+          outcome: "ended",
+          detail: `${event.result.topics.size} topics shared`,
+          newlyLearned: event.newlyLearned,
+          durationMs: event.durationMs,
+        });
+        break;
+      case "discovery:session-failed":
+        this.#session(event.at, {
+          at: event.at,
+          remote: event.remoteNodeId,
+          role: event.role,
+          outcome: "failed",
+          detail: event.reason,
+          durationMs: event.durationMs,
+        });
+        this.#error(event.at, event.type, event.reason, event.error.message, event.remoteNodeId);
+        break;
+      case "discovery:session-refused":
+        this.#log({
+          at: event.at,
+          remote: event.remoteNodeId,
+          role: "accepted",
+          outcome: "refused",
+          detail: event.why,
+        });
+        break;
+      case "discovery:node-skipped":
+        this.#log({
+          at: event.at,
+          remote: event.remoteNodeId,
+          role: "initiated",
+          outcome: "skipped",
+          detail: event.why,
+        });
+        break;
+      case "gossip:received": {
+        let list = this.messages.get(event.topic);
+        if (list === undefined) {
+          list = [];
+          this.messages.set(event.topic, list);
+        }
+        push(
+          list,
+          {
+            at: event.at,
+            topic: event.topic,
+            deliveredBy: event.deliveredBy,
+            hops: event.hops,
+            bytes: event.content.byteLength,
+          },
+          this.limits.messagesPerTopic,
+        );
+        break;
+      }
+      case "gossip:left":
+        this.messages.delete(event.topic);
+        break;
+      case "gossip:peer-refused":
+        this.#error(event.at, event.type, event.reason, event.error.message, event.node);
+        break;
+      case "sync:session-started":
+        this.#syncSession(event.sessionId, event.remote, event.at, (entry) => {
+          entry.role = event.role;
+          entry.liveMode = event.liveMode;
+          entry.topic = event.topic;
+        });
+        break;
+      case "sync:started":
+        this.#syncSession(event.sessionId, event.remote, event.at, (entry) => {
+          entry.state = "sync";
+          entry.topic = event.topic ?? entry.topic;
+          this.#progress(entry, event.metrics);
+        });
+        break;
+      case "sync:operation-received":
+        this.#syncSession(event.sessionId, event.remote, event.at, (entry) => {
+          if (event.phase === "live") entry.state = "live";
+          this.#progress(entry, event.metrics);
+        });
+        break;
+      case "sync:finished":
+        this.#syncSession(event.sessionId, event.remote, event.at, (entry) => {
+          entry.state = entry.liveMode ? "live" : "finished";
+          this.#progress(entry, event.metrics);
+        });
+        break;
+      case "sync:live-started":
+        this.#syncSession(event.sessionId, event.remote, event.at, (entry) => {
+          entry.state = "live";
+          entry.liveMode = true;
+        });
+        break;
+      case "sync:live-finished":
+        this.#syncSession(event.sessionId, event.remote, event.at, (entry) => {
+          entry.state = "closed";
+        });
+        break;
+      case "sync:failed": {
+        const code = codeOf(event.error);
+        this.#syncSession(event.sessionId, event.remote, event.at, (entry) => {
+          entry.state = "failed";
+          entry.error = code;
+        });
+        this.#error(event.at, event.type, code, event.error.message, event.remote);
+        break;
+      }
+      case "sync:peer-refused":
+        this.#error(event.at, event.type, event.code, event.error.message, event.remote);
+        break;
+      case "node:service-failed":
+        this.#error(event.at, event.type, event.service, event.reason);
+        break;
+    }
+  }
+
+  /**
+   * Since when the connection to `remote` at `address` is open: from its event, or `now` the
+   * first time it is asked (connections opened before the inspector was attached).
+   */
+  connectionSince(remote: NodeId, address: string, now: number): number {
+    const key = connectionKey(remote, address);
+    const since = this.#connectionSince.get(key);
+    if (since !== undefined) return since;
+    this.#connectionSince.set(key, now);
+    return now;
+  }
+
+  /** Discovery sessions (ended or failed) per second over the last ten seconds before `now`. */
+  sessionsPerSecond(now: number): number {
+    while (
+      this.#sessionTimes.length > 0 &&
+      (this.#sessionTimes[0] as number) <= now - SESSION_RATE_WINDOW_MS
+    ) {
+      this.#sessionTimes.shift();
+    }
+    return this.#sessionTimes.length / (SESSION_RATE_WINDOW_MS / 1000);
+  }
+
+  #session(at: number, entry: DiscoveryLogEntry): void {
+    this.#sessionTimes.push(at);
+    // The window needs no more entries than sessions can end in it; bound it anyway.
+    if (this.#sessionTimes.length > 10_000) this.#sessionTimes.shift();
+    this.#log(entry);
+  }
+
+  #log(entry: DiscoveryLogEntry): void {
+    push(this.discoveryLog, entry, this.limits.discoverySessions);
+  }
+
+  #error(at: number, type: string, code: string, message: string, remote?: NodeId): void {
+    push(
+      this.errors,
+      remote === undefined ? { at, type, code, message } : { at, type, code, message, remote },
+      this.limits.errors,
+    );
+  }
+
+  #syncSession(
+    sessionId: string,
+    remote: NodeId,
+    at: number,
+    update: (entry: SyncSessionEntry) => void,
+  ): void {
+    let entry = this.syncSessions.get(sessionId);
+    if (entry === undefined) {
+      entry = {
+        sessionId,
+        remote,
+        topic: undefined,
+        role: "",
+        state: "handshake",
+        liveMode: false,
+        expected: 0,
+        received: 0,
+        updatedAt: at,
+      };
+      this.syncSessions.set(sessionId, entry);
+      // A Map iterates in insertion order: the first key is the oldest session.
+      if (this.syncSessions.size > this.limits.syncSessions) {
+        const oldest = this.syncSessions.keys().next().value;
+        if (oldest !== undefined) this.syncSessions.delete(oldest);
+      }
+    }
+    update(entry);
+    entry.updatedAt = at;
+  }
+
+  #progress(entry: SyncSessionEntry, metrics: SyncMetrics): void {
+    entry.expected = metrics.inboundOperations;
+    entry.received = metrics.receivedSyncOperations;
+  }
+}
+
+function push<T>(list: T[], item: T, limit: number): void {
+  list.push(item);
+  if (list.length > limit) list.splice(0, list.length - limit);
+}
+
+function connectionKey(remote: NodeId, address: string): string {
+  return `${remote} ${address}`;
+}
+
+/** The `code` of a typed error (`P2pandaError` and the protocols' errors), else its name. */
+export function codeOf(error: Error): string {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" ? code : error.name;
+}

@@ -1,0 +1,169 @@
+// The inspector's state from a node's events, without a browser: what each section is drawn
+// from, bounded, and the package index that loads nothing heavy until asked.
+import type { NodeId, Topic } from "@p2panda-web/core";
+import { emptyMetrics } from "@p2panda-web/core/sync";
+import type { P2pEvent } from "@p2panda-web/events";
+import { describe, expect, it } from "vitest";
+import { eventsToJson } from "../src/event-json.ts";
+import { InspectorState, SESSION_RATE_WINDOW_MS } from "../src/inspector-state.ts";
+
+const REMOTE = "aa".repeat(32) as NodeId;
+const TOPIC = "bb".repeat(32) as Topic;
+
+function event(fields: Record<string, unknown> & { type: string; at: number }): P2pEvent {
+  return fields as P2pEvent;
+}
+
+function syncEvent(type: string, at: number, extra: Record<string, unknown> = {}): P2pEvent {
+  return event({ type, at, sessionId: "s1", remote: REMOTE, topic: TOPIC, ...extra });
+}
+
+describe("InspectorState", () => {
+  it("keeps only the last events, messages, sessions and errors, and counts them all", () => {
+    const state = new InspectorState({ events: 10, messagesPerTopic: 3, errors: 2 });
+    for (let i = 0; i < 25; i++) {
+      state.apply(
+        event({
+          type: "gossip:received",
+          at: i,
+          topic: TOPIC,
+          content: new Uint8Array(i),
+          id: new Uint8Array(32),
+          deliveredBy: REMOTE,
+          hops: i,
+        }),
+      );
+      state.apply(
+        event({ type: "endpoint:dial-failed", at: i, remote: REMOTE, code: `E${i}`, message: "" }),
+      );
+    }
+    expect(state.eventCount).toBe(50);
+    expect(state.events).toHaveLength(10);
+    expect(state.messages.get(TOPIC)?.map((m) => m.hops)).toEqual([22, 23, 24]);
+    expect(state.messages.get(TOPIC)?.[2]?.bytes).toBe(24);
+    expect(state.errors.map((e) => e.code)).toEqual(["E23", "E24"]);
+    state.apply(event({ type: "gossip:left", at: 99, topic: TOPIC }));
+    expect(state.messages.has(TOPIC)).toBe(false);
+  });
+
+  it("follows a sync session from handshake through catch-up to live, with its progress", () => {
+    const state = new InspectorState();
+    state.apply(syncEvent("sync:session-started", 1, { role: "initiator", liveMode: true }));
+    expect(state.syncSessions.get("s1")).toMatchObject({ state: "handshake", liveMode: true });
+    const metrics = { ...emptyMetrics(), inboundOperations: 4 };
+    state.apply(syncEvent("sync:started", 2, { metrics }));
+    state.apply(
+      syncEvent("sync:operation-received", 3, {
+        phase: "sync",
+        metrics: { ...metrics, receivedSyncOperations: 3 },
+      }),
+    );
+    expect(state.syncSessions.get("s1")).toMatchObject({ state: "sync", expected: 4, received: 3 });
+    state.apply(
+      syncEvent("sync:finished", 4, { metrics: { ...metrics, receivedSyncOperations: 4 } }),
+    );
+    expect(state.syncSessions.get("s1")).toMatchObject({ state: "live", received: 4 });
+    state.apply(syncEvent("sync:live-finished", 5, { metrics }));
+    expect(state.syncSessions.get("s1")?.state).toBe("closed");
+  });
+
+  it("marks a failed sync session with the error's code and lists the error", () => {
+    const state = new InspectorState();
+    const error = Object.assign(new Error("bad signature"), { code: "INVALID_OPERATION" });
+    state.apply(syncEvent("sync:failed", 1, { error, metrics: emptyMetrics() }));
+    expect(state.syncSessions.get("s1")).toMatchObject({
+      state: "failed",
+      error: "INVALID_OPERATION",
+    });
+    expect(state.errors).toEqual([
+      {
+        at: 1,
+        type: "sync:failed",
+        code: "INVALID_OPERATION",
+        message: "bad signature",
+        remote: REMOTE,
+      },
+    ]);
+  });
+
+  it("logs discovery sessions with outcome and reason, and rates them over ten seconds", () => {
+    const state = new InspectorState();
+    const base = { remoteNodeId: REMOTE, role: "initiated", durationMs: 5 };
+    for (let at = 0; at < 20; at++) {
+      state.apply(
+        event({
+          type: "discovery:session-ended",
+          at: at * 1000,
+          ...base,
+          result: { remoteNodeId: REMOTE, transportInfos: new Map(), topics: new Set([TOPIC]) },
+          newlyLearned: 1,
+        }),
+      );
+    }
+    state.apply(
+      event({
+        type: "discovery:session-failed",
+        at: 20_000,
+        ...base,
+        reason: "malformed-message",
+        error: Object.assign(new Error("bad frame"), { code: "DISCOVERY_PROTOCOL" }),
+        misbehaving: true,
+      }),
+    );
+    state.apply(
+      event({ type: "discovery:node-skipped", at: 20_000, remoteNodeId: REMOTE, why: "stale" }),
+    );
+    expect(state.discoveryLog.map((e) => [e.outcome, e.detail]).slice(-3)).toEqual([
+      ["ended", "1 topics shared"],
+      ["failed", "malformed-message"],
+      ["skipped", "stale"],
+    ]);
+    expect(state.errors.map((e) => e.code)).toEqual(["malformed-message"]);
+    // Sessions at 11 … 20 s are inside the window ending at 20 s: ten sessions in ten seconds.
+    expect(state.sessionsPerSecond(20_000)).toBe(10 / (SESSION_RATE_WINDOW_MS / 1000));
+    expect(state.sessionsPerSecond(40_000)).toBe(0);
+  });
+
+  it("dates a connection from its opened event, or from when it is first asked about", () => {
+    const state = new InspectorState();
+    const summary = { remote: REMOTE, remoteAddress: "/memory/x", transport: "tcp" };
+    state.apply(event({ type: "endpoint:connection-opened", at: 100, ...summary }));
+    expect(state.connectionSince(REMOTE, "/memory/x", 5_000)).toBe(100);
+    state.apply(event({ type: "endpoint:connection-closed", at: 200, ...summary }));
+    expect(state.connectionSince(REMOTE, "/memory/x", 5_000)).toBe(5_000);
+    expect(state.connectionSince(REMOTE, "/memory/x", 9_000)).toBe(5_000);
+  });
+});
+
+describe("the export", () => {
+  it("writes bytes as hex, errors with their code and sets as arrays", () => {
+    const json = eventsToJson(
+      "me",
+      [
+        event({
+          type: "x:y",
+          at: 1,
+          bytes: new Uint8Array([1, 255]),
+          error: Object.assign(new Error("boom"), { code: "BOOM" }),
+          topics: new Set(["t"]),
+        }),
+      ],
+      7,
+      42,
+    );
+    expect(JSON.parse(json)).toEqual({
+      nodeId: "me",
+      exportedAt: 42,
+      eventCount: 7,
+      events: [
+        {
+          type: "x:y",
+          at: 1,
+          bytes: "01ff",
+          error: { name: "Error", code: "BOOM", message: "boom" },
+          topics: ["t"],
+        },
+      ],
+    });
+  });
+});
