@@ -167,3 +167,12 @@ describe("the export", () => {
     });
   });
 });
+
+describe("the package index", () => {
+  it("imports without a DOM: the element loads only when defineInspector is called", async () => {
+    expect(typeof globalThis.HTMLElement).toBe("undefined");
+    const index = await import("../src/index.ts");
+    expect(index.INSPECTOR_TAG).toBe("p2panda-inspector");
+    await expect(index.defineInspector()).rejects.toThrow(/HTMLElement/);
+  });
+});
