@@ -125,7 +125,7 @@ export function renderGossip(s: NodeSnapshot, state: InspectorState): string {
       .reverse()
       .map(
         (m) =>
-          `<li data-testid="inspector-gossip-message" data-hops="${m.hops}">via ${node(m.deliveredBy)}<span class="badge">${m.hops} hops</span><span class="grow muted">${m.bytes} bytes</span><span class="muted">${age(s.now - m.at)} ago</span></li>`,
+          `<li data-testid="inspector-gossip-message" data-hops="${m.hops}">via ${node(m.deliveredBy)}<span class="badge">${m.hops} ${m.hops === 1 ? "hop" : "hops"}</span><span class="grow muted">${m.bytes} bytes</span><span class="muted">${age(s.now - m.at)} ago</span></li>`,
       );
     const view = neighbours.map((n) => `<li>${node(n, "inspector-neighbour")}</li>`);
     return `<div data-testid="inspector-topic" data-topic="${escapeHtml(topic)}">
