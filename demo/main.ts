@@ -26,6 +26,7 @@ import { renderDiscovery } from "./discovery-view.ts";
 import { renderEvents } from "./events-view.ts";
 import { renderGossip } from "./gossip-view.ts";
 import { acquireIdentitySlot } from "./identity-slot.ts";
+import { wireInspectorButton } from "./inspector-toggle.ts";
 import type { DemoHook } from "./test-hook.ts";
 
 function element(testId: string): HTMLElement {
@@ -163,6 +164,11 @@ async function main(): Promise<void> {
     },
   };
   window.p2panda = hook;
+  wireInspectorButton(
+    element("open-inspector") as HTMLButtonElement,
+    element("inspector-host"),
+    node,
+  );
   // Reset every connection synchronously when the tab goes away (the page may be gone before a
   // promise settles): the bootstrap drops our WebSocket and reservation at once, and WebRTC peers
   // see their data channels close. (libp2p on the remote side still only closes a WebRTC
