@@ -1,0 +1,71 @@
+// The inspector in the demo: two users on one topic through a bootstrap node of their own; the
+// first opens the inspector with the header's button and every section is checked against that
+// tab's node (its id, the other tab as a neighbour, a gossip message's hop count, a sync session
+// caught up to 100 %). A screenshot of each section is saved as docs/inspector-<section>.png.
+import { expect, test } from "./fixtures.ts";
+
+const SECTIONS = ["node", "connections", "address-book", "discovery", "gossip", "sync", "errors"];
+
+test.describe("inspector in the demo", () => {
+  test("opens on the tab's node and shows its neighbour, a message's hops and synced logs", async ({
+    openTab,
+    freshBootstrap,
+  }) => {
+    const topic = `inspector-${Date.now()}`;
+    const options = { bootstrapAddress: freshBootstrap.address, topic };
+    const a = await openTab(options);
+    const b = await openTab(options);
+    await a.page.setViewportSize({ width: 1280, height: 800 });
+
+    await a.page.getByTestId("open-inspector").click();
+    const inspector = a.page.locator("p2panda-inspector");
+    await expect(inspector.getByTestId("inspector-node-id")).toHaveText(a.nodeId);
+    await expect(a.page.getByTestId("open-inspector")).toHaveAttribute("aria-expanded", "true");
+
+    // Gossip: b becomes a's neighbour on the topic, as the demo's own panel says too.
+    const neighbour = inspector.locator(
+      `[data-testid="inspector-neighbour"][data-node-id="${b.nodeId}"]`,
+    );
+    await expect(neighbour.first()).toBeVisible({ timeout: 60_000 });
+    await expect(
+      a.page.locator(`[data-testid="neighbour"][data-node-id="${b.nodeId}"]`),
+    ).toHaveCount(1);
+
+    // A chat line from b reaches a over one hop (b is a's neighbour).
+    await b.page.getByTestId("gossip-input").fill("hello, inspector");
+    await b.page.getByTestId("gossip-send").click();
+    await expect(
+      a.page.getByTestId("gossip-message").filter({ hasText: "hello, inspector" }),
+    ).toHaveCount(1);
+    await expect(
+      inspector.locator('[data-testid="inspector-gossip-message"][data-hops="1"]').first(),
+    ).toBeVisible();
+
+    // Sync: a log entry of b's arrives; a's session with b shows 100 % and live mode.
+    await b.page.getByTestId("chat-input").fill("a synced line");
+    await b.page.getByTestId("chat-send").click();
+    await expect(
+      a.page.getByTestId("chat-message").filter({ hasText: "a synced line" }),
+    ).toHaveCount(1);
+    const session = inspector.locator(
+      `[data-testid="inspector-sync-session"][data-node-id="${b.nodeId}"]`,
+    );
+    await expect(session.first()).toHaveAttribute("data-progress", "100");
+    await expect(session.first()).toHaveAttribute("data-live", "true");
+
+    // Connections and the address book name b; discovery logged a session.
+    await expect(
+      inspector.locator(`[data-testid="inspector-known-node"][data-node-id="${b.nodeId}"]`),
+    ).toHaveCount(1);
+    await expect(inspector.getByTestId("inspector-connection").first()).toBeVisible();
+    await expect(inspector.getByTestId("inspector-session").first()).toBeVisible();
+
+    for (const section of SECTIONS) {
+      await inspector.getByTestId(`inspector-${section}`).screenshot({
+        path: `docs/inspector-${section}.png`,
+      });
+    }
+    await a.page.screenshot({ path: "docs/inspector-demo.png" });
+    expect(a.errors).toEqual([]);
+  });
+});
