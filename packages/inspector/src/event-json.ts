@@ -1,7 +1,7 @@
 import { toHex } from "@p2panda-web/core";
 import type { P2pEvent } from "@p2panda-web/events";
 
-/** What {@link eventsToJson} writes: enough to attach to a bug report. */
+/** What the inspector's export holds (JSON): enough to attach to a bug report. */
 export interface InspectorExport {
   readonly nodeId: string;
   readonly exportedAt: number;

@@ -15,7 +15,14 @@ import type { P2pandaInspectorElement } from "./inspector-element.ts";
 import type { InspectorLimits } from "./inspector-state.ts";
 
 export type { InspectorExport } from "./event-json.ts";
-export type { InspectedEndpoint, InspectedNode } from "./inspected-node.ts";
+export type {
+  InspectedAddressBook,
+  InspectedDiscovery,
+  InspectedEndpoint,
+  InspectedGossip,
+  InspectedNode,
+  InspectedSync,
+} from "./inspected-node.ts";
 export type { P2pandaInspectorElement } from "./inspector-element.ts";
 export { DEFAULT_INSPECTOR_LIMITS, type InspectorLimits } from "./inspector-state.ts";
 

@@ -12,19 +12,22 @@ import type { Observable } from "rxjs";
  * inspector depends on: nothing else of the node is touched.
  */
 export interface InspectedNode {
+  /** The node's identity (its id is shown). */
   readonly identity: { readonly nodeId: NodeId };
+  /** Addresses and connections. */
   readonly endpoint: InspectedEndpoint;
-  readonly addressBook: {
-    allNodeInfos(): NodeInfo[];
-    nodeTopics(id: NodeId): ReadonlySet<Topic>;
-  };
+  /** Known nodes and their topics. */
+  readonly addressBook: InspectedAddressBook;
   /** Every event of the node (endpoint, services, supervision). */
   readonly events$: Observable<P2pEvent>;
   /** Whether the node runs `name` (`discovery`, `gossip`, `sync`): the getters throw otherwise. */
   has(name: string): boolean;
-  readonly discovery: { walkers(): readonly WalkerPosition[] };
-  readonly gossip: { readonly topics: Topic[]; neighbours(topic: Topic): NodeId[] };
-  readonly sync: { sessions(): SyncSessionInfo[] };
+  /** Read only when {@link InspectedNode.has} says the node runs discovery. */
+  readonly discovery: InspectedDiscovery;
+  /** Read only when {@link InspectedNode.has} says the node runs gossip. */
+  readonly gossip: InspectedGossip;
+  /** Read only when {@link InspectedNode.has} says the node runs sync. */
+  readonly sync: InspectedSync;
 }
 
 /**
@@ -32,7 +35,38 @@ export interface InspectedNode {
  * member; the in-process `MemoryNetwork` endpoint of tests lists no addresses or connections.
  */
 export interface InspectedEndpoint {
+  /** This node's id. */
   readonly nodeId: NodeId;
+  /** The addresses the node advertises. */
   addresses?(): string[];
+  /** The connections open now. */
   connections?(): ConnectionSummary[];
+}
+
+/** The address book as the inspector reads it (polled on every redraw: both are synchronous). */
+export interface InspectedAddressBook {
+  /** Every known node, with its bootstrap flag and connection health. */
+  allNodeInfos(): NodeInfo[];
+  /** The topics `id` is known to be interested in. */
+  nodeTopics(id: NodeId): ReadonlySet<Topic>;
+}
+
+/** Discovery as the inspector reads it. */
+export interface InspectedDiscovery {
+  /** Where each random walker is now. */
+  walkers(): readonly WalkerPosition[];
+}
+
+/** Gossip as the inspector reads it. */
+export interface InspectedGossip {
+  /** The topics whose overlay the node is in. */
+  readonly topics: Topic[];
+  /** The active view (neighbours) of `topic`'s overlay. */
+  neighbours(topic: Topic): NodeId[];
+}
+
+/** Sync as the inspector reads it. */
+export interface InspectedSync {
+  /** The sessions running now. */
+  sessions(): SyncSessionInfo[];
 }

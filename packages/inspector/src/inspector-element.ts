@@ -43,6 +43,7 @@ export class P2pandaInspectorElement extends HTMLElement {
     return this.#node;
   }
 
+  /** Shows `node` (or nothing): unsubscribes from the one before and forgets its events. */
   set node(node: InspectedNode | undefined) {
     this.#unsubscribe();
     this.#node = node;
@@ -71,6 +72,7 @@ export class P2pandaInspectorElement extends HTMLElement {
     );
   }
 
+  /** Custom element callback: subscribes to the node and starts drawing. */
   connectedCallback(): void {
     if (this.shadowRoot === null) this.#build();
     this.#subscribe();
@@ -78,6 +80,7 @@ export class P2pandaInspectorElement extends HTMLElement {
     this.#schedule();
   }
 
+  /** Custom element callback: unsubscribes and stops drawing (the state stays until reattached). */
   disconnectedCallback(): void {
     this.#unsubscribe();
     if (this.#tick !== undefined) clearInterval(this.#tick);
