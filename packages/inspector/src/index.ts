@@ -23,7 +23,7 @@ export type {
   InspectedNode,
   InspectedSync,
 } from "./inspected-node.ts";
-export type { P2pandaInspectorElement } from "./inspector-element.ts";
+export type { InspectorRenderStats, P2pandaInspectorElement } from "./inspector-element.ts";
 export { DEFAULT_INSPECTOR_LIMITS, type InspectorLimits } from "./inspector-state.ts";
 
 /** The tag {@link defineInspector} registers by default. */

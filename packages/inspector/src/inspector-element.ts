@@ -14,6 +14,16 @@ import {
 } from "./render.ts";
 import { INSPECTOR_CSS } from "./styles.ts";
 
+/** See {@link P2pandaInspectorElement.renderStats}. */
+export interface InspectorRenderStats {
+  /** Redraws so far. */
+  readonly count: number;
+  /** Time spent in them, in ms. */
+  readonly totalMs: number;
+  /** The longest one, in ms. */
+  readonly maxMs: number;
+}
+
 /** The sections, in the order shown; each is a `<section data-section=…>`. */
 const SECTIONS = ["node", "connections", "address-book", "discovery", "gossip", "sync", "errors"];
 
@@ -37,6 +47,8 @@ export class P2pandaInspectorElement extends HTMLElement {
   /** The HTML each section was last drawn from (innerHTML read back is normalised). */
   #drawn = new Map<string, string>();
   #renders = 0;
+  #renderMs = 0;
+  #maxRenderMs = 0;
 
   /** The node shown; setting another starts over with an empty event history. */
   get node(): InspectedNode | undefined {
@@ -60,6 +72,11 @@ export class P2pandaInspectorElement extends HTMLElement {
   /** Redraws done so far (each draws every section once): what "coalesced" is measured by. */
   get renderCount(): number {
     return this.#renders;
+  }
+
+  /** What drawing cost so far: redraws, and their total and longest time in ms. */
+  get renderStats(): InspectorRenderStats {
+    return { count: this.#renders, totalMs: this.#renderMs, maxMs: this.#maxRenderMs };
   }
 
   /** The recent events as JSON, as the export button downloads them. */
@@ -147,6 +164,7 @@ export class P2pandaInspectorElement extends HTMLElement {
       return;
     }
     this.#renders++;
+    const started = performance.now();
     const s = snapshot(node);
     this.#set("node", renderNode(s));
     this.#set("connections", renderConnections(s, this.#state));
@@ -155,6 +173,9 @@ export class P2pandaInspectorElement extends HTMLElement {
     this.#set("gossip", renderGossip(s, this.#state));
     this.#set("sync", renderSync(s, this.#state));
     this.#set("errors", renderErrors(this.#state));
+    const took = performance.now() - started;
+    this.#renderMs += took;
+    this.#maxRenderMs = Math.max(this.#maxRenderMs, took);
   }
 
   /** Replaces a section's content only when it changed (keeps scroll positions and selection). */
