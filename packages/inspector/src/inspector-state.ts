@@ -126,7 +126,7 @@ export class InspectorState {
           remote: event.remoteNodeId,
           role: event.role,
           outcome: "ended",
-          detail: `${event.result.topics.size} topics shared`,
+          detail: `${event.result.topics.size} shared topic${event.result.topics.size === 1 ? "" : "s"}`,
           newlyLearned: event.newlyLearned,
           durationMs: event.durationMs,
         });

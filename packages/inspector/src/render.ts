@@ -6,6 +6,7 @@ import type { WalkerPosition } from "@p2panda-web/core/discovery";
 import type { ConnectionSummary } from "@p2panda-web/core/endpoint";
 import type { SyncSessionInfo } from "@p2panda-web/core/sync";
 import type { InspectorState, SyncSessionEntry } from "./inspector-state.ts";
+import { renderNetworkMap } from "./network-map.ts";
 
 /** What one redraw reads from the node (its query methods), next to the state from events. */
 export interface NodeSnapshot {
@@ -43,6 +44,11 @@ function age(ms: number): string {
   if (s < 60) return `${s} s`;
   if (s < 3600) return `${Math.floor(s / 60)} min`;
   return `${Math.floor(s / 3600)} h`;
+}
+
+/** `1 hop`, `2 hops`. */
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 
 function list(items: readonly string[], empty: string): string {
@@ -92,7 +98,7 @@ export function renderAddressBook(s: NodeSnapshot): string {
       info.bootstrap ? `<span class="badge">bootstrap</span>` : "",
       isStale(info) ? `<span class="badge warn">stale</span>` : "",
     ].join("");
-    return `<li data-testid="inspector-known-node" data-node-id="${escapeHtml(info.nodeId)}">${node(info.nodeId)}${flags}<span class="grow"></span><span class="muted">${shared} topics shared</span></li>`;
+    return `<li data-testid="inspector-known-node" data-node-id="${escapeHtml(info.nodeId)}">${node(info.nodeId)}${flags}<span class="grow"></span><span class="muted">${plural(shared, "shared topic")}</span></li>`;
   });
   return `<h2>Address book <span>${others.length} known · ${stale} stale</span></h2>${list(rows, "no other node known")}`;
 }
@@ -101,7 +107,7 @@ export function renderDiscovery(s: NodeSnapshot, state: InspectorState): string 
   if (s.walkers === undefined) return `<h2>Discovery</h2><p class="empty">not running</p>`;
   const walkers = s.walkers.map(
     (w) =>
-      `<li data-testid="inspector-walker">walker ${w.walker}<span class="grow">${w.at === undefined ? `<span class="muted">not started</span>` : node(w.at)}</span>${w.inSession ? `<span class="badge ok">in session</span>` : ""}<span class="muted">${w.trail.length} steps</span></li>`,
+      `<li data-testid="inspector-walker">walker ${w.walker}<span class="grow">${w.at === undefined ? `<span class="muted">not started</span>` : node(w.at)}</span>${w.inSession ? `<span class="badge ok">in session</span>` : ""}<span class="muted">${plural(w.trail.length, "step")}</span></li>`,
   );
   const log = state.discoveryLog
     .slice(-ROWS)
@@ -113,8 +119,43 @@ export function renderDiscovery(s: NodeSnapshot, state: InspectorState): string 
     });
   const rate = state.sessionsPerSecond(s.now);
   return `<h2>Discovery <span data-testid="inspector-session-rate">${rate.toFixed(1)} sessions/s</span></h2>
+${networkMap(s, s.walkers)}
+<p class="legend muted"><span class="dot co-topic"></span>shares a topic <span class="dot bootstrap"></span>bootstrap <span class="dot stale"></span>stale · links by transport</p>
 <h3>Walkers</h3>${list(walkers, "no walkers")}
 <h3>Sessions</h3>${list(log, "no session yet")}`;
+}
+
+function networkMap(s: NodeSnapshot, walkers: readonly WalkerPosition[]): string {
+  const own = s.nodeTopics(s.nodeId);
+  const coTopic = new Set<NodeId>();
+  const bootstrap = new Set<NodeId>();
+  const stale = new Set<NodeId>();
+  for (const info of s.nodeInfos) {
+    if (info.bootstrap) bootstrap.add(info.nodeId);
+    if (isStale(info)) stale.add(info.nodeId);
+    for (const topic of s.nodeTopics(info.nodeId)) {
+      if (own.has(topic)) {
+        coTopic.add(info.nodeId);
+        break;
+      }
+    }
+  }
+  return renderNetworkMap({
+    me: s.nodeId,
+    known: s.nodeInfos.map((info) => info.nodeId),
+    coTopic,
+    bootstrap,
+    stale,
+    // A direct connection is drawn over a relayed one to the same node.
+    links: [...(s.connections ?? [])]
+      .sort(
+        (a, b) =>
+          Number(a.limited) - Number(b.limited) ||
+          Number(a.transport === "relayed") - Number(b.transport === "relayed"),
+      )
+      .map((c) => ({ remote: c.remote, transport: c.transport })),
+    walkers,
+  });
 }
 
 export function renderGossip(s: NodeSnapshot, state: InspectorState): string {
@@ -125,12 +166,12 @@ export function renderGossip(s: NodeSnapshot, state: InspectorState): string {
       .reverse()
       .map(
         (m) =>
-          `<li data-testid="inspector-gossip-message" data-hops="${m.hops}">via ${node(m.deliveredBy)}<span class="badge">${m.hops} ${m.hops === 1 ? "hop" : "hops"}</span><span class="grow muted">${m.bytes} bytes</span><span class="muted">${age(s.now - m.at)} ago</span></li>`,
+          `<li data-testid="inspector-gossip-message" data-hops="${m.hops}">via ${node(m.deliveredBy)}<span class="badge">${plural(m.hops, "hop")}</span><span class="grow muted">${m.bytes} bytes</span><span class="muted">${age(s.now - m.at)} ago</span></li>`,
       );
     const view = neighbours.map((n) => `<li>${node(n, "inspector-neighbour")}</li>`);
     return `<div data-testid="inspector-topic" data-topic="${escapeHtml(topic)}">
 <h3>Topic <code title="${escapeHtml(topic)}">${escapeHtml(short(topic))}</code></h3>
-<p class="muted">active view: ${neighbours.length} neighbours</p>${list(view, "no neighbours yet")}
+<p class="muted">active view: ${plural(neighbours.length, "neighbour")}</p>${list(view, "no neighbours yet")}
 ${list(messages, "no messages received")}</div>`;
   });
   return `<h2>Gossip <span>${s.gossipTopics.length} topics</span></h2>${topics.length === 0 ? `<p class="empty">no topic joined</p>` : topics.join("")}`;

@@ -41,4 +41,22 @@ code { font: 11px ui-monospace, SFMono-Regular, Menlo, monospace; overflow-wrap:
 .ok { color: var(--ok); } .warn { color: var(--warn); } .bad { color: var(--bad); }
 progress { width: 80px; height: 8px; }
 .empty { color: var(--muted); font-style: italic; }
+.map { display: block; width: 100%; max-width: 300px; aspect-ratio: 1; margin: 0 auto; }
+.map .node { fill: var(--muted); stroke: var(--card); stroke-width: 1.5; }
+.map .node.co-topic, .dot.co-topic { fill: var(--accent); background: var(--accent); }
+.map .node.bootstrap { stroke: var(--fg); }
+.map .node.stale { opacity: .35; }
+.map .node.me { fill: var(--fg); }
+.map .trail { fill: none; stroke-width: 1.5; opacity: .6; }
+.map .walker { stroke: var(--card); stroke-width: 1; }
+.map .link { stroke: var(--line); stroke-width: 2; }
+.map .transport-webrtc, .map .transport-webrtc-direct { stroke: var(--ok); }
+.map .transport-websockets { stroke: var(--accent); }
+.map .transport-relayed { stroke: var(--warn); stroke-dasharray: 4 3; }
+.map .transport-webtransport { stroke: #9c36b5; }
+.legend { font-size: 11px; text-align: center; }
+.dot { display: inline-block; width: 8px; height: 8px; border-radius: 50%; margin: 0 3px 0 8px;
+  background: var(--muted); }
+.dot.bootstrap { border: 1.5px solid var(--fg); width: 6px; height: 6px; }
+.dot.stale { opacity: .35; }
 `;

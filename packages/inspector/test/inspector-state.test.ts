@@ -6,6 +6,7 @@ import type { P2pEvent } from "@p2panda-web/events";
 import { describe, expect, it } from "vitest";
 import { eventsToJson } from "../src/event-json.ts";
 import { InspectorState, SESSION_RATE_WINDOW_MS } from "../src/inspector-state.ts";
+import { layoutRings, MAP_SIZE, renderNetworkMap } from "../src/network-map.ts";
 
 const REMOTE = "aa".repeat(32) as NodeId;
 const TOPIC = "bb".repeat(32) as Topic;
@@ -114,7 +115,7 @@ describe("InspectorState", () => {
       event({ type: "discovery:node-skipped", at: 20_000, remoteNodeId: REMOTE, why: "stale" }),
     );
     expect(state.discoveryLog.map((e) => [e.outcome, e.detail]).slice(-3)).toEqual([
-      ["ended", "1 topics shared"],
+      ["ended", "1 shared topic"],
       ["failed", "malformed-message"],
       ["skipped", "stale"],
     ]);
@@ -174,5 +175,60 @@ describe("the package index", () => {
     const index = await import("../src/index.ts");
     expect(index.INSPECTOR_TAG).toBe("p2panda-inspector");
     await expect(index.defineInspector()).rejects.toThrow(/HTMLElement/);
+  });
+});
+
+describe("the network map", () => {
+  const ids = (n: number) =>
+    Array.from({ length: n }, (_, i) => i.toString(16).padStart(64, "0") as NodeId);
+
+  it("puts every node at its own place inside the map, on rings of 8, 16, 24, …", () => {
+    for (const n of [1, 8, 9, 24, 25, 1_000]) {
+      const points = layoutRings(ids(n));
+      expect(points.size).toBe(n);
+      const seen = new Set<string>();
+      const radii = new Map<string, number>();
+      for (const p of points.values()) {
+        expect(p.x).toBeGreaterThan(0);
+        expect(p.x).toBeLessThan(MAP_SIZE);
+        expect(p.y).toBeGreaterThan(0);
+        expect(p.y).toBeLessThan(MAP_SIZE);
+        seen.add(`${p.x.toFixed(3)},${p.y.toFixed(3)}`);
+        const r = Math.hypot(p.x - MAP_SIZE / 2, p.y - MAP_SIZE / 2).toFixed(3);
+        radii.set(r, (radii.get(r) ?? 0) + 1);
+      }
+      expect(seen.size).toBe(n);
+      const perRing = [...radii].sort(([a], [b]) => Number(a) - Number(b)).map(([, c]) => c);
+      const inner = perRing.slice(0, -1);
+      expect(inner).toEqual(inner.map((_, k) => 8 * (k + 1)));
+    }
+  });
+
+  it("keeps a node's place when a node sorted after it comes", () => {
+    const before = layoutRings(ids(5));
+    const after = layoutRings([...ids(5), "ff".repeat(32) as NodeId]);
+    expect(after.get(ids(5)[0] as NodeId)).toEqual(before.get(ids(5)[0] as NodeId));
+  });
+
+  it("draws co-topic nodes, walkers where they are and links by transport", () => {
+    const [me, a, b] = ids(3) as [NodeId, NodeId, NodeId];
+    const svg = renderNetworkMap({
+      me,
+      known: [me, a, b],
+      coTopic: new Set([a]),
+      bootstrap: new Set([b]),
+      stale: new Set(),
+      links: [{ remote: b, transport: "websockets" }],
+      walkers: [{ walker: 0, at: b, trail: [b, a] }],
+    });
+    expect(svg).toContain(
+      `class="node co-topic" data-testid="inspector-map-node" data-node-id="${a}"`,
+    );
+    expect(svg).toContain(
+      `class="node bootstrap" data-testid="inspector-map-node" data-node-id="${b}"`,
+    );
+    expect(svg).toContain(`data-testid="inspector-map-walker" data-at="${b}"`);
+    expect(svg).toContain(`class="link transport-websockets"`);
+    expect(svg.match(/<polyline/g)).toHaveLength(1);
   });
 });
