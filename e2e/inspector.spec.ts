@@ -47,8 +47,9 @@ test.describe("inspector in the demo", () => {
     await expect(
       a.page.getByTestId("chat-message").filter({ hasText: "a synced line" }),
     ).toHaveCount(1);
+    // (An earlier session with b may have failed and been retried: the live one counts.)
     const session = inspector.locator(
-      `[data-testid="inspector-sync-session"][data-node-id="${b.nodeId}"]`,
+      `[data-testid="inspector-sync-session"][data-node-id="${b.nodeId}"][data-state="live"]`,
     );
     await expect(session.first()).toHaveAttribute("data-progress", "100");
     await expect(session.first()).toHaveAttribute("data-live", "true");
@@ -59,6 +60,11 @@ test.describe("inspector in the demo", () => {
     ).toHaveCount(1);
     await expect(inspector.getByTestId("inspector-connection").first()).toBeVisible();
     await expect(inspector.getByTestId("inspector-session").first()).toBeVisible();
+    // The map: b among the nodes that share a topic with a, and a's walkers on it.
+    await expect(
+      inspector.locator(`[data-testid="inspector-map-node"][data-node-id="${b.nodeId}"].co-topic`),
+    ).toHaveCount(1);
+    await expect(inspector.getByTestId("inspector-map-walker").first()).toBeAttached();
 
     for (const section of SECTIONS) {
       await inspector.getByTestId(`inspector-${section}`).screenshot({
