@@ -131,6 +131,18 @@ export interface GossipStreamOptions {
 /** Events of the gossip service: the overlays' events plus refused peers. */
 export type GossipServiceEvent = GossipStateEvent;
 
+/** One topic's overlay as {@link GossipService.overlay} reports it (copies, not live views). */
+export interface GossipOverlay {
+  /** Neighbours: the peers messages are exchanged with. */
+  readonly active: readonly NodeId[];
+  /** Known peers kept in reserve to replace a neighbour that fails. */
+  readonly passive: readonly NodeId[];
+  /** Neighbours full messages are pushed to (the broadcast tree's branches). */
+  readonly eager: readonly NodeId[];
+  /** Neighbours only told message ids (`ihave`), to repair the tree. */
+  readonly lazy: readonly NodeId[];
+}
+
 /** Counters of a {@link GossipService}: the protocol's plus the links'. */
 export interface GossipServiceMetrics extends GossipMetrics, LinkTableMetrics {}
 
@@ -265,6 +277,21 @@ export class GossipService implements Startable {
   /** The overlay neighbours (active view) of `topic` now; empty when not joined. */
   neighbours(topic: Topic): NodeId[] {
     return this.#state.topic(topic)?.neighbours ?? [];
+  }
+
+  /**
+   * The overlay of `topic` now, for tools that show it (the inspector): HyParView's active and
+   * passive views and PlumTree's eager and lazy peers. Undefined when not joined.
+   */
+  overlay(topic: Topic): GossipOverlay | undefined {
+    const overlay = this.#state.topic(topic);
+    if (overlay === undefined) return undefined;
+    return {
+      active: overlay.membership.activeView,
+      passive: overlay.membership.passiveView,
+      eager: overlay.broadcastTree.eagerPeers,
+      lazy: overlay.broadcastTree.lazyPeers,
+    };
   }
 
   /** Where the service is in its {@link Startable} lifecycle. */

@@ -118,6 +118,17 @@ describe("gossip service over a memory network (upstream inventory)", () => {
     expect(seen).toEqual(["c is back"]);
   });
 
+  it("reports a topic's overlay: the neighbour in the active view and on the broadcast tree", async () => {
+    const { nodes } = await star(2);
+    const [a, b] = nodes as [ClusterNode, ClusterNode];
+    const overlay = b.gossip.overlay(topic);
+    expect(overlay?.active).toEqual([a.id]);
+    expect(overlay?.passive).not.toContain(a.id);
+    // PlumTree starts every new neighbour eager; a neighbour is eager or lazy, never both.
+    expect([...(overlay?.eager ?? []), ...(overlay?.lazy ?? [])]).toEqual([a.id]);
+    expect(b.gossip.overlay(Topic.fromName("never joined"))).toBeUndefined();
+  });
+
   it("topic_drop_guard / leave_overlay_on_drop: the last handle leaves, not the first", async () => {
     const { nodes, handles } = await star(2);
     const [a, b] = nodes as [ClusterNode, ClusterNode];
