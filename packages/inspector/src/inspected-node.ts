@@ -1,6 +1,7 @@
 import type { NodeId, NodeInfo, Topic } from "@p2panda-web/core";
 import type { WalkerPosition } from "@p2panda-web/core/discovery";
 import type { ConnectionSummary } from "@p2panda-web/core/endpoint";
+import type { GossipOverlay } from "@p2panda-web/core/gossip";
 import type { SyncSessionInfo } from "@p2panda-web/core/sync";
 import type { P2pEvent } from "@p2panda-web/events";
 import type { Observable } from "rxjs";
@@ -63,6 +64,8 @@ export interface InspectedGossip {
   readonly topics: Topic[];
   /** The active view (neighbours) of `topic`'s overlay. */
   neighbours(topic: Topic): NodeId[];
+  /** Active and passive view, eager and lazy peers of `topic` (shown when there). */
+  overlay?(topic: Topic): GossipOverlay | undefined;
 }
 
 /** Sync as the inspector reads it. */

@@ -210,7 +210,11 @@ function snapshot(node: InspectedNode): NodeSnapshot {
     nodeTopics: (id) => book.nodeTopics(id),
     walkers: node.has("discovery") ? node.discovery.walkers() : undefined,
     gossipTopics: node.has("gossip")
-      ? node.gossip.topics.map((topic) => ({ topic, neighbours: node.gossip.neighbours(topic) }))
+      ? node.gossip.topics.map((topic) => ({
+          topic,
+          neighbours: node.gossip.neighbours(topic),
+          overlay: node.gossip.overlay?.(topic),
+        }))
       : undefined,
     syncSessions: node.has("sync") ? node.sync.sessions() : undefined,
   };

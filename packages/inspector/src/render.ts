@@ -4,6 +4,7 @@
 import { isStale, type NodeId, type NodeInfo, type Topic } from "@p2panda-web/core";
 import type { WalkerPosition } from "@p2panda-web/core/discovery";
 import type { ConnectionSummary } from "@p2panda-web/core/endpoint";
+import type { GossipOverlay } from "@p2panda-web/core/gossip";
 import type { SyncSessionInfo } from "@p2panda-web/core/sync";
 import type { InspectorState, SyncSessionEntry } from "./inspector-state.ts";
 import { renderNetworkMap } from "./network-map.ts";
@@ -18,7 +19,13 @@ export interface NodeSnapshot {
   readonly nodeTopics: (id: NodeId) => ReadonlySet<Topic>;
   /** Undefined when the node runs no such service. */
   readonly walkers: readonly WalkerPosition[] | undefined;
-  readonly gossipTopics: readonly { topic: Topic; neighbours: readonly NodeId[] }[] | undefined;
+  readonly gossipTopics:
+    | readonly {
+        topic: Topic;
+        neighbours: readonly NodeId[];
+        overlay: GossipOverlay | undefined;
+      }[]
+    | undefined;
   readonly syncSessions: readonly SyncSessionInfo[] | undefined;
 }
 
@@ -160,7 +167,7 @@ function networkMap(s: NodeSnapshot, walkers: readonly WalkerPosition[]): string
 
 export function renderGossip(s: NodeSnapshot, state: InspectorState): string {
   if (s.gossipTopics === undefined) return `<h2>Gossip</h2><p class="empty">not running</p>`;
-  const topics = s.gossipTopics.map(({ topic, neighbours }) => {
+  const topics = s.gossipTopics.map(({ topic, neighbours, overlay }) => {
     const messages = (state.messages.get(topic) ?? [])
       .slice(-ROWS)
       .reverse()
@@ -168,10 +175,28 @@ export function renderGossip(s: NodeSnapshot, state: InspectorState): string {
         (m) =>
           `<li data-testid="inspector-gossip-message" data-hops="${m.hops}">via ${node(m.deliveredBy)}<span class="badge">${plural(m.hops, "hop")}</span><span class="grow muted">${m.bytes} bytes</span><span class="muted">${age(s.now - m.at)} ago</span></li>`,
       );
-    const view = neighbours.map((n) => `<li>${node(n, "inspector-neighbour")}</li>`);
+    const lazy = new Set(overlay?.lazy ?? []);
+    const view = neighbours.map((n) => {
+      const link =
+        overlay === undefined
+          ? ""
+          : `<span class="badge ${lazy.has(n) ? "" : "ok"}" data-testid="inspector-link">${lazy.has(n) ? "lazy" : "eager"}</span>`;
+      return `<li>${node(n, "inspector-neighbour")}${link}</li>`;
+    });
+    const passive =
+      overlay === undefined
+        ? ""
+        : `<p class="muted" data-testid="inspector-passive-view" data-count="${overlay.passive.length}">passive view: ${plural(overlay.passive.length, "node")}${
+            overlay.passive.length === 0
+              ? ""
+              : ` · ${overlay.passive
+                  .slice(0, 12)
+                  .map((n) => node(n))
+                  .join(" ")}`
+          }</p>`;
     return `<div data-testid="inspector-topic" data-topic="${escapeHtml(topic)}">
 <h3>Topic <code title="${escapeHtml(topic)}">${escapeHtml(short(topic))}</code></h3>
-<p class="muted">active view: ${plural(neighbours.length, "neighbour")}</p>${list(view, "no neighbours yet")}
+<p class="muted">active view: ${plural(neighbours.length, "neighbour")}</p>${list(view, "no neighbours yet")}${passive}
 ${list(messages, "no messages received")}</div>`;
   });
   return `<h2>Gossip <span>${s.gossipTopics.length} topics</span></h2>${topics.length === 0 ? `<p class="empty">no topic joined</p>` : topics.join("")}`;

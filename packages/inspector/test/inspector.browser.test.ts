@@ -129,6 +129,16 @@ describe("<p2panda-inspector> on two real nodes", () => {
       )
       .toBe(true);
 
+    // The overlay: a on b's broadcast tree (eager or lazy), and b's passive view counted.
+    const link = root.querySelector(`[data-topic="${topic}"] [data-testid="inspector-link"]`);
+    const overlay = b.gossip.overlay(topic);
+    expect(link?.textContent).toBe(overlay?.lazy.includes(a.identity.nodeId) ? "lazy" : "eager");
+    expect(
+      root.querySelector<HTMLElement>(
+        `[data-topic="${topic}"] [data-testid="inspector-passive-view"]`,
+      )?.dataset.count,
+    ).toBe(String(overlay?.passive.length));
+
     // A message from a reaches b directly: one hop, as b's own event says.
     const received = firstValueFrom(chatB.messages$.pipe(timeout(30_000)));
     const hops = firstValueFrom(
