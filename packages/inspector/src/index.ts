@@ -12,7 +12,7 @@
  */
 import type { InspectedNode } from "./inspected-node.ts";
 import type { P2pandaInspectorElement } from "./inspector-element.ts";
-import type { InspectorLimits } from "./inspector-state.ts";
+import type { InspectorLimits } from "./limits.ts";
 
 export type { InspectorExport } from "./event-json.ts";
 export type {
@@ -24,7 +24,7 @@ export type {
   InspectedSync,
 } from "./inspected-node.ts";
 export type { InspectorRenderStats, P2pandaInspectorElement } from "./inspector-element.ts";
-export { DEFAULT_INSPECTOR_LIMITS, type InspectorLimits } from "./inspector-state.ts";
+export { DEFAULT_INSPECTOR_LIMITS, type InspectorLimits } from "./limits.ts";
 
 /** The tag {@link defineInspector} registers by default. */
 export const INSPECTOR_TAG = "p2panda-inspector";

@@ -1,7 +1,8 @@
 import type { Subscription } from "rxjs";
 import { eventsToJson } from "./event-json.ts";
 import type { InspectedNode } from "./inspected-node.ts";
-import { type InspectorLimits, InspectorState } from "./inspector-state.ts";
+import { InspectorState } from "./inspector-state.ts";
+import type { InspectorLimits } from "./limits.ts";
 import {
   type NodeSnapshot,
   renderAddressBook,

@@ -1,29 +1,7 @@
 import type { NodeEvent, NodeId, Topic } from "@p2panda-web/core";
 import type { SyncMetrics } from "@p2panda-web/core/sync";
 import type { P2pEvent } from "@p2panda-web/events";
-
-/** How much the inspector keeps of each list; older entries fall off the front. */
-export interface InspectorLimits {
-  /** Raw events kept for the export. Default 200. */
-  readonly events: number;
-  /** Discovery sessions in the log. Default 100. */
-  readonly discoverySessions: number;
-  /** Gossip messages shown per topic. Default 50. */
-  readonly messagesPerTopic: number;
-  /** Errors shown. Default 50. */
-  readonly errors: number;
-  /** Sync sessions remembered (finished ones included). Default 100. */
-  readonly syncSessions: number;
-}
-
-/** Defaults of {@link InspectorLimits}. */
-export const DEFAULT_INSPECTOR_LIMITS: InspectorLimits = {
-  events: 200,
-  discoverySessions: 100,
-  messagesPerTopic: 50,
-  errors: 50,
-  syncSessions: 100,
-};
+import { DEFAULT_INSPECTOR_LIMITS, type InspectorLimits } from "./limits.ts";
 
 /** The window over which sessions per second are counted, in ms. */
 export const SESSION_RATE_WINDOW_MS = 10_000;
