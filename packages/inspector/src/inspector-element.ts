@@ -140,8 +140,9 @@ export class P2pandaInspectorElement extends HTMLElement {
         this.#state.apply(event);
         this.#schedule();
       },
-      // The node stopped: draw what is left.
+      // The node stopped (or its stream failed): draw what is left.
       complete: () => this.#schedule(),
+      error: () => this.#schedule(),
     });
   }
 

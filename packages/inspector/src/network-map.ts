@@ -4,6 +4,7 @@
 // drawn as links coloured by transport. Labels are tooltips (<title>): with many nodes, printed
 // labels would overlap.
 import type { NodeId } from "@p2panda-web/core";
+import { escapeHtml } from "./html.ts";
 
 /** A point of the map, in its 0…SIZE square. */
 export interface MapPoint {
@@ -68,7 +69,7 @@ function round(n: number): string {
   return n.toFixed(1);
 }
 
-/** The map as an SVG string; node ids only appear in attributes and titles (hex, no escaping). */
+/** The map as an SVG string. */
 export function renderNetworkMap(input: NetworkMapInput): string {
   const points = layoutRings(input.known.filter((id) => id !== input.me));
   const at = (id: NodeId): MapPoint | undefined => (id === input.me ? CENTRE : points.get(id));
@@ -79,7 +80,7 @@ export function renderNetworkMap(input: NetworkMapInput): string {
     if (p === undefined || linked.has(link.remote)) continue;
     linked.add(link.remote);
     parts.push(
-      `<line class="link transport-${link.transport}" x1="${CENTRE.x}" y1="${CENTRE.y}" x2="${round(p.x)}" y2="${round(p.y)}"><title>${link.transport}</title></line>`,
+      `<line class="link transport-${escapeHtml(link.transport)}" x1="${CENTRE.x}" y1="${CENTRE.y}" x2="${round(p.x)}" y2="${round(p.y)}"><title>${escapeHtml(link.transport)}</title></line>`,
     );
   }
   for (const w of input.walkers) {
@@ -101,11 +102,11 @@ export function renderNetworkMap(input: NetworkMapInput): string {
       .filter((c) => c !== "")
       .join(" ");
     parts.push(
-      `<circle class="${classes}" data-testid="inspector-map-node" data-node-id="${id}" cx="${round(p.x)}" cy="${round(p.y)}" r="5"><title>${id}</title></circle>`,
+      `<circle class="${classes}" data-testid="inspector-map-node" data-node-id="${escapeHtml(id)}" cx="${round(p.x)}" cy="${round(p.y)}" r="5"><title>${escapeHtml(id)}</title></circle>`,
     );
   }
   parts.push(
-    `<circle class="node me" cx="${CENTRE.x}" cy="${CENTRE.y}" r="7"><title>${input.me} (this node)</title></circle>`,
+    `<circle class="node me" cx="${CENTRE.x}" cy="${CENTRE.y}" r="7"><title>${escapeHtml(input.me)} (this node)</title></circle>`,
   );
   for (const w of input.walkers) {
     const p = w.at === undefined ? undefined : at(w.at);
@@ -114,7 +115,7 @@ export function renderNetworkMap(input: NetworkMapInput): string {
     const angle = (w.walker * 2 * Math.PI) / 6;
     const colour = WALKER_COLOURS[w.walker % WALKER_COLOURS.length];
     parts.push(
-      `<circle class="walker" data-testid="inspector-map-walker" data-at="${w.at}" fill="${colour}" cx="${round(p.x + 8 * Math.cos(angle))}" cy="${round(p.y + 8 * Math.sin(angle))}" r="3"><title>walker ${w.walker}</title></circle>`,
+      `<circle class="walker" data-testid="inspector-map-walker" data-at="${escapeHtml(w.at as string)}" fill="${colour}" cx="${round(p.x + 8 * Math.cos(angle))}" cy="${round(p.y + 8 * Math.sin(angle))}" r="3"><title>walker ${w.walker}</title></circle>`,
     );
   }
   return `<svg class="map" viewBox="0 0 ${MAP_SIZE} ${MAP_SIZE}" role="img" aria-label="network map">${parts.join("")}</svg>`;

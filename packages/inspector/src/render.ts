@@ -6,6 +6,7 @@ import type { WalkerPosition } from "@p2panda-web/core/discovery";
 import type { ConnectionSummary } from "@p2panda-web/core/endpoint";
 import type { GossipOverlay } from "@p2panda-web/core/gossip";
 import type { SyncSessionInfo } from "@p2panda-web/core/sync";
+import { escapeHtml } from "./html.ts";
 import type { InspectorState, SyncSessionEntry } from "./inspector-state.ts";
 import { renderNetworkMap } from "./network-map.ts";
 
@@ -31,10 +32,6 @@ export interface NodeSnapshot {
 
 /** Rows shown per list at most (the state keeps a few more for the export). */
 const ROWS = 50;
-
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 function short(id: string): string {
   return id.length > 12 ? `${id.slice(0, 8)}…` : id;

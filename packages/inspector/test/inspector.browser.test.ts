@@ -236,7 +236,7 @@ describe("<p2panda-inspector> under load", () => {
       at: 1,
       remote: "44".repeat(32),
       code: "DIAL_FAILED",
-      message: "no route",
+      message: "<b>no route</b>",
     } as P2pEvent);
     await nextFrame();
     const blobs: Blob[] = [];
@@ -256,13 +256,14 @@ describe("<p2panda-inspector> under load", () => {
         at: 1,
         remote: "44".repeat(32),
         code: "DIAL_FAILED",
-        message: "no route",
+        message: "<b>no route</b>",
       },
     ]);
-    // The failure is listed with its typed reason.
-    expect(
-      shadow(element).querySelector<HTMLElement>('[data-testid="inspector-error"]')?.dataset.code,
-    ).toBe("DIAL_FAILED");
+    // The failure is listed with its typed reason, its message as text (never as markup).
+    const error = shadow(element).querySelector<HTMLElement>('[data-testid="inspector-error"]');
+    expect(error?.dataset.code).toBe("DIAL_FAILED");
+    expect(error?.textContent).toContain("<b>no route</b>");
+    expect(error?.querySelector("b")).toBeNull();
   });
 
   it("follows 1,000 gossip messages/s with at most one redraw per frame", async () => {
