@@ -72,6 +72,11 @@ test.describe("inspector in the demo", () => {
       });
     }
     await a.page.screenshot({ path: "docs/inspector-demo.png" });
+    // On a phone-sized screen the drawer takes the width and the sections stack.
+    await a.page.setViewportSize({ width: 390, height: 844 });
+    const box = await inspector.boundingBox();
+    expect(box?.width).toBeLessThanOrEqual(390);
+    await a.page.screenshot({ path: "docs/inspector-phone.png" });
     expect(a.errors).toEqual([]);
   });
 });
