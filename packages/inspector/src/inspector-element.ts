@@ -168,6 +168,7 @@ export class P2pandaInspectorElement extends HTMLElement {
     this.#renders++;
     const started = performance.now();
     const s = snapshot(node);
+    if (s.syncSessions !== undefined) this.#state.adoptSyncSessions(s.syncSessions, s.now);
     this.#set("node", renderNode(s));
     this.#set("connections", renderConnections(s, this.#state));
     this.#set("address-book", renderAddressBook(s));

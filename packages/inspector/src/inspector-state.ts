@@ -1,5 +1,5 @@
 import type { NodeEvent, NodeId, Topic } from "@p2panda-web/core";
-import type { SyncMetrics } from "@p2panda-web/core/sync";
+import type { SyncMetrics, SyncSessionInfo } from "@p2panda-web/core/sync";
 import type { P2pEvent } from "@p2panda-web/events";
 import { DEFAULT_INSPECTOR_LIMITS, type InspectorLimits } from "./limits.ts";
 
@@ -179,7 +179,10 @@ export class InspectorState {
         break;
       case "sync:operation-received":
         this.#syncSession(event.sessionId, event.remote, event.at, (entry) => {
-          if (event.phase === "live") entry.state = "live";
+          if (event.phase === "live") {
+            entry.state = "live";
+            entry.liveMode = true;
+          }
           this.#progress(entry, event.metrics);
         });
         break;
@@ -215,6 +218,23 @@ export class InspectorState {
       case "node:service-failed":
         this.#error(event.at, event.type, event.service, event.reason);
         break;
+    }
+  }
+
+  /**
+   * Takes in the sessions sync runs now (`sync.sessions()`): those that started before the
+   * inspector was attached have sent no `sync:session-started` it saw, so their role and live
+   * mode come from here.
+   */
+  adoptSyncSessions(sessions: readonly SyncSessionInfo[], now: number): void {
+    for (const info of sessions) {
+      const known = this.syncSessions.has(info.sessionId);
+      this.#syncSession(info.sessionId, info.remote, now, (entry) => {
+        entry.topic ??= info.topic;
+        if (entry.role === "") entry.role = info.role;
+        entry.liveMode ||= info.liveMode;
+        if (!known && (info.phase === "sync" || info.phase === "live")) entry.state = info.phase;
+      });
     }
   }
 

@@ -68,6 +68,27 @@ describe("InspectorState", () => {
     expect(state.syncSessions.get("s1")?.state).toBe("closed");
   });
 
+  it("adopts sessions that started before it was attached, with their live mode", () => {
+    const state = new InspectorState();
+    // A live operation alone says the session is in live mode.
+    state.apply(
+      syncEvent("sync:operation-received", 1, { phase: "live", metrics: emptyMetrics() }),
+    );
+    expect(state.syncSessions.get("s1")).toMatchObject({ state: "live", liveMode: true });
+    const info = { remote: REMOTE, topic: TOPIC, role: "acceptor" as const, liveMode: true };
+    state.adoptSyncSessions([{ ...info, sessionId: "s2", phase: "sync" }], 2);
+    expect(state.syncSessions.get("s2")).toMatchObject({
+      state: "sync",
+      role: "acceptor",
+      liveMode: true,
+      topic: TOPIC,
+    });
+    // What its events said stays: adopting again does not move it back.
+    state.apply(syncEvent("sync:finished", 3, { sessionId: "s2", metrics: emptyMetrics() }));
+    state.adoptSyncSessions([{ ...info, sessionId: "s2", phase: "sync" }], 4);
+    expect(state.syncSessions.get("s2")?.state).toBe("live");
+  });
+
   it("marks a failed sync session with the error's code and lists the error", () => {
     const state = new InspectorState();
     const error = Object.assign(new Error("bad signature"), { code: "INVALID_OPERATION" });
