@@ -17,10 +17,11 @@ export class PeerCoolDown {
     this.durationMs = durationMs;
   }
 
-  /** Puts `node` on cool-down from `now`; returns when it ends. */
-  add(node: NodeId, now: number): number {
-    const until = now + this.durationMs;
-    // Re-inserted at the end, so the map stays ordered by when each cool-down ends.
+  /** Puts `node` on cool-down from `now` (for `durationMs`, default the set's); returns when it ends. */
+  add(node: NodeId, now: number, durationMs = this.durationMs): number {
+    const until = now + durationMs;
+    // Re-inserted at the end, so the map is ordered by when each cool-down started (and, with
+    // one duration, by when it ends).
     this.#until.delete(node);
     this.#until.set(node, until);
     // Identities are free: without a bound, hostile ones would grow this map for ever.

@@ -65,6 +65,14 @@ export interface DiscoveryManagerConfig {
   evictIdleAfterMs: number;
   /** How long walkers skip a node that misbehaved in a session. Default 300,000 ms (5 min). */
   misbehaviourCooldownMs: number;
+  /**
+   * How long walkers skip a node whose session failed only by being slow (`timeout`, or
+   * `evicted` from a full accept queue). Default 30,000 ms. A browser tab that is busy, in the
+   * background or on a slow phone is slow without being hostile: in the 16-tab soak on a loaded
+   * machine, tabs put 7–12 honest co-topic peers each on the 5-minute cool-down this way and
+   * never met them.
+   */
+  slowPeerCooldownMs: number;
   /** Backoff of every walker. Defaults: spec §4.2. */
   backoff: Partial<BackoffConfig>;
 }
@@ -80,6 +88,7 @@ export const DEFAULT_DISCOVERY_MANAGER_CONFIG: Readonly<DiscoveryManagerConfig> 
   firstMessageTimeoutMs: 2_000,
   evictIdleAfterMs: 1_000,
   misbehaviourCooldownMs: 300_000,
+  slowPeerCooldownMs: 30_000,
   backoff: {},
 };
 
@@ -576,7 +585,12 @@ export class DiscoveryManager {
     const misbehaving = isRemoteFault(error);
     if (misbehaving) {
       this.#metrics.misbehavingSessions++;
-      this.#coolDown.add(session.remote, this.#clock.now());
+      const slow = reason === "timeout" || reason === "evicted";
+      this.#coolDown.add(
+        session.remote,
+        this.#clock.now(),
+        slow ? this.config.slowPeerCooldownMs : this.config.misbehaviourCooldownMs,
+      );
     }
     const out: DiscoveryOutput[] = [
       this.#event({

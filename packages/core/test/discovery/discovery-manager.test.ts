@@ -402,6 +402,23 @@ describe("discovery manager: skips stale and misbehaving nodes", () => {
   });
 });
 
+describe("discovery manager: a slow remote is cooled down briefly, a hostile one for long", () => {
+  it.each([
+    ["timeout", 30_000],
+    ["evicted", 30_000],
+    ["malformed-frame", 300_000],
+  ] as const)("a session that failed with %s cools its remote down for %i ms", (reason, ms) => {
+    const s = setup();
+    const d = accept(s, nodeId(60));
+    s.manager.sessionFailed(d.sessionId, new DiscoveryProtocolError(reason, "x"));
+    expect(s.manager.metrics.misbehavingSessions).toBe(1);
+    s.clock.advance(ms - 1);
+    expect(s.manager.isCoolingDown(nodeId(60))).toBe(true);
+    s.clock.advance(1);
+    expect(s.manager.isCoolingDown(nodeId(60))).toBe(false);
+  });
+});
+
 describe("discovery manager: reset signal", () => {
   it("our topic set gaining a topic restarts waiting walkers at once; removal does not", () => {
     const s = setup();
