@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * The `p2panda-web` executable. Run from a checkout with
- * `npx node --conditions=source packages/cli/src/main.ts bootstrap …`.
+ * The `p2panda-web` command, started by `bin/p2panda-web.js` once it has checked the Node
+ * version. From a checkout, `npx p2panda-web …` runs the built copy (`npm install` builds it);
+ * `npx node --conditions=source packages/cli/src/main.ts …` runs the sources without a build.
  */
 import { createInterface } from "node:readline";
 import { runCli } from "./cli.ts";
