@@ -39,7 +39,6 @@ export type * from "./events.ts";
 export { type ConnectionActivity, IdleConnections } from "./idle-connections.ts";
 export { startEndpoint } from "./libp2p-endpoint.ts";
 export { MemoryEndpoint, MemoryNetwork } from "./memory-network.ts";
-export { createMemoryEndpoint, type MemoryEndpointOptions } from "./memory-preset.ts";
 export type {
   AcceptOptions,
   ConnectOptions,

@@ -1,6 +1,7 @@
 import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
 import { Identity } from "@p2panda-web/core";
-import { createEndpoint, createMemoryEndpoint } from "@p2panda-web/core/endpoint";
+import { createEndpoint } from "@p2panda-web/core/endpoint";
+import { createMemoryEndpoint } from "@p2panda-web/core/memory";
 import { describe, expect, it } from "vitest";
 
 // The endpoint in real Chromium: the browser preset starts (WebRTC, WebSockets, WebTransport,

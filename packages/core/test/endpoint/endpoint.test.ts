@@ -11,13 +11,13 @@ import {
   verifyTransportInfo,
 } from "@p2panda-web/core";
 import {
-  createMemoryEndpoint,
   DialFailedError,
   EndpointStoppedError,
   NodeDeniedError,
   NoTransportInfoError,
   ProtocolNotSupportedError,
 } from "@p2panda-web/core/endpoint";
+import { createMemoryEndpoint } from "@p2panda-web/core/memory";
 import { lastValueFrom, toArray } from "rxjs";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { deferred, echo, introduce, memoryNode, nextEvent, stopAll } from "./helpers.ts";

@@ -1,11 +1,7 @@
 import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
 import { Identity, type MessageChannel, type NodeId } from "@p2panda-web/core";
-import {
-  createMemoryEndpoint,
-  type Endpoint,
-  type EndpointEvent,
-  type MemoryEndpointOptions,
-} from "@p2panda-web/core/endpoint";
+import type { Endpoint, EndpointEvent } from "@p2panda-web/core/endpoint";
+import { createMemoryEndpoint, type MemoryEndpointOptions } from "@p2panda-web/core/memory";
 import { filter, firstValueFrom, type Observable, timeout } from "rxjs";
 
 /** An endpoint with its own identity and in-memory address book. */

@@ -1,10 +1,7 @@
 // A real libp2p node for integration tests and benchmarks: a Node endpoint (or one on libp2p's
 // memory transport) that listens on loopback only, with no TCP, WebRTC-direct or relay.
-import {
-  createMemoryEndpoint,
-  type Endpoint,
-  type EndpointOptions,
-} from "@p2panda-web/core/endpoint";
+import type { Endpoint, EndpointOptions } from "@p2panda-web/core/endpoint";
+import { createMemoryEndpoint } from "@p2panda-web/core/memory";
 import { createNodeEndpoint } from "@p2panda-web/core/node";
 
 /** Which transport {@link loopbackEndpoint} uses. */
