@@ -89,6 +89,8 @@ describe("p2panda-web installed from the packed tarballs into an empty folder", 
     );
     child.kill("SIGTERM");
     expect(await exit).toBe(0);
+    // Without --data-dir nothing opens SQLite, so Node has no experimental feature to warn of.
+    expect(stderr).not.toContain("ExperimentalWarning");
   }, 30_000);
 
   it.skipIf(oldNode() === undefined)("says in one line which Node it needs", () => {

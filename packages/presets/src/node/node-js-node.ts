@@ -1,7 +1,6 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
-import { sqliteAddressBookStore } from "@p2panda-web/address-book/sqlite";
 import { createNode, type NodeService, type P2pandaNode } from "@p2panda-web/core";
 import type { Endpoint } from "@p2panda-web/core/endpoint";
 import {
@@ -9,7 +8,6 @@ import {
   loadOrCreateWebRtcDirectCertificate,
   type NodeEndpointOptions,
 } from "@p2panda-web/core/node";
-import { openSqliteSyncStores } from "@p2panda-web/log-store/sqlite";
 import type { PresetNodeOptions } from "../preset-options.ts";
 
 /** File name of the SQLite address book inside the data directory. */
@@ -54,6 +52,9 @@ export function createNodeJsNode<S extends Record<string, NodeService> = Record<
     addressBook: async () => {
       if (dataDir === undefined) return AddressBook.open(memoryAddressBookStore());
       await mkdir(dataDir, { recursive: true });
+      // Loaded only here: importing node:sqlite makes Node print an ExperimentalWarning, which a
+      // node without a data directory has no reason to show.
+      const { sqliteAddressBookStore } = await import("@p2panda-web/address-book/sqlite");
       return AddressBook.open(await sqliteAddressBookStore(join(dataDir, ADDRESS_BOOK_FILE)));
     },
     endpoint: async (init) => {
@@ -78,7 +79,12 @@ export function createNodeJsNode<S extends Record<string, NodeService> = Record<
             ...sync,
             ...(dataDir === undefined
               ? {}
-              : { stores: () => openSqliteSyncStores(join(dataDir, LOG_STORE_FILE)) }),
+              : {
+                  stores: async () => {
+                    const { openSqliteSyncStores } = await import("@p2panda-web/log-store/sqlite");
+                    return openSqliteSyncStores(join(dataDir, LOG_STORE_FILE));
+                  },
+                }),
           },
   });
 }
