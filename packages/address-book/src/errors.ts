@@ -2,6 +2,7 @@ import { P2pandaError } from "@p2panda-web/core";
 
 /** A write was attempted on an address book (or store) that was closed. */
 export class AddressBookClosedError extends P2pandaError {
+  static override readonly name: string = "AddressBookClosedError";
   constructor(message = "the address book is closed") {
     super("ADDRESS_BOOK_CLOSED", message);
   }
@@ -9,6 +10,7 @@ export class AddressBookClosedError extends P2pandaError {
 
 /** A node would have more topics than the address book's `maxTopicsPerNode` allows. */
 export class TopicLimitError extends P2pandaError {
+  static override readonly name: string = "TopicLimitError";
   /** The limit that was exceeded. */
   readonly limit: number;
   constructor(limit: number) {
@@ -19,6 +21,7 @@ export class TopicLimitError extends P2pandaError {
 
 /** A storage backend failed to open, read or write. */
 export class AddressBookStoreError extends P2pandaError {
+  static override readonly name: string = "AddressBookStoreError";
   constructor(message: string, options?: { cause?: unknown }) {
     super("ADDRESS_BOOK_STORE", message, options);
   }

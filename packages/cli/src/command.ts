@@ -40,6 +40,7 @@ export interface Command {
 
 /** Bad command line: the message is shown with a hint to `--help`; exit code 2. */
 export class UsageError extends Error {
+  static override readonly name: string = "UsageError";
   constructor(message: string) {
     super(message);
     this.name = "UsageError";

@@ -4,6 +4,7 @@ import { InvalidInputError, P2pandaError } from "../errors.ts";
 
 /** Bytes could not be decoded as the expected CBOR value. */
 export class DecodeError extends P2pandaError {
+  static override readonly name: string = "DecodeError";
   constructor(message: string, options?: { cause?: unknown }) {
     super("DECODE_ERROR", message, options);
   }

@@ -9,6 +9,7 @@ const MAX_PREFIX_BYTES = 4;
 
 /** A frame announced or asked for a size above the limit. Raised before anything is allocated. */
 export class FrameTooLargeError extends P2pandaError {
+  static override readonly name: string = "FrameTooLargeError";
   readonly size: number;
   readonly limit: number;
   constructor(size: number, limit: number) {
@@ -20,6 +21,7 @@ export class FrameTooLargeError extends P2pandaError {
 
 /** The byte stream ended in the middle of a frame. */
 export class IncompleteFrameError extends DecodeError {
+  static override readonly name: string = "IncompleteFrameError";
   constructor(buffered: number) {
     super(`stream ended inside a frame (${buffered} bytes buffered)`);
   }
@@ -27,6 +29,7 @@ export class IncompleteFrameError extends DecodeError {
 
 /** The length prefix is not a minimal unsigned varint of at most four bytes. */
 export class InvalidLengthPrefixError extends DecodeError {
+  static override readonly name: string = "InvalidLengthPrefixError";
   constructor() {
     super("invalid frame length prefix");
   }

@@ -75,6 +75,7 @@ export interface ReceiveOptions {
 
 /** The channel was closed or aborted. */
 export class ChannelClosedError extends P2pandaError {
+  static override readonly name: string = "ChannelClosedError";
   constructor(message = "channel is closed", options?: { cause?: unknown }) {
     super("CHANNEL_CLOSED", message, options);
   }
@@ -85,6 +86,7 @@ export class ChannelClosedError extends P2pandaError {
  * frame it had started within the frame timeout (`midFrame`).
  */
 export class StreamStalledError extends P2pandaError {
+  static override readonly name: string = "StreamStalledError";
   readonly midFrame: boolean;
   constructor(timeoutMs: number, midFrame: boolean) {
     super(

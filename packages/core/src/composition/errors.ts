@@ -5,6 +5,7 @@ import { P2pandaError } from "../errors.ts";
  * (in reverse order) and the node is stopped; `cause` is what the service threw.
  */
 export class NodeServiceStartError extends P2pandaError {
+  static override readonly name: string = "NodeServiceStartError";
   /** Name of the service that failed (`"discovery"`, `"gossip"`, `"sync"` or an app's own). */
   readonly service: string;
 

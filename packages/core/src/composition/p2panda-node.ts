@@ -31,6 +31,7 @@ export type NodeEvent =
 
 /** The node was asked for a built-in service it was created without (`gossip: false`, …). */
 export class NodeServiceDisabledError extends P2pandaError {
+  static override readonly name: string = "NodeServiceDisabledError";
   readonly service: string;
 
   constructor(service: string) {

@@ -50,6 +50,7 @@ export const NOT_REMOTE_FAULT: ReadonlySet<DiscoveryFailureReason> = new Set([
 
 /** A discovery session failed because of what the remote sent, did not send, or the channel. */
 export class DiscoveryProtocolError extends P2pandaError {
+  static override readonly name: string = "DiscoveryProtocolError";
   /** Machine-readable reason, stable across versions. */
   readonly reason: DiscoveryFailureReason;
 
@@ -61,6 +62,7 @@ export class DiscoveryProtocolError extends P2pandaError {
 
 /** An incoming session was refused because the cap on concurrently accepted sessions is reached. */
 export class DiscoverySessionLimitError extends P2pandaError {
+  static override readonly name: string = "DiscoverySessionLimitError";
   /** The cap that was reached. */
   readonly limit: number;
 
@@ -72,6 +74,7 @@ export class DiscoverySessionLimitError extends P2pandaError {
 
 /** An incoming session was refused because its remote misbehaved recently and is cooling down. */
 export class DiscoveryCoolingDownError extends P2pandaError {
+  static override readonly name: string = "DiscoveryCoolingDownError";
   /** When (clock ms) the cool-down ends. */
   readonly until: number;
 

@@ -3,6 +3,7 @@ import { NodeId } from "../ids/node-id.ts";
 
 /** `connect` found no address for the node: the address book has no transport info for it. */
 export class NoTransportInfoError extends P2pandaError {
+  static override readonly name: string = "NoTransportInfoError";
   readonly nodeId: NodeId;
   constructor(nodeId: NodeId) {
     super("NO_TRANSPORT_INFO", `no transport info for node ${NodeId.short(nodeId)}`);
@@ -15,6 +16,7 @@ export class NoTransportInfoError extends P2pandaError {
  * ids are bound to it), or does not accept that protocol at all.
  */
 export class ProtocolNotSupportedError extends P2pandaError {
+  static override readonly name: string = "ProtocolNotSupportedError";
   readonly nodeId: NodeId;
   readonly protocol: string;
   constructor(nodeId: NodeId, protocol: string, options?: { cause?: unknown }) {
@@ -30,6 +32,7 @@ export class ProtocolNotSupportedError extends P2pandaError {
 
 /** No connection to the node could be established over any of its addresses. */
 export class DialFailedError extends P2pandaError {
+  static override readonly name: string = "DialFailedError";
   readonly nodeId: NodeId;
   constructor(nodeId: NodeId, message: string, options?: { cause?: unknown }) {
     super("DIAL_FAILED", `dialling ${NodeId.short(nodeId)} failed: ${message}`, options);
@@ -39,6 +42,7 @@ export class DialFailedError extends P2pandaError {
 
 /** The connection came up but opening a stream on it failed (reset, closed, limited). */
 export class StreamOpenError extends P2pandaError {
+  static override readonly name: string = "StreamOpenError";
   readonly nodeId: NodeId;
   constructor(nodeId: NodeId, message: string, options?: { cause?: unknown }) {
     super(
@@ -52,6 +56,7 @@ export class StreamOpenError extends P2pandaError {
 
 /** The node is on the deny list, or not on the allow list. */
 export class NodeDeniedError extends P2pandaError {
+  static override readonly name: string = "NodeDeniedError";
   readonly nodeId: NodeId;
   constructor(nodeId: NodeId) {
     super("NODE_DENIED", `node ${NodeId.short(nodeId)} is not allowed by the endpoint's lists`);
@@ -64,6 +69,7 @@ export class NodeDeniedError extends P2pandaError {
  * stream is reset with this error; the remote's other sessions go on.
  */
 export class TooManyStreamsError extends P2pandaError {
+  static override readonly name: string = "TooManyStreamsError";
   readonly nodeId: NodeId;
   readonly protocol: string;
   readonly limit: number;
@@ -80,6 +86,7 @@ export class TooManyStreamsError extends P2pandaError {
 
 /** The remote did not take our bytes in time (it stopped reading); the stream is reset. */
 export class WriteStalledError extends P2pandaError {
+  static override readonly name: string = "WriteStalledError";
   constructor(timeoutMs: number) {
     super("WRITE_STALLED", `the remote accepted no data for ${timeoutMs} ms`);
   }
@@ -87,6 +94,7 @@ export class WriteStalledError extends P2pandaError {
 
 /** The endpoint was stopped. */
 export class EndpointStoppedError extends P2pandaError {
+  static override readonly name: string = "EndpointStoppedError";
   constructor() {
     super("ENDPOINT_STOPPED", "the endpoint is stopped");
   }

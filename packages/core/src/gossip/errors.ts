@@ -22,6 +22,7 @@ export type GossipFailureReason =
  * error) and the reason counted in the metrics; the node itself never throws.
  */
 export class GossipProtocolError extends P2pandaError {
+  static override readonly name: string = "GossipProtocolError";
   /** Machine-readable reason, stable across versions. */
   readonly reason: GossipFailureReason;
 
@@ -33,6 +34,7 @@ export class GossipProtocolError extends P2pandaError {
 
 /** `broadcast` was given more bytes than `maxMessageSize` (spec §5.1 `large_message_error`). */
 export class GossipMessageTooLargeError extends P2pandaError {
+  static override readonly name: string = "GossipMessageTooLargeError";
   readonly size: number;
   readonly maxMessageSize: number;
 
@@ -48,6 +50,7 @@ export class GossipMessageTooLargeError extends P2pandaError {
 
 /** A command named a topic this node has not joined (or has left). */
 export class GossipTopicNotJoinedError extends P2pandaError {
+  static override readonly name: string = "GossipTopicNotJoinedError";
   constructor(topic: string) {
     super("GOSSIP_TOPIC_NOT_JOINED", `topic ${topic.slice(0, 8)}… is not joined`);
   }
@@ -55,6 +58,7 @@ export class GossipTopicNotJoinedError extends P2pandaError {
 
 /** The gossip service was stopped, or a closed handle was used. */
 export class GossipStoppedError extends ServiceStoppedError {
+  static override readonly name: string = "GossipStoppedError";
   constructor(message = "gossip is stopped") {
     super("gossip", "GOSSIP_STOPPED");
     this.message = message;
@@ -63,6 +67,7 @@ export class GossipStoppedError extends ServiceStoppedError {
 
 /** An incoming gossip stream was refused: link cap reached or the peer is on cool-down. */
 export class GossipLinkRefusedError extends P2pandaError {
+  static override readonly name: string = "GossipLinkRefusedError";
   constructor(peer: NodeId) {
     super("GOSSIP_LINK_REFUSED", `gossip stream from ${peer.slice(0, 8)} refused`);
   }
@@ -70,6 +75,7 @@ export class GossipLinkRefusedError extends P2pandaError {
 
 /** A link no overlay needed was closed to make room for another, or because it was idle. */
 export class GossipLinkEvictedError extends P2pandaError {
+  static override readonly name: string = "GossipLinkEvictedError";
   constructor(peer: NodeId) {
     super("GOSSIP_LINK_EVICTED", `gossip link to ${peer.slice(0, 8)} closed: not needed, idle`);
   }
@@ -77,6 +83,7 @@ export class GossipLinkEvictedError extends P2pandaError {
 
 /** A peer read our messages too slowly: its link was dropped. */
 export class GossipSlowPeerError extends P2pandaError {
+  static override readonly name: string = "GossipSlowPeerError";
   constructor(peer: NodeId, max: number) {
     super("GOSSIP_SLOW_PEER", `more than ${max} messages waiting for ${peer.slice(0, 8)}`);
   }

@@ -42,6 +42,7 @@ export const SIGNATURE_LENGTH = 64;
 
 /** A signature did not verify against the node id it claims to come from. */
 export class InvalidSignatureError extends P2pandaError {
+  static override readonly name: string = "InvalidSignatureError";
   constructor(message = "invalid signature", options?: { cause?: unknown }) {
     super("INVALID_SIGNATURE", message, options);
   }
@@ -49,6 +50,7 @@ export class InvalidSignatureError extends P2pandaError {
 
 /** An address names another node than the one it is claimed for, or names none. */
 export class NodeIdMismatchError extends P2pandaError {
+  static override readonly name: string = "NodeIdMismatchError";
   readonly address: string;
   constructor(address: string, message: string) {
     super("NODE_ID_MISMATCH", message);

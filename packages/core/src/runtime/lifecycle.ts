@@ -26,6 +26,7 @@ export interface Startable {
 
 /** A service was used, or started again, after it was stopped. */
 export class ServiceStoppedError extends P2pandaError {
+  static override readonly name: string = "ServiceStoppedError";
   /** Name of the stopped service (`"gossip"`, `"sync"`, …). */
   readonly service: string;
 

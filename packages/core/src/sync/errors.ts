@@ -10,6 +10,7 @@ export type SyncPhase = "handshake" | "sync" | "live";
  * §6.3: "unexpected message in any state → session error").
  */
 export class SyncProtocolError extends P2pandaError {
+  static override readonly name: string = "SyncProtocolError";
   /** The state we were in. */
   readonly state: string;
   /** The kind of message received (`"have"`, `"op"`, …). */
@@ -23,6 +24,7 @@ export class SyncProtocolError extends P2pandaError {
 
 /** The remote sent an operation of a log or range it did not announce or we do not need. */
 export class UnexpectedOperationError extends SyncProtocolError {
+  static override readonly name: string = "UnexpectedOperationError";
   constructor(state: string, message: string) {
     super(state, "op", message, "UNEXPECTED_OPERATION");
   }
@@ -33,6 +35,7 @@ export class UnexpectedOperationError extends SyncProtocolError {
  * (see `SyncSessionOptions.isTopicLog`): a peer must not use a topic's session to push other data.
  */
 export class ForeignLogError extends SyncProtocolError {
+  static override readonly name: string = "ForeignLogError";
   constructor(message = "live operation of a log that does not belong to the session's topic") {
     super("log-sync/live", "live", message, "FOREIGN_LOG");
   }
@@ -40,6 +43,7 @@ export class ForeignLogError extends SyncProtocolError {
 
 /** The remote closed the stream before the protocol allowed it. */
 export class UnexpectedStreamClosureError extends P2pandaError {
+  static override readonly name: string = "UnexpectedStreamClosureError";
   readonly phase: SyncPhase;
   constructor(phase: SyncPhase) {
     super("UNEXPECTED_STREAM_CLOSURE", `remote closed the stream unexpectedly during ${phase}`);
@@ -49,6 +53,7 @@ export class UnexpectedStreamClosureError extends P2pandaError {
 
 /** The acceptor is not subscribed to the topic the initiator asked for. */
 export class TopicNotSubscribedError extends P2pandaError {
+  static override readonly name: string = "TopicNotSubscribedError";
   constructor() {
     super("TOPIC_NOT_SUBSCRIBED", "not subscribed to the requested topic");
   }
@@ -56,6 +61,7 @@ export class TopicNotSubscribedError extends P2pandaError {
 
 /** An operation (header + body) is larger than the session accepts. */
 export class OperationTooLargeError extends P2pandaError {
+  static override readonly name: string = "OperationTooLargeError";
   readonly size: number;
   readonly limit: number;
   constructor(size: number, limit: number) {
@@ -67,6 +73,7 @@ export class OperationTooLargeError extends P2pandaError {
 
 /** A `Have` message lists more logs than the session accepts. */
 export class TooManyLogsError extends P2pandaError {
+  static override readonly name: string = "TooManyLogsError";
   readonly count: number;
   readonly limit: number;
   constructor(count: number, limit: number) {
@@ -78,6 +85,7 @@ export class TooManyLogsError extends P2pandaError {
 
 /** The remote sent more operations or bytes than its `PreSync` announced. */
 export class AnnouncedTotalsExceededError extends P2pandaError {
+  static override readonly name: string = "AnnouncedTotalsExceededError";
   constructor(what: "operations" | "bytes", announced: number) {
     super(
       "ANNOUNCED_TOTALS_EXCEEDED",
@@ -88,6 +96,7 @@ export class AnnouncedTotalsExceededError extends P2pandaError {
 
 /** The session was stopped locally before it ended. */
 export class SessionAbortedError extends P2pandaError {
+  static override readonly name: string = "SessionAbortedError";
   constructor(reason = "session aborted") {
     super("SESSION_ABORTED", reason);
   }
@@ -98,6 +107,7 @@ export class SessionAbortedError extends P2pandaError {
  * its own code, `SYNC_STOPPED`.
  */
 export class SyncStoppedError extends ServiceStoppedError {
+  static override readonly name: string = "SyncStoppedError";
   constructor(message = "sync is stopped") {
     super("sync", "SYNC_STOPPED");
     this.message = message;
@@ -106,6 +116,7 @@ export class SyncStoppedError extends ServiceStoppedError {
 
 /** An incoming sync session was refused (too many at once, remote on cool-down, or stopping). */
 export class SyncSessionRefusedError extends P2pandaError {
+  static override readonly name: string = "SyncSessionRefusedError";
   constructor(remote: NodeId, reason = "refused") {
     super("SYNC_SESSION_REFUSED", `sync session from ${remote.slice(0, 8)} refused: ${reason}`);
   }
@@ -113,6 +124,7 @@ export class SyncSessionRefusedError extends P2pandaError {
 
 /** An accepted session still in its handshake was ended to make room for a new one. */
 export class SyncSessionEvictedError extends P2pandaError {
+  static override readonly name: string = "SyncSessionEvictedError";
   constructor(remote: NodeId) {
     super(
       "SYNC_SESSION_EVICTED",

@@ -16,10 +16,13 @@ export interface SignatureVerifier {
 export const defaultVerifier: SignatureVerifier = { verify: verifySignature };
 
 /** Base class of every reason an operation is invalid. */
-export class InvalidOperationError extends P2pandaError {}
+export class InvalidOperationError extends P2pandaError {
+  static override readonly name: string = "InvalidOperationError";
+}
 
 /** The signature is missing or does not verify against the author's key. */
 export class SignatureMismatchError extends InvalidOperationError {
+  static override readonly name: string = "SignatureMismatchError";
   constructor() {
     super("SIGNATURE_MISMATCH", "operation signature does not verify against its author");
   }
@@ -27,6 +30,7 @@ export class SignatureMismatchError extends InvalidOperationError {
 
 /** The header's version is not {@link OPERATION_VERSION}. */
 export class UnsupportedVersionError extends InvalidOperationError {
+  static override readonly name: string = "UnsupportedVersionError";
   readonly version: number;
   constructor(version: number) {
     super(
@@ -39,6 +43,7 @@ export class UnsupportedVersionError extends InvalidOperationError {
 
 /** Payload size and hash disagree with each other or with the body. */
 export class PayloadMismatchError extends InvalidOperationError {
+  static override readonly name: string = "PayloadMismatchError";
   constructor(message: string) {
     super("PAYLOAD_MISMATCH", message);
   }
@@ -46,6 +51,7 @@ export class PayloadMismatchError extends InvalidOperationError {
 
 /** `seqNum > 0` without a backlink. */
 export class BacklinkMissingError extends InvalidOperationError {
+  static override readonly name: string = "BacklinkMissingError";
   constructor() {
     super("BACKLINK_MISSING", "an operation with seqNum > 0 needs a backlink");
   }
@@ -53,6 +59,7 @@ export class BacklinkMissingError extends InvalidOperationError {
 
 /** A backlink on the first operation of a log (`seqNum` 0). */
 export class UnexpectedBacklinkError extends InvalidOperationError {
+  static override readonly name: string = "UnexpectedBacklinkError";
   constructor() {
     super("UNEXPECTED_BACKLINK", "the first operation of a log (seqNum 0) has no backlink");
   }
@@ -60,6 +67,7 @@ export class UnexpectedBacklinkError extends InvalidOperationError {
 
 /** The previous operation is by another author or in another log. */
 export class AuthorMismatchError extends InvalidOperationError {
+  static override readonly name: string = "AuthorMismatchError";
   constructor(message = "a log holds operations of one author only") {
     super("AUTHOR_MISMATCH", message);
   }
@@ -67,6 +75,7 @@ export class AuthorMismatchError extends InvalidOperationError {
 
 /** `seqNum` is not the previous one plus one. */
 export class SeqNumMismatchError extends InvalidOperationError {
+  static override readonly name: string = "SeqNumMismatchError";
   readonly expected: number;
   readonly actual: number;
   constructor(expected: number, actual: number) {
@@ -78,6 +87,7 @@ export class SeqNumMismatchError extends InvalidOperationError {
 
 /** The backlink is not the hash of the previous operation. */
 export class BacklinkMismatchError extends InvalidOperationError {
+  static override readonly name: string = "BacklinkMismatchError";
   constructor() {
     super("BACKLINK_MISMATCH", "backlink does not match the previous operation");
   }

@@ -62,6 +62,7 @@ export interface LogStore {
 
 /** An operation would leave a gap in its log (or start a new log past `seqNum` 0). */
 export class LogGapError extends P2pandaError {
+  static override readonly name: string = "LogGapError";
   readonly expected: number;
   readonly actual: number;
   constructor(expected: number, actual: number, message?: string) {
@@ -76,6 +77,7 @@ export class LogGapError extends P2pandaError {
 
 /** Another operation already sits at this place of the log (the author forked it). */
 export class LogForkError extends P2pandaError {
+  static override readonly name: string = "LogForkError";
   readonly seqNum: number;
   constructor(seqNum: number) {
     super("LOG_FORK", `a different operation is already stored at seqNum ${seqNum}`);
