@@ -106,6 +106,12 @@ export interface EndpointOptions {
    * on for development, tests and LAN setups.
    */
   readonly allowPrivateAddresses?: boolean;
+  /**
+   * Where the endpoint tells the developer what to change, once per reason: e.g. that a
+   * loopback or LAN bootstrap is not dialled without {@link allowPrivateAddresses}. Default
+   * `console.warn`; `() => {}` silences it. The same text is in the failure's error and event.
+   */
+  readonly warn?: (message: string) => void;
   /** Only these nodes (and the bootstrap nodes) may connect or be connected to. */
   readonly allow?: readonly NodeId[];
   /** These nodes may never connect or be connected to. */

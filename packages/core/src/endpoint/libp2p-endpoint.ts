@@ -185,6 +185,9 @@ class Libp2pEndpoint implements Endpoint {
   readonly #forgetDepartedAfterMs: number;
   #departedTimer: ReturnType<typeof setInterval> | undefined;
   #idleTimer: ReturnType<typeof setInterval> | undefined;
+  readonly #warn: (message: string) => void;
+  /** Reasons already warned about: a developer hears each once, not on every walk step. */
+  readonly #warned = new Set<string>();
   #started = false;
   #stopped = false;
 
@@ -202,6 +205,7 @@ class Libp2pEndpoint implements Endpoint {
     this.#limits = limits;
     this.#policy = policy;
     this.#bootstrap = bootstrap;
+    this.#warn = options.warn ?? ((message) => console.warn(message));
     const clock = options.clock ?? systemClock;
     this.#publisher = new TransportInfoPublisher({
       identity: options.identity,
@@ -467,11 +471,23 @@ class Libp2pEndpoint implements Endpoint {
     }
     const dialable = this.#dialableAddresses(nodeId, known);
     if (dialable.length === 0) {
-      return this.#dialFailed(
+      const privateAddress = this.#policy.allowPrivateAddresses
+        ? undefined
+        : known.find((a) => isPrivateAddress(a));
+      if (privateAddress === undefined) {
+        return this.#dialFailed(nodeId, new DialFailedError(nodeId, "no dialable address"), false);
+      }
+      // A loopback or LAN bootstrap in development: say which option to set, or the walk would
+      // fail on it silently (only a reason code in an event) for as long as the app runs.
+      const error = new DialFailedError(
         nodeId,
-        new DialFailedError(nodeId, "no dialable address (private addresses are not allowed)"),
-        false,
+        `no dialable address (private addresses are not allowed): ${privateAddress} is a ` +
+          "loopback or private (LAN) address; for local development or a LAN set " +
+          "allowPrivateAddresses: true in the endpoint options (p2panda-web CLI: " +
+          "--allow-private-addresses)",
       );
+      this.#warnOnce("private-address", `p2panda-web: ${error.message}`);
+      return this.#dialFailed(nodeId, error, false);
     }
     // Browsers set up one tab-to-tab WebRTC connection at a time: in the soak, two set-ups
     // running at once in one tab (its two walkers, or a walker and gossip) both stalled in
@@ -608,6 +624,12 @@ class Libp2pEndpoint implements Endpoint {
       this.libp2p.addEventListener("connection:close", check);
       signal?.addEventListener("abort", done, { once: true });
     });
+  }
+
+  #warnOnce(reason: string, message: string): void {
+    if (this.#warned.has(reason)) return;
+    this.#warned.add(reason);
+    this.#warn(message);
   }
 
   async #dialFailed(nodeId: NodeId, error: P2pandaError, attempted = true): Promise<never> {

@@ -265,3 +265,43 @@ describe("private addresses are neither advertised nor dialled unless allowed", 
     }
   });
 });
+
+describe("a loopback bootstrap without allowPrivateAddresses says which option to set", () => {
+  it("the dial failure names the option, in its error and event, and warns once", async () => {
+    const otherBook = await AddressBook.open(memoryAddressBookStore());
+    const other = await createNodeEndpoint({
+      identity: await Identity.generate(),
+      addressBook: otherBook,
+      relay: false,
+      allowPrivateAddresses: true,
+    });
+    const ws = other.addresses().find((a) => transportKind(a) === "websockets") as string;
+    const warnings: string[] = [];
+    const addressBook = await AddressBook.open(memoryAddressBookStore());
+    const local = await createNodeEndpoint({
+      identity: await Identity.generate(),
+      addressBook,
+      relay: false,
+      bootstrap: [ws],
+      warn: (message) => warnings.push(message),
+    });
+    try {
+      const failed = nextEvent(local.events$, "endpoint:dial-failed");
+      const error = await local.dial(other.nodeId).catch((e) => e);
+      expect(error).toBeInstanceOf(DialFailedError);
+      expect(error.message).toContain("private addresses are not allowed");
+      expect(error.message).toContain("allowPrivateAddresses: true");
+      expect(error.message).toContain("--allow-private-addresses");
+      expect(error.message).toContain(ws);
+      expect((await failed).message).toBe(error.message);
+      // The walk dials the bootstrap again and again; the developer is told once.
+      await local.dial(other.nodeId).catch(() => {});
+      expect(warnings).toEqual([`p2panda-web: ${error.message}`]);
+    } finally {
+      await local.stop();
+      await other.stop();
+      await addressBook.close();
+      await otherBook.close();
+    }
+  });
+});
