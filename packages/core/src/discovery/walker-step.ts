@@ -18,6 +18,15 @@ export const EAGER_FIRST_WAIT_MS = 250;
 /** After finding no node at all (empty address book), try again from the start after this. */
 export const EMPTY_ADDRESS_BOOK_RETRY_MS = 2_000;
 
+/**
+ * Unreachable nodes in a row that cost no wait (see `WalkFromHere`'s `unreachable`). From the
+ * next one on, each step waits at least {@link EMPTY_ADDRESS_BOOK_RETRY_MS}: nothing we know can
+ * be reached, which is an empty address book for all a walk can do. Without this bound a node
+ * whose only bootstrap it cannot dial (a loopback address while private addresses are not
+ * allowed) ran about 500 failed sessions a second.
+ */
+export const FREE_UNREACHABLE_STEPS = 8;
+
 /** Where the next walk step starts from (spec §4.3). */
 export type WalkFromHere =
   | { readonly kind: "bootstrap" }
@@ -113,6 +122,8 @@ export class WalkerStep {
   #pendingReset = false;
   /** Unproductive steps in a row since the last start over or productive step. */
   #unproductive = 0;
+  /** Steps in a row whose node could not be reached at all. */
+  #unreachable = 0;
 
   constructor(walker: RandomWalker, backoff: Backoff, rng: Rng) {
     this.walker = walker;
@@ -134,7 +145,9 @@ export class WalkerStep {
       this.#pendingReset = false;
       from = { kind: "bootstrap" };
     }
-    if (from.kind === "failed-session" && from.unreachable === true) {
+    const unreachable = from.kind === "failed-session" && from.unreachable === true;
+    this.#unreachable = unreachable ? this.#unreachable + 1 : 0;
+    if (unreachable) {
       // The backoff stays where it is: neither a productive step nor an unproductive session.
     } else if (
       successRate(from) < SUCCESS_RATE_THRESHOLD &&
@@ -155,7 +168,9 @@ export class WalkerStep {
         : Math.floor(
             2 * this.#rng.next() * EAGER_FIRST_WAIT_MS * 2 ** Math.min(this.#unproductive - 1, 30),
           );
-    return { type: "wait", ms: Math.min(this.backoff.valueMs, eager), token: ++this.#token };
+    const floor = this.#unreachable > FREE_UNREACHABLE_STEPS ? EMPTY_ADDRESS_BOOK_RETRY_MS : 0;
+    const ms = Math.max(floor, Math.min(this.backoff.valueMs, eager));
+    return { type: "wait", ms, token: ++this.#token };
   }
 
   /**

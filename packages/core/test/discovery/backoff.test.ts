@@ -4,6 +4,7 @@ import {
   Backoff,
   DEFAULT_BACKOFF_CONFIG,
   EMPTY_ADDRESS_BOOK_RETRY_MS,
+  FREE_UNREACHABLE_STEPS,
   ownTopicsGained,
   ownTransportInfoWarrantsReset,
   RandomWalker,
@@ -184,6 +185,26 @@ describe("walker step (spec §4.3)", () => {
     const before = step.walkFrom({ kind: "failed-session" }) as { ms: number };
     const unreachable = step.walkFrom({ kind: "failed-session", unreachable: true });
     expect(unreachable).toMatchObject({ ms: before.ms });
+  });
+
+  it("unreachable nodes in a row are free up to a bound, then each waits as for an empty address book", () => {
+    const step = make();
+    step.walkFrom({ kind: "bootstrap" });
+    const waits: number[] = [];
+    for (let i = 0; i < FREE_UNREACHABLE_STEPS + 3; i++) {
+      waits.push(
+        (step.walkFrom({ kind: "failed-session", unreachable: true }) as { ms: number }).ms,
+      );
+    }
+    expect(waits.slice(0, FREE_UNREACHABLE_STEPS)).toEqual(Array(FREE_UNREACHABLE_STEPS).fill(0));
+    expect(waits.slice(FREE_UNREACHABLE_STEPS)).toEqual([
+      EMPTY_ADDRESS_BOOK_RETRY_MS,
+      EMPTY_ADDRESS_BOOK_RETRY_MS,
+      EMPTY_ADDRESS_BOOK_RETRY_MS,
+    ]);
+    // Any other outcome (here a start over) ends the streak: the next unreachable one is free.
+    step.walkFrom({ kind: "bootstrap" });
+    expect(step.walkFrom({ kind: "failed-session", unreachable: true })).toMatchObject({ ms: 0 });
   });
 
   it("an empty address book: retry in 2 s, then start over from Bootstrap", () => {
