@@ -31,6 +31,8 @@ export interface DiscoveryLine {
   readonly sharedTopics?: number;
   readonly newlyLearned?: number;
   readonly reason?: string;
+  /** What went wrong, for people (a failed session's error message, with its cause). */
+  readonly message?: string;
   readonly durationMs?: number;
 }
 
@@ -52,6 +54,7 @@ export function discoveryLine(event: DiscoveryEvent): DiscoveryLine | undefined 
         remote: event.remoteNodeId,
         role: event.role,
         reason: event.reason,
+        message: event.error.message,
         durationMs: Math.round(event.durationMs),
       };
     case "discovery:session-refused":

@@ -130,6 +130,8 @@ export async function runNode(values: FlagValues, io: CliIo, role: NodeRole): Pr
       wsPort,
       webrtcDirectPort: webrtcPort,
       allowPrivateAddresses,
+      // What to change (e.g. --allow-private-addresses for a loopback bootstrap), once.
+      warn: (message) => io.stderr(`warning: ${message}`),
       bootstrap,
       relay: role.relay ? { maxReservations } : false,
     },
