@@ -5,6 +5,7 @@ import { P2pandaError } from "@p2panda-web/core";
  * (default 30 s) for the first one, and was dropped unsent.
  */
 export class RoomPublishTimeoutError extends P2pandaError {
+  static override readonly name: string = "RoomPublishTimeoutError";
   /** How long it waited. */
   readonly timeoutMs: number;
 
@@ -19,6 +20,7 @@ export class RoomPublishTimeoutError extends P2pandaError {
 
 /** More messages were waiting for the room's first neighbour than the queue holds (default 256). */
 export class RoomPublishQueueFullError extends P2pandaError {
+  static override readonly name: string = "RoomPublishQueueFullError";
   /** The queue's bound. */
   readonly capacity: number;
 
@@ -33,6 +35,7 @@ export class RoomPublishQueueFullError extends P2pandaError {
 
 /** A message does not fit into one gossip message once framed (author, nonce, signature). */
 export class RoomMessageTooLargeError extends P2pandaError {
+  static override readonly name: string = "RoomMessageTooLargeError";
   /** The size of the framed message. */
   readonly size: number;
   /** The largest framed message gossip carries. */
@@ -50,6 +53,7 @@ export class RoomMessageTooLargeError extends P2pandaError {
 
 /** The room was left: it publishes and appends nothing more (messages still queued get this). */
 export class RoomLeftError extends P2pandaError {
+  static override readonly name: string = "RoomLeftError";
   constructor() {
     super("ROOM_LEFT", "the room was left");
   }
