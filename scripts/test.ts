@@ -1,8 +1,9 @@
 // `npm test`: lint, typecheck (with the docs' code blocks), the API reference, the packed
 // packages (publint, attw), unit and browser tests (Vitest: Node + real Chromium), the bundle
 // budget (which builds examples/vite-app from the packed packages), then the multi-tab
-// end-to-end suite (Playwright), which serves that same build of the example. Every step runs even when an earlier one failed, so one run shows
-// everything that is wrong; the last line counts the tests for CI.
+// end-to-end suite (Playwright), which serves that same build of the example. Every step runs
+// even when an earlier one failed, so one run shows everything that is wrong; the last line
+// counts the tests for CI.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
