@@ -19,6 +19,7 @@ export const SEALED_PAYLOAD_OVERHEAD = 1 + NONCE_LENGTH + TAG_LENGTH;
  * forwards such bytes like any other).
  */
 export class PayloadDecryptionError extends P2pandaError {
+  static override readonly name: string = "PayloadDecryptionError";
   constructor(
     message = "payload cannot be decrypted with this key",
     options?: { cause?: unknown },
