@@ -3,7 +3,8 @@
 // discovery, gossip and sync. Every section is checked against the node's own state.
 import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
 import { createNode, type NodeId, type P2pandaNode, Topic } from "@p2panda-web/core";
-import { createMemoryEndpoint, type Endpoint } from "@p2panda-web/core/endpoint";
+import type { Endpoint } from "@p2panda-web/core/endpoint";
+import { createMemoryEndpoint } from "@p2panda-web/core/memory";
 import { emptyMetrics } from "@p2panda-web/core/sync";
 import type { P2pEvent } from "@p2panda-web/events";
 import { filter, firstValueFrom, Subject, timeout } from "rxjs";
