@@ -1,30 +1,17 @@
 // The Node.js joinTopic: two processes' worth of nodes on loopback WebSockets, one the other's
 // bootstrap, and the key and log kept in a data directory across restarts.
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { filter, firstValueFrom, timeout } from "rxjs";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { IDENTITY_FILE, joinTopic } from "../src/node/index.ts";
+import { LOOPBACK, tempDirPerTest } from "./node-fixtures.ts";
 
-const LOOPBACK = {
-  allowPrivateAddresses: true,
-  tcpPort: false,
-  webrtcDirectPort: false,
-  relay: false,
-} as const;
-
-let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), "p2panda-join-"));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const tempDir = tempDirPerTest("p2panda-join-");
 
 describe("joinTopic (Node.js)", () => {
   it("keeps the key (0600) and the log in the data dir across restarts", async () => {
-    const dataDir = join(dir, "a");
+    const dataDir = join(tempDir(), "a");
     const first = await joinTopic({ topic: "node join: keep", dataDir, endpoint: LOOPBACK });
     await first.log.append("kept");
     await first.leave();

@@ -1,36 +1,21 @@
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Identity, Topic } from "@p2panda-web/core";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   ADDRESS_BOOK_FILE,
   createNodeJsNode,
   LOG_STORE_FILE,
   WEBRTC_DIRECT_CERTIFICATE_FILE,
 } from "../src/node/index.ts";
+import { LOOPBACK, tempDirPerTest } from "./node-fixtures.ts";
 
-/** A Node endpoint on loopback WebSockets only. */
-const LOOPBACK = {
-  allowPrivateAddresses: true,
-  tcpPort: false,
-  webrtcDirectPort: false,
-  relay: false,
-} as const;
-
-let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), "p2panda-presets-"));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const tempDir = tempDirPerTest("p2panda-presets-");
 
 describe("createNodeJsNode", () => {
   it("keeps the address book and the logs in SQLite files of its data dir, across restarts", async () => {
     const identity = await Identity.generate();
-    const dataDir = join(dir, "node");
+    const dataDir = join(tempDir(), "node");
     const topic = Topic.fromName("presets: node");
     const first = await createNodeJsNode({ identity, dataDir, endpoint: LOOPBACK });
     expect(first.state).toBe("running");
@@ -58,7 +43,7 @@ describe("createNodeJsNode", () => {
   });
 
   it("runs without sync when asked, and opens no log file then", async () => {
-    const dataDir = join(dir, "bootstrap");
+    const dataDir = join(tempDir(), "bootstrap");
     const node = await createNodeJsNode({
       dataDir,
       endpoint: LOOPBACK,
@@ -73,7 +58,7 @@ describe("createNodeJsNode", () => {
 
   it("advertises the same WebRTC-direct /certhash/ on every start with one data dir", async () => {
     const identity = await Identity.generate();
-    const dataDir = join(dir, "bootstrap");
+    const dataDir = join(tempDir(), "bootstrap");
     const endpoint = { ...LOOPBACK, webrtcDirectPort: 0 };
     const certhashes = async (dataDir?: string) => {
       const node = await createNodeJsNode({ identity, dataDir, endpoint, discovery: false });
@@ -94,7 +79,7 @@ describe("createNodeJsNode", () => {
 
   it("is dialled over WebRTC-direct with its kept certificate after a restart", async () => {
     const identity = await Identity.generate();
-    const dataDir = join(dir, "bootstrap");
+    const dataDir = join(tempDir(), "bootstrap");
     const endpoint = { ...LOOPBACK, wsPort: false, webrtcDirectPort: 0 } as const;
     await (await createNodeJsNode({ identity, dataDir, endpoint, discovery: false })).stop();
     const server = await createNodeJsNode({ identity, dataDir, endpoint, discovery: false });
