@@ -18,11 +18,13 @@ import { codeBySource, packageOf, type SourceMapV3 } from "./sourcemap-breakdown
 /** Where the example's gzipped JavaScript must get: at most this many times the bare stack's. */
 export const GOAL_RATIO = 1.25;
 /**
- * What the check enforces until the goal is reached: the figure measured when the check came
- * in (1.52×) plus a little, so the bundle cannot grow while our own layer is slimmed down.
- * Lower it with every cut; it becomes GOAL_RATIO once the example gets there.
+ * What the check enforces until the goal is reached, so the bundle cannot grow unnoticed while
+ * our own layer is slimmed down: the last measured figure plus a little. History: 1.52× when
+ * the check came in; 1.55× (201.8 KB / 130.2 KB) once joinTopic sealed its payloads (XChaCha20)
+ * and derived topics from names with scrypt. Lower it with every cut; it becomes GOAL_RATIO
+ * once the example gets there.
  */
-export const MAX_RATIO = 1.55;
+export const MAX_RATIO = 1.57;
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, "..");
