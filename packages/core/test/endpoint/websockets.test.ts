@@ -27,8 +27,12 @@ async function browserPeer(bootstrap: string[]): Promise<Peer> {
  */
 async function relayedPair(wsAddress: string): Promise<[Peer, Peer]> {
   const pair: [Peer, Peer] = [await browserPeer([wsAddress]), await browserPeer([wsAddress])];
+  // Each must have signed a transport info with its relayed address: a reservation alone is not
+  // enough (the info is signed after it, and one handed out in between has no address at all).
+  const relayedInfo = (peer: Peer): boolean =>
+    (peer.endpoint.transportInfo()?.addresses ?? []).some((a) => transportKind(a) === "webrtc");
   for (const peer of pair) {
-    if (peer.endpoint.relays().length === 0) {
+    if (!relayedInfo(peer)) {
       await nextEvent(peer.endpoint.events$, "endpoint:addresses-changed", (e) =>
         e.addresses.some((a) => transportKind(a) === "webrtc"),
       );
@@ -146,21 +150,29 @@ describe("two endpoints and a bootstrap over WebSockets", () => {
     try {
       carol.endpoint.accept("test/echo/v1", echo);
       dave.endpoint.accept("test/echo/v1", echo);
+      // Dave opens a stream to Carol in the moment her relayed signalling connection comes up,
+      // before her WebRTC one can (polling for that moment missed it on a busy machine) …
+      const carolsRelayedConnection = nextEvent(
+        dave.endpoint.events$,
+        "endpoint:connection-opened",
+        (e) => e.remote === carol.endpoint.nodeId && e.limited,
+        15_000,
+      );
+      const opening = carolsRelayedConnection.then(() =>
+        dave.endpoint.connect(carol.endpoint.nodeId, "test/echo/v1"),
+      );
       // Node's WebRTC now and then loses a peer connection right after it connected (the
       // fallback below); then Carol's dial fails, which is not what this test is about.
-      const carolDials = carol.endpoint.dial(dave.endpoint.nodeId).catch(() => {});
-      // Dave sees Carol's relayed signalling connection before her WebRTC one is up …
-      await vi.waitFor(
-        () =>
-          expect(
-            dave.endpoint
-              .connections()
-              .some((c) => c.remote === carol.endpoint.nodeId && c.limited),
-          ).toBe(true),
-        { interval: 1, timeout: 10_000 },
-      );
-      // … and opening a stream to her then waits for her connection instead of crossing it.
-      const channel = await dave.endpoint.connect(carol.endpoint.nodeId, "test/echo/v1");
+      let carolsDialError: unknown;
+      const carolDials = carol.endpoint.dial(dave.endpoint.nodeId).catch((error: unknown) => {
+        carolsDialError = error;
+      });
+      // … and the stream waits for her connection instead of crossing it.
+      const channel = await opening.catch((error: unknown) => {
+        throw new Error(`no stream to Carol (her dial: ${String(carolsDialError)})`, {
+          cause: error,
+        });
+      });
       await carolDials;
       await channel.send("one connection");
       expect(await channel.receive()).toBe("one connection");
