@@ -17,3 +17,21 @@ export async function bootstrapAddresses(location: Location = window.location): 
     return [];
   }
 }
+
+/**
+ * WebRTC options from the query: `?turn=<turn: URL>` (with `turnUser` and `turnCredential`)
+ * adds a TURN server, and `?relayOnly` makes the node connect to peers only through it (its IP
+ * address stays hidden from them).
+ */
+export function webRtcOptions(location: Location = window.location): {
+  iceServers: RTCIceServer[];
+  relayOnly: boolean;
+} {
+  const query = new URLSearchParams(location.search);
+  const iceServers = query.getAll("turn").map((urls) => ({
+    urls,
+    username: query.get("turnUser") ?? "",
+    credential: query.get("turnCredential") ?? "",
+  }));
+  return { iceServers, relayOnly: query.has("relayOnly") };
+}

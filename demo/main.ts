@@ -17,7 +17,7 @@ import {
 } from "@p2panda-web/core";
 import { createBrowserNode } from "@p2panda-web/presets";
 import { benchmarkProtocolsRequested, benchmarkServices } from "./benchmark-protocols.ts";
-import { bootstrapAddresses } from "./bootstrap-config.ts";
+import { bootstrapAddresses, webRtcOptions } from "./bootstrap-config.ts";
 import * as catchUp from "./catch-up.ts";
 import { renderChat } from "./chat-view.ts";
 import { renderConnections } from "./connections-view.ts";
@@ -72,6 +72,8 @@ async function main(): Promise<void> {
       bootstrap,
       allowPrivateAddresses: true,
       transports: [webRTCDirect({ rtcConfiguration: { iceServers: [] } }), webTransport()],
+      // `?turn=…&relayOnly`: peers connect through a TURN server only (bootstrap-config.ts).
+      ...webRtcOptions(),
     },
     services: benchmarkProtocolsRequested() ? benchmarkServices : {},
     // The views subscribe first, so they see the services from their start.

@@ -32,6 +32,8 @@ export interface OpenTabOptions {
   readonly topic?: string;
   /** Serve the demo's echo, sink and catch-up protocols (`?bench`, demo/benchmark-protocols.ts). */
   readonly benchmarkProtocols?: boolean;
+  /** More query parameters (e.g. `turn` and `relayOnly`, demo/bootstrap-config.ts). */
+  readonly query?: Readonly<Record<string, string>>;
 }
 
 interface Fixtures {
@@ -59,6 +61,9 @@ export function demoUrl(options: OpenTabOptions = {}): string {
   }
   if (options.topic !== undefined) url.searchParams.set("topic", options.topic);
   if (options.benchmarkProtocols === true) url.searchParams.set("bench", "");
+  for (const [name, value] of Object.entries(options.query ?? {})) {
+    url.searchParams.set(name, value);
+  }
   return url.toString();
 }
 

@@ -1,6 +1,7 @@
 import { circuitRelayTransport } from "@libp2p/circuit-relay-v2";
 import { webRTC } from "@libp2p/webrtc";
 import { webSockets } from "@libp2p/websockets";
+import { InvalidInputError } from "../errors.ts";
 import type { Endpoint } from "./endpoint.ts";
 import {
   DEFAULT_BROWSER_ADDRESS_DIAL_TIMEOUT_MS,
@@ -17,6 +18,14 @@ export interface BrowserEndpointOptions extends EndpointOptions {
    * host-to-host; add servers for nodes behind NATs. No third party is contacted by default.
    */
   readonly iceServers?: RTCIceServer[];
+  /**
+   * Relay-only mode, for users who do not want peers to learn their IP address: WebRTC uses only
+   * the TURN servers of `iceServers` (`iceTransportPolicy: "relay"`), so a peer sees the TURN
+   * server's address, never ours. Needs at least one `turn:`/`turns:` server (else
+   * `InvalidInputError`). The TURN operator and the bootstrap (over WebSockets) still see our
+   * address; traffic takes the longer path through the TURN server. Default `false`.
+   */
+  readonly relayOnly?: boolean;
   /** More listen addresses (the preset listens on `/p2p-circuit` and `/webrtc`). */
   readonly listen?: readonly string[];
   /**
@@ -42,21 +51,38 @@ export interface BrowserEndpointOptions extends EndpointOptions {
  * https cannot use them anyway, and local development needs them); loopback and LAN addresses
  * only with `allowPrivateAddresses`.
  *
- * @throws InvalidInputError on malformed options; libp2p errors if it cannot start.
+ * @throws InvalidInputError on malformed options (`relayOnly` without a TURN server); libp2p
+ * errors if it cannot start.
  */
-export function createEndpoint(options: BrowserEndpointOptions): Promise<Endpoint> {
+export async function createEndpoint(options: BrowserEndpointOptions): Promise<Endpoint> {
+  const relayOnly = options.relayOnly === true;
+  if (relayOnly && !(options.iceServers ?? []).some(isTurnServer)) {
+    throw new InvalidInputError(
+      "relayOnly needs a TURN server (turn: or turns: URL) in iceServers",
+    );
+  }
   const withDefaults = {
     idleConnectionTimeoutMs: DEFAULT_IDLE_CONNECTION_TIMEOUT_MS,
     addressDialTimeoutMs: DEFAULT_BROWSER_ADDRESS_DIAL_TIMEOUT_MS,
     ...options,
   };
-  return startEndpoint(withDefaults, {
+  return await startEndpoint(withDefaults, {
     transports: [
       webSockets(),
-      webRTC({ rtcConfiguration: { iceServers: options.iceServers ?? [] } }),
+      webRTC({
+        rtcConfiguration: {
+          iceServers: options.iceServers ?? [],
+          ...(relayOnly ? { iceTransportPolicy: "relay" as const } : {}),
+        },
+      }),
       circuitRelayTransport(),
       ...(options.transports ?? []),
     ],
     listen: ["/p2p-circuit", "/webrtc", ...(options.listen ?? [])],
   });
+}
+
+function isTurnServer(server: RTCIceServer): boolean {
+  const urls = typeof server.urls === "string" ? [server.urls] : server.urls;
+  return urls.some((url) => /^turns?:/i.test(url));
 }

@@ -4,7 +4,7 @@
 // WebRTC-direct listeners crash node-datachannel in a process that also runs WebRTC peers.
 import { memory } from "@libp2p/memory";
 import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
-import { Identity } from "@p2panda-web/core";
+import { Identity, InvalidInputError } from "@p2panda-web/core";
 import {
   type BrowserEndpointOptions,
   createEndpoint,
@@ -55,5 +55,29 @@ describe("the browser endpoint dials the transports it was given, and only those
     expect(await channel.receive()).toBe("over the extra transport");
     expect(tab.endpoint.connections().map((c) => c.remote)).toContain(server.endpoint.nodeId);
     await channel.close();
+  });
+});
+
+describe("relay-only mode (relayOnly) needs a TURN server", () => {
+  it("refuses relayOnly without a turn: or turns: server, naming what is missing", async () => {
+    const stun = [{ urls: "stun:stun.example.org:3478" }];
+    for (const iceServers of [undefined, [], stun]) {
+      const error = await browserNode({
+        relayOnly: true,
+        ...(iceServers !== undefined ? { iceServers } : {}),
+      }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InvalidInputError);
+      expect(String(error)).toContain("relayOnly needs a TURN server");
+    }
+  });
+
+  it("starts with a TURN server (turns: counts, so does a list of urls)", async () => {
+    for (const urls of ["turn:10.0.0.1:3478", ["stun:10.0.0.1", "turns:turn.example.org:443"]]) {
+      const node = await browserNode({
+        relayOnly: true,
+        iceServers: [{ urls, username: "u", credential: "c" }],
+      });
+      expect(node.endpoint.nodeId).toBe(node.identity.nodeId);
+    }
   });
 });
