@@ -37,7 +37,7 @@ export interface EndpointMetrics {
   /** Our dials aborted because the node dialled us in the same moment and has the smaller id. */
   crossingDialsGivenWay: number;
   /**
-   * WebRTC set-ups given up because they were not through 1 s after their answer; the dial
+   * WebRTC set-ups given up because they were not through 500 ms after their answer; the dial
    * was made again (see the libp2p endpoint).
    */
   webRtcSetUpsStalled: number;
