@@ -1,7 +1,11 @@
 import type { P2pEvent } from "@p2panda-web/events";
 import { type Observable, Subject, type Subscription } from "rxjs";
 import { concatBytes } from "../bytes.ts";
-import type { PayloadDecryptionError, PayloadKey } from "../crypto/payload-key.ts";
+import {
+  type PayloadDecryptionError,
+  type PayloadKey,
+  SEALED_PAYLOAD_OVERHEAD,
+} from "../crypto/payload-key.ts";
 import type { NodeId } from "../ids/node-id.ts";
 import { Topic } from "../ids/topic.ts";
 import { GossipStoppedError } from "./errors.ts";
@@ -60,6 +64,8 @@ export interface GossipDelivery {
  * only host; the seam keeps the handle free of the service's links and timers.
  */
 export interface GossipHandleHost {
+  /** The largest message the overlay carries, in bytes. */
+  readonly maxMessageSize: number;
   /** The overlay neighbours of `topic` now. */
   neighbours(topic: Topic): NodeId[];
   /** Broadcasts `content` on `topic`; returns its message id. For handles only. */
@@ -186,6 +192,15 @@ export class GossipHandle {
         ? content
         : this.#payloadKey.seal(content, gossipPayloadContext(this.topic));
     return this.#service._publish(this.topic, sent);
+  }
+
+  /**
+   * The largest content {@link GossipHandle.publish} takes, in bytes: the overlay's maximum
+   * message size, less what sealing adds when the handle has a payload key.
+   */
+  get maxContentSize(): number {
+    const max = this.#service.maxMessageSize;
+    return this.#payloadKey === undefined ? max : max - SEALED_PAYLOAD_OVERHEAD;
   }
 
   /** Releases this handle; the last handle of the topic leaves the overlay. Idempotent. */

@@ -1,4 +1,4 @@
-import { type NodeId, SEALED_PAYLOAD_OVERHEAD, type Topic, TopicSecret } from "@p2panda-web/core";
+import { type NodeId, type Topic, TopicSecret } from "@p2panda-web/core";
 import type { GossipHandle } from "@p2panda-web/core/gossip";
 import type { SyncHandle } from "@p2panda-web/core/sync";
 import { BehaviorSubject, type Observable, Subject, type Subscription } from "rxjs";
@@ -206,10 +206,7 @@ export class Room<N extends RoomNode = RoomNode> {
       bytesOf(content),
       this.node.runtime.rng,
     );
-    // Sealing adds its nonce and tag to what the overlay carries.
-    const max =
-      this.node.gossip.maxMessageSize -
-      (this.#options.encryption === false ? 0 : SEALED_PAYLOAD_OVERHEAD);
+    const max = this.#gossip.maxContentSize;
     if (bytes.length > max) throw new RoomMessageTooLargeError(bytes.length, max);
     if (this.#left) throw new RoomLeftError();
     if (this.#gossip.neighbours().length > 0) {
