@@ -8,21 +8,27 @@ export type MalformedError = (reason: string) => Error;
 
 /**
  * Checks that a decoded CBOR value is a map `{ type, … }` whose `type` is a key of `fields` and
- * whose keys are exactly the listed ones (`fields[type]`, sorted, including `"type"`). Returns
- * the type and the map; throws `malformed(…)` otherwise.
+ * whose keys are exactly the listed ones (`fields[type]`, sorted, including `"type"`), plus any
+ * of `optional[type]`. Returns the type and the map; throws `malformed(…)` otherwise.
  */
 export function taggedRecord<T extends string>(
   value: unknown,
   fields: Readonly<Record<T, readonly string[]>>,
   malformed: MalformedError,
+  optional?: Readonly<Partial<Record<T, readonly string[]>>>,
 ): { type: T; record: Record<string, unknown> } {
   const record = expectMap(value, malformed);
   const type = record.type;
   if (typeof type !== "string" || !Object.hasOwn(fields, type)) throw malformed("unknown type");
   const expected = fields[type as T];
-  const keys = Object.keys(record).sort();
+  const mayHave =
+    optional !== undefined && Object.hasOwn(optional, type) ? (optional[type as T] ?? []) : [];
+  const keys = Object.keys(record)
+    .filter((k) => !mayHave.includes(k))
+    .sort();
   if (keys.length !== expected.length || keys.some((k, i) => k !== expected[i])) {
-    throw malformed(`fields of ${type} must be exactly ${expected.join(", ")}`);
+    const also = mayHave.length > 0 ? ` (and optionally ${mayHave.join(", ")})` : "";
+    throw malformed(`fields of ${type} must be exactly ${expected.join(", ")}${also}`);
   }
   return { type: type as T, record };
 }

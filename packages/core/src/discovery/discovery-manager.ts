@@ -75,6 +75,17 @@ export interface DiscoveryManagerConfig {
   slowPeerCooldownMs: number;
   /** Backoff of every walker. Defaults: spec §4.2. */
   backoff: Partial<BackoffConfig>;
+  /**
+   * Sessions at once, besides the walkers', with nodes a co-topic peer referred to us as members
+   * of a topic we share (p2panda-web's addition; `0` ignores referrals). A referral is a hint:
+   * the session with the node itself decides, as any other, whether it shares a topic. Each
+   * starts at once, without the walkers' backoff, so a node that met one member of a topic meets
+   * the others in a few session times instead of the many random steps that finding each of k
+   * members by uniform sampling takes (about k·H_k). Default 2.
+   */
+  referralSessions: number;
+  /** Referred nodes waiting for a session; more are dropped (a lying member costs at most this). Default 256. */
+  maxPendingReferrals: number;
 }
 
 /** Defaults of {@link DiscoveryManagerConfig}. */
@@ -90,6 +101,8 @@ export const DEFAULT_DISCOVERY_MANAGER_CONFIG: Readonly<DiscoveryManagerConfig> 
   misbehaviourCooldownMs: 300_000,
   slowPeerCooldownMs: 30_000,
   backoff: {},
+  referralSessions: 2,
+  maxPendingReferrals: 256,
 };
 
 /** How many known peers (see `reservedForKnownPeers`) are remembered; the oldest go first. */
@@ -166,8 +179,11 @@ export type DiscoveryOutput =
       readonly type: "initiate-session";
       readonly sessionId: number;
       readonly remote: NodeId;
-      /** The walker that took this step (0-based), for UIs that draw walkers. */
-      readonly walker: number;
+      /**
+       * The walker that took this step (0-based), for UIs that draw walkers; undefined for a
+       * session with a referred member (see `referralSessions`).
+       */
+      readonly walker: number | undefined;
     }
   /** Abort the running session (timed out, evicted, superseded); no report is expected any more. */
   | {
@@ -198,6 +214,8 @@ interface SessionInfo {
   readonly remote: NodeId;
   readonly startedAt: number;
   readonly walker?: number;
+  /** A session with a referred member (see `referralSessions`). */
+  readonly referral?: boolean;
   /** When the remote last sent something (a message or its close); `startedAt` before that. */
   lastHeardAt: number;
   heard: boolean;
@@ -221,6 +239,9 @@ export class DiscoveryManager {
   readonly #coolDown: PeerCoolDown;
   /** Remotes that finished a session with us (either role), for the reserved accepted slots. */
   readonly #knownPeers = new Set<NodeId>();
+  /** Referred members waiting for a session, oldest first. */
+  readonly #referrals = new Set<NodeId>();
+  #referralSessions = 0;
   #accepted = 0;
   #nextSessionId = 1;
   #started = false;
@@ -459,6 +480,11 @@ export class DiscoveryManager {
         durationMs: this.#clock.now() - session.startedAt,
       }),
     ];
+    this.#referrals.delete(session.remote);
+    if (result.topics.size > 0 && result.members !== undefined) {
+      for (const id of result.members) this.#refer(id, session.remote);
+    }
+    out.push(...this.#startReferrals());
     if (session.walker !== undefined) {
       this.#lastSuccessful[session.walker] = result;
       const step = this.#steps[session.walker] as WalkerStep;
@@ -603,6 +629,7 @@ export class DiscoveryManager {
         misbehaving,
       }),
     ];
+    if (session.referral === true) out.push(...this.#startReferrals());
     if (session.walker !== undefined) {
       const step = this.#steps[session.walker] as WalkerStep;
       const next = step.walkFrom({
@@ -620,7 +647,54 @@ export class DiscoveryManager {
     if (session === undefined) return undefined;
     this.#sessions.delete(sessionId);
     if (session.role === "accepted") this.#accepted--;
+    if (session.referral === true) this.#referralSessions--;
     return session;
+  }
+
+  /** Queues a referred member unless we met it already or it is us, the referrer or queued. */
+  #refer(id: NodeId, referrer: NodeId): void {
+    if (this.config.referralSessions <= 0) return;
+    if (id === this.myNodeId || id === referrer || this.#knownPeers.has(id)) return;
+    if (this.#referrals.size >= this.config.maxPendingReferrals) return;
+    this.#referrals.add(id);
+  }
+
+  /** Starts sessions with queued referrals while there are free referral slots. */
+  #startReferrals(): DiscoveryOutput[] {
+    const out: DiscoveryOutput[] = [];
+    const now = this.#clock.now();
+    for (const remote of this.#referrals) {
+      if (this.#referralSessions >= this.config.referralSessions) break;
+      this.#referrals.delete(remote);
+      if (this.#knownPeers.has(remote) || this.#coolDown.has(remote, now)) continue;
+      if (this.#inSessionWith(remote)) continue;
+      const sessionId = this.#nextSessionId++;
+      this.#referralSessions++;
+      this.#sessions.set(sessionId, {
+        role: "initiated",
+        remote,
+        startedAt: now,
+        referral: true,
+        lastHeardAt: now,
+        heard: false,
+        handshakeDone: false,
+      });
+      out.push(
+        { type: "initiate-session", sessionId, remote, walker: undefined },
+        {
+          type: "set-timer",
+          timer: { kind: "session", sessionId },
+          delayMs: this.config.sessionTimeoutMs,
+        },
+        this.#event({ type: "discovery:session-started", role: "initiated", remoteNodeId: remote }),
+      );
+    }
+    return out;
+  }
+
+  #inSessionWith(remote: NodeId): boolean {
+    for (const session of this.#sessions.values()) if (session.remote === remote) return true;
+    return false;
   }
 
   #walkerOutputs(walker: number, out: WalkerStepOutput): DiscoveryOutput[] {

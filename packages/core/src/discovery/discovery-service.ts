@@ -90,6 +90,13 @@ export interface DiscoveryServiceOptions {
    * when `nodeSharing` is given.
    */
   shareNodesWithCommonTopics?: boolean;
+  /**
+   * Tell a proven co-topic peer, at the end of a session, which of the nodes we hand it we found
+   * to share a topic with both of us (member referrals; the receiver verifies each with a session
+   * of its own, see `referralSessions` in the manager config). Nothing is told to a node that
+   * shares no topic with us. Default true; docs/security.md discusses what it reveals.
+   */
+  referMembers?: boolean;
   /** Caps on what a remote may send in one message. */
   limits?: DiscoveryLimits;
   /**
@@ -161,6 +168,7 @@ export class DiscoveryService implements Startable {
   readonly #walkers: BehaviorSubject<readonly WalkerPosition[]>;
   readonly #clock: Clock;
   readonly #retryStaleAfterMs: number;
+  readonly #referMembers: boolean;
   #running = false;
 
   constructor(options: DiscoveryServiceOptions) {
@@ -180,6 +188,7 @@ export class DiscoveryService implements Startable {
     const clock = options.clock ?? runtime.clock;
     this.#clock = clock;
     this.#retryStaleAfterMs = options.retryStaleAfterMs ?? DEFAULT_RETRY_STALE_AFTER_MS;
+    this.#referMembers = options.referMembers ?? true;
     this.#events = new EventStream<DiscoveryEvent>(() => clock.now());
     this.#manager = new DiscoveryManager({
       myNodeId: options.endpoint.nodeId,
@@ -309,7 +318,7 @@ export class DiscoveryService implements Startable {
           this.#setTimer(output.timer, output.delayMs);
           break;
         case "initiate-session":
-          this.#moveWalker(output.walker, output.remote, true);
+          if (output.walker !== undefined) this.#moveWalker(output.walker, output.remote, true);
           this.#initiate(output.sessionId, output.remote, output.walker).catch((error) =>
             this.#crashed(output.sessionId, error),
           );
@@ -361,7 +370,7 @@ export class DiscoveryService implements Startable {
     this.#timers.delete(key);
   }
 
-  async #initiate(sessionId: number, remote: NodeId, walker: number): Promise<void> {
+  async #initiate(sessionId: number, remote: NodeId, walker: number | undefined): Promise<void> {
     const abort = new AbortController();
     this.#sessions.set(sessionId, { sessionId, remoteNodeId: remote, role: "initiated", abort });
     let outputs: DiscoveryOutput[];
@@ -376,7 +385,7 @@ export class DiscoveryService implements Startable {
     } catch (error) {
       outputs = this.#manager.sessionFailed(sessionId, asError(error));
     }
-    if (this.#running) this.#moveWalker(walker, undefined, false);
+    if (this.#running && walker !== undefined) this.#moveWalker(walker, undefined, false);
     this.#finish(sessionId, outputs);
   }
 
@@ -460,6 +469,12 @@ export class DiscoveryService implements Startable {
       remoteNodeId: remote,
       myTopics: this.#book.nodeTopics(me),
       rng: this.#rng,
+      isMemberOf: this.#referMembers
+        ? (id: NodeId, intersection: ReadonlySet<Topic>) => {
+            for (const topic of this.#book.nodeTopics(id)) if (intersection.has(topic)) return true;
+            return false;
+          }
+        : undefined,
       infosToShare: (intersection: ReadonlySet<Topic>) => {
         const allInfos = new Map<NodeId, unknown>();
         for (const node of this.#book.allNodeInfos()) {

@@ -58,6 +58,14 @@ export interface AliceHashesMessage {
 export interface NodesMessage {
   readonly type: "nodes";
   readonly transportInfos: readonly (readonly [Uint8Array, unknown])[];
+  /**
+   * Member referrals (p2panda-web's addition, optional): positions in `transportInfos` of the
+   * nodes the sender itself found, in sessions of its own, to share a topic of this session's
+   * intersection. Sent only when the intersection is not empty, so only a proven member of a
+   * topic hears who else is in it; the receiver treats them as hints to verify with a session
+   * of its own, never as facts. Ascending, no duplicates.
+   */
+  readonly members?: readonly number[];
 }
 
 /**
@@ -80,6 +88,10 @@ const FIELDS: Record<DiscoveryMessageType, readonly string[]> = {
   nodes: ["transportInfos", "type"],
 };
 
+const OPTIONAL_FIELDS: Partial<Record<DiscoveryMessageType, readonly string[]>> = {
+  nodes: ["members"],
+};
+
 /**
  * Checks that a decoded CBOR value is a well-formed {@link DiscoveryMessage} within `limits`.
  * Counts are checked before any element is looked at, so an oversized message costs nothing.
@@ -94,7 +106,7 @@ export function decodeDiscoveryMessage(
 ): DiscoveryMessage {
   const maxHashes = limits.maxTopicHashes ?? DEFAULT_MAX_TOPIC_HASHES;
   const maxInfos = limits.maxTransportInfos ?? DEFAULT_MAX_TRANSPORT_INFOS;
-  const { type, record } = taggedRecord(value, FIELDS, malformed);
+  const { type, record } = taggedRecord(value, FIELDS, malformed, OPTIONAL_FIELDS);
   switch (type) {
     case "alice-salt-half":
       checkBytes(record.saltHalf, SALT_HALF_LENGTH, "saltHalf");
@@ -108,6 +120,9 @@ export function decodeDiscoveryMessage(
       break;
     case "nodes":
       checkInfos(record.transportInfos, maxInfos);
+      if (Object.hasOwn(record, "members")) {
+        checkMembers(record.members, (record.transportInfos as unknown[]).length);
+      }
       break;
   }
   return value as DiscoveryMessage;
@@ -122,6 +137,23 @@ function checkHashes(value: unknown, max: number): void {
     );
   }
   for (const h of value) checkBytes(h, HASH_LENGTH, "topic hash");
+}
+
+function checkMembers(value: unknown, infos: number): void {
+  if (!Array.isArray(value)) throw malformed("members must be an array");
+  if (value.length > infos) throw malformed("more members than transport infos");
+  let previous = -1;
+  for (const position of value as unknown[]) {
+    if (
+      typeof position !== "number" ||
+      !Number.isSafeInteger(position) ||
+      position <= previous ||
+      position >= infos
+    ) {
+      throw malformed("members must be ascending positions in transportInfos");
+    }
+    previous = position;
+  }
 }
 
 function checkInfos(value: unknown, max: number): void {

@@ -22,6 +22,12 @@ export interface DiscoveryResult {
   readonly transportInfos: ReadonlyMap<NodeId, unknown>;
   /** The topics both of us have (the private set intersection). */
   readonly topics: ReadonlySet<Topic>;
+  /**
+   * Nodes of `transportInfos` the remote says share a topic of `topics` (member referrals;
+   * empty or absent when `topics` is empty). Unverified hints: a session with each tells
+   * whether it is true.
+   */
+  readonly members?: ReadonlySet<NodeId>;
 }
 
 /** Which side of the handshake: Alice initiates, Bob accepts. */
@@ -68,6 +74,12 @@ export interface PsiHandshakeOptions extends DiscoveryLimits {
    * More than `maxTransportInfos` are cut to the cap, our own first.
    */
   readonly infosToShare: (intersection: ReadonlySet<Topic>) => ReadonlyMap<NodeId, unknown>;
+  /**
+   * Whether we found, in a session of our own, that a node shares a topic of the intersection:
+   * such nodes among the infos we send are marked as members ({@link NodesMessage.members}).
+   * Asked only when the intersection is not empty. Without it we refer no one.
+   */
+  readonly isMemberOf?: (id: NodeId, intersection: ReadonlySet<Topic>) => boolean;
   /**
    * Node id ↔ bytes conversion; lets a simulator cache and intern ids. Default: `NodeId`'s
    * `toBytes`/`fromBytes`.
@@ -151,6 +163,7 @@ abstract class PsiParty implements PsiHandshake {
   #state: PsiState = "initial";
   protected intersection: ReadonlySet<Topic> = new Set();
   protected remoteInfos: ReadonlyMap<NodeId, unknown> | undefined;
+  protected remoteMembers: ReadonlySet<NodeId> | undefined;
 
   constructor(options: PsiHandshakeOptions) {
     this.options = options;
@@ -226,21 +239,40 @@ abstract class PsiParty implements PsiHandshake {
     const infos = this.options.infosToShare(this.intersection);
     const codec = this.options.nodeIdCodec ?? NodeId;
     const pairs: [Uint8Array, unknown][] = [];
+    const members: number[] = [];
+    const isMemberOf = this.intersection.size > 0 ? this.options.isMemberOf : undefined;
     const own = infos.get(this.options.myNodeId);
     if (own !== undefined) pairs.push([codec.toBytes(this.options.myNodeId), own]);
     for (const [id, info] of infos) {
       if (pairs.length >= this.maxInfos) break;
-      if (id !== this.options.myNodeId && id !== this.remoteNodeId)
-        pairs.push([codec.toBytes(id), info]);
+      if (id === this.options.myNodeId || id === this.remoteNodeId) continue;
+      if (isMemberOf?.(id, this.intersection) === true) members.push(pairs.length);
+      pairs.push([codec.toBytes(id), info]);
     }
-    return { type: "nodes", transportInfos: pairs };
+    return members.length > 0
+      ? { type: "nodes", transportInfos: pairs, members }
+      : { type: "nodes", transportInfos: pairs };
   }
 
   protected takeNodes(message: NodesMessage): void {
     const codec = this.options.nodeIdCodec ?? NodeId;
     const infos = new Map<NodeId, unknown>();
-    for (const [id, info] of message.transportInfos) infos.set(codec.fromBytes(id), info);
+    const ids: NodeId[] = [];
+    for (const [id, info] of message.transportInfos) {
+      const nodeId = codec.fromBytes(id);
+      infos.set(nodeId, info);
+      ids.push(nodeId);
+    }
     this.remoteInfos = infos;
+    // Referrals only count from a proven member: a stranger has no members to tell us about.
+    if (this.intersection.size > 0 && message.members !== undefined) {
+      const members = new Set<NodeId>();
+      for (const position of message.members) {
+        const id = ids[position] as NodeId;
+        if (id !== this.options.myNodeId) members.add(id);
+      }
+      this.remoteMembers = members;
+    }
   }
 
   protected result(): DiscoveryResult {
@@ -248,6 +280,7 @@ abstract class PsiParty implements PsiHandshake {
       remoteNodeId: this.remoteNodeId,
       transportInfos: this.remoteInfos ?? new Map(),
       topics: this.intersection,
+      members: this.remoteMembers ?? new Set(),
     };
   }
 }

@@ -4,7 +4,7 @@ import { Topic } from "../ids/topic.ts";
 import { type Rng, seededRng } from "../random.ts";
 import { SimAddressBook } from "../sim/address-book.ts";
 import { type ChurnOptions, scheduleChurn } from "../sim/churn.ts";
-import { Convergence } from "../sim/convergence.ts";
+import { Convergence, MILESTONE_PEERS } from "../sim/convergence.ts";
 import { type LatencyRange, SimNetwork } from "../sim/network.ts";
 import { VirtualScheduler } from "../sim/scheduler.ts";
 import { type Summary, summarize } from "../sim/statistics.ts";
@@ -103,6 +103,10 @@ export interface SimulationReport {
   virtualMs: number;
   /** Per-node virtual time from measurement start until it knew all its co-topic peers. */
   convergenceMs: Summary;
+  /** The same until it knew its first co-topic peer. */
+  firstPeerMs: Summary;
+  /** The same until it knew 5 of them (all, if it has fewer). */
+  fivePeersMs: Summary;
   /** Per-node sessions (either role, any outcome) until convergence. */
   sessionsToConverge: Summary;
   /** Per-node bytes sent over the whole run. */
@@ -403,6 +407,7 @@ export class DiscoverySimulator {
       rng: this.#rng,
       maxTransportInfos: max,
       nodeIdCodec: this.#codec,
+      isMemberOf: (id, intersection) => me.book.sharesAny(id, intersection),
       infosToShare: (intersection) => {
         const isBootstrap = (id: NodeId) =>
           (this.#byId.get(id)?.index ?? Infinity) < this.#bootstrapCount;
@@ -634,6 +639,8 @@ export class DiscoverySimulator {
       converged: convergence.measuredCount > 0 && convergence.done,
       virtualMs: this.scheduler.now(),
       convergenceMs: summarize(convergence.timesToConverge()),
+      firstPeerMs: summarize(convergence.timesToKnow(1)),
+      fivePeersMs: summarize(convergence.timesToKnow(MILESTONE_PEERS)),
       sessionsToConverge: summarize(measured.map((n) => n.sessionsAtConvergence ?? n.sessions)),
       bytesSentPerNode: summarize(this.nodes.map((n) => n.bytesSent)),
       peersPerNode: summarize(measured.map((n) => convergence.progress(n)?.peers ?? 0)),

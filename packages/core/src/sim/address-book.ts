@@ -81,6 +81,12 @@ export class SimAddressBook<Info extends { readonly timestamp: number }>
     else e.lastFail = now;
   }
 
+  /** Whether `id` is known to share one of `topics`. */
+  sharesAny(id: NodeId, topics: ReadonlySet<Topic>): boolean {
+    for (const t of this.entries.get(id)?.topics ?? []) if (topics.has(t)) return true;
+    return false;
+  }
+
   /** Nodes known to share one of `topics` (a node may come once per topic). */
   *nodesByTopics(topics: ReadonlySet<Topic>): Iterable<NodeId> {
     for (const t of topics) yield* this.byTopic.get(t) ?? [];

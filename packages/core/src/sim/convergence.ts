@@ -8,7 +8,13 @@ export interface ConvergenceProgress {
   missing: number;
   /** Virtual time it came to know the last of them. */
   convergedAt?: number;
+  /** Virtual time it knew its first peer, and its {@link MILESTONE_PEERS}-th (or all, if fewer). */
+  firstAt?: number;
+  milestoneAt?: number;
 }
+
+/** The "k peers known" milestone measured besides the first peer and all of them. */
+export const MILESTONE_PEERS = 5;
 
 /**
  * Convergence measurement: from `start()` on, each measured node counts down the peers it still
@@ -63,6 +69,7 @@ export class Convergence<N> {
   measure(node: N, peers: number, missing: number): void {
     const progress: ConvergenceProgress = { peers, missing };
     this.#progress.set(node, progress);
+    this.#milestones(progress);
     if (missing === 0) this.#converge(node, progress);
   }
 
@@ -81,7 +88,30 @@ export class Convergence<N> {
   learned(node: N): void {
     const progress = this.#progress.get(node);
     if (progress === undefined || progress.convergedAt !== undefined) return;
-    if (--progress.missing === 0) this.#converge(node, progress);
+    progress.missing--;
+    this.#milestones(progress);
+    if (progress.missing === 0) this.#converge(node, progress);
+  }
+
+  /**
+   * Per measured node, the time from the start until it knew `k` of its peers (all of them when
+   * it has fewer; until `now` if it did not yet): `k` is 1 or {@link MILESTONE_PEERS}.
+   */
+  timesToKnow(k: 1 | typeof MILESTONE_PEERS, now = this.#clock.now()): number[] {
+    const times: number[] = [];
+    for (const p of this.#progress.values()) {
+      const at = k === 1 ? p.firstAt : p.milestoneAt;
+      times.push((at ?? now) - this.#startedAt);
+    }
+    return times;
+  }
+
+  #milestones(progress: ConvergenceProgress): void {
+    const known = progress.peers - progress.missing;
+    if (known >= Math.min(1, progress.peers)) progress.firstAt ??= this.#clock.now();
+    if (known >= Math.min(MILESTONE_PEERS, progress.peers)) {
+      progress.milestoneAt ??= this.#clock.now();
+    }
   }
 
   /** Per measured node, the time from the start until it converged (until `now` if it did not). */

@@ -18,12 +18,22 @@ describe("sim convergence", () => {
     c.learned("a");
     expect(c.isWaiting("a")).toBe(false);
     expect(converged).toEqual(["a"]);
-    expect(c.progress("a")).toEqual({ peers: 3, missing: 0, convergedAt: 1_750 });
+    // "a" knew 1 of 3 at the start, so its first peer counts from then; 3 < 5, so knowing all
+    // of them is also its 5-peer milestone.
+    expect(c.progress("a")).toEqual({
+      peers: 3,
+      missing: 0,
+      convergedAt: 1_750,
+      firstAt: 1_000,
+      milestoneAt: 1_750,
+    });
     // Learning more after convergence changes nothing.
     c.learned("a");
     expect(c.progress("a")?.missing).toBe(0);
     clock.advance(250);
     expect(c.timesToConverge()).toEqual([750, 1_000]);
+    expect(c.timesToKnow(1)).toEqual([0, 1_000]);
+    expect(c.timesToKnow(5)).toEqual([750, 1_000]);
     c.learned("b");
     expect(c.done).toBe(true);
     expect(c.convergedCount).toBe(2);
