@@ -75,7 +75,13 @@ describe("InspectorState", () => {
       syncEvent("sync:operation-received", 1, { phase: "live", metrics: emptyMetrics() }),
     );
     expect(state.syncSessions.get("s1")).toMatchObject({ state: "live", liveMode: true });
-    const info = { remote: REMOTE, topic: TOPIC, role: "acceptor" as const, liveMode: true };
+    const info = {
+      remote: REMOTE,
+      topic: TOPIC,
+      role: "acceptor" as const,
+      liveMode: true,
+      progress: undefined,
+    };
     state.adoptSyncSessions([{ ...info, sessionId: "s2", phase: "sync" }], 2);
     expect(state.syncSessions.get("s2")).toMatchObject({
       state: "sync",

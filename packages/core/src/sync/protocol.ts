@@ -79,6 +79,21 @@ export interface TopicSessionOptions {
   readonly clock: Clock;
 }
 
+/**
+ * How far a session's catch-up is, once both sides compared their log heights and announced
+ * what they will send (the numbers are operations).
+ */
+export interface SyncProgress {
+  /** What the remote announced to send: how many operations we lacked when the catch-up began. */
+  readonly behind: number;
+  /** Of {@link SyncProgress.behind}, how many arrived so far. */
+  readonly received: number;
+  /** What we announced to send: how many operations the remote lacked. */
+  readonly ahead: number;
+  /** Of {@link SyncProgress.ahead}, how many we sent so far. */
+  readonly sent: number;
+}
+
 /** One session of a {@link TopicSyncProtocol}, as the service drives it. */
 export interface TopicSyncSession<TItem, TEvent> extends SyncProtocol<unknown, TEvent> {
   /** Identifies the session in its events. */
@@ -89,6 +104,11 @@ export interface TopicSyncSession<TItem, TEvent> extends SyncProtocol<unknown, T
   /** Where the session is, for diagnostics (`"live"` when in live mode). */
   readonly phase: string;
   readonly liveMode: boolean;
+  /**
+   * The catch-up's progress, for protocols that can tell (log sync: once the heights were
+   * compared); undefined before that or when the protocol has no such notion.
+   */
+  readonly progress?: SyncProgress | undefined;
   /** Live mode: offers a new item of the topic to the remote (queued until live). */
   publish(item: TItem): void;
   /** Ends live mode gracefully. */

@@ -20,7 +20,7 @@ import { decodeSyncMessage, encodeSyncMessage, type TopicSyncMessage } from "./m
 import type { SyncMetrics } from "./metrics.ts";
 import { authorOf, logIdOf, type Operation } from "./operation.ts";
 import type { RevealedOperation } from "./payload-encryption.ts";
-import type { SyncProtocol } from "./protocol.ts";
+import type { SyncProgress, SyncProtocol } from "./protocol.ts";
 import type { LogStore } from "./store/log-store.ts";
 import type { TopicStore } from "./store/topic-store.ts";
 import { TopicHandshake } from "./topic-handshake.ts";
@@ -110,6 +110,8 @@ export class SyncSession implements SyncProtocol<SyncMetrics, SyncEvent> {
   #liveQueue: Operation[] = [];
   #closeRequested = false;
   #started = false;
+  /** Both sides announced what they will send (`sync:started`): the progress basis is known. */
+  #announced = false;
   #received = 0;
   /** Keys of the logs of the topic: the topic store's and those the remote announced. */
   readonly #topicLogs = new Set<string>();
@@ -158,6 +160,21 @@ export class SyncSession implements SyncProtocol<SyncMetrics, SyncEvent> {
   /** A copy of the counters so far. */
   get metrics(): SyncMetrics {
     return { ...this.#machine.metrics };
+  }
+
+  /**
+   * How far the catch-up is: undefined until both sides announced what they will send (after
+   * the log heights were compared), then what each side lacked and how much of it went over.
+   */
+  get progress(): SyncProgress | undefined {
+    if (!this.#announced) return undefined;
+    const m = this.#machine.metrics;
+    return {
+      behind: m.inboundOperations,
+      received: m.receivedSyncOperations,
+      ahead: m.outboundOperations,
+      sent: m.sentSyncOperations,
+    };
   }
 
   /**
@@ -348,6 +365,7 @@ export class SyncSession implements SyncProtocol<SyncMetrics, SyncEvent> {
           await this.#stream(out.ranges);
           break;
         case "sync-started":
+          this.#announced = true;
           this.#raise({ type: "sync:started", metrics: this.metrics });
           break;
         case "receive": {

@@ -23,6 +23,7 @@ import {
 } from "./log-sync-protocol.ts";
 import type { Operation } from "./operation.ts";
 import type {
+  SyncProgress,
   TopicSessionOptions,
   TopicSyncEvent,
   TopicSyncProtocol,
@@ -124,6 +125,11 @@ export interface SyncSessionInfo {
   /** Log sync: `handshake`, `sync`, `live`; other protocols name their own. */
   readonly phase: string;
   readonly liveMode: boolean;
+  /**
+   * How many operations we lacked when the catch-up began and how many arrived since (and the
+   * same towards the remote): undefined until both sides announced what they will send.
+   */
+  readonly progress: SyncProgress | undefined;
 }
 
 /** Counters of a {@link SyncService}. */
@@ -276,6 +282,7 @@ export class SyncService<
       role: session.role,
       phase: session.phase,
       liveMode: session.liveMode,
+      progress: session.progress,
     }));
   }
 

@@ -96,6 +96,24 @@ describe("sync service (upstream manager inventory)", () => {
     expect(await ids(hb)).toEqual(await ids(hc));
   });
 
+  it("a session's progress says how many operations each side lacked once heights were compared", async () => {
+    cluster = new SyncCluster();
+    const [a, b] = [await cluster.add(), await cluster.add()];
+    const ha = await a.sync.stream(topic);
+    const hb = await b.sync.stream(topic);
+    for (const line of ["a0", "a1", "a2"]) await ha.publish(text(line));
+    await hb.publish(text("b0"));
+    await cluster.meshKnown(topic);
+    const live = () =>
+      [a, b].map((n) => n.sync.sessions().filter((s) => s.phase === "live").length);
+    await expect.poll(live).toEqual([1, 1]);
+    // a held 3 operations b lacked, b held 1 that a lacked: the same numbers from either side.
+    const [fromA] = a.sync.sessions();
+    const [fromB] = b.sync.sessions();
+    expect(fromA?.progress).toEqual({ behind: 1, received: 1, ahead: 3, sent: 3 });
+    expect(fromB?.progress).toEqual({ behind: 3, received: 3, ahead: 1, sent: 1 });
+  });
+
   it("failed_sync_session_retry: a failed session is retried after the delay", async () => {
     cluster = new SyncCluster();
     const failing = new MemoryLogStore();
