@@ -12,6 +12,7 @@
  */
 import type { InspectedNode } from "./inspected-node.ts";
 import type { P2pandaInspectorElement } from "./inspector-element.ts";
+import type { MessageOrigin } from "./inspector-state.ts";
 import type { InspectorLimits } from "./limits.ts";
 
 export type { InspectorExport } from "./event-json.ts";
@@ -24,6 +25,7 @@ export type {
   InspectedSync,
 } from "./inspected-node.ts";
 export type { InspectorRenderStats, P2pandaInspectorElement } from "./inspector-element.ts";
+export type { MessageOrigin } from "./inspector-state.ts";
 export { DEFAULT_INSPECTOR_LIMITS, type InspectorLimits } from "./limits.ts";
 
 /** The tag {@link defineInspector} registers by default. */
@@ -49,6 +51,11 @@ export interface ShowInspectorOptions {
   readonly container?: Element;
   /** How much of each list is kept (defaults in `DEFAULT_INSPECTOR_LIMITS`). */
   readonly limits?: Partial<InspectorLimits>;
+  /**
+   * Reads a gossip message's author from its content (gossip carries none): the gossip
+   * section then starts each message's path at its origin. The app's claim, unsigned.
+   */
+  readonly messageOrigin?: MessageOrigin;
 }
 
 /**
@@ -62,6 +69,7 @@ export async function showInspector(
   await defineInspector();
   const element = document.createElement(INSPECTOR_TAG) as P2pandaInspectorElement;
   if (options.limits !== undefined) element.limits = options.limits;
+  if (options.messageOrigin !== undefined) element.messageOrigin = options.messageOrigin;
   element.node = node;
   (options.container ?? document.body).append(element);
   return element;

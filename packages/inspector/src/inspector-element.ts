@@ -1,7 +1,7 @@
 import type { Subscription } from "rxjs";
 import { eventsToJson } from "./event-json.ts";
 import type { InspectedNode } from "./inspected-node.ts";
-import { InspectorState } from "./inspector-state.ts";
+import { InspectorState, type MessageOrigin } from "./inspector-state.ts";
 import type { InspectorLimits } from "./limits.ts";
 import {
   type NodeSnapshot,
@@ -41,6 +41,7 @@ export class P2pandaInspectorElement extends HTMLElement {
   #node: InspectedNode | undefined;
   #state = new InspectorState();
   #limits: Partial<InspectorLimits> = {};
+  #messageOrigin: MessageOrigin | undefined;
   #subscription: Subscription | undefined;
   #frame: number | undefined;
   #tick: ReturnType<typeof setInterval> | undefined;
@@ -60,7 +61,7 @@ export class P2pandaInspectorElement extends HTMLElement {
   set node(node: InspectedNode | undefined) {
     this.#unsubscribe();
     this.#node = node;
-    this.#state = new InspectorState(this.#limits);
+    this.#state = new InspectorState(this.#limits, this.#messageOrigin);
     if (this.isConnected) this.#subscribe();
     this.#schedule();
   }
@@ -68,6 +69,15 @@ export class P2pandaInspectorElement extends HTMLElement {
   /** How many list entries are kept; applies from the next {@link node} set. */
   set limits(limits: Partial<InspectorLimits>) {
     this.#limits = limits;
+  }
+
+  /**
+   * Reads a gossip message's author from its content, so message paths start at their origin
+   * (gossip carries no author; an app that puts one in its messages can say); applies from the
+   * next {@link node} set.
+   */
+  set messageOrigin(read: MessageOrigin | undefined) {
+    this.#messageOrigin = read;
   }
 
   /** Redraws done so far (each draws every section once): what "coalesced" is measured by. */

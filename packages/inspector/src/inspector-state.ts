@@ -18,14 +18,29 @@ export interface DiscoveryLogEntry {
   readonly durationMs?: number;
 }
 
-/** One gossip message received. */
+/** One gossip message received: the last leg of its path and how long the path was. */
 export interface GossipMessageEntry {
   readonly at: number;
   readonly topic: Topic;
+  /** The message id (hex of the content's hash, as gossip names it). */
+  readonly id: string;
+  /** The neighbour that handed it to us: the last node on its path. */
   readonly deliveredBy: NodeId;
+  /** Links it crossed from its origin (1: the origin is the neighbour that delivered it). */
   readonly hops: number;
   readonly bytes: number;
+  /**
+   * Who sent it first, as the app's {@link MessageOrigin} reads it from the content (gossip
+   * itself carries no author); undefined when the app says nothing.
+   */
+  readonly origin?: NodeId;
 }
+
+/**
+ * Reads a gossip message's author from its content, for apps that put one in (unsigned: the
+ * inspector shows it as the app's claim). Undefined when the content names none.
+ */
+export type MessageOrigin = (content: Uint8Array, topic: Topic) => NodeId | undefined;
 
 /** Where a sync session stands (from its events). */
 export interface SyncSessionEntry {
@@ -35,8 +50,11 @@ export interface SyncSessionEntry {
   role: string;
   state: "handshake" | "sync" | "finished" | "live" | "closed" | "failed";
   liveMode: boolean;
-  /** Operations the remote announced for the catch-up, and how many were stored so far. */
-  expected: number;
+  /**
+   * Operations the remote announced for the catch-up (what we lacked once the log heights were
+   * compared: "operations behind"), and how many arrived so far. Undefined before that.
+   */
+  expected: number | undefined;
   received: number;
   error?: string;
   updatedAt: number;
@@ -70,8 +88,11 @@ export class InspectorState {
   /** Events seen in total (the lists keep only the last ones). */
   eventCount = 0;
 
-  constructor(limits: Partial<InspectorLimits> = {}) {
+  readonly #messageOrigin: MessageOrigin | undefined;
+
+  constructor(limits: Partial<InspectorLimits> = {}, messageOrigin?: MessageOrigin) {
     this.limits = { ...DEFAULT_INSPECTOR_LIMITS, ...limits };
+    this.#messageOrigin = messageOrigin;
   }
 
   /** Takes in one event of the node. */
@@ -144,15 +165,18 @@ export class InspectorState {
           list = [];
           this.messages.set(event.topic, list);
         }
+        const entry: GossipMessageEntry = {
+          at: event.at,
+          topic: event.topic,
+          id: toHexId(event.id),
+          deliveredBy: event.deliveredBy,
+          hops: event.hops,
+          bytes: event.content.byteLength,
+        };
+        const origin = this.#originOf(event.content, event.topic);
         push(
           list,
-          {
-            at: event.at,
-            topic: event.topic,
-            deliveredBy: event.deliveredBy,
-            hops: event.hops,
-            bytes: event.content.byteLength,
-          },
+          origin === undefined ? entry : { ...entry, origin },
           this.limits.messagesPerTopic,
         );
         break;
@@ -231,6 +255,11 @@ export class InspectorState {
       const known = this.syncSessions.has(info.sessionId);
       this.#syncSession(info.sessionId, info.remote, now, (entry) => {
         entry.topic ??= info.topic;
+        // The query is current: it wins over what the last event said.
+        if (info.progress !== undefined) {
+          entry.expected = info.progress.behind;
+          entry.received = info.progress.received;
+        }
         if (entry.role === "") entry.role = info.role;
         entry.liveMode ||= info.liveMode;
         if (!known && (info.phase === "sync" || info.phase === "live")) entry.state = info.phase;
@@ -259,6 +288,16 @@ export class InspectorState {
       this.#sessionTimes.shift();
     }
     return this.#sessionTimes.length / (SESSION_RATE_WINDOW_MS / 1000);
+  }
+
+  #originOf(content: Uint8Array, topic: Topic): NodeId | undefined {
+    if (this.#messageOrigin === undefined) return undefined;
+    try {
+      return this.#messageOrigin(content, topic);
+    } catch {
+      // The app's reader failing on a message it does not know: no origin, not an error here.
+      return undefined;
+    }
   }
 
   #session(at: number, entry: DiscoveryLogEntry): void {
@@ -295,7 +334,7 @@ export class InspectorState {
         role: "",
         state: "handshake",
         liveMode: false,
-        expected: 0,
+        expected: undefined,
         received: 0,
         updatedAt: at,
       };
@@ -319,6 +358,12 @@ export class InspectorState {
 function push<T>(list: T[], item: T, limit: number): void {
   list.push(item);
   if (list.length > limit) list.splice(0, list.length - limit);
+}
+
+function toHexId(id: Uint8Array): string {
+  let hex = "";
+  for (const byte of id) hex += byte.toString(16).padStart(2, "0");
+  return hex;
 }
 
 function connectionKey(remote: NodeId, address: string): string {

@@ -7,7 +7,7 @@ import type { ConnectionSummary } from "@p2panda-web/core/endpoint";
 import type { GossipOverlay } from "@p2panda-web/core/gossip";
 import type { SyncSessionInfo } from "@p2panda-web/core/sync";
 import { escapeHtml } from "./html.ts";
-import type { InspectorState, SyncSessionEntry } from "./inspector-state.ts";
+import type { GossipMessageEntry, InspectorState, SyncSessionEntry } from "./inspector-state.ts";
 import { renderNetworkMap } from "./network-map.ts";
 
 /** What one redraw reads from the node (its query methods), next to the state from events. */
@@ -168,10 +168,7 @@ export function renderGossip(s: NodeSnapshot, state: InspectorState): string {
     const messages = (state.messages.get(topic) ?? [])
       .slice(-ROWS)
       .reverse()
-      .map(
-        (m) =>
-          `<li data-testid="inspector-gossip-message" data-hops="${m.hops}">via ${node(m.deliveredBy)}<span class="badge">${plural(m.hops, "hop")}</span><span class="grow muted">${m.bytes} bytes</span><span class="muted">${age(s.now - m.at)} ago</span></li>`,
-      );
+      .map((m) => messagePath(m, s.now));
     const lazy = new Set(overlay?.lazy ?? []);
     const view = neighbours.map((n) => {
       const link =
@@ -199,6 +196,32 @@ ${list(messages, "no messages received")}</div>`;
   return `<h2>Gossip <span>${s.gossipTopics.length} topics</span></h2>${topics.length === 0 ? `<p class="empty">no topic joined</p>` : topics.join("")}`;
 }
 
+/**
+ * A received message's path: its origin (when the app names it), the relays in between (gossip
+ * tells how many, not who), the neighbour that delivered it, and this node.
+ */
+function messagePath(m: GossipMessageEntry, now: number): string {
+  const relays = Math.max(0, m.hops - 1);
+  const origin =
+    m.origin === undefined
+      ? `<span class="muted" title="gossip carries no author">?</span>`
+      : m.origin === m.deliveredBy && relays === 0
+        ? ""
+        : `${node(m.origin)}<span class="arrow">→</span>`;
+  const between =
+    relays === 0
+      ? ""
+      : `<span class="muted">${plural(relays, "relay")}</span><span class="arrow">→</span>`;
+  const attrs = [
+    `data-testid="inspector-gossip-message"`,
+    `data-hops="${m.hops}"`,
+    `data-via="${escapeHtml(m.deliveredBy)}"`,
+    m.origin === undefined ? "" : `data-origin="${escapeHtml(m.origin)}"`,
+    `data-id="${escapeHtml(m.id)}"`,
+  ].join(" ");
+  return `<li ${attrs}><span class="path">${origin}${between}${node(m.deliveredBy)}<span class="arrow">→</span><span class="muted">me</span></span><span class="badge" data-testid="inspector-hops">${plural(m.hops, "hop")}</span><span class="grow muted">${m.bytes} bytes · <code title="${escapeHtml(m.id)}">${escapeHtml(m.id.slice(0, 8))}</code></span><span class="muted">${age(now - m.at)} ago</span></li>`;
+}
+
 export function renderSync(s: NodeSnapshot, state: InspectorState): string {
   if (s.syncSessions === undefined) return `<h2>Sync</h2><p class="empty">not running</p>`;
   const running = new Set(s.syncSessions.map((info) => info.sessionId));
@@ -210,13 +233,29 @@ export function renderSync(s: NodeSnapshot, state: InspectorState): string {
 }
 
 function syncRow(e: SyncSessionEntry, running: boolean): string {
-  const done = e.expected === 0 ? 1 : Math.min(1, e.received / e.expected);
+  const behind = e.expected;
+  const done = behind === undefined ? 0 : behind === 0 ? 1 : Math.min(1, e.received / behind);
   const tone = e.state === "failed" ? "bad" : e.state === "live" ? "ok" : "";
   const topic =
     e.topic === undefined
       ? ""
       : `<code class="muted" title="${escapeHtml(e.topic)}">${escapeHtml(short(e.topic))}</code>`;
-  return `<li data-testid="inspector-sync-session" data-node-id="${escapeHtml(e.remote)}" data-state="${e.state}" data-live="${e.liveMode}" data-progress="${Math.round(done * 100)}">${node(e.remote)}${topic}<span class="badge ${tone}">${e.state}${e.error === undefined ? "" : ` ${escapeHtml(e.error)}`}</span><span class="grow"></span><progress max="1" value="${done}"></progress><span class="muted">${e.received}/${e.expected}${running ? "" : " · ended"}</span></li>`;
+  // Before the heights are compared nothing is known; after, how far behind we were and how
+  // much of it arrived.
+  const behindText =
+    behind === undefined
+      ? `<span class="muted" data-testid="inspector-sync-behind">comparing log heights…</span>`
+      : `<span data-testid="inspector-sync-behind" data-behind="${behind}">${behind === 0 ? "was up to date" : `${plural(behind, "operation")} behind`}</span>`;
+  const attrs = [
+    `data-testid="inspector-sync-session"`,
+    `data-node-id="${escapeHtml(e.remote)}"`,
+    `data-state="${e.state}"`,
+    `data-live="${e.liveMode}"`,
+    `data-progress="${Math.round(done * 100)}"`,
+    behind === undefined ? "" : `data-behind="${behind}" data-received="${e.received}"`,
+  ].join(" ");
+  const count = behind === undefined ? "" : `${e.received}/${behind}`;
+  return `<li ${attrs}>${node(e.remote)}${topic}<span class="badge ${tone}">${e.state}${e.error === undefined ? "" : ` ${escapeHtml(e.error)}`}</span>${behindText}<span class="grow"></span><progress max="1" value="${done}" title="catch-up ${Math.round(done * 100)} %"></progress><span class="muted">${count}${running ? "" : " · ended"}</span></li>`;
 }
 
 export function renderErrors(state: InspectorState): string {

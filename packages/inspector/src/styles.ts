@@ -40,6 +40,8 @@ code { font: 11px ui-monospace, SFMono-Regular, Menlo, monospace; overflow-wrap:
   white-space: nowrap; }
 .ok { color: var(--ok); } .warn { color: var(--warn); } .bad { color: var(--bad); }
 progress { width: 80px; height: 8px; }
+.path { display: inline-flex; align-items: center; gap: 4px; }
+.arrow { color: var(--muted); }
 .empty { color: var(--muted); font-style: italic; }
 .map { display: block; width: 100%; max-width: 300px; aspect-ratio: 1; margin: 0 auto; }
 .map .node { fill: var(--muted); stroke: var(--card); stroke-width: 1.5; }

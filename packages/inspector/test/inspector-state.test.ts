@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { eventsToJson } from "../src/event-json.ts";
 import { InspectorState, SESSION_RATE_WINDOW_MS } from "../src/inspector-state.ts";
 import { layoutRings, MAP_SIZE, renderNetworkMap } from "../src/network-map.ts";
+import { type NodeSnapshot, renderGossip, renderSync } from "../src/render.ts";
 
 const REMOTE = "aa".repeat(32) as NodeId;
 const TOPIC = "bb".repeat(32) as Topic;
@@ -93,6 +94,68 @@ describe("InspectorState", () => {
     state.apply(syncEvent("sync:finished", 3, { sessionId: "s2", metrics: emptyMetrics() }));
     state.adoptSyncSessions([{ ...info, sessionId: "s2", phase: "sync" }], 4);
     expect(state.syncSessions.get("s2")?.state).toBe("live");
+  });
+
+  it("takes a running session's operations behind and received from sync.sessions()", () => {
+    const state = new InspectorState();
+    const info = {
+      sessionId: "s1",
+      remote: REMOTE,
+      topic: TOPIC,
+      role: "initiator" as const,
+      liveMode: true,
+      phase: "handshake",
+      progress: undefined,
+    };
+    state.adoptSyncSessions([info], 1);
+    // Nothing is known before the log heights were compared.
+    expect(state.syncSessions.get("s1")?.expected).toBeUndefined();
+    expect(renderSync({ syncSessions: [info] } as unknown as NodeSnapshot, state)).toContain(
+      "comparing log heights",
+    );
+    const progress = { behind: 7, received: 3, ahead: 0, sent: 0 };
+    state.adoptSyncSessions([{ ...info, phase: "sync", progress }], 2);
+    expect(state.syncSessions.get("s1")).toMatchObject({ expected: 7, received: 3 });
+    const html = renderSync({ syncSessions: [info] } as unknown as NodeSnapshot, state);
+    expect(html).toContain('data-behind="7" data-received="3"');
+    expect(html).toContain('data-progress="43"');
+    expect(html).toContain("7 operations behind");
+  });
+
+  it("records each gossip message's path: its id, the neighbour that delivered it, its hops and the app's origin", () => {
+    const ORIGIN = "cc".repeat(32) as NodeId;
+    const state = new InspectorState({}, (content) => (content[0] === 1 ? ORIGIN : undefined));
+    const received = (content: number[], hops: number) =>
+      event({
+        type: "gossip:received",
+        at: 1,
+        topic: TOPIC,
+        content: new Uint8Array(content),
+        id: new Uint8Array([0xab, 0x01]),
+        deliveredBy: REMOTE,
+        hops,
+      });
+    state.apply(received([1], 3));
+    state.apply(received([2], 1));
+    const [far, near] = state.messages.get(TOPIC) ?? [];
+    expect(far).toMatchObject({ id: "ab01", deliveredBy: REMOTE, hops: 3, origin: ORIGIN });
+    expect(near?.origin).toBeUndefined();
+    const html = renderGossip(
+      {
+        now: 1,
+        gossipTopics: [{ topic: TOPIC, neighbours: [REMOTE], overlay: undefined }],
+      } as unknown as NodeSnapshot,
+      state,
+    );
+    expect(html).toContain(`data-hops="3" data-via="${REMOTE}" data-origin="${ORIGIN}"`);
+    expect(html).toContain("2 relays");
+    expect(html).toContain("3 hops");
+    // A reader that throws on a message it does not know names no origin.
+    const throwing = new InspectorState({}, () => {
+      throw new Error("not ours");
+    });
+    throwing.apply(received([1], 1));
+    expect(throwing.messages.get(TOPIC)?.[0]?.origin).toBeUndefined();
   });
 
   it("marks a failed sync session with the error's code and lists the error", () => {
