@@ -36,6 +36,8 @@ export interface GossipElements {
   readonly form: HTMLFormElement;
   readonly input: HTMLInputElement;
   readonly error: HTMLElement;
+  /** Shows how many are present (this node included). */
+  readonly presenceCount?: HTMLElement;
 }
 
 /** Presence heartbeat period, and how long a node stays listed without one. */
@@ -60,6 +62,14 @@ function decode(content: Uint8Array): DemoMessage | undefined {
   return undefined;
 }
 
+/**
+ * The node a demo message claims as its author (for the inspector's message paths), or
+ * undefined for content that is not a demo message. Unsigned, like everything in it.
+ */
+export function gossipAuthor(content: Uint8Array): NodeId | undefined {
+  return decode(content)?.nodeId;
+}
+
 /** Draws the gossip panel for `handle` and publishes presence heartbeats; returns a stop function. */
 export function renderGossip(
   handle: GossipHandle,
@@ -78,11 +88,34 @@ export function renderGossip(
     elements.neighbours.replaceChildren(...items);
   };
 
+  // Who is in the topic now: the nodes heard from over gossip (a heartbeat or a chat line) in
+  // the last PRESENCE_TTL_MS, each marked when it is also a direct neighbour in the overlay.
+  // Only what was heard: a silent node, or one whose messages do not reach us, is not listed.
   const drawPresence = (): void => {
     const now = Date.now();
     for (const [node, at] of seen) if (now - at > PRESENCE_TTL_MS) seen.delete(node);
-    const items = [...seen.keys()].sort().map((node) => nodeItem(node, "present-node"));
-    elements.presence.replaceChildren(...items);
+    const neighbours = new Set(handle.neighbours());
+    const items = [...seen.keys()].sort().map((node) => {
+      const li = nodeItem(node, "present-node");
+      li.className = "present-node";
+      const ago = Math.max(0, Math.round((now - (seen.get(node) ?? now)) / 1000));
+      const how = document.createElement("span");
+      how.className = "how";
+      how.textContent = neighbours.has(node) ? `neighbour · ${ago} s ago` : `${ago} s ago`;
+      li.dataset.neighbour = String(neighbours.has(node));
+      li.append(how);
+      return li;
+    });
+    const self = nodeItem(me, "present-self");
+    self.className = "present-node self";
+    self.append(
+      Object.assign(document.createElement("span"), { className: "how", textContent: "you" }),
+    );
+    elements.presence.replaceChildren(self, ...items);
+    if (elements.presenceCount !== undefined) {
+      elements.presenceCount.textContent = `${seen.size + 1} here`;
+      elements.presenceCount.dataset.count = String(seen.size + 1);
+    }
   };
 
   const show = (node: NodeId, text: string, own: boolean): void => {
@@ -121,6 +154,7 @@ export function renderGossip(
   handle.events$.subscribe((event) => {
     if (event.type === "gossip:neighbour-up" || event.type === "gossip:neighbour-down") {
       drawNeighbours();
+      drawPresence();
       // Say hello to a new neighbour at once instead of at the next heartbeat.
       if (event.type === "gossip:neighbour-up") heartbeat();
     }
@@ -145,6 +179,7 @@ export function renderGossip(
   });
 
   drawNeighbours();
+  drawPresence();
   heartbeat();
   const timer = setInterval(() => {
     heartbeat();

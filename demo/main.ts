@@ -24,7 +24,7 @@ import { renderConnections } from "./connections-view.ts";
 import * as diagnostics from "./diagnostics.ts";
 import { renderDiscovery } from "./discovery-view.ts";
 import { renderEvents } from "./events-view.ts";
-import { renderGossip } from "./gossip-view.ts";
+import { gossipAuthor, renderGossip } from "./gossip-view.ts";
 import { acquireIdentitySlot } from "./identity-slot.ts";
 import { wireInspectorButton } from "./inspector-toggle.ts";
 import type { DemoHook } from "./test-hook.ts";
@@ -110,12 +110,19 @@ async function main(): Promise<void> {
   });
 
   const discovery = node.discovery;
-  renderDiscovery(discovery, addressBook, identity.nodeId, topic, {
-    map: element("network-map") as unknown as SVGSVGElement,
-    log: element("session-log"),
-    plot: element("rate-plot") as unknown as SVGSVGElement,
-    summary: element("discovery-summary"),
-  });
+  renderDiscovery(
+    discovery,
+    addressBook,
+    identity.nodeId,
+    topic,
+    {
+      map: element("network-map") as unknown as SVGSVGElement,
+      log: element("session-log"),
+      plot: element("rate-plot") as unknown as SVGSVGElement,
+      summary: element("discovery-summary"),
+    },
+    () => endpoint.connections(),
+  );
   await node.start();
 
   // Gossip: the topic's overlay, presence and an ephemeral chat.
@@ -128,6 +135,7 @@ async function main(): Promise<void> {
     form: element("gossip-form") as HTMLFormElement,
     input: element("gossip-input") as HTMLInputElement,
     error: element("gossip-error"),
+    presenceCount: element("presence-count"),
   });
 
   const sync = node.sync;
@@ -170,6 +178,8 @@ async function main(): Promise<void> {
     element("open-inspector") as HTMLButtonElement,
     element("inspector-host"),
     node,
+    // Message paths in the inspector start at the author the demo's messages name.
+    { messageOrigin: gossipAuthor },
   );
   // Reset every connection synchronously when the tab goes away (the page may be gone before a
   // promise settles): the bootstrap drops our WebSocket and reservation at once, and WebRTC peers
