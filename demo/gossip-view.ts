@@ -113,7 +113,7 @@ export function renderGossip(
     );
     elements.presence.replaceChildren(self, ...items);
     if (elements.presenceCount !== undefined) {
-      elements.presenceCount.textContent = `${seen.size + 1} here`;
+      elements.presenceCount.textContent = String(seen.size + 1);
       elements.presenceCount.dataset.count = String(seen.size + 1);
     }
   };
