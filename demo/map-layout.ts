@@ -126,9 +126,10 @@ export function placeLabels(
     for (const turn of [0, Math.PI / 2, -Math.PI / 2, Math.PI / 4, -Math.PI / 4, Math.PI]) {
       const angle = outward + turn;
       // Far enough along `angle` that the box clears the dot, whichever side it is on.
+      // (The gap leaves room for the walker dots that sit around a node.)
       const reach =
         radius +
-        3 +
+        9 +
         Math.min(
           Math.abs(size.width / 2 / (Math.cos(angle) || 1e-9)),
           Math.abs(size.height / 2 / (Math.sin(angle) || 1e-9)),

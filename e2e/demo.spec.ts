@@ -122,6 +122,9 @@ test.describe("demo layout", () => {
       expect(chat!.width).toBeGreaterThan(330);
       expect(map!.y).toBeGreaterThanOrEqual(chat!.y + chat!.height);
       await a.page.screenshot({ path: "docs/demo-phone.png" });
+      // And a tablet in between: two columns, still nothing wider than the screen.
+      await a.page.setViewportSize({ width: 820, height: 1180 });
+      expect(await layoutProblems(a.page)).toEqual([]);
 
       // With many nodes the map still labels what it can, never two labels on each other.
       for (const count of [12, 60, 200]) {
