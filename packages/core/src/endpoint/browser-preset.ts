@@ -6,6 +6,7 @@ import type { Endpoint } from "./endpoint.ts";
 import {
   DEFAULT_BROWSER_ADDRESS_DIAL_TIMEOUT_MS,
   DEFAULT_IDLE_CONNECTION_TIMEOUT_MS,
+  DEFAULT_MAX_DIRECT_CONNECTIONS,
   type EndpointOptions,
   type EndpointPreset,
 } from "./endpoint-options.ts";
@@ -63,6 +64,7 @@ export async function createEndpoint(options: BrowserEndpointOptions): Promise<E
   }
   const withDefaults = {
     idleConnectionTimeoutMs: DEFAULT_IDLE_CONNECTION_TIMEOUT_MS,
+    maxDirectConnections: DEFAULT_MAX_DIRECT_CONNECTIONS,
     addressDialTimeoutMs: DEFAULT_BROWSER_ADDRESS_DIAL_TIMEOUT_MS,
     ...options,
   };

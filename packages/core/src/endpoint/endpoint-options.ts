@@ -141,6 +141,15 @@ export interface EndpointOptions {
    */
   readonly idleConnectionTimeoutMs?: number;
   /**
+   * Beyond this many direct connections (bootstrap nodes and relays not counted), idle ones are
+   * closed at once, longest idle first, instead of after `idleConnectionTimeoutMs`; connections
+   * carrying a session (a gossip link, a sync, a discovery session) are never closed for it, so
+   * this is a bound on what lingers, not on what is in use. `0` = no cap; needs
+   * `idleConnectionTimeoutMs`. Default {@link DEFAULT_MAX_DIRECT_CONNECTIONS} (10) in the browser
+   * endpoint, `0` in the Node and memory endpoints.
+   */
+  readonly maxDirectConnections?: number;
+  /**
    * A node whose only addresses are relay circuits through this node (a browser tab holding a
    * reservation on us) is unreachable once its connection to us closes: it is reported as a
    * failed connection at once (stale, so discovery stops handing it out) and removed from the
@@ -157,6 +166,9 @@ export const DEFAULT_FORGET_DEPARTED_AFTER_MS = 10 * 60_000;
 
 /** Default of {@link EndpointOptions.idleConnectionTimeoutMs} in the browser endpoint. */
 export const DEFAULT_IDLE_CONNECTION_TIMEOUT_MS = 30_000;
+
+/** Default of {@link EndpointOptions.maxDirectConnections} in the browser endpoint. */
+export const DEFAULT_MAX_DIRECT_CONNECTIONS = 10;
 /** What a preset contributes: transports, listen addresses, extra libp2p services. */
 export interface EndpointPreset {
   /** The libp2p transports the preset dials and listens with. */

@@ -27,6 +27,7 @@ export {
   DEFAULT_FORGET_DEPARTED_AFTER_MS,
   DEFAULT_IDLE_CONNECTION_TIMEOUT_MS,
   DEFAULT_LIVENESS,
+  DEFAULT_MAX_DIRECT_CONNECTIONS,
   type EndpointAddressBook,
   type EndpointLimits,
   type EndpointOptions,

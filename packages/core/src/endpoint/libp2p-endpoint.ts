@@ -228,7 +228,11 @@ class Libp2pEndpoint implements Endpoint {
     if (!Number.isFinite(idleMs) || idleMs < 0) {
       throw new InvalidInputError("idleConnectionTimeoutMs must be a non-negative number");
     }
-    this.#idle = idleMs > 0 ? new IdleConnections(idleMs) : undefined;
+    const maxDirect = options.maxDirectConnections ?? 0;
+    if (!Number.isSafeInteger(maxDirect) || maxDirect < 0) {
+      throw new InvalidInputError("maxDirectConnections must be a non-negative integer");
+    }
+    this.#idle = idleMs > 0 ? new IdleConnections(idleMs, maxDirect) : undefined;
     this.#forgetDepartedAfterMs = options.forgetDepartedAfterMs ?? DEFAULT_FORGET_DEPARTED_AFTER_MS;
     policy.onRefused = (reason, remote) => {
       if (reason === "denied") this.metrics.connectionsDenied++;
@@ -275,7 +279,8 @@ class Libp2pEndpoint implements Endpoint {
       const idle = this.#idle;
       this.#idleTimer = setInterval(
         () => this.#closeIdleConnections(idle),
-        Math.max(100, idle.idleMs / 3),
+        // Often enough that the cap on direct connections bites within seconds.
+        Math.max(100, Math.min(idle.idleMs / 3, 2_000)),
       );
     }
     this.#addressesMaybeChanged();

@@ -33,6 +33,31 @@ describe("idle rule (pure)", () => {
     expect(idle.sweep([connection("a"), connection("b", 0, true)], 2_500)).toEqual(["a"]);
   });
 
+  it("beyond the cap, idle connections close at once, longest idle first; busy ones never", () => {
+    const idle = new IdleConnections(60_000, 2);
+    // a and b go idle first, c later; d carries a session; e is exempt (bootstrap).
+    idle.sweep([connection("a"), connection("b")], 0);
+    const all = [
+      connection("a"),
+      connection("b"),
+      connection("c"),
+      connection("d", 1),
+      connection("e", 0, true),
+    ];
+    // Four counted (a, b, c idle; d busy), two allowed: the two longest idle go.
+    expect(idle.sweep(all, 100).sort()).toEqual(["a", "b"]);
+    expect(
+      idle.sweep([connection("c"), connection("d", 1), connection("e", 0, true)], 200),
+    ).toEqual([]);
+    // Busy connections alone beyond the cap are kept.
+    const busy = [connection("x", 1), connection("y", 1), connection("z", 1)];
+    expect(idle.sweep(busy, 300)).toEqual([]);
+    // Without a cap nothing closes before the timeout.
+    const uncapped = new IdleConnections(60_000);
+    uncapped.sweep(all, 0);
+    expect(uncapped.sweep(all, 100)).toEqual([]);
+  });
+
   it("forgets connections that are gone", () => {
     const idle = new IdleConnections(1_000);
     idle.sweep([connection("a")], 0);
@@ -76,6 +101,25 @@ describe("an endpoint closes connections its sessions no longer use", () => {
     const again = await a.endpoint.connect(b.endpoint.nodeId, "test/echo/v1");
     await again.send("again");
     expect(await again.receive()).toBe("again");
+  });
+
+  it("with maxDirectConnections, idle connections beyond it close without waiting", async () => {
+    const a = await memoryNode({ idleConnectionTimeoutMs: 600_000, maxDirectConnections: 1 });
+    const others = await Promise.all([memoryNode(), memoryNode(), memoryNode()]);
+    for (const other of others) {
+      other.endpoint.accept("test/echo/v1", echo);
+      await introduce(a, other);
+      const session = await a.endpoint.connect(other.endpoint.nodeId, "test/echo/v1");
+      await session.send("hi");
+      expect(await session.receive()).toBe("hi");
+      await session.close();
+      expect(await session.receive()).toBeUndefined();
+    }
+    await vi.waitFor(() => expect(a.endpoint.connections().length).toBeLessThanOrEqual(1), {
+      timeout: 10_000,
+      interval: 50,
+    });
+    expect(a.endpoint.metrics.idleConnectionsClosed).toBeGreaterThanOrEqual(2);
   });
 
   it("a connection to a bootstrap node is kept however idle", async () => {
