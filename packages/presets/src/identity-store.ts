@@ -20,6 +20,12 @@ export interface IdentityLocks {
    * lock is free again), or to `undefined` if it is held.
    */
   tryAcquire(name: string): Promise<(() => Promise<void>) | undefined>;
+  /**
+   * Waits until `name` is free and takes it (the shared-node election: the next tab in line
+   * leads); resolves to its release function. Rejects with `signal`'s reason when it is aborted
+   * while waiting.
+   */
+  acquire(name: string, signal?: AbortSignal): Promise<() => Promise<void>>;
 }
 
 /** Locks of the Web Locks API (`navigator.locks`), shared by every tab and worker of the origin. */
@@ -46,19 +52,67 @@ export function webLocks(locks: LockManager): IdentityLocks {
         released.catch(reject);
       });
     },
+    acquire(name, signal) {
+      return new Promise((resolve, reject) => {
+        const released = locks
+          .request(name, signal === undefined ? {} : { signal }, (lock) => {
+            if (lock === null) return undefined;
+            return new Promise<void>((release) =>
+              resolve(async () => {
+                release();
+                await released;
+              }),
+            );
+          })
+          .then(() => {});
+        released.catch(reject);
+      });
+    },
   };
 }
 
 /** Locks within this JavaScript realm only (Node.js, tests, browsers without Web Locks). */
 export function memoryLocks(): IdentityLocks {
   const held = new Set<string>();
+  // Who waits for each lock, first in line first (as the Web Locks API grants them).
+  const queues = new Map<string, (() => void)[]>();
+  const releaser = (name: string) => {
+    let released = false;
+    return async () => {
+      if (released) return;
+      released = true;
+      const next = queues.get(name)?.shift();
+      if (next === undefined) held.delete(name);
+      else next();
+    };
+  };
   return {
     async tryAcquire(name) {
       if (held.has(name)) return undefined;
       held.add(name);
-      return async () => {
-        held.delete(name);
-      };
+      return releaser(name);
+    },
+    acquire(name, signal) {
+      if (signal?.aborted === true) return Promise.reject(signal.reason);
+      if (!held.has(name)) {
+        held.add(name);
+        return Promise.resolve(releaser(name));
+      }
+      return new Promise((resolve, reject) => {
+        const queue = queues.get(name) ?? [];
+        queues.set(name, queue);
+        const granted = () => {
+          signal?.removeEventListener("abort", aborted);
+          resolve(releaser(name));
+        };
+        const aborted = () => {
+          const index = queue.indexOf(granted);
+          if (index >= 0) queue.splice(index, 1);
+          reject(signal?.reason);
+        };
+        signal?.addEventListener("abort", aborted, { once: true });
+        queue.push(granted);
+      });
     },
   };
 }
@@ -130,7 +184,9 @@ export async function acquireStoredIdentity(
   const scope = `${options.namespace}/${topicStorageKey(options.topic)}`;
   const maxSlots = options.maxSlots ?? 8;
   for (let slot = 0; slot < maxSlots; slot++) {
-    const release = await locks.tryAcquire(`${IDENTITY_DATABASE}/${scope}/${slot}`);
+    const release = await locks.tryAcquire(
+      identitySlotLockName(options.namespace, options.topic, slot),
+    );
     if (release === undefined) continue;
     try {
       const identity = await loadOrCreate(factory, `${scope}/${slot}`);
@@ -149,6 +205,32 @@ export async function acquireStoredIdentity(
     }
   }
   return notKept();
+}
+
+/**
+ * The name of the lock of one identity slot of `namespace` and `topic`. The shared node of
+ * `joinTopic` (`tabs: "shared"`) is elected on slot 0's lock: the tab that holds it leads and
+ * runs the node with slot 0's identity, so a takeover keeps the node id and the stores.
+ */
+export function identitySlotLockName(namespace: string, topic: Topic, slot: number): string {
+  return `${IDENTITY_DATABASE}/${namespace}/${topicStorageKey(topic)}/${slot}`;
+}
+
+/**
+ * Loads the identity stored in `slot` of `namespace` and `topic`, or makes and stores one. The
+ * caller must hold the slot's lock ({@link identitySlotLockName}). Without IndexedDB, a new
+ * identity that is not kept (`slot: undefined`).
+ *
+ * @throws the browser's error when IndexedDB cannot be opened or written.
+ */
+export async function loadIdentitySlot(
+  options: Omit<StoredIdentityOptions, "locks" | "maxSlots">,
+  slot: number,
+): Promise<{ readonly identity: Identity; readonly slot: number | undefined }> {
+  const factory = options.indexedDB ?? (globalThis.indexedDB as IDBFactory | undefined);
+  if (factory === undefined) return { identity: await Identity.generate(), slot: undefined };
+  const scope = `${options.namespace}/${topicStorageKey(options.topic)}`;
+  return { identity: await loadOrCreate(factory, `${scope}/${slot}`), slot };
 }
 
 async function notKept(): Promise<StoredIdentity> {

@@ -15,6 +15,8 @@ export {
   defaultIdentityLocks,
   IDENTITY_DATABASE,
   type IdentityLocks,
+  identitySlotLockName,
+  loadIdentitySlot,
   memoryLocks,
   type StoredIdentity,
   type StoredIdentityOptions,
@@ -48,3 +50,11 @@ export {
 } from "./room/room-message.ts";
 export type { RoomNode } from "./room/room-node.ts";
 export { type RoomStoreNames, roomStoreNames, topicStorageKey } from "./store-names.ts";
+export { SharedRoom, type SharedRoomOptions, type TabRole } from "./tabs/shared-room.ts";
+export { broadcastTabChannel, type TabChannel } from "./tabs/tab-channel.ts";
+export {
+  TabCallFailedError,
+  TabCallTimeoutError,
+  TabLeaderTimeoutError,
+} from "./tabs/tab-errors.ts";
+export type { TopicRoom, TopicRoomLog } from "./tabs/topic-room.ts";

@@ -1,12 +1,28 @@
 import type { AddressBook } from "@p2panda-web/address-book";
-import { Identity, InvalidInputError, type P2pandaNode, Topic } from "@p2panda-web/core";
+import {
+  Identity,
+  InvalidInputError,
+  type P2pandaNode,
+  Topic,
+  TopicSecret,
+} from "@p2panda-web/core";
 import type { BrowserEndpointOptions, Endpoint } from "@p2panda-web/core/endpoint";
 import { createBrowserNode } from "./browser-node.ts";
-import { acquireStoredIdentity, type IdentityLocks } from "./identity-store.ts";
+import {
+  acquireStoredIdentity,
+  defaultIdentityLocks,
+  IDENTITY_DATABASE,
+  type IdentityLocks,
+  identitySlotLockName,
+  loadIdentitySlot,
+} from "./identity-store.ts";
 import type { PublishQueueConfig } from "./room/publish-queue.ts";
 import { Room } from "./room/room.ts";
 import type { RoomNode } from "./room/room-node.ts";
-import { roomStoreNames } from "./store-names.ts";
+import { roomStoreNames, topicStorageKey } from "./store-names.ts";
+import { SharedRoom } from "./tabs/shared-room.ts";
+import { broadcastTabChannel } from "./tabs/tab-channel.ts";
+import type { TopicRoom } from "./tabs/topic-room.ts";
 
 /** The node `joinTopic` makes: the browser preset's. */
 export type BrowserRoomNode = P2pandaNode<Endpoint, AddressBook>;
@@ -27,10 +43,20 @@ export interface JoinTopicOptions {
    */
   readonly namespace?: string;
   /**
+   * How the tabs of the app (same namespace and topic) in one browser profile run:
+   * `"shared"` (default): one node for all of them, run by a leader tab elected with the Web
+   * Locks API; the other tabs use it over a `BroadcastChannel` and get a {@link SharedRoom}
+   * with the same API. When the leader closes, the next tab takes over with the same identity
+   * and stores (docs/tabs.md). `"per-tab"`: every tab runs a node of its own, with an identity
+   * (and stores) of its own, and gets a `Room`.
+   */
+  readonly tabs?: "shared" | "per-tab";
+  /**
    * `"stored"` (default): an identity kept in IndexedDB per namespace and topic, the same after
-   * a reload; a second tab of the same browser profile gets an identity (and stores) of its own.
-   * `"ephemeral"`: a new identity each time. Or an `Identity` of yours (then make sure no two
-   * running nodes use it).
+   * a reload (with `tabs: "per-tab"`, a second tab of the same browser profile gets an identity
+   * and stores of its own). `"ephemeral"`: a new identity each time a node starts (in shared
+   * mode: at every takeover). Or an `Identity` of yours (with `tabs: "per-tab"`, make sure no
+   * two running nodes use it).
    */
   readonly identity?: "stored" | "ephemeral" | Identity;
   /**
@@ -56,7 +82,7 @@ export interface JoinTopicOptions {
   readonly encryption?: boolean;
   /** Bounds of the queue of messages published before the first peer (256 messages, 30 s). */
   readonly publishQueue?: Partial<PublishQueueConfig>;
-  /** Locks guarding the stored identities (default: the Web Locks API). For tests. */
+  /** Locks guarding the stored identities and electing the leader tab (default: the Web Locks API). For tests. */
   readonly locks?: IdentityLocks;
 }
 
@@ -84,22 +110,117 @@ export async function resolveTopic(topic: string | Topic): Promise<Topic> {
  * bootstrap address, IndexedDB that cannot be opened).
  */
 export function joinTopic(
-  options: JoinTopicOptions & { readonly node?: undefined },
+  options: JoinTopicOptions & { readonly node?: undefined; readonly tabs: "per-tab" },
 ): Promise<Room<BrowserRoomNode>>;
+export function joinTopic(
+  options: JoinTopicOptions & { readonly node?: undefined; readonly tabs?: "shared" },
+): Promise<SharedRoom<BrowserRoomNode>>;
 export function joinTopic<N extends RoomNode>(
   options: JoinTopicOptions & { readonly node: N },
 ): Promise<Room<N>>;
-export async function joinTopic(options: JoinTopicOptions): Promise<Room<RoomNode>> {
+export function joinTopic(options: JoinTopicOptions): Promise<TopicRoom>;
+export async function joinTopic(options: JoinTopicOptions): Promise<TopicRoom> {
   const topic = await resolveTopic(options.topic);
   const publishQueue = {
     ...(options.publishQueue !== undefined ? { publishQueue: options.publishQueue } : {}),
     ...(options.encryption !== undefined ? { encryption: options.encryption } : {}),
   };
   if (options.node !== undefined) return Room.open(options.node, topic, publishQueue);
+  if (options.tabs !== "per-tab" && typeof globalThis.BroadcastChannel === "function") {
+    return joinShared(options, topic, publishQueue);
+  }
+  return joinPerTab(options, topic, publishQueue);
+}
 
+type RoomOpenOptions = Parameters<typeof Room.open>[2];
+
+/** The room's topic on the network: the id derived from the topic when encrypting. */
+function onWireTopic(topic: Topic, encryption: boolean | undefined): Topic {
+  return encryption === false ? topic : TopicSecret.fromTopic(topic).topic;
+}
+
+/**
+ * Shared mode: the tabs elect a leader on a Web Lock: for a stored identity the lock of its
+ * slot 0, so the identity is held by exactly the tab that runs the node, and a takeover loads
+ * the same one (and with it the same stores).
+ */
+async function joinShared(
+  options: JoinTopicOptions,
+  topic: Topic,
+  publishQueue: RoomOpenOptions,
+): Promise<SharedRoom<BrowserRoomNode>> {
   const namespace = options.namespace ?? "default";
+  const locks = options.locks ?? defaultIdentityLocks();
+  const identity = options.identity ?? "stored";
+  const scope = `${namespace}/${topicStorageKey(topic)}`;
+  const lockName =
+    identity === "stored"
+      ? identitySlotLockName(namespace, topic, 0)
+      : identity === "ephemeral"
+        ? `${IDENTITY_DATABASE}/${scope}/shared-ephemeral`
+        : `${IDENTITY_DATABASE}/${scope}/shared-${identity.nodeId}`;
+  return SharedRoom.join({
+    topic: onWireTopic(topic, options.encryption),
+    channel: broadcastTabChannel(`${lockName}/tabs`),
+    locks,
+    lockName,
+    lead: async () => {
+      let own: Identity;
+      let comesBack: boolean;
+      if (identity === "stored") {
+        const stored = await loadIdentitySlot({ namespace, topic }, 0);
+        own = stored.identity;
+        comesBack = stored.slot !== undefined;
+      } else if (identity === "ephemeral") {
+        own = await Identity.generate();
+        comesBack = false;
+      } else {
+        own = identity;
+        comesBack = true;
+      }
+      return openOwnRoom(options, namespace, topic, own, comesBack, publishQueue, async () => {});
+    },
+    ...(options.publishQueue?.timeoutMs !== undefined
+      ? { publishTimeoutMs: options.publishQueue.timeoutMs + 10_000 }
+      : {}),
+  });
+}
+
+/** A node and a room of this tab's own, stopped and released on leave. */
+async function openOwnRoom(
+  options: JoinTopicOptions,
+  namespace: string,
+  topic: Topic,
+  identity: Identity,
+  comesBack: boolean,
+  publishQueue: RoomOpenOptions,
+  release: () => Promise<void>,
+): Promise<Room<BrowserRoomNode>> {
   const bootstrap =
     typeof options.bootstrap === "string" ? [options.bootstrap] : (options.bootstrap ?? []);
+  const node = await createBrowserNode({
+    identity,
+    storage:
+      comesBack && options.storage !== "memory"
+        ? roomStoreNames(namespace, topic, identity.nodeId)
+        : "memory",
+    endpoint: { ...options.endpoint, bootstrap },
+  });
+  try {
+    return await Room.open(node, topic, { ...publishQueue, ownsNode: true, onLeave: release });
+  } catch (error) {
+    await node.stop().catch(() => {});
+    throw error;
+  }
+}
+
+/** Per-tab mode: a node of this tab's own, with the lowest free identity slot. */
+async function joinPerTab(
+  options: JoinTopicOptions,
+  topic: Topic,
+  publishQueue: RoomOpenOptions,
+): Promise<Room<BrowserRoomNode>> {
+  const namespace = options.namespace ?? "default";
   let identity: Identity;
   let release = async (): Promise<void> => {};
   // Only an identity that comes back (stored, or handed in) has stores worth keeping.
@@ -121,20 +242,7 @@ export async function joinTopic(options: JoinTopicOptions): Promise<Room<RoomNod
     comesBack = stored.slot !== undefined;
   }
   try {
-    const node = await createBrowserNode({
-      identity,
-      storage:
-        comesBack && options.storage !== "memory"
-          ? roomStoreNames(namespace, topic, identity.nodeId)
-          : "memory",
-      endpoint: { ...options.endpoint, bootstrap },
-    });
-    try {
-      return await Room.open(node, topic, { ...publishQueue, ownsNode: true, onLeave: release });
-    } catch (error) {
-      await node.stop().catch(() => {});
-      throw error;
-    }
+    return await openOwnRoom(options, namespace, topic, identity, comesBack, publishQueue, release);
   } catch (error) {
     await release();
     throw error;

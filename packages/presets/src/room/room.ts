@@ -181,6 +181,11 @@ export class Room<N extends RoomNode = RoomNode> {
     return this.#peers.asObservable();
   }
 
+  /** The node's id. */
+  get nodeId(): NodeId {
+    return this.node.identity.nodeId;
+  }
+
   /** Every event of the node (endpoint, discovery, gossip, sync). */
   get events$(): N["events$"] {
     return this.node.events$;

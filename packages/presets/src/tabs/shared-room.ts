@@ -1,0 +1,532 @@
+// One node for every tab of an app (joinTopic's `tabs: "shared"`). The tabs wait in line for one
+// Web Lock; the tab holding it is the leader: it runs the node and the room, and serves the
+// others over a BroadcastChannel. Every other tab is a follower: its calls go to the leader
+// (TabCalls keeps them until answered, re-sends them to a new leader, and gives up at their
+// deadline), and it hears what the leader hears. When the leader goes, the lock passes to the
+// next tab in line, which starts the node with the same identity and stores (IndexedDB is shared
+// by the origin) and announces itself; the followers re-send what was in flight.
+import {
+  type NodeEvent,
+  type NodeId,
+  P2pandaError,
+  type Runtime,
+  systemRuntime,
+  type Topic,
+  toHex,
+} from "@p2panda-web/core";
+import { decodeOperation, type Operation } from "@p2panda-web/core/sync";
+import { BehaviorSubject, type Observable, Subject, type Subscription } from "rxjs";
+import type { IdentityLocks } from "../identity-store.ts";
+import { RoomLeftError } from "../room/errors.ts";
+import { type LogEntry, logEntryOf } from "../room/log-entry.ts";
+import type { Room, RoomContent } from "../room/room.ts";
+import type { RoomMessage } from "../room/room-message.ts";
+import type { RoomNode } from "../room/room-node.ts";
+import { TabCalls, type TabCallsOutput } from "./tab-calls.ts";
+import type { TabChannel } from "./tab-channel.ts";
+import { TabLeaderTimeoutError } from "./tab-errors.ts";
+import {
+  type CallMessage,
+  parseTabMessage,
+  TAB_PROTOCOL_VERSION,
+  type TabCallMethod,
+  type TabCallValue,
+  type TabMessage,
+  type WireError,
+  type WireLogEntry,
+} from "./tab-message.ts";
+import type { TopicRoom, TopicRoomLog } from "./topic-room.ts";
+
+/** Which part a tab plays: it runs the node (`leader`) or uses another tab's (`follower`). */
+export type TabRole = "leader" | "follower";
+
+/** Options of {@link SharedRoom.join}. */
+export interface SharedRoomOptions<N extends RoomNode> {
+  /** The room's topic on the network (what `Room.topic` will be). */
+  readonly topic: Topic;
+  /** The channel to the other tabs (every tab of the shared node uses the same one). */
+  readonly channel: TabChannel;
+  readonly locks: IdentityLocks;
+  /** The lock whose holder leads. */
+  readonly lockName: string;
+  /** Starts the node and joins the room; called when this tab becomes the leader. */
+  readonly lead: () => Promise<Room<N>>;
+  /** How long a follower's `append` and `history` wait for an answer. Default 20 s. */
+  readonly callTimeoutMs?: number;
+  /**
+   * How long a follower's `publish` waits for an answer. Default 40 s: the leader's room may
+   * hold a message up to 30 s for the first neighbour.
+   */
+  readonly publishTimeoutMs?: number;
+  /** How long `join` waits for a leader (or to become it). Default 30 s. */
+  readonly leaderTimeoutMs?: number;
+  /** Clock, timers and the rng for tab and call ids. Default: the system's. */
+  readonly runtime?: Runtime;
+}
+
+/** Calls a leader remembers having answered, so a re-sent call is not run twice. */
+const REMEMBERED_CALLS = 1024;
+
+function wireEntry(entry: LogEntry): WireLogEntry {
+  const { headerBytes, body, payload } = entry.operation;
+  return {
+    headerBytes,
+    ...(body !== undefined ? { body } : {}),
+    ...(payload !== undefined ? { payload } : {}),
+  };
+}
+
+function entryOf(wire: WireLogEntry): LogEntry {
+  const operation: Operation = decodeOperation(wire.headerBytes, wire.body);
+  return logEntryOf(
+    wire.payload === undefined ? operation : { ...operation, payload: wire.payload },
+  );
+}
+
+function messageOf(wire: { from: string; content: Uint8Array; id: string }): RoomMessage {
+  return {
+    from: wire.from as NodeId,
+    content: wire.content,
+    id: wire.id,
+    text: () => new TextDecoder().decode(wire.content),
+  };
+}
+
+function wireError(error: unknown): WireError {
+  return {
+    code: error instanceof P2pandaError ? error.code : "UNKNOWN",
+    message: (error instanceof Error ? error.message : String(error)).slice(0, 4096),
+  };
+}
+
+function bytesOf(content: RoomContent): Uint8Array {
+  return typeof content === "string" ? new TextEncoder().encode(content) : content;
+}
+
+/**
+ * A room shared by the tabs of an origin: the same API in every tab, backed by the node this tab
+ * runs while it leads, or by the leader tab's node over the channel while it follows. A follower
+ * becomes the leader when the leader goes; the room's streams go on across the change.
+ */
+export class SharedRoom<N extends RoomNode = RoomNode> implements TopicRoom {
+  readonly topic: Topic;
+  readonly log: TopicRoomLog;
+  /** This tab's id on the channel. */
+  readonly tabId: string;
+  readonly #options: SharedRoomOptions<N>;
+  readonly #runtime: Runtime;
+  readonly #calls: TabCalls;
+  readonly #waiting = new Map<
+    string,
+    { resolve: (value: TabCallValue) => void; reject: (error: unknown) => void }
+  >();
+  readonly #served = new Map<string, Promise<ResultBody>>();
+  readonly #messages = new Subject<RoomMessage>();
+  readonly #operations = new Subject<LogEntry>();
+  readonly #events = new Subject<NodeEvent | { readonly type: string }>();
+  readonly #peers = new BehaviorSubject<ReadonlySet<NodeId>>(new Set());
+  readonly #role = new BehaviorSubject<TabRole>("follower");
+  readonly #election = new AbortController();
+  readonly #known = new Subject<void>();
+  #nodeId: NodeId | undefined;
+  #leaderTab: string | undefined;
+  #room: Room<N> | undefined;
+  #roomSubscriptions: Subscription[] = [];
+  #release: (() => Promise<void>) | undefined;
+  #timer: { cancel(): void } | undefined;
+  #left = false;
+  #leaving: Promise<void> | undefined;
+
+  private constructor(options: SharedRoomOptions<N>) {
+    this.#options = options;
+    this.#runtime = options.runtime ?? systemRuntime;
+    this.topic = options.topic;
+    this.tabId = toHex(this.#runtime.rng.bytes(8));
+    this.#calls = new TabCalls(this.tabId);
+    const room = this;
+    this.log = {
+      append: (content) => this.#append(content),
+      history: () => this.#history(),
+      get operations$() {
+        return room.#operations.asObservable();
+      },
+    };
+  }
+
+  /**
+   * Joins the shared room: lines up for leadership, and resolves once this tab leads (its node
+   * runs) or knows the leader (its node id).
+   *
+   * @throws TabLeaderTimeoutError when neither happens within `leaderTimeoutMs`; what `lead`
+   * throws when this tab was elected and could not start the node.
+   */
+  static async join<N extends RoomNode>(options: SharedRoomOptions<N>): Promise<SharedRoom<N>> {
+    const room = new SharedRoom(options);
+    try {
+      await room.#start();
+    } catch (error) {
+      await room.leave().catch(() => {});
+      throw error;
+    }
+    return room;
+  }
+
+  /** The node's id (the leader's, the same in every tab). */
+  get nodeId(): NodeId {
+    return this.#nodeId as NodeId;
+  }
+
+  /** Whether this tab runs the node now. */
+  get role(): TabRole {
+    return this.#role.value;
+  }
+
+  /** The role of this tab; the current one first. A follower becomes the leader when the leader goes. */
+  get role$(): Observable<TabRole> {
+    return this.#role.asObservable();
+  }
+
+  /** The node, while this tab leads; `undefined` in a follower. */
+  get node(): N | undefined {
+    return this.#room?.node;
+  }
+
+  /** Ephemeral messages of other nodes on the topic (not those of this node's tabs). */
+  get messages$(): Observable<RoomMessage> {
+    return this.#messages.asObservable();
+  }
+
+  /** The node's neighbours on the topic; current value first. */
+  get peers$(): Observable<ReadonlySet<NodeId>> {
+    return this.#peers.asObservable();
+  }
+
+  /**
+   * The node's events. In a follower they are structured clones of the leader's (errors lose
+   * their class, functions are dropped, events that cannot be cloned are not sent).
+   */
+  get events$(): Observable<NodeEvent | { readonly type: string }> {
+    return this.#events.asObservable();
+  }
+
+  /**
+   * Sends an ephemeral message through the node (see `Room.publish`).
+   *
+   * @throws what `Room.publish` throws (in a follower as TabCallFailedError with its code as
+   * `leaderCode`), TabCallTimeoutError when no leader answered in time, RoomLeftError.
+   */
+  async publish(content: RoomContent): Promise<string> {
+    if (this.#left) throw new RoomLeftError();
+    if (this.#room !== undefined) return this.#room.publish(content);
+    const timeout = this.#options.publishTimeoutMs ?? 40_000;
+    return (await this.#call("publish", bytesOf(content), timeout)) as string;
+  }
+
+  async #append(content: RoomContent): Promise<LogEntry> {
+    if (this.#left) throw new RoomLeftError();
+    if (this.#room !== undefined) return this.#room.log.append(content);
+    const timeout = this.#options.callTimeoutMs ?? 20_000;
+    return entryOf((await this.#call("append", bytesOf(content), timeout)) as WireLogEntry);
+  }
+
+  async #history(): Promise<LogEntry[]> {
+    if (this.#left) throw new RoomLeftError();
+    if (this.#room !== undefined) return this.#room.log.history();
+    const timeout = this.#options.callTimeoutMs ?? 20_000;
+    return ((await this.#call("history", undefined, timeout)) as WireLogEntry[]).map(entryOf);
+  }
+
+  /**
+   * Leaves: a leader tells the followers, leaves its room (stopping the node) and passes the
+   * lock to the next tab; a follower leaves the line. Calls still waiting fail with
+   * RoomLeftError; the streams complete. Idempotent.
+   */
+  leave(): Promise<void> {
+    this.#leaving ??= this.#leave();
+    return this.#leaving;
+  }
+
+  async #leave(): Promise<void> {
+    this.#left = true;
+    this.#election.abort(new RoomLeftError());
+    this.#timer?.cancel();
+    this.#perform(this.#calls.failAll(new RoomLeftError()));
+    const room = this.#room;
+    this.#room = undefined;
+    for (const subscription of this.#roomSubscriptions) subscription.unsubscribe();
+    if (room !== undefined) this.#post({ kind: "leaving" });
+    try {
+      await room?.leave();
+    } finally {
+      await this.#release?.();
+      this.#options.channel.close();
+      this.#messages.complete();
+      this.#operations.complete();
+      this.#events.complete();
+      this.#peers.complete();
+      this.#role.complete();
+      this.#known.complete();
+    }
+  }
+
+  async #start(): Promise<void> {
+    this.#options.channel.listen((data) => this.#receive(data));
+    const elected = this.#elect();
+    this.#post({ kind: "who" });
+    await new Promise<void>((resolve, reject) => {
+      const timeoutMs = this.#options.leaderTimeoutMs ?? 30_000;
+      const timer = this.#runtime.timers.after(timeoutMs, () => {
+        known.unsubscribe();
+        reject(new TabLeaderTimeoutError(timeoutMs));
+      });
+      // Known: a leader answered, or this tab leads.
+      const known = this.#known.subscribe(() => {
+        timer.cancel();
+        known.unsubscribe();
+        resolve();
+      });
+      elected.catch((error: unknown) => {
+        timer.cancel();
+        known.unsubscribe();
+        reject(error);
+      });
+    });
+    if (this.#left) throw new RoomLeftError();
+  }
+
+  /**
+   * Waits in line for the lock and, once this tab holds it, starts the room and leads. Rejects
+   * if `lead` fails (the lock then passes on, and this room ends).
+   */
+  async #elect(): Promise<void> {
+    let release: () => Promise<void>;
+    try {
+      release = await this.#options.locks.acquire(this.#options.lockName, this.#election.signal);
+    } catch (error) {
+      if (this.#left) return; // Left while waiting in line.
+      throw error;
+    }
+    this.#release = release;
+    if (this.#left) {
+      await release();
+      return;
+    }
+    let room: Room<N>;
+    try {
+      room = await this.#options.lead();
+    } catch (error) {
+      this.#release = undefined;
+      await release();
+      void this.leave().catch(() => {});
+      throw error;
+    }
+    if (this.#left) {
+      await room.leave().catch(() => {});
+      return;
+    }
+    this.#becomeLeader(room);
+  }
+
+  #becomeLeader(room: Room<N>): void {
+    this.#room = room;
+    this.#nodeId = room.nodeId;
+    this.#leaderTab = this.tabId;
+    const forward = (message: Record<string, unknown> & { kind: TabMessage["kind"] }) =>
+      this.#post(message);
+    this.#roomSubscriptions = [
+      room.messages$.subscribe((message) => {
+        this.#messages.next(message);
+        forward({
+          kind: "message",
+          message: { from: message.from, content: message.content, id: message.id },
+        });
+      }),
+      room.log.operations$.subscribe((entry) => {
+        this.#operations.next(entry);
+        forward({ kind: "entry", entry: wireEntry(entry) });
+      }),
+      room.peers$.subscribe((peers) => {
+        this.#peers.next(peers);
+        forward({ kind: "peers", peers: [...peers] });
+      }),
+      room.events$.subscribe((event) => {
+        this.#events.next(event);
+        forward({ kind: "event", event });
+      }),
+    ];
+    this.#role.next("leader");
+    this.#announce();
+    // Calls this tab made as a follower that are still waiting now run here.
+    this.#perform(this.#calls.leaderAnnounced(this.tabId));
+    this.#known.next();
+  }
+
+  #announce(): void {
+    const room = this.#room;
+    if (room === undefined) return;
+    this.#post({
+      kind: "leader",
+      nodeId: room.nodeId,
+      peers: [...(this.#peers.value ?? [])],
+    });
+  }
+
+  #post(message: Record<string, unknown> & { kind: TabMessage["kind"] }): void {
+    if (this.#left && message.kind !== "leaving") return;
+    try {
+      this.#options.channel.post({ v: TAB_PROTOCOL_VERSION, from: this.tabId, ...message });
+    } catch {
+      // An event that cannot be cloned (it holds a function), or a closed channel: not sent.
+    }
+  }
+
+  #receive(data: unknown): void {
+    const message = parseTabMessage(data);
+    if (message === undefined || this.#left || message.from === this.tabId) return;
+    switch (message.kind) {
+      case "who":
+        this.#announce();
+        return;
+      case "call":
+        if (this.#room !== undefined && message.to === this.tabId) {
+          void this.#serve(message).then((body) =>
+            this.#post({ kind: "result", to: message.from, id: message.id, ...body }),
+          );
+        }
+        return;
+      case "leader":
+        if (this.#room !== undefined) return;
+        this.#leaderTab = message.from;
+        this.#nodeId = message.nodeId as NodeId;
+        this.#peers.next(new Set(message.peers as NodeId[]));
+        this.#perform(this.#calls.leaderAnnounced(message.from));
+        this.#known.next();
+        return;
+      case "leaving":
+        this.#calls.leaderLeaving(message.from);
+        if (this.#leaderTab === message.from) this.#leaderTab = undefined;
+        return;
+      case "result":
+        this.#perform(
+          this.#calls.result(
+            message.from,
+            message.to,
+            message.id,
+            message.ok ? { ok: true, value: message.value } : { ok: false, error: message.error },
+          ),
+        );
+        return;
+    }
+    // What the leader hears: only from the leader this tab follows.
+    if (this.#room !== undefined || message.from !== this.#leaderTab) return;
+    switch (message.kind) {
+      case "message":
+        this.#messages.next(messageOf(message.message));
+        return;
+      case "entry": {
+        let entry: LogEntry;
+        try {
+          entry = entryOf(message.entry);
+        } catch {
+          return; // Not an operation: dropped.
+        }
+        this.#operations.next(entry);
+        return;
+      }
+      case "peers":
+        this.#peers.next(new Set(message.peers as NodeId[]));
+        return;
+      case "event":
+        this.#events.next(message.event);
+        return;
+    }
+  }
+
+  /** Runs a follower's call on this tab's room; a call id seen before gets the same answer. */
+  #serve(call: CallMessage): Promise<ResultBody> {
+    const seen = this.#served.get(call.id);
+    if (seen !== undefined) return seen;
+    const answer = this.#run(call).then(
+      (value): ResultBody => ({ ok: true, value }),
+      (error: unknown): ResultBody => ({ ok: false, error: wireError(error) }),
+    );
+    this.#served.set(call.id, answer);
+    if (this.#served.size > REMEMBERED_CALLS) {
+      const oldest = this.#served.keys().next().value as string;
+      this.#served.delete(oldest);
+    }
+    return answer;
+  }
+
+  async #run(call: CallMessage): Promise<TabCallValue> {
+    const room = this.#room;
+    if (room === undefined) throw new RoomLeftError();
+    if (call.deadline < this.#runtime.clock.now()) {
+      throw new P2pandaError("TAB_CALL_EXPIRED", "the call's deadline passed before it ran");
+    }
+    switch (call.method) {
+      case "publish":
+        return room.publish(call.content as Uint8Array);
+      case "append":
+        return wireEntry(await room.log.append(call.content as Uint8Array));
+      case "history":
+        return (await room.log.history()).map(wireEntry);
+    }
+  }
+
+  #call(
+    method: TabCallMethod,
+    content: Uint8Array | undefined,
+    timeoutMs: number,
+  ): Promise<TabCallValue> {
+    const id = toHex(this.#runtime.rng.bytes(12));
+    return new Promise((resolve, reject) => {
+      this.#waiting.set(id, { resolve, reject });
+      this.#perform(this.#calls.call(id, method, content, this.#runtime.clock.now(), timeoutMs));
+    });
+  }
+
+  #perform(outputs: readonly TabCallsOutput[]): void {
+    for (const output of outputs) {
+      switch (output.type) {
+        case "send": {
+          const message = output.message;
+          if (message.to === this.tabId) {
+            // This tab became the leader: the call runs here, and its answer comes back the
+            // way a leader's would.
+            void this.#serve(message).then((body) =>
+              this.#perform(this.#calls.result(this.tabId, this.tabId, message.id, body)),
+            );
+          } else {
+            this.#post({ ...message });
+          }
+          break;
+        }
+        case "resolve":
+          this.#waiting.get(output.id)?.resolve(output.value);
+          this.#waiting.delete(output.id);
+          break;
+        case "reject":
+          this.#waiting.get(output.id)?.reject(output.error);
+          this.#waiting.delete(output.id);
+          break;
+      }
+    }
+    this.#schedule();
+  }
+
+  /** One timer, at the earliest deadline of a waiting call. */
+  #schedule(): void {
+    this.#timer?.cancel();
+    this.#timer = undefined;
+    const next = this.#calls.nextDeadline();
+    if (next === undefined || this.#left) return;
+    const delay = Math.max(0, next - this.#runtime.clock.now());
+    this.#timer = this.#runtime.timers.after(delay, () => {
+      this.#timer = undefined;
+      this.#perform(this.#calls.tick(this.#runtime.clock.now()));
+    });
+  }
+}
+
+type ResultBody = { ok: true; value: TabCallValue } | { ok: false; error: WireError };
