@@ -152,7 +152,10 @@ async function joinShared(
   const namespace = options.namespace ?? "default";
   const locks = options.locks ?? defaultIdentityLocks();
   const identity = options.identity ?? "stored";
-  const scope = `${namespace}/${topicStorageKey(topic)}`;
+  const onWire = onWireTopic(topic, options.encryption);
+  // The room on the network (encrypted or not) names the channel: two rooms of one topic with
+  // different encryption are two rooms.
+  const scope = `${namespace}/${topicStorageKey(onWire)}`;
   const lockName =
     identity === "stored"
       ? identitySlotLockName(namespace, topic, 0)
@@ -160,8 +163,8 @@ async function joinShared(
         ? `${IDENTITY_DATABASE}/${scope}/shared-ephemeral`
         : `${IDENTITY_DATABASE}/${scope}/shared-${identity.nodeId}`;
   return SharedRoom.join({
-    topic: onWireTopic(topic, options.encryption),
-    channel: broadcastTabChannel(`${lockName}/tabs`),
+    topic: onWire,
+    channel: broadcastTabChannel(`p2panda-web/tabs/${scope}/${lockName}`),
     locks,
     lockName,
     lead: async () => {

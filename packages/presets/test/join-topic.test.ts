@@ -10,7 +10,12 @@ const names = async () => new Set((await indexedDB.databases()).map((d) => d.nam
 
 describe("joinTopic", () => {
   it("keeps the node id and the log across a leave and a new join (a reload)", async () => {
-    const options = { topic: "join: reload", namespace: `reload-${run++}`, locks: memoryLocks() };
+    const options = {
+      topic: "join: reload",
+      namespace: `reload-${run++}`,
+      locks: memoryLocks(),
+      tabs: "per-tab",
+    } as const;
     const first = await joinTopic(options);
     await first.log.append("kept");
     const nodeId = first.node.identity.nodeId;
@@ -23,9 +28,14 @@ describe("joinTopic", () => {
     await again.leave();
   });
 
-  it("gives a second join of the same topic at the same time (a second tab) its own identity and stores", async () => {
+  it("per tab: gives a second join of the same topic at the same time (a second tab) its own identity and stores", async () => {
     const namespace = `tabs-${run++}`;
-    const options = { topic: "join: tabs", namespace, locks: memoryLocks() };
+    const options = {
+      topic: "join: tabs",
+      namespace,
+      locks: memoryLocks(),
+      tabs: "per-tab",
+    } as const;
     const a = await joinTopic(options);
     const b = await joinTopic(options);
     expect(b.node.identity.nodeId).not.toBe(a.node.identity.nodeId);
@@ -64,7 +74,7 @@ describe("joinTopic", () => {
   });
 
   it("joins on a node of yours and leaves it running", async () => {
-    const owner = await joinTopic({ topic: "join: owner", identity: "ephemeral" });
+    const owner = await joinTopic({ topic: "join: owner", identity: "ephemeral", tabs: "per-tab" });
     const guest = await joinTopic({ topic: "join: guest", node: owner.node });
     expect(guest.node).toBe(owner.node);
     await guest.leave();
