@@ -1,6 +1,8 @@
 // The "Chat (synced)" panel: a conversation kept as signed operations in IndexedDB and synced
 // with every peer on the topic. The history is read from the store at start, so a tab that was
-// closed, or opens later, shows the whole conversation once sync caught it up.
+// closed, or opens later, shows the whole conversation once sync caught it up. It draws from a
+// ChatSource: the sync handle of this tab's node (`?node=per-tab`), or the shared room, which
+// is the node of this tab or of the leader tab.
 import { decodeCbor, encodeCbor, NodeId } from "@p2panda-web/core";
 import {
   authorOf,
@@ -9,6 +11,60 @@ import {
   type SyncService,
   type SyncServiceEvent,
 } from "@p2panda-web/core/sync";
+import type { TopicRoom } from "@p2panda-web/presets";
+import { filter, map, type Observable } from "rxjs";
+
+/** Where the chat's operations come from and go to. */
+export interface ChatSource {
+  /** Everything stored for the topic. */
+  history(): Promise<Operation[]>;
+  /** New operations: synced ones (and, from a shared room, those of this node's other tabs). */
+  readonly added$: Observable<Operation>;
+  append(body: Uint8Array): Promise<Operation>;
+  /** Sync sessions of the topic, when this tab runs the node. */
+  sessions(): { live: number; syncing: number } | undefined;
+  /** When to redraw the sync status. */
+  readonly changes$: Observable<unknown>;
+}
+
+/** The chat of this tab's own node: its sync handle. */
+export function syncChatSource(sync: SyncService, handle: SyncHandle): ChatSource {
+  return {
+    history: () => handle.operations(),
+    added$: handle.events$.pipe(
+      filter((e: SyncServiceEvent) => e.type === "sync:operation-received"),
+      map((e) => (e as Extract<SyncServiceEvent, { type: "sync:operation-received" }>).operation),
+    ),
+    append: (body) => handle.publish(body),
+    sessions: () => sessionsOf(sync, handle),
+    // Every session event of the service (sessions accepted from others name their topic only
+    // after the handshake, so the handle's stream would miss their start).
+    changes$: sync.events$,
+  };
+}
+
+/** The chat of a shared room; `sync()` is the sync of this tab's node while it leads. */
+export function roomChatSource(
+  room: TopicRoom,
+  sync: () => { service: SyncService; handle: SyncHandle } | undefined,
+): ChatSource {
+  return {
+    history: async () => (await room.log.history()).map((e) => e.operation),
+    added$: room.log.operations$.pipe(map((e) => e.operation)),
+    append: async (body) => (await room.log.append(body)).operation,
+    sessions: () => {
+      const own = sync();
+      return own === undefined ? undefined : sessionsOf(own.service, own.handle);
+    },
+    changes$: room.events$,
+  };
+}
+
+function sessionsOf(sync: SyncService, handle: SyncHandle): { live: number; syncing: number } {
+  const sessions = sync.sessions().filter((s) => s.topic === handle.topic);
+  const live = sessions.filter((s) => s.phase === "live").length;
+  return { live, syncing: sessions.length - live };
+}
 
 /** What a chat operation's body holds. */
 interface ChatBody {
@@ -46,12 +102,11 @@ function messageKey(op: Operation): string {
 }
 
 /**
- * Draws the synced chat of `handle`, sends the form's text as a new operation, and shows the
+ * Draws the synced chat of `source`, sends the form's text as a new operation, and shows the
  * sync state (sessions, live peers, messages held) in `status`.
  */
 export async function renderChat(
-  sync: SyncService,
-  handle: SyncHandle,
+  source: ChatSource,
   me: NodeId,
   elements: ChatElements,
 ): Promise<void> {
@@ -104,27 +159,28 @@ export async function renderChat(
   };
 
   const drawStatus = (): void => {
-    const sessions = sync.sessions().filter((s) => s.topic === handle.topic);
-    const live = sessions.filter((s) => s.phase === "live").length;
-    const syncing = sessions.length - live;
     const status = elements.status;
     status.dataset.messages = String(shown.size);
-    status.dataset.live = String(live);
-    status.dataset.syncing = String(syncing);
-    status.textContent = `${shown.size} messages · live with ${live} · syncing ${syncing}`;
+    const sessions = source.sessions();
+    if (sessions === undefined) {
+      status.textContent = `${shown.size} messages · synced by the tab that runs the node`;
+      return;
+    }
+    status.dataset.live = String(sessions.live);
+    status.dataset.syncing = String(sessions.syncing);
+    status.textContent = `${shown.size} messages · live with ${sessions.live} · syncing ${sessions.syncing}`;
   };
 
   // The stored history is drawn once, not once per message.
-  for (const op of await handle.operations()) add(op, false);
+  for (const op of await source.history()) add(op, false);
   draw();
   drawStatus();
 
-  handle.events$.subscribe((event: SyncServiceEvent) => {
-    if (event.type === "sync:operation-received") add(event.operation);
+  source.added$.subscribe((op) => {
+    add(op);
+    drawStatus();
   });
-  // The status on every session event of the service (sessions accepted from others name their
-  // topic only after the handshake, so the handle's stream would miss their start).
-  sync.events$.subscribe(() => drawStatus());
+  source.changes$.subscribe(() => drawStatus());
 
   elements.form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -136,8 +192,8 @@ export async function renderChat(
       return;
     }
     elements.input.value = "";
-    handle
-      .publish(encodeCbor({ text }))
+    source
+      .append(encodeCbor({ text }))
       .then((op) => {
         add(op);
         drawStatus();

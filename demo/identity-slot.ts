@@ -1,7 +1,8 @@
-// One identity per tab, kept across reloads: identities live in IndexedDB under numbered slots,
-// and a tab holds the Web Lock of the slot it uses for as long as it is open. A new tab takes the
-// lowest free slot, so a reload gets its identity back while a second tab of the same origin
-// gets (or creates) another one instead of impersonating the first.
+// Identities kept across reloads: they live in IndexedDB under numbered slots, and a tab holds
+// the Web Lock of the slot it uses for as long as it is open. With `?node=per-tab` a new tab
+// takes the lowest free slot, so a reload gets its identity back while a second tab of the same
+// origin gets (or creates) another one instead of impersonating the first. In shared mode (the
+// default) the tabs queue for slot 0's lock: its holder leads and runs the one node.
 import { Identity } from "@p2panda-web/core";
 
 const DB_NAME = "p2panda-demo";
@@ -54,22 +55,30 @@ function tryLock(name: string): Promise<boolean> {
   });
 }
 
+/** The name of the Web Lock of an identity slot (slot 0's elects the shared node's leader). */
+export function slotLockName(slot: number): string {
+  return `${LOCK_PREFIX}${slot}`;
+}
+
+/** Loads the identity of `slot`, or creates and stores one; the caller holds the slot's lock. */
+export async function loadIdentitySlot(slot: number): Promise<Identity> {
+  const db = await openDatabase();
+  try {
+    const stored = await run(db, "readonly", (s) => s.get(slot) as IDBRequest<unknown>);
+    if (stored instanceof Uint8Array) return await Identity.fromSecretKey(stored);
+    const identity = await Identity.generate();
+    await run(db, "readwrite", (s) => s.put(identity.secretKey, slot));
+    return identity;
+  } finally {
+    db.close();
+  }
+}
+
 /** Takes the lowest free identity slot, loading its identity or creating and storing one. */
 export async function acquireIdentitySlot(): Promise<IdentitySlot> {
   for (let slot = 0; slot < MAX_SLOTS; slot++) {
-    if (!(await tryLock(`${LOCK_PREFIX}${slot}`))) continue;
-    const db = await openDatabase();
-    try {
-      const stored = await run(db, "readonly", (s) => s.get(slot) as IDBRequest<unknown>);
-      if (stored instanceof Uint8Array) {
-        return { identity: await Identity.fromSecretKey(stored), slot };
-      }
-      const identity = await Identity.generate();
-      await run(db, "readwrite", (s) => s.put(identity.secretKey, slot));
-      return { identity, slot };
-    } finally {
-      db.close();
-    }
+    if (!(await tryLock(slotLockName(slot)))) continue;
+    return { identity: await loadIdentitySlot(slot), slot };
   }
   return { identity: await Identity.generate(), slot: undefined };
 }

@@ -1,13 +1,14 @@
-// The README's one-call start as a page: `joinTopic` with `?topic=<name>`, `?namespace=<app>`
-// and the demo's bootstrap (`?bootstrap=` or `/bootstrap.json`). Publish and append from the
-// form; e2e/join-topic.spec.ts drives it through `window.room`.
-import { type BrowserRoomNode, joinTopic, type Room } from "@p2panda-web/presets";
+// The README's one-call start as a page: `joinTopic` with `?topic=<name>`, `?namespace=<app>`,
+// `?tabs=per-tab` (default: the tabs of the browser share one node) and the demo's bootstrap
+// (`?bootstrap=` or `/bootstrap.json`). Publish and append from the form;
+// e2e/join-topic.spec.ts drives it through `window.room`.
+import { type BrowserRoomNode, joinTopic, type Room, type SharedRoom } from "@p2panda-web/presets";
 import { bootstrapAddresses } from "./bootstrap-config.ts";
 
 declare global {
   interface Window {
     /** The page's room, once joined. */
-    room?: Room<BrowserRoomNode>;
+    room?: Room<BrowserRoomNode> | SharedRoom<BrowserRoomNode>;
   }
 }
 
@@ -25,14 +26,18 @@ function show(list: string, text: string): void {
 
 async function main(): Promise<void> {
   const query = new URLSearchParams(location.search);
-  const room = await joinTopic({
+  const options = {
     topic: query.get("topic") ?? "p2panda-web joinTopic",
     namespace: query.get("namespace") ?? "join-topic-page",
     bootstrap: await bootstrapAddresses(),
     // The demo's bootstrap runs on this machine or the LAN.
     endpoint: { allowPrivateAddresses: true },
-  });
-  element("node-id").textContent = room.node.identity.nodeId;
+  };
+  const room =
+    query.get("tabs") === "per-tab"
+      ? await joinTopic({ ...options, tabs: "per-tab" })
+      : await joinTopic(options);
+  element("node-id").textContent = room.nodeId;
   room.peers$.subscribe((peers) => {
     element("peers").textContent = String(peers.size);
   });

@@ -1,7 +1,12 @@
-// The demo page: one p2panda node per tab. It takes an identity slot (identity-slot.ts), opens
-// makes its node with the browser preset of createNode (address book and logs in IndexedDB; the
+// The demo page. By default the tabs of one browser profile share one p2panda node: they queue
+// for the Web Lock of identity slot 0 (identity-slot.ts), the holder (the leader) runs the node
+// and the others use it over a BroadcastChannel (SharedRoom of @p2panda-web/presets); when the
+// leader closes, the next tab takes over with the same identity and stores. `?node=per-tab`
+// gives each tab a node of its own with the lowest free identity slot. The tab running a node
+// makes it with the browser preset of createNode (address book and logs in IndexedDB; the
 // browser endpoint dials the bootstrap node) and shows what happens: connections, discovery
-// (walkers), the gossip overlay and a chat synced through signed logs.
+// (walkers), the gossip overlay and a chat synced through signed logs. A follower tab shows the
+// node id and the chat.
 
 import { webRTCDirect } from "@libp2p/webrtc";
 import { webTransport } from "@libp2p/webtransport";
@@ -9,25 +14,34 @@ import {
   decodeCbor,
   encodeCbor,
   fromHex,
+  type Identity,
   NodeId,
   Topic,
   toHex,
   transportInfoFromWire,
   transportInfoToWire,
 } from "@p2panda-web/core";
-import { createBrowserNode } from "@p2panda-web/presets";
+import type { SyncHandle, SyncService } from "@p2panda-web/core/sync";
+import {
+  type BrowserRoomNode,
+  broadcastTabChannel,
+  createBrowserNode,
+  defaultIdentityLocks,
+  Room,
+  SharedRoom,
+} from "@p2panda-web/presets";
 import { benchmarkProtocolsRequested, benchmarkServices } from "./benchmark-protocols.ts";
 import { bootstrapAddresses, webRtcOptions } from "./bootstrap-config.ts";
 import * as catchUp from "./catch-up.ts";
-import { renderChat } from "./chat-view.ts";
+import { renderChat, roomChatSource, syncChatSource } from "./chat-view.ts";
 import { renderConnections } from "./connections-view.ts";
 import * as diagnostics from "./diagnostics.ts";
 import { renderDiscovery } from "./discovery-view.ts";
 import { renderEvents } from "./events-view.ts";
 import { gossipAuthor, renderGossip } from "./gossip-view.ts";
-import { acquireIdentitySlot } from "./identity-slot.ts";
+import { acquireIdentitySlot, loadIdentitySlot, slotLockName } from "./identity-slot.ts";
 import { wireInspectorButton } from "./inspector-toggle.ts";
-import type { DemoHook } from "./test-hook.ts";
+import type { DemoHook, DemoTabHook } from "./test-hook.ts";
 
 function element(testId: string): HTMLElement {
   const found = document.querySelector<HTMLElement>(`[data-testid="${testId}"]`);
@@ -42,19 +56,26 @@ function setStatus(state: "starting" | "running" | "failed", text: string): void
   document.body.dataset.state = state;
 }
 
-async function main(): Promise<void> {
-  setStatus("starting", "starting…");
-  const [{ identity, slot }, bootstrap] = await Promise.all([
-    acquireIdentitySlot(),
-    bootstrapAddresses(),
-  ]);
-  element("node-id").textContent = identity.nodeId;
-  element("slot").textContent = slot === undefined ? "throwaway" : `slot ${slot}`;
+/** A node this tab runs, with its panels drawn. */
+interface DemoNode {
+  readonly node: BrowserRoomNode;
+  readonly sync: SyncService;
+  readonly chat: SyncHandle;
+  /** Sets `window.p2panda` (once the chat is drawn: tests read it as "the page is up"). */
+  publishHook(): void;
+}
 
-  // `?topic=<name>` picks the topic (derived from the name: fine for a demo, guessable).
-  const topicName = new URLSearchParams(location.search).get("topic") ?? "p2panda-web demo";
-  const topic = Topic.fromName(topicName);
-  element("topic-name").textContent = topicName;
+/**
+ * Makes and starts this tab's node, draws its panels (connections, discovery, gossip, events)
+ * and opens the chat's sync stream.
+ */
+async function startDemoNode(
+  identity: Identity,
+  slot: number | undefined,
+  bootstrap: readonly string[],
+  topic: Topic,
+): Promise<DemoNode> {
+  element("node-id").textContent = identity.nodeId;
   const node = await createBrowserNode({
     identity,
     // The address book and the chat's signed logs, in this slot's IndexedDB databases (a
@@ -69,7 +90,7 @@ async function main(): Promise<void> {
     // The demo runs against a bootstrap on this machine or the LAN, and dials every address a
     // bootstrap node offers (WebRTC-direct and WebTransport are opt-in), without STUN servers.
     endpoint: {
-      bootstrap,
+      bootstrap: [...bootstrap],
       allowPrivateAddresses: true,
       transports: [webRTCDirect({ rtcConfiguration: { iceServers: [] } }), webTransport()],
       // `?turn=…&relayOnly`: peers connect through a TURN server only (bootstrap-config.ts).
@@ -140,13 +161,6 @@ async function main(): Promise<void> {
 
   const sync = node.sync;
   const chat = await sync.stream(topic, { liveMode: true });
-  await renderChat(sync, chat, identity.nodeId, {
-    list: element("chat-messages"),
-    form: element("chat-form") as HTMLFormElement,
-    input: element("chat-input") as HTMLInputElement,
-    status: element("sync-status"),
-    error: element("chat-error"),
-  });
 
   const hook: DemoHook = {
     identity,
@@ -173,7 +187,6 @@ async function main(): Promise<void> {
       );
     },
   };
-  window.p2panda = hook;
   wireInspectorButton(
     element("open-inspector") as HTMLButtonElement,
     element("inspector-host"),
@@ -195,10 +208,110 @@ async function main(): Promise<void> {
     }
     void node.stop().catch(() => {});
   });
+  return {
+    node,
+    sync,
+    chat,
+    publishHook: () => {
+      window.p2panda = hook;
+    },
+  };
+}
+
+function chatElements() {
+  return {
+    list: element("chat-messages"),
+    form: element("chat-form") as HTMLFormElement,
+    input: element("chat-input") as HTMLInputElement,
+    status: element("sync-status"),
+    error: element("chat-error"),
+  };
+}
+
+function setRunning(bootstrap: readonly string[], note = ""): void {
   setStatus(
     "running",
-    bootstrap.length === 0 ? "running, no bootstrap node configured" : "running",
+    `${bootstrap.length === 0 ? "running, no bootstrap node configured" : "running"}${note}`,
   );
+}
+
+/** `?node=per-tab`: a node of this tab's own, on the lowest free identity slot. */
+async function runPerTab(bootstrap: readonly string[], topic: Topic): Promise<void> {
+  const { identity, slot } = await acquireIdentitySlot();
+  element("slot").textContent = slot === undefined ? "throwaway" : `slot ${slot}`;
+  tabHook = { mode: "per-tab", role: "leader", nodeId: identity.nodeId };
+  const demo = await startDemoNode(identity, slot, bootstrap, topic);
+  await renderChat(syncChatSource(demo.sync, demo.chat), identity.nodeId, chatElements());
+  demo.publishHook();
+  setRunning(bootstrap);
+}
+
+/**
+ * The default: one node for the tabs of this browser profile. The leader (holder of identity
+ * slot 0's lock) runs it; a follower draws the node id and the chat from it, and takes over
+ * (starts the node, draws every panel) when the leader goes.
+ */
+async function runShared(bootstrap: readonly string[], topic: Topic): Promise<void> {
+  let demo: DemoNode | undefined;
+  let chatShown = false;
+  const room = await SharedRoom.join<BrowserRoomNode>({
+    topic,
+    channel: broadcastTabChannel(`p2panda-demo/tabs/${topic}`),
+    locks: defaultIdentityLocks(),
+    lockName: slotLockName(0),
+    lead: async () => {
+      const electedAt = Date.now();
+      const identity = await loadIdentitySlot(0);
+      element("slot").textContent = "slot 0 (this tab runs the shared node)";
+      demo = await startDemoNode(identity, 0, bootstrap, topic);
+      // The demo's chat is plain (not encrypted): it is the same log as with `?node=per-tab`.
+      const shared = await Room.open(demo.node as BrowserRoomNode, topic, { encryption: false });
+      tabHook = {
+        mode: "shared",
+        role: "leader",
+        nodeId: identity.nodeId,
+        electedAt,
+        runningAt: Date.now(),
+      };
+      if (chatShown) {
+        // A follower took over: its chat is drawn already.
+        demo.publishHook();
+        setRunning(bootstrap, " (took over the shared node)");
+      }
+      return shared;
+    },
+  });
+  if (room.role === "follower") {
+    element("node-id").textContent = room.nodeId;
+    element("slot").textContent = "slot 0, run by another tab of this browser";
+    tabHook = { mode: "shared", role: "follower", nodeId: room.nodeId };
+  }
+  await renderChat(
+    roomChatSource(room, () =>
+      demo === undefined ? undefined : { service: demo.sync, handle: demo.chat },
+    ),
+    room.nodeId,
+    chatElements(),
+  );
+  chatShown = true;
+  demo?.publishHook();
+  window.sharedRoom = room;
+  setRunning(bootstrap, room.role === "follower" ? " (node shared with another tab)" : "");
+}
+
+let tabHook: DemoTabHook | undefined;
+
+async function main(): Promise<void> {
+  setStatus("starting", "starting…");
+  const bootstrap = await bootstrapAddresses();
+  const query = new URLSearchParams(location.search);
+  // `?topic=<name>` picks the topic (derived from the name: fine for a demo, guessable).
+  const topicName = query.get("topic") ?? "p2panda-web demo";
+  const topic = Topic.fromName(topicName);
+  element("topic-name").textContent = topicName;
+  Object.defineProperty(window, "p2pandaTab", { get: () => tabHook, configurable: true });
+  if (query.get("node") === "per-tab") await runPerTab(bootstrap, topic);
+  else await runShared(bootstrap, topic);
 }
 
 main().catch((error: unknown) => {

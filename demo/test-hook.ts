@@ -6,6 +6,7 @@ import type { DiscoveryService } from "@p2panda-web/core/discovery";
 import type { Endpoint } from "@p2panda-web/core/endpoint";
 import type { GossipHandle, GossipService } from "@p2panda-web/core/gossip";
 import type { SyncHandle, SyncService } from "@p2panda-web/core/sync";
+import type { BrowserRoomNode, SharedRoom } from "@p2panda-web/presets";
 import type * as catchUp from "./catch-up.ts";
 import type * as diagnostics from "./diagnostics.ts";
 
@@ -40,8 +41,25 @@ export interface DemoHook {
   importTransportInfo(nodeId: NodeId, hex: string): Promise<boolean>;
 }
 
+/** How this tab takes part: its own node, or the shared one (as its leader or a follower). */
+export interface DemoTabHook {
+  readonly mode: "shared" | "per-tab";
+  readonly role: "leader" | "follower";
+  /** The node's id (in a follower: the leader's). */
+  readonly nodeId: string;
+  /** When this tab was elected leader (ms since the epoch; shared mode, after a takeover too). */
+  readonly electedAt?: number;
+  /** When its node ran and its room was open. */
+  readonly runningAt?: number;
+}
+
 declare global {
   interface Window {
+    /** The node this tab runs (not in a follower tab). */
     p2panda?: DemoHook;
+    /** The mode and role of this tab. */
+    p2pandaTab?: DemoTabHook;
+    /** The shared room (shared mode). */
+    sharedRoom?: SharedRoom<BrowserRoomNode>;
   }
 }

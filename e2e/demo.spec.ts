@@ -23,14 +23,17 @@ test.describe("demo page", () => {
     expect(tab.errors).toEqual([]);
   });
 
-  test("a reload keeps the identity; a second tab of the same origin gets its own", async ({
+  test("with a node per tab: a reload keeps the identity; a second tab of the same origin gets its own", async ({
     openTab,
   }) => {
-    const first = await openTab();
+    // `?node=per-tab`: by default the tabs of one browser context share one node
+    // (e2e/shared-node.spec.ts).
+    const perTab = { query: { node: "per-tab" } };
+    const first = await openTab(perTab);
     await first.page.reload();
     expect(await waitForNode(first.page)).toBe(first.nodeId);
 
-    const second = await openTab({ context: first.context });
+    const second = await openTab({ ...perTab, context: first.context });
     expect(second.nodeId).not.toBe(first.nodeId);
     const slots = await Promise.all(
       [first, second].map((t) => t.page.evaluate(() => window.p2panda!.slot)),
@@ -39,7 +42,7 @@ test.describe("demo page", () => {
 
     // Once the first tab is gone its slot (and identity) is free for the next tab.
     await first.page.close();
-    const third = await openTab({ context: first.context });
+    const third = await openTab({ ...perTab, context: first.context });
     expect(third.nodeId).toBe(first.nodeId);
   });
 });

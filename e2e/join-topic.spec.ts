@@ -14,13 +14,14 @@ interface RoomTab {
   readonly errors: string[];
 }
 
-function pageUrl(topic: string, bootstrap: string): string {
+function pageUrl(topic: string, bootstrap: string, tabs: "shared" | "per-tab"): string {
   const base = process.env[E2E_ENV.baseUrl];
   if (base === undefined) throw new Error("is e2e/global-setup.ts running?");
   const url = new URL("/join-topic.html", base);
   url.searchParams.set("topic", topic);
   url.searchParams.set("namespace", `e2e-${topic}`);
   url.searchParams.set("bootstrap", bootstrap);
+  if (tabs === "per-tab") url.searchParams.set("tabs", "per-tab");
   return url.toString();
 }
 
@@ -29,13 +30,18 @@ async function joined(page: Page): Promise<string> {
     timeout: 90_000,
   });
   expect(await page.evaluate(() => document.body.dataset.state)).toBe("running");
-  return page.evaluate(() => window.room!.node.identity.nodeId);
+  return page.evaluate(() => window.room!.nodeId);
 }
 
-async function openRoom(context: BrowserContext, topic: string, bootstrap: string) {
+async function openRoom(
+  context: BrowserContext,
+  topic: string,
+  bootstrap: string,
+  tabs: "shared" | "per-tab" = "shared",
+) {
   const page = await context.newPage();
   const errors = collectPageErrors(page);
-  await page.goto(pageUrl(topic, bootstrap));
+  await page.goto(pageUrl(topic, bootstrap, tabs));
   return { page, nodeId: await joined(page), errors } satisfies RoomTab;
 }
 
@@ -77,15 +83,15 @@ test.describe("joinTopic", () => {
     }
   });
 
-  test("two tabs of one user are two peers that sync, and a reload keeps the node id and the log", async ({
+  test("two tabs of one user with a node per tab are two peers that sync, and a reload keeps the node id and the log", async ({
     browser,
     freshBootstrap,
   }) => {
     const topic = `e2e join tabs ${Date.now()}`;
     const context = await browser.newContext();
     try {
-      const a = await openRoom(context, topic, freshBootstrap.address);
-      const b = await openRoom(context, topic, freshBootstrap.address);
+      const a = await openRoom(context, topic, freshBootstrap.address, "per-tab");
+      const b = await openRoom(context, topic, freshBootstrap.address, "per-tab");
       await exchange(a, b);
 
       await b.page.reload();
