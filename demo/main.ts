@@ -266,13 +266,20 @@ async function runShared(bootstrap: readonly string[], topic: Topic): Promise<vo
       demo = await startDemoNode(identity, 0, bootstrap, topic);
       // The demo's chat is plain (not encrypted): it is the same log as with `?node=per-tab`.
       const shared = await Room.open(demo.node as BrowserRoomNode, topic, { encryption: false });
-      tabHook = {
-        mode: "shared",
-        role: "leader",
-        nodeId: identity.nodeId,
-        electedAt,
-        runningAt: Date.now(),
+      const leader = { mode: "shared", role: "leader", nodeId: identity.nodeId } as const;
+      tabHook = { ...leader, electedAt, runningAt: Date.now() };
+      // When the node holds a relay reservation again (others can reach it): the end of a
+      // takeover, as e2e/shared-node.spec.ts measures it.
+      const reserved = () => {
+        if (tabHook?.reservedAt === undefined) {
+          tabHook = { ...leader, ...tabHook, reservedAt: Date.now() };
+        }
       };
+      const endpoint = demo.node.endpoint;
+      if (endpoint.addresses().some((a) => a.includes("/p2p-circuit"))) reserved();
+      endpoint.events$.subscribe((event) => {
+        if (event.type === "endpoint:relay-reservation" && event.state === "gained") reserved();
+      });
       if (chatShown) {
         // A follower took over: its chat is drawn already.
         demo.publishHook();
