@@ -38,8 +38,9 @@ async function write(tab: SharedTab, line: string): Promise<void> {
 async function expectLines(tabs: readonly SharedTab[], lines: readonly string[]): Promise<void> {
   for (const tab of tabs) {
     for (const line of lines) {
+      const exactly = new RegExp(`^${line.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
       await expect(
-        tab.page.getByTestId("chat-message").filter({ hasText: line }),
+        tab.page.getByTestId("chat-message").locator(".text", { hasText: exactly }),
         `"${line}" in ${tab.page.url()}`,
       ).toHaveCount(1, { timeout: SYNC_MS });
     }
@@ -84,7 +85,8 @@ test.describe("one node per origin", () => {
             : { ...tab, loadedAt: performance.timeOrigin };
         })
       ).jsonValue();
-      const since = (at: number | undefined) => (at === undefined ? "?" : at - cold.loadedAt);
+      const since = (at: number | undefined) =>
+        at === undefined ? "?" : Math.round(at - cold.loadedAt);
       console.log(
         `first leader (cold start): elected ${since(cold.electedAt)} ms, node running ${since(cold.runningAt)} ms, relay reservation ${since(cold.reservedAt)} ms after the page load began`,
       );
