@@ -102,4 +102,38 @@ test.describe("joinTopic", () => {
       await context.close().catch(() => {});
     }
   });
+
+  test("two tabs of one user share one node by default: a follower tab publishes, appends and hears through the leader tab", async ({
+    browser,
+    freshBootstrap,
+  }) => {
+    const topic = `e2e join shared ${Date.now()}`;
+    const user = await browser.newContext();
+    const other = await browser.newContext();
+    try {
+      const leader = await openRoom(user, topic, freshBootstrap.address);
+      const follower = await openRoom(user, topic, freshBootstrap.address);
+      expect(follower.nodeId).toBe(leader.nodeId);
+      expect(await follower.page.evaluate(() => (window.room as { role?: string }).role)).toBe(
+        "follower",
+      );
+      const outsider = await openRoom(other, topic, freshBootstrap.address);
+      expect(outsider.nodeId).not.toBe(leader.nodeId);
+
+      await publish(outsider, "hello to both tabs");
+      await expect(messages(leader)).toHaveText(["hello to both tabs"], { timeout: SYNC_MS });
+      await expect(messages(follower)).toHaveText(["hello to both tabs"]);
+      await publish(follower, "from the follower tab");
+      await expect(messages(outsider)).toHaveText(["from the follower tab"], { timeout: SYNC_MS });
+
+      await append(follower, "entry from the follower tab");
+      for (const tab of [leader, follower, outsider]) {
+        await expect(log(tab)).toHaveText(["entry from the follower tab"], { timeout: SYNC_MS });
+      }
+      expect([...leader.errors, ...follower.errors, ...outsider.errors]).toEqual([]);
+    } finally {
+      await user.close().catch(() => {});
+      await other.close().catch(() => {});
+    }
+  });
 });
