@@ -51,6 +51,8 @@ export interface DemoTabHook {
   readonly electedAt?: number;
   /** When its node ran and its room was open. */
   readonly runningAt?: number;
+  /** When its node first held a relay reservation (reachable by other tabs again). */
+  readonly reservedAt?: number;
 }
 
 declare global {

@@ -4,7 +4,7 @@
 // context; every line written in any tab ends up in every tab's history. Prints the takeover
 // time: leader closed → the new leader's node runs, and → it holds a relay reservation again.
 import type { BrowserContext, Page } from "@playwright/test";
-import type {} from "../demo/test-hook.ts";
+import type { DemoTabHook } from "../demo/test-hook.ts";
 import { startBootstrapNode } from "../scripts/bootstrap-node.ts";
 import { demoUrl, expect, test } from "./fixtures.ts";
 import { collectPageErrors } from "./support/tabs.ts";
@@ -77,14 +77,14 @@ test.describe("one node per origin", () => {
       expect(await Promise.all(tabs.map(role))).toEqual(["leader", "follower", "follower"]);
       // One node at the bootstrap, holding one relay reservation.
       await expect.poll(connectedToBootstrap, { timeout: 15_000 }).toEqual([nodeId]);
-      const cold = await (
+      const cold = (await (
         await first.page.waitForFunction(() => {
           const tab = window.p2pandaTab;
           return tab?.reservedAt === undefined
             ? undefined
             : { ...tab, loadedAt: performance.timeOrigin };
         })
-      ).jsonValue();
+      ).jsonValue()) as DemoTabHook & { loadedAt: number };
       const since = (at: number | undefined) =>
         at === undefined ? "?" : Math.round(at - cold.loadedAt);
       console.log(
@@ -118,7 +118,7 @@ test.describe("one node per origin", () => {
         undefined,
         { timeout: 15_000 },
       );
-      const hook = await timing.jsonValue();
+      const hook = (await timing.jsonValue()) as DemoTabHook;
       const ms = (at: number | undefined) => (at === undefined ? "?" : String(at - closedAt));
       console.log(
         `takeover: elected ${ms(hook.electedAt)} ms, node running ${ms(hook.runningAt)} ms, relay reservation ${ms(hook.reservedAt)} ms after the leader tab began to close (closing took ${closeMs} ms)`,
