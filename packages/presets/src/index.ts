@@ -41,7 +41,13 @@ export {
   PublishQueue,
   type PublishQueueConfig,
 } from "./room/publish-queue.ts";
-export { Room, type RoomContent, RoomLog, type RoomOptions } from "./room/room.ts";
+export {
+  Room,
+  type RoomAppendOptions,
+  type RoomContent,
+  RoomLog,
+  type RoomOptions,
+} from "./room/room.ts";
 export {
   decodeRoomMessage,
   encodeRoomMessage,

@@ -2,7 +2,7 @@
 // delivers between channels of one process) and in Chromium (IndexedDB, the Web Locks API and
 // BroadcastChannel, which delivers between channels of one page too). Each `joinTopic` is a tab.
 import { Topic, TopicSecret } from "@p2panda-web/core";
-import { firstValueFrom, take, toArray } from "rxjs";
+import { filter, firstValueFrom, take, toArray } from "rxjs";
 import { describe, expect, it } from "vitest";
 import {
   type IdentityLocks,
@@ -83,6 +83,43 @@ export function describeSharedRoom(newLocks: () => IdentityLocks): void {
       expect(await texts(c)).toEqual(["before", "in flight"]);
       expect(await texts(b)).toEqual(["before", "in flight"]);
       await c.leave();
+      await b.leave();
+    });
+
+    it("a new leader given a write again that the old leader stored but never answered returns the stored entry instead of storing it twice", async () => {
+      const namespace = `retry-${unique()}`;
+      const open = tabsOf(namespace);
+      const a = await open();
+      const b = await open();
+      // A tab that speaks the protocol by hand; it "missed" A's answer.
+      const raw = new BroadcastChannel(await channelName(namespace));
+      const results: Record<string, unknown>[] = [];
+      raw.onmessage = (event: MessageEvent) => {
+        if (event.data?.kind === "result" && event.data.to === "raw") results.push(event.data);
+      };
+      const v = TAB_PROTOCOL_VERSION;
+      const call = (to: string, retry: boolean) =>
+        raw.postMessage({
+          v,
+          kind: "call",
+          from: "raw",
+          to,
+          id: "call-1",
+          method: "append",
+          content: new TextEncoder().encode("once"),
+          deadline: Date.now() + 10_000,
+          ...(retry ? { retry: true } : {}),
+        });
+      call((a as SharedRoom).tabId, false);
+      await expect.poll(() => results.length).toBe(1);
+      await a.leave();
+      await firstValueFrom(b.role$.pipe(filter((role) => role === "leader")));
+      call((b as SharedRoom).tabId, true);
+      await expect.poll(() => results.length).toBe(2);
+      const [first, second] = results.map((r) => r.value as { headerBytes: Uint8Array });
+      expect(second?.headerBytes).toEqual(first?.headerBytes);
+      expect(await texts(b)).toEqual(["once"]);
+      raw.close();
       await b.leave();
     });
 

@@ -26,6 +26,7 @@ describe("TabCalls", () => {
         }),
       },
     ]);
+    expect(out[0]).not.toHaveProperty("message.retry");
     // Known leader: the next call goes out at once.
     expect(sent(calls.call("c2", "history", undefined, 1_000, 500))).toEqual(["c2→L1"]);
   });
@@ -70,8 +71,11 @@ describe("TabCalls", () => {
     calls.call("c1", "append", bytes, 0, 10_000);
     calls.call("c2", "append", bytes, 0, 10_000);
     calls.result("L1", "me", "c1", { ok: true, value: "x" });
-    // L1 dies without answering c2; L2 takes over.
-    expect(sent(calls.leaderAnnounced("L2"))).toEqual(["c2→L2"]);
+    // L1 dies without answering c2; L2 takes over. The call says it is a retry: L1 may have
+    // run it.
+    const resent = calls.leaderAnnounced("L2");
+    expect(sent(resent)).toEqual(["c2→L2"]);
+    expect(resent[0]).toMatchObject({ message: { retry: true } });
     // The same leader announcing itself again (a `who` answer) sends nothing twice.
     expect(sent(calls.leaderAnnounced("L2"))).toEqual([]);
     // Now only L2's answer counts.

@@ -21,6 +21,7 @@ describe("parseTabMessage", () => {
     const valid: unknown[] = [
       call,
       { ...call, method: "history", content: undefined },
+      { ...call, retry: true },
       { v, kind: "result", from: "b", to: "a", id: "c1", ok: true, value: "message-id" },
       { v, kind: "result", from: "b", to: "a", id: "c1", ok: true, value: entry },
       { v, kind: "result", from: "b", to: "a", id: "c1", ok: true, value: [entry, entry] },
@@ -65,6 +66,7 @@ describe("parseTabMessage", () => {
     ["a deadline that is not a number", { ...call, deadline: "soon" }],
     ["a deadline that is not finite", { ...call, deadline: Number.POSITIVE_INFINITY }],
     ["a call id over 128 characters", { ...call, id: "x".repeat(129) }],
+    ["a retry flag that is not a boolean", { ...call, retry: "yes" }],
     [
       "a result that is neither ok nor failed",
       { v, kind: "result", from: "b", to: "a", id: "c1", ok: "yes", value: "m" },

@@ -31,6 +31,15 @@ export interface RoomOptions {
   readonly encryption?: boolean;
 }
 
+/** Options of {@link RoomLog.append}. */
+export interface RoomAppendOptions {
+  /**
+   * Application data signed into the operation's header. Not encrypted: every peer of the topic
+   * (and a blind peer) sees it. Plain CBOR values; `log_id` is taken.
+   */
+  readonly extensions?: Readonly<Record<string, unknown>>;
+}
+
 function bytesOf(content: RoomContent): Uint8Array {
   return typeof content === "string" ? new TextEncoder().encode(content) : content;
 }
@@ -57,9 +66,15 @@ export class RoomLog {
    *
    * @throws RoomLeftError after leave.
    */
-  async append(content: RoomContent): Promise<LogEntry> {
+  async append(content: RoomContent, options: RoomAppendOptions = {}): Promise<LogEntry> {
     if (this.#isLeft()) throw new RoomLeftError();
-    const entry = logEntryOf(await this.#sync.publish(bytesOf(content)));
+    const extensions = options.extensions === undefined ? undefined : { ...options.extensions };
+    const entry = logEntryOf(
+      await this.#sync.publish(
+        bytesOf(content),
+        extensions === undefined ? undefined : { extensions },
+      ),
+    );
     this.#operations.next(entry);
     return entry;
   }

@@ -67,6 +67,20 @@ export interface SharedRoomOptions<N extends RoomNode> {
 /** Calls a leader remembers having answered, so a re-sent call is not run twice. */
 const REMEMBERED_CALLS = 1024;
 
+/**
+ * The header extension that carries the call id of an append made for a follower tab. A leader
+ * given a call again after a takeover looks for it in the log: the old leader may have stored
+ * the entry and gone before it answered, and the entry must not be stored twice.
+ */
+export const TAB_CALL_EXTENSION = "p2panda-web/tab-call";
+
+function tabCallOf(entry: LogEntry): unknown {
+  const extensions = entry.operation.header.extensions;
+  return typeof extensions === "object" && extensions !== null
+    ? (extensions as Record<string, unknown>)[TAB_CALL_EXTENSION]
+    : undefined;
+}
+
 function wireEntry(entry: LogEntry): WireLogEntry {
   const { headerBytes, body, payload } = entry.operation;
   return {
@@ -467,8 +481,16 @@ export class SharedRoom<N extends RoomNode = RoomNode> implements TopicRoom {
     switch (call.method) {
       case "publish":
         return room.publish(call.content as Uint8Array);
-      case "append":
-        return wireEntry(await room.log.append(call.content as Uint8Array));
+      case "append": {
+        if (call.retry === true) {
+          const stored = (await room.log.history()).find(
+            (entry) => entry.author === room.nodeId && tabCallOf(entry) === call.id,
+          );
+          if (stored !== undefined) return wireEntry(stored);
+        }
+        const extensions = { [TAB_CALL_EXTENSION]: call.id };
+        return wireEntry(await room.log.append(call.content as Uint8Array, { extensions }));
+      }
       case "history":
         return (await room.log.history()).map(wireEntry);
     }

@@ -152,6 +152,7 @@ export class TabCalls {
   }
 
   #send(call: Pending, leader: string): TabCallsOutput {
+    const retry = call.sentTo !== undefined;
     call.sentTo = leader;
     return {
       type: "send",
@@ -164,6 +165,7 @@ export class TabCalls {
         method: call.method,
         ...(call.content !== undefined ? { content: call.content } : {}),
         deadline: call.deadline,
+        ...(retry ? { retry: true } : {}),
       },
     };
   }

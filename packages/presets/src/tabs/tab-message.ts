@@ -53,6 +53,11 @@ export interface CallMessage extends Envelope<"call"> {
   readonly content?: Uint8Array;
   /** Wall-clock time (ms) after which the caller no longer waits: the leader skips it then. */
   readonly deadline: number;
+  /**
+   * Set when the call was sent to an earlier leader that never answered: that leader may have
+   * run it (an append stored) before it went, so the new one checks first.
+   */
+  readonly retry?: boolean;
 }
 
 /** The leader's answer to one call. */
@@ -167,7 +172,8 @@ export function parseTabMessage(data: unknown): TabMessage | undefined {
         isOptionalBytes(data.content) &&
         (data.method === "history" || data.content !== undefined) &&
         typeof data.deadline === "number" &&
-        Number.isFinite(data.deadline)
+        Number.isFinite(data.deadline) &&
+        (data.retry === undefined || typeof data.retry === "boolean")
         ? (data as unknown as CallMessage)
         : undefined;
     case "result":
