@@ -30,7 +30,7 @@ const room = await joinTopic({
   // A page served from this machine is in development: its bootstrap is on loopback or the LAN.
   endpoint: { allowPrivateAddresses: ["localhost", "127.0.0.1"].includes(location.hostname) },
 });
-byTestId("node-id").textContent = room.node.identity.nodeId;
+byTestId("node-id").textContent = room.nodeId;
 
 room.messages$.subscribe((message) => line(gossipLines, "gossip-received", message.text()));
 room.log.operations$.subscribe((entry) => line(logEntries, "log-entry", entry.text()));
