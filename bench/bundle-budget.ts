@@ -21,10 +21,11 @@ export const GOAL_RATIO = 1.25;
  * What the check enforces until the goal is reached, so the bundle cannot grow unnoticed while
  * our own layer is slimmed down: the last measured figure plus a little. History: 1.52× when
  * the check came in; 1.55× (201.8 KB / 130.2 KB) once joinTopic sealed its payloads (XChaCha20)
- * and derived topics from names with scrypt. Lower it with every cut; it becomes GOAL_RATIO
+ * and derived topics from names with scrypt; 1.58× (205.6 KB) once its tabs shared one node
+ * (SharedRoom and the tab protocol, +3.7 KB). Lower it with every cut; it becomes GOAL_RATIO
  * once the example gets there.
  */
-export const MAX_RATIO = 1.57;
+export const MAX_RATIO = 1.59;
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, "..");
