@@ -261,6 +261,7 @@ async function runShared(bootstrap: readonly string[], topic: Topic): Promise<vo
     lockName: slotLockName(0),
     lead: async () => {
       const electedAt = Date.now();
+      for (const note of document.querySelectorAll(".follower-note")) note.remove();
       const identity = await loadIdentitySlot(0);
       element("slot").textContent = "slot 0 (this tab runs the shared node)";
       demo = await startDemoNode(identity, 0, bootstrap, topic);
@@ -292,6 +293,13 @@ async function runShared(bootstrap: readonly string[], topic: Topic): Promise<vo
     element("node-id").textContent = room.nodeId;
     element("slot").textContent = "slot 0, run by another tab of this browser";
     tabHook = { mode: "shared", role: "follower", nodeId: room.nodeId };
+    // The node's panels are drawn by the tab that runs it; this one draws them if it takes over.
+    for (const list of ["connections", "neighbours", "events"]) {
+      const note = document.createElement("li");
+      note.className = "follower-note";
+      note.textContent = "shown in the tab that runs the shared node (or add ?node=per-tab)";
+      element(list).replaceChildren(note);
+    }
   }
   await renderChat(
     roomChatSource(room, () =>

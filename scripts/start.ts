@@ -62,4 +62,6 @@ bootstrap.process.once("exit", (code) => {
   void server.close().then(() => process.exit(1));
 });
 
-console.log(`\nOpen ${server.url} (each tab is one node; Ctrl-C stops)\n`);
+console.log(
+  `\nOpen ${server.url} (the tabs of one browser share one node; ?node=per-tab gives each tab its own; Ctrl-C stops)\n`,
+);
