@@ -86,6 +86,14 @@ export interface DiscoveryManagerConfig {
   referralSessions: number;
   /** Referred nodes waiting for a session; more are dropped (a lying member costs at most this). Default 256. */
   maxPendingReferrals: number;
+  /**
+   * How long after a start, or after our topics or transport info changed, walkers stay eager
+   * while the driver says we are searching ({@link DiscoveryManager.setSearching}: a topic of
+   * ours has no other member we know). After it, upstream's backoff rules again, so a node
+   * alone in its topic does not keep stepping every second. `0` = never eager for that.
+   * Default 60,000 ms.
+   */
+  searchWindowMs: number;
 }
 
 /** Defaults of {@link DiscoveryManagerConfig}. */
@@ -103,6 +111,7 @@ export const DEFAULT_DISCOVERY_MANAGER_CONFIG: Readonly<DiscoveryManagerConfig> 
   backoff: {},
   referralSessions: 2,
   maxPendingReferrals: 256,
+  searchWindowMs: 60_000,
 };
 
 /** How many known peers (see `reservedForKnownPeers`) are remembered; the oldest go first. */
@@ -242,6 +251,8 @@ export class DiscoveryManager {
   /** Referred members waiting for a session, oldest first. */
   readonly #referrals = new Set<NodeId>();
   #referralSessions = 0;
+  #searching = false;
+  #searchUntil = Number.NEGATIVE_INFINITY;
   #accepted = 0;
   #nextSessionId = 1;
   #started = false;
@@ -295,10 +306,24 @@ export class DiscoveryManager {
     return this.#coolDown.has(id, this.#clock.now());
   }
 
+  /**
+   * The driver tells whether a topic of ours has no other member it knows (address book). While
+   * so, within `searchWindowMs` of the start or of the last walker reset, walkers stay eager.
+   */
+  setSearching(searching: boolean): void {
+    this.#searching = searching;
+  }
+
+  /** Whether walkers step eagerly now (see {@link setSearching}). */
+  get searching(): boolean {
+    return this.#searching && this.#clock.now() < this.#searchUntil;
+  }
+
   /** Starts every walker from the bootstrap nodes. Idempotent. */
   start(): DiscoveryOutput[] {
     if (this.#started) return [];
     this.#started = true;
+    this.#searchUntil = this.#clock.now() + this.config.searchWindowMs;
     return this.#steps.flatMap((step, i) =>
       this.#walkerOutputs(i, step.walkFrom({ kind: "bootstrap" })),
     );
@@ -331,10 +356,10 @@ export class DiscoveryManager {
     if (why !== undefined) {
       // Upstream: repeat the last step as if this one failed (which also backs off).
       this.#metrics.skippedNodes++;
-      const next = step.walkFrom({
-        kind: "failed-session",
-        lastSuccessful: this.#lastSuccessful[timer.walker],
-      });
+      const next = step.walkFrom(
+        { kind: "failed-session", lastSuccessful: this.#lastSuccessful[timer.walker] },
+        this.searching,
+      );
       return [
         this.#event({ type: "discovery:node-skipped", remoteNodeId: remote, why }),
         ...this.#walkerOutputs(timer.walker, next),
@@ -491,7 +516,10 @@ export class DiscoveryManager {
       out.push(
         ...this.#walkerOutputs(
           session.walker,
-          step.walkFrom({ kind: "last-session", result, newlyLearned, newSharedTopics }),
+          step.walkFrom(
+            { kind: "last-session", result, newlyLearned, newSharedTopics },
+            this.searching,
+          ),
         ),
       );
     }
@@ -510,6 +538,7 @@ export class DiscoveryManager {
 
   /** Sends the reset signal to every walker. */
   resetWalkers(): DiscoveryOutput[] {
+    this.#searchUntil = this.#clock.now() + this.config.searchWindowMs;
     return this.#steps.flatMap((step, i) => {
       const out = step.resetSignal();
       return out === undefined ? [] : this.#walkerOutputs(i, out);
@@ -632,11 +661,14 @@ export class DiscoveryManager {
     if (session.referral === true) out.push(...this.#startReferrals());
     if (session.walker !== undefined) {
       const step = this.#steps[session.walker] as WalkerStep;
-      const next = step.walkFrom({
-        kind: "failed-session",
-        lastSuccessful: this.#lastSuccessful[session.walker],
-        unreachable: isUnreachable(error),
-      });
+      const next = step.walkFrom(
+        {
+          kind: "failed-session",
+          lastSuccessful: this.#lastSuccessful[session.walker],
+          unreachable: isUnreachable(error),
+        },
+        this.searching,
+      );
       out.push(...this.#walkerOutputs(session.walker, next));
     }
     return out;

@@ -271,6 +271,7 @@ export class DiscoveryService implements Startable {
     let previousTopics: ReadonlySet<Topic> = new Set(this.#book.nodeTopics(me));
     this.#subscriptions.push(
       this.#book.watchNodeTopics(me).subscribe(({ value }) => {
+        this.#updateSearching();
         const outputs = this.#manager.ownTopicsChanged(previousTopics, value);
         previousTopics = new Set(value);
         this.#apply(outputs);
@@ -279,6 +280,7 @@ export class DiscoveryService implements Startable {
         this.#apply(this.#manager.ownTransportInfoChanged(value?.transports));
       }),
     );
+    this.#updateSearching();
     this.#apply(this.#manager.start());
   }
 
@@ -381,8 +383,10 @@ export class DiscoveryService implements Startable {
       const alice = new PsiAlice(this.#handshakeOptions(remote));
       const result = await this.#run(sessionId, channel, alice, abort);
       const { newlyLearned, newSharedTopics } = await this.#ingest(result);
+      this.#updateSearching();
       outputs = this.#manager.sessionEnded(sessionId, result, newlyLearned, newSharedTopics);
     } catch (error) {
+      this.#updateSearching();
       outputs = this.#manager.sessionFailed(sessionId, asError(error));
     }
     if (this.#running && walker !== undefined) this.#moveWalker(walker, undefined, false);
@@ -414,8 +418,10 @@ export class DiscoveryService implements Startable {
       const handshake = new PsiBob(this.#handshakeOptions(channel.remote));
       const result = await this.#run(sessionId, channel, handshake, abort);
       const { newlyLearned, newSharedTopics } = await this.#ingest(result);
+      this.#updateSearching();
       outputs = this.#manager.sessionEnded(sessionId, result, newlyLearned, newSharedTopics);
     } catch (error) {
+      this.#updateSearching();
       outputs = this.#manager.sessionFailed(sessionId, asError(error));
     }
     this.#finish(sessionId, outputs);
@@ -459,6 +465,20 @@ export class DiscoveryService implements Startable {
     });
     this.#manager.handshakeFinished(sessionId);
     return result;
+  }
+
+  /** Tells the manager whether a topic of ours has no other member we know (eager walkers). */
+  #updateSearching(): void {
+    const me = this.#endpoint.nodeId;
+    let searching = false;
+    for (const topic of this.#book.nodeTopics(me)) {
+      const members = this.#book.nodeInfosByTopics(new Set([topic]));
+      if (!members.some((node) => node.nodeId !== me)) {
+        searching = true;
+        break;
+      }
+    }
+    this.#manager.setSearching(searching);
   }
 
   #handshakeOptions(remote: NodeId) {

@@ -228,7 +228,10 @@ export class DiscoverySimulator {
   run(limits: { maxVirtualMs: number; maxWallMs?: number }): SimulationReport {
     const started = performance.now();
     const churn = this.options.churn;
-    for (const node of this.nodes) this.#apply(node, node.manager, node.manager.start());
+    for (const node of this.nodes) {
+      node.manager.setSearching(this.#searching(node));
+      this.#apply(node, node.manager, node.manager.start());
+    }
     if (churn) {
       scheduleChurn(this.scheduler, this.#rng, churn, {
         leaveCandidates: () => this.nodes.slice(this.#bootstrapCount),
@@ -299,6 +302,16 @@ export class DiscoverySimulator {
       const boot = this.nodes[b] as SimDiscoveryNode;
       if (boot !== node) node.book.addBootstrap(boot.id, boot.info);
     }
+  }
+
+  /** Whether a topic of `node` has no other member it knows (the manager's `setSearching`). */
+  #searching(node: SimDiscoveryNode): boolean {
+    for (const t of node.topics) {
+      let others = 0;
+      for (const id of node.book.byTopic.get(t) ?? []) if (id !== node.id) others++;
+      if (others === 0) return true;
+    }
+    return false;
   }
 
   #newManager(id: NodeId): DiscoveryManager {
@@ -511,6 +524,7 @@ export class DiscoverySimulator {
         }
       },
     });
+    manager.setSearching(this.#searching(node));
     const outputs = outcome.ok
       ? manager.sessionEnded(sessionId, result, outcome.newlyLearned, outcome.newSharedTopics)
       : manager.sessionFailed(sessionId, outcome.error);

@@ -15,6 +15,12 @@ export const SUCCESS_RATE_THRESHOLD = 0.02;
  */
 export const EAGER_FIRST_WAIT_MS = 250;
 
+/**
+ * While searching (see {@link WalkerStep.walkFrom}), unproductive steps double their mean wait
+ * only this many times: 0.25, 0.5, then 1 s on average, never upstream's growing backoff.
+ */
+export const SEARCH_MAX_DOUBLINGS = 2;
+
 /** After finding no node at all (empty address book), try again from the start after this. */
 export const EMPTY_ADDRESS_BOOK_RETRY_MS = 2_000;
 
@@ -139,8 +145,15 @@ export class WalkerStep {
   /**
    * Starts the next step from `from` (Bootstrap to begin; the last session's outcome after
    * that). Applies the backoff rule and returns how long to wait.
+   *
+   * `searching` (p2panda-web's addition): the node has a topic it knows no other member of yet.
+   * A node finds the first member of a topic only by testing nodes one by one (a stranger hands
+   * out nothing but itself and the bootstrap nodes), about N / k sessions for a topic of k
+   * members among N nodes, and upstream's backoff (+1–5 s per unproductive step, up to 30 s)
+   * made that minutes at N = 300. While searching, waits stay eager (at most
+   * {@link SEARCH_MAX_DOUBLINGS} doublings, 1 s on average). The manager bounds how long.
    */
-  walkFrom(from: WalkFromHere): WalkerStepOutput {
+  walkFrom(from: WalkFromHere, searching = false): WalkerStepOutput {
     if (this.#pendingReset) {
       this.#pendingReset = false;
       from = { kind: "bootstrap" };
@@ -162,14 +175,15 @@ export class WalkerStep {
     if (from.kind === "bootstrap") this.#unproductive = 0;
     this.#from = from;
     this.#phase = "waiting";
+    const doublings = Math.min(this.#unproductive - 1, searching ? SEARCH_MAX_DOUBLINGS : 30);
     const eager =
       this.#unproductive === 0
         ? Number.POSITIVE_INFINITY
-        : Math.floor(
-            2 * this.#rng.next() * EAGER_FIRST_WAIT_MS * 2 ** Math.min(this.#unproductive - 1, 30),
-          );
+        : Math.floor(2 * this.#rng.next() * EAGER_FIRST_WAIT_MS * 2 ** doublings);
     const floor = this.#unreachable > FREE_UNREACHABLE_STEPS ? EMPTY_ADDRESS_BOOK_RETRY_MS : 0;
-    const ms = Math.max(floor, Math.min(this.backoff.valueMs, eager));
+    const wait =
+      searching && this.#unproductive > 0 ? eager : Math.min(this.backoff.valueMs, eager);
+    const ms = Math.max(floor, wait);
     return { type: "wait", ms, token: ++this.#token };
   }
 

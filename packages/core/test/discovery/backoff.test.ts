@@ -216,6 +216,30 @@ describe("walker step (spec §4.3)", () => {
     expect(again).toMatchObject({ type: "wait", ms: 0 });
   });
 
+  it("while searching, unproductive steps stay eager (1 s on average) instead of backing off", () => {
+    const searching = make();
+    const normal = make();
+    searching.walkFrom({ kind: "bootstrap" }, true);
+    normal.walkFrom({ kind: "bootstrap" });
+    const waits = (step: WalkerStep, flag: boolean) =>
+      Array.from(
+        { length: 10 },
+        () => (step.walkFrom({ kind: "failed-session" }, flag) as { ms: number }).ms,
+      );
+    // 0.25, 0.5, then 1 s at the mean draw, for as long as the node searches …
+    expect(waits(searching, true)).toEqual([
+      250, 500, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000,
+    ]);
+    // … where the upstream backoff takes over after a few steps and grows to 30 s.
+    const upstream = waits(normal, false);
+    expect(upstream.slice(0, 2)).toEqual([250, 500]);
+    expect(Math.max(...upstream)).toBeGreaterThan(10_000);
+    // A productive step while searching waits nothing, as always.
+    expect(
+      searching.walkFrom({ kind: "last-session", result: result(10), newlyLearned: 5 }, true),
+    ).toMatchObject({ ms: 0 });
+  });
+
   it("a reset signal cuts a backoff wait short; old timers are ignored", () => {
     const step = make();
     step.walkFrom({ kind: "bootstrap" });

@@ -237,3 +237,47 @@ describe("member referrals in the simulator", () => {
     );
   });
 });
+
+describe("searching: eager walkers while a topic of ours has no member we know", () => {
+  it("lasts searchWindowMs from the start or the last walker reset, and only while told so", () => {
+    const clock = new ManualClock();
+    const manager = new DiscoveryManager({
+      myNodeId: nodeId(1),
+      rng: seededRng(1),
+      clock,
+      config: { searchWindowMs: 60_000 },
+    });
+    manager.setSearching(true);
+    expect(manager.searching).toBe(false); // not started
+    manager.start();
+    expect(manager.searching).toBe(true);
+    manager.setSearching(false);
+    expect(manager.searching).toBe(false);
+    manager.setSearching(true);
+    clock.advance(60_000);
+    expect(manager.searching).toBe(false); // a node alone in its topic stops being eager
+    manager.resetWalkers(); // our topics or transport info changed
+    expect(manager.searching).toBe(true);
+  });
+
+  it("in the simulator, the slowest nodes know all their co-topic peers far sooner", () => {
+    const run = (searchWindowMs: number) =>
+      new DiscoverySimulator({
+        nodes: 100,
+        topics: 20,
+        topicsPerNode: 2,
+        bootstrapNodes: 5,
+        seed: 2,
+        convergence: "topics",
+        nodeSharing: "bootstrap-and-common-topics",
+        bootstrapNodeSharing: "all",
+        measureBytes: false,
+        manager: { searchWindowMs },
+      }).run({ maxVirtualMs: 3_600_000, maxWallMs: 120_000 });
+    const eager = run(60_000);
+    const upstream = run(0);
+    expect(eager.converged).toBe(true);
+    // Measured: p95 17.3 s against 112.4 s (a node's second topic found by walks that back off).
+    expect(eager.convergenceMs.p95 * 2).toBeLessThan(upstream.convergenceMs.p95);
+  });
+});
