@@ -1,0 +1,179 @@
+// Demo tabs in either browser (Chromium through Playwright, Firefox through puppeteer-core), behind
+// the little both drivers share (`evaluate`), for the multi-browser test and the Chromium ↔ Firefox
+// benchmark. Each tab is a browser context of its own (own storage, own identity) and records its
+// WebRTC activity from the first script on (see RTC_RECORDER), so a slow connection can be
+// explained afterwards.
+import type { Browser as PlaywrightBrowser } from "playwright";
+import type { Browser as PuppeteerBrowser } from "puppeteer-core";
+import type {} from "../../demo/test-hook.ts";
+
+export type BrowserName = "chromium" | "firefox";
+
+/** One line of a tab's WebRTC record: a wall-clock time (ms since the epoch) and what happened. */
+export interface RtcLogLine {
+  readonly at: number;
+  readonly what: string;
+}
+
+/** What {@link MeasuredTab.watchPeer} saw. */
+export interface PeerWatch {
+  /** When the peer was first in this tab's address book (ms since the epoch). */
+  readonly knownAt: number | undefined;
+  /** When this tab first had a direct WebRTC connection to the peer. */
+  readonly directAt: number | undefined;
+  /** The endpoint's counters at the end. */
+  readonly metrics: Record<string, number>;
+  /** The tab's WebRTC record (peer connections, candidates, state changes). */
+  readonly log: RtcLogLine[];
+  /** The tab's open connections at the end. */
+  readonly connections: string[];
+}
+
+/** A demo tab whose node runs. */
+export interface MeasuredTab {
+  readonly browser: BrowserName;
+  readonly nodeId: string;
+  /** Runs `fn(arg)` in the page. */
+  evaluate<A, R>(fn: (arg: A) => R | Promise<R>, arg: A): Promise<R>;
+  /** Watches until this tab has a direct WebRTC connection to `peer`, or `timeoutMs` passed. */
+  watchPeer(peer: string, timeoutMs: number): Promise<PeerWatch>;
+  close(): Promise<void>;
+}
+
+declare global {
+  interface Window {
+    __rtcLog?: RtcLogLine[];
+  }
+}
+
+/**
+ * Runs before the page's scripts: wraps `RTCPeerConnection` so that every peer connection's
+ * candidates (gathered and received) and state changes land in `window.__rtcLog`.
+ */
+function RTC_RECORDER(): void {
+  const log: RtcLogLine[] = [];
+  window.__rtcLog = log;
+  const Original = window.RTCPeerConnection;
+  if (Original === undefined) return;
+  let count = 0;
+  const note = (id: number, what: string): void => {
+    log.push({ at: Date.now(), what: `pc${id} ${what}` });
+  };
+  class Recorded extends Original {
+    constructor(config?: RTCConfiguration) {
+      super(config);
+      const id = ++count;
+      note(id, "created");
+      this.addEventListener("icecandidate", (e) => {
+        note(id, `local ${e.candidate?.candidate || "(end)"}`);
+      });
+      this.addEventListener("iceconnectionstatechange", () => {
+        note(id, `ice ${this.iceConnectionState}`);
+      });
+      this.addEventListener("connectionstatechange", () => {
+        note(id, `connection ${this.connectionState}`);
+      });
+      this.addEventListener("signalingstatechange", () => {
+        note(id, `signaling ${this.signalingState}`);
+      });
+      const add = this.addIceCandidate.bind(this);
+      this.addIceCandidate = (candidate?: RTCIceCandidateInit | null) => {
+        note(id, `remote ${candidate?.candidate ?? "(null)"}`);
+        return add(candidate ?? undefined).catch((error: unknown) => {
+          note(id, `addIceCandidate failed: ${String(error)}`);
+          throw error;
+        });
+      };
+    }
+  }
+  window.RTCPeerConnection = Recorded;
+}
+
+/**
+ * Opens the demo at `url` in a new browser context of `name` and waits until its node runs.
+ */
+export async function openMeasuredTab(
+  name: BrowserName,
+  browsers: { chromium?: PlaywrightBrowser; firefox?: PuppeteerBrowser },
+  url: string,
+  timeoutMs = 90_000,
+): Promise<MeasuredTab> {
+  let evaluate: MeasuredTab["evaluate"];
+  let close: () => Promise<void>;
+  if (name === "chromium") {
+    if (browsers.chromium === undefined) throw new Error("no Chromium given");
+    const context = await browsers.chromium.newContext();
+    await context.addInitScript(RTC_RECORDER);
+    const page = await context.newPage();
+    await page.goto(url);
+    evaluate = (fn, arg) => page.evaluate(fn as never, arg) as never;
+    close = () => context.close();
+  } else {
+    if (browsers.firefox === undefined) throw new Error("no Firefox given");
+    const context = await browsers.firefox.createBrowserContext();
+    const page = await context.newPage();
+    await page.evaluateOnNewDocument(RTC_RECORDER);
+    await page.goto(url);
+    evaluate = (fn, arg) => page.evaluate(fn as never, arg) as never;
+    close = () => context.close();
+  }
+  const state = await evaluate(
+    (ms) =>
+      new Promise<string>((resolve) => {
+        const started = Date.now();
+        const check = (): void => {
+          if (window.p2panda !== undefined) resolve("running");
+          else if (document.body.dataset.state === "failed") {
+            resolve(`failed: ${document.querySelector('[data-testid="status"]')?.textContent}`);
+          } else if (Date.now() - started > ms) resolve("timeout");
+          else setTimeout(check, 50);
+        };
+        check();
+      }),
+    timeoutMs,
+  );
+  if (state !== "running") {
+    await close().catch(() => {});
+    throw new Error(`${name}: demo node did not start (${state})`);
+  }
+  const nodeId = await evaluate(() => window.p2panda!.identity.nodeId as string, undefined);
+  return {
+    browser: name,
+    nodeId,
+    evaluate,
+    close,
+    watchPeer: (peer, ms) =>
+      evaluate(
+        ([peerId, limit]) =>
+          new Promise<PeerWatch>((resolve) => {
+            const p = window.p2panda!;
+            const started = Date.now();
+            let knownAt: number | undefined;
+            let directAt: number | undefined;
+            const check = (): void => {
+              const now = Date.now();
+              if (knownAt === undefined && p.addressBook.nodeInfo(peerId as never) !== undefined) {
+                knownAt = now;
+              }
+              const direct = p.endpoint
+                .connections()
+                .some((c) => c.remote === peerId && c.transport === "webrtc" && !c.limited);
+              if (direct) directAt = now;
+              if (direct || now - started > limit) {
+                resolve({
+                  knownAt,
+                  directAt,
+                  metrics: { ...p.endpoint.metrics } as unknown as Record<string, number>,
+                  log: [...(window.__rtcLog ?? [])],
+                  connections: p.endpoint
+                    .connections()
+                    .map((c) => `${c.remote.slice(0, 8)} ${c.transport} limited=${c.limited}`),
+                });
+              } else setTimeout(check, 10);
+            };
+            check();
+          }),
+        [peer, ms] as const,
+      ),
+  };
+}
