@@ -6,6 +6,7 @@
 // from the first RTCPeerConnection either made to the connection, the set-up alone). Runs inside a
 // private network namespace when it can (e2e/support/netns.ts), like the e2e suite.
 //   npm run -s bench:firefox -- [--runs 20] [--pair chromium-firefox|chromium-chromium|firefox-firefox] [--verbose]
+import { spawnSync } from "node:child_process";
 import { chromium } from "playwright";
 import { type BootstrapNode, startBootstrapNode } from "../../scripts/bootstrap-node.ts";
 import { chromiumArgs, chromiumExecutable } from "../../scripts/chromium.ts";
@@ -24,6 +25,16 @@ const flag = (name: string): string | undefined => {
 const RUNS = Number(flag("--runs") ?? 20);
 const PAIR = (flag("--pair") ?? "chromium-firefox").split("-") as [BrowserName, BrowserName];
 const VERBOSE = args.includes("--verbose");
+/**
+ * `--no-mdns`: drop multicast in the namespace, so neither browser can resolve the other's mDNS
+ * host candidates (as on networks that filter multicast, or between browsers that do not answer
+ * each other's queries).
+ */
+const NO_MDNS = args.includes("--no-mdns");
+if (NO_MDNS) {
+  const r = spawnSync("ip", ["route", "add", "blackhole", "224.0.0.0/4"], { stdio: "inherit" });
+  if (r.status !== 0) throw new Error("could not block multicast (needs the namespace, as root)");
+}
 /** A run without a direct connection after this long counts as "none". */
 const GIVE_UP_MS = 30_000;
 const TARGET_MS = 2_000;
@@ -65,7 +76,8 @@ try {
       ]);
       const known = Math.min(ta.knownAt ?? Infinity, tb.knownAt ?? Infinity);
       const origin = Number.isFinite(known) ? known : watchStarted;
-      const direct = Math.min(ta.directAt ?? Infinity, tb.directAt ?? Infinity);
+      // Counted once both tabs have it: a connection only one side sees is of no use yet.
+      const direct = Math.max(ta.directAt ?? Infinity, tb.directAt ?? Infinity);
       const ms = Number.isFinite(direct) && Number.isFinite(known) ? direct - known : undefined;
       times.push(ms);
       const firstPc = Math.min(
@@ -89,6 +101,7 @@ try {
           [PAIR[1], tb],
         ] as const) {
           console.log(`  ${name} connections: ${t.connections.join("; ")}`);
+          console.log(`  ${name} direct at ${(t.directAt ?? Infinity) - origin} ms`);
           console.log(`  ${name} timeline (ms after known):`);
           for (const line of t.log) {
             console.log(`    ${String(line.at - origin).padStart(6)} ${line.what}`);

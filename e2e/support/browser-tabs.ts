@@ -35,6 +35,13 @@ export interface MeasuredTab {
   readonly nodeId: string;
   /** Runs `fn(arg)` in the page. */
   evaluate<A, R>(fn: (arg: A) => R | Promise<R>, arg: A): Promise<R>;
+  /**
+   * Uncaught errors and `console.error` lines of the page so far (not failed WebSocket dials,
+   * which are normal when a known node has gone; see tabs.ts's `collectPageErrors`).
+   */
+  readonly errors: string[];
+  /** Reloads the page and waits until its node runs again. */
+  reload(): Promise<void>;
   /** Watches until this tab has a direct WebRTC connection to `peer`, or `timeoutMs` passed. */
   watchPeer(peer: string, timeoutMs: number): Promise<PeerWatch>;
   close(): Promise<void>;
@@ -72,6 +79,21 @@ function RTC_RECORDER(): void {
       });
       this.addEventListener("connectionstatechange", () => {
         note(id, `connection ${this.connectionState}`);
+        if (this.connectionState !== "connected") return;
+        // Which candidates carried it: host, srflx, prflx (learnt from a check) or relay.
+        this.getStats()
+          .then((report) => {
+            const stats = [...report.values()] as Array<Record<string, unknown>>;
+            const pair = stats.find(
+              (s) => s.type === "candidate-pair" && (s.selected === true || s.nominated === true),
+            );
+            const side = (key: string): string => {
+              const c = stats.find((s) => s.id === pair?.[key]);
+              return `${c?.candidateType}/${c?.protocol} ${c?.address ?? c?.ip}:${c?.port}`;
+            };
+            note(id, `pair local ${side("localCandidateId")} remote ${side("remoteCandidateId")}`);
+          })
+          .catch(() => {});
       });
       this.addEventListener("signalingstatechange", () => {
         note(id, `signaling ${this.signalingState}`);
@@ -100,41 +122,57 @@ export async function openMeasuredTab(
 ): Promise<MeasuredTab> {
   let evaluate: MeasuredTab["evaluate"];
   let close: () => Promise<void>;
+  let reload: () => Promise<unknown>;
+  const errors: string[] = [];
+  const onConsole = (type: string, text: string): void => {
+    if (type === "error" && !/^WebSocket connection to '.*' failed/.test(text)) errors.push(text);
+  };
   if (name === "chromium") {
     if (browsers.chromium === undefined) throw new Error("no Chromium given");
     const context = await browsers.chromium.newContext();
     await context.addInitScript(RTC_RECORDER);
     const page = await context.newPage();
+    page.on("pageerror", (error) => errors.push(error.message));
+    page.on("console", (message) => onConsole(message.type(), message.text()));
     await page.goto(url);
     evaluate = (fn, arg) => page.evaluate(fn as never, arg) as never;
     close = () => context.close();
+    reload = () => page.reload();
   } else {
     if (browsers.firefox === undefined) throw new Error("no Firefox given");
     const context = await browsers.firefox.createBrowserContext();
     const page = await context.newPage();
+    page.on("pageerror", (error) => errors.push(error.message));
+    page.on("console", (message) => onConsole(message.type(), message.text()));
     await page.evaluateOnNewDocument(RTC_RECORDER);
     await page.goto(url);
     evaluate = (fn, arg) => page.evaluate(fn as never, arg) as never;
     close = () => context.close();
+    reload = () => page.reload();
   }
-  const state = await evaluate(
-    (ms) =>
-      new Promise<string>((resolve) => {
-        const started = Date.now();
-        const check = (): void => {
-          if (window.p2panda !== undefined) resolve("running");
-          else if (document.body.dataset.state === "failed") {
-            resolve(`failed: ${document.querySelector('[data-testid="status"]')?.textContent}`);
-          } else if (Date.now() - started > ms) resolve("timeout");
-          else setTimeout(check, 50);
-        };
-        check();
-      }),
-    timeoutMs,
-  );
-  if (state !== "running") {
+  const nodeRuns = async (): Promise<void> => {
+    const state = await evaluate(
+      (ms) =>
+        new Promise<string>((resolve) => {
+          const started = Date.now();
+          const check = (): void => {
+            if (window.p2panda !== undefined) resolve("running");
+            else if (document.body.dataset.state === "failed") {
+              resolve(`failed: ${document.querySelector('[data-testid="status"]')?.textContent}`);
+            } else if (Date.now() - started > ms) resolve("timeout");
+            else setTimeout(check, 50);
+          };
+          check();
+        }),
+      timeoutMs,
+    );
+    if (state !== "running") throw new Error(`${name}: demo node did not start (${state})`);
+  };
+  try {
+    await nodeRuns();
+  } catch (error) {
     await close().catch(() => {});
-    throw new Error(`${name}: demo node did not start (${state})`);
+    throw error;
   }
   const nodeId = await evaluate(() => window.p2panda!.identity.nodeId as string, undefined);
   return {
@@ -142,6 +180,11 @@ export async function openMeasuredTab(
     nodeId,
     evaluate,
     close,
+    errors,
+    reload: async () => {
+      await reload();
+      await nodeRuns();
+    },
     watchPeer: (peer, ms) =>
       evaluate(
         ([peerId, limit]) =>
