@@ -2,10 +2,16 @@
 // (puppeteer-core over WebDriver BiDi; Playwright cannot drive a stock Firefox) on the demo find
 // each other by discovery on a topic, open a direct WebRTC connection, exchange gossip both ways
 // and sync the chat's signed log both ways; the Firefox tab keeps that log in its IndexedDB
-// across a reload. Skipped where /usr/bin/firefox-esr is missing (CI installs it, .ci/run).
+// across a reload. And the SDK's browser code runs in Firefox: the browser benchmarks' modules
+// (crypto backends, IndexedDB log store and sync catch-up, IndexedDB address book) in their short
+// form, since Vitest's browser mode cannot drive Firefox here (docs/browsers.md). Skipped where
+// /usr/bin/firefox-esr is missing (CI installs it, .ci/run).
+import { fileURLToPath } from "node:url";
 import { expect, test } from "@playwright/test";
-import { demoUrl } from "./fixtures.ts";
+import { createServer } from "vite";
 import { startBootstrapNode } from "../scripts/bootstrap-node.ts";
+import { browserConditions, browserDependencies } from "../scripts/vite-shared.ts";
+import { demoUrl } from "./fixtures.ts";
 import { type MeasuredTab, openMeasuredTab } from "./support/browser-tabs.ts";
 import { type FirefoxBrowser, firefoxUnavailable, launchFirefox } from "./support/firefox.ts";
 
@@ -102,6 +108,67 @@ test.describe("Chromium and Firefox", () => {
     } finally {
       for (const tab of tabs) await tab.close().catch(() => {});
       await bootstrap.stop();
+    }
+  });
+
+  test("the SDK's crypto, IndexedDB stores and sync run in Firefox", async () => {
+    test.setTimeout(180_000);
+    // The repository served as is (workspace packages from their sources), as bench/browser.ts
+    // does for Chromium; bench/browser.html imports a module by path and calls its `run`.
+    const server = await createServer({
+      root: fileURLToPath(new URL("..", import.meta.url)),
+      configFile: false,
+      logLevel: "error",
+      resolve: { conditions: browserConditions },
+      optimizeDeps: { include: browserDependencies },
+      server: { host: "127.0.0.1", port: 0, strictPort: false, hmr: false },
+    });
+    const context = await firefox.browser.createBrowserContext();
+    try {
+      await server.listen();
+      const address = server.httpServer?.address();
+      if (address === null || typeof address !== "object") throw new Error("vite did not listen");
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on("pageerror", (error) =>
+        errors.push(error instanceof Error ? error.message : String(error)),
+      );
+      await page.goto(`http://127.0.0.1:${address?.port}/bench/browser.html`);
+      await page.waitForFunction(
+        () => (window as unknown as { __benchReady?: boolean }).__benchReady === true,
+        { timeout: 60_000 },
+      );
+      const run = (path: string) =>
+        page.evaluate(
+          (modulePath) =>
+            (window as unknown as { __bench: (p: string, a: unknown) => Promise<unknown> }).__bench(
+              modulePath,
+              { quick: true },
+            ),
+          path,
+        );
+      // Ed25519 in both backends (Firefox has Ed25519 in WebCrypto since 129).
+      const crypto = (await run("bench/crypto.browser.ts")) as {
+        rates: Record<string, number | undefined>;
+      };
+      expect(crypto.rates["noble verify"]).toBeGreaterThan(0);
+      expect(crypto.rates["WebCrypto verify"]).toBeGreaterThan(0);
+      // Writes 2,000 signed operations to IndexedDB and reads them back (it throws when one is
+      // missing), then syncs them to an empty IndexedDB node over the sync protocol.
+      const logStore = (await run("bench/log-store.browser.ts")) as {
+        indexedDb: { writeOpsPerSecond: number; readOpsPerSecond: number };
+        catchUpIndexedDb: { opsPerSecond: number };
+      };
+      expect(logStore.indexedDb.writeOpsPerSecond).toBeGreaterThan(0);
+      expect(logStore.indexedDb.readOpsPerSecond).toBeGreaterThan(0);
+      expect(logStore.catchUpIndexedDb.opsPerSecond).toBeGreaterThan(0);
+      // The address book's IndexedDB store: writes, reopens, queries.
+      const addressBook = (await run("bench/address-book.browser.ts")) as unknown[];
+      expect(addressBook.length).toBeGreaterThan(0);
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close().catch(() => {});
+      await server.close();
     }
   });
 });

@@ -142,7 +142,9 @@ export async function openMeasuredTab(
     if (browsers.firefox === undefined) throw new Error("no Firefox given");
     const context = await browsers.firefox.createBrowserContext();
     const page = await context.newPage();
-    page.on("pageerror", (error) => errors.push(error.message));
+    page.on("pageerror", (error) =>
+      errors.push(error instanceof Error ? error.message : String(error)),
+    );
     page.on("console", (message) => onConsole(message.type(), message.text()));
     await page.evaluateOnNewDocument(RTC_RECORDER);
     await page.goto(url);
