@@ -70,7 +70,24 @@ export interface JoinTopicOptions {
    * `storage`, `namespace` and `endpoint` are then ignored); `leave()` leaves it running.
    */
   readonly node?: RoomNode;
-  /** More options of the browser endpoint (`allowPrivateAddresses` for a LAN bootstrap, …). */
+  /**
+   * More options of the browser endpoint: `allowPrivateAddresses` for a LAN bootstrap,
+   * `iceServers` for STUN/TURN servers (needed by users behind NATs; see
+   * `BrowserEndpointOptions.iceServers`), `relayOnly`, …
+   *
+   * ```ts
+   * const room = await joinTopic({
+   *   topic,
+   *   bootstrap,
+   *   endpoint: {
+   *     iceServers: [
+   *       { urls: "stun:stun.example.org:3478" },
+   *       { urls: "turn:turn.example.org:3478", username: "user", credential: "secret" },
+   *     ],
+   *   },
+   * });
+   * ```
+   */
   readonly endpoint?: Omit<BrowserEndpointOptions, "identity" | "addressBook" | "bootstrap">;
   /**
    * End-to-end encryption of messages and log entries with a key derived from the topic

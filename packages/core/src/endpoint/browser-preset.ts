@@ -15,8 +15,20 @@ import { startEndpoint } from "./libp2p-endpoint.ts";
 /** Options of {@link createEndpoint}. */
 export interface BrowserEndpointOptions extends EndpointOptions {
   /**
-   * STUN/TURN servers for WebRTC. Default none: nodes on one network (or one machine) connect
-   * host-to-host; add servers for nodes behind NATs. No third party is contacted by default.
+   * STUN/TURN servers for WebRTC (`RTCConfiguration.iceServers`). Default none, so no third
+   * party is contacted: tabs then offer only host candidates, which browsers hide behind random
+   * mDNS names (`<uuid>.local`), so two tabs connect only where one can resolve the other's
+   * name: two tabs of one Chromium always can, Chromium and Firefox only where multicast DNS
+   * works between them (docs/browsers.md). For users on different networks add
+   *
+   * - a STUN server (`{ urls: "stun:stun.example.org:3478" }`): each tab learns its public
+   *   address (a server-reflexive candidate, which needs no mDNS), enough behind most NATs;
+   * - a TURN server (`{ urls: "turn:turn.example.org:3478?transport=udp", username,
+   *   credential }`): traffic is relayed through it where no direct path exists (symmetric
+   *   NATs, UDP blocked; `turns:` for TLS). Give TURN credentials that expire, as anyone who
+   *   reads them from the page can use the server.
+   *
+   * See also {@link relayOnly}.
    */
   readonly iceServers?: RTCIceServer[];
   /**

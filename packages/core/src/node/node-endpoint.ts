@@ -49,7 +49,10 @@ export interface NodeEndpointOptions extends EndpointOptions {
    * do), for a Node node behind a NAT. Default `false`.
    */
   readonly relayClient?: boolean;
-  /** STUN/TURN servers for WebRTC; default none. */
+  /**
+   * STUN/TURN servers for WebRTC, as in the browser endpoint (`BrowserEndpointOptions.iceServers`);
+   * default none.
+   */
   readonly iceServers?: RTCIceServer[];
   /**
    * The WebRTC-direct listener's certificate (see `loadOrCreateWebRtcDirectCertificate`). Default
