@@ -5,7 +5,8 @@
 // address book" to "their direct WebRTC connection is open" is what is counted (also printed:
 // from the first RTCPeerConnection either made to the connection, the set-up alone). Runs inside a
 // private network namespace when it can (e2e/support/netns.ts), like the e2e suite.
-//   npm run -s bench:firefox -- [--runs 20] [--pair chromium-firefox|chromium-chromium|firefox-firefox] [--verbose]
+//   npm run -s bench:firefox -- [--runs 20] [--pair chromium-firefox|chromium-chromium|firefox-firefox]
+//     [--no-mdns] [--turn] [--verbose]
 import { spawnSync } from "node:child_process";
 import { chromium } from "playwright";
 import { type BootstrapNode, startBootstrapNode } from "../../scripts/bootstrap-node.ts";
@@ -14,6 +15,7 @@ import { startDemoServer } from "../../scripts/demo-server.ts";
 import { type BrowserName, type MeasuredTab, openMeasuredTab } from "../support/browser-tabs.ts";
 import { firefoxUnavailable, launchFirefox } from "../support/firefox.ts";
 import { rerunInNetworkNamespace } from "../support/netns.ts";
+import { startTurnServer } from "../support/turn-server.ts";
 
 const args = process.argv.slice(2);
 rerunInNetworkNamespace("firefox-connect", "e2e/bench/firefox-connect.ts", args);
@@ -45,6 +47,12 @@ if (unavailable !== undefined) {
   process.exit(0);
 }
 
+/**
+ * `--turn`: both tabs get coturn (started here, in the namespace) as their STUN/TURN server, so
+ * they have server-reflexive and relayed candidates besides the mDNS host ones.
+ */
+const turn = args.includes("--turn") ? await startTurnServer() : undefined;
+
 const demo = await startDemoServer({ bootstrap: [] });
 const chromiumBrowser = await chromium.launch({
   executablePath: chromiumExecutable(),
@@ -64,6 +72,11 @@ try {
       const url = new URL(demo.url);
       url.searchParams.set("bootstrap", bootstrap.wsAddress);
       url.searchParams.set("topic", `firefox connect ${run} ${Date.now().toString(36)}`);
+      if (turn !== undefined) {
+        url.searchParams.set("turn", turn.url);
+        url.searchParams.set("turnUser", turn.username);
+        url.searchParams.set("turnCredential", turn.credential);
+      }
       const browsers = { chromium: chromiumBrowser, firefox: firefox?.browser };
       tabs.push(
         ...(await Promise.all(PAIR.map((name) => openMeasuredTab(name, browsers, url.toString())))),
@@ -117,6 +130,7 @@ try {
   await firefox?.close();
   await chromiumBrowser.close();
   await demo.close();
+  await turn?.stop();
 }
 
 const done = times.filter((t): t is number => t !== undefined).sort((x, y) => x - y);
