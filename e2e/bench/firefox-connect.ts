@@ -101,7 +101,8 @@ try {
       setUps.push(setUp);
       const metrics = (m: Record<string, number>) =>
         `retried ${m.dialsRetried} stalled ${m.webRtcSetUpsStalled} failed ${m.dialsFailed} ` +
-        `gaveWay ${m.crossingDialsGivenWay} awaited ${m.inboundDialsAwaited}`;
+        `gaveWay ${m.crossingDialsGivenWay} awaited ${m.inboundDialsAwaited} ` +
+        `phantoms ${m.webRtcPhantomsClosed ?? "–"}`;
       console.log(
         `run ${String(run).padStart(2)}: ${ms === undefined ? "none" : `${ms} ms`}` +
           ` (set-up ${setUp ?? "–"} ms)` +

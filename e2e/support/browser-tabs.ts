@@ -25,7 +25,7 @@ export interface PeerWatch {
   readonly metrics: Record<string, number>;
   /** The tab's WebRTC record (peer connections, candidates, state changes). */
   readonly log: RtcLogLine[];
-  /** The tab's open connections at the end. */
+  /** The tab's open connections at the end (with their peer connection's state). */
   readonly connections: string[];
 }
 
@@ -200,9 +200,27 @@ export async function openMeasuredTab(
               if (knownAt === undefined && p.addressBook.nodeInfo(peerId as never) !== undefined) {
                 knownAt = now;
               }
+              // Only a WebRTC connection whose peer connection is connected (libp2p's private
+              // `maConn.peerConnection`): a phantom one (docs/browsers.md) does not count.
+              const connected = new Set(
+                p.endpoint.libp2p
+                  .getConnections()
+                  .filter(
+                    (c) =>
+                      (c as unknown as { maConn?: { peerConnection?: RTCPeerConnection } }).maConn
+                        ?.peerConnection?.connectionState === "connected",
+                  )
+                  .map((c) => c.remoteAddr.toString()),
+              );
               const direct = p.endpoint
                 .connections()
-                .some((c) => c.remote === peerId && c.transport === "webrtc" && !c.limited);
+                .some(
+                  (c) =>
+                    c.remote === peerId &&
+                    c.transport === "webrtc" &&
+                    !c.limited &&
+                    connected.has(c.remoteAddress),
+                );
               if (direct) directAt = now;
               if (direct || now - started > limit) {
                 resolve({
@@ -210,9 +228,14 @@ export async function openMeasuredTab(
                   directAt,
                   metrics: { ...p.endpoint.metrics } as unknown as Record<string, number>,
                   log: [...(window.__rtcLog ?? [])],
-                  connections: p.endpoint
-                    .connections()
-                    .map((c) => `${c.remote.slice(0, 8)} ${c.transport} limited=${c.limited}`),
+                  // With the state of the peer connection under each WebRTC one (libp2p's
+                  // private `maConn.peerConnection`): "connected" unless it is a phantom.
+                  connections: p.endpoint.libp2p.getConnections().map((c) => {
+                    const pc = (c as unknown as { maConn?: { peerConnection?: RTCPeerConnection } })
+                      .maConn?.peerConnection;
+                    const state = pc === undefined ? "" : ` pc=${pc.connectionState}`;
+                    return `${c.remotePeer.toString().slice(-8)} ${c.remoteAddr.toString().includes("/webrtc") ? "webrtc" : "other"} limited=${c.limits !== undefined}${state}`;
+                  }),
                 });
               } else setTimeout(check, 10);
             };

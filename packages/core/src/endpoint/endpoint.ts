@@ -41,6 +41,11 @@ export interface EndpointMetrics {
    * was made again (see the libp2p endpoint).
    */
   webRtcSetUpsStalled: number;
+  /**
+   * WebRTC connections closed as soon as they opened because their peer connection had never
+   * connected (the other side had given the set-up up; see `webrtc-phantom.ts`).
+   */
+  webRtcPhantomsClosed: number;
   /** Connections closed because they carried none of our sessions for a while. */
   idleConnectionsClosed: number;
   /** Nodes reachable only through us whose connection to us closed (reported stale). */

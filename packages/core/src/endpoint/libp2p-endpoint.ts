@@ -58,6 +58,7 @@ import type { AcceptOptions, ConnectOptions } from "./protocol-endpoint.ts";
 import { RelayReservations } from "./relay-reservations.ts";
 import { type StreamDuplexOptions, streamDuplex } from "./stream-duplex.ts";
 import { TransportInfoPublisher } from "./transport-info-publisher.ts";
+import { isPhantomWebRtcConnection } from "./webrtc-phantom.ts";
 import { WebRtcStallGuard } from "./webrtc-stall-guard.ts";
 
 /** Dials of one `connect` before it fails: a second one after a short random wait. */
@@ -162,6 +163,7 @@ class Libp2pEndpoint implements Endpoint {
     inboundDialsAwaited: 0,
     crossingDialsGivenWay: 0,
     webRtcSetUpsStalled: 0,
+    webRtcPhantomsClosed: 0,
     idleConnectionsClosed: 0,
     departedNodes: 0,
     departedNodesForgotten: 0,
@@ -180,6 +182,8 @@ class Libp2pEndpoint implements Endpoint {
   readonly #idle: IdleConnections | undefined;
   /** Nodes reachable only through us whose connection closed, with when it closed. */
   readonly #departed = new Map<NodeId, number>();
+  /** Ids of phantom WebRTC connections closed on opening (see `#onConnection`). */
+  readonly #phantoms = new Set<string>();
   /** The WebRTC set-ups queued so far (see `#oneWebRtcSetUpAtATime`). */
   #webRtcSetUps: Promise<void> = Promise.resolve();
   readonly #forgetDepartedAfterMs: number;
@@ -750,6 +754,16 @@ class Libp2pEndpoint implements Endpoint {
   }
 
   #onConnection(connection: Connection, what: "opened" | "closed"): void {
+    // A WebRTC connection without a connected peer connection under it is closed at once and
+    // never counted, reported or emitted: taken for a direct connection, it would be used
+    // instead of a dial until pings closed it.
+    if (what === "opened" && isPhantomWebRtcConnection(connection)) {
+      this.#phantoms.add(connection.id);
+      this.metrics.webRtcPhantomsClosed++;
+      connection.abort(new Error("WebRTC peer connection never connected"));
+      return;
+    }
+    if (what === "closed" && this.#phantoms.delete(connection.id)) return;
     const summary = summarise(connection);
     if (summary === undefined) return;
     if (what === "opened") {
