@@ -25,11 +25,12 @@ export function peerConnectionState(connection: unknown): string | undefined {
 
 /**
  * Whether a connection that just opened is a phantom: a WebRTC connection whose peer connection
- * is not connected. libp2p opens a WebRTC connection only after its peer connection reached
- * "connected" (dialler and answerer alike), so any other state at that moment means the
- * set-up ended without one.
+ * has not even started connecting ("new"). libp2p opens a WebRTC connection only after ICE
+ * connected (dialler and answerer alike), so "new" at that moment means the set-up ended
+ * without one. Other states are left alone: node-datachannel's peer connection reports its
+ * state with a delay (a working Node connection can still read "connecting" here), and a
+ * failed or closed one closes its libp2p connection by itself.
  */
 export function isPhantomWebRtcConnection(connection: unknown): boolean {
-  const state = peerConnectionState(connection);
-  return state !== undefined && state !== "connected";
+  return peerConnectionState(connection) === "new";
 }
