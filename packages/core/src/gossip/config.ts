@@ -25,10 +25,25 @@ export interface HyParViewConfig {
 
 /** Broadcast (PlumTree) settings; iroh-gossip defaults (spec §5.3). */
 export interface PlumTreeConfig {
-  /** Wait after the first `ihave` for a missing message before grafting. Default 80 ms. */
+  /**
+   * Least wait after the first `ihave` for a missing message before grafting (upstream's fixed
+   * graft timeout 1). The wait is measured: mean + 4 deviations of the delays this node saw
+   * between a message's first announcement and its arrival over the eager path, so a graft
+   * recovers a lost message rather than racing an eager path that is merely slower. Until
+   * something was measured, this. Default 80 ms.
+   */
   graftTimeout1Ms: number;
-  /** Wait before grafting the next announcer of a still-missing message. Default 40 ms. */
+  /**
+   * Least wait before grafting the next announcer of a still-missing message (upstream's fixed
+   * graft timeout 2); measured like `graftTimeout1Ms`, from grafts to their answers. Default 40 ms.
+   */
   graftTimeout2Ms: number;
+  /**
+   * Longest either measured graft wait may grow to, so a message lost on the eager path is
+   * recovered within about this long however slow the eager paths were. p2panda-web addition.
+   * Default 1,000 ms.
+   */
+  graftTimeoutMaxMs: number;
   /** `ihave` announcements are batched and flushed after this delay. Default 5 ms. */
   dispatchTimeoutMs: number;
   /**
@@ -105,6 +120,7 @@ export const DEFAULT_HYPARVIEW_CONFIG: Readonly<HyParViewConfig> = {
 export const DEFAULT_PLUMTREE_CONFIG: Readonly<PlumTreeConfig> = {
   graftTimeout1Ms: 80,
   graftTimeout2Ms: 40,
+  graftTimeoutMaxMs: 1_000,
   dispatchTimeoutMs: 5,
   optimizationThreshold: 7,
   messageCacheRetentionMs: 30_000,

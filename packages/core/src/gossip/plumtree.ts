@@ -1,6 +1,7 @@
 import { hash } from "../hash.ts";
 import type { NodeId } from "../ids/node-id.ts";
 import type { PlumTreeConfig } from "./config.ts";
+import { DelayEstimate } from "./delay-estimate.ts";
 import type { GossipPayloadMessage, TopicMessage } from "./messages.ts";
 
 /** Timers of the broadcast layer. `id` is the hex message id. */
@@ -37,11 +38,25 @@ interface Seen {
   readonly round: number;
   /** Who delivered it (undefined: our own broadcast). */
   readonly from: NodeId | undefined;
+  /**
+   * Set while a message that a graft answer delivered may still arrive over the eager path: when
+   * it was first announced, and whom we grafted. Its late arrival is a sample of the eager delay.
+   */
+  lateEager?: { readonly announcedAt: number; readonly grafted: ReadonlyMap<NodeId, number> };
 }
 
 interface Missing {
   readonly id: Uint8Array;
+  /** Announcers not grafted yet, in the order they announced. */
   readonly announcers: { peer: NodeId; round: number }[];
+  /** When the first announcement arrived. */
+  readonly announcedAt: number;
+  /** How long the running graft timer waits. */
+  waitMs: number;
+  /** The announcer the running graft timer waits for (undefined: the eager path). */
+  waitingFor: NodeId | undefined;
+  /** Announcers grafted for it, and when. */
+  readonly grafted: Map<NodeId, number>;
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
@@ -76,6 +91,15 @@ export class PlumTree {
   readonly #missing = new Map<string, Missing>();
   readonly #graftArmed = new Set<string>();
   readonly #lazyQueue = new Map<NodeId, [Uint8Array, number][]>();
+  /**
+   * From a message's first announcement to its arrival over the eager path. One estimate for
+   * all links: it is bounded by how long the tree takes between two neighbours, whichever link
+   * announced.
+   */
+  readonly #eagerDelay = new DelayEstimate();
+  /** From a graft to its answer, per neighbour (a link's round trip), and over all links. */
+  readonly #graftRoundTrips = new Map<NodeId, DelayEstimate>();
+  readonly #graftRoundTrip = new DelayEstimate();
   #lastFailureAt: number | undefined;
   #dispatchArmed = false;
   #evictArmed = false;
@@ -112,6 +136,24 @@ export class PlumTree {
   /** Whether the message with this hex id was seen (and is still remembered). */
   hasSeen(key: string): boolean {
     return this.#seen.has(key);
+  }
+
+  /**
+   * The graft timeouts (ms), measured: `first`, how long a message announced by a lazy
+   * neighbour may take to arrive over the eager path before the announcer is grafted (mean + 4
+   * deviations of the delays observed from announcement to eager arrival, within
+   * [`graftTimeout1Ms`, `graftTimeoutMaxMs`]); `next`, how long a graft to `peer` may take to be
+   * answered before the next announcer is grafted (the same of the round trips of grafts to
+   * `peer`, or to anyone while `peer` has none, within [`graftTimeout2Ms`, `graftTimeoutMaxMs`]).
+   */
+  graftTimeouts(peer?: NodeId): { first: number; next: number } {
+    const max = this.#config.graftTimeoutMaxMs;
+    const own = peer === undefined ? undefined : this.#graftRoundTrips.get(peer);
+    const roundTrip = own !== undefined && own.samples > 0 ? own : this.#graftRoundTrip;
+    return {
+      first: this.#eagerDelay.timeout(this.#config.graftTimeout1Ms, max),
+      next: roundTrip.timeout(this.#config.graftTimeout2Ms, max),
+    };
   }
 
   /** Number of full messages cached. */
@@ -159,6 +201,7 @@ export class PlumTree {
     this.#eager.delete(peer);
     this.#lazy.delete(peer);
     this.#lazyQueue.delete(peer);
+    this.#graftRoundTrips.delete(peer);
   }
 
   /** Broadcasts `content` (size checked by the caller). Returns the message id. */
@@ -179,7 +222,7 @@ export class PlumTree {
         this.#onGossip(from, message, now);
         break;
       case "ihave":
-        for (const [id, round] of message.entries) this.#onAnnouncement(from, id, round);
+        for (const [id, round] of message.entries) this.#onAnnouncement(from, id, round, now);
         break;
       case "graft": {
         this.#makeEager(from);
@@ -202,7 +245,7 @@ export class PlumTree {
   timerFired(timer: PlumTreeTimer, now: number): void {
     switch (timer.kind) {
       case "graft":
-        this.#onGraftTimer(timer.id);
+        this.#onGraftTimer(timer.id, now);
         break;
       case "dispatch-ihave":
         this.#dispatch();
@@ -218,6 +261,13 @@ export class PlumTree {
     const seen = this.#seen.get(key);
     if (seen !== undefined) {
       this.metrics.duplicates++;
+      const late = seen.lateEager;
+      if (late !== undefined && from !== seen.from && !late.grafted.has(from)) {
+        // The eager path did deliver, only later than the graft timeout: a sample of how long
+        // eager paths take, without which the estimate would only ever see the fast ones.
+        seen.lateEager = undefined;
+        this.#eagerDelay.sample(now - late.announcedAt);
+      }
       if (this.#eager.delete(from)) {
         this.#lazy.add(from);
         this.metrics.prunesSent++;
@@ -228,30 +278,48 @@ export class PlumTree {
     const missing = this.#missing.get(key);
     this.#missing.delete(key);
     this.#remember(key, message, now, from);
+    if (missing !== undefined) this.#measure(missing, from, now, this.#seen.get(key) as Seen);
     this.metrics.delivered++;
     this.#sink.deliver(message, from);
     const round = Math.min(message.round + 1, this.#maxRound);
     this.#push({ ...message, round }, from);
     this.#makeEager(from);
-    // Tree optimisation: an announcer that had it many hops earlier is the better parent.
+    // Tree optimisation (iroh-gossip's): the announcer of the lowest round is the better parent
+    // when the message came at least `optimizationThreshold` hops longer than it.
     if (missing !== undefined) {
-      for (const a of missing.announcers) {
-        if (a.round + this.#config.optimizationThreshold < message.round) {
-          this.#swapParent(a.peer, from, a.round);
-          break;
-        }
+      let best: { peer: NodeId; round: number } | undefined;
+      for (const a of missing.announcers) if (best === undefined || a.round < best.round) best = a;
+      if (best !== undefined && message.round - best.round >= this.#config.optimizationThreshold) {
+        this.#swapParent(best.peer, from, best.round);
       }
     }
   }
 
-  #onAnnouncement(from: NodeId, id: Uint8Array, round: number): void {
+  /** A message that was announced before it arrived: what it tells about the delays. */
+  #measure(missing: Missing, from: NodeId, now: number, seen: Seen): void {
+    const graftedAt = missing.grafted.get(from);
+    if (graftedAt === undefined) {
+      this.#eagerDelay.sample(now - missing.announcedAt);
+      return;
+    }
+    let own = this.#graftRoundTrips.get(from);
+    if (own === undefined) {
+      own = new DelayEstimate();
+      this.#graftRoundTrips.set(from, own);
+    }
+    own.sample(now - graftedAt);
+    this.#graftRoundTrip.sample(now - graftedAt);
+    seen.lateEager = { announcedAt: missing.announcedAt, grafted: missing.grafted };
+  }
+
+  #onAnnouncement(from: NodeId, id: Uint8Array, round: number, now: number): void {
     const key = messageKey(id);
     const seen = this.#seen.get(key);
     if (seen !== undefined) {
       if (
         seen.from !== undefined &&
         seen.from !== from &&
-        round + this.#config.optimizationThreshold < seen.round
+        seen.round - round >= this.#config.optimizationThreshold
       ) {
         this.#swapParent(from, seen.from, round);
       }
@@ -259,18 +327,29 @@ export class PlumTree {
     }
     let missing = this.#missing.get(key);
     if (missing === undefined) {
-      missing = { id, announcers: [] };
+      missing = {
+        id,
+        announcers: [],
+        announcedAt: now,
+        waitMs: 0,
+        waitingFor: undefined,
+        grafted: new Map(),
+      };
       this.#missing.set(key, missing);
     }
     if (missing.announcers.some((a) => a.peer === from)) return;
     missing.announcers.push({ peer: from, round });
     if (!this.#graftArmed.has(key)) {
       this.#graftArmed.add(key);
-      this.#sink.setTimer(this.#config.graftTimeout1Ms, { kind: "graft", id: key });
+      // Measured, not fixed: an eager path that merely takes longer than 80 ms is not a lost
+      // message, and grafting it would add a payload and reshape the tree for nothing.
+      missing.waitMs = this.graftTimeouts().first;
+      missing.waitingFor = undefined;
+      this.#sink.setTimer(missing.waitMs, { kind: "graft", id: key });
     }
   }
 
-  #onGraftTimer(key: string): void {
+  #onGraftTimer(key: string, now: number): void {
     this.#graftArmed.delete(key);
     const missing = this.#missing.get(key);
     if (missing === undefined) return;
@@ -278,16 +357,27 @@ export class PlumTree {
       this.#missing.delete(key);
       return;
     }
+    // The wait was too short for the eager path or the graft (or the message was lost there).
+    if (missing.waitingFor !== undefined) {
+      this.#graftRoundTrips.get(missing.waitingFor)?.expired(missing.waitMs);
+      this.#graftRoundTrip.expired(missing.waitMs);
+    } else if (missing.grafted.size === 0) {
+      this.#eagerDelay.expired(missing.waitMs);
+    }
     const next = missing.announcers.shift();
+    // With no announcer left the entry stays (without a timer) until the answer comes, a new
+    // announcer arrives, or eviction: the answer's round trip is measured from it.
     if (next === undefined) {
-      this.#missing.delete(key);
+      this.#armEviction();
       return;
     }
-    if (missing.announcers.length === 0) this.#missing.delete(key);
-    else {
+    if (missing.announcers.length > 0) {
       this.#graftArmed.add(key);
-      this.#sink.setTimer(this.#config.graftTimeout2Ms, { kind: "graft", id: key });
+      missing.waitMs = this.graftTimeouts(next.peer).next;
+      missing.waitingFor = next.peer;
+      this.#sink.setTimer(missing.waitMs, { kind: "graft", id: key });
     }
+    missing.grafted.set(next.peer, now);
     this.#makeEager(next.peer);
     this.metrics.graftsSent++;
     this.#sink.send(next.peer, { type: "graft", id: missing.id, round: next.round });
@@ -352,10 +442,13 @@ export class PlumTree {
   ): void {
     this.#seen.set(key, { at: now, round: message.round, from });
     this.#cache.set(key, { message, at: now });
-    if (!this.#evictArmed) {
-      this.#evictArmed = true;
-      this.#sink.setTimer(this.#config.cacheEvictIntervalMs, { kind: "evict" });
-    }
+    this.#armEviction();
+  }
+
+  #armEviction(): void {
+    if (this.#evictArmed) return;
+    this.#evictArmed = true;
+    this.#sink.setTimer(this.#config.cacheEvictIntervalMs, { kind: "evict" });
   }
 
   #evict(now: number): void {
@@ -368,9 +461,11 @@ export class PlumTree {
       if (entry.at + this.#config.messageIdRetentionMs > now) break;
       this.#seen.delete(key);
     }
-    if (this.#seen.size > 0) {
-      this.#evictArmed = true;
-      this.#sink.setTimer(this.#config.cacheEvictIntervalMs, { kind: "evict" });
+    // A graft that was never answered: after the cache retention no answer is coming.
+    for (const [key, entry] of this.#missing) {
+      if (entry.announcedAt + this.#config.messageCacheRetentionMs > now) break;
+      this.#missing.delete(key);
     }
+    if (this.#seen.size > 0 || this.#missing.size > 0) this.#armEviction();
   }
 }

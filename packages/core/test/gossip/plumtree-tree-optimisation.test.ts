@@ -30,12 +30,13 @@ function tree(config: Partial<PlumTreeConfig> = {}) {
   return { plumTree, controls };
 }
 
-// Spec §5.3 (after the PlumTree paper): a message that came along the eager path in round r,
-// while a lazy neighbour had announced it in round q with r − q above the threshold (7 hops),
-// shows that the lazy link is the much shorter path. The lazy announcer becomes our parent
-// (graft without a message id, at its round) and the eager sender is pruned. At or below the
-// threshold the tree is left alone, so it does not flap over small latency differences.
-describe("PlumTree: tree optimisation swaps the parent only for an announcer more than 7 hops closer", () => {
+// Spec §5.3 (after the PlumTree paper, as iroh-gossip does it): a message that came along the
+// eager path in round r, while a lazy neighbour had announced it in round q with r − q at least
+// the threshold (7 hops), shows that the lazy link is the much shorter path. The lazy announcer
+// of the lowest round becomes our parent (graft without a message id, at its round) and the
+// eager sender is pruned. Below the threshold the tree is left alone, so it does not flap over
+// small differences.
+describe("PlumTree: tree optimisation swaps the parent only for an announcer at least 7 hops closer", () => {
   it("announced at round 2, received at round 10 (8 hops longer): graft the announcer, prune the sender", () => {
     const { plumTree, controls } = tree();
     plumTree.handleMessage(L1, { type: "ihave", entries: [[id, 2]] }, 10);
@@ -48,22 +49,44 @@ describe("PlumTree: tree optimisation swaps the parent only for an announcer mor
     expect(plumTree.lazyPeers).toContain(E);
   });
 
-  it("announced at round 3, received at round 10 (exactly 7 hops longer): nothing changes", () => {
+  it("announced at round 3, received at round 10 (exactly 7 hops longer): graft the announcer, prune the sender", () => {
     const { plumTree, controls } = tree();
     plumTree.handleMessage(L1, { type: "ihave", entries: [[id, 3]] }, 10);
+    plumTree.handleMessage(E, at(10), 20);
+    expect(controls()).toEqual([
+      { to: L1, message: { type: "graft", id: null, round: 3 } },
+      { to: E, message: { type: "prune" } },
+    ]);
+  });
+
+  it("announced at round 4, received at round 10 (6 hops longer): nothing changes", () => {
+    const { plumTree, controls } = tree();
+    plumTree.handleMessage(L1, { type: "ihave", entries: [[id, 4]] }, 10);
     plumTree.handleMessage(E, at(10), 20);
     expect(controls()).toEqual([]);
     expect(plumTree.eagerPeers).toContain(E);
     expect(plumTree.lazyPeers).toEqual([L1, L2]);
   });
 
-  it("of several announcers, one more than 7 hops closer is grafted and the others stay lazy", () => {
+  it("of several announcers, the one of the lowest round is grafted and the others stay lazy", () => {
     const { plumTree, controls } = tree();
     plumTree.handleMessage(L1, { type: "ihave", entries: [[id, 9]] }, 10);
     plumTree.handleMessage(L2, { type: "ihave", entries: [[id, 1]] }, 11);
     plumTree.handleMessage(E, at(10), 20);
     expect(controls()).toEqual([
       { to: L2, message: { type: "graft", id: null, round: 1 } },
+      { to: E, message: { type: "prune" } },
+    ]);
+    expect(plumTree.lazyPeers).toContain(L1);
+  });
+
+  it("the lowest round wins even when an earlier announcer is past the threshold too", () => {
+    const { plumTree, controls } = tree();
+    plumTree.handleMessage(L1, { type: "ihave", entries: [[id, 2]] }, 10);
+    plumTree.handleMessage(L2, { type: "ihave", entries: [[id, 0]] }, 11);
+    plumTree.handleMessage(E, at(10), 20);
+    expect(controls()).toEqual([
+      { to: L2, message: { type: "graft", id: null, round: 0 } },
       { to: E, message: { type: "prune" } },
     ]);
     expect(plumTree.lazyPeers).toContain(L1);
@@ -81,17 +104,17 @@ describe("PlumTree: tree optimisation swaps the parent only for an announcer mor
     expect(plumTree.lazyPeers).toContain(E);
   });
 
-  it("an announcement arriving after the message, exactly 7 hops closer, changes nothing", () => {
+  it("an announcement arriving after the message, 6 hops closer, changes nothing", () => {
     const { plumTree, controls } = tree();
     plumTree.handleMessage(E, at(10), 10);
-    plumTree.handleMessage(L1, { type: "ihave", entries: [[id, 3]] }, 20);
+    plumTree.handleMessage(L1, { type: "ihave", entries: [[id, 4]] }, 20);
     expect(controls()).toEqual([]);
     expect(plumTree.eagerPeers).toContain(E);
   });
 
-  it("the threshold is the configured one (2 hops: 3 hops longer already swaps)", () => {
+  it("the threshold is the configured one (2 hops: 2 hops longer already swaps)", () => {
     const { plumTree, controls } = tree({ optimizationThreshold: 2 });
-    plumTree.handleMessage(L1, { type: "ihave", entries: [[id, 7]] }, 10);
+    plumTree.handleMessage(L1, { type: "ihave", entries: [[id, 8]] }, 10);
     plumTree.handleMessage(E, at(10), 20);
     expect(controls().map((c) => [c.to, c.message.type])).toEqual([
       [L1, "graft"],
