@@ -101,8 +101,20 @@ export class GossipSimulator {
   readonly #options: Required<Omit<GossipSimulatorOptions, "onEvent" | "config" | "healer">> &
     Pick<GossipSimulatorOptions, "onEvent" | "config" | "healer">;
   #broadcasts = 0;
+  /** Nodes crashed so far (joins pick among the earlier nodes directly while none has). */
+  #failed = 0;
+  /**
+   * Link latencies by node-index pair, in front of the network's own map: its keys are built
+   * from two 64-character ids on every lookup, which at 10,000 nodes cost more than the protocol.
+   */
+  readonly #latencies = new Map<number, number>();
   /** Messages handed to the network, all kinds. */
   messagesSent = 0;
+  /**
+   * PlumTree control messages handed to the network: grafts asking for a missing message,
+   * grafts without an id (tree optimisation), prunes.
+   */
+  readonly controlsSent = { graftForMessage: 0, graftToOptimise: 0, prune: 0 };
 
   constructor(options: GossipSimulatorOptions) {
     this.#options = {
@@ -143,8 +155,17 @@ export class GossipSimulator {
     for (const node of this.nodes) {
       this.scheduler.schedule(node.index * this.#options.joinIntervalMs, () => {
         if (!node.alive) return;
-        const earlier = this.nodes.slice(0, node.index).filter((n) => n.alive);
-        const via = pick(this.#rng, earlier);
+        // While no node failed the earlier nodes are all alive: the same pick (one draw from
+        // the same range) without building the list, which made joins quadratic in N.
+        const via =
+          this.#failed === 0
+            ? node.index === 0
+              ? undefined
+              : this.nodes[this.#rng.int(node.index)]
+            : pick(
+                this.#rng,
+                this.nodes.slice(0, node.index).filter((n) => n.alive),
+              );
         if (via !== undefined) node.known.add(via.id);
         this.#apply(node, node.state.join(this.topic, via ? [via.id] : [], this.now()));
         if (this.#options.heal) this.#scheduleHeal(node);
@@ -178,6 +199,7 @@ export class GossipSimulator {
       live[j] = live[i] as SimGossipNode;
       live[i] = v;
       v.alive = false;
+      this.#failed++;
       this.network.setOnline(v.id, false);
       victims.push(v);
     }
@@ -236,43 +258,40 @@ export class GossipSimulator {
    * the fastest path (Dijkstra over link latencies); failed nodes receive but do not forward.
    */
   flood(origin: SimGossipNode): BroadcastReport {
-    const dist = new Map<SimGossipNode, { at: number; hops: number }>([
-      [origin, { at: 0, hops: 0 }],
-    ]);
+    const at = new Map<SimGossipNode, number>([[origin, 0]]);
+    const hops = new Map<SimGossipNode, number>([[origin, 0]]);
     const done = new Set<SimGossipNode>();
     let messages = 0;
-    // Small N: a linear scan for the minimum is fast enough and keeps this simple.
-    const frontier = new Set<SimGossipNode>([origin]);
-    while (frontier.size > 0) {
-      let best: SimGossipNode | undefined;
-      for (const n of frontier) {
-        if (best === undefined || (dist.get(n)?.at ?? 0) < (dist.get(best)?.at ?? 0)) best = n;
-      }
-      const node = best as SimGossipNode;
-      frontier.delete(node);
+    // Dijkstra with a binary heap of (time, node); stale entries are skipped when popped.
+    const heap = new MinHeap<SimGossipNode>();
+    heap.push(0, origin);
+    for (let entry = heap.pop(); entry !== undefined; entry = heap.pop()) {
+      const [time, node] = entry;
+      if (done.has(node) || time > (at.get(node) as number)) continue;
       done.add(node);
       if (!node.alive) continue;
-      const here = dist.get(node) as { at: number; hops: number };
+      const here = hops.get(node) as number;
       for (const peer of this.neighbours(node)) {
         messages++;
         const next = this.#byId.get(peer) as SimGossipNode;
         if (done.has(next)) continue;
-        const at = here.at + this.#linkLatency(node, next);
-        const known = dist.get(next);
-        if (known === undefined || at < known.at) {
-          dist.set(next, { at, hops: here.hops + 1 });
-          frontier.add(next);
+        const arrival = time + this.#linkLatency(node, next);
+        const known = at.get(next);
+        if (known === undefined || arrival < known) {
+          at.set(next, arrival);
+          hops.set(next, here + 1);
+          heap.push(arrival, next);
         }
       }
     }
     // Each forwarder skips the node it got the message from.
-    messages -= [...done].filter((n) => n !== origin && n.alive).length;
+    for (const n of done) if (n !== origin && n.alive) messages--;
     let delivered = 0;
     let ldh = 0;
-    for (const [n, d] of dist) {
+    for (const [n, h] of hops) {
       if (!n.alive) continue;
       delivered++;
-      ldh = Math.max(ldh, d.hops);
+      ldh = Math.max(ldh, h);
     }
     const live = this.live.length;
     return {
@@ -413,6 +432,11 @@ export class GossipSimulator {
           if (body.type === "gossip") {
             const key = messageKey(body.id);
             this.#payloads.set(key, (this.#payloads.get(key) ?? 0) + 1);
+          } else if (body.type === "graft") {
+            if (body.id === null) this.controlsSent.graftToOptimise++;
+            else this.controlsSent.graftForMessage++;
+          } else if (body.type === "prune") {
+            this.controlsSent.prune++;
           }
           const to = this.#byId.get(o.to);
           if (to === undefined) break;
@@ -447,6 +471,63 @@ export class GossipSimulator {
   }
 
   #linkLatency(a: SimGossipNode, b: SimGossipNode): number {
-    return this.network.linkLatency(a.id, b.id);
+    const n = this.nodes.length;
+    const key = a.index < b.index ? a.index * n + b.index : b.index * n + a.index;
+    let ms = this.#latencies.get(key);
+    if (ms === undefined) {
+      ms = this.network.linkLatency(a.id, b.id);
+      this.#latencies.set(key, ms);
+    }
+    return ms;
+  }
+}
+
+/** A binary min-heap of (key, value) pairs; ties in no particular order. */
+class MinHeap<T> {
+  readonly #keys: number[] = [];
+  readonly #values: T[] = [];
+
+  push(key: number, value: T): void {
+    const keys = this.#keys;
+    const values = this.#values;
+    let i = keys.length;
+    keys.push(key);
+    values.push(value);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if ((keys[parent] as number) <= key) break;
+      keys[i] = keys[parent] as number;
+      values[i] = values[parent] as T;
+      i = parent;
+    }
+    keys[i] = key;
+    values[i] = value;
+  }
+
+  pop(): [number, T] | undefined {
+    const keys = this.#keys;
+    const values = this.#values;
+    if (keys.length === 0) return undefined;
+    const top: [number, T] = [keys[0] as number, values[0] as T];
+    const lastKey = keys.pop() as number;
+    const lastValue = values.pop() as T;
+    const size = keys.length;
+    if (size > 0) {
+      let i = 0;
+      for (;;) {
+        const left = 2 * i + 1;
+        if (left >= size) break;
+        const right = left + 1;
+        const child =
+          right < size && (keys[right] as number) < (keys[left] as number) ? right : left;
+        if ((keys[child] as number) >= lastKey) break;
+        keys[i] = keys[child] as number;
+        values[i] = values[child] as T;
+        i = child;
+      }
+      keys[i] = lastKey;
+      values[i] = lastValue;
+    }
+    return top;
   }
 }
