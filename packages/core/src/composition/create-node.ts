@@ -5,6 +5,7 @@ import { Identity } from "../identity/identity.ts";
 import { systemRuntime } from "../runtime/runtime.ts";
 import { MemoryLogStore, MemoryTopicStore } from "../sync/store/memory.ts";
 import { SyncService } from "../sync/sync-service.ts";
+import { LifecycleRecovery } from "./lifecycle-recovery.ts";
 import type {
   CreateNodeOptions,
   NodeAddressBook,
@@ -17,7 +18,7 @@ import { P2pandaNode, type ServiceSlot } from "./p2panda-node.ts";
 import { ServiceSupervisor } from "./service-supervisor.ts";
 
 /** Names of the built-in services; an app's own service may not take one. */
-export const BUILT_IN_SERVICES = ["discovery", "gossip", "sync"] as const;
+export const BUILT_IN_SERVICES = ["discovery", "gossip", "sync", "lifecycle"] as const;
 
 /**
  * The composition root: makes a node from one options object, wiring identity → address book →
@@ -135,6 +136,25 @@ export async function createNode<
             signer: identity,
             logStore,
             topicStore,
+          }),
+      });
+    }
+    const lifecycleOptions = options.lifecycle ?? false;
+    if (lifecycleOptions !== false) {
+      const builtOn = slots.map((slot) => slot.name).filter((n) => n !== "sync");
+      slots.push({
+        name: "lifecycle",
+        dependsOn: builtOn,
+        create: (serviceOf) =>
+          new LifecycleRecovery({
+            ...lifecycleOptions,
+            endpoint,
+            addressBook,
+            runtime,
+            discovery: builtOn.includes("discovery")
+              ? (serviceOf("discovery") as DiscoveryService)
+              : undefined,
+            gossip: builtOn.includes("gossip") ? (serviceOf("gossip") as GossipService) : undefined,
           }),
       });
     }

@@ -15,6 +15,7 @@ import type { LogSyncProtocolOptions } from "../sync/log-sync-protocol.ts";
 import type { LogStore } from "../sync/store/log-store.ts";
 import type { TopicStore } from "../sync/store/topic-store.ts";
 import type { SyncServiceBaseOptions } from "../sync/sync-service.ts";
+import type { NodeLifecycleOptions } from "./lifecycle-recovery.ts";
 import type { SupervisorConfig } from "./service-supervisor.ts";
 
 /**
@@ -141,6 +142,13 @@ export interface CreateNodeOptions<
   readonly gossip?: false | NodeGossipOptions;
   /** Log sync on topics; on unless `false` (needs gossip). */
   readonly sync?: false | NodeSyncOptions;
+  /**
+   * Lifecycle recovery (`LifecycleRecovery`): pauses the walkers while the page is offline,
+   * frozen or in the bfcache, and on return (and when a bootstrap connection drops) reconnects
+   * to the bootstraps, heals the overlays and resets the walkers. Off unless given;
+   * `createBrowserNode` turns it on with the page's signals.
+   */
+  readonly lifecycle?: false | NodeLifecycleOptions;
   /** The app's own services, started after the built-in ones in the order given. */
   readonly services?: NodeServiceFactories<S, E, B>;
   /** Restart backoff of failed services (1 s doubling to 30 s). */

@@ -12,7 +12,8 @@ import type { ScheduledTimer } from "../runtime/timers.ts";
 import type { SyncServiceEvent } from "../sync/service-events.ts";
 import type { SyncService } from "../sync/sync-service.ts";
 import { NodeServiceStartError, reasonOf } from "./errors.ts";
-import type { NodeSupervisionEvent } from "./events.ts";
+import type { NodeLifecycleEvent, NodeSupervisionEvent } from "./events.ts";
+import type { LifecycleRecovery } from "./lifecycle-recovery.ts";
 import type {
   NodeAddressBook,
   NodeEndpoint,
@@ -27,7 +28,8 @@ export type NodeEvent =
   | DiscoveryEvent
   | GossipServiceEvent
   | SyncServiceEvent
-  | NodeSupervisionEvent;
+  | NodeSupervisionEvent
+  | NodeLifecycleEvent;
 
 /** The node was asked for a built-in service it was created without (`gossip: false`, …). */
 export class NodeServiceDisabledError extends P2pandaError {
@@ -147,6 +149,11 @@ export class P2pandaNode<
   /** @throws NodeServiceDisabledError if the node was created with `sync: false`. */
   get sync(): SyncService {
     return this.#builtIn("sync") as SyncService;
+  }
+
+  /** @throws NodeServiceDisabledError if the node was created without `lifecycle`. */
+  get lifecycle(): LifecycleRecovery {
+    return this.#builtIn("lifecycle") as LifecycleRecovery;
   }
 
   /** Whether the node runs the service named `name` (built-in or the app's). */

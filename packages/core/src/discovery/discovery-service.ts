@@ -170,6 +170,8 @@ export class DiscoveryService implements Startable {
   readonly #retryStaleAfterMs: number;
   readonly #referMembers: boolean;
   #running = false;
+  /** Timers that fired while paused, run on resume. */
+  #held: DiscoveryTimer[] | undefined;
 
   constructor(options: DiscoveryServiceOptions) {
     this.#endpoint = options.endpoint;
@@ -289,6 +291,33 @@ export class DiscoveryService implements Startable {
     this.#apply(this.#manager.resetWalkers());
   }
 
+  /** Whether walking is paused ({@link DiscoveryService.pause}). */
+  get paused(): boolean {
+    return this.#held !== undefined;
+  }
+
+  /**
+   * Stops walking until {@link DiscoveryService.resume}: a timer that fires meanwhile (a walker's
+   * next step, a session timeout) is held, not run. A page that is offline or frozen would only
+   * fail its dials and mark every node it tried as stale. Sessions others open with us are still
+   * accepted. Idempotent.
+   */
+  pause(): void {
+    this.#held ??= [];
+  }
+
+  /**
+   * Walks again: runs the timers held while paused, then sends every walker back to a
+   * bootstrap node (what they knew of the network may be out of date). No-op unless paused.
+   */
+  resume(): void {
+    const held = this.#held;
+    if (held === undefined) return;
+    this.#held = undefined;
+    for (const timer of held) this.#setTimer(timer, 0);
+    this.resetWalkers();
+  }
+
   /**
    * Stops walking, aborts running sessions, clears timers and completes `events$` and
    * `walkers$`. Idempotent and final.
@@ -345,6 +374,10 @@ export class DiscoveryService implements Startable {
       this.#timerSource.after(delayMs, () => {
         this.#timers.delete(key);
         if (!this.#running) return;
+        if (this.#held !== undefined) {
+          this.#held.push(timer);
+          return;
+        }
         // A node known only by its id (from a topic list, before any signed address of it
         // arrived) cannot be dialled: walking to it would only fail, again and again.
         const nodes = this.#book

@@ -447,6 +447,18 @@ export class GossipService implements Startable {
     return [...fresh, ...stale].map((n) => n.nodeId);
   }
 
+  /**
+   * Asks every known co-topic peer again now, as if none had failed before, to fill the
+   * overlays: what lifecycle recovery does when the node comes back from being offline or
+   * frozen (its neighbours are gone, and the healer's backoff could otherwise keep it waiting
+   * up to 30 s). Sync follows the new neighbours and catches up. No-op unless running.
+   */
+  healNow(): void {
+    if (!this.#running || this.#stopping) return;
+    this.#healer.retryAllNow();
+    this.#healOverlays();
+  }
+
   /** Closes links no overlay needs that have been idle too long, then heals the overlays. */
   #heal(): void {
     if (!this.#running) return;

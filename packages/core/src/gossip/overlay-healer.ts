@@ -115,6 +115,14 @@ export class OverlayHealer {
     this.#attempts.get(topic)?.delete(peer);
   }
 
+  /**
+   * Every peer is due again now, its backoff started over: after the node was offline or
+   * frozen, the failures that grew the backoff say nothing about the peers any more.
+   */
+  retryAllNow(): void {
+    this.#attempts.clear();
+  }
+
   /** The overlay was left: forget its attempts. */
   forget(topic: Topic): void {
     this.#attempts.delete(topic);

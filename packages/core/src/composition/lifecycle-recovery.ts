@@ -1,0 +1,180 @@
+import { EventStream } from "@p2panda-web/events";
+import type { Observable, Subscription } from "rxjs";
+import type { DiscoveryService } from "../discovery/discovery-service.ts";
+import type { GossipService } from "../gossip/gossip-service.ts";
+import type { NodeId } from "../ids/node-id.ts";
+import type { Runtime } from "../runtime/runtime.ts";
+import type { ScheduledTimer } from "../runtime/timers.ts";
+import type { NodeLifecycleEvent } from "./events.ts";
+import type { NodeAddressBook, NodeEndpoint } from "./node-options.ts";
+import {
+  PageLifecycle,
+  type PageLifecycleInput,
+  type PageLifecycleOutput,
+  type ReconnectConfig,
+} from "./page-lifecycle.ts";
+import type { PageSignals } from "./page-signals.ts";
+
+/** Options of lifecycle recovery inside a node (`createNode`'s `lifecycle`). */
+export interface NodeLifecycleOptions {
+  /**
+   * The page's signals (`browserPageSignals()`); without them only lost bootstrap connections
+   * are recovered.
+   */
+  readonly signals?: PageSignals;
+  /** Backoff of bootstrap reconnects (250 ms, doubling, at most 30 s). */
+  readonly reconnect?: Partial<ReconnectConfig>;
+}
+
+/** What {@link LifecycleRecovery} works on. */
+export interface LifecycleRecoveryOptions extends NodeLifecycleOptions {
+  /** Dials through `dial` (the libp2p endpoint has it); connections seen on `events$`. */
+  readonly endpoint: NodeEndpoint & { dial?(node: NodeId): Promise<void> };
+  /** Where the bootstrap nodes are (`bootstrap: true`). */
+  readonly addressBook: Pick<NodeAddressBook, "nodeInfo" | "allNodeInfos">;
+  readonly discovery?: DiscoveryService;
+  readonly gossip?: GossipService;
+  readonly runtime: Runtime;
+}
+
+/**
+ * Keeps a node going through what a browser page lives through, with no help from the app:
+ * offline, frozen or in the back/forward cache it pauses its walkers; back again it dials its
+ * bootstrap nodes (which gives it its relay reservation back), heals its overlays at once (sync
+ * follows the neighbours and catches up) and resets its walkers; a bootstrap connection that
+ * drops (a restarting bootstrap) is redialled with backoff, the first time after 250 ms.
+ * The decisions are {@link PageLifecycle}'s; this runs them. Every transition is an event.
+ */
+export class LifecycleRecovery {
+  readonly #options: LifecycleRecoveryOptions;
+  readonly #machine: PageLifecycle;
+  readonly #events: EventStream<NodeLifecycleEvent>;
+  readonly #timers = new Map<NodeId, ScheduledTimer>();
+  /** Bootstraps connected at some point of this run: the ones a reconnect is worth it for. */
+  readonly #seen = new Set<NodeId>();
+  #subscription: Subscription | undefined;
+  #unsubscribeSignals: (() => void) | undefined;
+  #running = false;
+
+  constructor(options: LifecycleRecoveryOptions) {
+    this.#options = options;
+    this.#machine = new PageLifecycle(options.reconnect, { online: options.signals?.online });
+    this.#events = new EventStream<NodeLifecycleEvent>(() => options.runtime.clock.now());
+  }
+
+  /** Page signals, pauses, resumes and bootstrap reconnects; completes on stop. */
+  get events$(): Observable<NodeLifecycleEvent> {
+    return this.#events.events$;
+  }
+
+  /** Whether the node's background work is paused now (offline, frozen, in the bfcache). */
+  get paused(): boolean {
+    return this.#machine.paused;
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    const { endpoint, signals } = this.#options;
+    for (const info of this.#options.addressBook.allNodeInfos()) {
+      if (info.bootstrap && endpoint.isConnected?.(info.nodeId) === true)
+        this.#seen.add(info.nodeId);
+    }
+    this.#subscription = endpoint.events$?.subscribe((event) => {
+      if (
+        event.type !== "endpoint:connection-opened" &&
+        event.type !== "endpoint:connection-closed"
+      )
+        return;
+      if (event.limited || this.#options.addressBook.nodeInfo(event.remote)?.bootstrap !== true)
+        return;
+      if (event.type === "endpoint:connection-opened") {
+        this.#seen.add(event.remote);
+        this.#input({ type: "bootstrap-connected", node: event.remote });
+      } else if (endpoint.isConnected?.(event.remote) !== true) {
+        this.#input({ type: "bootstrap-lost", node: event.remote });
+      }
+    });
+    this.#unsubscribeSignals = signals?.subscribe((signal) =>
+      this.#input({ type: "signal", signal }),
+    );
+    this.#apply(this.#machine.start(this.#options.runtime.clock.now()));
+  }
+
+  stop(): void {
+    this.#running = false;
+    this.#subscription?.unsubscribe();
+    this.#unsubscribeSignals?.();
+    for (const timer of this.#timers.values()) timer.cancel();
+    this.#timers.clear();
+    this.#events.complete();
+  }
+
+  #input(input: PageLifecycleInput): void {
+    if (!this.#running) return;
+    this.#apply(this.#machine.handle(input, this.#options.runtime.clock.now()));
+  }
+
+  #apply(outputs: readonly PageLifecycleOutput[]): void {
+    for (const output of outputs) {
+      switch (output.type) {
+        case "pause":
+          this.#options.discovery?.pause();
+          break;
+        case "recover":
+          this.#recover();
+          break;
+        case "dial-bootstrap":
+          this.#dial(output.node);
+          break;
+        case "set-timer": {
+          this.#timers.get(output.node)?.cancel();
+          const node = output.node;
+          this.#timers.set(
+            node,
+            this.#options.runtime.timers.after(output.delayMs, () => {
+              this.#timers.delete(node);
+              this.#input({ type: "reconnect-due", node });
+            }),
+          );
+          break;
+        }
+        case "cancel-timer":
+          this.#timers.get(output.node)?.cancel();
+          this.#timers.delete(output.node);
+          break;
+        case "event":
+          this.#events.emit(output.event);
+          break;
+      }
+    }
+  }
+
+  #recover(): void {
+    const { discovery, gossip } = this.#options;
+    // Bootstraps first: their connection brings the relay reservation back, which the others
+    // need to reach us; the walkers start from them too.
+    const bootstraps = this.#options.addressBook
+      .allNodeInfos()
+      .filter((info) => info.bootstrap)
+      .map((info) => info.nodeId);
+    const worthIt = bootstraps.filter((node) => this.#seen.has(node));
+    for (const node of worthIt.length > 0 ? worthIt : bootstraps) this.#dial(node);
+    gossip?.healNow();
+    discovery?.resume();
+  }
+
+  #dial(node: NodeId): void {
+    const { endpoint } = this.#options;
+    if (endpoint.dial === undefined) return;
+    endpoint.dial(node).then(
+      () => {
+        // Already open (no connection-opened event comes): connected all the same.
+        if (endpoint.isConnected?.(node) !== false) {
+          this.#input({ type: "bootstrap-connected", node });
+        }
+      },
+      () => this.#input({ type: "bootstrap-dial-failed", node }),
+    );
+  }
+}
