@@ -5,11 +5,16 @@
 // tab takes slot 0 and gets the same node id on every reload; a second tab of the same profile
 // finds slot 0 locked and takes slot 1 (its own identity, and with it its own stores), and so on.
 //
-// The key is stored as its 32-byte Ed25519 seed, not as a non-extractable WebCrypto key:
-// libp2p signs its Noise handshakes and peer records with a `PrivateKey` that must expose its
-// raw bytes (`PrivateKey.raw`, the seed ‖ public key), which a non-extractable `CryptoKey`
-// cannot give. The seed sits in IndexedDB like the logs: readable by the origin's own scripts,
-// not by other origins.
+// The key is stored as its 32-byte Ed25519 seed, not as a non-extractable WebCrypto key, even
+// where the browser has one (Chromium does: `crypto.subtle.generateKey({ name: "Ed25519" },
+// false, ["sign", "verify"])` works there, checked in e2e/lifecycle.spec.ts). Such a key would
+// keep the seed out of reach of a script injected into the origin, but the node could not use
+// it: libp2p signs its Noise handshakes and peer records with a `PrivateKey` whose `raw` bytes
+// (the seed ‖ public key) it reads synchronously, and our operations are signed through the
+// synchronous `Identity` of @noble/ed25519. An async signing path through `Identity` would not
+// reach libp2p's handshake, so the node would still need the seed. The seed sits in IndexedDB
+// like the logs: readable by the origin's own scripts (which can also read and write every log
+// the node keeps), not by other origins; the logs are as exposed as the key.
 import { Identity, openIndexedDb, type Topic } from "@p2panda-web/core";
 import { topicStorageKey } from "./store-names.ts";
 
@@ -174,14 +179,24 @@ function request<T>(
  *
  * @throws the browser's error when IndexedDB cannot be opened or written.
  */
-export async function acquireStoredIdentity(
-  options: StoredIdentityOptions,
+export function acquireStoredIdentity(options: StoredIdentityOptions): Promise<StoredIdentity> {
+  return acquireIdentityOfScope(`${options.namespace}/${topicStorageKey(options.topic)}`, options);
+}
+
+/**
+ * {@link acquireStoredIdentity} for any `scope` (a node's store names, say): the lowest free of
+ * its `maxSlots` slots (default 8), or an identity that is not kept.
+ *
+ * @throws the browser's error when IndexedDB cannot be opened or written.
+ */
+export async function acquireIdentityOfScope(
+  scope: string,
+  options: Pick<StoredIdentityOptions, "indexedDB" | "locks" | "maxSlots"> = {},
 ): Promise<StoredIdentity> {
   const locks = options.locks ?? defaultIdentityLocks();
   const factory = options.indexedDB ?? (globalThis.indexedDB as IDBFactory | undefined);
   // No IndexedDB (a runtime without it): nothing can be kept, so nothing is locked either.
   if (factory === undefined) return notKept();
-  const scope = `${options.namespace}/${topicStorageKey(options.topic)}`;
   const maxSlots = options.maxSlots ?? 8;
   for (let slot = 0; slot < maxSlots; slot++) {
     const release = await locks.tryAcquire(

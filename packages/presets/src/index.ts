@@ -11,6 +11,7 @@ export {
   createBrowserNode,
 } from "./browser-node.ts";
 export {
+  acquireIdentityOfScope,
   acquireStoredIdentity,
   defaultIdentityLocks,
   IDENTITY_DATABASE,

@@ -32,4 +32,31 @@ describe("createBrowserNode", () => {
     await node.stop();
     expect((await indexedDB.databases()).length).toBe(before);
   });
+
+  it("keeps its node id across a reload when no identity is given (the key is stored)", async () => {
+    const storage = { addressBook: `book-${counter}`, logs: `logs-${counter++}` };
+    const first = await createBrowserNode({ storage, discovery: false });
+    const nodeId = first.identity.nodeId;
+    // While it runs, a second node on the same stores cannot take its key.
+    const second = await createBrowserNode({ storage, discovery: false, sync: false });
+    expect(second.identity.nodeId).not.toBe(nodeId);
+    await second.stop();
+    await first.stop();
+    const again = await createBrowserNode({ storage, discovery: false });
+    expect(again.identity.nodeId).toBe(nodeId);
+    await again.stop();
+    const other = await createBrowserNode({
+      storage: { addressBook: `book-${counter}`, logs: `logs-${counter++}` },
+      discovery: false,
+    });
+    expect(other.identity.nodeId).not.toBe(nodeId);
+    await other.stop();
+  });
+
+  it("runs lifecycle recovery", async () => {
+    const node = await createBrowserNode({ storage: "memory", discovery: false });
+    expect(node.has("lifecycle")).toBe(true);
+    expect(node.lifecycle.paused).toBe(false);
+    await node.stop();
+  });
 });

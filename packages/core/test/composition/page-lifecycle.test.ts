@@ -1,0 +1,141 @@
+import { describe, expect, it } from "vitest";
+import {
+  PageLifecycle,
+  type PageLifecycleOutput,
+  type PageSignal,
+} from "../../src/composition/page-lifecycle.ts";
+import { NodeId } from "../../src/ids/node-id.ts";
+
+const BOOTSTRAP = NodeId.fromBytes(new Uint8Array(32).fill(7));
+
+function signal(machine: PageLifecycle, s: PageSignal, now: number): PageLifecycleOutput[] {
+  return machine.handle({ type: "signal", signal: s }, now);
+}
+
+function kinds(outputs: readonly PageLifecycleOutput[]): string[] {
+  return outputs.map((o) => (o.type === "event" ? o.event.type : o.type));
+}
+
+describe("PageLifecycle: pausing and resuming", () => {
+  it.each([
+    ["offline", { type: "offline" }, { type: "online" }],
+    ["frozen", { type: "frozen" }, { type: "resumed" }],
+    ["bfcache", { type: "pagehide", persisted: true }, { type: "pageshow", persisted: true }],
+  ] as const)(
+    "%s pauses, and its return recovers with the time it was paused",
+    (reason, away, back) => {
+      const machine = new PageLifecycle();
+      expect(kinds(signal(machine, away, 1_000))).toEqual([
+        "node:page-signal",
+        "pause",
+        "node:paused",
+      ]);
+      expect(machine.pauseReasons).toEqual([reason]);
+      const out = signal(machine, back, 31_000);
+      expect(kinds(out)).toEqual(["node:page-signal", "node:resumed", "recover"]);
+      expect(out[1]).toMatchObject({ event: { reason, pausedMs: 30_000 } });
+      expect(machine.paused).toBe(false);
+    },
+  );
+
+  it("stays paused until every reason is gone (frozen while offline)", () => {
+    const machine = new PageLifecycle();
+    signal(machine, { type: "offline" }, 0);
+    expect(kinds(signal(machine, { type: "frozen" }, 10))).toEqual(["node:page-signal"]);
+    expect(kinds(signal(machine, { type: "online" }, 20))).toEqual(["node:page-signal"]);
+    expect(machine.pauseReasons).toEqual(["frozen"]);
+    expect(kinds(signal(machine, { type: "resumed" }, 50))).toContain("recover");
+  });
+
+  it("a pagehide into no bfcache (the page unloads) pauses nothing", () => {
+    const machine = new PageLifecycle();
+    expect(kinds(signal(machine, { type: "pagehide", persisted: false }, 0))).toEqual([
+      "node:page-signal",
+    ]);
+    expect(machine.paused).toBe(false);
+  });
+
+  it("a node created offline starts paused", () => {
+    const machine = new PageLifecycle({}, { online: false });
+    expect(kinds(machine.start(0))).toEqual(["pause", "node:paused"]);
+    expect(kinds(new PageLifecycle().start(0))).toEqual([]);
+  });
+
+  it("hiding pauses nothing; becoming visible again catches up", () => {
+    const machine = new PageLifecycle();
+    expect(kinds(signal(machine, { type: "hidden" }, 0))).toEqual(["node:page-signal"]);
+    const out = signal(machine, { type: "visible" }, 120_000);
+    expect(kinds(out)).toEqual(["node:page-signal", "node:resumed", "recover"]);
+    expect(out[1]).toMatchObject({ event: { reason: "visible", pausedMs: 120_000 } });
+    // Visible without having been hidden: nothing to catch up on.
+    expect(kinds(signal(machine, { type: "visible" }, 120_001))).toEqual(["node:page-signal"]);
+  });
+});
+
+describe("PageLifecycle: a lost bootstrap is redialled with backoff", () => {
+  function lose(machine: PageLifecycle, now: number): PageLifecycleOutput[] {
+    return machine.handle({ type: "bootstrap-lost", node: BOOTSTRAP }, now);
+  }
+  const due = (machine: PageLifecycle, now: number) =>
+    machine.handle({ type: "reconnect-due", node: BOOTSTRAP }, now);
+  const failed = (machine: PageLifecycle, now: number) =>
+    machine.handle({ type: "bootstrap-dial-failed", node: BOOTSTRAP }, now);
+  const delayOf = (outputs: readonly PageLifecycleOutput[]) =>
+    outputs.find((o) => o.type === "set-timer")?.type === "set-timer"
+      ? (outputs.find((o) => o.type === "set-timer") as { delayMs: number }).delayMs
+      : undefined;
+
+  it("first after 250 ms, then doubling up to 30 s", () => {
+    const machine = new PageLifecycle();
+    const delays = [delayOf(lose(machine, 0))];
+    for (let i = 0; i < 9; i++) {
+      expect(due(machine, 0)).toEqual([{ type: "dial-bootstrap", node: BOOTSTRAP }]);
+      delays.push(delayOf(failed(machine, 0)));
+    }
+    expect(delays).toEqual([250, 500, 1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000]);
+  });
+
+  it("a second loss report while a reconnect is pending starts no second one", () => {
+    const machine = new PageLifecycle();
+    expect(kinds(lose(machine, 0))).toEqual(["set-timer", "node:bootstrap-reconnect-scheduled"]);
+    expect(lose(machine, 10)).toEqual([]);
+  });
+
+  it("connected again: the timer is cancelled and the outage reported", () => {
+    const machine = new PageLifecycle();
+    lose(machine, 1_000);
+    due(machine, 1_250);
+    const out = machine.handle({ type: "bootstrap-connected", node: BOOTSTRAP }, 1_400);
+    expect(out).toEqual([
+      { type: "cancel-timer", node: BOOTSTRAP },
+      {
+        type: "event",
+        event: { type: "node:bootstrap-reconnected", node: BOOTSTRAP, afterMs: 400 },
+      },
+    ]);
+    expect(machine.lostBootstraps).toEqual([]);
+    // The next loss starts short again.
+    expect(delayOf(lose(machine, 2_000))).toBe(250);
+  });
+
+  it("nothing is dialled while paused; the resume dials and starts the backoff over", () => {
+    const machine = new PageLifecycle();
+    lose(machine, 0);
+    due(machine, 250);
+    failed(machine, 300);
+    // Paused: the pending timer is cancelled, a due one or a failure dials nothing.
+    expect(kinds(signal(machine, { type: "offline" }, 400))).toContain("cancel-timer");
+    expect(due(machine, 800)).toEqual([]);
+    expect(failed(machine, 900)).toEqual([]);
+    expect(lose(machine, 1_000)).toEqual([]);
+    expect(kinds(signal(machine, { type: "online" }, 5_000))).toContain("recover");
+    // The resume's own dial fails: short again.
+    expect(delayOf(failed(machine, 5_100))).toBe(250);
+  });
+
+  it("a failed resume dial to a bootstrap not known lost schedules a reconnect", () => {
+    const machine = new PageLifecycle();
+    expect(delayOf(failed(machine, 0))).toBe(250);
+    expect(machine.lostBootstraps).toEqual([BOOTSTRAP]);
+  });
+});
