@@ -1,0 +1,173 @@
+// LifecycleRecovery carries out PageLifecycle's decisions: these tests drive it with manual page
+// signals and a scripted endpoint on virtual time, and check what it does to the endpoint,
+// discovery and gossip.
+import { Subject } from "rxjs";
+import { describe, expect, it } from "vitest";
+import type { NodeLifecycleEvent } from "../../src/composition/events.ts";
+import { LifecycleRecovery } from "../../src/composition/lifecycle-recovery.ts";
+import { ManualPageSignals } from "../../src/composition/page-signals.ts";
+import type { DiscoveryService } from "../../src/discovery/discovery-service.ts";
+import type { EndpointEvent } from "../../src/endpoint/events.ts";
+import type { GossipService } from "../../src/gossip/gossip-service.ts";
+import { NodeId } from "../../src/ids/node-id.ts";
+import { createNodeInfo, type NodeInfo } from "../../src/records/node-info.ts";
+import { VirtualRuntime } from "../../src/runtime/runtime.ts";
+
+const ME = NodeId.fromBytes(new Uint8Array(32).fill(1));
+const BOOTSTRAP = NodeId.fromBytes(new Uint8Array(32).fill(2));
+const PEER = NodeId.fromBytes(new Uint8Array(32).fill(3));
+
+function setUp(options: { online?: boolean } = {}) {
+  const runtime = new VirtualRuntime();
+  const events = new Subject<EndpointEvent>();
+  const connected = new Set<NodeId>([BOOTSTRAP]);
+  const dials: { node: NodeId; at: number }[] = [];
+  let answer = false;
+  const infos = new Map<NodeId, NodeInfo>([
+    [BOOTSTRAP, createNodeInfo(BOOTSTRAP, { bootstrap: true })],
+    [PEER, createNodeInfo(PEER)],
+  ]);
+  const calls: string[] = [];
+  const signals = new ManualPageSignals({ online: options.online ?? true });
+  const recovery = new LifecycleRecovery({
+    runtime,
+    signals,
+    endpoint: {
+      nodeId: ME,
+      events$: events,
+      accept: () => {},
+      connect: () => Promise.reject(new Error("unused")),
+      isConnected: (node) => connected.has(node),
+      dial: async (node) => {
+        dials.push({ node, at: runtime.now() });
+        if (!answer) throw new Error("refused");
+        connected.add(node);
+        events.next(connection("endpoint:connection-opened", node, runtime.now()));
+      },
+    },
+    addressBook: { nodeInfo: (id) => infos.get(id), allNodeInfos: () => [...infos.values()] },
+    discovery: {
+      pause: () => calls.push("discovery.pause"),
+      resume: () => calls.push("discovery.resume"),
+    } as unknown as DiscoveryService,
+    gossip: { healNow: () => calls.push("gossip.healNow") } as unknown as GossipService,
+  });
+  const seen: NodeLifecycleEvent[] = [];
+  recovery.events$.subscribe((event) => seen.push(event));
+  return {
+    runtime,
+    recovery,
+    signals,
+    calls,
+    dials,
+    seen,
+    answer: (yes: boolean) => {
+      answer = yes;
+    },
+    lose(node: NodeId) {
+      connected.delete(node);
+      events.next(connection("endpoint:connection-closed", node, runtime.now()));
+    },
+  };
+}
+
+function connection(
+  type: "endpoint:connection-opened" | "endpoint:connection-closed",
+  remote: NodeId,
+  at: number,
+): EndpointEvent {
+  return {
+    type,
+    at,
+    remote,
+    transport: "websockets",
+    direction: "outbound",
+    limited: false,
+    remoteAddress: "/ip4/127.0.0.1/tcp/1/ws",
+  } as EndpointEvent;
+}
+
+const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+describe("LifecycleRecovery", () => {
+  it("redials a lost bootstrap after 250 ms, then 500 ms, and reports the reconnect", async () => {
+    const t = setUp();
+    t.recovery.start();
+    t.lose(BOOTSTRAP);
+    await t.runtime.advance(249);
+    expect(t.dials).toEqual([]);
+    await t.runtime.advance(1);
+    await flush();
+    expect(t.dials).toEqual([{ node: BOOTSTRAP, at: 250 }]);
+    t.answer(true);
+    await t.runtime.advance(500);
+    await flush();
+    expect(t.dials.map((d) => d.at)).toEqual([250, 750]);
+    expect(t.seen.map((e) => e.type)).toEqual([
+      "node:bootstrap-reconnect-scheduled",
+      "node:bootstrap-reconnect-scheduled",
+      "node:bootstrap-reconnected",
+    ]);
+    expect(t.seen.at(-1)).toMatchObject({ node: BOOTSTRAP, afterMs: 750 });
+    // Connected: no more dials.
+    await t.runtime.advance(60_000);
+    expect(t.dials).toHaveLength(2);
+    t.recovery.stop();
+  });
+
+  it("a peer that is not a bootstrap is left to gossip", async () => {
+    const t = setUp();
+    t.recovery.start();
+    t.lose(PEER);
+    await t.runtime.advance(10_000);
+    expect(t.dials).toEqual([]);
+    expect(t.seen).toEqual([]);
+    t.recovery.stop();
+  });
+
+  it("offline pauses the walkers and dials nothing; online dials, heals and walks again", async () => {
+    const t = setUp();
+    t.recovery.start();
+    t.signals.emit({ type: "offline" });
+    expect(t.calls).toEqual(["discovery.pause"]);
+    t.lose(BOOTSTRAP);
+    await t.runtime.advance(30_000);
+    expect(t.dials).toEqual([]);
+    t.answer(true);
+    t.signals.emit({ type: "online" });
+    await flush();
+    expect(t.calls).toEqual(["discovery.pause", "gossip.healNow", "discovery.resume"]);
+    expect(t.dials).toEqual([{ node: BOOTSTRAP, at: 30_000 }]);
+    expect(t.seen.map((e) => e.type)).toEqual([
+      "node:page-signal",
+      "node:paused",
+      "node:page-signal",
+      "node:resumed",
+      "node:bootstrap-reconnected",
+    ]);
+    expect(t.recovery.paused).toBe(false);
+    t.recovery.stop();
+  });
+
+  it("a node created offline starts with its walkers paused", () => {
+    const t = setUp({ online: false });
+    t.recovery.start();
+    expect(t.calls).toEqual(["discovery.pause"]);
+    expect(t.recovery.paused).toBe(true);
+    t.recovery.stop();
+  });
+
+  it("stop ends its timers and its events", async () => {
+    const t = setUp();
+    t.recovery.start();
+    let completed = false;
+    t.recovery.events$.subscribe({ complete: () => (completed = true) });
+    t.lose(BOOTSTRAP);
+    t.recovery.stop();
+    await t.runtime.advance(10_000);
+    expect(t.dials).toEqual([]);
+    expect(completed).toBe(true);
+    t.signals.emit({ type: "offline" });
+    expect(t.calls).toEqual([]);
+  });
+});
