@@ -78,6 +78,7 @@ export async function createEndpoint(options: BrowserEndpointOptions): Promise<E
     idleConnectionTimeoutMs: DEFAULT_IDLE_CONNECTION_TIMEOUT_MS,
     maxDirectConnections: DEFAULT_MAX_DIRECT_CONNECTIONS,
     addressDialTimeoutMs: DEFAULT_BROWSER_ADDRESS_DIAL_TIMEOUT_MS,
+    warmStart: true,
     ...options,
   };
   return await startEndpoint(withDefaults, {

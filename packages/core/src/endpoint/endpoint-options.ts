@@ -101,6 +101,13 @@ export interface EndpointOptions {
    */
   readonly bootstrap?: readonly string[];
   /**
+   * Warm start: at start, before the `bootstrap` list, dial the always-on nodes the address
+   * book knows answered last time (bootstraps of earlier runs, nodes with WebSockets
+   * addresses; see `warmStartNodes`). Default `false`; on in the browser endpoint, where a
+   * reloaded tab should reach the network by the quickest way it knows.
+   */
+  readonly warmStart?: boolean;
+  /**
    * Dial and advertise loopback and private (LAN) addresses. Default `false`, as a public
    * deployment should neither probe its users' LANs nor hand out unreachable addresses; turn it
    * on for development, tests and LAN setups.

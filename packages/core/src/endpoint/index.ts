@@ -52,3 +52,4 @@ export {
   type StreamDuplexOptions,
   streamDuplex,
 } from "./stream-duplex.ts";
+export { WARM_START_MAX_NODES, warmStartNodes } from "./warm-start.ts";

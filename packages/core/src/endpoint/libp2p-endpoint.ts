@@ -58,6 +58,7 @@ import type { AcceptOptions, ConnectOptions } from "./protocol-endpoint.ts";
 import { RelayReservations } from "./relay-reservations.ts";
 import { type StreamDuplexOptions, streamDuplex } from "./stream-duplex.ts";
 import { TransportInfoPublisher } from "./transport-info-publisher.ts";
+import { warmStartNodes } from "./warm-start.ts";
 import { isPhantomWebRtcConnection } from "./webrtc-phantom.ts";
 import { WebRtcStallGuard } from "./webrtc-stall-guard.ts";
 
@@ -192,6 +193,7 @@ class Libp2pEndpoint implements Endpoint {
   readonly #warn: (message: string) => void;
   /** Reasons already warned about: a developer hears each once, not on every walk step. */
   readonly #warned = new Set<string>();
+  readonly #warmStart: boolean;
   #started = false;
   #stopped = false;
 
@@ -238,6 +240,7 @@ class Libp2pEndpoint implements Endpoint {
     }
     this.#idle = idleMs > 0 ? new IdleConnections(idleMs, maxDirect) : undefined;
     this.#forgetDepartedAfterMs = options.forgetDepartedAfterMs ?? DEFAULT_FORGET_DEPARTED_AFTER_MS;
+    this.#warmStart = options.warmStart ?? false;
     policy.onRefused = (reason, remote) => {
       if (reason === "denied") this.metrics.connectionsDenied++;
       else this.metrics.inboundConnectionsRefused++;
@@ -826,6 +829,14 @@ class Libp2pEndpoint implements Endpoint {
   }
 
   async #addBootstrapNodes(): Promise<void> {
+    // Read before the configured ones are stored, and dialled before them (in the background).
+    if (this.#warmStart) {
+      const known = warmStartNodes(this.#book.allNodeInfos?.() ?? [], {
+        self: this.nodeId,
+        configured: new Set(this.#bootstrap.map((b) => b.nodeId)),
+      });
+      for (const nodeId of known) this.#connection(nodeId, undefined).catch(() => {});
+    }
     for (const { nodeId, addresses } of this.#bootstrap) {
       if (nodeId === this.nodeId) continue;
       const current = this.#book.nodeInfo(nodeId) ?? createNodeInfo(nodeId);
