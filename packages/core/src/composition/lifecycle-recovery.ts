@@ -99,6 +99,17 @@ export class LifecycleRecovery {
       this.#input({ type: "signal", signal }),
     );
     this.#apply(this.#machine.start(this.#options.runtime.clock.now()));
+    // A bootstrap that is down when the node starts is dialled again with backoff until it
+    // answers; a bootstrap of an earlier run that failed since it last answered is left to
+    // the walkers (it may be gone for good).
+    if (!this.#machine.paused) {
+      for (const info of this.#options.addressBook.allNodeInfos()) {
+        if (!info.bootstrap || endpoint.isConnected?.(info.nodeId) === true) continue;
+        const { lastSuccessAt, lastFailureAt } = info.metrics;
+        if (lastFailureAt !== undefined && (lastSuccessAt ?? -1) < lastFailureAt) continue;
+        this.#dial(info.nodeId);
+      }
+    }
   }
 
   stop(): void {
