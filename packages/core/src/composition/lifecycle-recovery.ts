@@ -22,7 +22,7 @@ export interface NodeLifecycleOptions {
    * are recovered.
    */
   readonly signals?: PageSignals;
-  /** Backoff of bootstrap reconnects (250 ms, doubling, at most 30 s). */
+  /** Backoff of bootstrap reconnects (250 ms, ×1.5 each time, at most 30 s, ±20 %). */
   readonly reconnect?: Partial<ReconnectConfig>;
 }
 
@@ -42,7 +42,7 @@ export interface LifecycleRecoveryOptions extends NodeLifecycleOptions {
  * offline, frozen or in the back/forward cache it pauses its walkers; back again it dials its
  * bootstrap nodes (which gives it its relay reservation back), heals its overlays at once (sync
  * follows the neighbours and catches up) and resets its walkers; a bootstrap connection that
- * drops (a restarting bootstrap) is redialled with backoff, the first time after 250 ms.
+ * drops (a restarting bootstrap) is redialled with backoff, the first time after about 250 ms.
  * The decisions are {@link PageLifecycle}'s; this runs them. Every transition is an event.
  */
 export class LifecycleRecovery {
@@ -58,7 +58,10 @@ export class LifecycleRecovery {
 
   constructor(options: LifecycleRecoveryOptions) {
     this.#options = options;
-    this.#machine = new PageLifecycle(options.reconnect, { online: options.signals?.online });
+    this.#machine = new PageLifecycle(options.reconnect, {
+      online: options.signals?.online,
+      rng: options.runtime.rng,
+    });
     this.#events = new EventStream<NodeLifecycleEvent>(() => options.runtime.clock.now());
   }
 

@@ -4,6 +4,7 @@
 // and the endpoint's connection events and carries out what it returns.
 import type { Unstamped } from "@p2panda-web/events";
 import type { NodeId } from "../ids/node-id.ts";
+import type { Rng } from "../random.ts";
 import type { NodeLifecycleEvent, PauseReason } from "./events.ts";
 
 /** What the page tells us: the browser events of the Page Lifecycle API and the network. */
@@ -29,13 +30,24 @@ export interface ReconnectConfig {
   readonly factor: number;
   /** Longest wait between two reconnects. */
   readonly maxRetryMs: number;
+  /**
+   * Each wait is made up to this share longer or shorter at random (with the rng given), so
+   * that the tabs of a restarting bootstrap, which all lost it in the same moment, do not all
+   * come back in the same moment.
+   */
+  readonly jitter: number;
 }
 
-/** Defaults of {@link ReconnectConfig}: 250 ms, doubling, at most 30 s. */
+/**
+ * Defaults of {@link ReconnectConfig}: 250 ms, growing by half each time (a bootstrap that
+ * restarts is back within seconds, and doubling left gaps of 2–4 s right then), at most 30 s,
+ * ±20 % at random.
+ */
 export const DEFAULT_RECONNECT_CONFIG: ReconnectConfig = Object.freeze({
   firstRetryMs: 250,
-  factor: 2,
+  factor: 1.5,
   maxRetryMs: 30_000,
+  jitter: 0.2,
 });
 
 /** What the state machine is told. */
@@ -89,9 +101,18 @@ export class PageLifecycle {
   #pausedAt: number | undefined;
   #hiddenAt: number | undefined;
   readonly #lost = new Map<NodeId, Reconnect>();
+  readonly #rng: Rng | undefined;
 
-  constructor(config: Partial<ReconnectConfig> = {}, initial: { online?: boolean } = {}) {
+  /**
+   * @param initial.online - `false`: the page is offline already (the node starts paused).
+   * @param initial.rng - draws the jitter of the waits; without it they are exact.
+   */
+  constructor(
+    config: Partial<ReconnectConfig> = {},
+    initial: { online?: boolean; rng?: Rng } = {},
+  ) {
     this.config = { ...DEFAULT_RECONNECT_CONFIG, ...config };
+    this.#rng = initial.rng;
     if (initial.online === false) this.#reasons.add("offline");
   }
 
@@ -173,8 +194,10 @@ export class PageLifecycle {
   }
 
   #schedule(node: NodeId, lost: Reconnect): PageLifecycleOutput[] {
-    const { firstRetryMs, factor, maxRetryMs } = this.config;
-    const delayMs = Math.min(maxRetryMs, firstRetryMs * factor ** lost.attempts);
+    const { firstRetryMs, factor, maxRetryMs, jitter } = this.config;
+    const base = Math.min(maxRetryMs, firstRetryMs * factor ** lost.attempts);
+    const spread = this.#rng === undefined ? 0 : (this.#rng.next() * 2 - 1) * jitter;
+    const delayMs = Math.round(base * (1 + spread));
     lost.pending = true;
     return [
       { type: "set-timer", node, delayMs },

@@ -31,6 +31,8 @@ function setUp(options: { online?: boolean } = {}) {
   const signals = new ManualPageSignals({ online: options.online ?? true });
   const recovery = new LifecycleRecovery({
     runtime,
+    // Exact waits: the jitter has its own test (page-lifecycle.test.ts).
+    reconnect: { jitter: 0 },
     signals,
     endpoint: {
       nodeId: ME,
@@ -90,7 +92,7 @@ function connection(
 const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 describe("LifecycleRecovery", () => {
-  it("redials a lost bootstrap after 250 ms, then 500 ms, and reports the reconnect", async () => {
+  it("redials a lost bootstrap after 250 ms, then 375 ms, and reports the reconnect", async () => {
     const t = setUp();
     t.recovery.start();
     t.lose(BOOTSTRAP);
@@ -100,15 +102,15 @@ describe("LifecycleRecovery", () => {
     await flush();
     expect(t.dials).toEqual([{ node: BOOTSTRAP, at: 250 }]);
     t.answer(true);
-    await t.runtime.advance(500);
+    await t.runtime.advance(375);
     await flush();
-    expect(t.dials.map((d) => d.at)).toEqual([250, 750]);
+    expect(t.dials.map((d) => d.at)).toEqual([250, 625]);
     expect(t.seen.map((e) => e.type)).toEqual([
       "node:bootstrap-reconnect-scheduled",
       "node:bootstrap-reconnect-scheduled",
       "node:bootstrap-reconnected",
     ]);
-    expect(t.seen.at(-1)).toMatchObject({ node: BOOTSTRAP, afterMs: 750 });
+    expect(t.seen.at(-1)).toMatchObject({ node: BOOTSTRAP, afterMs: 625 });
     // Connected: no more dials.
     await t.runtime.advance(60_000);
     expect(t.dials).toHaveLength(2);

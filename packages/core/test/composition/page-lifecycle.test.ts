@@ -5,6 +5,7 @@ import {
   type PageSignal,
 } from "../../src/composition/page-lifecycle.ts";
 import { NodeId } from "../../src/ids/node-id.ts";
+import { seededRng } from "../../src/random.ts";
 
 const BOOTSTRAP = NodeId.fromBytes(new Uint8Array(32).fill(7));
 
@@ -85,14 +86,31 @@ describe("PageLifecycle: a lost bootstrap is redialled with backoff", () => {
       ? (outputs.find((o) => o.type === "set-timer") as { delayMs: number }).delayMs
       : undefined;
 
-  it("first after 250 ms, then doubling up to 30 s", () => {
+  it("first after 250 ms, then each wait half as long again, up to 30 s", () => {
     const machine = new PageLifecycle();
     const delays = [delayOf(lose(machine, 0))];
     for (let i = 0; i < 9; i++) {
       expect(due(machine, 0)).toEqual([{ type: "dial-bootstrap", node: BOOTSTRAP }]);
       delays.push(delayOf(failed(machine, 0)));
     }
-    expect(delays).toEqual([250, 500, 1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000]);
+    expect(delays).toEqual([250, 375, 563, 844, 1_266, 1_898, 2_848, 4_271, 6_407, 9_611]);
+    for (let i = 0; i < 10; i++) {
+      due(machine, 0);
+      delays.push(delayOf(failed(machine, 0)));
+    }
+    expect(delays.at(-1)).toBe(30_000);
+  });
+
+  it("with an rng, each wait is up to 20 % off, never the same for every tab", () => {
+    const waits = [1, 2, 3, 4, 5, 6, 7, 8].map((seed) => {
+      const machine = new PageLifecycle({}, { rng: seededRng(seed) });
+      return delayOf(lose(machine, 0)) as number;
+    });
+    for (const wait of waits) {
+      expect(wait).toBeGreaterThanOrEqual(200);
+      expect(wait).toBeLessThanOrEqual(300);
+    }
+    expect(new Set(waits).size).toBeGreaterThan(1);
   });
 
   it("a second loss report while a reconnect is pending starts no second one", () => {
