@@ -216,11 +216,21 @@ test.describe("lifecycle recovery", () => {
 
       // 3. Frozen for 60 s (the Page Lifecycle API's freeze, as a background tab gets).
       const cdp = await a.context.newCDPSession(a.page);
+      await a.page.evaluate(() => {
+        const marks: string[] = [];
+        (window as unknown as { freezeMarks: string[] }).freezeMarks = marks;
+        document.addEventListener("freeze", () => marks.push("freeze"));
+        document.addEventListener("resume", () => marks.push("resume"));
+      });
       await cdp.send("Page.setWebLifecycleState", { state: "frozen" });
       await sendChat(b, "while a was frozen");
       await new Promise((resolve) => setTimeout(resolve, FROZEN_MS));
       await cdp.send("Page.setWebLifecycleState", { state: "active" });
       const frozen = await recovery(a, b, Date.now(), "while a was frozen", "frozen 60 s");
+      // The page saw the freeze and the resume (what lifecycle recovery listens to).
+      expect(
+        await a.page.evaluate(() => (window as unknown as { freezeMarks: string[] }).freezeMarks),
+      ).toEqual(["freeze", "resume"]);
 
       console.log(`lifecycle: load average ${await load()}`);
       for (const [label, times] of [

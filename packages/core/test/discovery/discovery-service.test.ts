@@ -456,3 +456,28 @@ describe("a relay hands out the nodes reachable only through it only while they 
     expect(await newcomerLearns(false)).toBe(false);
   });
 });
+
+describe("DiscoveryService.pause / resume (lifecycle recovery)", () => {
+  it("a paused node starts no session; resumed, it walks again and learns its peer", async () => {
+    const network = new MemoryNetwork();
+    const runtime = new VirtualRuntime();
+    const topic = Topic.fromName("paused walkers");
+    const bootstrap = await makeNode(network, 1, [], undefined, { runtime });
+    const a = await makeNode(network, 2, [topic], bootstrap, { runtime });
+    const b = await makeNode(network, 3, [topic], bootstrap, { runtime });
+    a.service.pause();
+    expect(a.service.paused).toBe(true);
+    for (const n of [bootstrap, a, b]) await n.service.start();
+    await runtime.advance(10_000);
+    // Others may walk to it (it still answers), but it opens nothing itself.
+    expect(a.service.walkers().flatMap((w) => w.trail)).toEqual([]);
+    const sessionsWhilePaused = a.service.sessions().filter((s) => s.role === "initiated");
+    expect(sessionsWhilePaused).toEqual([]);
+    a.service.resume();
+    expect(a.service.paused).toBe(false);
+    await advanceUntil(runtime, () => a.book.nodeTopics(b.identity.nodeId).has(topic), {
+      limitMs: 30_000,
+    });
+    expect(a.service.walkers().flatMap((w) => w.trail).length).toBeGreaterThan(0);
+  });
+});

@@ -271,6 +271,28 @@ describe("gossip service: co-topic peers (issue 18: every tab joins)", () => {
     expect(ha.neighbours()).toEqual([b.id]);
   });
 
+  it("healNow asks a peer whose retries had grown at once, without waiting out its backoff", async () => {
+    const runtime = new VirtualRuntime();
+    cluster = new GossipCluster({ runtime });
+    const a = await cluster.add({ healIntervalMs: 3_600_000 });
+    const b = await cluster.add({ healIntervalMs: 3_600_000 });
+    cluster.offline(b);
+    await cluster.learn(a, b, topic);
+    const ha = await a.gossip.stream(topic);
+    // Failed dials at 0, 0.5, 1.5, 3.5 and 7.5 s: the next is due at 15.5 s.
+    await runtime.advance(7_500);
+    await expect.poll(() => a.gossip.metrics.dialsFailed).toBe(5);
+    cluster.network.setOffline(b.id, false);
+    const hb = await b.gossip.stream(topic);
+    await runtime.advance(100);
+    expect(ha.neighbours()).toEqual([]);
+    // What lifecycle recovery does when the page comes back.
+    a.gossip.healNow();
+    await Promise.all([ha.joined(), hb.joined()]);
+    expect(runtime.now()).toBe(7_600);
+    expect(ha.neighbours()).toEqual([b.id]);
+  });
+
   it("a neighbour is learned as a node of the topic, without a discovery session with it", async () => {
     cluster = new GossipCluster();
     const [a, b, c] = [await cluster.add(), await cluster.add(), await cluster.add()];
