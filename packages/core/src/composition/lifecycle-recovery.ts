@@ -6,25 +6,12 @@ import type { NodeId } from "../ids/node-id.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import type { ScheduledTimer } from "../runtime/timers.ts";
 import type { NodeLifecycleEvent } from "./events.ts";
-import type { NodeAddressBook, NodeEndpoint } from "./node-options.ts";
+import type { NodeAddressBook, NodeEndpoint, NodeLifecycleOptions } from "./node-options.ts";
 import {
   PageLifecycle,
   type PageLifecycleInput,
   type PageLifecycleOutput,
-  type ReconnectConfig,
 } from "./page-lifecycle.ts";
-import type { PageSignals } from "./page-signals.ts";
-
-/** Options of lifecycle recovery inside a node (`createNode`'s `lifecycle`). */
-export interface NodeLifecycleOptions {
-  /**
-   * The page's signals (`browserPageSignals()`); without them only lost bootstrap connections
-   * are recovered.
-   */
-  readonly signals?: PageSignals;
-  /** Backoff of bootstrap reconnects (250 ms, ×1.5 each time, at most 30 s, ±20 %). */
-  readonly reconnect?: Partial<ReconnectConfig>;
-}
 
 /** What {@link LifecycleRecovery} works on. */
 export interface LifecycleRecoveryOptions extends NodeLifecycleOptions {

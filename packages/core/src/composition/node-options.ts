@@ -15,7 +15,8 @@ import type { LogSyncProtocolOptions } from "../sync/log-sync-protocol.ts";
 import type { LogStore } from "../sync/store/log-store.ts";
 import type { TopicStore } from "../sync/store/topic-store.ts";
 import type { SyncServiceBaseOptions } from "../sync/sync-service.ts";
-import type { NodeLifecycleOptions } from "./lifecycle-recovery.ts";
+import type { ReconnectConfig } from "./page-lifecycle.ts";
+import type { PageSignals } from "./page-signals.ts";
 import type { SupervisorConfig } from "./service-supervisor.ts";
 
 /**
@@ -113,6 +114,17 @@ export type NodeSyncOptions = Omit<SyncServiceBaseOptions, "endpoint" | "gossip"
      */
     readonly stores?: NodeSyncStores | (() => Promise<NodeSyncStores>);
   };
+
+/** Options of lifecycle recovery inside a node (`createNode`'s `lifecycle`). */
+export interface NodeLifecycleOptions {
+  /**
+   * The page's signals (`browserPageSignals()`); without them only lost bootstrap connections
+   * are recovered.
+   */
+  readonly signals?: PageSignals;
+  /** Backoff of bootstrap reconnects (250 ms, ×1.5 each time, at most 30 s, ±20 %). */
+  readonly reconnect?: Partial<ReconnectConfig>;
+}
 
 /** Options of `createNode`. */
 export interface CreateNodeOptions<
