@@ -199,9 +199,8 @@ export async function acquireIdentityOfScope(
   if (factory === undefined) return notKept();
   const maxSlots = options.maxSlots ?? 8;
   for (let slot = 0; slot < maxSlots; slot++) {
-    const release = await locks.tryAcquire(
-      identitySlotLockName(options.namespace, options.topic, slot),
-    );
+    // The same name as identitySlotLockName's for a namespace's and topic's scope.
+    const release = await locks.tryAcquire(`${IDENTITY_DATABASE}/${scope}/${slot}`);
     if (release === undefined) continue;
     try {
       const identity = await loadOrCreate(factory, `${scope}/${slot}`);
