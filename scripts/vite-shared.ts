@@ -16,7 +16,6 @@ export const browserDependencies = [
   "@noble/hashes/sha2.js",
   "@noble/hashes/scrypt.js",
   "@noble/ciphers/chacha.js",
-  "cborg",
   "@multiformats/multiaddr",
   "@libp2p/crypto/keys",
   "@libp2p/peer-id",
