@@ -11,7 +11,7 @@ export const browserConditions = ["source", "module", "browser", "development|pr
 export const browserDependencies = [
   "idb",
   "rxjs",
-  "@noble/ed25519",
+  "@noble/curves/ed25519.js",
   "@noble/hashes/blake3.js",
   "@noble/hashes/sha2.js",
   "@noble/hashes/scrypt.js",

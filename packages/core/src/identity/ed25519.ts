@@ -1,4 +1,4 @@
-import * as noble from "@noble/ed25519";
+import { ed25519 as curve } from "@noble/curves/ed25519.js";
 import { sha512 } from "@noble/hashes/sha2.js";
 import { bytesEqual, concatBytes, fromHex, toHex } from "../bytes.ts";
 import { InvalidInputError } from "../errors.ts";
@@ -135,36 +135,38 @@ function numberFromLE(bytes: Uint8Array): bigint {
   return n;
 }
 
-// The noble backend uses the synchronous API with @noble/hashes' SHA-512, so it works where
-// `crypto.subtle` is missing (pages served over plain http from a LAN address): exactly the
-// runtimes that need the fallback. Only an empty slot is filled; nothing is overridden.
-noble.hashes.sha512 ??= sha512;
-
-/** The pure-JavaScript backend (@noble/ed25519 point arithmetic, strict rule above). */
+/**
+ * The pure-JavaScript backend: the strict rule above with the point arithmetic of
+ * @noble/curves' Ed25519, the same code libp2p's own keys use in the browser (so a bundle holds
+ * it once), with @noble/hashes' SHA-512. Synchronous underneath, so it works where
+ * `crypto.subtle` is missing (pages served over plain http from a LAN address): exactly the
+ * runtimes that need the fallback.
+ */
 export const nobleEd25519: Ed25519Backend = {
   name: "noble",
   async publicKey(secretKey) {
     assertSeed(secretKey);
-    return noble.getPublicKey(secretKey);
+    return curve.getPublicKey(secretKey);
   },
   async sign(secretKey, message) {
     assertSeed(secretKey);
-    return noble.sign(message, secretKey);
+    return curve.sign(message, secretKey);
   },
   async verify(publicKey, message, signature) {
     if (!(message instanceof Uint8Array) || !isStrictlyWellFormed(publicKey, signature)) {
       return false;
     }
     const r = signature.subarray(0, 32);
-    let a: noble.Point;
+    let a: ReturnType<typeof curve.Point.fromBytes>;
     try {
-      a = noble.Point.fromBytes(publicKey, false);
+      a = curve.Point.fromBytes(publicKey);
     } catch {
       return false; // not on the curve
     }
     const k = numberFromLE(sha512(concatBytes(r, publicKey, message))) % L;
     const s = numberFromLE(signature.subarray(32, 64));
-    const expectedR = noble.Point.BASE.multiply(s, false).subtract(a.multiply(k, false));
+    // The unsafe (variable-time) multiplications take 0, which S and k may be; all is public.
+    const expectedR = curve.Point.BASE.multiplyUnsafe(s).subtract(a.multiplyUnsafe(k));
     return bytesEqual(expectedR.toBytes(), r);
   },
 };
