@@ -9,7 +9,6 @@ export const browserConditions = ["source", "module", "browser", "development|pr
  * makes Vite re-optimise and reload the page, which fails whatever test or benchmark runs in it.
  */
 export const browserDependencies = [
-  "idb",
   "rxjs",
   "@noble/curves/ed25519.js",
   "@noble/hashes/blake3.js",

@@ -1,12 +1,13 @@
 import {
   decodeNodeInfo,
+  idbResult,
+  idbTransactionDone,
   NodeId,
   type NodeInfo,
   openIndexedDb,
   requestPersistentStorage,
   Topic,
 } from "@p2panda-web/core";
-import { type IDBPDatabase, wrap } from "idb";
 import { AddressBookClosedError, AddressBookStoreError } from "./errors.ts";
 import type { AddressBookStore, StoredAddressBook } from "./store.ts";
 import { batchedStoreWrites, type StoreWrite, WriteBatcher } from "./write-batcher.ts";
@@ -47,9 +48,9 @@ export async function indexedDbAddressBookStore(
 ): Promise<AddressBookStore> {
   const factory = options.indexedDB ?? globalThis.indexedDB;
   if (factory === undefined) throw new AddressBookStoreError("IndexedDB is not available here");
-  let db: IDBPDatabase;
+  let db: IDBDatabase;
   try {
-    db = wrap(await openIndexedDb(name, SCHEMA_VERSION, [NODES, TOPICS], factory));
+    db = await openIndexedDb(name, SCHEMA_VERSION, [NODES, TOPICS], factory);
   } catch (error) {
     throw new AddressBookStoreError(`cannot open IndexedDB database "${name}"`, { cause: error });
   }
@@ -63,18 +64,20 @@ export async function indexedDbAddressBookStore(
   const commit = async (writes: StoreWrite[]): Promise<void> => {
     if (closed) throw new AddressBookClosedError("the database was closed by another connection");
     const tx = db.transaction([NODES, TOPICS], "readwrite", { durability: "strict" });
+    const done = idbTransactionDone(tx);
     const nodes = tx.objectStore(NODES);
     const topics = tx.objectStore(TOPICS);
-    // Requests are queued synchronously and run in order; `tx.done` settles on commit or abort.
+    // Requests are queued synchronously and run in order; a failed one aborts the transaction,
+    // and `done` settles on commit or abort.
     for (const write of writes) {
-      if (write.kind === "putNode") void nodes.put(write.bytes, write.id).catch(() => {});
+      if (write.kind === "putNode") nodes.put(write.bytes, write.id);
       else if (write.kind === "deleteNode") {
-        void nodes.delete(write.id).catch(() => {});
-        void topics.delete(write.id).catch(() => {});
-      } else if (write.topics.length === 0) void topics.delete(write.id).catch(() => {});
-      else void topics.put([...write.topics], write.id).catch(() => {});
+        nodes.delete(write.id);
+        topics.delete(write.id);
+      } else if (write.topics.length === 0) topics.delete(write.id);
+      else topics.put([...write.topics], write.id);
     }
-    await tx.done;
+    await done;
   };
   const batcher = new WriteBatcher(async (writes: StoreWrite[]) => {
     try {
@@ -94,13 +97,14 @@ export async function indexedDbAddressBookStore(
     async load(): Promise<StoredAddressBook> {
       assertOpen();
       const tx = db.transaction([NODES, TOPICS], "readonly");
+      const done = idbTransactionDone(tx);
       const [nodeKeys, nodeValues, topicKeys, topicValues] = await Promise.all([
-        tx.objectStore(NODES).getAllKeys(),
-        tx.objectStore(NODES).getAll(),
-        tx.objectStore(TOPICS).getAllKeys(),
-        tx.objectStore(TOPICS).getAll(),
+        idbResult(tx.objectStore(NODES).getAllKeys()),
+        idbResult(tx.objectStore(NODES).getAll()),
+        idbResult(tx.objectStore(TOPICS).getAllKeys()),
+        idbResult(tx.objectStore(TOPICS).getAll()),
       ]);
-      await tx.done;
+      await done;
       const nodes: NodeInfo[] = [];
       const topics = new Map<NodeId, Topic[]>();
       let corrupt = 0;

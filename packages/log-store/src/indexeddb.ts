@@ -1,4 +1,6 @@
 import {
+  idbResult,
+  idbTransactionDone,
   type NodeId,
   openIndexedDb,
   requestPersistentStorage,
@@ -18,7 +20,6 @@ import {
   type TopicLogs,
   type TopicStore,
 } from "@p2panda-web/core/sync";
-import { type IDBPDatabase, type IDBPObjectStore, type IDBPTransaction, wrap } from "idb";
 import { assertSameOperation, batchItems, planAppend } from "./append-plan.ts";
 import { LogStoreClosedError, LogStoreError } from "./errors.ts";
 import { logIdFromHex } from "./log-id-hex.ts";
@@ -107,11 +108,9 @@ export async function openIndexedDbSyncStores(
 ): Promise<IndexedDbSyncStores> {
   const factory = options.indexedDB ?? globalThis.indexedDB;
   if (factory === undefined) throw new LogStoreError("IndexedDB is not available here");
-  let db: IDBPDatabase;
+  let db: IDBDatabase;
   try {
-    db = wrap(
-      await openIndexedDb(name, INDEXEDDB_SCHEMA_VERSION, [OPERATIONS, LOGS, TOPICS], factory),
-    );
+    db = await openIndexedDb(name, INDEXEDDB_SCHEMA_VERSION, [OPERATIONS, LOGS, TOPICS], factory);
   } catch (error) {
     throw new LogStoreError(`cannot open IndexedDB database "${name}"`, { cause: error });
   }
@@ -129,28 +128,37 @@ export async function openIndexedDbSyncStores(
 
 type Mode = "readonly" | "readwrite";
 
+/** A transaction with the promise of its end, taken when it was created. */
+interface Transaction {
+  readonly tx: IDBTransaction;
+  /** Settles on commit (resolves) or abort (rejects). */
+  readonly done: Promise<void>;
+  store(name: string): IDBObjectStore;
+}
+
 /**
  * The database handle {@link IndexedDbLogStore} and {@link IndexedDbTopicStore} share: starts
  * transactions (writes `strict`) and refuses to once closed.
  * @internal Created by {@link openIndexedDbSyncStores}.
  */
 export class IndexedDbConnection {
-  readonly #db: IDBPDatabase;
+  readonly #db: IDBDatabase;
   #closed = false;
 
-  constructor(db: IDBPDatabase) {
+  constructor(db: IDBDatabase) {
     this.#db = db;
   }
 
   /** A transaction over `stores`; throws {@link LogStoreClosedError} once closed. */
-  transaction<M extends Mode>(stores: string[], mode: M): IDBPTransaction<unknown, string[], M> {
+  transaction(stores: string[], mode: Mode): Transaction {
     if (this.#closed) throw new LogStoreClosedError();
     try {
-      return this.#db.transaction(
+      const tx = this.#db.transaction(
         stores,
         mode,
         mode === "readwrite" ? { durability: "strict" } : {},
-      ) as IDBPTransaction<unknown, string[], M>;
+      );
+      return { tx, done: idbTransactionDone(tx), store: (name) => tx.objectStore(name) };
     } catch (error) {
       // The browser closed the connection under us (storage cleared, database deleted).
       if ((error as DOMException | undefined)?.name === "InvalidStateError") {
@@ -173,7 +181,7 @@ export class IndexedDbConnection {
 async function readOnly<T>(
   connection: IndexedDbConnection,
   stores: string[],
-  fn: (tx: IDBPTransaction<unknown, string[], "readonly">) => Promise<T>,
+  fn: (tx: Transaction) => Promise<T>,
 ): Promise<T> {
   const tx = connection.transaction(stores, "readonly");
   try {
@@ -215,9 +223,9 @@ export class IndexedDbLogStore implements LogStore {
     }
     if (wanted.length === 0) return [];
     return readOnly(this.#connection, [LOGS], async (tx) => {
-      const store = tx.objectStore(LOGS);
+      const store = tx.store(LOGS);
       const records = await Promise.all(
-        wanted.map((w) => store.get(w.key) as Promise<LogRecord | undefined>),
+        wanted.map((w) => idbResult(store.get(w.key)) as Promise<LogRecord | undefined>),
       );
       const out: LogHeight[] = [];
       records.forEach((record, i) => {
@@ -233,9 +241,11 @@ export class IndexedDbLogStore implements LogStore {
   async latest(author: NodeId, logId: LogId): Promise<Operation | undefined> {
     const logIdHex = logIdKey(logId);
     const record = await readOnly(this.#connection, [LOGS, OPERATIONS], async (tx) => {
-      const log = (await tx.objectStore(LOGS).get([author, logIdHex])) as LogRecord | undefined;
+      const log = (await idbResult(tx.store(LOGS).get([author, logIdHex]))) as
+        | LogRecord
+        | undefined;
       if (log === undefined) return undefined;
-      return (await tx.objectStore(OPERATIONS).get([author, logIdHex, log.height])) as
+      return (await idbResult(tx.store(OPERATIONS).get([author, logIdHex, log.height]))) as
         | OperationRecord
         | undefined;
     });
@@ -248,7 +258,7 @@ export class IndexedDbLogStore implements LogStore {
     const record = await readOnly(
       this.#connection,
       [OPERATIONS],
-      async (tx) => (await tx.objectStore(OPERATIONS).get(key)) as OperationRecord | undefined,
+      async (tx) => (await idbResult(tx.store(OPERATIONS).get(key))) as OperationRecord | undefined,
     );
     return record === undefined ? undefined : toOperation(record);
   }
@@ -269,7 +279,8 @@ export class IndexedDbLogStore implements LogStore {
     const records = await readOnly(
       this.#connection,
       [OPERATIONS],
-      async (tx) => (await tx.objectStore(OPERATIONS).getAll(query, count)) as OperationRecord[],
+      async (tx) =>
+        (await idbResult(tx.store(OPERATIONS).getAll(query, count))) as OperationRecord[],
     );
     return records.map(toOperation);
   }
@@ -280,15 +291,17 @@ export class IndexedDbLogStore implements LogStore {
     if (bounds === undefined) return none;
     const logIdHex = logIdKey(logId);
     return readOnly(this.#connection, [LOGS, OPERATIONS], async (tx) => {
-      const log = (await tx.objectStore(LOGS).get([author, logIdHex])) as LogRecord | undefined;
+      const log = (await idbResult(tx.store(LOGS).get([author, logIdHex]))) as
+        | LogRecord
+        | undefined;
       if (log === undefined) return none;
       const start = Math.max(bounds[0], log.low);
       const end = Math.min(bounds[1], log.height);
       if (start > end) return none;
-      const operations = tx.objectStore(OPERATIONS);
+      const operations = tx.store(OPERATIONS);
       const [first, last] = (await Promise.all([
-        operations.get([author, logIdHex, start]),
-        operations.get([author, logIdHex, end]),
+        idbResult(operations.get([author, logIdHex, start])),
+        idbResult(operations.get([author, logIdHex, end])),
       ])) as [OperationRecord | undefined, OperationRecord | undefined];
       if (first === undefined || last === undefined) {
         throw new LogStoreError(`log ${author}/${logIdHex} is missing operations it should hold`);
@@ -302,8 +315,8 @@ export class IndexedDbLogStore implements LogStore {
     // CBOR-encode the log ids before the transaction, so it only waits on IndexedDB.
     const items = batchItems(operations);
     const tx = this.#connection.transaction([LOGS, OPERATIONS], "readwrite");
-    const logs = tx.objectStore(LOGS);
-    const ops = tx.objectStore(OPERATIONS);
+    const logs = tx.store(LOGS);
+    const ops = tx.store(OPERATIONS);
     try {
       const stored = new Map<string, LogRecord | undefined>();
       const firstOfLog = new Map<string, (typeof items)[number]>();
@@ -312,7 +325,7 @@ export class IndexedDbLogStore implements LogStore {
         [...firstOfLog.values()].map(async (item) => {
           stored.set(
             item.log,
-            (await logs.get([item.author, item.logIdHex])) as LogRecord | undefined,
+            (await idbResult(logs.get([item.author, item.logIdHex]))) as LogRecord | undefined,
           );
         }),
       );
@@ -323,9 +336,9 @@ export class IndexedDbLogStore implements LogStore {
           : { height: log.height, hash: log.hash };
       });
       for (const item of plan.checks) {
-        const held = (await ops.get([item.author, item.logIdHex, item.operation.header.seqNum])) as
-          | OperationRecord
-          | undefined;
+        const held = (await idbResult(
+          ops.get([item.author, item.logIdHex, item.operation.header.seqNum]),
+        )) as OperationRecord | undefined;
         assertSameOperation(item, held?.hash);
       }
       if (plan.gap !== undefined) throw plan.gap;
@@ -344,7 +357,7 @@ export class IndexedDbLogStore implements LogStore {
           ...(operation.body !== undefined ? { body: ownBytes(operation.body) } : {}),
         };
         // Requests run in order; a failure aborts the transaction and rejects `tx.done`.
-        void ops.put(record, [item.author, item.logIdHex, operation.header.seqNum]).catch(noop);
+        ops.put(record, [item.author, item.logIdHex, operation.header.seqNum]);
       }
       for (const [log, tip] of plan.tips) {
         const record: LogRecord = {
@@ -353,12 +366,12 @@ export class IndexedDbLogStore implements LogStore {
           low: stored.get(log)?.low ?? 0,
           total: totals.get(log) ?? 0,
         };
-        void logs.put(record, [tip.first.author, tip.first.logIdHex]).catch(noop);
+        logs.put(record, [tip.first.author, tip.first.logIdHex]);
       }
       await tx.done;
       return { inserted: plan.insert.map((i) => i.operation), duplicates: plan.duplicates };
     } catch (error) {
-      abortQuietly(tx);
+      abortQuietly(tx.tx);
       await tx.done.catch(noop);
       if (
         error instanceof LogGapError ||
@@ -375,23 +388,22 @@ export class IndexedDbLogStore implements LogStore {
     const logIdHex = logIdKey(logId);
     const tx = this.#connection.transaction([LOGS, OPERATIONS], "readwrite");
     try {
-      const logs = tx.objectStore(LOGS);
-      const log = (await logs.get([author, logIdHex])) as LogRecord | undefined;
+      const logs = tx.store(LOGS);
+      const log = (await idbResult(logs.get([author, logIdHex]))) as LogRecord | undefined;
       // The latest operation always stays.
       const end = log === undefined ? 0 : Math.min(Math.ceil(before), log.height);
       if (log === undefined || !(end > log.low)) {
         await tx.done;
         return 0;
       }
-      void tx
-        .objectStore(OPERATIONS)
-        .delete(IDBKeyRange.bound([author, logIdHex, log.low], [author, logIdHex, end - 1]))
-        .catch(noop);
-      void logs.put({ ...log, low: end } satisfies LogRecord, [author, logIdHex]).catch(noop);
+      tx.store(OPERATIONS).delete(
+        IDBKeyRange.bound([author, logIdHex, log.low], [author, logIdHex, end - 1]),
+      );
+      logs.put({ ...log, low: end } satisfies LogRecord, [author, logIdHex]);
       await tx.done;
       return end - log.low;
     } catch (error) {
-      abortQuietly(tx);
+      abortQuietly(tx.tx);
       await tx.done.catch(noop);
       throw new LogStoreError("IndexedDB prune failed", { cause: error });
     }
@@ -414,8 +426,8 @@ export class IndexedDbTopicStore implements TopicStore {
   associate(topic: Topic, author: NodeId, logId: LogId): Promise<boolean> {
     const key = [topic, author, logIdKey(logId)];
     return this.#write(async (store) => {
-      if ((await store.count(key)) > 0) return false;
-      void store.put(1, key).catch(noop);
+      if ((await idbResult(store.count(key))) > 0) return false;
+      store.put(1, key);
       return true;
     });
   }
@@ -423,8 +435,8 @@ export class IndexedDbTopicStore implements TopicStore {
   remove(topic: Topic, author: NodeId, logId: LogId): Promise<boolean> {
     const key = [topic, author, logIdKey(logId)];
     return this.#write(async (store) => {
-      if ((await store.count(key)) === 0) return false;
-      void store.delete(key).catch(noop);
+      if ((await idbResult(store.count(key))) === 0) return false;
+      store.delete(key);
       return true;
     });
   }
@@ -435,7 +447,8 @@ export class IndexedDbTopicStore implements TopicStore {
     const keys = await readOnly(
       this.#connection,
       [TOPICS],
-      async (tx) => (await tx.objectStore(TOPICS).getAllKeys(query)) as [string, string, string][],
+      async (tx) =>
+        (await idbResult(tx.store(TOPICS).getAllKeys(query))) as [string, string, string][],
     );
     const out = new Map<NodeId, LogId[]>();
     for (const [, author, logIdHex] of keys) {
@@ -449,16 +462,14 @@ export class IndexedDbTopicStore implements TopicStore {
     return out;
   }
 
-  async #write(
-    fn: (store: IDBPObjectStore<unknown, string[], string, "readwrite">) => Promise<boolean>,
-  ): Promise<boolean> {
+  async #write(fn: (store: IDBObjectStore) => Promise<boolean>): Promise<boolean> {
     const tx = this.#connection.transaction([TOPICS], "readwrite");
     try {
-      const result = await fn(tx.objectStore(TOPICS));
+      const result = await fn(tx.store(TOPICS));
       await tx.done;
       return result;
     } catch (error) {
-      abortQuietly(tx);
+      abortQuietly(tx.tx);
       await tx.done.catch(noop);
       throw new LogStoreError("IndexedDB write failed", { cause: error });
     }

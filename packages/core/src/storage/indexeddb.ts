@@ -39,3 +39,38 @@ export function openIndexedDb(
     request.onblocked = () => reject(new Error(`opening ${name} is blocked by another connection`));
   });
 }
+
+/**
+ * What an IndexedDB request gives, as a promise: resolves with its result, rejects with its
+ * error. (The stores use the raw API with these two helpers rather than a wrapper library, to
+ * keep the browser bundle small.)
+ */
+export function idbResult<T>(request: IDBRequest<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+/**
+ * Settles when `tx` commits (resolves) or fails (rejects with its error). Call it as soon as the
+ * transaction is created: one whose requests are done may commit before a later call listens.
+ * A rejection nobody awaits is not reported as unhandled (the caller may have thrown already).
+ */
+export function idbTransactionDone(tx: IDBTransaction): Promise<void> {
+  const done = new Promise<void>((resolve, reject) => {
+    // A failed request's error reaches the transaction before the abort it causes, and names
+    // the cause (the transaction's own `error` is only set by the abort).
+    const fail = (event: Event): void =>
+      reject(
+        (event.target as Partial<IDBRequest> | null)?.error ??
+          tx.error ??
+          new DOMException("the transaction was aborted", "AbortError"),
+      );
+    tx.addEventListener("complete", () => resolve());
+    tx.addEventListener("error", fail);
+    tx.addEventListener("abort", fail);
+  });
+  done.catch(() => {});
+  return done;
+}
