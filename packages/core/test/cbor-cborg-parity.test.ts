@@ -10,6 +10,12 @@ import { cborgDecode, cborgEncode, cborgEncodedSize } from "./cborg-reference.ts
 // exactly: the same bytes for every value we encode, the same accept/reject decision (and the
 // same value) for every input a peer can send.
 
+/** Text around the ASCII boundary: one- and two-byte UTF-8 characters. */
+const nearAscii = fc.string({
+  unit: fc.integer({ min: 0x20, max: 0x17f }).map((c) => String.fromCharCode(c)),
+  maxLength: 8,
+});
+
 /** What our messages and their application data are made of, `undefined` properties included. */
 const value: fc.Arbitrary<unknown> = fc.letrec<{ item: unknown }>((tie) => ({
   item: fc.oneof(
@@ -26,11 +32,18 @@ const value: fc.Arbitrary<unknown> = fc.letrec<{ item: unknown }>((tie) => ({
     fc.string(),
     fc.string({ unit: "grapheme" }),
     fc.string({ unit: "binary", maxLength: 8 }),
+    nearAscii,
+    // Around the length where the encoder stops writing ASCII itself.
+    fc.string({ minLength: 60, maxLength: 70 }),
+    fc.string({ unit: "grapheme", minLength: 60, maxLength: 70 }),
     fc.uint8Array({ maxLength: 40 }),
     fc.array(tie("item"), { maxLength: 5 }),
-    fc.dictionary(fc.string({ maxLength: 6 }), fc.option(tie("item"), { nil: undefined }), {
-      maxKeys: 5,
-    }),
+    fc.dictionary(
+      // Non-ASCII keys too: they sort by their UTF-8 bytes, not their UTF-16 code units.
+      fc.oneof(fc.string({ maxLength: 6 }), nearAscii, fc.string({ unit: "binary", maxLength: 4 })),
+      fc.option(tie("item"), { nil: undefined }),
+      { maxKeys: 5 },
+    ),
   ),
 })).item;
 

@@ -49,18 +49,46 @@ class Sink {
     this.#buffer = write ? new Uint8Array(256) : undefined;
   }
 
-  push(bytes: ArrayLike<number>): void {
-    let buffer = this.#buffer;
-    if (buffer !== undefined) {
-      const end = this.length + bytes.length;
-      if (end > buffer.length) {
-        const grown = new Uint8Array(Math.max(end, buffer.length * 2));
-        grown.set(buffer.subarray(0, this.length));
-        this.#buffer = buffer = grown;
-      }
-      buffer.set(bytes, this.length);
-    }
+  /** The buffer with room for `count` more bytes at `length`; `undefined` when only counting. */
+  #room(count: number): Uint8Array | undefined {
+    const buffer = this.#buffer;
+    if (buffer === undefined || this.length + count <= buffer.length) return buffer;
+    const grown = new Uint8Array(Math.max(this.length + count, buffer.length * 2));
+    grown.set(buffer.subarray(0, this.length));
+    this.#buffer = grown;
+    return grown;
+  }
+
+  byte(value: number): void {
+    const buffer = this.#room(1);
+    if (buffer !== undefined) buffer[this.length] = value;
+    this.length++;
+  }
+
+  push(bytes: Uint8Array): void {
+    this.#room(bytes.length)?.set(bytes, this.length);
     this.length += bytes.length;
+  }
+
+  /** The low bytes of `value`, big-endian, `count` of them. */
+  uint(value: number, count: number): void {
+    const buffer = this.#room(count);
+    if (buffer !== undefined) {
+      for (let i = count - 1; i >= 0; i--) {
+        buffer[this.length + i] = value & 0xff;
+        value = Math.floor(value / 256);
+      }
+    }
+    this.length += count;
+  }
+
+  /** A string of ASCII characters, one byte each. */
+  ascii(text: string): void {
+    const buffer = this.#room(text.length);
+    if (buffer !== undefined) {
+      for (let i = 0; i < text.length; i++) buffer[this.length + i] = text.charCodeAt(i);
+    }
+    this.length += text.length;
   }
 
   bytes(): Uint8Array {
@@ -71,19 +99,60 @@ class Sink {
 /** The head of an item: major type and argument, in the shortest form (as deterministic CBOR asks). */
 function writeHead(sink: Sink, major: number, n: number | bigint): void {
   const m = major << 5;
-  if (n < 24) sink.push([m | Number(n)]);
-  else if (n < 0x100) sink.push([m | 24, Number(n)]);
-  else if (n < 0x10000) sink.push([m | 25, Number(n) >>> 8, Number(n) & 0xff]);
-  else if (n < 0x100000000) {
-    const x = Number(n);
-    sink.push([m | 26, x >>> 24, (x >>> 16) & 0xff, (x >>> 8) & 0xff, x & 0xff]);
+  if (n < 24) sink.byte(m | Number(n));
+  else if (n < 0x100) {
+    sink.byte(m | 24);
+    sink.byte(Number(n));
+  } else if (n < 0x10000) {
+    sink.byte(m | 25);
+    sink.uint(Number(n), 2);
+  } else if (n < 0x100000000) {
+    sink.byte(m | 26);
+    sink.uint(Number(n), 4);
   } else {
     const x = BigInt(n);
     if (x >= 1n << 64n) throw new InvalidInputError(`cannot encode ${x} in CBOR (beyond 64 bits)`);
-    const head = [m | 27];
-    for (let shift = 56n; shift >= 0n; shift -= 8n) head.push(Number((x >> shift) & 0xffn));
-    sink.push(head);
+    sink.byte(m | 27);
+    sink.uint(Number(x >> 32n), 4);
+    sink.uint(Number(x & 0xffffffffn), 4);
   }
+}
+
+/** Whether every character of `text` is ASCII (then its UTF-8 bytes are its char codes). */
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+function writeText(sink: Sink, text: string): void {
+  // Most keys and values are short ASCII: written directly, without a TextEncoder call each.
+  if (text.length < 64 && isAscii(text)) {
+    writeHead(sink, MAJOR_TEXT, text.length);
+    sink.ascii(text);
+  } else {
+    const bytes = textEncoder.encode(text);
+    writeHead(sink, MAJOR_TEXT, bytes.length);
+    sink.push(bytes);
+  }
+}
+
+/**
+ * Map keys as encoded text items, cached: messages use a few dozen names over and over. Sorting
+ * encoded items length first, then bytewise, is sorting their UTF-8 bytes that way (a longer
+ * string never has a shorter head).
+ */
+const encodedKeys = new Map<string, Uint8Array>();
+const MAX_CACHED_KEYS = 4096;
+
+function encodedKey(key: string): Uint8Array {
+  let bytes = encodedKeys.get(key);
+  if (bytes === undefined) {
+    const sink = new Sink(true);
+    writeText(sink, key);
+    bytes = sink.bytes();
+    if (encodedKeys.size < MAX_CACHED_KEYS) encodedKeys.set(key, bytes);
+  }
+  return bytes;
 }
 
 const floatView = new DataView(new ArrayBuffer(8));
@@ -113,17 +182,20 @@ function halfBits(value: number): number | undefined {
 function writeFloat(sink: Sink, value: number): void {
   const half = halfBits(value);
   if (half !== undefined) {
-    sink.push([0xf9, half >>> 8, half & 0xff]);
+    sink.byte(0xf9);
+    sink.uint(half, 2);
   } else if (Math.fround(value) === value) {
     floatView.setFloat32(0, value);
-    sink.push([0xfa, ...new Uint8Array(floatView.buffer, 0, 4)]);
+    sink.byte(0xfa);
+    sink.push(new Uint8Array(floatView.buffer, 0, 4));
   } else {
     floatView.setFloat64(0, value);
-    sink.push([0xfb, ...new Uint8Array(floatView.buffer, 0, 8)]);
+    sink.byte(0xfb);
+    sink.push(new Uint8Array(floatView.buffer, 0, 8));
   }
 }
 
-/** Deterministic map order: keys by the length of their UTF-8 bytes, then bytewise. */
+/** Deterministic map order: keys by the length of their UTF-8 bytes, then bytewise (on encoded keys). */
 function compareKeys(a: Uint8Array, b: Uint8Array): number {
   if (a.length !== b.length) return a.length - b.length;
   for (let i = 0; i < a.length; i++) {
@@ -135,7 +207,7 @@ function compareKeys(a: Uint8Array, b: Uint8Array): number {
 function writeItem(sink: Sink, value: unknown, parents: unknown[]): void {
   switch (typeof value) {
     case "boolean":
-      sink.push([value ? 0xf5 : 0xf4]);
+      sink.byte(value ? 0xf5 : 0xf4);
       return;
     case "number":
       if (!Number.isSafeInteger(value)) writeFloat(sink, value);
@@ -146,15 +218,12 @@ function writeItem(sink: Sink, value: unknown, parents: unknown[]): void {
       if (value >= 0n) writeHead(sink, MAJOR_UINT, value);
       else writeHead(sink, MAJOR_NEGINT, -1n - value);
       return;
-    case "string": {
-      const bytes = textEncoder.encode(value);
-      writeHead(sink, MAJOR_TEXT, bytes.length);
-      sink.push(bytes);
+    case "string":
+      writeText(sink, value);
       return;
-    }
     case "object":
       if (value === null) {
-        sink.push([0xf6]);
+        sink.byte(0xf6);
         return;
       }
       if (value instanceof Uint8Array) {
@@ -182,12 +251,11 @@ function writeItem(sink: Sink, value: unknown, parents: unknown[]): void {
         // are left out, as JSON.stringify does.
         const entries: [Uint8Array, unknown][] = [];
         for (const [key, item] of Object.entries(value)) {
-          if (item !== undefined) entries.push([textEncoder.encode(key), item]);
+          if (item !== undefined) entries.push([encodedKey(key), item]);
         }
         entries.sort((a, b) => compareKeys(a[0], b[0]));
         writeHead(sink, MAJOR_MAP, entries.length);
         for (const [key, item] of entries) {
-          writeHead(sink, MAJOR_TEXT, key.length);
           sink.push(key);
           writeItem(sink, item, parents);
         }
