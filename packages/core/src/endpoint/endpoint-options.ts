@@ -4,6 +4,7 @@ import type { Identity } from "../identity/identity.ts";
 import type { NetworkId } from "../ids/network-id.ts";
 import type { NodeId } from "../ids/node-id.ts";
 import type { NodeInfo } from "../records/node-info.ts";
+import type { SignallingLimitsOptions } from "./signalling-limits.ts";
 import type { StreamDuplexOptions } from "./stream-duplex.ts";
 
 /**
@@ -124,6 +125,14 @@ export interface EndpointOptions {
   /** These nodes may never connect or be connected to. */
   readonly deny?: readonly NodeId[];
   readonly limits?: EndpointLimits;
+  /**
+   * Per-node rates of WebRTC signalling through relays, each enforced where it is seen: relay
+   * reservations and circuit opens a node asks of us as its relay, relayed connections a node
+   * opens to us, and our own relayed dials to one node. Over the rate is refused
+   * (`endpoint:connection-refused` with reason `rate-limited`; our own dial fails with
+   * `SignallingRateLimitedError`). Default `DEFAULT_SIGNALLING_LIMITS`.
+   */
+  readonly signallingLimits?: SignallingLimitsOptions;
   /** Per-dial timeout of `connect`. Default {@link DEFAULT_DIAL_TIMEOUT_MS}. */
   readonly dialTimeoutMs?: number;
   /**

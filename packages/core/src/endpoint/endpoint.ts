@@ -52,6 +52,11 @@ export interface EndpointMetrics {
   departedNodes: number;
   /** Departed nodes removed from the address book after the grace. */
   departedNodesForgotten: number;
+  /**
+   * Relay reservations, relayed connections and our own relayed dials refused for being over a
+   * node's rate (`EndpointOptions.signallingLimits`).
+   */
+  signallingRateLimited: number;
 }
 
 /**

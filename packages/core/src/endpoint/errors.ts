@@ -99,3 +99,19 @@ export class EndpointStoppedError extends P2pandaError {
     super("ENDPOINT_STOPPED", "the endpoint is stopped");
   }
 }
+
+/**
+ * We set up WebRTC with the node through a relay too often in a short time (see
+ * `EndpointOptions.signallingLimits`): no dial was made. A later `connect` may go through.
+ */
+export class SignallingRateLimitedError extends P2pandaError {
+  static override readonly name: string = "SignallingRateLimitedError";
+  readonly nodeId: NodeId;
+  constructor(nodeId: NodeId) {
+    super(
+      "SIGNALLING_RATE_LIMITED",
+      `dialling ${NodeId.short(nodeId)} through a relay too often; try again later`,
+    );
+    this.nodeId = nodeId;
+  }
+}

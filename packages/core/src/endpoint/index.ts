@@ -47,6 +47,13 @@ export type {
   ProtocolHandler,
 } from "./protocol-endpoint.ts";
 export {
+  DEFAULT_SIGNALLING_LIMITS,
+  type SignallingLimitKind,
+  SignallingLimits,
+  type SignallingLimitsOptions,
+  type SignallingRate,
+} from "./signalling-limits.ts";
+export {
   DEFAULT_READ_HIGH_WATER_MARK,
   DEFAULT_WRITE_TIMEOUT_MS,
   type StreamDuplexOptions,

@@ -49,6 +49,7 @@ import {
   NodeDeniedError,
   NoTransportInfoError,
   ProtocolNotSupportedError,
+  SignallingRateLimitedError,
   StreamOpenError,
   TooManyStreamsError,
 } from "./errors.ts";
@@ -56,6 +57,7 @@ import type { ConnectionSummary, EndpointEvent } from "./events.ts";
 import { type ConnectionActivity, IdleConnections } from "./idle-connections.ts";
 import type { AcceptOptions, ConnectOptions } from "./protocol-endpoint.ts";
 import { RelayReservations } from "./relay-reservations.ts";
+import { SignallingLimits } from "./signalling-limits.ts";
 import { type StreamDuplexOptions, streamDuplex } from "./stream-duplex.ts";
 import { TransportInfoPublisher } from "./transport-info-publisher.ts";
 import { warmStartNodes } from "./warm-start.ts";
@@ -109,6 +111,7 @@ export async function startEndpoint(
     deny: options.deny,
     allowPrivateAddresses: options.allowPrivateAddresses ?? false,
     maxInboundConnections: limits.maxInboundConnections,
+    signalling: new SignallingLimits(options.signallingLimits),
   });
   const liveness = { ...DEFAULT_LIVENESS, ...options.liveness };
   const libp2p = await createLibp2p({
@@ -168,6 +171,7 @@ class Libp2pEndpoint implements Endpoint {
     idleConnectionsClosed: 0,
     departedNodes: 0,
     departedNodesForgotten: 0,
+    signallingRateLimited: 0,
   };
   readonly #book: EndpointAddressBook;
   readonly #limits: Required<EndpointLimits>;
@@ -243,6 +247,7 @@ class Libp2pEndpoint implements Endpoint {
     this.#warmStart = options.warmStart ?? false;
     policy.onRefused = (reason, remote) => {
       if (reason === "denied") this.metrics.connectionsDenied++;
+      else if (reason === "rate-limited") this.metrics.signallingRateLimited++;
       else this.metrics.inboundConnectionsRefused++;
       this.#events.emit({ type: "endpoint:connection-refused", reason, remote });
     };
@@ -506,6 +511,11 @@ class Libp2pEndpoint implements Endpoint {
     // libp2p's "wait for init channel to open" until the address timeout, while one alone
     // takes 0.1–0.7 s.
     if (dialable.every((a) => transportKind(a) === "webrtc")) {
+      // Each such dial is signalled through a relay: hold ourselves to the rate relays and
+      // targets hold us to, before we cost them anything.
+      if (!this.#policy.takeOutboundCircuit(nodeId)) {
+        return this.#dialFailed(nodeId, new SignallingRateLimitedError(nodeId), false);
+      }
       return this.#oneWebRtcSetUpAtATime(() => {
         const open = this.#directConnection(peerId);
         return open !== undefined
