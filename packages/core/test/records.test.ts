@@ -77,6 +77,20 @@ describe("transport kinds: one address per kind", () => {
     ).toEqual(["/ip4/2.2.2.2/tcp/3/ws", "/ip4/1.1.1.1/udp/2/webrtc-direct"]);
   });
 
+  it("deduplicate_transport_address: webrtc circuits are kept one per relay", () => {
+    const other = bobPeer; // a browser neighbour relaying for alice
+    expect(
+      deduplicateTransportAddresses([
+        `/ip4/1.1.1.1/tcp/1/ws/p2p/${RELAY}/p2p-circuit/webrtc`,
+        `/p2p/${other}/p2p-circuit/webrtc`,
+        `/ip4/1.1.1.1/tcp/2/wss/p2p/${RELAY}/p2p-circuit/webrtc`,
+      ]),
+    ).toEqual([
+      `/ip4/1.1.1.1/tcp/2/wss/p2p/${RELAY}/p2p-circuit/webrtc`,
+      `/p2p/${other}/p2p-circuit/webrtc`,
+    ]);
+  });
+
   it("deduplicate_transport_address: signing keeps one per kind, the last given", async () => {
     const info = await signTransportInfo(alice, ts(1), [
       "/ip4/1.1.1.1/tcp/1/ws",

@@ -133,3 +133,17 @@ export function reachableOnlyThrough(addresses: readonly string[], relay: NodeId
   const through = `/p2p/${NodeId.toPeerId(relay).toString()}/p2p-circuit`;
   return addresses.every((address) => address.includes(through));
 }
+
+/**
+ * libp2p's announce filter for every endpoint: drops addresses that start with no network
+ * address (a browser's bare `/webrtc/p2p/<id>` listen address), which nobody can dial. A relay
+ * hands its announced addresses to every node that reserves on it, and libp2p's relay client
+ * throws on such an address (`InvalidParametersError`, outside any call we could catch), so a
+ * browser relaying for its neighbours must not announce one.
+ */
+export function announceableAddresses(addresses: Multiaddr[]): Multiaddr[] {
+  return addresses.filter((address) => {
+    const first = address.getComponents()[0]?.name;
+    return first !== undefined && first !== "webrtc" && first !== "p2p" && first !== "p2p-circuit";
+  });
+}

@@ -4,6 +4,7 @@ import type { Identity } from "../identity/identity.ts";
 import type { NetworkId } from "../ids/network-id.ts";
 import type { NodeId } from "../ids/node-id.ts";
 import type { NodeInfo } from "../records/node-info.ts";
+import type { OverlayRelays } from "./overlay-relays.ts";
 import type { SignallingLimitsOptions } from "./signalling-limits.ts";
 import type { StreamDuplexOptions } from "./stream-duplex.ts";
 
@@ -193,4 +194,9 @@ export interface EndpointPreset {
   readonly listen: readonly string[];
   /** Extra libp2p services (a relay server, say). */
   readonly services?: ServiceFactoryMap;
+  /**
+   * The neighbours we hold a relay reservation on (the browser preset's overlay relay, whose
+   * service is among `services`): their circuits are advertised as our addresses.
+   */
+  readonly overlayRelays?: OverlayRelays;
 }

@@ -25,6 +25,7 @@ import {
 } from "../records/transport-info.ts";
 import {
   advertisableAddresses,
+  announceableAddresses,
   connectionTransport,
   isPrivateAddress,
   parseBootstrapAddresses,
@@ -55,6 +56,8 @@ import {
 } from "./errors.ts";
 import type { ConnectionSummary, EndpointEvent } from "./events.ts";
 import { type ConnectionActivity, IdleConnections } from "./idle-connections.ts";
+import { observedAddressGuard } from "./observed-address-guard.ts";
+import { type OverlayRelays, overlayRelayAddress, overlayRelayOf } from "./overlay-relays.ts";
 import type { AcceptOptions, ConnectOptions } from "./protocol-endpoint.ts";
 import { RelayReservations } from "./relay-reservations.ts";
 import { SignallingLimits } from "./signalling-limits.ts";
@@ -117,7 +120,7 @@ export async function startEndpoint(
   const libp2p = await createLibp2p({
     start: false,
     privateKey: options.identity.toLibp2pPrivateKey(),
-    addresses: { listen: [...preset.listen] },
+    addresses: { listen: [...preset.listen], announceFilter: announceableAddresses },
     transports: preset.transports,
     connectionEncrypters: [noise()],
     // Yamux would grow a stream's receive window to 16 MiB, beyond the 4 MiB that libp2p lets a
@@ -138,9 +141,21 @@ export async function startEndpoint(
       pingTimeout: { minTimeout: liveness.pingTimeoutMs, maxTimeout: liveness.pingTimeoutMs },
       abortConnectionOnPingFailure: true,
     },
-    services: { identify: identify(), ping: ping(), ...preset.services },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      observedAddressGuard: observedAddressGuard(),
+      ...preset.services,
+    },
   });
-  const endpoint = new Libp2pEndpoint(libp2p, options, limits, policy, bootstrap);
+  const endpoint = new Libp2pEndpoint(
+    libp2p,
+    options,
+    limits,
+    policy,
+    bootstrap,
+    preset.overlayRelays,
+  );
   await endpoint.start();
   return endpoint;
 }
@@ -184,6 +199,7 @@ class Libp2pEndpoint implements Endpoint {
   readonly #listeners: Array<() => void> = [];
   readonly #publisher: TransportInfoPublisher;
   readonly #relays = new RelayReservations();
+  readonly #overlayRelays: OverlayRelays | undefined;
   readonly #idle: IdleConnections | undefined;
   /** Nodes reachable only through us whose connection closed, with when it closed. */
   readonly #departed = new Map<NodeId, number>();
@@ -207,8 +223,10 @@ class Libp2pEndpoint implements Endpoint {
     limits: Required<EndpointLimits>,
     policy: ConnectionPolicy,
     bootstrap: ReturnType<typeof parseBootstrapAddresses>,
+    overlayRelays: OverlayRelays | undefined,
   ) {
     this.libp2p = libp2p;
+    this.#overlayRelays = overlayRelays;
     this.nodeId = options.identity.nodeId;
     this.networkId = options.networkId ?? NetworkId.DEFAULT;
     this.#book = options.addressBook;
@@ -258,6 +276,11 @@ class Libp2pEndpoint implements Endpoint {
   }
 
   async start(): Promise<void> {
+    if (this.#overlayRelays !== undefined) {
+      this.#overlayRelays.onChange = () => {
+        if (this.#started) this.#addressesMaybeChanged();
+      };
+    }
     this.#listen("connection:open", (event) => this.#onConnection(event.detail, "opened"));
     this.#listen("connection:close", (event) => this.#onConnection(event.detail, "closed"));
     this.#listen("peer:reconnect-failure", (event) => {
@@ -669,6 +692,9 @@ class Libp2pEndpoint implements Endpoint {
   #dialableAddresses(nodeId: NodeId, addresses: readonly string[]): string[] {
     const suffix = `/p2p/${NodeId.toPeerId(nodeId).toString()}`;
     const out: string[] = [];
+    // A circuit through one of the node's neighbours names no transport to that neighbour: it
+    // is only of use while we are connected to the neighbour ourselves, and then it goes first.
+    const overlay: string[] = [];
     for (const address of addresses) {
       let text: string;
       try {
@@ -680,9 +706,11 @@ class Libp2pEndpoint implements Endpoint {
       if (named === undefined) text += suffix;
       else if (named !== nodeId) continue;
       if (!this.#policy.allowPrivateAddresses && isPrivateAddress(text)) continue;
-      out.push(text);
+      const relay = overlayRelayOf(text);
+      if (relay === undefined) out.push(text);
+      else if (relay !== this.nodeId && this.isConnected(relay)) overlay.push(text);
     }
-    return out;
+    return [...overlay, ...out];
   }
 
   #timeoutSignal(signal: AbortSignal | undefined): AbortSignal {
@@ -700,11 +728,17 @@ class Libp2pEndpoint implements Endpoint {
   }
 
   addresses(): string[] {
-    return advertisableAddresses(
+    const addresses = advertisableAddresses(
       this.libp2p.getMultiaddrs(),
       this.nodeId,
       this.#policy.allowPrivateAddresses,
     );
+    // Circuits through neighbours come first: a node connected to one of them sets up WebRTC
+    // with us through it, sparing the bootstrap (and needing none).
+    const overlay = (this.#overlayRelays?.list() ?? []).map((relay) =>
+      overlayRelayAddress(relay, this.nodeId),
+    );
+    return [...overlay, ...addresses];
   }
 
   listenAddresses(): string[] {

@@ -89,13 +89,26 @@ export function transportKind(address: string): string {
 }
 
 /**
- * Keeps one address per {@link transportKind}: a later address of a kind replaces the earlier
- * one (in the earlier one's position).
+ * What an address replaces: its {@link transportKind}, and for `webrtc` also its relay, so a
+ * node keeps one circuit per relay (the bootstrap and each neighbour relaying for it).
+ */
+function transportSlot(address: string): string {
+  const kind = transportKind(address);
+  if (kind !== "webrtc") return kind;
+  const components = tryComponents(address) ?? [];
+  const circuit = components.map((c) => c.name).lastIndexOf("p2p-circuit");
+  const relay = components[circuit - 1];
+  return relay?.name === "p2p" ? `webrtc ${relay.value}` : kind;
+}
+
+/**
+ * Keeps one address per {@link transportKind}, and per relay for `webrtc` circuits: a later
+ * address of a kind (through the same relay) replaces the earlier one (in its position).
  */
 export function deduplicateTransportAddresses(addresses: Iterable<string>): string[] {
-  const byKind = new Map<string, string>();
-  for (const address of addresses) byKind.set(transportKind(address), address);
-  return [...byKind.values()];
+  const bySlot = new Map<string, string>();
+  for (const address of addresses) bySlot.set(transportSlot(address), address);
+  return [...bySlot.values()];
 }
 
 /**
@@ -126,7 +139,7 @@ export function transportInfoSigningBytes(
 /**
  * Signs `addresses` as `identity`'s transport info at `timestamp`. Each address gets
  * `/p2p/<peer id>` appended when it does not end in one; one address is kept per transport kind
- * (the last given). Throws `InvalidInputError` for a string that is not a multiaddr, an address
+ * and per relay for circuits (the last given). Throws `InvalidInputError` for a string that is not a multiaddr, an address
  * longer than {@link MAX_ADDRESS_LENGTH} or more than {@link MAX_TRANSPORT_ADDRESSES} kinds
  * (others would refuse the result), and {@link NodeIdMismatchError} for an address ending in
  * another node's `/p2p/`.

@@ -1,6 +1,11 @@
 import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
 import { Identity, transportKind } from "@p2panda-web/core";
-import { createEndpoint, DialFailedError, type Endpoint } from "@p2panda-web/core/endpoint";
+import {
+  type BrowserEndpointOptions,
+  createEndpoint,
+  DialFailedError,
+  type Endpoint,
+} from "@p2panda-web/core/endpoint";
 import { createNodeEndpoint } from "@p2panda-web/core/node";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { echo, nextEvent } from "./helpers.ts";
@@ -10,13 +15,17 @@ interface Peer {
   readonly endpoint: Endpoint;
 }
 
-async function browserPeer(bootstrap: string[]): Promise<Peer> {
+async function browserPeer(
+  bootstrap: string[],
+  options: Pick<BrowserEndpointOptions, "overlayRelay"> = {},
+): Promise<Peer> {
   const addressBook = await AddressBook.open(memoryAddressBookStore());
   const endpoint = await createEndpoint({
     identity: await Identity.generate(),
     addressBook,
     bootstrap,
     allowPrivateAddresses: true,
+    ...options,
   });
   return { addressBook, endpoint };
 }
@@ -68,7 +77,9 @@ describe("two endpoints and a bootstrap over WebSockets", () => {
     };
     wsAddress = boot.endpoint.addresses().find((a) => transportKind(a) === "websockets")!;
     alice = await browserPeer([wsAddress]);
-    bob = await browserPeer([wsAddress]);
+    // Bob reserves on no neighbour (overlay-signalling.test.ts covers that): the bootstrap is
+    // his only relay, which the last test takes away.
+    bob = await browserPeer([wsAddress], { overlayRelay: false });
   });
 
   afterAll(async () => {
