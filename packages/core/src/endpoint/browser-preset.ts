@@ -1,4 +1,4 @@
-import { circuitRelayServer, circuitRelayTransport } from "@libp2p/circuit-relay-v2";
+import { circuitRelayTransport } from "@libp2p/circuit-relay-v2";
 import { webRTC } from "@libp2p/webrtc";
 import { webSockets } from "@libp2p/websockets";
 import { InvalidInputError } from "../errors.ts";
@@ -11,7 +11,7 @@ import {
   type EndpointPreset,
 } from "./endpoint-options.ts";
 import { startEndpoint } from "./libp2p-endpoint.ts";
-import { type OverlayRelayOptions, OverlayRelays, overlayRelayOptions } from "./overlay-relays.ts";
+import type { OverlaySignalling } from "./overlay-relays.ts";
 
 /** Options of {@link createEndpoint}. */
 export interface BrowserEndpointOptions extends EndpointOptions {
@@ -52,15 +52,17 @@ export interface BrowserEndpointOptions extends EndpointOptions {
    */
   readonly transports?: EndpointPreset["transports"];
   /**
-   * Signalling through the overlay: the node relays WebRTC signalling (never data: circuits are
-   * limited to 64 KiB and 30 s) for its direct WebRTC neighbours and reserves a slot on up to 4
-   * of them, advertising `/p2p/<neighbour>/p2p-circuit/webrtc/p2p/<us>`. A node connected to one
-   * of those neighbours sets up a direct connection with us through it, with no bootstrap. The
-   * Noise handshake on the circuit authenticates both ends and carries the SDP (with the DTLS
-   * fingerprints), so the neighbour can neither read nor forge the set-up. Per-node rates
-   * (`signallingLimits`) apply as for any relay. `false` turns it off. Default on.
+   * Signalling through the overlay: pass `overlaySignalling()` (from this module) and the node
+   * relays WebRTC signalling (never data: circuits are limited to 64 KiB and 30 s) for its direct
+   * WebRTC neighbours and reserves a slot on up to 4 of them, advertising
+   * `/p2p/<neighbour>/p2p-circuit/webrtc/p2p/<us>`. A node connected to one of those neighbours
+   * then sets up a direct connection with us through it, with no bootstrap. The Noise handshake
+   * on the circuit authenticates both ends and carries the SDP (with the DTLS fingerprints), so
+   * the neighbour can neither read nor forge the set-up. Per-node rates (`signallingLimits`)
+   * apply as for any relay. Default none (an app that does not use it does not ship libp2p's
+   * relay server, ~2 KB gzip).
    */
-  readonly overlayRelay?: OverlayRelayOptions | false;
+  readonly overlaySignalling?: OverlaySignalling;
 }
 
 /**
@@ -85,9 +87,7 @@ export async function createEndpoint(options: BrowserEndpointOptions): Promise<E
       "relayOnly needs a TURN server (turn: or turns: URL) in iceServers",
     );
   }
-  const overlay =
-    options.overlayRelay === false ? undefined : overlayRelayOptions(options.overlayRelay);
-  const overlayRelays = overlay === undefined ? undefined : new OverlayRelays(overlay.maxRelays);
+  const overlay = options.overlaySignalling;
   const withDefaults = {
     idleConnectionTimeoutMs: DEFAULT_IDLE_CONNECTION_TIMEOUT_MS,
     maxDirectConnections: DEFAULT_MAX_DIRECT_CONNECTIONS,
@@ -108,24 +108,7 @@ export async function createEndpoint(options: BrowserEndpointOptions): Promise<E
       ...(options.transports ?? []),
     ],
     listen: ["/p2p-circuit", "/webrtc", ...(options.listen ?? [])],
-    ...(overlay === undefined || overlayRelays === undefined
-      ? {}
-      : {
-          overlayRelays,
-          services: {
-            relay: circuitRelayServer({
-              maxInboundHopStreams: overlay.maxInboundHopStreams,
-              reservations: {
-                maxReservations: overlay.maxReservations,
-                reservationTtl: overlay.reservationTtlMs,
-                applyDefaultLimit: true,
-                defaultDurationLimit: overlay.connectionDurationLimitMs,
-                defaultDataLimit: BigInt(overlay.connectionDataLimitBytes),
-              },
-            }),
-            overlayRelays: overlayRelays.service(),
-          },
-        }),
+    ...(overlay === undefined ? {} : { overlayRelays: overlay.relays, services: overlay.services }),
   });
 }
 

@@ -40,6 +40,14 @@ export type * from "./events.ts";
 export { type ConnectionActivity, IdleConnections } from "./idle-connections.ts";
 export { startEndpoint } from "./libp2p-endpoint.ts";
 export { MemoryEndpoint, MemoryNetwork } from "./memory-network.ts";
+export {
+  DEFAULT_OVERLAY_RELAY_OPTIONS,
+  type OverlayRelayOptions,
+  OverlayRelays,
+  type OverlaySignalling,
+  overlayRelayAddress,
+  overlaySignalling,
+} from "./overlay-relays.ts";
 export type {
   AcceptOptions,
   ConnectOptions,

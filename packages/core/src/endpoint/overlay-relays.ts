@@ -1,3 +1,4 @@
+import { circuitRelayServer } from "@libp2p/circuit-relay-v2";
 import {
   type Connection,
   KEEP_ALIVE,
@@ -8,6 +9,7 @@ import {
   type TypedEventTarget,
 } from "@libp2p/interface";
 import { type Multiaddr, multiaddr } from "@multiformats/multiaddr";
+import type { ServiceFactoryMap } from "libp2p";
 import { InvalidInputError } from "../errors.ts";
 import { NodeId } from "../ids/node-id.ts";
 
@@ -62,6 +64,44 @@ export function overlayRelayOptions(
     }
   }
   return filled;
+}
+
+/** What {@link overlaySignalling} gives the browser endpoint (`overlaySignalling` option). */
+export interface OverlaySignalling {
+  /** The neighbours we hold a reservation on. */
+  readonly relays: OverlayRelays;
+  /** The libp2p services: a tightly limited relay server and the reservation service. */
+  readonly services: ServiceFactoryMap;
+}
+
+/**
+ * Signalling through the overlay, for the browser endpoint's `overlaySignalling` option: the
+ * node relays WebRTC signalling (never data) for its direct WebRTC neighbours and reserves a slot
+ * on up to `maxRelays` of them, advertising `/p2p/<neighbour>/p2p-circuit/webrtc/p2p/<us>`, so
+ * a node connected to one of those neighbours sets up a direct connection with us through it,
+ * with no bootstrap. It is passed in rather than switched on by a flag so that an app which does
+ * not use it does not ship libp2p's relay server.
+ * @throws InvalidInputError on an option that is not a positive integer.
+ */
+export function overlaySignalling(options: OverlayRelayOptions = {}): OverlaySignalling {
+  const o = overlayRelayOptions(options);
+  const relays = new OverlayRelays(o.maxRelays);
+  return {
+    relays,
+    services: {
+      relay: circuitRelayServer({
+        maxInboundHopStreams: o.maxInboundHopStreams,
+        reservations: {
+          maxReservations: o.maxReservations,
+          reservationTtl: o.reservationTtlMs,
+          applyDefaultLimit: true,
+          defaultDurationLimit: o.connectionDurationLimitMs,
+          defaultDataLimit: BigInt(o.connectionDataLimitBytes),
+        },
+      }),
+      overlayRelays: relays.service(),
+    },
+  };
 }
 
 /** What the overlay relay service needs of libp2p's components. */

@@ -8,6 +8,7 @@ import {
   createEndpoint,
   type Endpoint,
   type EndpointEvent,
+  overlaySignalling,
 } from "@p2panda-web/core/endpoint";
 import { createNodeEndpoint } from "@p2panda-web/core/node";
 import { afterEach, describe, expect, it } from "vitest";
@@ -47,6 +48,7 @@ async function tab(ws: string, options: Partial<BrowserEndpointOptions> = {}): P
     bootstrap: [ws],
     allowPrivateAddresses: true,
     warn: () => {},
+    overlaySignalling: overlaySignalling(),
     ...options,
   });
   cleanup.push(async () => {
@@ -129,11 +131,11 @@ describe("signalling through the overlay", () => {
     );
   });
 
-  it("with overlayRelay: false a node neither relays nor reserves on its neighbours", {
+  it("without overlaySignalling a node neither relays nor reserves on its neighbours", {
     timeout: 60_000,
   }, async () => {
     const boot = await bootstrap();
-    const a = await tab(boot.ws, { overlayRelay: false });
+    const a = await tab(boot.ws, { overlaySignalling: undefined });
     const c = await tab(boot.ws);
     await tell(a, c);
     await timedDial(a, c);

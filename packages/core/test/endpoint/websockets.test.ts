@@ -1,11 +1,6 @@
 import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
 import { Identity, transportKind } from "@p2panda-web/core";
-import {
-  type BrowserEndpointOptions,
-  createEndpoint,
-  DialFailedError,
-  type Endpoint,
-} from "@p2panda-web/core/endpoint";
+import { createEndpoint, DialFailedError, type Endpoint } from "@p2panda-web/core/endpoint";
 import { createNodeEndpoint } from "@p2panda-web/core/node";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { echo, nextEvent } from "./helpers.ts";
@@ -15,17 +10,13 @@ interface Peer {
   readonly endpoint: Endpoint;
 }
 
-async function browserPeer(
-  bootstrap: string[],
-  options: Pick<BrowserEndpointOptions, "overlayRelay"> = {},
-): Promise<Peer> {
+async function browserPeer(bootstrap: string[]): Promise<Peer> {
   const addressBook = await AddressBook.open(memoryAddressBookStore());
   const endpoint = await createEndpoint({
     identity: await Identity.generate(),
     addressBook,
     bootstrap,
     allowPrivateAddresses: true,
-    ...options,
   });
   return { addressBook, endpoint };
 }
@@ -77,9 +68,7 @@ describe("two endpoints and a bootstrap over WebSockets", () => {
     };
     wsAddress = boot.endpoint.addresses().find((a) => transportKind(a) === "websockets")!;
     alice = await browserPeer([wsAddress]);
-    // Bob reserves on no neighbour (overlay-signalling.test.ts covers that): the bootstrap is
-    // his only relay, which the last test takes away.
-    bob = await browserPeer([wsAddress], { overlayRelay: false });
+    bob = await browserPeer([wsAddress]);
   });
 
   afterAll(async () => {
