@@ -35,3 +35,8 @@ export function webRtcOptions(location: Location = window.location): {
   }));
   return { iceServers, relayOnly: query.has("relayOnly") };
 }
+
+/** `?overlay`: the tab relays WebRTC signalling for its neighbours and has them relay for it. */
+export function overlayRequested(location: Location = window.location): boolean {
+  return new URLSearchParams(location.search).has("overlay");
+}

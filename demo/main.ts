@@ -21,6 +21,7 @@ import {
   transportInfoFromWire,
   transportInfoToWire,
 } from "@p2panda-web/core";
+import { overlaySignalling } from "@p2panda-web/core/endpoint";
 import type { SyncHandle, SyncService } from "@p2panda-web/core/sync";
 import {
   type BrowserRoomNode,
@@ -31,7 +32,7 @@ import {
   SharedRoom,
 } from "@p2panda-web/presets";
 import { benchmarkProtocolsRequested, benchmarkServices } from "./benchmark-protocols.ts";
-import { bootstrapAddresses, webRtcOptions } from "./bootstrap-config.ts";
+import { bootstrapAddresses, overlayRequested, webRtcOptions } from "./bootstrap-config.ts";
 import * as catchUp from "./catch-up.ts";
 import { renderChat, roomChatSource, syncChatSource } from "./chat-view.ts";
 import { renderConnections } from "./connections-view.ts";
@@ -95,6 +96,8 @@ async function startDemoNode(
       transports: [webRTCDirect({ rtcConfiguration: { iceServers: [] } }), webTransport()],
       // `?turn=…&relayOnly`: peers connect through a TURN server only (bootstrap-config.ts).
       ...webRtcOptions(),
+      // `?overlay`: new WebRTC connections are signalled through neighbours, not the bootstrap.
+      ...(overlayRequested() ? { overlaySignalling: overlaySignalling() } : {}),
     },
     services: benchmarkProtocolsRequested() ? benchmarkServices : {},
     // The views subscribe first, so they see the services from their start.
