@@ -17,10 +17,12 @@ async function peerIdOf(tab: DemoTab): Promise<string> {
 }
 
 /**
- * Closes every connection between the two tabs, makes each know the other only at `address`
- * (`<relay>/p2p-circuit/webrtc/p2p/<them>`, a trusted entry), and times `a`'s dial of `b`.
+ * Makes each tab know the other only at `addressOf(other)` (`<relay>/p2p-circuit/webrtc/p2p/<id>`,
+ * a trusted entry), then closes their connection and times, in `a`, until a direct connection
+ * to `b` is open again: `a` dials at once, and either side's overlay healer may dial too, both
+ * only through that relay.
  */
-async function redialThrough(
+async function reconnectThrough(
   a: DemoTab,
   b: DemoTab,
   addressOf: (tab: DemoTab) => Promise<string>,
@@ -32,28 +34,43 @@ async function redialThrough(
     const address = await addressOf(other);
     await self.page.evaluate(
       async ({ nodeId, address }) => {
-        const hook = window.p2panda!;
-        const book = hook.addressBook;
+        const book = window.p2panda!.addressBook;
         const current = book.nodeInfo(nodeId as never)!;
         await book.insertNodeInfo({
           ...current,
           transports: { kind: "trusted", addresses: [address] },
         });
-        for (const connection of hook.endpoint.libp2p.getConnections()) {
-          if (connection.remotePeer.toString() === address.split("/p2p/").at(-1)) {
-            // A graceful close of a WebRTC connection waits on the remote; the test needs none.
-            connection.abort(new Error("the test closes this connection"));
-          }
-        }
       },
       { nodeId: other.nodeId, address },
     );
   }
-  return a.page.evaluate(async (nodeId) => {
-    const started = performance.now();
-    await window.p2panda!.endpoint.dial(nodeId as never);
-    return performance.now() - started;
-  }, b.nodeId);
+  return a.page.evaluate(
+    async ({ nodeId, peer }) => {
+      const hook = window.p2panda!;
+      const libp2p = hook.endpoint.libp2p;
+      const started = performance.now();
+      const reconnected = new Promise<number>((resolve) => {
+        const onOpen = (
+          event: CustomEvent<{ remotePeer: { toString(): string }; limits?: unknown }>,
+        ) => {
+          const c = event.detail;
+          if (c.remotePeer.toString() !== peer || c.limits !== undefined) return;
+          libp2p.removeEventListener("connection:open", onOpen as never);
+          resolve(performance.now() - started);
+        };
+        libp2p.addEventListener("connection:open", onOpen as never);
+      });
+      for (const connection of libp2p.getConnections()) {
+        // A graceful close of a WebRTC connection waits on the remote; the test needs none.
+        if (connection.remotePeer.toString() === peer) {
+          connection.abort(new Error("the test closes this connection"));
+        }
+      }
+      hook.endpoint.dial(nodeId as never).catch(() => {});
+      return reconnected;
+    },
+    { nodeId: b.nodeId, peer: await peerIdOf(b) },
+  );
 }
 
 test.describe("signalling through the overlay", () => {
@@ -89,7 +106,7 @@ test.describe("signalling through the overlay", () => {
         .toContainEqual(expect.stringContaining(`/p2p/${cPeer}/p2p-circuit/webrtc/`));
     }
 
-    const viaBootstrap = await redialThrough(
+    const viaBootstrap = await reconnectThrough(
       a,
       b,
       async (tab) => `${boot!.wsAddress}/p2p-circuit/webrtc/p2p/${await peerIdOf(tab)}`,
@@ -97,7 +114,7 @@ test.describe("signalling through the overlay", () => {
     expect(bootPeer).not.toBe(cPeer);
     await boot.stop();
     boot = undefined;
-    const viaOverlay = await redialThrough(
+    const viaOverlay = await reconnectThrough(
       a,
       b,
       async (tab) => `/p2p/${cPeer}/p2p-circuit/webrtc/p2p/${await peerIdOf(tab)}`,
