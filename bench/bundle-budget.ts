@@ -30,10 +30,11 @@ export const GOAL_RATIO = 1.25;
  * (SharedRoom and the tab protocol, +3.7 KB); 1.52× (197.8 KB) after three cuts, measured one by
  * one before that (201.9 → 196.8 KB our own CBOR codec instead of cborg; → 194.0 KB the noble
  * Ed25519 fallback on @noble/curves, which libp2p's keys bring anyway; → 193.1 KB no idb);
- * then lifecycle recovery and the warm start (+2.1 KB). Lower it with every cut; it becomes
- * GOAL_RATIO once the example gets there.
+ * then lifecycle recovery and the warm start (+2.1 KB) and the signalling rate limits: 1.55×
+ * (201.6 KB) with all of them. Lower it with every cut; it becomes GOAL_RATIO once the example
+ * gets there.
  */
-export const MAX_RATIO = 1.61;
+export const MAX_RATIO = 1.57;
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, "..");
