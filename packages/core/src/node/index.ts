@@ -10,6 +10,7 @@ export {
   type NodeEndpointOptions,
   type RelayServerOptions,
 } from "./node-endpoint.ts";
+export { createNodeVerifierPool } from "./node-verifier-pool.ts";
 export {
   certhashOf,
   DEFAULT_CERTIFICATE_LIFESPAN_MS,

@@ -12,7 +12,9 @@ import {
   checkAgainstPrevious,
   checkOperation,
   checkSignature,
+  firstBadSignature,
   SeqNumMismatchError,
+  SignatureMismatchError,
   type SignatureVerifier,
 } from "./validation.ts";
 
@@ -155,6 +157,17 @@ export class OperationIngest {
 
   /** The prefix of `batch` before the first bad signature, and that signature's error. */
   async #verify(batch: Operation[]): Promise<{ valid: Operation[]; error?: Error }> {
+    const verifier = this.#verifier;
+    if (verifier?.verifyMany !== undefined) {
+      // A batch verifier (a worker pool) takes the whole batch at once and answers in order.
+      const bad = await firstBadSignature(batch, {
+        verify: verifier.verify.bind(verifier),
+        verifyMany: verifier.verifyMany.bind(verifier),
+      });
+      return bad === -1
+        ? { valid: batch }
+        : { valid: batch.slice(0, bad), error: new SignatureMismatchError() };
+    }
     for (let start = 0; start < batch.length; start += VERIFY_SLICE) {
       // Verification may be synchronous (noble): give timers and I/O a turn between slices, or
       // a long catch-up would hold the event loop until the connection's liveness ping fails.

@@ -5,11 +5,21 @@ import { verifySignature } from "../identity/ed25519.ts";
 import { OPERATION_VERSION, unsignedBytesOf } from "./header.ts";
 import { logIdKey } from "./log-id.ts";
 import { logIdOf, type Operation } from "./operation.ts";
+import type { SignatureCheck } from "./signature-batch.ts";
 
-/** Checks one Ed25519 signature; `nobleEd25519` and `webCryptoEd25519()` are such verifiers. */
+/**
+ * Checks Ed25519 signatures; `nobleEd25519`, `webCryptoEd25519()` and a `VerifierPool`
+ * are such verifiers.
+ */
 export interface SignatureVerifier {
   /** Whether `signature` is a valid (strict) Ed25519 signature of `message` by `publicKey`. */
   verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean>;
+  /**
+   * Optional: checks a batch at once (a pool spreads it over workers); one result per check,
+   * in order. Without it, a batch is verified through {@link SignatureVerifier.verify}, a slice
+   * at a time.
+   */
+  verifyMany?(checks: readonly SignatureCheck[]): Promise<readonly boolean[]>;
 }
 
 /** The default verifier: WebCrypto when the runtime has it, else noble (strict on both). */
@@ -148,6 +158,43 @@ export async function checkSignature(
     .verify(header.verifyingKey, unsignedBytesOf(headerBytes), header.signature)
     .catch(() => false);
   if (!ok) throw new SignatureMismatchError();
+}
+
+/** What verifying an operation's signature checks, or `undefined` when it has none. */
+export function signatureCheckOf(operation: Operation): SignatureCheck | undefined {
+  const { header, headerBytes } = operation;
+  if (header.signature === undefined) return undefined;
+  return {
+    publicKey: header.verifyingKey,
+    message: unsignedBytesOf(headerBytes),
+    signature: header.signature,
+  };
+}
+
+/**
+ * Verifies the signatures of `operations` with one {@link SignatureVerifier.verifyMany} call;
+ * returns the index of the first that fails (missing or wrong), or -1 when all verify. The
+ * caller throws {@link SignatureMismatchError} for it, as {@link checkSignature} would.
+ */
+export async function firstBadSignature(
+  operations: readonly Operation[],
+  verifier: SignatureVerifier & Required<Pick<SignatureVerifier, "verifyMany">>,
+): Promise<number> {
+  const checks: SignatureCheck[] = [];
+  const at: number[] = [];
+  let missing = -1;
+  for (let i = 0; i < operations.length; i++) {
+    const check = signatureCheckOf(operations[i] as Operation);
+    if (check === undefined) {
+      missing = i;
+      break;
+    }
+    checks.push(check);
+    at.push(i);
+  }
+  const valid = checks.length === 0 ? [] : await verifier.verifyMany(checks).catch(() => []);
+  for (let i = 0; i < checks.length; i++) if (valid[i] !== true) return at[i] as number;
+  return missing;
 }
 
 /**
