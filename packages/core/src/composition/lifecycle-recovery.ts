@@ -16,7 +16,10 @@ import {
 /** What {@link LifecycleRecovery} works on. */
 export interface LifecycleRecoveryOptions extends NodeLifecycleOptions {
   /** Dials through `dial` (the libp2p endpoint has it); connections seen on `events$`. */
-  readonly endpoint: NodeEndpoint & { dial?(node: NodeId): Promise<void> };
+  readonly endpoint: NodeEndpoint & {
+    /** Opens a connection to `node` (the libp2p endpoint has it; without it nothing is dialled). */
+    dial?(node: NodeId): Promise<void>;
+  };
   /** Where the bootstrap nodes are (`bootstrap: true`). */
   readonly addressBook: Pick<NodeAddressBook, "nodeInfo" | "allNodeInfos">;
   readonly discovery?: DiscoveryService;
@@ -62,6 +65,7 @@ export class LifecycleRecovery {
     return this.#machine.paused;
   }
 
+  /** Starts listening to the page's signals and the endpoint's connections. Idempotent. */
   start(): void {
     if (this.#running) return;
     this.#running = true;
@@ -102,6 +106,7 @@ export class LifecycleRecovery {
     }
   }
 
+  /** Stops listening and cancels every pending reconnect. */
   stop(): void {
     this.#running = false;
     this.#subscription?.unsubscribe();

@@ -146,6 +146,7 @@ export class PageLifecycle {
     ];
   }
 
+  /** Feeds one page signal or timer at `now`; returns what the driver must do. */
   handle(input: PageLifecycleInput, now: number): PageLifecycleOutput[] {
     switch (input.type) {
       case "signal":

@@ -33,4 +33,3 @@ export * from "./sync-service.ts";
 export * from "./topic-handshake.ts";
 export * from "./validation.ts";
 export * from "./verifier-pool.ts";
-export * from "./web-verifier-pool.ts";

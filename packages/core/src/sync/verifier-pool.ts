@@ -17,6 +17,7 @@ export interface VerifyWorker {
 
 /** What a worker reports back to the pool. */
 export interface VerifyWorkerListener {
+  /** The worker answered a batch (matched to its request by id). */
   response(response: SignatureBatchResponse): void;
   /** The worker failed (its script did not load, it crashed): it is dropped. */
   error(error: Error): void;

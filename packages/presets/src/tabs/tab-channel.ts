@@ -4,6 +4,7 @@ export interface TabChannel {
   post(message: unknown): void;
   /** Calls `listener` with every message another tab posts (not yet validated). */
   listen(listener: (data: unknown) => void): void;
+  /** Leaves the channel: nothing is sent or heard any more. */
   close(): void;
 }
 
