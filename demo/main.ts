@@ -42,6 +42,7 @@ import { renderEvents } from "./events-view.ts";
 import { gossipAuthor, renderGossip } from "./gossip-view.ts";
 import { acquireIdentitySlot, loadIdentitySlot, slotLockName } from "./identity-slot.ts";
 import { wireInspectorButton } from "./inspector-toggle.ts";
+import { recordMilestones } from "./milestones.ts";
 import type { DemoHook, DemoTabHook } from "./test-hook.ts";
 
 function element(testId: string): HTMLElement {
@@ -117,6 +118,7 @@ async function startDemoNode(
       // Not an Ed25519 peer id: createEndpoint already refused such an address.
     }
   }
+  const milestones = recordMilestones(node, topic, bootstrapIds);
   renderConnections(endpoint, element("connections"), element("connection-count"), bootstrapIds);
   renderEvents(endpoint, element("events"));
   const drawAddresses = (): void => {
@@ -148,6 +150,7 @@ async function startDemoNode(
     () => endpoint.connections(),
   );
   await node.start();
+  milestones.nodeRunning = performance.now();
 
   // Gossip: the topic's overlay, presence and an ephemeral chat.
   const gossip = node.gossip;
@@ -179,6 +182,7 @@ async function startDemoNode(
     bootstrap,
     diagnostics,
     catchUp,
+    milestones,
     exportTransportInfo() {
       const info = endpoint.transportInfo();
       return info === undefined ? undefined : toHex(encodeCbor(transportInfoToWire(info)));

@@ -9,6 +9,7 @@ import type { SyncHandle, SyncService } from "@p2panda-web/core/sync";
 import type { BrowserRoomNode, SharedRoom } from "@p2panda-web/presets";
 import type * as catchUp from "./catch-up.ts";
 import type * as diagnostics from "./diagnostics.ts";
+import type { Milestones } from "./milestones.ts";
 
 export interface DemoHook {
   readonly identity: Identity;
@@ -32,6 +33,8 @@ export interface DemoHook {
   readonly diagnostics: typeof diagnostics;
   /** A log catch-up between two tabs into fresh IndexedDB databases (catch-up.ts). */
   readonly catchUp: typeof catchUp;
+  /** When this page first reached each step towards its data (milestones.ts). */
+  readonly milestones: Milestones;
   /** Our latest signed transport info, CBOR as hex (hand it to another node's `importTransportInfo`). */
   exportTransportInfo(): string | undefined;
   /**

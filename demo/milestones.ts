@@ -1,0 +1,48 @@
+// When this tab first reached each step towards its data, in ms since navigation start
+// (`performance.now()`): read by the time-to-data benchmark (e2e/bench/time-to-data.bench.ts)
+// from `window.p2panda.milestones`. Subscribed before the node starts, so nothing is missed.
+import type { NodeId, Topic } from "@p2panda-web/core";
+import type { createBrowserNode } from "@p2panda-web/presets";
+
+type DemoNode = Awaited<ReturnType<typeof createBrowserNode>>;
+
+/** Milestones of one page load; a field is set the first time its step happened. */
+export interface Milestones {
+  /** `node.start()` resolved. */
+  nodeRunning?: number;
+  /** A connection to a bootstrap node opened. */
+  bootstrapConnected?: number;
+  /** The address book knows another node on the demo's topic (not a bootstrap). */
+  coTopicPeerKnown?: number;
+  /** A direct (not relayed) WebRTC connection opened. */
+  directConnection?: number;
+  /** The topic's gossip overlay has a neighbour. */
+  overlayJoined?: number;
+  /** First time each event type was seen on `node.events$` (where the seconds go). */
+  readonly firstEvent: Record<string, number>;
+}
+
+/** Starts recording; call before `node.start()`. */
+export function recordMilestones(
+  node: DemoNode,
+  topic: Topic,
+  bootstrapIds: ReadonlySet<string>,
+): Milestones {
+  const milestones: Milestones = { firstEvent: {} };
+  const self: NodeId = node.identity.nodeId;
+  node.events$.subscribe((event) => {
+    const now = performance.now();
+    milestones.firstEvent[event.type] ??= now;
+    if (event.type === "endpoint:connection-opened") {
+      if (bootstrapIds.has(event.remote)) milestones.bootstrapConnected ??= now;
+      else if (event.transport === "webrtc" && !event.limited) milestones.directConnection ??= now;
+    } else if (event.type === "gossip:neighbour-up" && event.topic === topic) {
+      milestones.overlayJoined ??= now;
+    }
+  });
+  node.addressBook.watchTopic(topic, { emitCurrent: true }).subscribe((change) => {
+    const peer = [...change.value].some((id) => id !== self && !bootstrapIds.has(id));
+    if (peer) milestones.coTopicPeerKnown ??= performance.now();
+  });
+  return milestones;
+}
