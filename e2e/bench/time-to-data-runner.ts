@@ -1,0 +1,253 @@
+// Measures time to data for e2e/bench/time-to-data.bench.ts, in its own process (which that
+// script starts inside a private network namespace when it can). Per run: a fresh bootstrap node
+// (the CLI), two tabs on the demo's topic each write a chat line, then a new tab opens the demo
+// and we read, from its navigation start, when it reached each milestone (demo/milestones.ts)
+// and when both lines were shown. Also: two tabs opened at once → their first direct WebRTC
+// connection. Both with the Vite dev server and with a production build served statically.
+// Prints one line `RESULT {json}` at the end.
+//   npx node --conditions=source e2e/bench/time-to-data-runner.ts [--quick]
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type Browser, chromium, type Page } from "playwright";
+import { build } from "vite";
+import type { Milestones } from "../../demo/milestones.ts";
+import { type BootstrapNode, startBootstrapNode } from "../../scripts/bootstrap-node.ts";
+import { chromiumArgs, chromiumExecutable } from "../../scripts/chromium.ts";
+import { startDemoServer } from "../../scripts/demo-server.ts";
+import { serveStatic } from "../../scripts/static-server.ts";
+import { BOOTSTRAP_ENV } from "../../vite.config.ts";
+import { waitForNode } from "../support/tabs.ts";
+
+/** The milestones of the new tab, ms from its navigation start. */
+export interface TimeToDataRun {
+  readonly pageLoaded: number;
+  readonly nodeRunning: number;
+  readonly bootstrapConnected: number;
+  readonly coTopicPeerKnown: number;
+  readonly directConnection: number;
+  readonly overlayJoined: number;
+  readonly historyShown: number;
+  /** First time each event type was seen (demo/milestones.ts), for finding where time goes. */
+  readonly firstEvent: Record<string, number>;
+}
+
+/** One way of serving the demo. */
+export interface ServingResult {
+  readonly serving: string;
+  readonly runs: TimeToDataRun[];
+  /** Two tabs opened at once: their first direct WebRTC connection after the later page load. */
+  readonly pairDirectAfterLoadMs: number[];
+  /** The same, from navigation start (of the tab that started first). */
+  readonly pairDirectMs: number[];
+}
+
+/** What the runner reports. */
+export interface TimeToDataResult {
+  readonly servings: ServingResult[];
+}
+
+const quick = process.argv.includes("--quick");
+const RUNS = quick ? 2 : 5;
+const WAIT_MS = 60_000;
+const root = fileURLToPath(new URL("../..", import.meta.url));
+
+/** Set in the page before any script: when every expected chat line is first shown. */
+function watchHistory(expected: readonly string[]): void {
+  const w = window as unknown as { historyShownAt?: number };
+  const check = (): void => {
+    if (w.historyShownAt !== undefined) return;
+    const shown = new Set(
+      [...document.querySelectorAll('[data-testid="chat-message"] .text')].map(
+        (e) => e.textContent,
+      ),
+    );
+    if (expected.every((line) => shown.has(line))) w.historyShownAt = performance.now();
+  };
+  new MutationObserver(check).observe(document, {
+    childList: true,
+    subtree: true,
+    characterData: true,
+  });
+}
+
+async function openTab(browser: Browser, url: string, expected?: readonly string[]) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const messages: string[] = [];
+  page.on("console", (m) => messages.push(`${m.type()}: ${m.text()}`));
+  page.on("pageerror", (e) => messages.push(`pageerror: ${e.message}`));
+  if (expected !== undefined) await page.addInitScript(watchHistory, expected);
+  await page.goto(url);
+  await waitForNode(page, WAIT_MS).catch((error) => {
+    process.stderr.write(`page console:\n${messages.slice(-20).join("\n")}\n`);
+    throw error;
+  });
+  return { page, context, messages };
+}
+
+async function writeLine(page: Page, text: string): Promise<void> {
+  await page.getByTestId("chat-input").fill(text);
+  await page.getByTestId("chat-send").click();
+}
+
+async function waitForLines(page: Page, lines: readonly string[]): Promise<void> {
+  await page.waitForFunction(
+    (expected) => {
+      const shown = [...document.querySelectorAll('[data-testid="chat-message"] .text')].map(
+        (e) => e.textContent,
+      );
+      return expected.every((line) => shown.includes(line));
+    },
+    lines,
+    { timeout: WAIT_MS, polling: 50 },
+  );
+}
+
+/** Waits until `names` are all set in the page's milestones (or the wait times out). */
+async function waitForMilestones(page: Page, names: readonly string[]): Promise<void> {
+  await page.waitForFunction(
+    (keys) => {
+      const m = window.p2panda!.milestones as unknown as Record<string, unknown>;
+      return keys.every((k) => m[k] !== undefined);
+    },
+    names,
+    { timeout: WAIT_MS, polling: 50 },
+  );
+}
+
+async function pageLoadedAt(page: Page): Promise<number> {
+  return page.evaluate(() => {
+    const nav = performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming;
+    return nav.loadEventEnd;
+  });
+}
+
+async function measureNewTab(browser: Browser, url: string, run: number): Promise<TimeToDataRun> {
+  const lines = [`run ${run}: hello from a`, `run ${run}: hello from b`];
+  const [a, b] = await Promise.all([openTab(browser, url), openTab(browser, url)]);
+  try {
+    await writeLine(a.page, lines[0] as string);
+    await writeLine(b.page, lines[1] as string);
+    await Promise.all([waitForLines(a.page, lines), waitForLines(b.page, lines)]);
+    const c = await openTab(browser, url, lines);
+    try {
+      const names = ["bootstrapConnected", "coTopicPeerKnown", "directConnection", "overlayJoined"];
+      await waitForMilestones(c.page, names).catch(async (error) => {
+        const m = await c.page.evaluate(() => window.p2panda!.milestones);
+        throw new Error(`milestones: ${JSON.stringify(m)}`, { cause: error });
+      });
+      await c.page.waitForFunction(
+        () => (window as unknown as { historyShownAt?: number }).historyShownAt !== undefined,
+        undefined,
+        { timeout: WAIT_MS, polling: 50 },
+      );
+      const pageLoaded = await pageLoadedAt(c.page);
+      const values = await c.page.evaluate(() => ({
+        ...(window.p2panda!.milestones as Required<Milestones>),
+        historyShown: (window as unknown as { historyShownAt: number }).historyShownAt,
+      }));
+      return { pageLoaded, ...values };
+    } finally {
+      await c.context.close();
+    }
+  } finally {
+    await Promise.all([a.context.close(), b.context.close()]);
+  }
+}
+
+async function measurePair(browser: Browser, url: string): Promise<[number, number]> {
+  const [a, b] = await Promise.all([openTab(browser, url), openTab(browser, url)]);
+  try {
+    await Promise.all([
+      waitForMilestones(a.page, ["directConnection"]),
+      waitForMilestones(b.page, ["directConnection"]),
+    ]);
+    // Absolute times (ms since the epoch) from each page's time origin.
+    const read = (page: Page) =>
+      page.evaluate(() => {
+        const nav = performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming;
+        return {
+          origin: performance.timeOrigin,
+          loaded: performance.timeOrigin + nav.loadEventEnd,
+          direct: performance.timeOrigin + window.p2panda!.milestones.directConnection!,
+        };
+      });
+    const [x, y] = await Promise.all([read(a.page), read(b.page)]);
+    const direct = Math.min(x.direct, y.direct);
+    return [direct - Math.max(x.loaded, y.loaded), direct - Math.min(x.origin, y.origin)];
+  } finally {
+    await Promise.all([a.context.close(), b.context.close()]);
+  }
+}
+
+async function measureServing(
+  browser: Browser,
+  serving: string,
+  url: string,
+  setBootstrap: (addresses: readonly string[]) => Promise<void>,
+): Promise<ServingResult> {
+  const result: ServingResult = { serving, runs: [], pairDirectAfterLoadMs: [], pairDirectMs: [] };
+  const withBootstrap = async <T>(body: () => Promise<T>): Promise<T> => {
+    const bootstrap: BootstrapNode = await startBootstrapNode();
+    try {
+      await setBootstrap([bootstrap.wsAddress]);
+      return await body();
+    } finally {
+      await bootstrap.stop();
+    }
+  };
+  // One throwaway load so that caches (Vite's transforms, the HTTP cache is per context) are warm.
+  await withBootstrap(async () => (await openTab(browser, url)).context.close());
+  for (let run = 0; run < RUNS; run++) {
+    const measured = await withBootstrap(() => measureNewTab(browser, url, run));
+    result.runs.push(measured);
+    const pair = await withBootstrap(() => measurePair(browser, url));
+    result.pairDirectAfterLoadMs.push(pair[0]);
+    result.pairDirectMs.push(pair[1]);
+    process.stderr.write(
+      `${serving} run ${run + 1}/${RUNS}: history ${measured.historyShown.toFixed(0)} ms, pair direct +${pair[0].toFixed(0)} ms after load\n`,
+    );
+  }
+  return result;
+}
+
+const browser = await chromium.launch({ executablePath: chromiumExecutable(), args: chromiumArgs });
+const servings: ServingResult[] = [];
+const site = await mkdtemp(join(tmpdir(), "p2panda-ttd-"));
+try {
+  // Production build of the demo, served as files; `/bootstrap.json` is a file rewritten per run.
+  await build({
+    configFile: join(root, "vite.config.ts"),
+    logLevel: "warn",
+    build: { outDir: site, emptyOutDir: true },
+  });
+  const statics = await serveStatic(site);
+  try {
+    servings.push(
+      await measureServing(browser, "production build, static server", statics.url, (bootstrap) =>
+        writeFile(join(site, "bootstrap.json"), JSON.stringify({ bootstrap })),
+      ),
+    );
+  } finally {
+    await statics.close();
+  }
+
+  const dev = await startDemoServer({ bootstrap: [] });
+  try {
+    servings.push(
+      await measureServing(browser, "Vite dev server", dev.url, async (bootstrap) => {
+        process.env[BOOTSTRAP_ENV] = bootstrap.join(" ");
+      }),
+    );
+  } finally {
+    await dev.close();
+  }
+  const result: TimeToDataResult = { servings };
+  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+} finally {
+  await browser.close();
+  await rm(site, { recursive: true, force: true });
+}
+process.exit(0);
