@@ -77,6 +77,8 @@ async function startDemoNode(
   bootstrap: readonly string[],
   topic: Topic,
 ): Promise<DemoNode> {
+  // Marks for the time-to-data benchmark: where a page load's time goes.
+  performance.mark("demo:identity-ready");
   element("node-id").textContent = identity.nodeId;
   const node = await createBrowserNode({
     identity,
@@ -104,8 +106,10 @@ async function startDemoNode(
     // The views subscribe first, so they see the services from their start.
     start: false,
   });
+  performance.mark("demo:node-created");
   const addressBook = node.addressBook;
   await addressBook.addTopic(identity.nodeId, topic);
+  performance.mark("demo:topic-added");
   const endpoint = node.endpoint;
   element("network-id").textContent = endpoint.networkId;
 
@@ -166,7 +170,9 @@ async function startDemoNode(
   });
 
   const sync = node.sync;
+  performance.mark("demo:gossip-joined-topic");
   const chat = await sync.stream(topic, { liveMode: true });
+  performance.mark("demo:sync-stream");
 
   const hook: DemoHook = {
     identity,

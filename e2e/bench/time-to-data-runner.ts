@@ -49,6 +49,10 @@ export interface TimeToDataResult {
 }
 
 const quick = process.argv.includes("--quick");
+// `--serving production` or `--serving dev` measures only that one (while working on it).
+const onlyServing = process.argv[process.argv.indexOf("--serving") + 1];
+const wanted = (serving: string): boolean =>
+  !process.argv.includes("--serving") || onlyServing === serving;
 const RUNS = quick ? 2 : 5;
 const WAIT_MS = 60_000;
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -144,6 +148,10 @@ async function measureNewTab(browser: Browser, url: string, run: number): Promis
         { timeout: WAIT_MS, polling: 50 },
       );
       const pageLoaded = await pageLoadedAt(c.page);
+      const marks = await c.page.evaluate(() =>
+        performance.getEntriesByType("mark").map((m) => `${m.name} ${m.startTime.toFixed(0)}`),
+      );
+      process.stderr.write(`new tab's marks: load ${pageLoaded.toFixed(0)}, ${marks.join(", ")}\n`);
       const values = await c.page.evaluate(() => ({
         ...(window.p2panda!.milestones as Required<Milestones>),
         historyShown: (window as unknown as { historyShownAt: number }).historyShownAt,
@@ -175,6 +183,16 @@ async function measurePair(browser: Browser, url: string): Promise<[number, numb
         };
       });
     const [x, y] = await Promise.all([read(a.page), read(b.page)]);
+    for (const [tab, t] of [
+      [a, x],
+      [b, y],
+    ] as const) {
+      const first = await tab.page.evaluate(() => window.p2panda!.milestones.firstEvent);
+      const events = Object.entries(first)
+        .sort((p, q) => p[1] - q[1])
+        .map(([type, at]) => `${type} ${(t.origin + at - t.loaded).toFixed(0)}`);
+      process.stderr.write(`pair tab, after its load: ${events.join(", ")}\n`);
+    }
     const direct = Math.min(x.direct, y.direct);
     return [direct - Math.max(x.loaded, y.loaded), direct - Math.min(x.origin, y.origin)];
   } finally {
@@ -206,6 +224,10 @@ async function measureServing(
     const pair = await withBootstrap(() => measurePair(browser, url));
     result.pairDirectAfterLoadMs.push(pair[0]);
     result.pairDirectMs.push(pair[1]);
+    const events = Object.entries(measured.firstEvent)
+      .sort((x, y) => x[1] - y[1])
+      .map(([type, at]) => `${type} ${at.toFixed(0)}`);
+    process.stderr.write(`new tab's first events: ${events.join(", ")}\n`);
     process.stderr.write(
       `${serving} run ${run + 1}/${RUNS}: history ${measured.historyShown.toFixed(0)} ms, pair direct +${pair[0].toFixed(0)} ms after load\n`,
     );
@@ -225,22 +247,24 @@ try {
   });
   const statics = await serveStatic(site);
   try {
-    servings.push(
-      await measureServing(browser, "production build, static server", statics.url, (bootstrap) =>
-        writeFile(join(site, "bootstrap.json"), JSON.stringify({ bootstrap })),
-      ),
-    );
+    if (wanted("production"))
+      servings.push(
+        await measureServing(browser, "production build, static server", statics.url, (bootstrap) =>
+          writeFile(join(site, "bootstrap.json"), JSON.stringify({ bootstrap })),
+        ),
+      );
   } finally {
     await statics.close();
   }
 
   const dev = await startDemoServer({ bootstrap: [] });
   try {
-    servings.push(
-      await measureServing(browser, "Vite dev server", dev.url, async (bootstrap) => {
-        process.env[BOOTSTRAP_ENV] = bootstrap.join(" ");
-      }),
-    );
+    if (wanted("dev"))
+      servings.push(
+        await measureServing(browser, "Vite dev server", dev.url, async (bootstrap) => {
+          process.env[BOOTSTRAP_ENV] = bootstrap.join(" ");
+        }),
+      );
   } finally {
     await dev.close();
   }
