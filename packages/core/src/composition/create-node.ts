@@ -70,6 +70,14 @@ export async function createNode<
         .then(close)
         .catch(() => {});
   };
+  // Sync's stores open while the address book and the endpoint start (neither needs them): a
+  // page load then waits for the slower of the two, not for their sum.
+  const givenStores = syncOptions === false ? undefined : syncOptions.stores;
+  const storesOpening =
+    typeof givenStores === "function" ? (async () => givenStores())() : undefined;
+  // Awaited below, or closed on failure; this only keeps an early rejection from being unhandled.
+  storesOpening?.catch(() => {});
+  let storesOwned = false;
   try {
     let addressBook: B;
     if (typeof options.addressBook === "function") {
@@ -93,15 +101,16 @@ export async function createNode<
       );
     }
     let stores: NodeSyncStores | undefined;
-    if (syncOptions !== false) {
-      const given = syncOptions.stores;
-      if (typeof given === "function") {
-        const opened = await given();
-        if (opened.close !== undefined) owned.push(() => opened.close?.());
-        stores = opened;
-      } else {
-        stores = given ?? { logStore: new MemoryLogStore(), topicStore: new MemoryTopicStore() };
-      }
+    if (storesOpening !== undefined) {
+      storesOwned = true;
+      const opened = await storesOpening;
+      if (opened.close !== undefined) owned.push(() => opened.close?.());
+      stores = opened;
+    } else if (syncOptions !== false) {
+      stores = (givenStores as NodeSyncStores | undefined) ?? {
+        logStore: new MemoryLogStore(),
+        topicStore: new MemoryTopicStore(),
+      };
     }
     const components: NodeComponents<E, B> = { identity, addressBook, endpoint, runtime };
     const slots: ServiceSlot[] = [];
@@ -173,6 +182,10 @@ export async function createNode<
     if (options.start !== false) await node.start();
     return node;
   } catch (error) {
+    // Stores that were still opening when something before them failed: closed once open.
+    if (storesOpening !== undefined && !storesOwned) {
+      await storesOpening.then((opened) => opened.close?.()).catch(() => {});
+    }
     await release();
     throw error;
   }

@@ -14,6 +14,7 @@ import { ProtocolName } from "../../src/ids/network-id.ts";
 import { Topic } from "../../src/ids/topic.ts";
 import { createNodeInfo } from "../../src/records/node-info.ts";
 import { VirtualRuntime } from "../../src/runtime/runtime.ts";
+import { MemoryLogStore, MemoryTopicStore } from "../../src/sync/store/memory.ts";
 import { describeLifecycle } from "../lifecycle-suite.ts";
 
 const ECHO = "test/echo/v1";
@@ -311,6 +312,55 @@ describe("createNode", () => {
     });
     await expect(made).rejects.toBeInstanceOf(InvalidInputError);
     await expect(book.addTopic(identity.nodeId, Topic.fromName("closed"))).rejects.toThrow();
+  });
+
+  it("opens sync's stores while the address book and the endpoint start, and closes them on stop", async () => {
+    const network = new MemoryNetwork();
+    const log: string[] = [];
+    const node = await createNode({
+      addressBook: async () => {
+        log.push("address book asked");
+        return AddressBook.open(memoryAddressBookStore());
+      },
+      endpoint: ({ identity }) => {
+        log.push("endpoint asked");
+        return network.endpoint(identity.nodeId);
+      },
+      sync: {
+        stores: async () => {
+          log.push("stores asked");
+          return {
+            logStore: new MemoryLogStore(),
+            topicStore: new MemoryTopicStore(),
+            close: async () => {
+              log.push("stores closed");
+            },
+          };
+        },
+      },
+    });
+    expect(log).toEqual(["stores asked", "address book asked", "endpoint asked"]);
+    await node.stop();
+    expect(log.at(-1)).toBe("stores closed");
+  });
+
+  it("closes sync's stores, opened meanwhile, when the endpoint fails", async () => {
+    let closed = false;
+    const made = createNode({
+      addressBook: () => AddressBook.open(memoryAddressBookStore()),
+      endpoint: () => Promise.reject(new Error("no endpoint")),
+      sync: {
+        stores: async () => ({
+          logStore: new MemoryLogStore(),
+          topicStore: new MemoryTopicStore(),
+          close: async () => {
+            closed = true;
+          },
+        }),
+      },
+    });
+    await expect(made).rejects.toThrow("no endpoint");
+    expect(closed).toBe(true);
   });
 
   it("says which built-in service it runs without", async () => {
