@@ -319,8 +319,13 @@ class Libp2pEndpoint implements Endpoint {
       );
     }
     this.#addressesMaybeChanged();
+    // The bootstrap dials start before our first transport info is signed and stored: they
+    // need nothing of it, and the first connection is what a page load waits for.
+    const bootstrapsAdded = this.#addBootstrapNodes();
+    // Awaited below; this only keeps a rejection meanwhile from counting as unhandled.
+    bootstrapsAdded.catch(() => {});
     await this.#publisher.settled;
-    await this.#addBootstrapNodes();
+    await bootstrapsAdded;
     this.#departedWhileDown();
   }
 
@@ -881,14 +886,20 @@ class Libp2pEndpoint implements Endpoint {
       });
       for (const nodeId of known) this.#connection(nodeId, undefined).catch(() => {});
     }
+    const writes: Promise<unknown>[] = [];
     for (const { nodeId, addresses } of this.#bootstrap) {
       if (nodeId === this.nodeId) continue;
       const current = this.#book.nodeInfo(nodeId) ?? createNodeInfo(nodeId);
-      await this.#book.insertNodeInfo({
+      const write = this.#book.insertNodeInfo({
         ...current,
         bootstrap: true,
         transports: { kind: "trusted", addresses },
       });
+      writes.push(write);
+      // The address book takes a trusted record in memory at once; the dial below reads it
+      // there, so it need not wait for the disk (an IndexedDB write on a page load). A book
+      // that does not show the record yet is waited for.
+      if (this.#book.nodeInfo(nodeId)?.transports === undefined) await write;
       const dialable = this.#dialableAddresses(nodeId, addresses);
       // Tagged keep-alive, libp2p redials a bootstrap (our relay) when the connection drops.
       await this.libp2p.peerStore.merge(NodeId.toPeerId(nodeId), {
@@ -897,6 +908,7 @@ class Libp2pEndpoint implements Endpoint {
       });
       this.#connection(nodeId, undefined).catch(() => {});
     }
+    await Promise.all(writes);
   }
 
   async stop(): Promise<void> {

@@ -3,7 +3,7 @@ import { Identity, transportKind } from "@p2panda-web/core";
 import { createEndpoint, DialFailedError, type Endpoint } from "@p2panda-web/core/endpoint";
 import { createNodeEndpoint } from "@p2panda-web/core/node";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { echo, nextEvent } from "./helpers.ts";
+import { deferred, echo, nextEvent } from "./helpers.ts";
 
 interface Peer {
   readonly addressBook: AddressBook;
@@ -93,6 +93,33 @@ describe("two endpoints and a bootstrap over WebSockets", () => {
     await expect
       .poll(() => alice.addressBook.nodeInfo(boot.endpoint.nodeId)?.metrics.successes)
       .toBe(1);
+  });
+
+  it("dials the bootstrap at start without waiting for the address book's disk writes", async () => {
+    // Every write to disk is held until the bootstrap saw the connection: the dial must not
+    // wait for the stored bootstrap entry nor for our own first transport info.
+    const store = memoryAddressBookStore();
+    const held = deferred();
+    const putNode = store.putNode.bind(store);
+    store.putNode = async (info) => {
+      await held.promise;
+      return putNode(info);
+    };
+    const addressBook = await AddressBook.open(store);
+    const identity = await Identity.generate();
+    const starting = createEndpoint({
+      identity,
+      addressBook,
+      bootstrap: [wsAddress],
+      allowPrivateAddresses: true,
+    });
+    await expect
+      .poll(() => boot.endpoint.connections().map((c) => c.remote), { timeout: 10_000 })
+      .toContain(identity.nodeId);
+    held.resolve();
+    const endpoint = await starting;
+    await endpoint.stop();
+    await addressBook.close();
   });
 
   it("exchanges messages with the bootstrap over WebSockets", async () => {
