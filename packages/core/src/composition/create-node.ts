@@ -70,13 +70,11 @@ export async function createNode<
         .then(close)
         .catch(() => {});
   };
-  // Sync's stores open while the address book and the endpoint start (neither needs them): a
-  // page load then waits for the slower of the two, not for their sum.
+  // Sync's stores open while the endpoint starts (it does not need them): a page load then
+  // waits for the slower of the two, not for their sum. After the address book, which may make
+  // the directory they live in (the Node.js preset's data dir).
   const givenStores = syncOptions === false ? undefined : syncOptions.stores;
-  const storesOpening =
-    typeof givenStores === "function" ? (async () => givenStores())() : undefined;
-  // Awaited below, or closed on failure; this only keeps an early rejection from being unhandled.
-  storesOpening?.catch(() => {});
+  let storesOpening: Promise<NodeSyncStores> | undefined;
   let storesOwned = false;
   try {
     let addressBook: B;
@@ -86,6 +84,12 @@ export async function createNode<
       addressBook = book;
     } else {
       addressBook = options.addressBook;
+    }
+    if (typeof givenStores === "function") {
+      storesOpening = (async () => givenStores())();
+      // Awaited below, or closed on failure; this only keeps an early rejection from being
+      // unhandled.
+      storesOpening.catch(() => {});
     }
     let endpoint: E;
     if (typeof options.endpoint === "function") {

@@ -314,7 +314,7 @@ describe("createNode", () => {
     await expect(book.addTopic(identity.nodeId, Topic.fromName("closed"))).rejects.toThrow();
   });
 
-  it("opens sync's stores while the address book and the endpoint start, and closes them on stop", async () => {
+  it("opens sync's stores while the endpoint starts, after the address book, and closes them on stop", async () => {
     const network = new MemoryNetwork();
     const log: string[] = [];
     const node = await createNode({
@@ -339,7 +339,7 @@ describe("createNode", () => {
         },
       },
     });
-    expect(log).toEqual(["stores asked", "address book asked", "endpoint asked"]);
+    expect(log).toEqual(["address book asked", "stores asked", "endpoint asked"]);
     await node.stop();
     expect(log.at(-1)).toBe("stores closed");
   });
