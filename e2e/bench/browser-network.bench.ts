@@ -3,17 +3,9 @@
 // throughput of a p2panda protocol session over WebRTC tab ↔ tab and WebSockets tab → bootstrap.
 // The measuring runs in browser-network-runner.ts, inside a private network namespace when this
 // process may make one (root + unshare), like the e2e suite.
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import {
-  inNetworkNamespace,
-  insideNetworkNamespace,
-  NETNS_ENV,
-  networkNamespaceUnavailable,
-} from "../support/netns.ts";
 import type { BrowserNetworkResult } from "./browser-network-runner.ts";
+import { runInNamespace } from "./namespace-runner.ts";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
 const RUNNER = "e2e/bench/browser-network-runner.ts";
 
 function quantile(values: readonly number[], q: number): number {
@@ -24,37 +16,12 @@ function quantile(values: readonly number[], q: number): number {
 
 const ms = (value: number): string => (value < 10 ? value.toFixed(2) : value.toFixed(0));
 
-async function measure(quick: boolean): Promise<{ result: BrowserNetworkResult; where: string }> {
-  const command = [process.execPath, "--conditions=source", "--no-warnings", RUNNER];
-  if (quick) command.push("--quick");
-  const unavailable = insideNetworkNamespace() ? undefined : networkNamespaceUnavailable();
-  const argv =
-    insideNetworkNamespace() || unavailable !== undefined ? command : inNetworkNamespace(command);
-  const where =
-    unavailable === undefined
-      ? "inside a private network namespace (WebRTC host candidates on a veth at 10.77.0.1)"
-      : `on the host's interfaces (no network namespace: ${unavailable})`;
-  const child = spawn(argv[0] as string, argv.slice(1), {
-    cwd: root,
-    env: { ...process.env, [NETNS_ENV]: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
+function measure(quick: boolean): Promise<{ result: BrowserNetworkResult; where: string }> {
+  return runInNamespace<BrowserNetworkResult>(RUNNER, {
+    args: quick ? ["--quick"] : [],
+    timeoutMs: quick ? 60_000 : 300_000,
+    echoStderr: false,
   });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk) => {
-    stdout += chunk;
-  });
-  child.stderr.on("data", (chunk) => {
-    stderr += chunk;
-  });
-  const timer = setTimeout(() => child.kill("SIGKILL"), quick ? 60_000 : 300_000);
-  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-  clearTimeout(timer);
-  const line = stdout.split("\n").find((l) => l.startsWith("RESULT "));
-  if (code !== 0 || line === undefined) {
-    throw new Error(`${RUNNER} failed (exit ${code}):\n${stderr.slice(-2000)}`);
-  }
-  return { result: JSON.parse(line.slice("RESULT ".length)) as BrowserNetworkResult, where };
 }
 
 export async function run(options: {

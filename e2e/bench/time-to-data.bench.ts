@@ -4,17 +4,9 @@
 // Served by the Vite dev server and as a production build from a static server. The measuring
 // runs in time-to-data-runner.ts, inside a private network namespace when this process may make
 // one (root + unshare), like the e2e suite and browser-network.bench.ts.
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import {
-  inNetworkNamespace,
-  insideNetworkNamespace,
-  NETNS_ENV,
-  networkNamespaceUnavailable,
-} from "../support/netns.ts";
+import { runInNamespace } from "./namespace-runner.ts";
 import type { ServingResult, TimeToDataResult, TimeToDataRun } from "./time-to-data-runner.ts";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
 const RUNNER = "e2e/bench/time-to-data-runner.ts";
 
 function median(values: readonly number[]): number {
@@ -28,38 +20,12 @@ function median(values: readonly number[]): number {
 
 const ms = (value: number): string => value.toFixed(0);
 
-async function measure(quick: boolean): Promise<{ result: TimeToDataResult; where: string }> {
-  const command = [process.execPath, "--conditions=source", "--no-warnings", RUNNER];
-  if (quick) command.push("--quick");
-  const unavailable = insideNetworkNamespace() ? undefined : networkNamespaceUnavailable();
-  const argv =
-    insideNetworkNamespace() || unavailable !== undefined ? command : inNetworkNamespace(command);
-  const where =
-    unavailable === undefined
-      ? "inside a private network namespace (WebRTC host candidates on a veth at 10.77.0.1)"
-      : `on the host's interfaces (no network namespace: ${unavailable})`;
-  const child = spawn(argv[0] as string, argv.slice(1), {
-    cwd: root,
-    env: { ...process.env, [NETNS_ENV]: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
+function measure(quick: boolean): Promise<{ result: TimeToDataResult; where: string }> {
+  return runInNamespace<TimeToDataResult>(RUNNER, {
+    args: quick ? ["--quick"] : [],
+    timeoutMs: quick ? 300_000 : 900_000,
+    echoStderr: true,
   });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk) => {
-    stdout += chunk;
-  });
-  child.stderr.on("data", (chunk) => {
-    stderr += chunk;
-    process.stderr.write(chunk);
-  });
-  const timer = setTimeout(() => child.kill("SIGKILL"), quick ? 300_000 : 900_000);
-  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-  clearTimeout(timer);
-  const line = stdout.split("\n").find((l) => l.startsWith("RESULT "));
-  if (code !== 0 || line === undefined) {
-    throw new Error(`${RUNNER} failed (exit ${code}):\n${stderr.slice(-2000)}`);
-  }
-  return { result: JSON.parse(line.slice("RESULT ".length)) as TimeToDataResult, where };
 }
 
 const MILESTONES: Array<[string, keyof TimeToDataRun]> = [
