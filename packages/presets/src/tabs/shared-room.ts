@@ -403,9 +403,13 @@ export class SharedRoom<N extends RoomNode = RoomNode> implements TopicRoom {
         return;
       case "call":
         if (this.#room !== undefined && message.to === this.tabId) {
-          void this.#serve(message).then((body) =>
-            this.#post({ kind: "result", to: message.from, id: message.id, ...body }),
-          );
+          // #serve never rejects; posting may throw on a channel closed while the call ran (the
+          // tab is leaving), and then nobody is left to answer.
+          void this.#serve(message)
+            .then((body) =>
+              this.#post({ kind: "result", to: message.from, id: message.id, ...body }),
+            )
+            .catch(() => {});
         }
         return;
       case "leader":
@@ -516,9 +520,11 @@ export class SharedRoom<N extends RoomNode = RoomNode> implements TopicRoom {
           if (message.to === this.tabId) {
             // This tab became the leader: the call runs here, and its answer comes back the
             // way a leader's would.
-            void this.#serve(message).then((body) =>
-              this.#perform(this.#calls.result(this.tabId, this.tabId, message.id, body)),
-            );
+            void this.#serve(message)
+              .then((body) =>
+                this.#perform(this.#calls.result(this.tabId, this.tabId, message.id, body)),
+              )
+              .catch(() => {});
           } else {
             this.#post({ ...message });
           }
