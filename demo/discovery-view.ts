@@ -7,9 +7,8 @@ import type { AddressBook } from "@p2panda-web/address-book";
 import { isStale, type NodeId, type Topic } from "@p2panda-web/core";
 import type { DiscoveryEvent, DiscoveryService, WalkerPosition } from "@p2panda-web/core/discovery";
 import type { ConnectionSummary } from "@p2panda-web/core/endpoint";
-import { drawNetworkMap } from "./network-map.ts";
+import { drawNetworkMap, element as svg } from "./network-map.ts";
 
-const SVG = "http://www.w3.org/2000/svg";
 const LOG_LENGTH = 60;
 const PLOT_SECONDS = 60;
 
@@ -98,13 +97,4 @@ export function renderDiscovery(
     drawMap(discovery.walkers());
   }, 1_000);
   discovery.walkers$.subscribe({ complete: () => clearInterval(tick) });
-}
-
-function svg<K extends keyof SVGElementTagNameMap>(
-  tag: K,
-  attributes: Record<string, string | number>,
-): SVGElementTagNameMap[K] {
-  const el = document.createElementNS(SVG, tag);
-  for (const [name, value] of Object.entries(attributes)) el.setAttribute(name, String(value));
-  return el;
 }

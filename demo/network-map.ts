@@ -196,7 +196,8 @@ function title(text: string): SVGTitleElement {
   return t;
 }
 
-function element<K extends keyof SVGElementTagNameMap>(
+/** An SVG element with these attributes. */
+export function element<K extends keyof SVGElementTagNameMap>(
   tag: K,
   attributes: Record<string, string | number>,
 ): SVGElementTagNameMap[K] {
