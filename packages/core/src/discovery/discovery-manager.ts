@@ -1,5 +1,6 @@
 import type { P2pEvent, Unstamped } from "@p2panda-web/events";
 import type { Clock } from "../clock.ts";
+import { P2pandaError } from "../errors.ts";
 import type { NodeId } from "../ids/node-id.ts";
 import type { Topic } from "../ids/topic.ts";
 import { PeerCoolDown } from "../peer-cool-down.ts";
@@ -230,6 +231,11 @@ interface SessionInfo {
   heard: boolean;
   /** The handshake is over and we are storing its result: nothing is awaited from the remote. */
   handshakeDone: boolean;
+  /**
+   * The channel to the remote is open (always, for an accepted session). Until then an
+   * initiated session is still dialling: a timeout then is our dial's, not the remote's doing.
+   */
+  opened: boolean;
 }
 
 /**
@@ -375,6 +381,7 @@ export class DiscoveryManager {
       lastHeardAt: now,
       heard: false,
       handshakeDone: false,
+      opened: false,
     });
     return [
       { type: "initiate-session", sessionId, remote, walker: timer.walker },
@@ -438,6 +445,7 @@ export class DiscoveryManager {
       lastHeardAt: now,
       heard: false,
       handshakeDone: false,
+      opened: true,
     });
     outputs.push({
       type: "set-timer",
@@ -555,7 +563,41 @@ export class DiscoveryManager {
     return ownTransportInfoWarrantsReset(info) ? this.resetWalkers() : [];
   }
 
+  /**
+   * The channel of an initiated session is open (the dial is done): the session timer starts
+   * over, so the handshake gets the whole `sessionTimeoutMs` however long the dial took. A tab
+   * that dials through a relay on a busy machine may spend seconds on the WebRTC set-up; counted
+   * against the handshake, that timed the session out and put an honest peer on cool-down.
+   */
+  sessionOpened(sessionId: number): DiscoveryOutput[] {
+    const session = this.#sessions.get(sessionId);
+    if (session === undefined || session.opened) return [];
+    session.opened = true;
+    return [
+      {
+        type: "set-timer",
+        timer: { kind: "session", sessionId },
+        delayMs: this.config.sessionTimeoutMs,
+      },
+    ];
+  }
+
   #timeout(sessionId: number): DiscoveryOutput[] {
+    const session = this.#sessions.get(sessionId);
+    if (session !== undefined && !session.opened) {
+      // Still dialling: the remote has not had its turn. Not its fault, and like a failed
+      // dial the walk moves on without backing off (see `isUnreachable`).
+      const dial = new P2pandaError(
+        "DIAL_FAILED",
+        `dialling ${session.remote} did not finish within ${this.config.sessionTimeoutMs} ms`,
+      );
+      return this.#abort(
+        sessionId,
+        new DiscoveryProtocolError("channel-error", `DIAL_FAILED: ${dial.message}`, {
+          cause: dial,
+        }),
+      );
+    }
     const error = new DiscoveryProtocolError(
       "timeout",
       `session did not finish within ${this.config.sessionTimeoutMs} ms`,
@@ -710,6 +752,7 @@ export class DiscoveryManager {
         lastHeardAt: now,
         heard: false,
         handshakeDone: false,
+        opened: false,
       });
       out.push(
         { type: "initiate-session", sessionId, remote, walker: undefined },

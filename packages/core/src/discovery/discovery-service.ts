@@ -413,6 +413,7 @@ export class DiscoveryService implements Startable {
       const channel = await this.#endpoint.connect(remote, ProtocolName.discovery, {
         signal: abort.signal,
       });
+      this.#apply(this.#manager.sessionOpened(sessionId));
       const alice = new PsiAlice(this.#handshakeOptions(remote));
       const result = await this.#run(sessionId, channel, alice, abort);
       const { newlyLearned, newSharedTopics } = await this.#ingest(result);

@@ -388,6 +388,7 @@ export class DiscoverySimulator {
       if (session.aliceDone || alice.manager !== manager) return this.#sessions.delete(session);
       if (!this.network.canReach(alice.id, bob.id))
         return this.#sideFailed(session, "alice", "dial failed: node left");
+      this.#apply(alice, manager, manager.sessionOpened(sessionId));
       const now = this.scheduler.now();
       alice.book.reportConnection(bob.id, true, now);
       bob.book.reportConnection(alice.id, true, now);

@@ -144,6 +144,16 @@ describe("discovery manager: session timeout (default 10 s)", () => {
     const s = setup();
     const { session, out } = firstSession(s);
     const timer = timers(out)[0] as { timer: DiscoveryTimer };
+    s.clock.advance(3_000);
+    // The dial took 3 s: the handshake still gets the whole 10 s from here.
+    expect(timers(s.manager.sessionOpened(session.sessionId))).toEqual([
+      {
+        type: "set-timer",
+        timer: { kind: "session", sessionId: session.sessionId },
+        delayMs: 10_000,
+      },
+    ]);
+    expect(s.manager.sessionOpened(session.sessionId)).toEqual([]);
     s.clock.advance(10_000);
     const fired = s.manager.timerFired(timer.timer, s.book);
     const abort = fired.find((o) => o.type === "abort-session");
@@ -157,6 +167,26 @@ describe("discovery manager: session timeout (default 10 s)", () => {
     // A late report of the aborted session changes nothing.
     expect(s.manager.sessionEnded(session.sessionId, result(boot), 1)).toEqual([]);
     expect(s.manager.metrics).toMatchObject({ successfulSessions: 0, failedSessions: 1 });
+  });
+
+  it("a session still dialling at the timeout is a failed dial: not blamed, no cool-down, no backoff", () => {
+    const s = setup();
+    const { session, out } = firstSession(s);
+    s.clock.advance(10_000);
+    const fired = s.manager.timerFired((timers(out)[0] as { timer: DiscoveryTimer }).timer, s.book);
+    const abort = aborts(fired)[0];
+    expect(abort?.sessionId).toBe(session.sessionId);
+    expect(abort?.error.reason).toBe("channel-error");
+    expect(abort?.error.message).toContain("did not finish within 10000 ms");
+    expect(events(fired)[0]).toMatchObject({
+      type: "discovery:session-failed",
+      reason: "channel-error",
+      misbehaving: false,
+    });
+    expect(s.manager.isCoolingDown(boot)).toBe(false);
+    expect(s.manager.acceptSession(boot).accepted).toBe(true);
+    // As an unreachable node: the walk moves on at once.
+    expect(timers(fired)[0]).toMatchObject({ timer: { kind: "walker", walker: 0 }, delayMs: 0 });
   });
 
   it("ignores the timer of a session that already ended", () => {
