@@ -302,6 +302,16 @@ class Libp2pEndpoint implements Endpoint {
     this.#listen("self:peer:update", () => {
       if (this.#started) this.#addressesMaybeChanged();
     });
+    // libp2p announces our new addresses (`self:peer:update`) a debounced second after a
+    // listener changed; a new relay reservation is dialable at once. Reading the addresses when
+    // the listener says so publishes our transport info that second sooner, and every node that
+    // meets us first dials us that much sooner (measured: reservation → addresses 1.0 s → 0.0 s).
+    this.#listen("transport:listening", () => {
+      if (this.#started) this.#addressesMaybeChanged();
+    });
+    this.#listen("transport:close", () => {
+      if (this.#started) this.#addressesMaybeChanged();
+    });
     await this.libp2p.start();
     this.#started = true;
     if (this.#forgetDepartedAfterMs > 0) {

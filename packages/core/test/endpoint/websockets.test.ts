@@ -1,5 +1,5 @@
 import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
-import { Identity, transportKind } from "@p2panda-web/core";
+import { HybridTimestamp, Identity, signTransportInfo, transportKind } from "@p2panda-web/core";
 import { createEndpoint, DialFailedError, type Endpoint } from "@p2panda-web/core/endpoint";
 import { createNodeEndpoint } from "@p2panda-web/core/node";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -8,17 +8,19 @@ import { deferred, echo, nextEvent } from "./helpers.ts";
 interface Peer {
   readonly addressBook: AddressBook;
   readonly endpoint: Endpoint;
+  readonly identity?: Identity;
 }
 
 async function browserPeer(bootstrap: string[]): Promise<Peer> {
   const addressBook = await AddressBook.open(memoryAddressBookStore());
+  const identity = await Identity.generate();
   const endpoint = await createEndpoint({
-    identity: await Identity.generate(),
+    identity,
     addressBook,
     bootstrap,
     allowPrivateAddresses: true,
   });
-  return { addressBook, endpoint };
+  return { addressBook, endpoint, identity };
 }
 
 /**
@@ -131,23 +133,61 @@ describe("two endpoints and a bootstrap over WebSockets", () => {
   });
 
   it("gains a relay reservation and advertises a /p2p-circuit/webrtc address, newer info wins", async () => {
-    const before = bob.endpoint.transportInfo()!;
-    const changed =
-      bob.endpoint.relays().length > 0
-        ? undefined
-        : nextEvent(bob.endpoint.events$, "endpoint:addresses-changed", (e) =>
-            e.addresses.some((a) => transportKind(a) === "webrtc"),
-          );
-    await changed;
+    const relayed = (addresses: readonly string[]) =>
+      addresses.some((a) => transportKind(a) === "webrtc");
+    if (!relayed(bob.endpoint.transportInfo()?.addresses ?? [])) {
+      await nextEvent(bob.endpoint.events$, "endpoint:addresses-changed", (e) =>
+        relayed(e.addresses),
+      );
+    }
     expect(bob.endpoint.relays()).toEqual([boot.endpoint.nodeId]);
     const after = bob.endpoint.transportInfo()!;
     expect(after.addresses.map(transportKind)).toContain("webrtc");
+    // An info Bob signed earlier, with no relayed address yet.
+    const before = await signTransportInfo(
+      bob.identity!,
+      new HybridTimestamp(after.timestamp.physical - 1, 0),
+      [],
+    );
     expect(after.timestamp.isAfter(before.timestamp)).toBe(true);
 
     // Alice learns of Bob's infos (as discovery would carry them), in either order.
     expect(await alice.addressBook.insertTransportInfo(bob.endpoint.nodeId, after)).toBe(true);
     expect(await alice.addressBook.insertTransportInfo(bob.endpoint.nodeId, before)).toBe(false);
     expect(alice.addressBook.nodeInfo(bob.endpoint.nodeId)?.transports).toEqual(after);
+  });
+
+  it("publishes its relayed address when the reservation is made, not after libp2p's debounced address update", {
+    timeout: 30_000,
+  }, async () => {
+    const carol = await browserPeer([wsAddress]);
+    try {
+      const order: string[] = [];
+      const relayed = (addresses: readonly string[]) =>
+        addresses.some((a) => transportKind(a) === "webrtc");
+      const ours = nextEvent(carol.endpoint.events$, "endpoint:addresses-changed", (e) =>
+        relayed(e.addresses),
+      ).then(() => order.push("endpoint:addresses-changed"));
+      const libp2p = new Promise<void>((resolve) => {
+        const onUpdate = (
+          event: CustomEvent<{ peer: { addresses: { multiaddr: unknown }[] } }>,
+        ) => {
+          const addresses = event.detail.peer.addresses.map((a) => String(a.multiaddr));
+          if (!addresses.some((a) => a.includes("/p2p-circuit"))) return;
+          carol.endpoint.libp2p.removeEventListener("self:peer:update", onUpdate as never);
+          order.push("self:peer:update");
+          resolve();
+        };
+        carol.endpoint.libp2p.addEventListener("self:peer:update", onUpdate as never);
+      });
+      await Promise.all([ours, libp2p]);
+      // libp2p's own update comes a debounced second after the listener changed.
+      expect(order).toEqual(["endpoint:addresses-changed", "self:peer:update"]);
+      expect(relayed(carol.endpoint.transportInfo()?.addresses ?? [])).toBe(true);
+    } finally {
+      await carol.endpoint.stop();
+      await carol.addressBook.close();
+    }
   });
 
   it("connects to a relayed node over a direct WebRTC connection", {
