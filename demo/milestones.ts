@@ -20,6 +20,24 @@ export interface Milestones {
   overlayJoined?: number;
   /** First time each event type was seen on `node.events$` (where the seconds go). */
   readonly firstEvent: Record<string, number>;
+  /** The first {@link EVENT_LOG_LIMIT} events of the node: type, time and remote node if any. */
+  readonly log: { type: string; at: number; remote?: string; detail?: string }[];
+}
+
+/** Events kept in {@link Milestones.log}: the start of a page's life, not all of it. */
+export const EVENT_LOG_LIMIT = 400;
+
+/** A short text for the fields of an event that say what happened to whom. */
+function eventDetail(event: object): string | undefined {
+  const parts: string[] = [];
+  for (const key of ["transport", "limited", "state", "reason", "why", "role", "result", "code"]) {
+    const value = (event as Record<string, unknown>)[key];
+    if (value === undefined || typeof value === "object") continue;
+    parts.push(`${key}=${String(value)}`);
+  }
+  const error = (event as { error?: unknown }).error;
+  if (error instanceof Error) parts.push(error.message.slice(0, 120));
+  return parts.length === 0 ? undefined : parts.join(" ");
 }
 
 /** Starts recording; call before `node.start()`. */
@@ -28,11 +46,21 @@ export function recordMilestones(
   topic: Topic,
   bootstrapIds: ReadonlySet<string>,
 ): Milestones {
-  const milestones: Milestones = { firstEvent: {} };
+  const milestones: Milestones = { firstEvent: {}, log: [] };
   const self: NodeId = node.identity.nodeId;
   node.events$.subscribe((event) => {
     const now = performance.now();
     milestones.firstEvent[event.type] ??= now;
+    if (milestones.log.length < EVENT_LOG_LIMIT) {
+      const remote = event as { remote?: unknown; remoteNodeId?: unknown; node?: unknown };
+      const who = remote.remote ?? remote.remoteNodeId ?? remote.node;
+      milestones.log.push({
+        type: event.type,
+        at: Math.round(now),
+        ...(typeof who === "string" ? { remote: who.slice(0, 8) } : {}),
+        ...(eventDetail(event) === undefined ? {} : { detail: eventDetail(event) }),
+      });
+    }
     if (event.type === "endpoint:connection-opened") {
       if (bootstrapIds.has(event.remote)) milestones.bootstrapConnected ??= now;
       else if (event.transport === "webrtc" && !event.limited) milestones.directConnection ??= now;
