@@ -262,6 +262,12 @@ async function crowd(
     const counts = await Promise.all(tabs.map((t) => connectionCounts(t, ids)));
     await delay(Math.max(0, convergedAt + IDLE_RECOUNT_MS - Date.now()));
     const later = await Promise.all(tabs.map((t) => connectionCounts(t, ids)));
+    const lost = tabs.filter((_, i) => counts[i]?.lost === true || later[i]?.lost === true);
+    if (lost.length > 0) {
+      notes.push(
+        `lost their node (page reloaded or crashed): ${lost.map((t) => t.label).join(", ")}`,
+      );
+    }
     const zero = { min: 0, median: 0, max: 0 };
     if (missed > 0 || knowAll === undefined) await printDiagnostics("many tabs", tabs);
     const errors = tabs.filter((t) => t.errors.length > 0);

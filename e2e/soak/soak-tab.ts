@@ -180,9 +180,11 @@ export async function sendChat(tab: SoakTab, text: string): Promise<number> {
 export async function connectionCounts(
   tab: SoakTab,
   peers: readonly string[],
-): Promise<{ direct: number; neighbours: number; all: number }> {
+): Promise<{ direct: number; neighbours: number; all: number; lost?: true }> {
   return tab.page.evaluate((ids) => {
-    const p = window.p2panda!;
+    const p = window.p2panda;
+    // The page lost its node (it reloaded or crashed): nothing is connected.
+    if (p === undefined) return { direct: 0, neighbours: 0, all: 0, lost: true as const };
     const connections = p.endpoint.connections();
     const direct = new Set<string>(
       connections
@@ -203,7 +205,8 @@ export async function missingPeers(
   peers: readonly string[],
 ): Promise<{ unknown: string[]; notDirect: string[] }> {
   return tab.page.evaluate((ids) => {
-    const p = window.p2panda!;
+    const p = window.p2panda;
+    if (p === undefined) return { unknown: [...ids], notDirect: [...ids] };
     const known = new Set<string>(p.addressBook.nodeInfosByTopics([p.topic]).map((n) => n.nodeId));
     const direct = new Set<string>(
       p.endpoint
