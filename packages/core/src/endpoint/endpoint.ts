@@ -48,6 +48,11 @@ export interface EndpointMetrics {
   webRtcPhantomsClosed: number;
   /** Connections closed because they carried none of our sessions for a while. */
   idleConnectionsClosed: number;
+  /**
+   * Relayed connections closed once their WebRTC signalling was over and a direct connection to
+   * the same node was open (each held a circuit on the relay).
+   */
+  relayedConnectionsClosed: number;
   /** Nodes reachable only through us whose connection to us closed (reported stale). */
   departedNodes: number;
   /** Departed nodes removed from the address book after the grace. */

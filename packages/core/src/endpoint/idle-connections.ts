@@ -9,7 +9,21 @@ export interface ConnectionActivity {
   readonly sessions: number;
   /** A relayed connection (signalling only) or one to a node we keep (bootstrap, our relay). */
   readonly exempt: boolean;
+  /**
+   * A relayed connection with no stream open (its WebRTC signalling is over) to a node we hold
+   * a direct connection to: it has done its job and is closed after {@link SUPERSEDED_GRACE_MS}.
+   * Left open, each one holds a circuit on the relay until the relay's duration limit ends it
+   * (2 min on our bootstrap), so a tab on a topic of n tabs kept n − 1 circuits there for nothing.
+   */
+  readonly superseded?: boolean;
 }
+
+/**
+ * How long a superseded relayed connection stays open. Not at once: the side that answered a
+ * WebRTC set-up closes its signalling stream before the dialling side has closed its own, and a
+ * relayed connection closed in that moment failed the dialler's set-up after it had connected.
+ */
+export const SUPERSEDED_GRACE_MS = 5_000;
 
 /**
  * Decides which connections have been idle long enough to close. A discovery session leaves a
@@ -24,6 +38,7 @@ export class IdleConnections {
   /** Most non-exempt connections kept while some of them are idle; `0` = no cap. */
   readonly maxKept: number;
   readonly #idleSince = new Map<string, number>();
+  readonly #supersededSince = new Map<string, number>();
 
   /**
    * `maxKept`: beyond this many non-exempt connections, idle ones are closed at once, longest
@@ -44,6 +59,18 @@ export class IdleConnections {
     let kept = 0;
     for (const connection of connections) {
       seen.add(connection.id);
+      if (connection.superseded === true) {
+        const since = this.#supersededSince.get(connection.id) ?? now;
+        this.#supersededSince.set(connection.id, since);
+        if (now - since >= SUPERSEDED_GRACE_MS) {
+          this.#idleSince.delete(connection.id);
+          this.#supersededSince.delete(connection.id);
+          close.push(connection.id);
+          continue;
+        }
+      } else {
+        this.#supersededSince.delete(connection.id);
+      }
       if (connection.exempt) {
         this.#idleSince.delete(connection.id);
         continue;
@@ -63,6 +90,9 @@ export class IdleConnections {
       }
     }
     for (const id of this.#idleSince.keys()) if (!seen.has(id)) this.#idleSince.delete(id);
+    for (const id of this.#supersededSince.keys()) {
+      if (!seen.has(id)) this.#supersededSince.delete(id);
+    }
     if (this.maxKept > 0 && kept > this.maxKept) {
       idleKept.sort((a, b) => a.since - b.since);
       for (const { id } of idleKept.slice(0, kept - this.maxKept)) close.push(id);

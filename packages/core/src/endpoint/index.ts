@@ -37,7 +37,11 @@ export {
 } from "./endpoint-options.ts";
 export * from "./errors.ts";
 export type * from "./events.ts";
-export { type ConnectionActivity, IdleConnections } from "./idle-connections.ts";
+export {
+  type ConnectionActivity,
+  IdleConnections,
+  SUPERSEDED_GRACE_MS,
+} from "./idle-connections.ts";
 export { startEndpoint } from "./libp2p-endpoint.ts";
 export { MemoryEndpoint, MemoryNetwork } from "./memory-network.ts";
 export {

@@ -184,6 +184,7 @@ class Libp2pEndpoint implements Endpoint {
     webRtcSetUpsStalled: 0,
     webRtcPhantomsClosed: 0,
     idleConnectionsClosed: 0,
+    relayedConnectionsClosed: 0,
     departedNodes: 0,
     departedNodesForgotten: 0,
     signallingRateLimited: 0,
@@ -786,7 +787,14 @@ class Libp2pEndpoint implements Endpoint {
     if (this.#stopped) return;
     const byId = new Map<string, Connection>();
     const activity: ConnectionActivity[] = [];
-    for (const connection of this.libp2p.getConnections()) {
+    const connections = this.libp2p.getConnections();
+    const direct = new Set<string>();
+    for (const connection of connections) {
+      if (connection.status === "open" && connection.limits === undefined) {
+        direct.add(connection.remotePeer.toString());
+      }
+    }
+    for (const connection of connections) {
       if (connection.status !== "open") continue;
       let remote: NodeId;
       try {
@@ -804,14 +812,17 @@ class Libp2pEndpoint implements Endpoint {
           connection.limits !== undefined ||
           this.#relays.has(remote) ||
           this.#book.nodeInfo(remote)?.bootstrap === true,
+        superseded:
+          connection.limits !== undefined &&
+          connection.streams.length === 0 &&
+          direct.has(connection.remotePeer.toString()),
       });
     }
     for (const id of idle.sweep(activity, Date.now())) {
-      this.metrics.idleConnectionsClosed++;
-      byId
-        .get(id)
-        ?.close()
-        .catch(() => {});
+      const connection = byId.get(id);
+      if (connection?.limits !== undefined) this.metrics.relayedConnectionsClosed++;
+      else this.metrics.idleConnectionsClosed++;
+      connection?.close().catch(() => {});
     }
   }
 

@@ -2,7 +2,11 @@
 // overlay neighbours and a few more instead of one connection per node its walkers met; and a
 // relay forgets the tabs that were reachable only through it once they are gone.
 import { createNodeInfo, isStale, NodeId } from "@p2panda-web/core";
-import { IdleConnections, reachableOnlyThrough } from "@p2panda-web/core/endpoint";
+import {
+  IdleConnections,
+  reachableOnlyThrough,
+  SUPERSEDED_GRACE_MS,
+} from "@p2panda-web/core/endpoint";
 import { filter, firstValueFrom, timeout } from "rxjs";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { nodeId } from "../gossip/helpers.ts";
@@ -56,6 +60,18 @@ describe("idle rule (pure)", () => {
     const uncapped = new IdleConnections(60_000);
     uncapped.sweep(all, 0);
     expect(uncapped.sweep(all, 100)).toEqual([]);
+  });
+
+  it("a relayed connection whose signalling is over, beside a direct one, closes after the grace", () => {
+    const idle = new IdleConnections(60_000);
+    const relayed = { ...connection("r", 0, true), superseded: true };
+    const others = [connection("d", 1), connection("e", 0, true)];
+    expect(idle.sweep([relayed, ...others], 0)).toEqual([]);
+    // A stream on it again (another set-up) starts the grace over.
+    expect(idle.sweep([connection("r", 0, true), ...others], 3_000)).toEqual([]);
+    expect(idle.sweep([relayed, ...others], 4_000)).toEqual([]);
+    expect(idle.sweep([relayed, ...others], 4_000 + SUPERSEDED_GRACE_MS - 1)).toEqual([]);
+    expect(idle.sweep([relayed, ...others], 4_000 + SUPERSEDED_GRACE_MS)).toEqual(["r"]);
   });
 
   it("forgets connections that are gone", () => {

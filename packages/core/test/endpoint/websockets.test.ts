@@ -35,8 +35,12 @@ async function relayedPair(wsAddress: string): Promise<[Peer, Peer]> {
     (peer.endpoint.transportInfo()?.addresses ?? []).some((a) => transportKind(a) === "webrtc");
   for (const peer of pair) {
     if (!relayedInfo(peer)) {
-      await nextEvent(peer.endpoint.events$, "endpoint:addresses-changed", (e) =>
-        e.addresses.some((a) => transportKind(a) === "webrtc"),
+      // A reservation takes ~0.1 s here, but over 5 s when the two cores are busy.
+      await nextEvent(
+        peer.endpoint.events$,
+        "endpoint:addresses-changed",
+        (e) => e.addresses.some((a) => transportKind(a) === "webrtc"),
+        20_000,
       );
     }
   }
@@ -207,6 +211,19 @@ describe("two endpoints and a bootstrap over WebSockets", () => {
     await channel.send("through webrtc");
     expect(await channel.receive()).toBe("through webrtc");
     expect(await opened).toMatchObject({ transport: "webrtc", direction: "inbound" });
+    // The relayed connection only carried the signalling: once it is over it is closed, and the
+    // relay holds no circuit between the two any more.
+    const relayedBetween = () =>
+      alice.endpoint.connections().filter((c) => c.remote === bob.endpoint.nodeId && c.limited)
+        .length +
+      bob.endpoint.connections().filter((c) => c.remote === alice.endpoint.nodeId && c.limited)
+        .length;
+    await expect.poll(relayedBetween, { timeout: 15_000 }).toBe(0);
+    expect(
+      alice.endpoint.metrics.relayedConnectionsClosed +
+        bob.endpoint.metrics.relayedConnectionsClosed,
+    ).toBeGreaterThanOrEqual(1);
+    expect(alice.endpoint.connections().some((c) => c.remote === bob.endpoint.nodeId)).toBe(true);
     await channel.close();
   });
 
