@@ -3,7 +3,7 @@
 // --data-dir); this module turns flags into its options and its events into JSON lines.
 import { join } from "node:path";
 import { Identity, NetworkId, Topic, TopicSecret } from "@p2panda-web/core";
-import { DEFAULT_RELAY_SERVER_OPTIONS } from "@p2panda-web/core/node";
+import { DEFAULT_RELAY_SERVER_OPTIONS, type RelayServerOptions } from "@p2panda-web/core/node";
 import {
   createNodeJsNode,
   LOG_STORE_FILE,
@@ -42,6 +42,40 @@ function positive(values: FlagValues, name: string, fallback: number): number {
     throw new UsageError(`--${name} must be a positive integer`);
   }
   return n;
+}
+
+/** Longest relay duration limit: libp2p's relay times it with a timer (at most 2^31 - 1 ms). */
+const MAX_RELAY_DURATION_S = Math.floor((2 ** 31 - 1) / 1000);
+
+/**
+ * The relay's data settings from `--relay-data-limit` and `--relay-duration-limit`: off (no
+ * data relaying, the signalling defaults) unless one of them is given.
+ */
+export function relayDataSettings(values: FlagValues): RelayServerOptions {
+  const data = values["relay-data-limit"];
+  const duration = values["relay-duration-limit"];
+  if (data === undefined && duration === undefined) return {};
+  const dataLimit = positive(
+    values,
+    "relay-data-limit",
+    DEFAULT_RELAY_SERVER_OPTIONS.connectionDataLimitBytes,
+  );
+  if (!Number.isSafeInteger(dataLimit)) {
+    throw new UsageError("--relay-data-limit must be a whole number of bytes below 2^53");
+  }
+  const seconds = positive(
+    values,
+    "relay-duration-limit",
+    DEFAULT_RELAY_SERVER_OPTIONS.connectionDurationLimitMs / 1000,
+  );
+  if (seconds > MAX_RELAY_DURATION_S) {
+    throw new UsageError(`--relay-duration-limit must be at most ${MAX_RELAY_DURATION_S} seconds`);
+  }
+  return {
+    relayData: true,
+    connectionDataLimitBytes: dataLimit,
+    connectionDurationLimitMs: seconds * 1000,
+  };
 }
 
 async function loadIdentity(values: FlagValues, io: CliIo): Promise<Identity> {
@@ -97,6 +131,7 @@ export async function runNode(values: FlagValues, io: CliIo, role: NodeRole): Pr
     "max-reservations",
     DEFAULT_RELAY_SERVER_OPTIONS.maxReservations,
   );
+  const relayData = relayDataSettings(values);
   let networkId: NetworkId = NetworkId.DEFAULT;
   if (values["network-id"] !== undefined) {
     try {
@@ -133,7 +168,7 @@ export async function runNode(values: FlagValues, io: CliIo, role: NodeRole): Pr
       // What to change (e.g. --allow-private-addresses for a loopback bootstrap), once.
       warn: (message) => io.stderr(`warning: ${message}`),
       bootstrap,
-      relay: role.relay ? { maxReservations } : false,
+      relay: role.relay ? { maxReservations, ...relayData } : false,
     },
     // Every node takes part in discovery: a bootstrap is where others start their walks, so it
     // hands out every node it knows; a node hands a stranger only itself and the bootstraps.
@@ -171,7 +206,11 @@ export async function runNode(values: FlagValues, io: CliIo, role: NodeRole): Pr
     };
     io.stderr(
       role.relay
-        ? `${role.label} ${identity.nodeId} on network ${networkId}, relaying for up to ${maxReservations} nodes`
+        ? `${role.label} ${identity.nodeId} on network ${networkId}, relaying for up to ${maxReservations} nodes${
+            relayData.relayData === true
+              ? `, data too (up to ${relayData.connectionDataLimitBytes} bytes and ${(relayData.connectionDurationLimitMs ?? 0) / 1000} s per relayed connection)`
+              : " (signalling only)"
+          }`
         : `${role.label} ${identity.nodeId} on network ${networkId}, ${topics.length} topic(s)`,
     );
     io.stdout(JSON.stringify(listening));

@@ -5,6 +5,7 @@ import type { NetworkId } from "../ids/network-id.ts";
 import type { NodeId } from "../ids/node-id.ts";
 import type { NodeInfo } from "../records/node-info.ts";
 import type { OverlayRelays } from "./overlay-relays.ts";
+import type { RelayedFallbackOptions } from "./relayed-fallback.ts";
 import type { SignallingLimitsOptions } from "./signalling-limits.ts";
 import type { StreamDuplexOptions } from "./stream-duplex.ts";
 
@@ -134,6 +135,20 @@ export interface EndpointOptions {
    * `SignallingRateLimitedError`). Default `DEFAULT_SIGNALLING_LIMITS`.
    */
   readonly signallingLimits?: SignallingLimitsOptions;
+  /**
+   * Relayed data fallback: when no direct connection to a node can be made (its WebRTC set-up
+   * failed or timed out: a symmetric NAT, UDP blocked, no TURN server), run discovery, gossip and
+   * sync sessions with it over a relayed connection through a relay that allows data instead
+   * (a bootstrap started with `p2panda-web bootstrap --relay-data-limit … --relay-duration-limit
+   * …`; it says so by serving the `relayed-data` protocol). The relay cuts each such circuit at
+   * its operator's data and time limits: the sessions on it then fail with
+   * `RelayedConnectionEndedError` and the next session with the node dials a new circuit. A
+   * direct connection is tried again after `retryDirectAfterMs`. The relay sees only
+   * Noise-encrypted bytes (the ends authenticate each other as over any transport), but it sees
+   * who talks to whom and how much. `true` for the default settings. Default `false`: relayed
+   * connections carry only WebRTC signalling, and a node without a direct path gets no session.
+   */
+  readonly relayedFallback?: boolean | RelayedFallbackOptions;
   /** Per-dial timeout of `connect`. Default {@link DEFAULT_DIAL_TIMEOUT_MS}. */
   readonly dialTimeoutMs?: number;
   /**

@@ -62,6 +62,13 @@ export interface EndpointMetrics {
    * node's rate (`EndpointOptions.signallingLimits`).
    */
   signallingRateLimited: number;
+  /**
+   * Connections over a relay used for our sessions because no direct one could be made
+   * (`EndpointOptions.relayedFallback`), opened by us or first used by the remote.
+   */
+  relayedFallbacks: number;
+  /** Sessions ended because the relay cut their relayed connection (`RelayedConnectionEndedError`). */
+  relayedSessionsEnded: number;
 }
 
 /**

@@ -115,3 +115,27 @@ export class SignallingRateLimitedError extends P2pandaError {
     this.nodeId = nodeId;
   }
 }
+
+/**
+ * A session over a relayed connection (the relayed data fallback, `EndpointOptions
+ * .relayedFallback`) ended because the connection did: the relay cut the circuit at its data
+ * limit (`reason: "data-limit"`), or at its duration limit, went away, or the remote closed it
+ * (`"ended"`; circuit relay v2 tells the ends no reason). The next session with the node runs
+ * over a new circuit (or a direct connection), as for any lost connection.
+ */
+export class RelayedConnectionEndedError extends P2pandaError {
+  static override readonly name: string = "RelayedConnectionEndedError";
+  readonly nodeId: NodeId;
+  readonly reason: "data-limit" | "ended";
+  constructor(nodeId: NodeId, reason: "data-limit" | "ended", options?: { cause?: unknown }) {
+    super(
+      "RELAYED_CONNECTION_ENDED",
+      reason === "data-limit"
+        ? `the relayed connection to ${NodeId.short(nodeId)} reached the relay's data limit`
+        : `the relayed connection to ${NodeId.short(nodeId)} ended (the relay's time limit, the relay or the node went away)`,
+      options,
+    );
+    this.nodeId = nodeId;
+    this.reason = reason;
+  }
+}

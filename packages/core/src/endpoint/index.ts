@@ -58,6 +58,16 @@ export type {
   ProtocolEndpoint,
   ProtocolHandler,
 } from "./protocol-endpoint.ts";
+export { relayedDuplex } from "./relayed-duplex.ts";
+export {
+  DEFAULT_RETRY_DIRECT_AFTER_MS,
+  RELAYED_DATA_PROTOCOL,
+  type RelayedEndReason,
+  type RelayedFallbackOptions,
+  RelayedNodes,
+  relayedDataAddresses,
+  relayedEndReason,
+} from "./relayed-fallback.ts";
 export {
   DEFAULT_SIGNALLING_LIMITS,
   type SignallingLimitKind,

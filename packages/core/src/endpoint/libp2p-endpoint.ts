@@ -10,6 +10,7 @@ import { createLibp2p } from "libp2p";
 import type { Observable } from "rxjs";
 import { systemClock } from "../clock.ts";
 import {
+  type ByteDuplex,
   framedChannel,
   type MessageChannel,
   type MessageChannelOptions,
@@ -59,7 +60,14 @@ import { type ConnectionActivity, IdleConnections } from "./idle-connections.ts"
 import { observedAddressGuard } from "./observed-address-guard.ts";
 import { type OverlayRelays, overlayRelayAddress, overlayRelayOf } from "./overlay-relays.ts";
 import type { AcceptOptions, ConnectOptions } from "./protocol-endpoint.ts";
-import { RelayReservations } from "./relay-reservations.ts";
+import { circuitRelayOf, RelayReservations } from "./relay-reservations.ts";
+import { relayedDuplex } from "./relayed-duplex.ts";
+import {
+  RELAYED_DATA_PROTOCOL,
+  type RelayedFallbackOptions,
+  RelayedNodes,
+  relayedDataAddresses,
+} from "./relayed-fallback.ts";
 import { SignallingLimits } from "./signalling-limits.ts";
 import { type StreamDuplexOptions, streamDuplex } from "./stream-duplex.ts";
 import { TransportInfoPublisher } from "./transport-info-publisher.ts";
@@ -188,6 +196,8 @@ class Libp2pEndpoint implements Endpoint {
     departedNodes: 0,
     departedNodesForgotten: 0,
     signallingRateLimited: 0,
+    relayedFallbacks: 0,
+    relayedSessionsEnded: 0,
   };
   readonly #book: EndpointAddressBook;
   readonly #limits: Required<EndpointLimits>;
@@ -215,6 +225,10 @@ class Libp2pEndpoint implements Endpoint {
   /** Reasons already warned about: a developer hears each once, not on every walk step. */
   readonly #warned = new Set<string>();
   readonly #warmStart: boolean;
+  /** With the relayed data fallback on: the nodes reached through a relay for now. */
+  readonly #relayedNodes: RelayedNodes | undefined;
+  /** Relayed connections that carried a session of ours (counted once each). */
+  readonly #relayedInUse = new WeakSet<Connection>();
   #started = false;
   #stopped = false;
 
@@ -264,6 +278,7 @@ class Libp2pEndpoint implements Endpoint {
     this.#idle = idleMs > 0 ? new IdleConnections(idleMs, maxDirect) : undefined;
     this.#forgetDepartedAfterMs = options.forgetDepartedAfterMs ?? DEFAULT_FORGET_DEPARTED_AFTER_MS;
     this.#warmStart = options.warmStart ?? false;
+    this.#relayedNodes = relayedNodesOf(options.relayedFallback);
     policy.onRefused = (reason, remote) => {
       if (reason === "denied") this.metrics.connectionsDenied++;
       else if (reason === "rate-limited") this.metrics.signallingRateLimited++;
@@ -388,6 +403,9 @@ class Libp2pEndpoint implements Endpoint {
           // needs to be above ours so that our handler sees (and counts) the excess streams.
           maxInboundStreams: limit * 2,
           maxOutboundStreams: this.#limits.maxOutboundStreamsPerConnection,
+          // With the relayed data fallback, a node that cannot reach us directly runs its
+          // sessions over a relayed connection; libp2p refuses streams on those otherwise.
+          runOnLimitedConnection: this.#relayedNodes !== undefined,
         },
       )
       .catch(() => this.#accepted.delete(protocol));
@@ -435,9 +453,15 @@ class Libp2pEndpoint implements Endpoint {
     };
     stream.addEventListener("close", release, { once: true });
     this.metrics.streamsAccepted++;
+    // A node that opens a session over a relayed connection found no direct path to us: ours to
+    // it take the same way for a while instead of a WebRTC set-up bound to fail.
+    if (connection.limits !== undefined) {
+      this.#relayedNodes?.directFailed(remote, Date.now());
+      this.#usingRelayed(connection);
+    }
     const channel = framedChannel(
       remote,
-      streamDuplex(stream, this.#streamOptions),
+      this.#sessionDuplex(remote, stream, connection),
       session.channelOptions,
     );
     try {
@@ -465,13 +489,17 @@ class Libp2pEndpoint implements Endpoint {
   ): Promise<MessageChannel> {
     const protocol = protocolId(protocolName, this.networkId);
     let stream: Stream;
+    let connection: Connection;
     for (let attempt = 1; ; attempt++) {
-      const connection = await this.#connection(nodeId, options.signal);
+      connection = await this.#connection(nodeId, options.signal);
       try {
         stream = await connection.newStream(protocol, {
           signal: this.#timeoutSignal(options.signal),
           maxOutboundStreams: this.#limits.maxOutboundStreamsPerConnection,
+          // Only the relayed data fallback hands out a limited connection (#connection).
+          runOnLimitedConnection: connection.limits !== undefined,
         });
+        if (connection.limits !== undefined) this.#usingRelayed(connection);
         break;
       } catch (error) {
         if (error instanceof Error && error.name === "UnsupportedProtocolError") {
@@ -501,16 +529,116 @@ class Libp2pEndpoint implements Endpoint {
     this.metrics.streamsOpened++;
     return framedChannel(
       nodeId,
-      streamDuplex(stream, this.#streamOptions),
+      this.#sessionDuplex(nodeId, stream, connection),
       channelOptionsOf(options),
     );
+  }
+
+  /** The duplex of a session: on a relayed connection, one that says why the relay ended it. */
+  #sessionDuplex(remote: NodeId, stream: Stream, connection: Connection): ByteDuplex {
+    const duplex = streamDuplex(stream, this.#streamOptions);
+    if (connection.limits === undefined) return duplex;
+    return relayedDuplex(remote, duplex, connection, () => this.metrics.relayedSessionsEnded++);
+  }
+
+  #usingRelayed(connection: Connection): void {
+    if (this.#relayedInUse.has(connection)) return;
+    this.#relayedInUse.add(connection);
+    this.metrics.relayedFallbacks++;
   }
 
   async dial(nodeId: NodeId, options: { signal?: AbortSignal } = {}): Promise<void> {
     await this.#connection(nodeId, options.signal);
   }
 
+  /**
+   * An open direct connection to `nodeId`, or a new one; with the relayed data fallback, a
+   * relayed connection where no direct one can be made (see `EndpointOptions.relayedFallback`).
+   */
   async #connection(nodeId: NodeId, signal: AbortSignal | undefined): Promise<Connection> {
+    const relayedNodes = this.#relayedNodes;
+    if (relayedNodes === undefined) return this.#directConnectionOrDial(nodeId, signal);
+    this.#assertRunning();
+    if (NodeId.is(nodeId) && nodeId !== this.nodeId && this.#policy.isAllowed(nodeId)) {
+      const direct = this.#directConnection(NodeId.toPeerId(nodeId));
+      if (direct !== undefined) return direct;
+      // A direct dial failed a moment ago: no new WebRTC set-up (seconds to fail) per session.
+      if (relayedNodes.relayed(nodeId, Date.now())) {
+        const relayed = await this.#relayedConnection(nodeId, signal);
+        if (relayed !== undefined) return relayed;
+      }
+    }
+    try {
+      return await this.#directConnectionOrDial(nodeId, signal);
+    } catch (error) {
+      if (!(error instanceof DialFailedError) || signal?.aborted === true || this.#stopped) {
+        throw error;
+      }
+      const relayed = await this.#relayedConnection(nodeId, signal);
+      if (relayed === undefined) throw error;
+      relayedNodes.directFailed(nodeId, Date.now());
+      return relayed;
+    }
+  }
+
+  /**
+   * A relayed connection to `nodeId` through a relay that allows data (it serves
+   * {@link RELAYED_DATA_PROTOCOL}): an open one, or one dialled over the circuits the node
+   * advertises; `undefined` when there is none.
+   */
+  async #relayedConnection(
+    nodeId: NodeId,
+    signal: AbortSignal | undefined,
+  ): Promise<Connection | undefined> {
+    const peerId = NodeId.toPeerId(nodeId);
+    const allowed = new Map<NodeId, boolean>();
+    const allowsData = async (relay: NodeId): Promise<boolean> => {
+      let known = allowed.get(relay);
+      if (known === undefined) {
+        known = await this.#relayAllowsData(relay);
+        allowed.set(relay, known);
+      }
+      return known;
+    };
+    for (const c of this.libp2p.getConnections(peerId)) {
+      if (c.status !== "open" || c.limits === undefined) continue;
+      const relay = circuitRelayOf(c.remoteAddr);
+      if (relay !== undefined && (await allowsData(relay))) return c;
+    }
+    const known = this.#book.nodeInfo(nodeId)?.transports?.addresses ?? [];
+    for (const { relay, address } of relayedDataAddresses(
+      this.#dialableAddresses(nodeId, known),
+      // Only through relays we are connected to: a circuit needs one, and we know its protocols.
+      (r) => this.libp2p.getConnections(NodeId.toPeerId(r)).length > 0,
+    )) {
+      if (!(await allowsData(relay))) continue;
+      try {
+        const connection = await this.libp2p.dial(address, {
+          signal: this.#timeoutSignal(signal),
+        });
+        void this.#report(nodeId, true);
+        return connection;
+      } catch {
+        // Another relay may do.
+      }
+    }
+    return undefined;
+  }
+
+  /** Whether `relay` said (through identify) that its circuits may carry data. */
+  async #relayAllowsData(relay: NodeId): Promise<boolean> {
+    try {
+      const peer = await this.libp2p.peerStore.get(NodeId.toPeerId(relay));
+      return peer.protocols.includes(protocolId(RELAYED_DATA_PROTOCOL, this.networkId));
+    } catch {
+      return false;
+    }
+  }
+
+  async #directConnectionOrDial(
+    nodeId: NodeId,
+    signal: AbortSignal | undefined,
+  ): Promise<Connection> {
     this.#assertRunning();
     if (!NodeId.is(nodeId)) throw new InvalidInputError("not a node id");
     if (nodeId === this.nodeId) throw new InvalidInputError("an endpoint cannot dial itself");
@@ -845,6 +973,7 @@ class Libp2pEndpoint implements Endpoint {
       // Every new direct connection, in or out (also libp2p's redials of bootstrap nodes), is a
       // successful attempt; relayed (limited) ones only carry WebRTC signalling.
       if (!summary.limited) {
+        this.#relayedNodes?.directOpened(summary.remote);
         this.#departed.delete(summary.remote);
         void this.#report(summary.remote, true);
       }
@@ -980,4 +1109,20 @@ function channelOptionsOf(options: MessageChannelOptions): MessageChannelOptions
     frameTimeoutMs: options.frameTimeoutMs,
     keepAliveIntervalMs: options.keepAliveIntervalMs,
   };
+}
+
+function relayedNodesOf(
+  option: boolean | RelayedFallbackOptions | undefined,
+): RelayedNodes | undefined {
+  if (option === undefined || option === false) return undefined;
+  const settings = option === true ? {} : option;
+  const retry = settings.retryDirectAfterMs;
+  if (retry !== undefined && (!Number.isFinite(retry) || retry < 0)) {
+    throw new InvalidInputError("relayedFallback.retryDirectAfterMs must be a non-negative number");
+  }
+  const max = settings.maxTrackedNodes;
+  if (max !== undefined && (!Number.isSafeInteger(max) || max < 1)) {
+    throw new InvalidInputError("relayedFallback.maxTrackedNodes must be a positive integer");
+  }
+  return new RelayedNodes(settings);
 }

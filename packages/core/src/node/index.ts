@@ -9,6 +9,7 @@ export {
   DEFAULT_RELAY_SERVER_OPTIONS,
   type NodeEndpointOptions,
   type RelayServerOptions,
+  relayServerSettings,
 } from "./node-endpoint.ts";
 export { createNodeVerifierPool } from "./node-verifier-pool.ts";
 export {

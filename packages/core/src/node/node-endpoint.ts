@@ -1,11 +1,14 @@
 import { circuitRelayServer, circuitRelayTransport } from "@libp2p/circuit-relay-v2";
+import type { StreamHandler } from "@libp2p/interface";
 import { tcp } from "@libp2p/tcp";
 import { type TransportCertificate, webRTC, webRTCDirect } from "@libp2p/webrtc";
 import { webSockets } from "@libp2p/websockets";
 import type { Endpoint } from "../endpoint/endpoint.ts";
 import type { EndpointOptions } from "../endpoint/endpoint-options.ts";
 import { startEndpoint } from "../endpoint/libp2p-endpoint.ts";
+import { RELAYED_DATA_PROTOCOL } from "../endpoint/relayed-fallback.ts";
 import { InvalidInputError } from "../errors.ts";
+import { NetworkId, protocolId } from "../ids/network-id.ts";
 
 /** Bounds of the circuit-relay v2 server (what browsers use to reach each other). */
 export interface RelayServerOptions {
@@ -19,6 +22,14 @@ export interface RelayServerOptions {
   readonly connectionDataLimitBytes?: number;
   /** Most concurrent relay (HOP) requests being served. Default 64. */
   readonly maxInboundHopStreams?: number;
+  /**
+   * Let nodes run their sessions over our circuits when they cannot connect directly (their
+   * `relayedFallback` option): we serve the `relayed-data` protocol, which tells them so, and
+   * each circuit carries up to `connectionDataLimitBytes` for up to `connectionDurationLimitMs`
+   * (set both to what you are willing to pay for). Default `false`: circuits are for WebRTC
+   * signalling only (the limits then bound signalling).
+   */
+  readonly relayData?: boolean;
 }
 
 /** Defaults of {@link RelayServerOptions}. */
@@ -28,7 +39,65 @@ export const DEFAULT_RELAY_SERVER_OPTIONS: Required<RelayServerOptions> = Object
   connectionDurationLimitMs: 2 * 60 * 1000,
   connectionDataLimitBytes: 128 * 1024,
   maxInboundHopStreams: 64,
+  relayData: false,
 });
+
+/** Whether `value` is a whole number of at least 1 that fits a double exactly. */
+function positiveInteger(value: number): boolean {
+  return Number.isSafeInteger(value) && value >= 1;
+}
+
+/**
+ * The relay's bounds with the defaults filled in.
+ * @throws InvalidInputError on a bound that is not a positive integer.
+ */
+export function relayServerSettings(
+  options: RelayServerOptions = {},
+): Required<RelayServerOptions> {
+  const settings = { ...DEFAULT_RELAY_SERVER_OPTIONS, ...options };
+  for (const name of [
+    "maxReservations",
+    "reservationTtlMs",
+    "connectionDurationLimitMs",
+    "connectionDataLimitBytes",
+    "maxInboundHopStreams",
+  ] as const) {
+    if (!positiveInteger(settings[name])) {
+      throw new InvalidInputError(`relay ${name} must be a positive integer`);
+    }
+  }
+  // libp2p's relay waits this long with a timer: above 2^31 - 1 ms it would fire at once.
+  if (settings.connectionDurationLimitMs > 2 ** 31 - 1) {
+    throw new InvalidInputError(
+      "relay connectionDurationLimitMs must be at most 2147483647 (24.8 days)",
+    );
+  }
+  return settings;
+}
+
+/** What {@link relayedDataSign} needs of libp2p's registrar. */
+interface ProtocolRegistrar {
+  handle(protocol: string, handler: StreamHandler): Promise<void>;
+  unhandle(protocol: string): Promise<void>;
+}
+
+/**
+ * A libp2p service that serves {@link RELAYED_DATA_PROTOCOL}: identify then lists it among our
+ * protocols, which is how a node learns that our circuits may carry its sessions. A stream
+ * opened on it is closed at once.
+ */
+function relayedDataSign(protocol: string) {
+  return (components: { registrar: ProtocolRegistrar }) => ({
+    async start(): Promise<void> {
+      await components.registrar.handle(protocol, (stream) => {
+        stream.close().catch(() => {});
+      });
+    },
+    async stop(): Promise<void> {
+      await components.registrar.unhandle(protocol);
+    },
+  });
+}
 
 /** Options of {@link createNodeEndpoint}. */
 export interface NodeEndpointOptions extends EndpointOptions {
@@ -97,8 +166,8 @@ export function createNodeEndpoint(options: NodeEndpointOptions): Promise<Endpoi
   listen.push(...(options.listen ?? []));
 
   const iceServers = options.iceServers ?? [];
-  const relay =
-    options.relay === false ? undefined : { ...DEFAULT_RELAY_SERVER_OPTIONS, ...options.relay };
+  const relay = options.relay === false ? undefined : relayServerSettings(options.relay);
+  const networkId = options.networkId ?? NetworkId.DEFAULT;
   return startEndpoint(options, {
     transports: [
       tcp(),
@@ -127,6 +196,11 @@ export function createNodeEndpoint(options: NodeEndpointOptions): Promise<Endpoi
                 defaultDataLimit: BigInt(relay.connectionDataLimitBytes),
               },
             }),
+            ...(relay.relayData
+              ? {
+                  relayedData: relayedDataSign(protocolId(RELAYED_DATA_PROTOCOL, networkId)),
+                }
+              : {}),
           },
   });
 }
