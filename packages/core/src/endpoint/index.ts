@@ -58,7 +58,7 @@ export type {
   ProtocolEndpoint,
   ProtocolHandler,
 } from "./protocol-endpoint.ts";
-export { relayedDuplex } from "./relayed-duplex.ts";
+export { relayedChannel } from "./relayed-channel.ts";
 export {
   DEFAULT_RETRY_DIRECT_AFTER_MS,
   RELAYED_DATA_PROTOCOL,

@@ -10,7 +10,6 @@ import { createLibp2p } from "libp2p";
 import type { Observable } from "rxjs";
 import { systemClock } from "../clock.ts";
 import {
-  type ByteDuplex,
   framedChannel,
   type MessageChannel,
   type MessageChannelOptions,
@@ -61,7 +60,7 @@ import { observedAddressGuard } from "./observed-address-guard.ts";
 import { type OverlayRelays, overlayRelayAddress, overlayRelayOf } from "./overlay-relays.ts";
 import type { AcceptOptions, ConnectOptions } from "./protocol-endpoint.ts";
 import { circuitRelayOf, RelayReservations } from "./relay-reservations.ts";
-import { relayedDuplex } from "./relayed-duplex.ts";
+import { relayedChannel } from "./relayed-channel.ts";
 import {
   RELAYED_DATA_PROTOCOL,
   type RelayedFallbackOptions,
@@ -459,11 +458,7 @@ class Libp2pEndpoint implements Endpoint {
       this.#relayedNodes?.directFailed(remote, Date.now());
       this.#usingRelayed(connection);
     }
-    const channel = framedChannel(
-      remote,
-      this.#sessionDuplex(remote, stream, connection),
-      session.channelOptions,
-    );
+    const channel = this.#sessionChannel(remote, stream, connection, session.channelOptions);
     try {
       await handler(channel);
     } catch (error) {
@@ -527,18 +522,19 @@ class Libp2pEndpoint implements Endpoint {
       }
     }
     this.metrics.streamsOpened++;
-    return framedChannel(
-      nodeId,
-      this.#sessionDuplex(nodeId, stream, connection),
-      channelOptionsOf(options),
-    );
+    return this.#sessionChannel(nodeId, stream, connection, channelOptionsOf(options));
   }
 
-  /** The duplex of a session: on a relayed connection, one that says why the relay ended it. */
-  #sessionDuplex(remote: NodeId, stream: Stream, connection: Connection): ByteDuplex {
-    const duplex = streamDuplex(stream, this.#streamOptions);
-    if (connection.limits === undefined) return duplex;
-    return relayedDuplex(remote, duplex, connection, () => this.metrics.relayedSessionsEnded++);
+  /** The channel of a session: on a relayed connection, one that says why the relay ended it. */
+  #sessionChannel(
+    remote: NodeId,
+    stream: Stream,
+    connection: Connection,
+    options: MessageChannelOptions,
+  ): MessageChannel {
+    const channel = framedChannel(remote, streamDuplex(stream, this.#streamOptions), options);
+    if (connection.limits === undefined) return channel;
+    return relayedChannel(channel, connection, () => this.metrics.relayedSessionsEnded++);
   }
 
   #usingRelayed(connection: Connection): void {

@@ -1,6 +1,5 @@
 import type { Connection } from "@libp2p/interface";
-import type { ByteDuplex } from "../codec/message-channel.ts";
-import type { NodeId } from "../ids/node-id.ts";
+import type { MessageChannel } from "../codec/message-channel.ts";
 import { RelayedConnectionEndedError } from "./errors.ts";
 import { relayedEndReason } from "./relayed-fallback.ts";
 
@@ -12,17 +11,16 @@ import { relayedEndReason } from "./relayed-fallback.ts";
 const CLOSE_GRACE_MS = 500;
 
 /**
- * Wraps the duplex of a session on a relayed (limited) connection so that its end by the relay
+ * Wraps the channel of a session on a relayed (limited) connection so that its end by the relay
  * (the circuit's data or time limit, the relay gone) surfaces as a
  * {@link RelayedConnectionEndedError} rather than a bare stream reset: sessions, metrics and
  * `endpoint:session-failed` events then say why.
  */
-export function relayedDuplex(
-  remote: NodeId,
-  duplex: ByteDuplex,
+export function relayedChannel(
+  channel: MessageChannel,
   connection: Connection,
   onEnded: () => void = () => {},
-): ByteDuplex {
+): MessageChannel {
   // libp2p's circuit transport counts what is left of the data limit as bytes pass; it is read
   // when the connection closes.
   let closed = connection.status !== "open";
@@ -43,31 +41,31 @@ export function relayedDuplex(
   const map = async (error: unknown): Promise<never> => {
     if (error instanceof RelayedConnectionEndedError) throw error;
     if (!closed) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
         closedPromise,
-        new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS)),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, CLOSE_GRACE_MS);
+        }),
       ]);
+      clearTimeout(timer);
     }
     if (!closed) throw error;
     if (!ended) onEnded();
     ended = true;
-    throw new RelayedConnectionEndedError(remote, relayedEndReason(connection.limits?.bytes), {
-      cause: error,
-    });
-  };
-  const source = duplex.source;
-  return {
-    write: (bytes) => duplex.write(bytes).catch(map),
-    source: {
-      async *[Symbol.asyncIterator]() {
-        try {
-          yield* source;
-        } catch (error) {
-          await map(error);
-        }
+    throw new RelayedConnectionEndedError(
+      channel.remote,
+      relayedEndReason(connection.limits?.bytes),
+      {
+        cause: error,
       },
-    },
-    closeWrite: () => duplex.closeWrite().catch(map),
-    abort: (error) => duplex.abort(error),
+    );
+  };
+  return {
+    remote: channel.remote,
+    send: (message) => channel.send(message).catch(map),
+    receive: (options) => channel.receive(options).catch(map),
+    close: () => channel.close().catch(map),
+    abort: (error) => channel.abort(error),
   };
 }
