@@ -21,11 +21,13 @@ export async function bootstrapAddresses(location: Location = window.location): 
 /**
  * WebRTC options from the query: `?turn=<turn: URL>` (with `turnUser` and `turnCredential`)
  * adds a TURN server, and `?relayOnly` makes the node connect to peers only through it (its IP
- * address stays hidden from them).
+ * address stays hidden from them). `?relayedFallback` lets sessions run over the bootstrap's
+ * relay where no direct connection can be made (a bootstrap started with `--relay-data-limit`).
  */
 export function webRtcOptions(location: Location = window.location): {
   iceServers: RTCIceServer[];
   relayOnly: boolean;
+  relayedFallback: boolean;
 } {
   const query = new URLSearchParams(location.search);
   const iceServers = query.getAll("turn").map((urls) => ({
@@ -33,7 +35,11 @@ export function webRtcOptions(location: Location = window.location): {
     username: query.get("turnUser") ?? "",
     credential: query.get("turnCredential") ?? "",
   }));
-  return { iceServers, relayOnly: query.has("relayOnly") };
+  return {
+    iceServers,
+    relayOnly: query.has("relayOnly"),
+    relayedFallback: query.has("relayedFallback"),
+  };
 }
 
 /** `?overlay`: the tab relays WebRTC signalling for its neighbours and has them relay for it. */
