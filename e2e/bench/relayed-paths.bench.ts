@@ -34,18 +34,20 @@ export async function run(options: {
     "connection can be made, run their sessions over a circuit through the bootstrap, which relays",
     `data with ${result.relayDataLimitBytes / 1024 / 1024} MiB and ${result.relayDurationLimitS} s per circuit). Headless Chromium, run ${where}.`,
     "",
-    "| path | connection | dial ms | round trips | RTT median ms | RTT p95 ms | bulk MiB | MB/s |",
-    "|---|---|---:|---:|---:|---:|---:|---:|",
+    "| path | connection | dial ms | round trips | RTT median ms | RTT p95 ms | bulk MiB | MB/s | tab pairs |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const p of result.paths) {
     lines.push(
-      `| ${p.path} | ${p.transport} | ${ms(p.connectMs)} | ${p.roundTrips.length} | ${ms(quantile(p.roundTrips, 0.5))} | ${ms(quantile(p.roundTrips, 0.95))} | ${p.bytes / 1024 / 1024} | ${p.mbPerSecond.toFixed(2)} |`,
+      `| ${p.path} | ${p.transport} | ${ms(p.connectMs)} | ${p.roundTrips.length} | ${ms(quantile(p.roundTrips, 0.5))} | ${ms(quantile(p.roundTrips, 0.95))} | ${p.bytes / 1024 / 1024} | ${p.mbPerSecond.toFixed(2)} | ${p.attempts} |`,
     );
   }
   lines.push(
     "",
     "The fallback's dial time includes the failed WebRTC attempts before it (two address timeouts",
     "of 3 s); later sessions with the same node skip them for a minute (`retryDirectAfterMs`).",
+    '"tab pairs": a path is measured again on a fresh pair of tabs when the first pair\'s session',
+    "failed (on a loaded machine a connection drops now and then); 2 means that happened.",
   );
   return {
     title: "TURN and the relayed fallback against direct WebRTC (browser)",
