@@ -14,7 +14,12 @@ import {
   relayedDataAddresses,
   relayedEndReason,
 } from "@p2panda-web/core/endpoint";
-import { createNodeEndpoint, type RelayServerOptions } from "@p2panda-web/core/node";
+import {
+  createNodeEndpoint,
+  DEFAULT_RELAY_SERVER_OPTIONS,
+  type RelayServerOptions,
+  relayServerSettings,
+} from "@p2panda-web/core/node";
 import { afterEach, describe, expect, it } from "vitest";
 import { echo, nextEvent } from "./helpers.ts";
 
@@ -122,6 +127,20 @@ describe("relayed data fallback: which circuits, which nodes, why it ended", () 
     for (const o of others) nodes.directFailed(o.nodeId, 3_000);
     expect(nodes.size).toBe(2);
     expect(nodes.relayed(others[0]!.nodeId, 3_001)).toBe(false);
+  });
+
+  it("the relay's bounds: data relaying off by default, every bound a positive integer", () => {
+    expect(relayServerSettings()).toEqual(DEFAULT_RELAY_SERVER_OPTIONS);
+    expect(relayServerSettings().relayData).toBe(false);
+    const bad: Array<[RelayServerOptions, RegExp]> = [
+      [{ connectionDataLimitBytes: 0 }, /connectionDataLimitBytes must be a positive integer/],
+      [{ connectionDataLimitBytes: 1.5 }, /connectionDataLimitBytes must be a positive integer/],
+      [{ connectionDurationLimitMs: -1 }, /connectionDurationLimitMs must be a positive integer/],
+      [{ connectionDurationLimitMs: 2 ** 31 }, /at most 2147483647/],
+      [{ maxReservations: Number.NaN }, /maxReservations must be a positive integer/],
+    ];
+    for (const [options, message] of bad)
+      expect(() => relayServerSettings(options)).toThrow(message);
   });
 
   it("a circuit that ended with (almost) nothing left of its data limit ended at that limit", () => {
