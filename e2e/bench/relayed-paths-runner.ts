@@ -38,7 +38,7 @@ export interface RelayedPathsResult {
 
 const quick = process.argv.includes("--quick");
 const ROUND_TRIPS = quick ? 20 : 100;
-const BULK_BYTES = (quick ? 1 : 8) * 1024 * 1024;
+const BULK_BYTES = (quick ? 1 : 2) * 1024 * 1024;
 /** Room for the bulk transfer, its echo-free acknowledgements, pings and the round trips. */
 const DATA_LIMIT = 4 * BULK_BYTES;
 const DURATION_LIMIT_S = 600;

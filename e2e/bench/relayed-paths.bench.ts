@@ -3,6 +3,7 @@
 // data fallback through the bootstrap's circuit relay — against the direct WebRTC path in the
 // same run. The measuring runs in relayed-paths-runner.ts, inside a private network namespace
 // when this process may make one (root + unshare), like the e2e suite.
+import { loadavg } from "node:os";
 import { runInNamespace } from "./namespace-runner.ts";
 import type { RelayedPathsResult } from "./relayed-paths-runner.ts";
 
@@ -19,6 +20,7 @@ const ms = (value: number): string => (value < 10 ? value.toFixed(2) : value.toF
 export async function run(options: {
   quick: boolean;
 }): Promise<{ title: string; markdown: string }> {
+  const loadBefore = loadavg()[0] ?? 0;
   const { result, where } = await runInNamespace<RelayedPathsResult>(RUNNER, {
     args: options.quick ? ["--quick"] : [],
     timeoutMs: options.quick ? 120_000 : 300_000,
@@ -48,6 +50,9 @@ export async function run(options: {
     "of 3 s); later sessions with the same node skip them for a minute (`retryDirectAfterMs`).",
     '"tab pairs": a path is measured again on a fresh pair of tabs when the first pair\'s session',
     "failed (on a loaded machine a connection drops now and then); 2 means that happened.",
+    `Load average (1 min) ${loadBefore.toFixed(1)} before the run, ${(loadavg()[0] ?? 0).toFixed(1)} after it, on a machine shared with other work: the`,
+    "three paths were measured one after the other in the same run, so compare them with each other",
+    "rather than with other sections.",
   );
   return {
     title: "TURN and the relayed fallback against direct WebRTC (browser)",
