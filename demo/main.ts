@@ -183,6 +183,7 @@ async function startDemoNode(
     gossipHandle,
     sync,
     chat,
+    lifecycle: node.lifecycle,
     topic,
     slot,
     bootstrap,

@@ -1,7 +1,7 @@
 // What the page exposes on `window.p2panda` once its node runs: for the e2e tests, benchmarks
 // and anyone poking around in the devtools console.
 import type { AddressBook } from "@p2panda-web/address-book";
-import type { Identity, NodeId, Topic } from "@p2panda-web/core";
+import type { Identity, LifecycleRecovery, NodeId, Topic } from "@p2panda-web/core";
 import type { DiscoveryService } from "@p2panda-web/core/discovery";
 import type { Endpoint } from "@p2panda-web/core/endpoint";
 import type { GossipHandle, GossipService } from "@p2panda-web/core/gossip";
@@ -23,6 +23,8 @@ export interface DemoHook {
   /** Sync of the chat's signed logs (IndexedDB of this identity slot). */
   readonly sync: SyncService;
   readonly chat: SyncHandle;
+  /** Lifecycle recovery: pauses, resumes and bootstrap reconnects (`events$`). */
+  readonly lifecycle: LifecycleRecovery;
   /** The topic this tab takes part in (`?topic=<name>`). */
   readonly topic: Topic;
   /** Identity slot held by this tab (see identity-slot.ts); `undefined` = throwaway identity. */

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BootstrapNode, startBootstrapNode } from "../scripts/bootstrap-node.ts";
 import { type DemoTab, expect, test } from "./fixtures.ts";
+import { hideAndFreeze, launchFreezableBrowser } from "./support/freezable-browser.ts";
 import { syncDiagnostics } from "./support/tabs.ts";
 
 /** What the issue asks: gossip and sync flow again this soon after each event. */
@@ -16,6 +17,17 @@ const RECOVERY_MS = 5_000;
 const RECOVERY_LIMIT_MS = 20_000;
 const OFFLINE_MS = 30_000;
 const FROZEN_MS = 60_000;
+
+/**
+ * The steps of the recovery test to run, a comma list of `restart`, `offline`, `frozen` (default
+ * all three), e.g. to repeat one: `P2PANDA_LIFECYCLE_STEPS=offline npm run -s test:e2e --
+ * e2e/lifecycle.spec.ts -g "lifecycle recovery" --repeat-each 5`.
+ */
+const STEPS = new Set(
+  (process.env.P2PANDA_LIFECYCLE_STEPS ?? "restart,offline,frozen").split(",").map((s) => s.trim()),
+);
+/** `1`: print both tabs' events after every step, not only after a slow one. */
+const TRACE = process.env.P2PANDA_LIFECYCLE_TRACE === "1";
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -84,6 +96,50 @@ async function msUntil(
 }
 
 /**
+ * Starts keeping the tab's endpoint, lifecycle, gossip and sync events (with `Date.now()`), for
+ * {@link eventsSince}; lifecycle events are kept whole as well, for the checks.
+ */
+async function recordEvents(tab: DemoTab): Promise<void> {
+  await tab.page.evaluate(() => {
+    const p = window.p2panda!;
+    const log: string[] = [];
+    const lifecycle: { type: string; reason?: string; pausedMs?: number }[] = [];
+    Object.assign(window, { eventLog: log, lifecycleEvents: lifecycle });
+    // Ids and keys cut to 8 characters; the chat's gossip lines (four a second) left out.
+    const short = (event: unknown) =>
+      JSON.stringify(event, (key, v) =>
+        key === "at" ? undefined : typeof v === "string" && v.length > 16 ? v.slice(0, 8) : v,
+      ).slice(0, 240);
+    const streams: { subscribe(next: (event: { type: string }) => void): unknown }[] = [
+      p.endpoint.events$,
+      p.lifecycle.events$,
+      p.gossip.events$,
+      p.sync.events$,
+    ];
+    for (const stream of streams) {
+      stream.subscribe((event) => {
+        if (event.type === "gossip:message") return;
+        log.push(`${Date.now()} ${short(event)}`);
+      });
+    }
+    p.lifecycle.events$.subscribe((event) => lifecycle.push(event));
+  });
+}
+
+/** The events {@link recordEvents} kept from `since` on, each line stamped `+ms`. */
+async function eventsSince(tab: DemoTab, since: number): Promise<string> {
+  const log = await tab.page.evaluate(() => (window as unknown as { eventLog: string[] }).eventLog);
+  return log
+    .map((line) => {
+      const at = Number(line.slice(0, line.indexOf(" ")));
+      return { at, text: line.slice(line.indexOf(" ") + 1) };
+    })
+    .filter((e) => e.at >= since)
+    .map((e) => `  +${e.at - since} ${e.text}`)
+    .join("\n");
+}
+
+/**
  * How long until gossip and sync flow again between `away` (the tab that was gone) and
  * `other`: a chat line `other` wrote while `away` was gone reaches `away` (sync catches up), and
  * a gossip message `other` sends (again every 250 ms, gossip keeps nothing) reaches `away`.
@@ -125,6 +181,14 @@ async function recovery(
       ),
     ]);
     console.log(`lifecycle: ${label}: sync caught up after ${sync} ms, gossip after ${gossip} ms`);
+    if (TRACE || Math.max(sync, gossip) > RECOVERY_MS) {
+      console.log(
+        `lifecycle: ${label}: events of the tab that was gone (A), from its return:\n${await eventsSince(away, backAt)}`,
+      );
+      console.log(
+        `lifecycle: ${label}: events of the other tab (B), from A's return:\n${await eventsSince(other, backAt)}`,
+      );
+    }
     return { sync, gossip };
   } catch (error) {
     console.error(
@@ -150,123 +214,156 @@ test.describe("lifecycle recovery", () => {
   }) => {
     test.setTimeout(300_000);
     const bootstrap = await restartableBootstrap();
+    // A runs in a Chromium of its own, where a page can really be hidden and frozen (a page of
+    // Playwright's own contexts never hides, so a CDP freeze does nothing to it).
+    const freezable = await launchFreezableBrowser();
     try {
       const topic = `e2e lifecycle ${Date.now().toString(36)}`;
       const options = { topic, bootstrapAddress: bootstrap.address };
-      const [a, b] = await Promise.all([openTab(options), openTab(options)]);
+      const [a, b] = await Promise.all([
+        openTab({ ...options, context: freezable.context }),
+        openTab(options),
+      ]);
+      await Promise.all([recordEvents(a), recordEvents(b)]);
       await sendChat(b, "hello from b");
       await expect(
         a.page.getByTestId("chat-message").filter({ hasText: "hello from b" }),
       ).toHaveCount(1, { timeout: 90_000 });
       const relayOf = (tab: DemoTab) => tab.page.evaluate(() => window.p2panda!.endpoint.relays());
+      const times: [string, { sync: number; gossip: number }][] = [];
 
       // 1. The bootstrap restarts: A reconnects and reserves again (the pair's own WebRTC link
       // carries gossip and sync meanwhile).
-      await expect.poll(() => relayOf(a)).toContain(bootstrap.nodeId);
-      await bootstrap.stop();
-      await expect.poll(() => relayOf(a), { timeout: 20_000 }).not.toContain(bootstrap.nodeId);
-      // The page notes when the bootstrap's connection and the reservation come back.
-      await a.page.evaluate((bootstrapId) => {
-        const marks: Record<string, number> = {};
-        (window as unknown as { restartMarks: Record<string, number> }).restartMarks = marks;
-        window.p2panda!.endpoint.events$.subscribe((event) => {
-          if (event.type === "endpoint:connection-opened" && event.remote === bootstrapId)
-            marks.connected ??= Date.now();
-          if (event.type === "endpoint:relay-reservation" && event.state === "gained")
-            marks.reserved ??= Date.now();
-          if (event.type === "endpoint:dial-failed" && event.remote === bootstrapId)
-            marks.dialsFailed = (marks.dialsFailed ?? 0) + 1;
-        });
-      }, bootstrap.nodeId);
-      await bootstrap.start();
-      const restartedAt = Date.now();
-      const [reserved, restart] = await Promise.all([
-        msUntil(
-          () => relayOf(a).then((r) => (r as string[]).includes(bootstrap.nodeId)),
-          restartedAt,
-          30_000,
-          "bootstrap restart: reservation",
-        ),
-        sendChat(b, "after the restart").then(() =>
-          recovery(a, b, restartedAt, "after the restart", "bootstrap restart"),
-        ),
-      ]);
-      const restartMarks = await a.page.evaluate(
-        () => (window as unknown as { restartMarks: Record<string, number> }).restartMarks,
-      );
-      console.log(
-        `lifecycle: bootstrap restart: connected again after ${restartMarks.connected! - restartedAt} ms, relay reserved again after ${reserved} ms (${restartMarks.dialsFailed ?? 0} failed dials while it was down)`,
-      );
-      expect(reserved).toBeLessThanOrEqual(RECOVERY_LIMIT_MS);
+      if (STEPS.has("restart")) {
+        await expect.poll(() => relayOf(a)).toContain(bootstrap.nodeId);
+        await bootstrap.stop();
+        await expect.poll(() => relayOf(a), { timeout: 20_000 }).not.toContain(bootstrap.nodeId);
+        // The page notes when the bootstrap's connection and the reservation come back.
+        await a.page.evaluate((bootstrapId) => {
+          const marks: Record<string, number> = {};
+          (window as unknown as { restartMarks: Record<string, number> }).restartMarks = marks;
+          window.p2panda!.endpoint.events$.subscribe((event) => {
+            if (event.type === "endpoint:connection-opened" && event.remote === bootstrapId)
+              marks.connected ??= Date.now();
+            if (event.type === "endpoint:relay-reservation" && event.state === "gained")
+              marks.reserved ??= Date.now();
+            if (event.type === "endpoint:dial-failed" && event.remote === bootstrapId)
+              marks.dialsFailed = (marks.dialsFailed ?? 0) + 1;
+          });
+        }, bootstrap.nodeId);
+        await bootstrap.start();
+        const restartedAt = Date.now();
+        const [reserved, restart] = await Promise.all([
+          msUntil(
+            () => relayOf(a).then((r) => (r as string[]).includes(bootstrap.nodeId)),
+            restartedAt,
+            30_000,
+            "bootstrap restart: reservation",
+          ),
+          sendChat(b, "after the restart").then(() =>
+            recovery(a, b, restartedAt, "after the restart", "bootstrap restart"),
+          ),
+        ]);
+        const restartMarks = await a.page.evaluate(
+          () => (window as unknown as { restartMarks: Record<string, number> }).restartMarks,
+        );
+        console.log(
+          `lifecycle: bootstrap restart: connected again after ${restartMarks.connected! - restartedAt} ms, relay reserved again after ${reserved} ms (${restartMarks.dialsFailed ?? 0} failed dials while it was down)`,
+        );
+        expect(reserved).toBeLessThanOrEqual(RECOVERY_LIMIT_MS);
+        times.push(["bootstrap restart", restart]);
+      }
 
       // 2. Offline for 30 s. setOffline stops new requests but not WebRTC: the tab's
       // connections are cut as well, as a real network loss would.
-      await a.context.setOffline(true);
-      await a.page.evaluate(() => {
-        for (const c of window.p2panda!.endpoint.libp2p.getConnections()) {
-          c.abort(new Error("offline"));
-        }
-      });
-      await expect.poll(() => a.page.evaluate(() => window.p2panda!.discovery.paused)).toBe(true);
-      await sendChat(b, "while a was offline");
-      await a.page.waitForTimeout(OFFLINE_MS);
-      // Really offline: nothing reconnected meanwhile.
-      expect(await a.page.evaluate(() => window.p2panda!.endpoint.connections().length)).toBe(0);
-      await a.context.setOffline(false);
-      const offline = await recovery(a, b, Date.now(), "while a was offline", "offline 30 s");
-      expect(await a.page.evaluate(() => window.p2panda!.discovery.paused)).toBe(false);
+      if (STEPS.has("offline")) {
+        await a.context.setOffline(true);
+        await a.page.evaluate(() => {
+          for (const c of window.p2panda!.endpoint.libp2p.getConnections()) {
+            c.abort(new Error("offline"));
+          }
+        });
+        await expect.poll(() => a.page.evaluate(() => window.p2panda!.discovery.paused)).toBe(true);
+        await sendChat(b, "while a was offline");
+        await a.page.waitForTimeout(OFFLINE_MS);
+        // Really offline: nothing reconnected meanwhile.
+        expect(await a.page.evaluate(() => window.p2panda!.endpoint.connections().length)).toBe(0);
+        await a.context.setOffline(false);
+        const offline = await recovery(a, b, Date.now(), "while a was offline", "offline 30 s");
+        expect(await a.page.evaluate(() => window.p2panda!.discovery.paused)).toBe(false);
+        times.push(["offline", offline]);
+      }
 
-      // 3. Frozen for 60 s (the Page Lifecycle API's freeze, as a background tab gets). Headless
-      // Chromium here accepts the CDP call but neither fires freeze/resume nor stops the page's
-      // timers (printed below): this step does not freeze anything yet.
-      const cdp = await a.context.newCDPSession(a.page);
-      await a.page.evaluate(() => {
-        const marks: string[] = [];
-        (window as unknown as { freezeMarks: string[] }).freezeMarks = marks;
-        document.addEventListener("freeze", () => marks.push("freeze"));
-        document.addEventListener("resume", () => marks.push("resume"));
-        // A frozen page runs no timers: ticks while frozen tell whether it really was.
-        const ticks = { n: 0 };
-        (window as unknown as { freezeTicks: { n: number } }).freezeTicks = ticks;
-        setInterval(() => ticks.n++, 1_000);
-      });
-      const ticks = () =>
-        a.page.evaluate(() => (window as unknown as { freezeTicks: { n: number } }).freezeTicks.n);
-      const ticksBefore = await ticks();
-      await cdp.send("Page.setWebLifecycleState", { state: "frozen" });
-      await sendChat(b, "while a was frozen");
-      await new Promise((resolve) => setTimeout(resolve, FROZEN_MS));
-      await cdp.send("Page.setWebLifecycleState", { state: "active" });
-      const frozen = await recovery(a, b, Date.now(), "while a was frozen", "frozen 60 s");
-      // Whether the page saw the freeze (what lifecycle recovery listens to) and stopped its
-      // timers: printed, not asserted, as headless Chromium was seen to do neither.
-      const freezeMarks = await a.page.evaluate(
-        () => (window as unknown as { freezeMarks: string[] }).freezeMarks,
-      );
-      console.log(
-        `lifecycle: frozen 60 s: page events ${JSON.stringify(freezeMarks)}, ${(await ticks()) - ticksBefore} timer ticks of 1 s while frozen`,
-      );
+      // 3. Hidden and frozen for 60 s, as Chromium freezes a background tab (the Page Lifecycle
+      // API's freeze): the page runs no task, so its pings go unanswered and its peers and the
+      // bootstrap drop it; on resume the node redials and catches up.
+      if (STEPS.has("frozen")) {
+        await a.page.evaluate(() => {
+          const marks: string[] = [];
+          (window as unknown as { freezeMarks: string[] }).freezeMarks = marks;
+          document.addEventListener("visibilitychange", () => marks.push(document.visibilityState));
+          document.addEventListener("freeze", () => marks.push("freeze"));
+          document.addEventListener("resume", () => marks.push("resume"));
+          // A frozen page runs no timers: ticks while frozen tell whether it really was.
+          const ticks = { n: 0 };
+          (window as unknown as { freezeTicks: { n: number } }).freezeTicks = ticks;
+          setInterval(() => ticks.n++, 1_000);
+        });
+        const ticks = () =>
+          a.page.evaluate(
+            () => (window as unknown as { freezeTicks: { n: number } }).freezeTicks.n,
+          );
+        const ticksBefore = await ticks();
+        const frozenAt = Date.now();
+        const freeze = await hideAndFreeze(freezable, a.page);
+        await sendChat(b, "while a was frozen");
+        await new Promise((resolve) => setTimeout(resolve, FROZEN_MS));
+        const resumedAt = Date.now();
+        await freeze.resume();
+        const frozen = await recovery(a, b, resumedAt, "while a was frozen", "frozen 60 s");
+        const freezeMarks = await a.page.evaluate(
+          () => (window as unknown as { freezeMarks: string[] }).freezeMarks,
+        );
+        const ticked = (await ticks()) - ticksBefore;
+        console.log(
+          `lifecycle: frozen 60 s: page events ${JSON.stringify(freezeMarks)}, ${ticked} timer ticks of 1 s in the ${resumedAt - frozenAt} ms hidden and frozen`,
+        );
+        // The page was hidden, frozen and resumed, and its timers stood still meanwhile (a tick
+        // or two fall between the hide and the freeze and after the resume).
+        expect(freezeMarks).toEqual(["hidden", "freeze", "resume", "visible"]);
+        expect(ticked).toBeLessThanOrEqual(3);
+        // The node paused for the freeze and resumed for it, after about as long.
+        const lifecycle = await a.page.evaluate(
+          () =>
+            (window as unknown as { lifecycleEvents: { type: string; reason?: string }[] })
+              .lifecycleEvents,
+        );
+        expect(lifecycle).toContainEqual(
+          expect.objectContaining({ type: "node:paused", reason: "frozen" }),
+        );
+        const resumed = lifecycle.find((e) => e.type === "node:resumed" && e.reason === "frozen") as
+          | { pausedMs: number }
+          | undefined;
+        expect(resumed?.pausedMs).toBeGreaterThanOrEqual(FROZEN_MS - 1_000);
+        times.push(["frozen", frozen]);
+      }
 
       console.log(`lifecycle: load average ${await load()}`);
-      for (const [label, times] of [
-        ["bootstrap restart", restart],
-        ["offline", offline],
-        ["frozen", frozen],
-      ] as const) {
-        const worst = Math.max(times.sync, times.gossip);
+      for (const [label, { sync, gossip }] of times) {
+        const worst = Math.max(sync, gossip);
         if (worst > RECOVERY_MS)
           console.log(`lifecycle: ${label}: over the ${RECOVERY_MS} ms goal`);
-        // The goal is 5 s (met in 3 of 4 runs at load ~20; one offline run took 15 s for sync
-        // while gossip took 3.5 s): the check fails only where recovery did not happen at all.
+        // The goal is 5 s; on this loaded two-core machine the check fails only where recovery
+        // took far longer than that.
         expect(worst, label).toBeLessThanOrEqual(RECOVERY_LIMIT_MS);
       }
       expect([...a.errors, ...b.errors]).toEqual([]);
     } finally {
+      await freezable.close();
       await bootstrap.dispose();
     }
   });
 });
-
 test.describe("warm start", () => {
   test("a reloaded tab keeps its node id, shows its history before any peer, and reaches the bootstrap it knew", async ({
     openTab,

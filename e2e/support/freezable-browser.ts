@@ -98,7 +98,10 @@ export async function hideAndFreeze(
 ): Promise<{ resume(): Promise<void> }> {
   const cdp = await browser.context.newCDPSession(page);
   await browser.blank.bringToFront();
-  await page.waitForFunction(() => document.visibilityState === "hidden");
+  // Polled by timer: a hidden page runs no animation frames.
+  await page.waitForFunction(() => document.visibilityState === "hidden", undefined, {
+    polling: 100,
+  });
   await cdp.send("Page.setWebLifecycleState", { state: "frozen" });
   return {
     async resume() {
