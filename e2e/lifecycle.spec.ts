@@ -26,6 +26,27 @@ const FROZEN_MS = 60_000;
 const STEPS = new Set(
   (process.env.P2PANDA_LIFECYCLE_STEPS ?? "restart,offline,frozen").split(",").map((s) => s.trim()),
 );
+/**
+ * What A's page gets instead of Vite's dev client. That client reloads the page once its HMR
+ * socket drops, which it does across a freeze: the reload, not the node, would then catch up
+ * (a deployed app has no such client). The exports are the ones transformed modules import.
+ */
+const INERT_VITE_CLIENT = `
+export function createHotContext() {
+  const none = () => {};
+  return { data: {}, accept: none, dispose: none, prune: none, decline: none, invalidate: none, on: none, off: none, send: none };
+}
+export function updateStyle(id, css) {
+  const style = document.createElement("style");
+  style.dataset.viteDevId = id;
+  style.textContent = css;
+  document.head.append(style);
+}
+export function removeStyle() {}
+export function injectQuery(url) { return url; }
+export class ErrorOverlay extends HTMLElement {}
+`;
+
 /** `1`: print both tabs' events after every step, not only after a slow one. */
 const TRACE = process.env.P2PANDA_LIFECYCLE_TRACE === "1";
 
@@ -105,10 +126,15 @@ async function recordEvents(tab: DemoTab): Promise<void> {
     const log: string[] = [];
     const lifecycle: { type: string; reason?: string; pausedMs?: number }[] = [];
     Object.assign(window, { eventLog: log, lifecycleEvents: lifecycle });
-    // Ids and keys cut to 8 characters; the chat's gossip lines (four a second) left out.
+    // Ids and keys cut to 8 characters, payloads and metrics left out, and the chat's gossip
+    // lines (four a second) too.
     const short = (event: unknown) =>
       JSON.stringify(event, (key, v) =>
-        key === "at" ? undefined : typeof v === "string" && v.length > 16 ? v.slice(0, 8) : v,
+        key === "at" || key === "metrics" || key === "content"
+          ? undefined
+          : key !== "type" && typeof v === "string" && v.length > 16
+            ? v.slice(0, 8)
+            : v,
       ).slice(0, 240);
     const streams: { subscribe(next: (event: { type: string }) => void): unknown }[] = [
       p.endpoint.events$,
@@ -118,7 +144,7 @@ async function recordEvents(tab: DemoTab): Promise<void> {
     ];
     for (const stream of streams) {
       stream.subscribe((event) => {
-        if (event.type === "gossip:message") return;
+        if (event.type === "gossip:received") return;
         log.push(`${Date.now()} ${short(event)}`);
       });
     }
@@ -218,6 +244,9 @@ test.describe("lifecycle recovery", () => {
     // Playwright's own contexts never hides, so a CDP freeze does nothing to it).
     const freezable = await launchFreezableBrowser();
     try {
+      await freezable.context.route(/\/@vite\/client$/, (route) =>
+        route.fulfill({ contentType: "text/javascript", body: INERT_VITE_CLIENT }),
+      );
       const topic = `e2e lifecycle ${Date.now().toString(36)}`;
       const options = { topic, bootstrapAddress: bootstrap.address };
       const [a, b] = await Promise.all([
@@ -321,6 +350,10 @@ test.describe("lifecycle recovery", () => {
         const resumedAt = Date.now();
         await freeze.resume();
         const frozen = await recovery(a, b, resumedAt, "while a was frozen", "frozen 60 s");
+        expect(
+          await a.page.evaluate(() => "freezeMarks" in window),
+          "A's page is the same one (not reloaded)",
+        ).toBe(true);
         const freezeMarks = await a.page.evaluate(
           () => (window as unknown as { freezeMarks: string[] }).freezeMarks,
         );
