@@ -209,10 +209,10 @@ async function recovery(
     console.log(`lifecycle: ${label}: sync caught up after ${sync} ms, gossip after ${gossip} ms`);
     if (TRACE || Math.max(sync, gossip) > RECOVERY_MS) {
       console.log(
-        `lifecycle: ${label}: events of the tab that was gone (A), from its return:\n${await eventsSince(away, backAt)}`,
+        `lifecycle: ${label}: events of the tab that was gone, from its return:\n${await eventsSince(away, backAt)}`,
       );
       console.log(
-        `lifecycle: ${label}: events of the other tab (B), from A's return:\n${await eventsSince(other, backAt)}`,
+        `lifecycle: ${label}: events of the other tab, from that return:\n${await eventsSince(other, backAt)}`,
       );
     }
     return { sync, gossip };
@@ -304,22 +304,42 @@ test.describe("lifecycle recovery", () => {
       }
 
       // 2. Offline for 30 s. setOffline stops new requests but not WebRTC: the tab's
-      // connections are cut as well, as a real network loss would.
+      // connections are cut as well, as a real network loss would. The tab with the larger
+      // node id goes: sync's initiator is the smaller id, so the catch-up waits on the tab that
+      // stayed, which has to notice the pair's old session is gone (the harder way back).
       if (STEPS.has("offline")) {
-        await a.context.setOffline(true);
-        await a.page.evaluate(() => {
+        const [away, other] = a.nodeId > b.nodeId ? [a, b] : [b, a];
+        const who = away === a ? "A" : "B";
+        await away.context.setOffline(true);
+        const offlineAt = Date.now();
+        await away.page.evaluate(() => {
           for (const c of window.p2panda!.endpoint.libp2p.getConnections()) {
             c.abort(new Error("offline"));
           }
         });
-        await expect.poll(() => a.page.evaluate(() => window.p2panda!.discovery.paused)).toBe(true);
-        await sendChat(b, "while a was offline");
-        await a.page.waitForTimeout(OFFLINE_MS);
+        await expect
+          .poll(() => away.page.evaluate(() => window.p2panda!.discovery.paused))
+          .toBe(true);
+        await sendChat(other, `while ${who} was offline`);
+        await away.page.waitForTimeout(OFFLINE_MS);
         // Really offline: nothing reconnected meanwhile.
-        expect(await a.page.evaluate(() => window.p2panda!.endpoint.connections().length)).toBe(0);
-        await a.context.setOffline(false);
-        const offline = await recovery(a, b, Date.now(), "while a was offline", "offline 30 s");
-        expect(await a.page.evaluate(() => window.p2panda!.discovery.paused)).toBe(false);
+        expect(await away.page.evaluate(() => window.p2panda!.endpoint.connections().length)).toBe(
+          0,
+        );
+        if (TRACE) {
+          console.log(
+            `lifecycle: offline 30 s: events of the tab that stayed while ${who} was offline:\n${await eventsSince(other, offlineAt)}`,
+          );
+        }
+        await away.context.setOffline(false);
+        const offline = await recovery(
+          away,
+          other,
+          Date.now(),
+          `while ${who} was offline`,
+          `offline 30 s (${who})`,
+        );
+        expect(await away.page.evaluate(() => window.p2panda!.discovery.paused)).toBe(false);
         times.push(["offline", offline]);
       }
 
