@@ -114,6 +114,13 @@ export interface Endpoint extends ProtocolEndpoint {
    * stream. Throws what `connect` throws for dialling.
    */
   dial(nodeId: NodeId, options?: { signal?: AbortSignal }): Promise<void>;
+  /**
+   * Closes every connection to `nodeId` at once, without the goodbye a graceful close waits
+   * for: for connections presumed dead (a page back from a long freeze still counts open what
+   * the remote dropped), so that the next `dial` or `connect` makes a new one. Each closed
+   * connection is reported as `endpoint:connection-closed`. No-op without a connection.
+   */
+  closeConnections(nodeId: NodeId): void;
   /** Addresses we advertise (each ending in `/p2p/<our peer id>`), as in our transport info. */
   addresses(): string[];
   /** Every address libp2p listens on or announces, private ones included. */

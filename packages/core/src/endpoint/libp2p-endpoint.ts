@@ -547,6 +547,13 @@ class Libp2pEndpoint implements Endpoint {
     await this.#connection(nodeId, options.signal);
   }
 
+  closeConnections(nodeId: NodeId): void {
+    if (!NodeId.is(nodeId)) throw new InvalidInputError("not a node id");
+    for (const connection of this.libp2p.getConnections(NodeId.toPeerId(nodeId))) {
+      connection.abort(new Error("closed as presumed dead"));
+    }
+  }
+
   /**
    * An open direct connection to `nodeId`, or a new one; with the relayed data fallback, a
    * relayed connection where no direct one can be made (see `EndpointOptions.relayedFallback`).

@@ -421,6 +421,25 @@ describe("connection events and the synchronous connection list", () => {
     expect(await closed).toMatchObject({ remote: b.endpoint.nodeId, transport: "memory" });
     await vi.waitFor(() => expect(a.endpoint.connections()).toEqual([]));
   });
+
+  it("closeConnections drops every connection to a node at once; the next dial makes a new one", async () => {
+    const a = await memoryNode();
+    const b = await memoryNode();
+    await introduce(b, a);
+    await b.endpoint.dial(a.endpoint.nodeId);
+    const [first] = b.endpoint.libp2p.getConnections();
+    const closed = nextEvent(b.endpoint.events$, "endpoint:connection-closed");
+    b.endpoint.closeConnections(a.endpoint.nodeId);
+    // At once: a dial right after must not be handed the closed connection back.
+    expect(b.endpoint.connections()).toEqual([]);
+    expect(await closed).toMatchObject({ remote: a.endpoint.nodeId });
+    await b.endpoint.dial(a.endpoint.nodeId);
+    const [second] = b.endpoint.libp2p.getConnections();
+    expect(second?.id).not.toBe(first?.id);
+    expect(second?.status).toBe("open");
+    // No connection: nothing to do.
+    b.endpoint.closeConnections((await Identity.generate()).nodeId);
+  });
 });
 
 describe("stop", () => {
