@@ -19,6 +19,11 @@ export interface LifecycleRecoveryOptions extends NodeLifecycleOptions {
   readonly endpoint: NodeEndpoint & {
     /** Opens a connection to `node` (the libp2p endpoint has it; without it nothing is dialled). */
     dial?(node: NodeId): Promise<void>;
+    /**
+     * Closes every connection to `node` at once (the libp2p endpoint has it): a resume after a
+     * long pause replaces the bootstrap connections it presumes dead.
+     */
+    closeConnections?(node: NodeId): void;
   };
   /** Where the bootstrap nodes are (`bootstrap: true`). */
   readonly addressBook: Pick<NodeAddressBook, "nodeInfo" | "allNodeInfos">;
@@ -128,7 +133,7 @@ export class LifecycleRecovery {
           this.#options.discovery?.pause();
           break;
         case "recover":
-          this.#recover();
+          this.#recover(output.replaceConnections);
           break;
         case "dial-bootstrap":
           this.#dial(output.node);
@@ -156,8 +161,8 @@ export class LifecycleRecovery {
     }
   }
 
-  #recover(): void {
-    const { discovery, gossip } = this.#options;
+  #recover(replaceConnections: boolean): void {
+    const { discovery, gossip, endpoint } = this.#options;
     // Bootstraps first: their connection brings the relay reservation back, which the others
     // need to reach us; the walkers start from them too.
     const bootstraps = this.#options.addressBook
@@ -165,7 +170,12 @@ export class LifecycleRecovery {
       .filter((info) => info.bootstrap)
       .map((info) => info.nodeId);
     const worthIt = bootstraps.filter((node) => this.#seen.has(node));
-    for (const node of worthIt.length > 0 ? worthIt : bootstraps) this.#dial(node);
+    for (const node of worthIt.length > 0 ? worthIt : bootstraps) {
+      if (replaceConnections && endpoint.isConnected?.(node) === true) {
+        endpoint.closeConnections?.(node);
+      }
+      this.#dial(node);
+    }
     gossip?.healNow();
     discovery?.resume();
   }

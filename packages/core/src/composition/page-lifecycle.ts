@@ -36,18 +36,28 @@ export interface ReconnectConfig {
    * come back in the same moment.
    */
   readonly jitter: number;
+  /**
+   * A pause (offline, frozen, in the bfcache) at least this long leaves the page's connections
+   * presumed dead: the page answered none of the remote's pings meanwhile, and the remote has
+   * dropped it while the page may still count the connection open (a frozen tab's WebRTC-direct
+   * bootstrap connection was seen to sit "open" for 3.3 s after the resume, the redial handing
+   * it back). The resume then replaces its bootstrap connections instead of dialling them.
+   */
+  readonly staleAfterMs: number;
 }
 
 /**
  * Defaults of {@link ReconnectConfig}: 250 ms, growing by half each time (a bootstrap that
  * restarts is back within seconds, and doubling left gaps of 2–4 s right then), at most 30 s,
- * ±20 % at random.
+ * ±20 % at random; connections are presumed dead after a pause of 10 s (libp2p's connection
+ * monitor pings every 10 s by default, and gives up on one unanswered).
  */
 export const DEFAULT_RECONNECT_CONFIG: ReconnectConfig = Object.freeze({
   firstRetryMs: 250,
   factor: 1.5,
   maxRetryMs: 30_000,
   jitter: 0.2,
+  staleAfterMs: 10_000,
 });
 
 /** What the state machine is told. */
@@ -68,9 +78,11 @@ export type PageLifecycleOutput =
   | { readonly type: "pause" }
   /**
    * Run again and catch up: reset the walkers, heal the overlays now (sync follows its
-   * neighbours), dial every bootstrap node.
+   * neighbours), dial every bootstrap node. `replaceConnections`: the pause lasted
+   * {@link ReconnectConfig.staleAfterMs} or longer, so the bootstrap connections that still
+   * count as open are closed and dialled anew (a dial would hand the dead one back).
    */
-  | { readonly type: "recover" }
+  | { readonly type: "recover"; readonly replaceConnections: boolean }
   /** Dial this bootstrap node now (a reconnect); report a failure as `bootstrap-dial-failed`. */
   | { readonly type: "dial-bootstrap"; readonly node: NodeId }
   /** Feed `reconnect-due` for `node` after `delayMs`, replacing its earlier timer. */
@@ -281,9 +293,11 @@ export class PageLifecycle {
       lost.since = now;
       lost.pending = false;
     }
+    // Hidden, the page still ran (throttled) and answered pings: its connections are alive.
+    const replaceConnections = reason !== "visible" && pausedMs >= this.config.staleAfterMs;
     return [
       { type: "event", event: { type: "node:resumed", reason, pausedMs } },
-      { type: "recover" },
+      { type: "recover", replaceConnections },
     ];
   }
 }

@@ -22,6 +22,7 @@ function setUp(options: { online?: boolean } = {}) {
   const events = new Subject<EndpointEvent>();
   const connected = new Set<NodeId>([BOOTSTRAP]);
   const dials: { node: NodeId; at: number }[] = [];
+  const closed: { node: NodeId; at: number }[] = [];
   let answer = false;
   const infos = new Map<NodeId, NodeInfo>([
     [BOOTSTRAP, createNodeInfo(BOOTSTRAP, { bootstrap: true })],
@@ -46,6 +47,12 @@ function setUp(options: { online?: boolean } = {}) {
         connected.add(node);
         events.next(connection("endpoint:connection-opened", node, runtime.now()));
       },
+      closeConnections: (node) => {
+        closed.push({ node, at: runtime.now() });
+        if (connected.delete(node)) {
+          events.next(connection("endpoint:connection-closed", node, runtime.now()));
+        }
+      },
     },
     addressBook: { nodeInfo: (id) => infos.get(id), allNodeInfos: () => [...infos.values()] },
     discovery: {
@@ -62,6 +69,7 @@ function setUp(options: { online?: boolean } = {}) {
     signals,
     calls,
     dials,
+    closed,
     seen,
     answer: (yes: boolean) => {
       answer = yes;
@@ -148,6 +156,37 @@ describe("LifecycleRecovery", () => {
       "node:bootstrap-reconnected",
     ]);
     expect(t.recovery.paused).toBe(false);
+    t.recovery.stop();
+  });
+
+  it("back from a 60 s freeze, the bootstrap connection still counted open is replaced", async () => {
+    const t = setUp();
+    t.answer(true);
+    t.recovery.start();
+    t.signals.emit({ type: "frozen" });
+    await t.runtime.advance(60_000);
+    t.signals.emit({ type: "resumed" });
+    await flush();
+    // Closed, then dialled anew: a plain dial would have been handed the dead connection.
+    expect(t.closed).toEqual([{ node: BOOTSTRAP, at: 60_000 }]);
+    expect(t.dials).toEqual([{ node: BOOTSTRAP, at: 60_000 }]);
+    expect(t.seen.at(-1)).toMatchObject({ type: "node:bootstrap-reconnected", node: BOOTSTRAP });
+    // The reconnect scheduled by the close was cancelled by the new connection.
+    await t.runtime.advance(10_000);
+    expect(t.dials).toHaveLength(1);
+    t.recovery.stop();
+  });
+
+  it("back from a 2 s freeze, the bootstrap connection is kept", async () => {
+    const t = setUp();
+    t.answer(true);
+    t.recovery.start();
+    t.signals.emit({ type: "frozen" });
+    await t.runtime.advance(2_000);
+    t.signals.emit({ type: "resumed" });
+    await flush();
+    expect(t.closed).toEqual([]);
+    expect(t.dials).toEqual([{ node: BOOTSTRAP, at: 2_000 }]);
     t.recovery.stop();
   });
 

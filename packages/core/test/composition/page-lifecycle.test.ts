@@ -73,6 +73,49 @@ describe("PageLifecycle: pausing and resuming", () => {
   });
 });
 
+describe("PageLifecycle: after a long pause the connections are presumed dead", () => {
+  const recoverOf = (outputs: readonly PageLifecycleOutput[]) =>
+    outputs.find((o) => o.type === "recover");
+
+  it.each([
+    ["frozen", { type: "frozen" }, { type: "resumed" }],
+    ["offline", { type: "offline" }, { type: "online" }],
+    ["bfcache", { type: "pagehide", persisted: true }, { type: "pageshow", persisted: true }],
+  ] as const)(
+    "%s for 10 s or longer: the resume replaces the bootstrap connections; shorter, it dials them",
+    (_reason, away, back) => {
+      const machine = new PageLifecycle();
+      signal(machine, away, 0);
+      expect(recoverOf(signal(machine, back, 9_999))).toEqual({
+        type: "recover",
+        replaceConnections: false,
+      });
+      signal(machine, away, 20_000);
+      expect(recoverOf(signal(machine, back, 30_000))).toEqual({
+        type: "recover",
+        replaceConnections: true,
+      });
+    },
+  );
+
+  it("hidden for minutes, the page still answered pings: its connections are kept", () => {
+    const machine = new PageLifecycle();
+    signal(machine, { type: "hidden" }, 0);
+    expect(recoverOf(signal(machine, { type: "visible" }, 600_000))).toEqual({
+      type: "recover",
+      replaceConnections: false,
+    });
+  });
+
+  it("the threshold is staleAfterMs", () => {
+    const machine = new PageLifecycle({ staleAfterMs: 60_000 });
+    signal(machine, { type: "frozen" }, 0);
+    expect(recoverOf(signal(machine, { type: "resumed" }, 59_999))).toMatchObject({
+      replaceConnections: false,
+    });
+  });
+});
+
 describe("PageLifecycle: a lost bootstrap is redialled with backoff", () => {
   function lose(machine: PageLifecycle, now: number): PageLifecycleOutput[] {
     return machine.handle({ type: "bootstrap-lost", node: BOOTSTRAP }, now);
