@@ -1,10 +1,9 @@
-import { privateKeyFromRaw } from "@libp2p/crypto/keys";
-import type { PrivateKey } from "@libp2p/interface";
-import { concatBytes } from "../bytes.ts";
+import type { Ed25519PrivateKey, Ed25519PublicKey, PrivateKey } from "@libp2p/interface";
+import { bytesEqual, concatBytes } from "../bytes.ts";
 import { InvalidInputError } from "../errors.ts";
 import { NodeId } from "../ids/node-id.ts";
 import { cryptoRng } from "../random.ts";
-import { type Ed25519Backend, ed25519 } from "./ed25519.ts";
+import { type Ed25519Backend, ed25519, nobleEd25519 } from "./ed25519.ts";
 
 /**
  * The key pair of a node. Its public key is the node's {@link NodeId} and, through
@@ -60,8 +59,26 @@ export class Identity {
 
   /** The same key as a libp2p private key, for libp2p's `privateKey` option. */
   toLibp2pPrivateKey(): PrivateKey {
-    // For Ed25519, @libp2p/crypto takes the 64-byte "seed ‖ public key" form.
-    return privateKeyFromRaw(concatBytes(this.#secretKey, this.#publicKey));
+    // libp2p's `Ed25519PrivateKey` shape: @libp2p/crypto's `privateKeyFromRaw` (or
+    // `…FromProtobuf`) would add its RSA, secp256k1 and ECDSA private-key parsers to every
+    // bundle for the one key type we use.
+    const raw = concatBytes(this.#secretKey, this.#publicKey);
+    const seed = this.#secretKey;
+    const key: Ed25519PrivateKey = {
+      type: "Ed25519",
+      // Its public half is libp2p's own class, which PeerIds and Noise are made from.
+      publicKey: NodeId.toPeerId(this.nodeId).publicKey as Ed25519PublicKey,
+      raw,
+      equals: (other?: { raw?: unknown }) =>
+        other?.raw instanceof Uint8Array && bytesEqual(other.raw, raw),
+      // noble signs at once, as libp2p's own key does in Node: a Noise handshake then never
+      // waits behind a queue of WebCrypto calls when many connections open at a time.
+      sign: (data, options) => {
+        options?.signal?.throwIfAborted();
+        return nobleEd25519.sign(seed, data instanceof Uint8Array ? data : data.subarray());
+      },
+    };
+    return key;
   }
 
   /** Serialises to the node id only, so the secret never ends up in logs or JSON by accident. */

@@ -1,7 +1,7 @@
-import { publicKeyFromRaw } from "@libp2p/crypto/keys";
+import { publicKeyFromProtobuf } from "@libp2p/crypto/keys";
 import type { PeerId } from "@libp2p/interface";
 import { peerIdFromPublicKey, peerIdFromString } from "@libp2p/peer-id";
-import { fromHex, toHex } from "../bytes.ts";
+import { concatBytes, fromHex, toHex } from "../bytes.ts";
 import { InvalidInputError } from "../errors.ts";
 
 /**
@@ -14,6 +14,13 @@ export type NodeId = string & { readonly __brand: "NodeId" };
 export const NODE_ID_LENGTH = 32;
 
 const NODE_ID_HEX = /^[0-9a-f]{64}$/;
+
+/**
+ * libp2p's protobuf `PublicKey` header for an Ed25519 key (Type = 1, then 32 bytes of Data).
+ * `publicKeyFromProtobuf` reads it with code libp2p ships anyway (identify, Noise), where
+ * `publicKeyFromRaw` would add its RSA and ECDSA DER parsers to the bundle.
+ */
+const ED25519_PUBLIC_KEY_PROTOBUF = Uint8Array.of(0x08, 0x01, 0x12, NODE_ID_LENGTH);
 
 /** Constructors and conversions for {@link NodeId}. */
 export const NodeId = {
@@ -38,7 +45,9 @@ export const NodeId = {
   },
   /** The libp2p PeerId that embeds this Ed25519 key. */
   toPeerId(id: NodeId): PeerId {
-    return peerIdFromPublicKey(publicKeyFromRaw(NodeId.toBytes(id)));
+    return peerIdFromPublicKey(
+      publicKeyFromProtobuf(concatBytes(ED25519_PUBLIC_KEY_PROTOBUF, NodeId.toBytes(id))),
+    );
   },
   /**
    * The node id of a libp2p PeerId (object or base58/CID string). Throws `InvalidInputError` for a
