@@ -1,3 +1,4 @@
+import { toHex } from "../bytes.ts";
 import { hash } from "../hash.ts";
 import type { NodeId } from "../ids/node-id.ts";
 import type { PlumTreeConfig } from "./config.ts";
@@ -59,13 +60,9 @@ interface Missing {
   readonly grafted: Map<NodeId, number>;
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-
 /** Lower-case hex of a message id, used as map key. */
 export function messageKey(id: Uint8Array): string {
-  let out = "";
-  for (let i = 0; i < id.length; i++) out += HEX[id[i] as number];
-  return out;
+  return toHex(id);
 }
 
 /**
