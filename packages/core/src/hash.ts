@@ -1,5 +1,5 @@
-import { blake3 } from "@noble/hashes/blake3.js";
 import { concatBytes } from "./bytes.ts";
+import { blake3 } from "./crypto/blake3.ts";
 
 /** Length of a {@link hash} in bytes. */
 export const HASH_LENGTH = 32;

@@ -1,5 +1,5 @@
-import { blake3 } from "@noble/hashes/blake3.js";
 import { toHex } from "../bytes.ts";
+import { blake3DeriveKey } from "../crypto/blake3.ts";
 import { PayloadKey } from "../crypto/payload-key.ts";
 import { Topic } from "./topic.ts";
 
@@ -32,8 +32,8 @@ export class TopicSecret {
   private constructor(secret: Topic) {
     this.#secret = secret;
     const bytes = Topic.toBytes(secret);
-    this.topic = Topic.fromBytes(blake3(bytes, { context: TOPIC_ID_CONTEXT }));
-    this.payloadKey = PayloadKey.fromBytes(blake3(bytes, { context: PAYLOAD_KEY_CONTEXT }));
+    this.topic = Topic.fromBytes(blake3DeriveKey(TOPIC_ID_CONTEXT, bytes));
+    this.payloadKey = PayloadKey.fromBytes(blake3DeriveKey(PAYLOAD_KEY_CONTEXT, bytes));
   }
 
   /** A new random secret (the recommended way to make a group). */
