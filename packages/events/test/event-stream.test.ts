@@ -1,5 +1,5 @@
 import { EventStream, ofType, type P2pEvent, stamp, type Unstamped } from "@p2panda-web/events";
-import { firstValueFrom, toArray } from "rxjs";
+import { firstValueFrom, type Observable, toArray } from "rxjs";
 import { describe, expect, expectTypeOf, it } from "vitest";
 
 type E = (P2pEvent<"a:one"> & { n: number }) | P2pEvent<"b:two">;
@@ -33,6 +33,22 @@ describe("EventStream", () => {
     s.complete();
     const got = await ones;
     expect(got.map((e) => e.n)).toEqual([3]);
+  });
+
+  it("where passes on what the predicate keeps, narrows by a type guard, completes with the stream and unsubscribes", async () => {
+    const s = new EventStream<E>(() => 0);
+    const ones = s.where((e): e is Extract<E, { type: "a:one" }> => e.type === "a:one");
+    expectTypeOf(ones).toEqualTypeOf<Observable<Extract<E, { type: "a:one" }>>>();
+    const got = firstValueFrom(ones.pipe(toArray()));
+    const seen: E[] = [];
+    const left = s.where(() => true).subscribe((e) => seen.push(e));
+    s.emit({ type: "b:two" });
+    s.emit({ type: "a:one", n: 4 });
+    left.unsubscribe();
+    s.emit({ type: "a:one", n: 5 });
+    s.complete();
+    expect((await got).map((e) => e.n)).toEqual([4, 5]);
+    expect(seen.map((e) => e.type)).toEqual(["b:two", "a:one"]);
   });
 });
 

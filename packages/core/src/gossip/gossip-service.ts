@@ -1,5 +1,5 @@
 import { EventStream } from "@p2panda-web/events";
-import { filter, type Observable, type Subscription } from "rxjs";
+import type { Observable, Subscription } from "rxjs";
 import type { Clock } from "../clock.ts";
 import { DEFAULT_FRAME_TIMEOUT_MS, type MessageChannelOptions } from "../codec/message-channel.ts";
 import type { PayloadKey } from "../crypto/payload-key.ts";
@@ -401,7 +401,7 @@ export class GossipService implements Startable {
 
   /** @internal Deliveries and events of one topic, for handles. */
   _events(topic: Topic): Observable<GossipServiceEvent> {
-    return this.#events.events$.pipe(filter((e) => "topic" in e && e.topic === topic));
+    return this.#events.where((e) => "topic" in e && e.topic === topic);
   }
 
   async #leave(entry: TopicEntry, now: number): Promise<void> {

@@ -1,5 +1,5 @@
 import { EventStream, type Unstamped } from "@p2panda-web/events";
-import { filter, type Observable, type Subscription } from "rxjs";
+import type { Observable, Subscription } from "rxjs";
 import { concatBytes, fromHex } from "../bytes.ts";
 import type { Clock } from "../clock.ts";
 import type { MessageChannel } from "../codec/message-channel.ts";
@@ -387,7 +387,7 @@ export class SyncService<
 
   /** @internal The events of one topic, for handles. */
   _events(topic: Topic): Observable<SyncServiceEvent<TEvent>> {
-    return this.#events.events$.pipe(filter((e) => e.topic === topic));
+    return this.#events.where((e) => e.topic === topic);
   }
 
   /** @internal {@link SyncHandle.close}. */
