@@ -81,6 +81,8 @@ export interface BroadcastReport {
   rmr: number;
   /** Last delivery hop: the most hops any delivery took. */
   ldh: number;
+  /** Mean hops of the deliveries to live nodes other than the origin (0 if none). */
+  meanHops: number;
 }
 
 /**
@@ -235,10 +237,12 @@ export class GossipSimulator {
     const live = this.live;
     let delivered = 0;
     let ldh = 0;
+    let hopSum = 0;
     for (const n of live) {
       const hops = n.delivered.get(key);
       if (hops === undefined) continue;
       delivered++;
+      hopSum += hops;
       ldh = Math.max(ldh, hops);
     }
     const payloadMessages = this.#payloads.get(key) ?? 0;
@@ -249,6 +253,7 @@ export class GossipSimulator {
       payloadMessages,
       rmr: delivered > 1 ? payloadMessages / (delivered - 1) - 1 : 0,
       ldh,
+      meanHops: delivered > 1 ? hopSum / (delivered - 1) : 0,
     };
   }
 
@@ -288,9 +293,11 @@ export class GossipSimulator {
     for (const n of done) if (n !== origin && n.alive) messages--;
     let delivered = 0;
     let ldh = 0;
+    let hopSum = 0;
     for (const [n, h] of hops) {
       if (!n.alive) continue;
       delivered++;
+      hopSum += h;
       ldh = Math.max(ldh, h);
     }
     const live = this.live.length;
@@ -301,6 +308,7 @@ export class GossipSimulator {
       payloadMessages: messages,
       rmr: delivered > 1 ? messages / (delivered - 1) - 1 : 0,
       ldh,
+      meanHops: delivered > 1 ? hopSum / (delivered - 1) : 0,
     };
   }
 
