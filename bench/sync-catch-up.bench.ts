@@ -1,0 +1,298 @@
+// Sync catch-up into persistent stores over libp2p WebSockets (Node): verification on the main
+// thread against a worker pool, measured against the single-core WebCrypto verify rate of the
+// same run, and the peak heap a catch-up of 10,000 and 100,000 operations needs on its way from
+// the stream into SQLite and into IndexedDB (fake-indexeddb).
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
+import { Identity, ProtocolName, Topic, webCryptoEd25519 } from "@p2panda-web/core";
+import type { Endpoint } from "@p2panda-web/core/endpoint";
+import { createNodeVerifierPool } from "@p2panda-web/core/node";
+import {
+  type LogStore,
+  type Operation,
+  type SignatureVerifier,
+  type SyncMetrics,
+  SyncSession,
+  type TopicStore,
+  unsignedBytesOf,
+} from "@p2panda-web/core/sync";
+import { openIndexedDbSyncStores } from "@p2panda-web/log-store";
+import { openSqliteSyncStores } from "@p2panda-web/log-store/sqlite";
+import "fake-indexeddb/auto";
+import { IDBFactory } from "fake-indexeddb";
+import { loopbackEndpoint } from "../packages/core/test/endpoint/loopback.ts";
+import { storedLog } from "../packages/core/test/sync/signed-log.ts";
+
+const topic = Topic.fromName("sync catch-up bench");
+const RECEIVE_TIMEOUT_MS = 120_000;
+
+/** `gc()` even without `--expose-gc`, so that heap deltas start from a clean heap. */
+const gc: () => void = (() => {
+  setFlagsFromString("--expose-gc");
+  return runInNewContext("gc") as () => void;
+})();
+
+type StoreKind = "SQLite" | "IndexedDB";
+
+interface Stores {
+  readonly logStore: LogStore;
+  readonly topicStore: TopicStore;
+  close(): Promise<void>;
+}
+
+interface Variant {
+  readonly name: string;
+  readonly verifier: () => SignatureVerifier & { close?: () => void };
+  /** Batches in flight (0: each batch verified and stored before reading on, as before). */
+  readonly inFlight?: number;
+}
+
+interface Row {
+  n: number;
+  store: StoreKind;
+  variant: string;
+  seconds: number;
+  opsPerSecond: number;
+  peakHeapMb: number;
+  retainedHeapMb: number;
+  workerChecks: number;
+}
+
+/** Highest heap use sampled every 20 ms, in MB above the level at the start. */
+function peakSampler(): { stop: () => { peakMb: number; base: number } } {
+  const base = process.memoryUsage().heapUsed;
+  let peak = base;
+  const sample = (): void => {
+    peak = Math.max(peak, process.memoryUsage().heapUsed);
+  };
+  const timer = setInterval(sample, 20);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      sample();
+      return { peakMb: (peak - base) / 1e6, base };
+    },
+  };
+}
+
+/** Sequential WebCrypto verifications of the operations' signatures: one core's rate. */
+async function singleCoreVerifyRate(ops: readonly Operation[]): Promise<number> {
+  const webCrypto = await webCryptoEd25519();
+  if (webCrypto === undefined) throw new Error("this Node has no WebCrypto Ed25519");
+  const started = performance.now();
+  for (const op of ops) {
+    const ok = await webCrypto.verify(
+      op.header.verifyingKey,
+      unsignedBytesOf(op.headerBytes),
+      op.header.signature as Uint8Array,
+    );
+    if (!ok) throw new Error("bad signature in the bench log");
+  }
+  return ops.length / ((performance.now() - started) / 1000);
+}
+
+async function openStores(kind: StoreKind, dir: string, run: number): Promise<Stores> {
+  if (kind === "SQLite") return openSqliteSyncStores(join(dir, `reader-${run}.sqlite`));
+  return openIndexedDbSyncStores(`reader-${run}`, { indexedDB: new IDBFactory() });
+}
+
+async function endpointPair(): Promise<{
+  reader: Endpoint;
+  writer: Endpoint;
+  close: () => Promise<void>;
+}> {
+  const books = [
+    await AddressBook.open(memoryAddressBookStore()),
+    await AddressBook.open(memoryAddressBookStore()),
+  ] as const;
+  const reader = await loopbackEndpoint({
+    identity: await Identity.generate(),
+    addressBook: books[0],
+  });
+  const writer = await loopbackEndpoint({
+    identity: await Identity.generate(),
+    addressBook: books[1],
+  });
+  const info = reader.transportInfo();
+  if (info === undefined) throw new Error("reader has no transport info");
+  await books[1].insertTransportInfo(reader.nodeId, info);
+  await writer.dial(reader.nodeId);
+  return {
+    reader,
+    writer,
+    close: async () => {
+      await writer.stop();
+      await reader.stop();
+      for (const book of books) await book.close();
+    },
+  };
+}
+
+/** One catch-up of the writer's log into `stores` over a fresh log-sync stream. */
+async function catchUp(
+  pair: Awaited<ReturnType<typeof endpointPair>>,
+  writer: Awaited<ReturnType<typeof storedLog>>,
+  stores: Stores,
+  verifier: SignatureVerifier,
+  inFlight: number | undefined,
+): Promise<{ seconds: number; stored: number; peakMb: number; base: number }> {
+  let accepted!: Promise<SyncMetrics>;
+  const started = new Promise<void>((resolve) => {
+    pair.reader.accept(
+      ProtocolName.logSync,
+      async (channel) => {
+        const session = new SyncSession({
+          role: "acceptor",
+          logStore: stores.logStore,
+          topicStore: stores.topicStore,
+          verifier,
+          ...(inFlight !== undefined ? { maxBatchesInFlight: inFlight } : {}),
+        });
+        accepted = session.run(channel);
+        resolve();
+        await accepted;
+      },
+      { receiveTimeoutMs: RECEIVE_TIMEOUT_MS },
+    );
+  });
+  gc();
+  const sampler = peakSampler();
+  const t0 = performance.now();
+  try {
+    const channel = await pair.writer.connect(pair.reader.nodeId, ProtocolName.logSync, {
+      receiveTimeoutMs: RECEIVE_TIMEOUT_MS,
+    });
+    const sending = new SyncSession({
+      role: "initiator",
+      topic,
+      logStore: writer.store,
+      topicStore: writer.topics,
+    }).run(channel);
+    await started;
+    const [, metrics] = await Promise.all([sending, accepted]);
+    const seconds = (performance.now() - t0) / 1000;
+    const { peakMb, base } = sampler.stop();
+    return { seconds, stored: metrics.storedOperations, peakMb, base };
+  } finally {
+    await pair.reader.unaccept(ProtocolName.logSync);
+  }
+}
+
+export async function run(options: {
+  quick: boolean;
+}): Promise<{ title: string; markdown: string }> {
+  const sizes = options.quick ? [2_000] : [10_000, 100_000];
+  const webCrypto = await webCryptoEd25519();
+  if (webCrypto === undefined) throw new Error("this Node has no WebCrypto Ed25519");
+  const pools: { close(): void }[] = [];
+  const pool = (size: number) => () => {
+    const p = createNodeVerifierPool({ size });
+    pools.push(p);
+    return p;
+  };
+  const variants: Variant[] = [
+    {
+      name: "main thread, one batch at a time (as before)",
+      verifier: () => webCrypto,
+      inFlight: 0,
+    },
+    { name: "main thread, 4 batches in flight", verifier: () => webCrypto },
+    { name: "pool of 1 worker", verifier: pool(1) },
+    { name: "pool of 2 workers", verifier: pool(2) },
+  ];
+  const dir = mkdtempSync(join(tmpdir(), "p2panda-bench-sync-catch-up-"));
+  const rows: Row[] = [];
+  let verifyRate = 0;
+  let runs = 0;
+  try {
+    for (const n of sizes) {
+      const writer = await storedLog(n, topic);
+      if (verifyRate === 0) verifyRate = await singleCoreVerifyRate(writer.ops.slice(0, 10_000));
+      const pair = await endpointPair();
+      try {
+        // Untimed warm-up: JIT, yamux windows, the workers' first start.
+        const warm = await storedLog(1_000, topic);
+        await catchUp(pair, warm, await openStores("SQLite", dir, runs++), webCrypto, undefined);
+        for (const store of ["SQLite", "IndexedDB"] as const) {
+          // fake-indexeddb is slow: into it only what a node runs by default (a pool).
+          for (const variant of store === "SQLite" ? variants : [variants[2] as Variant]) {
+            const stores = await openStores(store, dir, runs++);
+            const verifier = variant.verifier();
+            // A pool's workers start (and compile) before timing, as after a node's first sync.
+            await verifier.verifyMany?.(
+              writer.ops.slice(0, 64).map((op) => ({
+                publicKey: op.header.verifyingKey,
+                message: unsignedBytesOf(op.headerBytes),
+                signature: op.header.signature as Uint8Array,
+              })),
+            );
+            const r = await catchUp(pair, writer, stores, verifier, variant.inFlight);
+            if (r.stored !== n) throw new Error(`stored ${r.stored} of ${n}`);
+            gc();
+            const retainedHeapMb = (process.memoryUsage().heapUsed - r.base) / 1e6;
+            await stores.close();
+            const workerChecks =
+              (verifier as { metrics?: { workerChecks: number } }).metrics?.workerChecks ?? 0;
+            verifier.close?.();
+            const row: Row = {
+              n,
+              store,
+              variant: variant.name,
+              seconds: r.seconds,
+              opsPerSecond: n / r.seconds,
+              peakHeapMb: r.peakMb,
+              retainedHeapMb,
+              workerChecks,
+            };
+            rows.push(row);
+            console.log(
+              `  ${fmt(n)} → ${store}, ${variant.name}: ${fmt(row.seconds, 2)} s, ${fmt(row.opsPerSecond)} ops/s (${fmt(row.opsPerSecond / verifyRate, 2)}× verify), peak heap Δ ${fmt(row.peakHeapMb, 1)} MB, retained ${fmt(retainedHeapMb, 1)} MB`,
+            );
+          }
+        }
+      } finally {
+        await pair.close();
+      }
+    }
+  } finally {
+    for (const p of pools) p.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const table = [
+    "| operations | into | verification | time (s) | ops/s | × single-core verify rate | peak heap Δ (MB) | retained after GC (MB) | peak − retained (MB) |",
+    "|---:|---|---|---:|---:|---:|---:|---:|---:|",
+    ...rows.map(
+      (r) =>
+        `| ${fmt(r.n)} | ${r.store} | ${r.variant} | ${fmt(r.seconds, 2)} | ${fmt(r.opsPerSecond)} | ${fmt(r.opsPerSecond / verifyRate, 2)}× | ${fmt(r.peakHeapMb, 1)} | ${fmt(r.retainedHeapMb, 1)} | ${fmt(r.peakHeapMb - r.retainedHeapMb, 1)} |`,
+    ),
+  ].join("\n");
+  const markdown = `${table}
+
+Single-core WebCrypto verify rate of this run: **${fmt(verifyRate)} signatures/s** (the first
+${fmt(Math.min(10_000, sizes[0] ?? 0))} operations' signatures verified one after the other on the main thread, before the
+catch-ups). Two endpoints in one Node.js process on loopback WebSockets (noise, yamux); the
+writer's \`MemoryLogStore\` holds one log of N operations with 100-byte payloads, filled and
+signed before timing; the reader runs the acceptor \`SyncSession\` into a fresh store each run:
+SQLite (\`openSqliteSyncStores\`, WAL, synchronous=FULL) or IndexedDB via fake-indexeddb (an
+in-memory IndexedDB in Node: its database lives in the JS heap, so its retained column is the
+data itself). Batches of 128; "as before" verifies and stores each batch before reading on,
+the others keep up to 4 batches verifying and storing while the next arrives. The pool
+verifies in \`worker_threads\` (\`createNodeVerifierPool\`; its default size is
+min(4, cores − 1)). "peak heap Δ" is the highest heap use sampled every 20 ms above the level
+after a forced GC before the run (the writer's log is already in it); "retained after GC" what
+is left after a forced GC once both sessions ended (what the store keeps in the heap); their
+difference is what the catch-up itself held on its way. Both sides share the machine's cores
+with the noise encryption of both endpoints; one run each.`;
+  return { title: "Sync catch-up into persistent stores (Node, WebSockets)", markdown };
+}
+
+function fmt(x: number, digits = 0): string {
+  return x.toLocaleString("en-US", {
+    maximumFractionDigits: digits,
+    minimumFractionDigits: digits,
+  });
+}
