@@ -10,7 +10,7 @@ import { runInNewContext } from "node:vm";
 import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
 import { Identity, ProtocolName, Topic, webCryptoEd25519 } from "@p2panda-web/core";
 import type { Endpoint } from "@p2panda-web/core/endpoint";
-import { createNodeVerifierPool } from "@p2panda-web/core/node";
+import { createNodeEndpoint, createNodeVerifierPool } from "@p2panda-web/core/node";
 import {
   type LogStore,
   type Operation,
@@ -24,7 +24,6 @@ import { openIndexedDbSyncStores } from "@p2panda-web/log-store";
 import { openSqliteSyncStores } from "@p2panda-web/log-store/sqlite";
 import "fake-indexeddb/auto";
 import { IDBFactory } from "fake-indexeddb";
-import { loopbackEndpoint } from "../packages/core/test/endpoint/loopback.ts";
 import { storedLog } from "../packages/core/test/sync/signed-log.ts";
 
 const topic = Topic.fromName("sync catch-up bench");
@@ -109,14 +108,20 @@ async function endpointPair(): Promise<{
     await AddressBook.open(memoryAddressBookStore()),
     await AddressBook.open(memoryAddressBookStore()),
   ] as const;
-  const reader = await loopbackEndpoint({
-    identity: await Identity.generate(),
-    addressBook: books[0],
-  });
-  const writer = await loopbackEndpoint({
-    identity: await Identity.generate(),
-    addressBook: books[1],
-  });
+  // A machine loaded far beyond its cores can hold the event loop past the default 3 s ping
+  // timeout: these endpoints give a ping 60 s, so that a slow run is measured, not cut off.
+  const make = async (addressBook: AddressBook) =>
+    createNodeEndpoint({
+      identity: await Identity.generate(),
+      addressBook,
+      allowPrivateAddresses: true,
+      tcpPort: false,
+      webrtcDirectPort: false,
+      relay: false,
+      liveness: { pingIntervalMs: 5_000, pingTimeoutMs: 60_000 },
+    });
+  const reader = await make(books[0]);
+  const writer = await make(books[1]);
   const info = reader.transportInfo();
   if (info === undefined) throw new Error("reader has no transport info");
   await books[1].insertTransportInfo(reader.nodeId, info);
@@ -173,7 +178,12 @@ async function catchUp(
       topicStore: writer.topics,
     }).run(channel);
     await started;
-    const [, metrics] = await Promise.all([sending, accepted]);
+    const [sent, got] = await Promise.allSettled([sending, accepted]);
+    if (got.status === "rejected")
+      throw new Error(`reader: ${String(got.reason)}`, { cause: got.reason });
+    if (sent.status === "rejected")
+      throw new Error(`writer: ${String(sent.reason)}`, { cause: sent.reason });
+    const metrics = got.value;
     const seconds = (performance.now() - t0) / 1000;
     const { peakMb, base } = sampler.stop();
     return { seconds, stored: metrics.storedOperations, peakMb, base };
@@ -181,6 +191,8 @@ async function catchUp(
     await pair.reader.unaccept(ProtocolName.logSync);
   }
 }
+
+export { catchUp, endpointPair, openStores };
 
 export async function run(options: {
   quick: boolean;
@@ -206,56 +218,66 @@ export async function run(options: {
   ];
   const dir = mkdtempSync(join(tmpdir(), "p2panda-bench-sync-catch-up-"));
   const rows: Row[] = [];
+  const failures: string[] = [];
   let verifyRate = 0;
   let runs = 0;
   try {
     for (const n of sizes) {
       const writer = await storedLog(n, topic);
       if (verifyRate === 0) verifyRate = await singleCoreVerifyRate(writer.ops.slice(0, 10_000));
-      const pair = await endpointPair();
-      try {
-        // Untimed warm-up: JIT, yamux windows, the workers' first start.
-        const warm = await storedLog(1_000, topic);
-        await catchUp(pair, warm, await openStores("SQLite", dir, runs++), webCrypto, undefined);
-        for (const store of ["SQLite", "IndexedDB"] as const) {
-          // fake-indexeddb is slow: into it only what a node runs by default (a pool).
-          for (const variant of store === "SQLite" ? variants : [variants[2] as Variant]) {
-            const stores = await openStores(store, dir, runs++);
-            const verifier = variant.verifier();
-            // A pool's workers start (and compile) before timing, as after a node's first sync.
-            await verifier.verifyMany?.(
-              writer.ops.slice(0, 64).map((op) => ({
-                publicKey: op.header.verifyingKey,
-                message: unsignedBytesOf(op.headerBytes),
-                signature: op.header.signature as Uint8Array,
-              })),
-            );
-            const r = await catchUp(pair, writer, stores, verifier, variant.inFlight);
+      const warm = await storedLog(1_000, topic);
+      for (const store of ["SQLite", "IndexedDB"] as const) {
+        // fake-indexeddb is slow: into it only what a node runs by default (a pool).
+        for (const variant of store === "SQLite" ? variants : [variants[2] as Variant]) {
+          const stores = await openStores(store, dir, runs++);
+          const verifier = variant.verifier();
+          // A pool's workers start (and compile) before timing, as after a node's first sync.
+          await verifier.verifyMany?.(
+            writer.ops.slice(0, 64).map((op) => ({
+              publicKey: op.header.verifyingKey,
+              message: unsignedBytesOf(op.headerBytes),
+              signature: op.header.signature as Uint8Array,
+            })),
+          );
+          // Every run on a connection of its own, after an untimed warm-up catch-up on it
+          // (JIT, yamux windows): a second long catch-up on one connection of this process
+          // failed now and then on the loaded machine (a liveness ping timed out).
+          const pair = await endpointPair();
+          let r: Awaited<ReturnType<typeof catchUp>>;
+          try {
+            await catchUp(pair, warm, await openStores("SQLite", dir, runs++), webCrypto, 0);
+            r = await catchUp(pair, writer, stores, verifier, variant.inFlight);
             if (r.stored !== n) throw new Error(`stored ${r.stored} of ${n}`);
-            gc();
-            const retainedHeapMb = (process.memoryUsage().heapUsed - r.base) / 1e6;
-            await stores.close();
-            const workerChecks =
-              (verifier as { metrics?: { workerChecks: number } }).metrics?.workerChecks ?? 0;
+          } catch (error) {
+            failures.push(`${fmt(n)} → ${store}, ${variant.name}: ${String(error)}`);
+            console.log(`  failed: ${failures.at(-1)}`);
+            await stores.close().catch(() => {});
             verifier.close?.();
-            const row: Row = {
-              n,
-              store,
-              variant: variant.name,
-              seconds: r.seconds,
-              opsPerSecond: n / r.seconds,
-              peakHeapMb: r.peakMb,
-              retainedHeapMb,
-              workerChecks,
-            };
-            rows.push(row);
-            console.log(
-              `  ${fmt(n)} → ${store}, ${variant.name}: ${fmt(row.seconds, 2)} s, ${fmt(row.opsPerSecond)} ops/s (${fmt(row.opsPerSecond / verifyRate, 2)}× verify), peak heap Δ ${fmt(row.peakHeapMb, 1)} MB, retained ${fmt(retainedHeapMb, 1)} MB`,
-            );
+            continue;
+          } finally {
+            await pair.close().catch(() => {});
           }
+          gc();
+          const retainedHeapMb = (process.memoryUsage().heapUsed - r.base) / 1e6;
+          await stores.close();
+          const workerChecks =
+            (verifier as { metrics?: { workerChecks: number } }).metrics?.workerChecks ?? 0;
+          verifier.close?.();
+          const row: Row = {
+            n,
+            store,
+            variant: variant.name,
+            seconds: r.seconds,
+            opsPerSecond: n / r.seconds,
+            peakHeapMb: r.peakMb,
+            retainedHeapMb,
+            workerChecks,
+          };
+          rows.push(row);
+          console.log(
+            `  ${fmt(n)} → ${store}, ${variant.name}: ${fmt(row.seconds, 2)} s, ${fmt(row.opsPerSecond)} ops/s (${fmt(row.opsPerSecond / verifyRate, 2)}× verify), peak heap Δ ${fmt(row.peakHeapMb, 1)} MB, retained ${fmt(retainedHeapMb, 1)} MB`,
+          );
         }
-      } finally {
-        await pair.close();
       }
     }
   } finally {
@@ -286,7 +308,7 @@ min(4, cores − 1)). "peak heap Δ" is the highest heap use sampled every 20 ms
 after a forced GC before the run (the writer's log is already in it); "retained after GC" what
 is left after a forced GC once both sessions ended (what the store keeps in the heap); their
 difference is what the catch-up itself held on its way. Both sides share the machine's cores
-with the noise encryption of both endpoints; one run each.`;
+with the noise encryption of both endpoints; one run each.${failures.length === 0 ? "" : `\n\nFailed runs: ${failures.join("; ")}.`}`;
   return { title: "Sync catch-up into persistent stores (Node, WebSockets)", markdown };
 }
 
