@@ -109,7 +109,9 @@ async function endpointPair(): Promise<{
     await AddressBook.open(memoryAddressBookStore()),
   ] as const;
   // A machine loaded far beyond its cores can hold the event loop past the default 3 s ping
-  // timeout: these endpoints give a ping 60 s, so that a slow run is measured, not cut off.
+  // timeout, and a ping still open when the next is due fails that one at once (libp2p allows
+  // one outbound ping stream), which aborts the connection: these endpoints ping every 30 s
+  // and give a ping 25 s, so that a slow run is measured, not cut off.
   const make = async (addressBook: AddressBook) =>
     createNodeEndpoint({
       identity: await Identity.generate(),
@@ -118,7 +120,7 @@ async function endpointPair(): Promise<{
       tcpPort: false,
       webrtcDirectPort: false,
       relay: false,
-      liveness: { pingIntervalMs: 5_000, pingTimeoutMs: 60_000 },
+      liveness: { pingIntervalMs: 30_000, pingTimeoutMs: 25_000 },
     });
   const reader = await make(books[0]);
   const writer = await make(books[1]);
