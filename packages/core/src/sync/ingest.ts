@@ -27,6 +27,12 @@ const VERIFY_SLICE = 32;
 /** Default number of received operations validated and stored together. */
 export const DEFAULT_INGEST_BATCH_SIZE = 128;
 
+/**
+ * Default number of batches verified and stored while the next one is received: enough to keep
+ * a few verify workers busy, few enough that a catch-up holds a few hundred operations at most.
+ */
+export const DEFAULT_INGEST_MAX_IN_FLIGHT = 4;
+
 /** What became of one received operation. */
 export type IngestResult = "pending" | "duplicate" | "detached";
 
@@ -39,10 +45,15 @@ export interface FlushResult {
 /**
  * Validates received operations and stores them in batches (the I/O half of receiving; the
  * protocol half is `LogSync`). Per operation, synchronously against the log's tip (the last
- * pending one, else the store's latest): structure, `seqNum`, backlink. Per batch: all
+ * one held, else the store's latest): structure, `seqNum`, backlink. Per batch: all
  * signatures in parallel, then one atomic `putMany` of the prefix before the first bad
  * signature. So nothing invalid is stored, nothing valid before a failure is lost, and a
  * failure mid-batch leaves no gap.
+ *
+ * Batches are pipelined: a submitted batch is verified (in workers, given a `VerifierPool`)
+ * while the next one is received, and stored after the one before it. The session keeps at
+ * most {@link OperationIngest.maxInFlight} batches in flight, so a catch-up holds at most
+ * `(maxInFlight + 1) × batchSize` operations here, however long it is.
  *
  * An operation that cannot be attached to its log because its predecessors are missing (the
  * remote pruned them, or in live mode they have not arrived yet) is "detached": neither stored
@@ -56,7 +67,14 @@ export class OperationIngest {
   readonly #verifier: SignatureVerifier | undefined;
   readonly #metrics: SyncMetrics;
   readonly batchSize: number;
+  readonly maxInFlight: number;
   #pending: Operation[] = [];
+  readonly #inFlight: { operations: Operation[]; result: Promise<FlushResult> }[] = [];
+  /** The storing of the last submitted batch: each batch is stored after the one before. */
+  #chain: Promise<unknown> = Promise.resolve();
+  /** A batch failed: later ones are verified but not stored. */
+  #failed = false;
+  #highWater = 0;
   readonly #tips = new Map<string, Operation>();
   /** Logs with an operation attached in this session (a later jump is an error). */
   readonly #attached = new Set<string>();
@@ -71,6 +89,7 @@ export class OperationIngest {
     verifier?: SignatureVerifier;
     metrics: SyncMetrics;
     batchSize?: number;
+    maxInFlight?: number;
   }) {
     this.#store = options.store;
     this.#topics = options.topicStore;
@@ -78,9 +97,10 @@ export class OperationIngest {
     this.#verifier = options.verifier;
     this.#metrics = options.metrics;
     this.batchSize = options.batchSize ?? DEFAULT_INGEST_BATCH_SIZE;
+    this.maxInFlight = Math.max(1, options.maxInFlight ?? DEFAULT_INGEST_MAX_IN_FLIGHT);
   }
 
-  /** How many validated operations wait for the next {@link OperationIngest.flush}. */
+  /** How many validated operations wait for the next {@link OperationIngest.submit}. */
   get pending(): number {
     return this.#pending.length;
   }
@@ -106,8 +126,10 @@ export class OperationIngest {
     if (seqNum === height + 1) {
       if (tip !== undefined) checkAgainstPrevious(operation, tip);
     } else if (seqNum <= height) {
+      const held = (p: Operation) => p.header.seqNum === seqNum && logKeyOf(p) === key;
       const existing =
-        this.#pending.find((p) => p.header.seqNum === seqNum && logKeyOf(p) === key) ??
+        this.#pending.find(held) ??
+        this.#inFlight.map((b) => b.operations.find(held)).find((p) => p !== undefined) ??
         (await this.#store.get(author, logId, seqNum));
       if (existing !== undefined && !bytesEqual(existing.hash, operation.hash)) {
         throw new LogForkError(seqNum);
@@ -129,15 +151,80 @@ export class OperationIngest {
   }
 
   /**
-   * Verifies the signatures of the pending operations and stores the valid prefix atomically.
-   * Never throws: returns what was stored and the first error (bad signature, store failure).
+   * Starts verifying the pending operations now and queues their storing behind the batches
+   * submitted before (so operations are stored in stream order), without waiting: the caller
+   * receives the next batch meanwhile. Collect each batch's outcome with
+   * {@link OperationIngest.settleOldest}; keep {@link OperationIngest.inFlight} at most
+   * {@link OperationIngest.maxInFlight} so that what is held stays bounded by the batch size.
    */
-  async flush(): Promise<FlushResult> {
+  submit(): void {
     const batch = this.#pending;
     this.#pending = [];
-    this.#tips.clear();
-    if (batch.length === 0) return { stored: [] };
-    const { valid, error: signatureError } = await this.#verify(batch);
+    if (batch.length === 0) return;
+    const verified = this.#verify(batch);
+    // Never rejects: #storeBatch reports errors in its result.
+    const result = this.#chain.then(() => this.#storeBatch(verified));
+    this.#chain = result;
+    this.#inFlight.push({ operations: batch, result });
+    this.#highWater = Math.max(this.#highWater, this.held);
+  }
+
+  /** Batches submitted and not yet settled. */
+  get inFlight(): number {
+    return this.#inFlight.length;
+  }
+
+  /** Operations held now: pending and in flight (verifying or storing). */
+  get held(): number {
+    let held = this.#pending.length;
+    for (const b of this.#inFlight) held += b.operations.length;
+    return held;
+  }
+
+  /** The most operations held at once so far (what bounds a catch-up's memory here). */
+  get highWater(): number {
+    return Math.max(this.#highWater, this.held);
+  }
+
+  /**
+   * Waits for the oldest submitted batch to be verified and stored: what it stored, and the
+   * error that stopped it (a bad signature, a store failure), if any. After an error, later
+   * batches store nothing. `undefined` when nothing is in flight. Never throws.
+   */
+  async settleOldest(): Promise<FlushResult | undefined> {
+    const oldest = this.#inFlight[0];
+    if (oldest === undefined) return undefined;
+    const result = await oldest.result;
+    if (this.#inFlight[0] === oldest) this.#inFlight.shift();
+    // With nothing held, the store is the truth again (another session may append meanwhile).
+    if (this.#inFlight.length === 0 && this.#pending.length === 0) this.#tips.clear();
+    return result;
+  }
+
+  /**
+   * Verifies and stores everything pending and in flight, in order. Never throws: returns what
+   * was stored and the first error (bad signature, store failure).
+   */
+  async flush(): Promise<FlushResult> {
+    this.submit();
+    const stored: Operation[] = [];
+    let error: Error | undefined;
+    for (;;) {
+      const result = await this.settleOldest();
+      if (result === undefined) break;
+      stored.push(...result.stored);
+      error ??= result.error;
+    }
+    return error === undefined ? { stored } : { stored, error };
+  }
+
+  /** Stores the valid prefix of a verified batch atomically, unless an earlier batch failed. */
+  async #storeBatch(
+    verified: Promise<{ valid: Operation[]; error?: Error }>,
+  ): Promise<FlushResult> {
+    const { valid, error: signatureError } = await verified;
+    // Nothing after a failure is stored: the log would go on past an invalid operation.
+    if (this.#failed) return { stored: [] };
     let error = signatureError;
     let stored: Operation[] = [];
     try {
@@ -152,6 +239,7 @@ export class OperationIngest {
     } catch (storeError) {
       error = storeError as Error;
     }
+    if (error !== undefined) this.#failed = true;
     return error === undefined ? { stored } : { stored, error };
   }
 

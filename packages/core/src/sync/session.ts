@@ -379,7 +379,13 @@ export class SyncSession implements SyncProtocol<SyncMetrics, SyncEvent> {
             await this.#flush(true);
             throw error;
           }
-          if (out.phase === "live" || ingest.pending >= ingest.batchSize) await this.#flush(true);
+          if (out.phase === "live") await this.#flush(true);
+          else if (ingest.pending >= ingest.batchSize) {
+            // Verify this batch while the next arrives; wait only when enough are in flight
+            // (that wait is what holds the remote back: memory stays bounded by batches).
+            ingest.submit();
+            while (ingest.inFlight > ingest.maxInFlight) await this.#settleOldest();
+          }
           break;
         }
         case "inbound-done":
@@ -420,11 +426,30 @@ export class SyncSession implements SyncProtocol<SyncMetrics, SyncEvent> {
     }
   }
 
-  /** Stores what is pending and reports it; with `rethrow`, a flush error fails the session. */
+  /**
+   * Stores what is pending and in flight and reports it; with `rethrow`, a flush error fails
+   * the session (after every batch before it was reported).
+   */
   async #flush(rethrow = false): Promise<void> {
     const ingest = this.#ingest;
     if (ingest === undefined) return;
-    const { stored, error } = await ingest.flush();
+    ingest.submit();
+    let error: Error | undefined;
+    while (ingest.inFlight > 0) {
+      try {
+        await this.#settleOldest();
+      } catch (e) {
+        error ??= e as Error;
+      }
+    }
+    if (error !== undefined && rethrow) throw error;
+  }
+
+  /** Reports the oldest batch in flight once stored; throws its error, if any. */
+  async #settleOldest(): Promise<void> {
+    const result = await this.#ingest?.settleOldest();
+    if (result === undefined) return;
+    const { stored, error } = result;
     const phase = this.#phase === "live" ? "live" : "sync";
     const reveal = this.#options.reveal;
     const topic = this.#topic;
@@ -438,7 +463,7 @@ export class SyncSession implements SyncProtocol<SyncMetrics, SyncEvent> {
         this.#raise({ type: "sync:payload-undecryptable", operation, error: undecryptable });
       }
     }
-    if (error !== undefined && rethrow) throw error;
+    if (error !== undefined) throw error;
   }
 
   async #send(message: TopicSyncMessage | undefined): Promise<void> {

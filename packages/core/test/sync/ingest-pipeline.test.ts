@@ -1,0 +1,73 @@
+import { describe, expect, it } from "vitest";
+import { Topic } from "../../src/ids/topic.ts";
+import { DEFAULT_INGEST_MAX_IN_FLIGHT } from "../../src/sync/ingest.ts";
+import { authorOf, type Operation, operationSize } from "../../src/sync/operation.ts";
+import type { SyncSession } from "../../src/sync/session.ts";
+import { MemoryLogStore } from "../../src/sync/store/memory.ts";
+import { collect, handshake, Peer, runScripted } from "./helpers.ts";
+import { signedLog } from "./signed-log.ts";
+
+const topic = Topic.fromName("ingest pipeline test");
+
+/**
+ * A memory store whose writes take a few turns of the event loop (as a disk does), and that
+ * records, at each write, how many operations the session had received from the stream and not
+ * yet stored: what a catch-up holds in memory between the stream and the store.
+ */
+class SlowStore extends MemoryLogStore {
+  session: SyncSession | undefined;
+  stored = 0;
+  readonly held: number[] = [];
+  override async putMany(operations: readonly Operation[]) {
+    const received = this.session?.metrics.receivedSyncOperations ?? 0;
+    this.held.push(received - this.stored);
+    for (let i = 0; i < 3; i++) await new Promise((resolve) => setTimeout(resolve, 0));
+    const result = await super.putMany(operations);
+    this.stored += operations.length;
+    return result;
+  }
+}
+
+async function catchUp(n: number, batchSize: number) {
+  const { ops } = await signedLog(n);
+  const local = await Peer.create(1);
+  const store = new SlowStore();
+  const session = local.session({ role: "acceptor", logStore: store, batchSize });
+  store.session = session;
+  const events = collect(session);
+  const author = authorOf((ops[0] as Operation).header);
+  const outcome = await runScripted(session, [
+    ...handshake(topic),
+    { type: "have", heights: [{ author, logId: 0, seqNum: n - 1 }] },
+    {
+      type: "presync",
+      totalOperations: n,
+      totalBytes: ops.reduce((sum, op) => sum + operationSize(op), 0),
+    },
+    ...ops.map((op) => ({
+      type: "op" as const,
+      header: op.headerBytes,
+      ...(op.body !== undefined ? { body: op.body } : {}),
+    })),
+    { type: "done" },
+  ]);
+  return { ops, store, events, outcome, author };
+}
+
+describe("a catch-up flows from the stream to the store in batches", () => {
+  it("holds at most (maxInFlight + 1) batches however long the log is, and stores in order", async () => {
+    const n = 2_000;
+    const batchSize = 32;
+    // Everything is in the channel before the session reads: an unbounded reader would run ahead.
+    const { ops, store, events, outcome, author } = await catchUp(n, batchSize);
+    expect(outcome.error).toBeUndefined();
+    const bound = (DEFAULT_INGEST_MAX_IN_FLIGHT + 1) * batchSize;
+    expect(Math.max(...store.held)).toBeLessThanOrEqual(bound);
+    // Pipelined: the next batches were received while one was being stored.
+    expect(Math.max(...store.held)).toBeGreaterThan(batchSize);
+    const stored = await store.range(author, 0);
+    expect(stored.map((o) => o.hash)).toEqual(ops.map((o) => o.hash));
+    const received = events.filter((e) => e.type === "sync:operation-received");
+    expect(received.map((e) => e.operation.header.seqNum)).toEqual(ops.map((_, i) => i));
+  });
+});
