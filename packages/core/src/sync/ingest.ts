@@ -97,7 +97,7 @@ export class OperationIngest {
     this.#verifier = options.verifier;
     this.#metrics = options.metrics;
     this.batchSize = options.batchSize ?? DEFAULT_INGEST_BATCH_SIZE;
-    this.maxInFlight = Math.max(1, options.maxInFlight ?? DEFAULT_INGEST_MAX_IN_FLIGHT);
+    this.maxInFlight = Math.max(0, options.maxInFlight ?? DEFAULT_INGEST_MAX_IN_FLIGHT);
   }
 
   /** How many validated operations wait for the next {@link OperationIngest.submit}. */

@@ -50,6 +50,11 @@ export interface SyncSessionOptions {
   readonly verifier?: SignatureVerifier;
   /** Received operations validated and stored per batch. Default 128. */
   readonly batchSize?: number;
+  /**
+   * Received batches verified and stored while the next is received. Default 4; 0 verifies and
+   * stores each batch before reading on (no pipelining).
+   */
+  readonly maxBatchesInFlight?: number;
   /** Operations read from the store per page when sending. Default 256. */
   readonly pageSize?: number;
   /** Size of the de-dup buffer. Default 1,024. */
@@ -274,6 +279,9 @@ export class SyncSession implements SyncProtocol<SyncMetrics, SyncEvent> {
       metrics: this.#machine.metrics,
       ...(options.verifier !== undefined ? { verifier: options.verifier } : {}),
       ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+      ...(options.maxBatchesInFlight !== undefined
+        ? { maxInFlight: options.maxBatchesInFlight }
+        : {}),
     });
     const logs = await options.topicStore.resolve(topic);
     this.#addTopicLogs(logs);
