@@ -1,3 +1,4 @@
+import type { ByteDuplex } from "@p2panda-web/core";
 import {
   ChannelClosedError,
   DEFAULT_MAX_CBOR_DEPTH,
@@ -328,6 +329,25 @@ describe("memoryChannelPair: framed CBOR messages over an in-memory pipe", () =>
     await expect(channel.send(new Uint8Array(100))).rejects.toBeInstanceOf(FrameTooLargeError);
     await raw.write(encodeFrame(new Uint8Array(100)));
     await expect(channel.receive()).rejects.toBeInstanceOf(FrameTooLargeError);
+  });
+
+  it("messages sent while a write is in progress go out together, in order, up to 64 KiB a write", async () => {
+    const writes: Uint8Array[] = [];
+    const [x, y] = memoryDuplexPair();
+    const counting: ByteDuplex = { ...x, write: (b) => (writes.push(b), x.write(b)) };
+    const sender = framedChannel(B, counting);
+    const receiver = framedChannel(A, y);
+    // One awaited message: a write of its own.
+    await sender.send("first");
+    expect(writes).toHaveLength(1);
+    // 200 messages handed over at once, ~1 KB each: joined, never past one noise message.
+    const payloads = Array.from({ length: 200 }, (_, i) => new Uint8Array(1_000).fill(i % 256));
+    await Promise.all(payloads.map((p) => sender.send(p)));
+    const joined = writes.slice(1);
+    expect(joined).toHaveLength(4);
+    for (const w of joined) expect(w.length).toBeLessThanOrEqual(65_519);
+    expect(await receiver.receive()).toBe("first");
+    for (const p of payloads) expect(await receiver.receive()).toEqual(p);
   });
 
   it("abort ends the other side with the error", async () => {
