@@ -329,11 +329,17 @@ export class SyncSession implements SyncProtocol<SyncMetrics, SyncEvent> {
       for (;;) {
         // The log may have been pruned since we counted it: send what is still there.
         const page = await store.range(r.author, r.logId, after, r.until, pageSize);
+        if (this.#firstError !== undefined) return;
+        // A page goes to the channel in one go, so that it can join the frames into a few
+        // large writes instead of one transport message per operation.
+        const messages: TopicSyncMessage[] = [];
         for (const op of page) {
-          if (this.#firstError !== undefined) return;
-          await this.#process(this.#machine.send(op));
+          for (const out of this.#machine.send(op)) {
+            if (out.type === "send") messages.push(out.message);
+          }
           after = op.header.seqNum;
         }
+        await this.#sendAll(messages);
         if (page.length < pageSize) break;
       }
     }
@@ -479,6 +485,20 @@ export class SyncSession implements SyncProtocol<SyncMetrics, SyncEvent> {
     const channel = this.#channel as MessageChannel;
     const sent = this.#sendChain.then(() => channel.send(encodeSyncMessage(message)));
     this.#sendChain = sent.catch(() => {});
+    await sent;
+  }
+
+  /** Sends `messages` in order, handing them to the channel together. */
+  async #sendAll(messages: readonly TopicSyncMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    const channel = this.#channel as MessageChannel;
+    const sent = this.#sendChain.then(() =>
+      Promise.all(messages.map((m) => channel.send(encodeSyncMessage(m)))),
+    );
+    this.#sendChain = sent.then(
+      () => {},
+      () => {},
+    );
     await sent;
   }
 
