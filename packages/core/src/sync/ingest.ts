@@ -24,6 +24,9 @@ import {
  */
 const VERIFY_SLICE = 32;
 
+/** Time a slice of signature checks may take to issue before the event loop gets a turn. */
+const VERIFY_SLICE_MS = 10;
+
 /** Default number of received operations validated and stored together. */
 export const DEFAULT_INGEST_BATCH_SIZE = 128;
 
@@ -69,7 +72,10 @@ export class OperationIngest {
   readonly batchSize: number;
   readonly maxInFlight: number;
   #pending: Operation[] = [];
-  readonly #inFlight: { operations: Operation[]; result: Promise<FlushResult> }[] = [];
+  readonly #inFlight: { operations: Operation[]; result: Promise<FlushResult>; done: boolean }[] =
+    [];
+  /** The verification of the last submitted batch on this thread (see `submit`). */
+  #verifying: Promise<unknown> = Promise.resolve();
   /** The storing of the last submitted batch: each batch is stored after the one before. */
   #chain: Promise<unknown> = Promise.resolve();
   /** A batch failed: later ones are verified but not stored. */
@@ -161,17 +167,36 @@ export class OperationIngest {
     const batch = this.#pending;
     this.#pending = [];
     if (batch.length === 0) return;
-    const verified = this.#verify(batch);
+    // A batch verifier (a worker pool) takes batches as they come. Verification on this thread
+    // goes one batch after the other: batches verified side by side would each run a slice per
+    // turn of the event loop, and a synchronous verifier (noble) would hold the loop for all of
+    // them at once.
+    const verified =
+      this.#verifier?.verifyMany !== undefined
+        ? this.#verify(batch)
+        : this.#verifying.then(() => this.#verify(batch));
+    this.#verifying = verified.catch(() => {});
     // Never rejects: #storeBatch reports errors in its result.
     const result = this.#chain.then(() => this.#storeBatch(verified));
     this.#chain = result;
-    this.#inFlight.push({ operations: batch, result });
+    const entry = { operations: batch, result, done: false };
+    const markDone = (): void => {
+      entry.done = true;
+    };
+    // Neither handler throws, so the returned promise cannot reject.
+    void result.then(markDone, markDone);
+    this.#inFlight.push(entry);
     this.#highWater = Math.max(this.#highWater, this.held);
   }
 
   /** Batches submitted and not yet settled. */
   get inFlight(): number {
     return this.#inFlight.length;
+  }
+
+  /** Whether the oldest batch in flight is verified and stored (settling it will not wait). */
+  get oldestDone(): boolean {
+    return this.#inFlight[0]?.done ?? false;
   }
 
   /** Operations held now: pending and in flight (verifying or storing). */
@@ -222,7 +247,14 @@ export class OperationIngest {
   async #storeBatch(
     verified: Promise<{ valid: Operation[]; error?: Error }>,
   ): Promise<FlushResult> {
-    const { valid, error: signatureError } = await verified;
+    let outcome: { valid: Operation[]; error?: Error };
+    try {
+      outcome = await verified;
+    } catch (verifyError) {
+      // A verifier that fails (rather than answering false) stores nothing of the batch.
+      outcome = { valid: [], error: verifyError as Error };
+    }
+    const { valid, error: signatureError } = outcome;
     // Nothing after a failure is stored: the log would go on past an invalid operation.
     if (this.#failed) return { stored: [] };
     let error = signatureError;
@@ -256,19 +288,30 @@ export class OperationIngest {
         ? { valid: batch }
         : { valid: batch.slice(0, bad), error: new SignatureMismatchError() };
     }
-    for (let start = 0; start < batch.length; start += VERIFY_SLICE) {
+    let start = 0;
+    while (start < batch.length) {
       // Verification may be synchronous (noble): give timers and I/O a turn between slices, or
       // a long catch-up would hold the event loop until the connection's liveness ping fails.
       await yieldToEventLoop();
-      const slice = batch.slice(start, start + VERIFY_SLICE);
-      const checks = await Promise.allSettled(
-        slice.map((op) => checkSignature(op, this.#verifier)),
-      );
-      const bad = checks.findIndex((c) => c.status === "rejected");
+      // A slice ends after VERIFY_SLICE checks or once issuing them took VERIFY_SLICE_MS: an
+      // asynchronous verifier (WebCrypto) issues a whole slice in well under that and checks
+      // it in parallel; a synchronous one verifies while issuing, so on a slow device (or a
+      // machine that gives us little CPU) a turn of the event loop still comes every few ms.
+      const began = performance.now();
+      const checks: Promise<void>[] = [];
+      let end = start;
+      while (end < batch.length && end - start < VERIFY_SLICE) {
+        checks.push(checkSignature(batch[end] as Operation, this.#verifier));
+        end++;
+        if (performance.now() - began >= VERIFY_SLICE_MS) break;
+      }
+      const settled = await Promise.allSettled(checks);
+      const bad = settled.findIndex((c) => c.status === "rejected");
       if (bad !== -1) {
-        const error = (checks[bad] as PromiseRejectedResult).reason as Error;
+        const error = (settled[bad] as PromiseRejectedResult).reason as Error;
         return { valid: batch.slice(0, start + bad), error };
       }
+      start = end;
     }
     return { valid: batch };
   }

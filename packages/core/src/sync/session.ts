@@ -2,6 +2,7 @@ import { EventStream, type Unstamped } from "@p2panda-web/events";
 import type { Observable } from "rxjs";
 import { type Clock, systemClock } from "../clock.ts";
 import type { MessageChannel } from "../codec/message-channel.ts";
+import { yieldToEventLoop } from "../event-loop.ts";
 import type { NodeId } from "../ids/node-id.ts";
 import type { Topic } from "../ids/topic.ts";
 import {
@@ -398,7 +399,12 @@ export class SyncSession implements SyncProtocol<SyncMetrics, SyncEvent> {
             // Verify this batch while the next arrives; wait only when enough are in flight
             // (that wait is what holds the remote back: memory stays bounded by batches).
             ingest.submit();
-            while (ingest.inFlight > ingest.maxInFlight) await this.#settleOldest();
+            while (ingest.inFlight > ingest.maxInFlight || ingest.oldestDone) {
+              await this.#settleOldest();
+            }
+            // Frames already buffered arrive without a turn of the event loop: give timers,
+            // I/O and the verifications' answers one between batches.
+            await yieldToEventLoop();
           }
           break;
         }

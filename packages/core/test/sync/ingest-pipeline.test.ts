@@ -4,6 +4,7 @@ import { DEFAULT_INGEST_MAX_IN_FLIGHT } from "../../src/sync/ingest.ts";
 import { authorOf, type Operation, operationSize } from "../../src/sync/operation.ts";
 import type { SyncSession } from "../../src/sync/session.ts";
 import { MemoryLogStore } from "../../src/sync/store/memory.ts";
+import type { SignatureVerifier } from "../../src/sync/validation.ts";
 import { collect, handshake, Peer, runScripted } from "./helpers.ts";
 import { signedLog } from "./signed-log.ts";
 
@@ -28,11 +29,16 @@ class SlowStore extends MemoryLogStore {
   }
 }
 
-async function catchUp(n: number, batchSize: number) {
+async function catchUp(n: number, batchSize: number, verifier?: SignatureVerifier) {
   const { ops } = await signedLog(n);
   const local = await Peer.create(1);
   const store = new SlowStore();
-  const session = local.session({ role: "acceptor", logStore: store, batchSize });
+  const session = local.session({
+    role: "acceptor",
+    logStore: store,
+    batchSize,
+    ...(verifier !== undefined ? { verifier } : {}),
+  });
   store.session = session;
   const events = collect(session);
   const author = authorOf((ops[0] as Operation).header);
@@ -69,5 +75,37 @@ describe("a catch-up flows from the stream to the store in batches", () => {
     expect(stored.map((o) => o.hash)).toEqual(ops.map((o) => o.hash));
     const received = events.filter((e) => e.type === "sync:operation-received");
     expect(received.map((e) => e.operation.header.seqNum)).toEqual(ops.map((_, i) => i));
+  });
+
+  it("verifies on this thread one slice at a time: a synchronous verifier gets a turn of the event loop every few ms", async () => {
+    // 3 ms of synchronous work per signature (noble on a slow device; the log's signatures are
+    // valid, so the answer is not what this test is about). Batches verified side by
+    // side would each run a slice per turn (4 × 32 here); one slice of at most 10 ms of issuing
+    // is at most 4 of them.
+    let turn = 0;
+    let running = true;
+    const tick = (): void => {
+      turn++;
+      if (running) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const perTurn = new Map<number, number>();
+    const slow: SignatureVerifier = {
+      async verify() {
+        perTurn.set(turn, (perTurn.get(turn) ?? 0) + 1);
+        const until = performance.now() + 3;
+        while (performance.now() < until) {}
+        return true;
+      },
+    };
+    try {
+      const { outcome, store, author } = await catchUp(320, 32, slow);
+      expect(outcome.error).toBeUndefined();
+      expect((await store.range(author, 0)).length).toBe(320);
+    } finally {
+      running = false;
+    }
+    expect([...perTurn.values()].reduce((a, b) => a + b, 0)).toBe(320);
+    expect(Math.max(...perTurn.values())).toBeLessThanOrEqual(4);
   });
 });
