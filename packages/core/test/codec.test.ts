@@ -334,7 +334,13 @@ describe("memoryChannelPair: framed CBOR messages over an in-memory pipe", () =>
   it("messages sent while a write is in progress go out together, in order, up to 64 KiB a write", async () => {
     const writes: Uint8Array[] = [];
     const [x, y] = memoryDuplexPair();
-    const counting: ByteDuplex = { ...x, write: (b) => (writes.push(b), x.write(b)) };
+    const counting: ByteDuplex = {
+      ...x,
+      write: (b) => {
+        writes.push(b);
+        return x.write(b);
+      },
+    };
     const sender = framedChannel(B, counting);
     const receiver = framedChannel(A, y);
     // One awaited message: a write of its own.
