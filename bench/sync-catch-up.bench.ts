@@ -105,6 +105,8 @@ interface WriterLog {
   readonly topics: TopicStore;
   /** The first operations (at most 10,000), for the verify rate and the pools' warm-up. */
   readonly sample: readonly Operation[];
+  /** How many operations the log holds. */
+  readonly operations: number;
   close(): Promise<void>;
 }
 
@@ -123,6 +125,7 @@ async function writerLog(n: number, dir: string, name: string): Promise<WriterLo
     store: stores.logStore,
     topics: stores.topicStore,
     sample: ops.slice(0, 10_000),
+    operations: n,
     close: () => stores.close(),
   };
 }
@@ -179,7 +182,9 @@ async function catchUp(
   stores: Stores,
   verifier: SignatureVerifier,
   inFlight: number | undefined,
-): Promise<{ seconds: number; stored: number; peakMb: number; base: number }> {
+  /** Collect garbage every this many ms and report the highest heap left after it. */
+  gcEveryMs?: number,
+): Promise<{ seconds: number; stored: number; peakMb: number; base: number; liveMb: number }> {
   let accepted!: Promise<SyncMetrics>;
   const started = new Promise<void>((resolve) => {
     pair.reader.accept(
@@ -201,6 +206,14 @@ async function catchUp(
   });
   gc();
   const sampler = peakSampler();
+  let liveMax = heapUsed();
+  const collector =
+    gcEveryMs === undefined
+      ? undefined
+      : setInterval(() => {
+          gc();
+          liveMax = Math.max(liveMax, heapUsed());
+        }, gcEveryMs);
   const t0 = performance.now();
   try {
     const channel = await pair.writer.connect(pair.reader.nodeId, ProtocolName.logSync, {
@@ -221,8 +234,10 @@ async function catchUp(
     const metrics = got.value;
     const seconds = (performance.now() - t0) / 1000;
     const { peakMb, base } = sampler.stop();
-    return { seconds, stored: metrics.storedOperations, peakMb, base };
+    const liveMb = (liveMax - base) / 1e6;
+    return { seconds, stored: metrics.storedOperations, peakMb, base, liveMb };
   } finally {
+    if (collector !== undefined) clearInterval(collector);
     await pair.reader.unaccept(ProtocolName.logSync);
   }
 }
@@ -260,6 +275,7 @@ export async function run(options: {
   let verifyRate = 0;
   let runs = 0;
   const writers: WriterLog[] = [];
+  const held: { n: number; liveMb: number }[] = [];
   const loads: number[] = [loadavg()[0] ?? 0];
   try {
     for (const n of sizes) {
@@ -329,6 +345,24 @@ export async function run(options: {
         }
       }
     }
+    // What a catch-up holds, without the garbage V8 has not collected yet: untimed runs into
+    // SQLite with the default session, a forced GC every 2 s.
+    for (const writer of writers.filter((w) => w.sample.length > 1_000)) {
+      const n = writer.operations;
+      const stores = await openStores("SQLite", dir, runs++);
+      const pair = await endpointPair();
+      try {
+        const r = await catchUp(pair, writer, stores, webCrypto, undefined, 2_000);
+        if (r.stored !== n) throw new Error(`stored ${r.stored} of ${n}`);
+        held.push({ n, liveMb: r.liveMb });
+        console.log(`  ${fmt(n)} → SQLite, held (GC every 2 s): ${fmt(r.liveMb, 1)} MB`);
+      } catch (error) {
+        failures.push(`${fmt(n)} → SQLite, held: ${String(error)}`);
+      } finally {
+        await pair.close().catch(() => {});
+        await stores.close().catch(() => {});
+      }
+    }
   } finally {
     for (const p of pools) p.close();
     for (const w of writers) await w.close();
@@ -342,7 +376,14 @@ export async function run(options: {
         `| ${fmt(r.n)} | ${r.store} | ${r.variant} | ${fmt(r.seconds, 2)} | ${fmt(r.opsPerSecond)} | ${fmt(r.opsPerSecond / verifyRate, 2)}× | ${fmt(r.peakHeapMb, 1)} | ${fmt(r.retainedHeapMb, 1)} | ${fmt(r.peakHeapMb - r.retainedHeapMb, 1)} |`,
     ),
   ].join("\n");
+  const heldTable = [
+    "| operations | into | most heap held above the start, GC every 2 s (MB) |",
+    "|---:|---|---:|",
+    ...held.map((h) => `| ${fmt(h.n)} | SQLite | ${fmt(h.liveMb, 1)} |`),
+  ].join("\n");
   const markdown = `${table}
+
+${heldTable}
 
 Load average (1 min) of the machine during this run: ${fmt(Math.min(...loads), 1)}–${fmt(Math.max(...loads), 1)} on ${availableParallelism()} cores.
 Single-core WebCrypto verify rate of this run: **${fmt(verifyRate)} signatures/s** (the first
@@ -362,8 +403,12 @@ between batches and every 32 signatures or 10 ms. The pool verifies in \`worker_
 (\`createNodeVerifierPool\`). "peak heap Δ" is the highest heap use (V8's used heap size)
 sampled every 20 ms above the level after a forced GC before the run; "retained after GC" what
 is left after a forced GC once both sessions ended (what the store keeps in the heap); their
-difference is what the catch-up held on its way, garbage not yet collected included. Both
-sides share the machine's cores with the noise encryption of both endpoints; one run each.${failures.length === 0 ? "" : `\n\nFailed runs: ${failures.join("; ")}.`}`;
+difference is what the catch-up held on its way, garbage not yet collected included. The
+second table comes from untimed runs of the pipelined session into SQLite with a forced GC every 2 s: the highest heap left after a
+collection, above the level before the run, i.e. what the catch-up keeps alive (stream
+buffers, batches in flight) without the garbage V8 had not collected yet. Both sides share
+the machine's cores with the noise encryption of both endpoints, and the machine with other
+work (the load above); one run each.${failures.length === 0 ? "" : `\n\nFailed runs: ${failures.join("; ")}.`}`;
   return { title: "Sync catch-up into persistent stores (Node, WebSockets)", markdown };
 }
 
