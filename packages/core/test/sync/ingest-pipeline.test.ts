@@ -42,21 +42,25 @@ async function catchUp(n: number, batchSize: number, verifier?: SignatureVerifie
   store.session = session;
   const events = collect(session);
   const author = authorOf((ops[0] as Operation).header);
-  const outcome = await runScripted(session, [
-    ...handshake(topic),
-    { type: "have", heights: [{ author, logId: 0, seqNum: n - 1 }] },
-    {
-      type: "presync",
-      totalOperations: n,
-      totalBytes: ops.reduce((sum, op) => sum + operationSize(op), 0),
-    },
-    ...ops.map((op) => ({
-      type: "op" as const,
-      header: op.headerBytes,
-      ...(op.body !== undefined ? { body: op.body } : {}),
-    })),
-    { type: "done" },
-  ]);
+  const outcome = await runScripted(
+    session,
+    [
+      ...handshake(topic),
+      { type: "have", heights: [{ author, logId: 0, seqNum: n - 1 }] },
+      {
+        type: "presync",
+        totalOperations: n,
+        totalBytes: ops.reduce((sum, op) => sum + operationSize(op), 0),
+      },
+      ...ops.map((op) => ({
+        type: "op" as const,
+        header: op.headerBytes,
+        ...(op.body !== undefined ? { body: op.body } : {}),
+      })),
+      { type: "done" },
+    ],
+    verifier !== undefined ? { receiveTimeoutMs: 60_000 } : {},
+  );
   return { ops, store, events, outcome, author };
 }
 
@@ -77,7 +81,9 @@ describe("a catch-up flows from the stream to the store in batches", () => {
     expect(received.map((e) => e.operation.header.seqNum)).toEqual(ops.map((_, i) => i));
   });
 
-  it("verifies on this thread one slice at a time: a synchronous verifier gets a turn of the event loop every few ms", async () => {
+  it("verifies on this thread one slice at a time: a synchronous verifier gets a turn of the event loop every few ms", {
+    timeout: 60_000,
+  }, async () => {
     // 3 ms of synchronous work per signature (noble on a slow device; the log's signatures are
     // valid, so the answer is not what this test is about). Batches verified side by
     // side would each run a slice per turn (4 × 32 here); one slice of at most 10 ms of issuing
