@@ -420,8 +420,18 @@ export interface InfosToShareInput {
   readonly nodeSharing?: NodeSharing;
   /** Whether a node is a bootstrap node (for `bootstrap-and-common-topics`). */
   readonly isBootstrap?: (id: NodeId) => boolean;
+  /**
+   * The bootstrap nodes we know, when the caller has them at hand: read instead of asking
+   * `isBootstrap` of every info we hold (a simulator's node holds thousands).
+   */
+  readonly bootstrapIds?: Iterable<NodeId>;
   /** Every shareable (authenticated) transport info we hold, by node. */
   readonly allInfos: ReadonlyMap<NodeId, unknown>;
+  /**
+   * The keys of `allInfos` as an array, when the caller keeps one: policy `all` then draws its
+   * sample at random positions, in time proportional to `max` instead of to the infos held.
+   */
+  readonly allIds?: readonly NodeId[];
   /** Nodes interested in any of `topics` (used with `shareNodesWithCommonTopics`). */
   readonly nodesByTopics: (topics: ReadonlySet<Topic>) => Iterable<NodeId>;
   /** Cap; a random sample is taken when there are more. */
@@ -450,9 +460,14 @@ export function selectInfosToShare(input: InfosToShareInput): Map<NodeId, unknow
     };
     for (const id of input.nodesByTopics(input.intersection)) add(id);
     const isBootstrap = input.isBootstrap;
-    if (policy === "bootstrap-and-common-topics" && isBootstrap !== undefined) {
-      for (const id of input.allInfos.keys()) if (isBootstrap(id)) add(id);
+    if (policy === "bootstrap-and-common-topics") {
+      if (input.bootstrapIds !== undefined) for (const id of input.bootstrapIds) add(id);
+      else if (isBootstrap !== undefined) {
+        for (const id of input.allInfos.keys()) if (isBootstrap(id)) add(id);
+      }
     }
+  } else if (input.allIds !== undefined && 4 * input.max <= input.allIds.length) {
+    return sampleAll(input, input.allIds);
   } else {
     for (const id of input.allInfos.keys()) if (!skip(id)) candidates.push(id);
   }
@@ -466,6 +481,30 @@ export function selectInfosToShare(input: InfosToShareInput): Map<NodeId, unknow
     const chosen = candidates[j] as NodeId;
     candidates[j] = candidates[i] as NodeId;
     out.set(chosen, input.allInfos.get(chosen));
+  }
+  return out;
+}
+
+/**
+ * Policy `all` with many more infos than `max`: distinct random positions of `ids` until the
+ * sample is full, a uniform random subset as the shuffle of {@link selectInfosToShare} takes,
+ * drawn in about `max` steps (at least 4 positions per slot, so few draws repeat).
+ */
+function sampleAll(input: InfosToShareInput, ids: readonly NodeId[]): Map<NodeId, unknown> {
+  const out = new Map<NodeId, unknown>();
+  const own = input.allInfos.get(input.myNodeId);
+  if (own !== undefined) out.set(input.myNodeId, own);
+  const tried = new Set<number>();
+  // Every position but ours and the remote's can be taken, so the sample fills up; the bound
+  // only guards against `ids` naming nodes `allInfos` lacks.
+  while (out.size < input.max && tried.size < ids.length) {
+    const i = input.rng.int(ids.length);
+    if (tried.has(i)) continue;
+    tried.add(i);
+    const id = ids[i] as NodeId;
+    if (id === input.myNodeId || id === input.remoteNodeId) continue;
+    const info = input.allInfos.get(id);
+    if (info !== undefined) out.set(id, info);
   }
   return out;
 }

@@ -22,6 +22,8 @@ export class SimAddressBook<Info extends { readonly timestamp: number }>
 {
   readonly entries = new Map<NodeId, SimBookEntry<Info>>();
   readonly infos = new Map<NodeId, Info>();
+  /** The keys of `infos` in the order they were first stored (infos are never removed). */
+  readonly infoIds: NodeId[] = [];
   readonly bootstraps: NodeId[] = [];
   readonly byTopic = new Map<Topic, Set<NodeId>>();
 
@@ -54,6 +56,7 @@ export class SimAddressBook<Info extends { readonly timestamp: number }>
   insertInfo(id: NodeId, info: Info): boolean {
     const e = this.#entry(id);
     if (e.info !== undefined && e.info.timestamp >= info.timestamp) return false;
+    if (e.info === undefined) this.infoIds.push(id);
     e.info = info;
     this.infos.set(id, info);
     return true;

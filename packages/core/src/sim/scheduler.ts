@@ -30,7 +30,7 @@ export class VirtualScheduler {
    * returned timer's `cancel()` keeps it from running (it stays queued, as a no-op).
    */
   schedule(delayMs: number, run: () => void): ScheduledTimer {
-    const item: Entry = { at: this.#now + Math.max(0, delayMs), seq: this.#seq++, run };
+    const item = new Entry(this.#now + Math.max(0, delayMs), this.#seq++, run);
     const heap = this.#heap;
     heap.push(item);
     let i = heap.length - 1;
@@ -41,11 +41,8 @@ export class VirtualScheduler {
       i = parent;
     }
     heap[i] = item;
-    return {
-      cancel: () => {
-        item.run = noop;
-      },
-    };
+    // The entry is its own handle: no closure per event (a simulator schedules millions).
+    return item;
   }
 
   /** Runs the next event. Returns false when none is left. */
@@ -57,19 +54,20 @@ export class VirtualScheduler {
     if (heap.length > 0) {
       // Sift `last` down from the root.
       let i = 0;
+      const size = heap.length;
       for (;;) {
-        let smallest = i;
-        let best = last;
-        for (const child of [2 * i + 1, 2 * i + 2]) {
-          const c = heap[child];
-          if (c !== undefined && before(c, best)) {
-            smallest = child;
-            best = c;
-          }
+        const left = 2 * i + 1;
+        if (left >= size) break;
+        let child = left;
+        let best = heap[left] as Entry;
+        const right = heap[left + 1];
+        if (right !== undefined && before(right, best)) {
+          child = left + 1;
+          best = right;
         }
-        if (smallest === i) break;
+        if (!before(best, last)) break;
         heap[i] = best;
-        i = smallest;
+        i = child;
       }
       heap[i] = last;
     }
@@ -96,10 +94,20 @@ export class VirtualScheduler {
   }
 }
 
-interface Entry {
-  at: number;
-  seq: number;
+class Entry implements ScheduledTimer {
+  readonly at: number;
+  readonly seq: number;
   run: () => void;
+
+  constructor(at: number, seq: number, run: () => void) {
+    this.at = at;
+    this.seq = seq;
+    this.run = run;
+  }
+
+  cancel(): void {
+    this.run = noop;
+  }
 }
 
 function noop(): void {}

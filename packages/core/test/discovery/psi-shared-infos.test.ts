@@ -185,3 +185,64 @@ describe("nodeSharing: what each policy hands a stranger (no common topic) and a
     ).toBe(4);
   });
 });
+
+describe("selectInfosToShare: what a caller with the ids at hand gets is what the scan gives", () => {
+  const many = Array.from({ length: 2_000 }, (_, i) => {
+    const bytes = new Uint8Array(32);
+    bytes[0] = i & 0xff;
+    bytes[1] = i >> 8;
+    return NodeId.fromBytes(bytes);
+  });
+  const allInfos = new Map<NodeId, unknown>(many.map((id) => [id, { of: id }]));
+  const me = many[0] as NodeId;
+  const remote = many[1] as NodeId;
+  const base = {
+    myNodeId: me,
+    remoteNodeId: remote,
+    intersection: new Set<Topic>(),
+    allInfos,
+    nodesByTopics: () => [],
+    max: 256,
+  };
+
+  it("all, drawn at random positions of allIds: max distinct infos, ours among them, never the remote's", () => {
+    const out = selectInfosToShare({
+      ...base,
+      nodeSharing: "all",
+      allIds: many,
+      rng: seededRng(1),
+    });
+    expect(out.size).toBe(256);
+    expect(out.get(me)).toBe(allInfos.get(me));
+    expect(out.has(remote)).toBe(false);
+    for (const [id, info] of out) expect(info).toBe(allInfos.get(id));
+    // A uniform sample: two seeds pick mostly different nodes.
+    const again = selectInfosToShare({
+      ...base,
+      nodeSharing: "all",
+      allIds: many,
+      rng: seededRng(2),
+    });
+    const common = [...out.keys()].filter((id) => again.has(id)).length;
+    expect(common).toBeLessThan(100);
+  });
+
+  it("bootstrap-and-common-topics with bootstrapIds: the same bootstrap nodes as asking isBootstrap of every info", () => {
+    const boots = new Set(many.slice(10, 15));
+    const scanned = selectInfosToShare({
+      ...base,
+      nodeSharing: "bootstrap-and-common-topics",
+      isBootstrap: (id) => boots.has(id),
+      rng: seededRng(1),
+    });
+    const listed = selectInfosToShare({
+      ...base,
+      nodeSharing: "bootstrap-and-common-topics",
+      isBootstrap: (id) => boots.has(id),
+      bootstrapIds: [...boots, nodeId(0xee)],
+      rng: seededRng(1),
+    });
+    expect(new Set(listed.keys())).toEqual(new Set([me, ...boots]));
+    expect(new Set(scanned.keys())).toEqual(new Set(listed.keys()));
+  });
+});
