@@ -23,6 +23,7 @@ import {
   ownTransportInfoWarrantsReset,
   WalkerStep,
   type WalkerStepOutput,
+  type WalkFromHere,
 } from "./walker-step.ts";
 
 /** Configuration of a {@link DiscoveryManager}. */
@@ -95,6 +96,16 @@ export interface DiscoveryManagerConfig {
    * Default 60,000 ms.
    */
   searchWindowMs: number;
+  /**
+   * At a start, only the first walker steps to a bootstrap node; the others wait for its first
+   * session and take their first step from its result (p2panda-web's addition). Every walker
+   * starting at a bootstrap asks it the same question at the same moment: a node learns nothing
+   * from the second answer, and a bootstrap that many nodes start against at once (20 nodes of
+   * a test cluster, the tabs of a class) refuses or evicts the surplus and cools the evicted
+   * down for `slowPeerCooldownMs`. If the first session fails, the others start from a
+   * bootstrap node as usual. Default true.
+   */
+  sharedFirstStep: boolean;
 }
 
 /** Defaults of {@link DiscoveryManagerConfig}. */
@@ -113,6 +124,7 @@ export const DEFAULT_DISCOVERY_MANAGER_CONFIG: Readonly<DiscoveryManagerConfig> 
   referralSessions: 2,
   maxPendingReferrals: 256,
   searchWindowMs: 60_000,
+  sharedFirstStep: true,
 };
 
 /** How many known peers (see `reservedForKnownPeers`) are remembered; the oldest go first. */
@@ -259,6 +271,10 @@ export class DiscoveryManager {
   #referralSessions = 0;
   #searching = false;
   #searchUntil = Number.NEGATIVE_INFINITY;
+  /** Walker 0's first session since the start has not ended yet (see `sharedFirstStep`). */
+  #leading = false;
+  /** Walkers whose first step waits for walker 0's first session. */
+  readonly #following = new Set<number>();
   #accepted = 0;
   #nextSessionId = 1;
   #started = false;
@@ -330,6 +346,7 @@ export class DiscoveryManager {
     if (this.#started) return [];
     this.#started = true;
     this.#searchUntil = this.#clock.now() + this.config.searchWindowMs;
+    this.#leading = this.config.sharedFirstStep && this.#steps.length > 1;
     return this.#steps.flatMap((step, i) =>
       this.#walkerOutputs(i, step.walkFrom({ kind: "bootstrap" })),
     );
@@ -341,6 +358,11 @@ export class DiscoveryManager {
     if (timer.kind === "first-message") return this.#firstMessageTimeout(timer.sessionId);
     const step = this.#steps[timer.walker];
     if (step === undefined) return [];
+    if (this.#leading && timer.walker > 0 && step.phase === "waiting") {
+      // Its first step comes from walker 0's first result (see `sharedFirstStep`).
+      this.#following.add(timer.walker);
+      return [];
+    }
     const knownPeers = this.#knownPeers;
     const out = step.timerFired(timer.token, {
       get allNodeIds() {
@@ -520,16 +542,10 @@ export class DiscoveryManager {
     out.push(...this.#startReferrals());
     if (session.walker !== undefined) {
       this.#lastSuccessful[session.walker] = result;
+      const from = { kind: "last-session", result, newlyLearned, newSharedTopics } as const;
       const step = this.#steps[session.walker] as WalkerStep;
-      out.push(
-        ...this.#walkerOutputs(
-          session.walker,
-          step.walkFrom(
-            { kind: "last-session", result, newlyLearned, newSharedTopics },
-            this.searching,
-          ),
-        ),
-      );
+      out.push(...this.#walkerOutputs(session.walker, step.walkFrom(from, this.searching)));
+      if (session.walker === 0) out.push(...this.#releaseFollowers(from));
     }
     return out;
   }
@@ -712,7 +728,25 @@ export class DiscoveryManager {
         this.searching,
       );
       out.push(...this.#walkerOutputs(session.walker, next));
+      if (session.walker === 0) out.push(...this.#releaseFollowers({ kind: "bootstrap" }));
     }
+    return out;
+  }
+
+  /**
+   * Walker 0's first session is over: walkers that waited for it step from its result, or
+   * from a bootstrap node if it failed. Later sessions of walker 0 change nothing.
+   */
+  #releaseFollowers(from: WalkFromHere): DiscoveryOutput[] {
+    if (!this.#leading) return [];
+    this.#leading = false;
+    const out: DiscoveryOutput[] = [];
+    for (const walker of this.#following) {
+      const step = this.#steps[walker] as WalkerStep;
+      if (from.kind === "last-session") this.#lastSuccessful[walker] = from.result;
+      out.push(...this.#walkerOutputs(walker, step.walkFrom(from, this.searching)));
+    }
+    this.#following.clear();
     return out;
   }
 

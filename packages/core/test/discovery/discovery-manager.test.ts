@@ -591,3 +591,54 @@ describe("ingestDiscoveryResult: nothing unverified is stored", () => {
     expect(s.infos.size).toBe(0);
   });
 });
+
+describe("discovery manager: at a start only walker 0 steps to a bootstrap node (sharedFirstStep)", () => {
+  const others = [nodeId(20), nodeId(21), nodeId(22)];
+  const fire = (s: ReturnType<typeof setup>, t: { timer: DiscoveryTimer }) =>
+    s.manager.timerFired(t.timer, s.book);
+
+  it("walker 1 waits for walker 0's first session, then steps to a node of its result", () => {
+    const s = setup();
+    const starts = timers(s.manager.start());
+    const lead = initiated(fire(s, starts[0] as { timer: DiscoveryTimer }))[0];
+    expect(lead?.remote).toBe(boot);
+    // Walker 1's first timer starts nothing while walker 0's session runs.
+    expect(fire(s, starts[1] as { timer: DiscoveryTimer })).toEqual([]);
+    const out = s.manager.sessionEnded(
+      (lead as { sessionId: number }).sessionId,
+      {
+        remoteNodeId: boot,
+        transportInfos: new Map(others.map((id) => [id, {}])),
+        topics: new Set(),
+      },
+      others.length,
+    );
+    const follower = timers(out).find((t) => t.timer.kind === "walker" && t.timer.walker === 1);
+    expect(follower).toMatchObject({ delayMs: 0 });
+    const step = initiated(fire(s, follower as { timer: DiscoveryTimer }))[0];
+    expect(step?.walker).toBe(1);
+    expect(others).toContain(step?.remote);
+  });
+
+  it("if walker 0's first session fails, walker 1 starts from a bootstrap node", () => {
+    const s = setup();
+    const starts = timers(s.manager.start());
+    const lead = initiated(fire(s, starts[0] as { timer: DiscoveryTimer }))[0];
+    expect(fire(s, starts[1] as { timer: DiscoveryTimer })).toEqual([]);
+    const out = s.manager.sessionFailed(
+      (lead as { sessionId: number }).sessionId,
+      new DiscoveryProtocolError("channel-error", "refused"),
+    );
+    const follower = timers(out).find((t) => t.timer.kind === "walker" && t.timer.walker === 1);
+    expect(initiated(fire(s, follower as { timer: DiscoveryTimer }))[0]?.remote).toBe(boot);
+  });
+
+  it("sharedFirstStep false: both walkers start at a bootstrap node at once (upstream)", () => {
+    const s = setup({ sharedFirstStep: false });
+    const starts = timers(s.manager.start());
+    const remotes = starts.map(
+      (t) => initiated(fire(s, t as { timer: DiscoveryTimer }))[0]?.remote,
+    );
+    expect(remotes).toEqual([boot, boot]);
+  });
+});
