@@ -642,3 +642,31 @@ describe("discovery manager: at a start only walker 0 steps to a bootstrap node 
     expect(remotes).toEqual([boot, boot]);
   });
 });
+
+describe("discovery manager: a bootstrap node is cooled down for being slow only briefly (slowBootstrapCooldownMs, default 5 s)", () => {
+  it("a timed-out session with the bootstrap cools it down 5 s, a peer 30 s; a protocol violation 5 min", () => {
+    const s = setup();
+    const { session, out } = firstSession(s);
+    expect(session.remote).toBe(boot);
+    const timer = timers(out)[0] as { timer: DiscoveryTimer };
+    s.clock.advance(10_000);
+    const fired = s.manager.timerFired(timer.timer, s.book);
+    expect(events(fired)[0]).toMatchObject({ reason: "timeout", misbehaving: true });
+    expect(s.manager.isCoolingDown(boot)).toBe(true);
+    // A peer that is not a bootstrap node is cooled down for the same, 30 s.
+    const d = accept(s, nodeId(60));
+    s.manager.sessionFailed(d.sessionId, new DiscoveryProtocolError("timeout", "x"));
+    s.clock.advance(5_000);
+    expect(s.manager.isCoolingDown(boot)).toBe(false);
+    expect(s.manager.isCoolingDown(nodeId(60))).toBe(true);
+    // Walker 1 steps to the bootstrap again and breaks the protocol: that is held against it.
+    const next = timers(fired).find((t) => t.timer.kind === "walker") as { timer: DiscoveryTimer };
+    const again = initiated(s.manager.timerFired(next.timer, s.book))[0];
+    expect(again?.remote).toBe(boot);
+    s.manager.sessionFailed(
+      (again as { sessionId: number }).sessionId,
+      new DiscoveryProtocolError("unexpected-message", "x"),
+    );
+    expect(s.manager.isCoolingDown(boot)).toBe(true);
+  });
+});
