@@ -112,6 +112,83 @@ function RTC_RECORDER(): void {
 }
 
 /**
+ * Runs in the page once its node runs: adds the endpoint's side to `window.__rtcLog` — which
+ * protocol asked for a connection and to whom, libp2p's dial progress (relay circuit, signalling
+ * stream, offer, answer, candidates), how each dial ended, and connections opening and closing —
+ * so a slow set-up shows where its time went before the first peer connection too.
+ */
+function ENDPOINT_RECORDER(): void {
+  const p = window.p2panda;
+  const log = window.__rtcLog;
+  if (p === undefined || log === undefined) return;
+  const note = (what: string): void => {
+    log.push({ at: Date.now(), what });
+  };
+  const short = (id: unknown): string => String(id).slice(-8);
+  const endpoint = p.endpoint as unknown as {
+    connect: (...args: unknown[]) => Promise<unknown>;
+    dial: (...args: unknown[]) => Promise<unknown>;
+  };
+  const connect = endpoint.connect.bind(endpoint);
+  endpoint.connect = (remote, protocol, ...rest) => {
+    const open = p.endpoint.isConnected(remote as never);
+    if (!open) note(`connect ${short(remote)} for ${String(protocol)}`);
+    return connect(remote, protocol, ...rest);
+  };
+  const dialNode = endpoint.dial.bind(endpoint);
+  endpoint.dial = (remote, ...rest) => {
+    note(`endpoint.dial ${short(remote)}`);
+    return dialNode(remote, ...rest);
+  };
+  const libp2p = p.endpoint.libp2p as unknown as {
+    dial: (
+      ma: unknown,
+      options?: { onProgress?: (e: { type: string; detail?: unknown }) => void },
+    ) => Promise<unknown>;
+  };
+  const dial = libp2p.dial.bind(libp2p);
+  let dials = 0;
+  libp2p.dial = (ma, options = {}) => {
+    const id = ++dials;
+    const target = Array.isArray(ma) ? ma.map(String) : [String(ma)];
+    note(`dial${id} start ${target.map((t) => t.slice(-40)).join(" ")}`);
+    const progress = options.onProgress;
+    return dial(ma, {
+      ...options,
+      onProgress: (event) => {
+        if (event.type !== "webrtc:add-ice-candidate") note(`dial${id} ${event.type}`);
+        progress?.(event);
+      },
+    }).then(
+      (connection) => {
+        note(`dial${id} done`);
+        return connection;
+      },
+      (error: unknown) => {
+        const e = error as { name?: string; message?: string; errors?: unknown[] };
+        const inner = (e.errors ?? []).map((x) => String((x as Error).message ?? x)).join("; ");
+        note(`dial${id} failed ${e.name}: ${e.message}${inner === "" ? "" : ` (${inner})`}`);
+        throw error;
+      },
+    );
+  };
+  p.endpoint.events$.subscribe((event) => {
+    if (
+      event.type === "endpoint:connection-opened" ||
+      event.type === "endpoint:connection-closed"
+    ) {
+      const e = event as { remote: string; transport: string; limited: boolean; direction: string };
+      note(
+        `${event.type.slice("endpoint:".length)} ${short(e.remote)} ${e.transport} ${e.direction}${e.limited ? " limited" : ""}`,
+      );
+    } else if (event.type === "endpoint:dial-failed") {
+      const e = event as { remote: string; code: string; message: string };
+      note(`dial-failed ${short(e.remote)} ${e.code} ${e.message.slice(0, 160)}`);
+    }
+  });
+}
+
+/**
  * Opens the demo at `url` in a new browser context of `name` and waits until its node runs.
  */
 export async function openMeasuredTab(
@@ -177,6 +254,7 @@ export async function openMeasuredTab(
     throw error;
   }
   const nodeId = await evaluate(() => window.p2panda!.identity.nodeId as string, undefined);
+  await evaluate(ENDPOINT_RECORDER, undefined);
   return {
     browser: name,
     nodeId,
