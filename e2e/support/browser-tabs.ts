@@ -131,7 +131,7 @@ function ENDPOINT_RECORDER(): void {
   };
   const connect = endpoint.connect.bind(endpoint);
   endpoint.connect = (remote, protocol, ...rest) => {
-    const open = p.endpoint.isConnected(remote as never);
+    const open = p.endpoint.isConnected?.(remote as never) ?? false;
     if (!open) note(`connect ${short(remote)} for ${String(protocol)}`);
     return connect(remote, protocol, ...rest);
   };

@@ -71,7 +71,7 @@ import { SignallingLimits } from "./signalling-limits.ts";
 import { type StreamDuplexOptions, streamDuplex } from "./stream-duplex.ts";
 import { TransportInfoPublisher } from "./transport-info-publisher.ts";
 import { warmStartNodes } from "./warm-start.ts";
-import { isPhantomWebRtcConnection } from "./webrtc-phantom.ts";
+import { isPhantomWebRtcConnection, UnconfirmedWebRtcConnections } from "./webrtc-phantom.ts";
 import { WebRtcStallGuard } from "./webrtc-stall-guard.ts";
 
 /** Dials of one `connect` before it fails: a second one after a short random wait. */
@@ -215,6 +215,18 @@ class Libp2pEndpoint implements Endpoint {
   readonly #departed = new Map<NodeId, number>();
   /** Ids of phantom WebRTC connections closed on opening (see `#onConnection`). */
   readonly #phantoms = new Set<string>();
+  /** WebRTC connections opened on a peer connection still "connecting" (see `#onConnection`). */
+  readonly #unconfirmed = new UnconfirmedWebRtcConnections(
+    (id) => {
+      const connection = this.libp2p.getConnections().find((c) => c.id === id);
+      if (connection === undefined) return;
+      this.metrics.webRtcPhantomsClosed++;
+      connection.abort(new Error("WebRTC peer connection did not connect"));
+    },
+    () => this.#directConnected.dispatchEvent(new Event("connected")),
+  );
+  /** Told when a watched WebRTC connection became a direct one (`#inboundDial` waits on it). */
+  readonly #directConnected = new EventTarget();
   /** The WebRTC set-ups queued so far (see `#oneWebRtcSetUpAtATime`). */
   #webRtcSetUps: Promise<void> = Promise.resolve();
   readonly #forgetDepartedAfterMs: number;
@@ -649,6 +661,12 @@ class Libp2pEndpoint implements Endpoint {
     const peerId = NodeId.toPeerId(nodeId);
     const open = this.#directConnection(peerId);
     if (open !== undefined) return open;
+    // A WebRTC connection still waiting for its peer connection: its verdict comes within a
+    // second, and libp2p would hand it out to a dial meanwhile.
+    for (const connection of this.libp2p.getConnections(peerId)) {
+      const connected = await this.#unconfirmed.settled(connection.id);
+      if (connected === true && connection.status === "open") return connection;
+    }
 
     const known = this.#book.nodeInfo(nodeId)?.transports?.addresses ?? [];
     // Without an address we can use nothing was attempted: the node is not reported as a
@@ -781,7 +799,7 @@ class Libp2pEndpoint implements Endpoint {
   #directConnection(peerId: PeerId): Connection | undefined {
     return this.libp2p
       .getConnections(peerId)
-      .find((c) => c.status === "open" && c.limits === undefined);
+      .find((c) => c.status === "open" && c.limits === undefined && !this.#unconfirmed.has(c.id));
   }
 
   /**
@@ -805,6 +823,7 @@ class Libp2pEndpoint implements Endpoint {
         clearTimeout(timer);
         this.libp2p.removeEventListener("connection:open", check);
         this.libp2p.removeEventListener("connection:close", check);
+        this.#directConnected.removeEventListener("connected", check);
         signal?.removeEventListener("abort", done);
         resolve(direct());
       };
@@ -814,6 +833,7 @@ class Libp2pEndpoint implements Endpoint {
       const timer = setTimeout(done, INBOUND_DIAL_WAIT_MS);
       this.libp2p.addEventListener("connection:open", check);
       this.libp2p.addEventListener("connection:close", check);
+      this.#directConnected.addEventListener("connected", check);
       signal?.addEventListener("abort", done, { once: true });
     });
   }
@@ -968,6 +988,11 @@ class Libp2pEndpoint implements Endpoint {
       return;
     }
     if (what === "closed" && this.#phantoms.delete(connection.id)) return;
+    // One whose peer connection is still "connecting" is not taken as direct until it connects,
+    // and closed if it does not (a set-up the dialler gave up after ICE began: no phantom yet
+    // by its state, but it will never carry data).
+    if (what === "opened") this.#unconfirmed.watch(connection.id, connection);
+    else this.#unconfirmed.forget(connection.id);
     const summary = summarise(connection);
     if (summary === undefined) return;
     if (what === "opened") {
@@ -1068,6 +1093,7 @@ class Libp2pEndpoint implements Endpoint {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#publisher.stop();
+    this.#unconfirmed.clear();
     if (this.#idleTimer !== undefined) clearInterval(this.#idleTimer);
     if (this.#departedTimer !== undefined) clearInterval(this.#departedTimer);
     await this.#publisher.settled;

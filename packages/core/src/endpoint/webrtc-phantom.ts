@@ -6,7 +6,10 @@
 // direct connection on which no data channel will ever open, and takes it instead of dialling
 // until pings close it (seconds later). Seen between Chromium and Firefox tabs that could not
 // resolve each other's mDNS host candidates (docs/browsers.md): every such "connection" sat on
-// a peer connection in state "new".
+// a peer connection in state "new". Where the dialler gave up after ICE had started checking
+// (a crossing dial that gave way, seen under load), the answerer's peer connection is still
+// "connecting" when libp2p opens the connection, and never connects: those are watched.
+import { systemTimers, type Timers } from "../runtime/timers.ts";
 
 /** What a libp2p WebRTC connection keeps of its peer connection (a private field). */
 interface WithPeerConnection {
@@ -28,9 +31,129 @@ export function peerConnectionState(connection: unknown): string | undefined {
  * has not even started connecting ("new"). libp2p opens a WebRTC connection only after ICE
  * connected (dialler and answerer alike), so "new" at that moment means the set-up ended
  * without one. Other states are left alone: node-datachannel's peer connection reports its
- * state with a delay (a working Node connection can still read "connecting" here), and a
- * failed or closed one closes its libp2p connection by itself.
+ * state with a delay (a working Node connection can still read "connecting" here: such ones are
+ * given a grace, {@link UnconfirmedWebRtcConnections}), and a failed or closed one closes its
+ * libp2p connection by itself.
  */
 export function isPhantomWebRtcConnection(connection: unknown): boolean {
   return peerConnectionState(connection) === "new";
+}
+
+/** The part of an RTCPeerConnection the watch below needs. */
+interface WatchedPeerConnection {
+  readonly connectionState?: unknown;
+  addEventListener?(type: "connectionstatechange", listener: () => void): void;
+  removeEventListener?(type: "connectionstatechange", listener: () => void): void;
+}
+
+/**
+ * How long a WebRTC connection that opened on a peer connection still "connecting" gets to
+ * connect before it is taken for a phantom. A real one is through within moments: the answerer
+ * opens its side only once ICE connected or the dialler closed the signalling stream, which the
+ * dialler does only after data went both ways.
+ */
+export const WEBRTC_CONNECT_GRACE_MS = 1_000;
+
+/**
+ * WebRTC connections that opened on a peer connection still "connecting": the answerer's side
+ * of a set-up that the dialler gave up after ICE started checking (a crossing dial that gave
+ * way, its stall guard or timeout). Seen between Chromium and Firefox under load: Firefox held
+ * such a connection as "direct" while Chromium waited 5 s for Firefox to dial it. Until its peer
+ * connection connects, such a connection is not taken as a direct one ({@link has}); if it has
+ * not connected after the grace, `onPhantom` is called to close it. A peer connection that
+ * connects, or a connection that closes, ends the watch.
+ */
+export class UnconfirmedWebRtcConnections {
+  readonly #graceMs: number;
+  readonly #timers: Timers;
+  readonly #onPhantom: (id: string) => void;
+  readonly #onConnected: (id: string) => void;
+  readonly #watched = new Map<string, { stop: () => void; settled: Promise<boolean> }>();
+  readonly #verdicts = new Map<string, (connected: boolean) => void>();
+
+  /**
+   * @param onPhantom closes the connection with this id (its peer connection did not connect).
+   * @param onConnected told when a watched connection's peer connection connected (it is a
+   *   direct connection from now on).
+   */
+  constructor(
+    onPhantom: (id: string) => void,
+    onConnected: (id: string) => void,
+    graceMs = WEBRTC_CONNECT_GRACE_MS,
+    timers = systemTimers,
+  ) {
+    this.#onPhantom = onPhantom;
+    this.#onConnected = onConnected;
+    this.#graceMs = graceMs;
+    this.#timers = timers;
+  }
+
+  /**
+   * Starts watching `connection` (id `id`) when its peer connection is still "connecting";
+   * returns whether it did.
+   */
+  watch(id: string, connection: unknown): boolean {
+    if (peerConnectionState(connection) !== "connecting" || this.#watched.has(id)) return false;
+    const pc = (connection as { maConn: { peerConnection: WatchedPeerConnection } }).maConn
+      .peerConnection;
+    const onChange = (): void => {
+      if (pc.connectionState !== "connected" || !this.#watched.has(id)) return;
+      this.#settle(id, true);
+      this.#onConnected(id);
+    };
+    const timer = this.#timers.after(this.#graceMs, () => {
+      if (!this.#watched.has(id)) return;
+      const connected = pc.connectionState === "connected";
+      this.#settle(id, connected);
+      if (connected) this.#onConnected(id);
+      else this.#onPhantom(id);
+    });
+    let verdict: (connected: boolean) => void = () => {};
+    const settled = new Promise<boolean>((resolve) => {
+      verdict = resolve;
+    });
+    this.#verdicts.set(id, verdict);
+    this.#watched.set(id, {
+      stop: () => {
+        timer.cancel();
+        pc.removeEventListener?.("connectionstatechange", onChange);
+      },
+      settled,
+    });
+    pc.addEventListener?.("connectionstatechange", onChange);
+    return true;
+  }
+
+  /** Whether the connection with this id is watched (opened, but not connected yet). */
+  has(id: string): boolean {
+    return this.#watched.has(id);
+  }
+
+  /**
+   * Resolves once the watch of this connection ended: `true` when its peer connection
+   * connected, `false` when it closed or was taken for a phantom; `undefined` when it is not
+   * watched.
+   */
+  settled(id: string): Promise<boolean> | undefined {
+    return this.#watched.get(id)?.settled;
+  }
+
+  /** Ends the watch of one connection (it closed). */
+  forget(id: string): void {
+    this.#settle(id, false);
+  }
+
+  #settle(id: string, connected: boolean): void {
+    const watch = this.#watched.get(id);
+    if (watch === undefined) return;
+    this.#watched.delete(id);
+    watch.stop();
+    this.#verdicts.get(id)?.(connected);
+    this.#verdicts.delete(id);
+  }
+
+  /** Ends every watch (the endpoint stops); their verdicts are `false`. */
+  clear(): void {
+    for (const id of [...this.#watched.keys()]) this.forget(id);
+  }
 }

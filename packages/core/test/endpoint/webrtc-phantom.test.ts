@@ -6,10 +6,26 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   isPhantomWebRtcConnection,
   peerConnectionState,
+  UnconfirmedWebRtcConnections,
+  WEBRTC_CONNECT_GRACE_MS,
 } from "../../src/endpoint/webrtc-phantom.ts";
 import { memoryNode, stopAll } from "./helpers.ts";
 
-afterEach(stopAll);
+afterEach(async () => {
+  vi.useRealTimers();
+  await stopAll();
+});
+
+/** A peer connection whose state the test moves on (with its `connectionstatechange` event). */
+class FakePeerConnection extends EventTarget {
+  constructor(public connectionState: string) {
+    super();
+  }
+  moveTo(state: string): void {
+    this.connectionState = state;
+    this.dispatchEvent(new Event("connectionstatechange"));
+  }
+}
 
 /** A libp2p connection as `@libp2p/webrtc` makes it, with the peer connection under it. */
 function webRtcConnection(peerId: string, state: string, abort = vi.fn()) {
@@ -88,5 +104,121 @@ describe("the endpoint closes a phantom WebRTC connection as it opens", () => {
     expect(abort).not.toHaveBeenCalled();
     expect(a.endpoint.metrics.webRtcPhantomsClosed).toBe(0);
     expect(a.endpoint.metrics.connectionsOpened).toBe(opened + 1);
+  });
+});
+
+describe("a WebRTC connection opened on a peer connection still connecting gets a grace to connect", () => {
+  // Chromium ↔ Firefox under load: Chromium gave its crossing dial up after Firefox had begun
+  // ICE checks; Firefox's libp2p opened its side anyway (peer connection "connecting", never
+  // connected) and used it as its direct connection while Chromium waited 5 s for Firefox's dial.
+  it("is closed as a phantom when it has not connected after the grace", () => {
+    vi.useFakeTimers();
+    const phantoms: string[] = [];
+    const connected: string[] = [];
+    const watch = new UnconfirmedWebRtcConnections(
+      (id) => phantoms.push(id),
+      (id) => connected.push(id),
+    );
+    const pc = new FakePeerConnection("connecting");
+    expect(watch.watch("c1", { maConn: { peerConnection: pc } })).toBe(true);
+    expect(watch.has("c1")).toBe(true);
+    const verdict = watch.settled("c1");
+    vi.advanceTimersByTime(WEBRTC_CONNECT_GRACE_MS - 1);
+    expect(phantoms).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(phantoms).toEqual(["c1"]);
+    expect(connected).toEqual([]);
+    expect(watch.has("c1")).toBe(false);
+    return expect(verdict).resolves.toBe(false);
+  });
+
+  it("becomes a direct connection as soon as its peer connection connects", async () => {
+    vi.useFakeTimers();
+    const phantoms: string[] = [];
+    const connected: string[] = [];
+    const watch = new UnconfirmedWebRtcConnections(
+      (id) => phantoms.push(id),
+      (id) => connected.push(id),
+    );
+    const pc = new FakePeerConnection("connecting");
+    watch.watch("c1", { maConn: { peerConnection: pc } });
+    const verdict = watch.settled("c1");
+    vi.advanceTimersByTime(300);
+    pc.moveTo("connected");
+    expect(connected).toEqual(["c1"]);
+    expect(watch.has("c1")).toBe(false);
+    await expect(verdict).resolves.toBe(true);
+    vi.advanceTimersByTime(10_000);
+    expect(phantoms).toEqual([]);
+  });
+
+  it("watches only peer connections that are connecting, and ends a watch when the connection closes", async () => {
+    vi.useFakeTimers();
+    const phantoms: string[] = [];
+    const watch = new UnconfirmedWebRtcConnections(
+      (id) => phantoms.push(id),
+      () => {},
+    );
+    for (const state of ["new", "connected", "failed", "closed"]) {
+      expect(
+        watch.watch(state, { maConn: { peerConnection: new FakePeerConnection(state) } }),
+      ).toBe(false);
+    }
+    expect(watch.watch("other", {})).toBe(false);
+    expect(watch.settled("other")).toBeUndefined();
+    watch.watch("c1", { maConn: { peerConnection: new FakePeerConnection("connecting") } });
+    const verdict = watch.settled("c1");
+    watch.forget("c1");
+    await expect(verdict).resolves.toBe(false);
+    vi.advanceTimersByTime(10_000);
+    expect(phantoms).toEqual([]);
+  });
+
+  it("the endpoint closes one that does not connect in time and counts it as a phantom", async () => {
+    const a = await memoryNode();
+    const b = await memoryNode();
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const abort = vi.fn();
+    const pc = new FakePeerConnection("connecting");
+    const connection = {
+      ...webRtcConnection(b.endpoint.libp2p.peerId.toString(), "connecting", abort),
+      id: "webrtc-unconfirmed",
+      maConn: { peerConnection: pc },
+    } as unknown as Connection;
+    const getConnections = a.endpoint.libp2p.getConnections.bind(a.endpoint.libp2p);
+    vi.spyOn(a.endpoint.libp2p, "getConnections").mockImplementation((peer) => [
+      ...getConnections(peer),
+      connection,
+    ]);
+    a.endpoint.libp2p.dispatchEvent(new CustomEvent("connection:open", { detail: connection }));
+    // Not taken as a direct connection while it is unconfirmed.
+    expect(a.endpoint.isConnected(b.endpoint.nodeId)).toBe(false);
+    vi.advanceTimersByTime(WEBRTC_CONNECT_GRACE_MS);
+    expect(abort).toHaveBeenCalledTimes(1);
+    expect(a.endpoint.metrics.webRtcPhantomsClosed).toBe(1);
+  });
+
+  it("the endpoint takes one whose peer connection connects as direct", async () => {
+    const a = await memoryNode();
+    const b = await memoryNode();
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const abort = vi.fn();
+    const pc = new FakePeerConnection("connecting");
+    const connection = {
+      ...webRtcConnection(b.endpoint.libp2p.peerId.toString(), "connecting", abort),
+      id: "webrtc-unconfirmed",
+      maConn: { peerConnection: pc },
+    } as unknown as Connection;
+    const getConnections = a.endpoint.libp2p.getConnections.bind(a.endpoint.libp2p);
+    vi.spyOn(a.endpoint.libp2p, "getConnections").mockImplementation((peer) => [
+      ...getConnections(peer),
+      connection,
+    ]);
+    a.endpoint.libp2p.dispatchEvent(new CustomEvent("connection:open", { detail: connection }));
+    pc.moveTo("connected");
+    expect(a.endpoint.isConnected(b.endpoint.nodeId)).toBe(true);
+    vi.advanceTimersByTime(10_000);
+    expect(abort).not.toHaveBeenCalled();
+    expect(a.endpoint.metrics.webRtcPhantomsClosed).toBe(0);
   });
 });
