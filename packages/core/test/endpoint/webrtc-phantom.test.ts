@@ -18,8 +18,10 @@ afterEach(async () => {
 
 /** A peer connection whose state the test moves on (with its `connectionstatechange` event). */
 class FakePeerConnection extends EventTarget {
-  constructor(public connectionState: string) {
+  connectionState: string;
+  constructor(state: string) {
     super();
+    this.connectionState = state;
   }
   moveTo(state: string): void {
     this.connectionState = state;
@@ -192,7 +194,7 @@ describe("a WebRTC connection opened on a peer connection still connecting gets 
     ]);
     a.endpoint.libp2p.dispatchEvent(new CustomEvent("connection:open", { detail: connection }));
     // Not taken as a direct connection while it is unconfirmed.
-    expect(a.endpoint.isConnected(b.endpoint.nodeId)).toBe(false);
+    expect(a.endpoint.isConnected?.(b.endpoint.nodeId)).toBe(false);
     vi.advanceTimersByTime(WEBRTC_CONNECT_GRACE_MS);
     expect(abort).toHaveBeenCalledTimes(1);
     expect(a.endpoint.metrics.webRtcPhantomsClosed).toBe(1);
@@ -216,7 +218,7 @@ describe("a WebRTC connection opened on a peer connection still connecting gets 
     ]);
     a.endpoint.libp2p.dispatchEvent(new CustomEvent("connection:open", { detail: connection }));
     pc.moveTo("connected");
-    expect(a.endpoint.isConnected(b.endpoint.nodeId)).toBe(true);
+    expect(a.endpoint.isConnected?.(b.endpoint.nodeId)).toBe(true);
     vi.advanceTimersByTime(10_000);
     expect(abort).not.toHaveBeenCalled();
     expect(a.endpoint.metrics.webRtcPhantomsClosed).toBe(0);
