@@ -664,6 +664,7 @@ class Libp2pEndpoint implements Endpoint {
     // A WebRTC connection still waiting for its peer connection: its verdict comes within a
     // second, and libp2p would hand it out to a dial meanwhile.
     for (const connection of this.libp2p.getConnections(peerId)) {
+      if (!this.#unconfirmed.has(connection.id)) continue;
       const connected = await this.#unconfirmed.settled(connection.id);
       if (connected === true && connection.status === "open") return connection;
     }
@@ -827,8 +828,12 @@ class Libp2pEndpoint implements Endpoint {
         signal?.removeEventListener("abort", done);
         resolve(direct());
       };
+      // A WebRTC connection of theirs that opened but is not confirmed yet is waited for too:
+      // the relayed connection may close before its peer connection reports "connected".
+      const unconfirmed = (): boolean =>
+        this.libp2p.getConnections(peerId).some((c) => this.#unconfirmed.has(c.id));
       const check = (): void => {
-        if (direct() !== undefined || !signalling()) done();
+        if (direct() !== undefined || (!signalling() && !unconfirmed())) done();
       };
       const timer = setTimeout(done, INBOUND_DIAL_WAIT_MS);
       this.libp2p.addEventListener("connection:open", check);

@@ -89,13 +89,17 @@ export class UnconfirmedWebRtcConnections {
   }
 
   /**
-   * Starts watching `connection` (id `id`) when its peer connection is still "connecting";
-   * returns whether it did.
+   * Starts watching `connection` (id `id`) when its peer connection is the platform's own
+   * (`globalThis.RTCPeerConnection`: a browser's) and still "connecting"; returns whether it did.
    */
   watch(id: string, connection: unknown): boolean {
     if (peerConnectionState(connection) !== "connecting" || this.#watched.has(id)) return false;
     const pc = (connection as { maConn: { peerConnection: WatchedPeerConnection } }).maConn
       .peerConnection;
+    // Only a browser's own peer connection: node-datachannel's (Node) reports its state late
+    // enough that working Node connections were closed by the grace in the WebSockets tests.
+    const Native = (globalThis as { RTCPeerConnection?: unknown }).RTCPeerConnection;
+    if (typeof Native !== "function" || !(pc instanceof Native)) return false;
     const onChange = (): void => {
       if (pc.connectionState !== "connected" || !this.#watched.has(id)) return;
       this.#settle(id, true);

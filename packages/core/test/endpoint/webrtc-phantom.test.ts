@@ -2,7 +2,7 @@ import type { Connection } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { multiaddr } from "@multiformats/multiaddr";
 import type { EndpointEvent } from "@p2panda-web/core/endpoint";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   isPhantomWebRtcConnection,
   peerConnectionState,
@@ -13,6 +13,7 @@ import { memoryNode, stopAll } from "./helpers.ts";
 
 afterEach(async () => {
   vi.useRealTimers();
+  vi.unstubAllGlobals();
   await stopAll();
 });
 
@@ -110,6 +111,11 @@ describe("the endpoint closes a phantom WebRTC connection as it opens", () => {
 });
 
 describe("a WebRTC connection opened on a peer connection still connecting gets a grace to connect", () => {
+  // Browsers only: the fake stands in for the browser's RTCPeerConnection.
+  beforeEach(() => {
+    vi.stubGlobal("RTCPeerConnection", FakePeerConnection);
+  });
+
   // Chromium ↔ Firefox under load: Chromium gave its crossing dial up after Firefox had begun
   // ICE checks; Firefox's libp2p opened its side anyway (peer connection "connecting", never
   // connected) and used it as its direct connection while Chromium waited 5 s for Firefox's dial.
@@ -167,6 +173,10 @@ describe("a WebRTC connection opened on a peer connection still connecting gets 
       ).toBe(false);
     }
     expect(watch.watch("other", {})).toBe(false);
+    // A peer connection that is not the platform's (node-datachannel's in Node) is left alone.
+    const foreign = new EventTarget() as EventTarget & { connectionState: string };
+    foreign.connectionState = "connecting";
+    expect(watch.watch("foreign", { maConn: { peerConnection: foreign } })).toBe(false);
     expect(watch.settled("other")).toBeUndefined();
     watch.watch("c1", { maConn: { peerConnection: new FakePeerConnection("connecting") } });
     const verdict = watch.settled("c1");
