@@ -95,6 +95,13 @@ function isBrokenConnectionError(error: unknown): boolean {
  * signalling connection is open) before we dial it ourselves.
  */
 const INBOUND_DIAL_WAIT_MS = 5_000;
+/** libp2p's WebRTC signalling protocol: a relayed connection carrying it is a set-up under way. */
+const WEBRTC_SIGNALLING_PROTOCOL = "/webrtc-signaling/0.0.1";
+/**
+ * A relayed connection that opened less than this long ago counts as a WebRTC set-up under way
+ * before its signalling stream shows; after it, only one carrying that stream does.
+ */
+const SIGNALLING_STREAM_GRACE_MS = 1_000;
 
 /**
  * Creates and starts an endpoint with the transports of `preset` and everything presets share:
@@ -812,16 +819,27 @@ class Libp2pEndpoint implements Endpoint {
     peerId: PeerId,
     signal: AbortSignal | undefined,
   ): Promise<Connection | undefined> {
+    // A relayed connection left over from an earlier set-up (given up, stalled, or done with a
+    // direct connection that has since closed) is not a dial of theirs: waiting on one cost a
+    // crossing pair of tabs the whole INBOUND_DIAL_WAIT_MS (5 s sessions in the soak).
     const signalling = (): boolean =>
       this.libp2p
         .getConnections(peerId)
-        .some((c) => c.status === "open" && c.limits !== undefined && c.direction === "inbound");
+        .some(
+          (c) =>
+            c.status === "open" &&
+            c.limits !== undefined &&
+            c.direction === "inbound" &&
+            (c.streams.some((s) => s.protocol === WEBRTC_SIGNALLING_PROTOCOL) ||
+              Date.now() - c.timeline.open < SIGNALLING_STREAM_GRACE_MS),
+        );
     const direct = (): Connection | undefined => this.#directConnection(peerId);
     if (!signalling()) return undefined;
     this.metrics.inboundDialsAwaited++;
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
+        clearInterval(poll);
         this.libp2p.removeEventListener("connection:open", check);
         this.libp2p.removeEventListener("connection:close", check);
         this.#directConnected.removeEventListener("connected", check);
@@ -836,6 +854,8 @@ class Libp2pEndpoint implements Endpoint {
         if (direct() !== undefined || (!signalling() && !unconfirmed())) done();
       };
       const timer = setTimeout(done, INBOUND_DIAL_WAIT_MS);
+      // A signalling stream ends without a connection event; its grace ends by the clock.
+      const poll = setInterval(check, 250);
       this.libp2p.addEventListener("connection:open", check);
       this.libp2p.addEventListener("connection:close", check);
       this.#directConnected.addEventListener("connected", check);

@@ -1,3 +1,4 @@
+import { multiaddr } from "@multiformats/multiaddr";
 import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
 import { HybridTimestamp, Identity, signTransportInfo, transportKind } from "@p2panda-web/core";
 import { createEndpoint, DialFailedError, type Endpoint } from "@p2panda-web/core/endpoint";
@@ -195,7 +196,7 @@ describe("two endpoints and a bootstrap over WebSockets", () => {
   });
 
   it("connects to a relayed node over a direct WebRTC connection", {
-    timeout: 30_000,
+    timeout: 45_000,
   }, async () => {
     bob.endpoint.accept("test/echo/v1", echo);
     const opened = nextEvent(
@@ -218,7 +219,8 @@ describe("two endpoints and a bootstrap over WebSockets", () => {
         .length +
       bob.endpoint.connections().filter((c) => c.remote === alice.endpoint.nodeId && c.limited)
         .length;
-    await expect.poll(relayedBetween, { timeout: 15_000 }).toBe(0);
+    // Closed 5 s after the direct connection opened, at the next idle sweep (every 2 s).
+    await expect.poll(relayedBetween, { timeout: 20_000 }).toBe(0);
     expect(
       alice.endpoint.metrics.relayedConnectionsClosed +
         bob.endpoint.metrics.relayedConnectionsClosed,
@@ -268,6 +270,37 @@ describe("two endpoints and a bootstrap over WebSockets", () => {
           .filter((c) => c.remote === carol.endpoint.nodeId && !c.limited);
         expect(direct.map((c) => [c.transport, c.direction])).toEqual([["webrtc", "inbound"]]);
       }
+    } finally {
+      for (const peer of [carol, dave]) {
+        await peer.endpoint.stop();
+        await peer.addressBook.close();
+      }
+    }
+  });
+
+  it("a relayed connection left over from an earlier set-up is not taken for a dial under way", {
+    timeout: 30_000,
+  }, async () => {
+    const [carol, dave] = await relayedPair(wsAddress);
+    try {
+      // Dave holds a relayed connection to Carol that carries no WebRTC signalling (a set-up
+      // given up or done): when Carol dials him she must not wait for a dial of his.
+      const circuit = carol.endpoint
+        .transportInfo()!
+        .addresses.find((a) => transportKind(a) === "webrtc")!
+        .replace("/webrtc", "");
+      const relayed = await dave.endpoint.libp2p.dial(multiaddr(circuit));
+      expect(relayed.limits).toBeDefined();
+      await expect
+        .poll(() =>
+          carol.endpoint.connections().some((c) => c.remote === dave.endpoint.nodeId && c.limited),
+        )
+        .toBe(true);
+      // Past the moment a fresh relayed connection still counts as a set-up about to start.
+      await new Promise((resolve) => setTimeout(resolve, 1_200));
+      await carol.endpoint.dial(dave.endpoint.nodeId);
+      expect(carol.endpoint.metrics.inboundDialsAwaited).toBe(0);
+      expect(carol.endpoint.isConnected(dave.endpoint.nodeId)).toBe(true);
     } finally {
       for (const peer of [carol, dave]) {
         await peer.endpoint.stop();
