@@ -33,9 +33,11 @@ export const GOAL_RATIO = 1.25;
  * then lifecycle recovery and the warm start (+2.1 KB) and the signalling rate limits: 1.55×
  * (201.6 KB) with all of them; 1.53× (199.3 KB) after two more (→ 200.9 KB the libp2p key and
  * PeerId of an identity made without @libp2p/crypto's any-type raw parsers; → 199.3 KB our own
- * BLAKE3). Lower it with every cut; it becomes GOAL_RATIO once the example gets there.
+ * BLAKE3); 1.55× (202.1 KB) with the relayed data fallback, the unconfirmed-WebRTC watch, frame
+ * coalescing and pipelined catch-up, and discovery's shared first step. Lower it with every cut;
+ * it becomes GOAL_RATIO once the example gets there.
  */
-export const MAX_RATIO = 1.54;
+export const MAX_RATIO = 1.56;
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, "..");
