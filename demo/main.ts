@@ -214,7 +214,10 @@ async function startDemoNode(
   // connection once a ping fails, see e2e/webrtc.spec.ts.)
   // Sync and gossip are stopped ahead of the node, synchronously, so that their goodbyes are
   // written before the connections go.
-  window.addEventListener("pagehide", () => {
+  window.addEventListener("pagehide", (event) => {
+    // Into the back/forward cache the page may come back from: the node's own lifecycle pauses
+    // it there and recovers on `pageshow`; only a page that is really going is torn down.
+    if (event.persisted) return;
     void sync.stop().catch(() => {});
     void gossip.stop().catch(() => {});
     for (const connection of endpoint.libp2p.getConnections()) {
