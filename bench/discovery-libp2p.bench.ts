@@ -7,6 +7,7 @@ import { seededRng, Topic, transportKind } from "@p2panda-web/core";
 import { filter } from "rxjs";
 import {
   type ClusterNode,
+  convergedNodes,
   runUntilConverged,
   startClusterNode,
   stopCluster,
@@ -26,19 +27,6 @@ interface Run {
   /** Sessions the bootstrap accepted (started), and those it refused. */
   bootstrapAccepted: number;
   bootstrapRefused: number;
-}
-
-/** Nodes that know each co-topic peer under every shared topic. */
-function convergedNodes(peers: readonly ClusterNode[]): number {
-  return peers.filter((a) =>
-    peers.every(
-      (b) =>
-        a === b ||
-        a.topics
-          .filter((t) => b.topics.includes(t))
-          .every((t) => a.book.nodeTopics(b.endpoint.nodeId).has(t)),
-    ),
-  ).length;
 }
 
 async function converge(n: number, k: number, seed: number): Promise<Run> {

@@ -38,9 +38,9 @@ export async function startClusterNode(
   return { node, book, endpoint: node.endpoint, service: node.discovery, topics };
 }
 
-/** Whether every peer knows each co-topic peer under every topic they share. */
-export function coTopicConverged(peers: readonly ClusterNode[]): boolean {
-  return peers.every((a) =>
+/** How many peers know each co-topic peer under every topic they share. */
+export function convergedNodes(peers: readonly ClusterNode[]): number {
+  return peers.filter((a) =>
     peers.every(
       (b) =>
         a === b ||
@@ -48,7 +48,12 @@ export function coTopicConverged(peers: readonly ClusterNode[]): boolean {
           .filter((t) => b.topics.includes(t))
           .every((t) => a.book.nodeTopics(b.endpoint.nodeId).has(t)),
     ),
-  );
+  ).length;
+}
+
+/** Whether every peer knows each co-topic peer under every topic they share. */
+export function coTopicConverged(peers: readonly ClusterNode[]): boolean {
+  return convergedNodes(peers) === peers.length;
 }
 
 /**
