@@ -649,6 +649,8 @@ describe("discovery manager: a bootstrap node is cooled down for being slow only
     const { session, out } = firstSession(s);
     expect(session.remote).toBe(boot);
     const timer = timers(out)[0] as { timer: DiscoveryTimer };
+    // The stream opened: the handshake, not our dial, ran out of time.
+    s.manager.sessionOpened(session.sessionId);
     s.clock.advance(10_000);
     const fired = s.manager.timerFired(timer.timer, s.book);
     expect(events(fired)[0]).toMatchObject({ reason: "timeout", misbehaving: true });
