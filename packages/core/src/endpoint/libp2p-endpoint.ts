@@ -963,14 +963,7 @@ class Libp2pEndpoint implements Endpoint {
     if (this.#stopped) return;
     const byId = new Map<string, Connection>();
     const activity: ConnectionActivity[] = [];
-    const connections = this.libp2p.getConnections();
-    const direct = new Set<string>();
-    for (const connection of connections) {
-      if (connection.status === "open" && connection.limits === undefined) {
-        direct.add(connection.remotePeer.toString());
-      }
-    }
-    for (const connection of connections) {
+    for (const connection of this.libp2p.getConnections()) {
       if (connection.status !== "open") continue;
       let remote: NodeId;
       try {
@@ -991,7 +984,7 @@ class Libp2pEndpoint implements Endpoint {
         superseded:
           connection.limits !== undefined &&
           connection.streams.length === 0 &&
-          direct.has(connection.remotePeer.toString()),
+          this.#directConnection(connection.remotePeer) !== undefined,
       });
     }
     for (const id of idle.sweep(activity, Date.now())) {
