@@ -255,6 +255,9 @@ export async function dialCounters(tab: SoakTab): Promise<Record<string, number>
       failed: m.dialsFailed,
       gaveWay: m.crossingDialsGivenWay,
       awaited: m.inboundDialsAwaited,
+      asked: m.connectBacksAsked,
+      served: m.connectBacksServed,
+      fellBack: m.connectBacksFallenBack,
     };
   });
 }

@@ -37,6 +37,15 @@ export interface EndpointMetrics {
   /** Our dials aborted because the node dialled us in the same moment and has the smaller id. */
   crossingDialsGivenWay: number;
   /**
+   * Nodes with a smaller id we asked to set the WebRTC connection between us up, instead of
+   * dialling them (the smaller id dials: crossing set-ups stalled; see `connect-back.ts`).
+   */
+  connectBacksAsked: number;
+  /** WebRTC connections we set up because the node (a larger id) asked us to. */
+  connectBacksServed: number;
+  /** Asked nodes that did not answer "connected" in time or refused: we dialled them ourselves. */
+  connectBacksFallenBack: number;
+  /**
    * WebRTC set-ups given up because they were not through 500 ms after their answer; the dial
    * was made again (see the libp2p endpoint).
    */

@@ -15,6 +15,14 @@ export {
 } from "./addresses.ts";
 export { type BrowserEndpointOptions, createEndpoint } from "./browser-preset.ts";
 export {
+  answerConnectBack,
+  asksToBeDialled,
+  CONNECT_BACK_PROTOCOL,
+  CONNECT_BACK_REQUEST_TIMEOUT_MS,
+  type ConnectBackOutcome,
+  readConnectBackAnswer,
+} from "./connect-back.ts";
+export {
   ConnectionPolicy,
   type ConnectionPolicyInit,
   type RefusalReason,

@@ -31,6 +31,13 @@ import {
   parseBootstrapAddresses,
   reachableOnlyThrough,
 } from "./addresses.ts";
+import {
+  answerConnectBack,
+  asksToBeDialled,
+  CONNECT_BACK_PROTOCOL,
+  type ConnectBackOutcome,
+  readConnectBackAnswer,
+} from "./connect-back.ts";
 import { ConnectionPolicy } from "./connection-policy.ts";
 import type { Endpoint, EndpointMetrics } from "./endpoint.ts";
 import {
@@ -102,6 +109,13 @@ const WEBRTC_SIGNALLING_PROTOCOL = "/webrtc-signaling/0.0.1";
  * before its signalling stream shows; after it, only one carrying that stream does.
  */
 const SIGNALLING_STREAM_GRACE_MS = 1_000;
+/**
+ * Longest wait for a node we asked to dial us (see `connect-back.ts`) to answer; it answers when
+ * its WebRTC set-up is through, which under load took up to 4 s in the soak. Then we dial it.
+ */
+const CONNECT_BACK_WAIT_MS = 8_000;
+/** After a "connected" answer, the longest wait for our end of that connection to be confirmed. */
+const CONNECT_BACK_CONFIRM_MS = 2_000;
 
 /**
  * Creates and starts an endpoint with the transports of `preset` and everything presets share:
@@ -195,6 +209,9 @@ class Libp2pEndpoint implements Endpoint {
     streamOpensRetried: 0,
     inboundDialsAwaited: 0,
     crossingDialsGivenWay: 0,
+    connectBacksAsked: 0,
+    connectBacksServed: 0,
+    connectBacksFallenBack: 0,
     webRtcSetUpsStalled: 0,
     webRtcPhantomsClosed: 0,
     idleConnectionsClosed: 0,
@@ -236,6 +253,8 @@ class Libp2pEndpoint implements Endpoint {
   readonly #directConnected = new EventTarget();
   /** The WebRTC set-ups queued so far (see `#oneWebRtcSetUpAtATime`). */
   #webRtcSetUps: Promise<void> = Promise.resolve();
+  /** WebRTC connections being made, by node: a second dial of the same node joins the first. */
+  readonly #webRtcDials = new Map<NodeId, Promise<Connection>>();
   readonly #forgetDepartedAfterMs: number;
   #departedTimer: ReturnType<typeof setInterval> | undefined;
   #idleTimer: ReturnType<typeof setInterval> | undefined;
@@ -346,6 +365,11 @@ class Libp2pEndpoint implements Endpoint {
     this.#listen("transport:close", () => {
       if (this.#started) this.#addressesMaybeChanged();
     });
+    await this.libp2p.handle(
+      protocolId(CONNECT_BACK_PROTOCOL, this.networkId),
+      (stream, connection) => this.#onConnectBack(stream, connection),
+      { runOnLimitedConnection: true, maxInboundStreams: 2, maxOutboundStreams: 2 },
+    );
     await this.libp2p.start();
     this.#started = true;
     if (this.#forgetDepartedAfterMs > 0) {
@@ -660,6 +684,7 @@ class Libp2pEndpoint implements Endpoint {
   async #directConnectionOrDial(
     nodeId: NodeId,
     signal: AbortSignal | undefined,
+    via: readonly string[] = [],
   ): Promise<Connection> {
     this.#assertRunning();
     if (!NodeId.is(nodeId)) throw new InvalidInputError("not a node id");
@@ -676,7 +701,7 @@ class Libp2pEndpoint implements Endpoint {
       if (connected === true && connection.status === "open") return connection;
     }
 
-    const known = this.#book.nodeInfo(nodeId)?.transports?.addresses ?? [];
+    const known = [...via, ...(this.#book.nodeInfo(nodeId)?.transports?.addresses ?? [])];
     // Without an address we can use nothing was attempted: the node is not reported as a
     // failed connection (it would turn stale and be skipped until long after its address came).
     if (known.length === 0) {
@@ -707,19 +732,131 @@ class Libp2pEndpoint implements Endpoint {
     // libp2p's "wait for init channel to open" until the address timeout, while one alone
     // takes 0.1–0.7 s.
     if (dialable.every((a) => transportKind(a) === "webrtc")) {
+      const pending = this.#webRtcDials.get(nodeId);
+      if (pending !== undefined) return untilAborted(pending, signal);
       // Each such dial is signalled through a relay: hold ourselves to the rate relays and
       // targets hold us to, before we cost them anything.
       if (!this.#policy.takeOutboundCircuit(nodeId)) {
         return this.#dialFailed(nodeId, new SignallingRateLimitedError(nodeId), false);
       }
-      return this.#oneWebRtcSetUpAtATime(() => {
-        const open = this.#directConnection(peerId);
-        return open !== undefined
-          ? Promise.resolve(open)
-          : this.#dial(nodeId, peerId, dialable, signal);
-      });
+      // Shared by every dial of the node meanwhile, so one caller giving up does not end it for
+      // the others (it is bounded by the dial timeout).
+      const dialling = this.#webRtcDial(nodeId, peerId, dialable).finally(() =>
+        this.#webRtcDials.delete(nodeId),
+      );
+      this.#webRtcDials.set(nodeId, dialling);
+      return untilAborted(dialling, signal);
     }
     return this.#dial(nodeId, peerId, dialable, signal);
+  }
+
+  /** A WebRTC connection to a node reachable only that way: set up by the smaller id of the two. */
+  async #webRtcDial(nodeId: NodeId, peerId: PeerId, dialable: string[]): Promise<Connection> {
+    if (asksToBeDialled(this.nodeId, nodeId)) {
+      const theirs = await this.#askToBeDialled(nodeId, peerId, dialable);
+      if (theirs !== undefined) return theirs;
+    }
+    return this.#oneWebRtcSetUpAtATime(() => {
+      const open = this.#directConnection(peerId);
+      return open !== undefined
+        ? Promise.resolve(open)
+        : this.#dial(nodeId, peerId, dialable, undefined);
+    });
+  }
+
+  /**
+   * Asks `nodeId` (a smaller id) over a relayed connection to set the WebRTC connection up (see
+   * `connect-back.ts`): its connection, or `undefined` when we are to dial ourselves.
+   */
+  async #askToBeDialled(
+    nodeId: NodeId,
+    peerId: PeerId,
+    dialable: readonly string[],
+  ): Promise<Connection | undefined> {
+    const theirs = await this.#inboundDial(peerId, undefined);
+    if (theirs !== undefined) return theirs;
+    const circuits = dialable
+      .filter((a) => a.includes("/p2p-circuit/webrtc/"))
+      .map((a) => multiaddr(a.replace("/p2p-circuit/webrtc/", "/p2p-circuit/")));
+    if (circuits.length === 0 || this.#stopped) return undefined;
+    this.metrics.connectBacksAsked++;
+    const deadline = AbortSignal.timeout(CONNECT_BACK_WAIT_MS);
+    let outcome: ConnectBackOutcome = "no-answer";
+    try {
+      const relayed = await this.libp2p.dial(circuits, { signal: deadline });
+      const stream = await relayed.newStream(protocolId(CONNECT_BACK_PROTOCOL, this.networkId), {
+        signal: deadline,
+        runOnLimitedConnection: true,
+      });
+      outcome = await readConnectBackAnswer(
+        streamDuplex(stream, { highWaterMark: 64, writeTimeoutMs: CONNECT_BACK_WAIT_MS }),
+        deadline,
+      );
+    } catch {
+      // No relayed connection or no such protocol there (an older node): we dial ourselves.
+    }
+    if (outcome === "connected") {
+      const direct = await this.#awaitDirect(peerId, CONNECT_BACK_CONFIRM_MS);
+      if (direct !== undefined) return direct;
+    }
+    if (outcome === "failed" && !this.#stopped) {
+      return this.#dialFailed(
+        nodeId,
+        new DialFailedError(nodeId, "its WebRTC set-up to us, made at our request, failed"),
+      );
+    }
+    this.metrics.connectBacksFallenBack++;
+    return undefined;
+  }
+
+  /** A node with a larger id asks us to set up the WebRTC connection between us. */
+  async #onConnectBack(stream: Stream, connection: Connection): Promise<void> {
+    const duplex = streamDuplex(stream, { highWaterMark: 64, writeTimeoutMs: 5_000 });
+    await answerConnectBack(duplex, async () => {
+      let remote: NodeId;
+      try {
+        remote = NodeId.fromPeerId(connection.remotePeer);
+      } catch {
+        return "refused";
+      }
+      if (this.#stopped || !asksToBeDialled(remote, this.nodeId)) return "refused";
+      this.metrics.connectBacksServed++;
+      try {
+        // Over the relayed connection it asked on, whether or not we know its addresses.
+        const via = connection.remoteAddr
+          .toString()
+          .replace("/p2p-circuit/", "/p2p-circuit/webrtc/");
+        await this.#directConnectionOrDial(
+          remote,
+          undefined,
+          via.includes("/p2p-circuit/webrtc/") ? [via] : [],
+        );
+        return "connected";
+      } catch (error) {
+        return error instanceof DialFailedError ? "failed" : "refused";
+      }
+    });
+  }
+
+  /** The direct connection to `peerId`, waiting up to `ms` for one to open or be confirmed. */
+  #awaitDirect(peerId: PeerId, ms: number): Promise<Connection | undefined> {
+    const now = this.#directConnection(peerId);
+    if (now !== undefined || this.#stopped) return Promise.resolve(now);
+    return new Promise((resolve) => {
+      const check = (): void => {
+        const direct = this.#directConnection(peerId);
+        if (direct !== undefined) done(direct);
+      };
+      const done = (direct: Connection | undefined): void => {
+        clearTimeout(timer);
+        this.libp2p.removeEventListener("connection:open", check);
+        this.#directConnected.removeEventListener("connected", check);
+        resolve(direct);
+      };
+      const timer = setTimeout(() => done(this.#directConnection(peerId)), ms);
+      this.libp2p.addEventListener("connection:open", check);
+      this.#directConnected.addEventListener("connected", check);
+    });
   }
 
   /** Runs `work` after every WebRTC set-up queued before it has finished. */
@@ -822,17 +959,18 @@ class Libp2pEndpoint implements Endpoint {
     // A relayed connection left over from an earlier set-up (given up, stalled, or done with a
     // direct connection that has since closed) is not a dial of theirs: waiting on one cost a
     // crossing pair of tabs the whole INBOUND_DIAL_WAIT_MS (5 s sessions in the soak).
+    const smallerThanUs = NodeId.fromPeerId(peerId) < this.nodeId;
     const signalling = (): boolean =>
-      this.libp2p
-        .getConnections(peerId)
-        .some(
-          (c) =>
-            c.status === "open" &&
-            c.limits !== undefined &&
-            c.direction === "inbound" &&
-            (c.streams.some((s) => s.protocol === WEBRTC_SIGNALLING_PROTOCOL) ||
-              Date.now() - c.timeline.open < SIGNALLING_STREAM_GRACE_MS),
-        );
+      this.libp2p.getConnections(peerId).some(
+        (c) =>
+          c.status === "open" &&
+          c.limits !== undefined &&
+          c.direction === "inbound" &&
+          (c.streams.some((s) => s.protocol === WEBRTC_SIGNALLING_PROTOCOL) ||
+            // A fresh one from a node with a larger id is its request to be dialled, not a
+            // set-up of its own (see `connect-back.ts`).
+            (smallerThanUs && Date.now() - c.timeline.open < SIGNALLING_STREAM_GRACE_MS)),
+      );
     const direct = (): Connection | undefined => this.#directConnection(peerId);
     if (!signalling()) return undefined;
     this.metrics.inboundDialsAwaited++;
@@ -1139,6 +1277,26 @@ function summarise(connection: Connection): ConnectionSummary | undefined {
     limited: connection.limits !== undefined,
     remoteAddress: connection.remoteAddr.toString(),
   };
+}
+
+/** `promise`, or a rejection with `signal`'s reason as soon as it aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 function describe(error: unknown): string {

@@ -1,7 +1,20 @@
 import { multiaddr } from "@multiformats/multiaddr";
 import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
-import { HybridTimestamp, Identity, signTransportInfo, transportKind } from "@p2panda-web/core";
-import { createEndpoint, DialFailedError, type Endpoint } from "@p2panda-web/core/endpoint";
+import {
+  HybridTimestamp,
+  Identity,
+  protocolId,
+  signTransportInfo,
+  transportKind,
+} from "@p2panda-web/core";
+import {
+  CONNECT_BACK_PROTOCOL,
+  createEndpoint,
+  DialFailedError,
+  type Endpoint,
+  readConnectBackAnswer,
+  streamDuplex,
+} from "@p2panda-web/core/endpoint";
 import { createNodeEndpoint } from "@p2panda-web/core/node";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { deferred, echo, nextEvent } from "./helpers.ts";
@@ -49,6 +62,19 @@ async function relayedPair(wsAddress: string): Promise<[Peer, Peer]> {
   await a.addressBook.insertTransportInfo(b.endpoint.nodeId, b.endpoint.transportInfo()!);
   await b.addressBook.insertTransportInfo(a.endpoint.nodeId, a.endpoint.transportInfo()!);
   return pair;
+}
+
+/** The pair ordered by node id, smaller first. */
+function smallerFirst([a, b]: [Peer, Peer]): [Peer, Peer] {
+  return a.endpoint.nodeId < b.endpoint.nodeId ? [a, b] : [b, a];
+}
+
+/** Directions of `from`'s open direct (not relayed) connections to `to`. */
+function directLinks(from: Peer, to: Peer): string[] {
+  return from.endpoint
+    .connections()
+    .filter((c) => c.remote === to.endpoint.nodeId && !c.limited)
+    .map((c) => c.direction);
 }
 
 // One bootstrap/relay node (Node preset) and two browser-preset nodes, as in a browser
@@ -232,7 +258,8 @@ describe("two endpoints and a bootstrap over WebSockets", () => {
   it("a node that is dialling us already is not dialled back: we take its connection", {
     timeout: 30_000,
   }, async () => {
-    const [carol, dave] = await relayedPair(wsAddress);
+    // Carol dials: she has the smaller id (a larger one asks to be dialled instead).
+    const [carol, dave] = smallerFirst(await relayedPair(wsAddress));
     try {
       carol.endpoint.accept("test/echo/v1", echo);
       dave.endpoint.accept("test/echo/v1", echo);
@@ -311,27 +338,86 @@ describe("two endpoints and a bootstrap over WebSockets", () => {
     }
   });
 
-  it("two nodes that dial each other in the same moment: the one with the larger id gives way", {
+  it("two nodes that dial each other in the same moment set up one WebRTC connection: the smaller id's", {
     timeout: 30_000,
   }, async () => {
-    const [erin, frank] = await relayedPair(wsAddress);
+    const [smaller, larger] = smallerFirst(await relayedPair(wsAddress));
     try {
-      const [smaller, larger] =
-        erin.endpoint.nodeId < frank.endpoint.nodeId ? [erin, frank] : [frank, erin];
       await Promise.all([
         smaller.endpoint.dial(larger.endpoint.nodeId),
         larger.endpoint.dial(smaller.endpoint.nodeId),
       ]);
       expect(smaller.endpoint.metrics.crossingDialsGivenWay).toBe(0);
+      expect(smaller.endpoint.metrics.connectBacksAsked).toBe(0);
+      // The larger asked to be dialled or saw the smaller's dial under way; it never set up one.
       expect(
-        larger.endpoint.metrics.crossingDialsGivenWay + larger.endpoint.metrics.inboundDialsAwaited,
+        larger.endpoint.metrics.connectBacksAsked + larger.endpoint.metrics.inboundDialsAwaited,
       ).toBeGreaterThanOrEqual(1);
+      expect(larger.endpoint.metrics.connectBacksFallenBack).toBe(0);
+      // (A set-up given up and made again can leave a phantom for a moment; it is closed.)
+      await expect
+        .poll(() => directLinks(larger, smaller), { timeout: 5_000 })
+        .toEqual(["inbound"]);
       larger.endpoint.accept("test/echo/v1", echo);
       const channel = await smaller.endpoint.connect(larger.endpoint.nodeId, "test/echo/v1");
       await channel.send("crossed");
       expect(await channel.receive()).toBe("crossed");
     } finally {
-      for (const peer of [erin, frank]) {
+      for (const peer of [smaller, larger]) {
+        await peer.endpoint.stop();
+        await peer.addressBook.close();
+      }
+    }
+  });
+
+  it("a node with the larger id asks the other to dial it, which does over the same relay", {
+    timeout: 30_000,
+  }, async () => {
+    const [smaller, larger] = smallerFirst(await relayedPair(wsAddress));
+    try {
+      // The smaller one has never heard of the larger: it dials over the relayed connection it
+      // was asked on.
+      await smaller.addressBook.removeNode(larger.endpoint.nodeId);
+      smaller.endpoint.accept("test/echo/v1", echo);
+      const channel = await larger.endpoint.connect(smaller.endpoint.nodeId, "test/echo/v1");
+      await channel.send("asked");
+      expect(await channel.receive()).toBe("asked");
+      expect(larger.endpoint.metrics.connectBacksAsked).toBe(1);
+      expect(larger.endpoint.metrics.connectBacksFallenBack).toBe(0);
+      expect(smaller.endpoint.metrics.connectBacksServed).toBe(1);
+      // One WebRTC connection, set up by the smaller id.
+      expect(directLinks(larger, smaller)).toEqual(["inbound"]);
+      expect(directLinks(smaller, larger)).toEqual(["outbound"]);
+    } finally {
+      for (const peer of [smaller, larger]) {
+        await peer.endpoint.stop();
+        await peer.addressBook.close();
+      }
+    }
+  });
+
+  it("a request to be dialled from a node with the smaller id is refused: it dials itself", {
+    timeout: 30_000,
+  }, async () => {
+    const [smaller, larger] = smallerFirst(await relayedPair(wsAddress));
+    try {
+      // The smaller one asks against the rule (an old or misbehaving node): the larger refuses,
+      // dials nothing, and the stream ends with the refusal.
+      const circuit = larger.endpoint
+        .transportInfo()!
+        .addresses.find((a) => transportKind(a) === "webrtc")!
+        .replace("/webrtc", "");
+      const relayed = await smaller.endpoint.libp2p.dial(multiaddr(circuit));
+      const stream = await relayed.newStream(
+        protocolId(CONNECT_BACK_PROTOCOL, larger.endpoint.networkId),
+        { runOnLimitedConnection: true },
+      );
+      const answer = await readConnectBackAnswer(streamDuplex(stream), AbortSignal.timeout(10_000));
+      expect(answer).toBe("refused");
+      expect(larger.endpoint.metrics.connectBacksServed).toBe(0);
+      expect(directLinks(larger, smaller)).toEqual([]);
+    } finally {
+      for (const peer of [smaller, larger]) {
         await peer.endpoint.stop();
         await peer.addressBook.close();
       }
