@@ -4,7 +4,7 @@
 // Recovery times are printed (`lifecycle:` lines) for the issue's closing note.
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BootstrapNode, startBootstrapNode } from "../scripts/bootstrap-node.ts";
 import { type DemoTab, expect, test } from "./fixtures.ts";
@@ -13,8 +13,18 @@ import { syncDiagnostics } from "./support/tabs.ts";
 
 /** What the issue asks: gossip and sync flow again this soon after each event. */
 const RECOVERY_MS = 5_000;
-/** What the spec enforces on a loaded two-core machine (see the check). */
+/** Never more than this, however loaded the machine (see `recoveryLimitMs`). */
 const RECOVERY_LIMIT_MS = 20_000;
+
+/**
+ * The issue's 5 s, on a machine with a core per runnable task; stretched by how far the load
+ * average is over the cores (a shared two-core machine under load 8 runs every tab at a quarter
+ * of its speed), to at most {@link RECOVERY_LIMIT_MS}.
+ */
+function recoveryLimitMs(): number {
+  const overload = Math.max(1, (loadavg()[0] ?? 0) / availableParallelism());
+  return Math.min(RECOVERY_LIMIT_MS, Math.round(RECOVERY_MS * overload));
+}
 const OFFLINE_MS = 30_000;
 const FROZEN_MS = 60_000;
 
@@ -228,7 +238,6 @@ async function recovery(
 }
 
 async function load(): Promise<string> {
-  const { loadavg } = await import("node:os");
   return loadavg()
     .map((l) => l.toFixed(1))
     .join(" ");
@@ -400,14 +409,13 @@ test.describe("lifecycle recovery", () => {
         times.push(["frozen", frozen]);
       }
 
-      console.log(`lifecycle: load average ${await load()}`);
+      const limit = recoveryLimitMs();
+      console.log(`lifecycle: load average ${await load()}; each recovery within ${limit} ms`);
       for (const [label, { sync, gossip }] of times) {
         const worst = Math.max(sync, gossip);
         if (worst > RECOVERY_MS)
           console.log(`lifecycle: ${label}: over the ${RECOVERY_MS} ms goal`);
-        // The goal is 5 s; on this loaded two-core machine the check fails only where recovery
-        // took far longer than that.
-        expect(worst, label).toBeLessThanOrEqual(RECOVERY_LIMIT_MS);
+        expect(worst, label).toBeLessThanOrEqual(limit);
       }
       expect([...a.errors, ...b.errors]).toEqual([]);
     } finally {
