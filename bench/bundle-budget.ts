@@ -18,7 +18,13 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 import { buildExampleApp, VITE_BIN } from "../scripts/example-app.ts";
-import { codeBySource, packageOf, type SourceMapV3 } from "./sourcemap-breakdown.ts";
+import { costByPiece } from "./bundle-pieces.ts";
+import {
+  packageOf,
+  type SourceMapV3,
+  type SourceSegment,
+  segmentsBySource,
+} from "./sourcemap-breakdown.ts";
 
 /** Where the example's gzipped JavaScript must get: at most this many times the bare stack's. */
 export const GOAL_RATIO = 1.25;
@@ -50,6 +56,8 @@ interface BundleSize {
   readonly gzip: number;
   /** Generated text per source file, over all chunks. */
   readonly bySource: Map<string, string>;
+  /** Each file with a source map, as its source segments in order. */
+  readonly segments: SourceSegment[][];
 }
 
 const gzipLength = (text: string | Uint8Array): number => gzipSync(text, { level: 9 }).length;
@@ -59,6 +67,7 @@ async function measure(distDir: string): Promise<BundleSize> {
   let raw = 0;
   let gzip = 0;
   const bySource = new Map<string, string>();
+  const segments: SourceSegment[][] = [];
   for (const file of files) {
     const code = await readFile(join(distDir, file));
     raw += code.length;
@@ -66,11 +75,13 @@ async function measure(distDir: string): Promise<BundleSize> {
     const mapPath = join(distDir, `${file}.map`);
     if (!existsSync(mapPath)) continue;
     const map = JSON.parse(await readFile(mapPath, "utf8")) as SourceMapV3;
-    for (const [source, text] of codeBySource(code.toString("utf8"), map)) {
+    const fileSegments = segmentsBySource(code.toString("utf8"), map);
+    segments.push(fileSegments);
+    for (const { source, text } of fileSegments) {
       bySource.set(source, (bySource.get(source) ?? "") + text);
     }
   }
-  return { raw, gzip, bySource };
+  return { raw, gzip, bySource, segments };
 }
 
 /**
@@ -156,6 +167,7 @@ async function main(): Promise<void> {
       .map(([name, , gz]): [string, number] => [name, gz - (bareByPackage.get(name) ?? 0)])
       .filter(([, extra]) => extra >= 512)
       .sort((a, b) => b[1] - a[1]);
+    const pieces = costByPiece(app.segments);
     const t = example.timings;
     const markdown = [
       "Written by `npm test` (bench/bundle-budget.ts). examples/vite-app, installed from the packed",
@@ -186,6 +198,16 @@ async function main(): Promise<void> {
       "| package | gzip KB more |",
       "| --- | ---: |",
       ...onTop.map(([name, extra]) => `| \`${name}\` | ${kb(extra)} |`),
+      "",
+      "What each piece of our own layer costs the example (bench/bundle-pieces.ts: source files",
+      "grouped by path, first match wins; *alone*: gzip of the piece's text by itself; *in the",
+      "bundle*: what the example's gzip loses without the piece's text):",
+      "",
+      "| piece | minified KB | gzip KB alone | gzip KB in the bundle |",
+      "| --- | ---: | ---: | ---: |",
+      ...pieces.map(
+        (p) => `| ${p.name} | ${kb(p.raw)} | ${kb(p.gzipAlone)} | ${kb(p.gzipInBundle)} |`,
+      ),
       "",
       `Pack (build + npm pack) ${(t.pack / 1000).toFixed(1)} s, npm install ${(t.install / 1000).toFixed(1)} s,`,
       `tsc ${(t.typecheck / 1000).toFixed(1)} s, example vite build ${(t.build / 1000).toFixed(1)} s,`,

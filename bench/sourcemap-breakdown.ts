@@ -31,17 +31,25 @@ function decodeSegment(segment: string): number[] {
   return fields;
 }
 
+/** A run of generated text and the source it came from (`""` when unattributed). */
+export interface SourceSegment {
+  readonly source: string;
+  readonly text: string;
+}
+
 /**
- * Splits `code` (the generated file) by source: source path → the generated text attributed to
- * it. Text before a line's first mapping, or in a segment without a source, goes to `""`.
+ * Splits `code` (the generated file) into runs by source, in order: joined they give `code`
+ * back. Text before a line's first mapping, or in a segment without a source, goes to `""`.
+ * In order, so that a part of the bundle can be left out and the rest gzipped again (what the
+ * part costs in the one gzip stream, not alone).
  */
-export function codeBySource(code: string, map: SourceMapV3): Map<string, string> {
-  const parts = new Map<string, string[]>();
+export function segmentsBySource(code: string, map: SourceMapV3): SourceSegment[] {
+  const segments: SourceSegment[] = [];
   const add = (source: string, text: string): void => {
     if (text.length === 0) return;
-    const list = parts.get(source);
-    if (list === undefined) parts.set(source, [text]);
-    else list.push(text);
+    const last = segments.at(-1);
+    if (last?.source === source) segments[segments.length - 1] = { source, text: last.text + text };
+    else segments.push({ source, text });
   };
   const lines = code.split("\n");
   const mappingLines = map.mappings.split(";");
@@ -65,6 +73,20 @@ export function codeBySource(code: string, map: SourceMapV3): Map<string, string
     }
     add(current, lineNumber < lines.length - 1 ? `${line.slice(start)}\n` : line.slice(start));
   });
+  return segments;
+}
+
+/**
+ * Splits `code` (the generated file) by source: source path → the generated text attributed to
+ * it. Text before a line's first mapping, or in a segment without a source, goes to `""`.
+ */
+export function codeBySource(code: string, map: SourceMapV3): Map<string, string> {
+  const parts = new Map<string, string[]>();
+  for (const { source, text } of segmentsBySource(code, map)) {
+    const list = parts.get(source);
+    if (list === undefined) parts.set(source, [text]);
+    else list.push(text);
+  }
   return new Map([...parts].map(([source, list]) => [source, list.join("")]));
 }
 
