@@ -7,6 +7,8 @@ import {
   type Topic,
 } from "@p2panda-web/core";
 import {
+  assertSameOperation,
+  batchItems,
   LogForkError,
   LogGapError,
   type LogHeight,
@@ -17,10 +19,10 @@ import {
   type Operation,
   operationSize,
   type PutManyResult,
+  planAppend,
   type TopicLogs,
   type TopicStore,
 } from "@p2panda-web/core/sync";
-import { assertSameOperation, batchItems, planAppend } from "./append-plan.ts";
 import { LogStoreClosedError, LogStoreError } from "./errors.ts";
 import { logIdFromHex } from "./log-id-hex.ts";
 import { operationFromStored, ownBytes } from "./stored-operation.ts";

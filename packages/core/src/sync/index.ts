@@ -24,6 +24,7 @@ export * from "./service-events.ts";
 export * from "./session.ts";
 export * from "./signature-batch.ts";
 export * from "./simulator.ts";
+export * from "./store/append-plan.ts";
 export * from "./store/log-store.ts";
 export * from "./store/memory.ts";
 export * from "./store/topic-store.ts";

@@ -6,6 +6,8 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { NodeId, Topic } from "@p2panda-web/core";
 import {
+  assertSameOperation,
+  batchItems,
   LogForkError,
   LogGapError,
   type LogHeight,
@@ -16,10 +18,10 @@ import {
   type Operation,
   operationSize,
   type PutManyResult,
+  planAppend,
   type TopicLogs,
   type TopicStore,
 } from "@p2panda-web/core/sync";
-import { assertSameOperation, batchItems, planAppend } from "../append-plan.ts";
 import { LogStoreClosedError, LogStoreError } from "../errors.ts";
 import { logIdFromHex } from "../log-id-hex.ts";
 import { operationFromStored } from "../stored-operation.ts";

@@ -1,16 +1,10 @@
-import { bytesEqual } from "../../bytes.ts";
 import type { NodeId } from "../../ids/node-id.ts";
 import type { Topic } from "../../ids/topic.ts";
 import { type LogHeight, logKey, type TopicLogs } from "../log-heights.ts";
 import { compareLogIds, type LogId, logIdKey } from "../log-id.ts";
-import { authorOf, logIdOf, type Operation, operationSize } from "../operation.ts";
-import {
-  LogForkError,
-  LogGapError,
-  type LogSize,
-  type LogStore,
-  type PutManyResult,
-} from "./log-store.ts";
+import { type Operation, operationSize } from "../operation.ts";
+import { assertSameOperation, batchItems, planAppend } from "./append-plan.ts";
+import type { LogSize, LogStore, PutManyResult } from "./log-store.ts";
 import type { TopicStore } from "./topic-store.ts";
 
 interface MemoryLog {
@@ -77,55 +71,25 @@ export class MemoryLogStore implements LogStore {
   }
 
   async putMany(operations: readonly Operation[]): Promise<PutManyResult> {
-    // Check the whole batch against a running tip per log first, then apply: all or nothing.
-    const tips = new Map<string, { height: number; last: Operation | undefined }>();
-    const toInsert: [string, Operation][] = [];
-    let duplicates = 0;
-    for (const op of operations) {
-      const key = logKey(authorOf(op.header), logIdOf(op.header));
-      const stored = this.#logs.get(key)?.operations;
-      let tip = tips.get(key);
-      if (tip === undefined) {
-        tip = { height: (stored?.length ?? 0) - 1, last: stored?.at(-1) };
-        tips.set(key, tip);
-      }
-      const { seqNum } = op.header;
-      if (seqNum <= tip.height) {
-        const existing =
-          stored?.[seqNum] ??
-          toInsert.find(([k, o]) => k === key && o.header.seqNum === seqNum)?.[1];
-        // A pruned place cannot be compared: we had it once, so it is a duplicate.
-        if (existing !== undefined && !bytesEqual(existing.hash, op.hash)) {
-          throw new LogForkError(seqNum);
-        }
-        duplicates++;
-        continue;
-      }
-      if (seqNum !== tip.height + 1) throw new LogGapError(tip.height + 1, seqNum);
-      if (
-        seqNum > 0 &&
-        (tip.last === undefined ||
-          !bytesEqual(op.header.backlink ?? new Uint8Array(), tip.last.hash))
-      ) {
-        throw new LogGapError(
-          seqNum,
-          seqNum,
-          "backlink does not point at the log's latest operation",
-        );
-      }
-      tip.height = seqNum;
-      tip.last = op;
-      toInsert.push([key, op]);
+    // Planned against the stored tips first, then applied: all or nothing.
+    const plan = planAppend(batchItems(operations), (item) => {
+      const stored = this.#logs.get(item.log)?.operations;
+      return { height: (stored?.length ?? 0) - 1, hash: stored?.at(-1)?.hash };
+    });
+    for (const item of plan.checks) {
+      const { seqNum } = item.operation.header;
+      assertSameOperation(item, this.#logs.get(item.log)?.operations[seqNum]?.hash);
     }
-    for (const [key, op] of toInsert) {
+    if (plan.gap !== undefined) throw plan.gap;
+    for (const { log: key, operation } of plan.insert) {
       let log = this.#logs.get(key);
       if (log === undefined) {
         log = { operations: [] };
         this.#logs.set(key, log);
       }
-      log.operations.push(op);
+      log.operations.push(operation);
     }
-    return { inserted: toInsert.map(([, op]) => op), duplicates };
+    return { inserted: plan.insert.map((item) => item.operation), duplicates: plan.duplicates };
   }
 
   async prune(author: NodeId, logId: LogId, before: number): Promise<number> {

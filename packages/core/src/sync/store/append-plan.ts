@@ -1,13 +1,11 @@
-import { bytesEqual, type NodeId } from "@p2panda-web/core";
-import {
-  authorOf,
-  LogForkError,
-  LogGapError,
-  type LogId,
-  logIdKey,
-  logIdOf,
-  type Operation,
-} from "@p2panda-web/core/sync";
+// The gap-freedom rule of `LogStore.putMany`, planned before any I/O: one pure rule shared by
+// every backend (memory here; IndexedDB and SQLite in @p2panda-web/log-store), so they accept
+// and refuse exactly the same batches.
+import { bytesEqual } from "../../bytes.ts";
+import type { NodeId } from "../../ids/node-id.ts";
+import { type LogId, logIdKey } from "../log-id.ts";
+import { authorOf, logIdOf, type Operation } from "../operation.ts";
+import { LogForkError, LogGapError } from "./log-store.ts";
 
 /** An operation of a batch with the keys of its log, computed once before any I/O. */
 export interface BatchItem {
