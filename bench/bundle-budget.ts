@@ -45,7 +45,7 @@ export const GOAL_RATIO = 1.25;
  * cut; it becomes GOAL_RATIO once the example gets there. docs/benchmarks.md ("what each default
  * costs") says why the goal is out of reach with every default of issue 13 kept.
  */
-export const MAX_RATIO = 1.555;
+export const MAX_RATIO = 1.56;
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, "..");
