@@ -25,81 +25,245 @@ const ROOT = 8;
 const DERIVE_KEY_CONTEXT = 32;
 const DERIVE_KEY_MATERIAL = 64;
 
+// Work buffers, reused by every call: a hash allocates only its 32-byte result (a sync
+// catch-up hashes every operation, and per-call garbage was a third of what it allocated).
+// Calls never overlap: hashing is synchronous.
+
+/** The message block being compressed (for a parent node: the left and right children's CVs). */
+const block = new Uint32Array(16);
+/** The chaining value of the chunk being hashed, or the key for a parent node. */
+const cv = new Uint32Array(8);
 /**
- * The message word each of the 7 rounds reads at each position: round r + 1 reads through the
- * spec's permutation of round r's order, so no round has to move the words themselves.
+ * The chaining values of complete subtrees, largest first (the spec's CV stack), 8 words each:
+ * 54 levels hold the 2^54 chunks of any input a JavaScript array can index.
  */
-const SCHEDULE: number[][] = [];
-for (let r = 0, order = [...Array(16).keys()]; r < 7; r++) {
-  SCHEDULE.push(order);
-  order = [2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8].map((i) => order[i] as number);
-}
+const stack = new Uint32Array(8 * 54);
+/** The root's output words. */
+const root = new Uint32Array(8);
+/** The derive_key mode's context key. */
+const contextKey = new Uint32Array(8);
 
-/** The compression state, reused: compressions never overlap. */
-const v = new Uint32Array(16);
-
-/** The quarter-round G on state words a, b, c, d with message words x, y. */
-function g(a: number, b: number, c: number, d: number, x: number, y: number): void {
-  // A Uint32Array stores every sum mod 2^32; `>>>` and `<<` rotate the 32-bit words.
-  v[a] = (v[a] as number) + (v[b] as number) + x;
-  let t = (v[d] as number) ^ (v[a] as number);
-  v[d] = (t >>> 16) | (t << 16);
-  v[c] = (v[c] as number) + (v[d] as number);
-  t = (v[b] as number) ^ (v[c] as number);
-  v[b] = (t >>> 12) | (t << 20);
-  v[a] = (v[a] as number) + (v[b] as number) + y;
-  t = (v[d] as number) ^ (v[a] as number);
-  v[d] = (t >>> 8) | (t << 24);
-  v[c] = (v[c] as number) + (v[d] as number);
-  t = (v[b] as number) ^ (v[c] as number);
-  v[b] = (t >>> 7) | (t << 25);
-}
-
-/** What a node of the tree compresses to: its chaining value, or the root's output. */
-interface Node {
-  readonly cv: Uint32Array;
-  readonly block: Uint32Array;
-  readonly counter: number;
-  readonly blockLength: number;
-  readonly flags: number;
-}
-
-/** The first 8 words of compressing `node` (with `extraFlags`), into `out` (may be `node.cv`). */
-function compress(node: Node, extraFlags: number, out: Uint32Array): Uint32Array {
-  const { cv, block, counter } = node;
-  v.set(cv);
-  v.set(IV.subarray(0, 4), 8);
-  v[12] = counter;
-  v[13] = counter / 0x1_0000_0000;
-  v[14] = node.blockLength;
-  v[15] = node.flags | extraFlags;
-  for (const m of SCHEDULE) {
-    // This round's message words in its order: the columns, then the diagonals.
-    const w = (i: number): number => block[m[i] as number] as number;
-    g(0, 4, 8, 12, w(0), w(1));
-    g(1, 5, 9, 13, w(2), w(3));
-    g(2, 6, 10, 14, w(4), w(5));
-    g(3, 7, 11, 15, w(6), w(7));
-    g(0, 5, 10, 15, w(8), w(9));
-    g(1, 6, 11, 12, w(10), w(11));
-    g(2, 7, 8, 13, w(12), w(13));
-    g(3, 4, 9, 14, w(14), w(15));
+/**
+ * Compresses `block` with the chaining value `chain[0, 8)` and writes the first 8 words of the
+ * result to `out[outAt, outAt + 8)`. `out` may be `cv` or `block` itself: it is written only
+ * once the rounds are done.
+ */
+function compress(
+  chain: Uint32Array,
+  counter: number,
+  blockLength: number,
+  flags: number,
+  out: Uint32Array,
+  outAt: number,
+): void {
+  // The state and the message in local variables (int32, `| 0` after every sum): the quarter
+  // rounds written out rather than called, since a call would box every word above 2^30.
+  let v0 = (chain[0] as number) | 0;
+  let v1 = (chain[1] as number) | 0;
+  let v2 = (chain[2] as number) | 0;
+  let v3 = (chain[3] as number) | 0;
+  let v4 = (chain[4] as number) | 0;
+  let v5 = (chain[5] as number) | 0;
+  let v6 = (chain[6] as number) | 0;
+  let v7 = (chain[7] as number) | 0;
+  let v8 = (IV[0] as number) | 0;
+  let v9 = (IV[1] as number) | 0;
+  let v10 = (IV[2] as number) | 0;
+  let v11 = (IV[3] as number) | 0;
+  let v12 = counter | 0;
+  let v13 = (counter / 0x1_0000_0000) | 0;
+  let v14 = blockLength;
+  let v15 = flags;
+  let m0 = (block[0] as number) | 0;
+  let m1 = (block[1] as number) | 0;
+  let m2 = (block[2] as number) | 0;
+  let m3 = (block[3] as number) | 0;
+  let m4 = (block[4] as number) | 0;
+  let m5 = (block[5] as number) | 0;
+  let m6 = (block[6] as number) | 0;
+  let m7 = (block[7] as number) | 0;
+  let m8 = (block[8] as number) | 0;
+  let m9 = (block[9] as number) | 0;
+  let m10 = (block[10] as number) | 0;
+  let m11 = (block[11] as number) | 0;
+  let m12 = (block[12] as number) | 0;
+  let m13 = (block[13] as number) | 0;
+  let m14 = (block[14] as number) | 0;
+  let m15 = (block[15] as number) | 0;
+  for (let round = 0; ; round++) {
+    // G(0, 4, 8, 12) with message words 0 and 1
+    v0 = (v0 + v4 + m0) | 0;
+    v12 ^= v0;
+    v12 = (v12 >>> 16) | (v12 << 16);
+    v8 = (v8 + v12) | 0;
+    v4 ^= v8;
+    v4 = (v4 >>> 12) | (v4 << 20);
+    v0 = (v0 + v4 + m1) | 0;
+    v12 ^= v0;
+    v12 = (v12 >>> 8) | (v12 << 24);
+    v8 = (v8 + v12) | 0;
+    v4 ^= v8;
+    v4 = (v4 >>> 7) | (v4 << 25);
+    // G(1, 5, 9, 13) with message words 2 and 3
+    v1 = (v1 + v5 + m2) | 0;
+    v13 ^= v1;
+    v13 = (v13 >>> 16) | (v13 << 16);
+    v9 = (v9 + v13) | 0;
+    v5 ^= v9;
+    v5 = (v5 >>> 12) | (v5 << 20);
+    v1 = (v1 + v5 + m3) | 0;
+    v13 ^= v1;
+    v13 = (v13 >>> 8) | (v13 << 24);
+    v9 = (v9 + v13) | 0;
+    v5 ^= v9;
+    v5 = (v5 >>> 7) | (v5 << 25);
+    // G(2, 6, 10, 14) with message words 4 and 5
+    v2 = (v2 + v6 + m4) | 0;
+    v14 ^= v2;
+    v14 = (v14 >>> 16) | (v14 << 16);
+    v10 = (v10 + v14) | 0;
+    v6 ^= v10;
+    v6 = (v6 >>> 12) | (v6 << 20);
+    v2 = (v2 + v6 + m5) | 0;
+    v14 ^= v2;
+    v14 = (v14 >>> 8) | (v14 << 24);
+    v10 = (v10 + v14) | 0;
+    v6 ^= v10;
+    v6 = (v6 >>> 7) | (v6 << 25);
+    // G(3, 7, 11, 15) with message words 6 and 7
+    v3 = (v3 + v7 + m6) | 0;
+    v15 ^= v3;
+    v15 = (v15 >>> 16) | (v15 << 16);
+    v11 = (v11 + v15) | 0;
+    v7 ^= v11;
+    v7 = (v7 >>> 12) | (v7 << 20);
+    v3 = (v3 + v7 + m7) | 0;
+    v15 ^= v3;
+    v15 = (v15 >>> 8) | (v15 << 24);
+    v11 = (v11 + v15) | 0;
+    v7 ^= v11;
+    v7 = (v7 >>> 7) | (v7 << 25);
+    // G(0, 5, 10, 15) with message words 8 and 9
+    v0 = (v0 + v5 + m8) | 0;
+    v15 ^= v0;
+    v15 = (v15 >>> 16) | (v15 << 16);
+    v10 = (v10 + v15) | 0;
+    v5 ^= v10;
+    v5 = (v5 >>> 12) | (v5 << 20);
+    v0 = (v0 + v5 + m9) | 0;
+    v15 ^= v0;
+    v15 = (v15 >>> 8) | (v15 << 24);
+    v10 = (v10 + v15) | 0;
+    v5 ^= v10;
+    v5 = (v5 >>> 7) | (v5 << 25);
+    // G(1, 6, 11, 12) with message words 10 and 11
+    v1 = (v1 + v6 + m10) | 0;
+    v12 ^= v1;
+    v12 = (v12 >>> 16) | (v12 << 16);
+    v11 = (v11 + v12) | 0;
+    v6 ^= v11;
+    v6 = (v6 >>> 12) | (v6 << 20);
+    v1 = (v1 + v6 + m11) | 0;
+    v12 ^= v1;
+    v12 = (v12 >>> 8) | (v12 << 24);
+    v11 = (v11 + v12) | 0;
+    v6 ^= v11;
+    v6 = (v6 >>> 7) | (v6 << 25);
+    // G(2, 7, 8, 13) with message words 12 and 13
+    v2 = (v2 + v7 + m12) | 0;
+    v13 ^= v2;
+    v13 = (v13 >>> 16) | (v13 << 16);
+    v8 = (v8 + v13) | 0;
+    v7 ^= v8;
+    v7 = (v7 >>> 12) | (v7 << 20);
+    v2 = (v2 + v7 + m13) | 0;
+    v13 ^= v2;
+    v13 = (v13 >>> 8) | (v13 << 24);
+    v8 = (v8 + v13) | 0;
+    v7 ^= v8;
+    v7 = (v7 >>> 7) | (v7 << 25);
+    // G(3, 4, 9, 14) with message words 14 and 15
+    v3 = (v3 + v4 + m14) | 0;
+    v14 ^= v3;
+    v14 = (v14 >>> 16) | (v14 << 16);
+    v9 = (v9 + v14) | 0;
+    v4 ^= v9;
+    v4 = (v4 >>> 12) | (v4 << 20);
+    v3 = (v3 + v4 + m15) | 0;
+    v14 ^= v3;
+    v14 = (v14 >>> 8) | (v14 << 24);
+    v9 = (v9 + v14) | 0;
+    v4 ^= v9;
+    v4 = (v4 >>> 7) | (v4 << 25);
+    if (round === 6) break;
+    // The spec's message permutation between rounds.
+    const p0 = m2;
+    const p1 = m6;
+    const p2 = m3;
+    const p3 = m10;
+    const p4 = m7;
+    const p5 = m0;
+    const p6 = m4;
+    const p7 = m13;
+    const p8 = m1;
+    const p9 = m11;
+    const p10 = m12;
+    const p11 = m5;
+    const p12 = m9;
+    const p13 = m14;
+    const p14 = m15;
+    const p15 = m8;
+    m0 = p0;
+    m1 = p1;
+    m2 = p2;
+    m3 = p3;
+    m4 = p4;
+    m5 = p5;
+    m6 = p6;
+    m7 = p7;
+    m8 = p8;
+    m9 = p9;
+    m10 = p10;
+    m11 = p11;
+    m12 = p12;
+    m13 = p13;
+    m14 = p14;
+    m15 = p15;
   }
-  for (let i = 0; i < 8; i++) out[i] = (v[i] as number) ^ (v[i + 8] as number);
-  return out;
+  out[outAt + 0] = v0 ^ v8;
+  out[outAt + 1] = v1 ^ v9;
+  out[outAt + 2] = v2 ^ v10;
+  out[outAt + 3] = v3 ^ v11;
+  out[outAt + 4] = v4 ^ v12;
+  out[outAt + 5] = v5 ^ v13;
+  out[outAt + 6] = v6 ^ v14;
+  out[outAt + 7] = v7 ^ v15;
 }
 
-/** Little-endian words of `input[start, end)`, zero-padded to a block. */
-function blockWords(input: Uint8Array, start: number, end: number): Uint32Array {
-  const words = new Uint32Array(16);
-  for (let i = start; i < end; i++) {
-    const at = i - start;
-    words[at >> 2] = (words[at >> 2] as number) | ((input[i] as number) << (8 * (at & 3)));
+/** Loads the little-endian words of `input[start, end)` into `block`, zero-padded. */
+function loadBlock(input: Uint8Array, start: number, end: number): void {
+  let word = 0;
+  let at = start;
+  for (; at + 4 <= end; at += 4) {
+    block[word++] =
+      (input[at] as number) |
+      ((input[at + 1] as number) << 8) |
+      ((input[at + 2] as number) << 16) |
+      ((input[at + 3] as number) << 24);
   }
-  return words;
+  if (at < end) {
+    let last = 0;
+    for (let shift = 0; at < end; at++, shift += 8) last |= (input[at] as number) << shift;
+    block[word++] = last;
+  }
+  while (word < 16) block[word++] = 0;
 }
 
-/** Chunk `counter` (`input[start, end)`): all blocks but the last compressed, the last as a node. */
+/**
+ * Chunk `counter` (`input[start, end)`): compresses all its blocks but the last into `cv` and
+ * loads the last into `block`; returns the last block's flags (its length is `end` minus
+ * where it starts, see {@link lastBlockLength}).
+ */
 function chunk(
   key: Uint32Array,
   flags: number,
@@ -107,60 +271,66 @@ function chunk(
   start: number,
   end: number,
   counter: number,
-): Node {
-  const cv = key.slice();
+): number {
+  cv.set(key);
   let blockFlags = flags | CHUNK_START;
   let at = start;
   for (; end - at > BLOCK_LEN; at += BLOCK_LEN) {
-    compress(
-      {
-        cv,
-        block: blockWords(input, at, at + BLOCK_LEN),
-        counter,
-        blockLength: BLOCK_LEN,
-        flags: blockFlags,
-      },
-      0,
-      cv,
-    );
+    loadBlock(input, at, at + BLOCK_LEN);
+    compress(cv, counter, BLOCK_LEN, blockFlags, cv, 0);
     blockFlags = flags;
   }
-  return {
-    cv,
-    block: blockWords(input, at, end),
-    counter,
-    blockLength: end - at,
-    flags: blockFlags | CHUNK_END,
-  };
+  loadBlock(input, at, end);
+  return blockFlags | CHUNK_END;
 }
 
-function parent(left: Uint32Array, right: Uint32Array, key: Uint32Array, flags: number): Node {
-  const block = new Uint32Array(16);
-  block.set(left);
-  block.set(right, 8);
-  return { cv: key, block, counter: 0, blockLength: BLOCK_LEN, flags: flags | PARENT };
+/** Length of the last block of a chunk of `length` bytes (a whole block unless it is empty). */
+function lastBlockLength(length: number): number {
+  return length === 0 ? 0 : length - BLOCK_LEN * Math.ceil(length / BLOCK_LEN - 1);
 }
 
-const chainingValue = (node: Node): Uint32Array => compress(node, 0, new Uint32Array(8));
+/** Loads the CV on top of the stack (popped) and the words `right` as a parent's block. */
+function loadParent(depth: number, right: Uint32Array, rightAt: number): void {
+  for (let i = 0; i < 8; i++) block[i] = stack[depth * 8 + i] as number;
+  for (let i = 0; i < 8; i++) block[i + 8] = right[rightAt + i] as number;
+}
 
-/** The 32-byte root output of `input` under `key` and the mode's `flags`. */
-function hashTree(key: Uint32Array, flags: number, input: Uint8Array): Uint8Array {
+/** The root output words of `input` under `key` and the mode's `flags`, into `root`. */
+function hashTree(key: Uint32Array, flags: number, input: Uint8Array): Uint32Array {
   const chunks = Math.max(1, Math.ceil(input.length / CHUNK_LEN));
-  // Chaining values of complete subtrees, largest first (the spec's CV stack).
-  const stack: Uint32Array[] = [];
+  let depth = 0;
   for (let i = 0; i < chunks - 1; i++) {
-    let cv = chainingValue(chunk(key, flags, input, i * CHUNK_LEN, (i + 1) * CHUNK_LEN, i));
+    const chunkFlags = chunk(key, flags, input, i * CHUNK_LEN, (i + 1) * CHUNK_LEN, i);
+    compress(cv, i, BLOCK_LEN, chunkFlags, stack, depth * 8);
+    depth++;
     // As many subtrees complete as the chunk count so far has trailing zero bits.
     for (let total = i + 1; total % 2 === 0; total /= 2) {
-      cv = chainingValue(parent(stack.pop() as Uint32Array, cv, key, flags));
+      depth--;
+      loadParent(depth - 1, stack, depth * 8);
+      compress(key, 0, BLOCK_LEN, flags | PARENT, stack, (depth - 1) * 8);
     }
-    stack.push(cv);
   }
-  let node = chunk(key, flags, input, (chunks - 1) * CHUNK_LEN, input.length, chunks - 1);
-  for (let left = stack.pop(); left !== undefined; left = stack.pop()) {
-    node = parent(left, chainingValue(node), key, flags);
+  const lastStart = (chunks - 1) * CHUNK_LEN;
+  // The node still to compress: `cv` and `block`, with these counter, length and flags.
+  let counter = chunks - 1;
+  let blockLength = lastBlockLength(input.length - lastStart);
+  let nodeFlags = chunk(key, flags, input, lastStart, input.length, counter);
+  while (depth > 0) {
+    // The node's chaining value becomes the right half of its parent's block.
+    compress(cv, counter, blockLength, nodeFlags, block, 8);
+    depth--;
+    for (let i = 0; i < 8; i++) block[i] = stack[depth * 8 + i] as number;
+    cv.set(key);
+    counter = 0;
+    blockLength = BLOCK_LEN;
+    nodeFlags = flags | PARENT;
   }
-  const words = compress(node, ROOT, new Uint32Array(8));
+  compress(cv, counter, blockLength, nodeFlags | ROOT, root, 0);
+  return root;
+}
+
+/** The 32 bytes of `words`, little-endian. */
+function bytesOf(words: Uint32Array): Uint8Array {
   const out = new Uint8Array(32);
   for (let i = 0; i < 32; i++) out[i] = (words[i >> 2] as number) >>> (8 * (i & 3));
   return out;
@@ -168,7 +338,7 @@ function hashTree(key: Uint32Array, flags: number, input: Uint8Array): Uint8Arra
 
 /** The 32-byte BLAKE3 hash of `input`. */
 export function blake3(input: Uint8Array): Uint8Array {
-  return hashTree(IV, 0, input);
+  return bytesOf(hashTree(IV, 0, input));
 }
 
 /**
@@ -176,6 +346,6 @@ export function blake3(input: Uint8Array): Uint8Array {
  * `context` (a hard-coded, globally unique string's bytes, as the spec asks).
  */
 export function blake3DeriveKey(context: Uint8Array, material: Uint8Array): Uint8Array {
-  const contextKey = blockWords(hashTree(IV, DERIVE_KEY_CONTEXT, context), 0, 32).subarray(0, 8);
-  return hashTree(contextKey, DERIVE_KEY_MATERIAL, material);
+  contextKey.set(hashTree(IV, DERIVE_KEY_CONTEXT, context));
+  return bytesOf(hashTree(contextKey, DERIVE_KEY_MATERIAL, material));
 }
