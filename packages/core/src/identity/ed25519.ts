@@ -65,49 +65,63 @@ export const SMALL_ORDER_ENCODINGS: readonly string[] = [
   "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
   "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
 ];
-const SMALL_ORDER = new Set(SMALL_ORDER_ENCODINGS);
+const SMALL_ORDER = SMALL_ORDER_ENCODINGS.map((hex) => fromHex(hex));
 
-/** Little-endian `a < b` for two 32-byte numbers. */
-function lessThanLE(a: Uint8Array, b: Uint8Array): boolean {
+// The checks below read their inputs in place, at an offset (a signature's R and S halves),
+// with no copy, view or hex string: every received operation goes through them.
+
+/** Little-endian `a[at, at + 32) < b` for two 32-byte numbers, `a`'s top bit read as `mask` allows. */
+function lessThanLE(a: Uint8Array, at: number, b: Uint8Array, mask = 0xff): boolean {
   for (let i = 31; i >= 0; i--) {
-    const x = a[i] as number;
+    const x = (a[at + i] as number) & (i === 31 ? mask : 0xff);
     const y = b[i] as number;
     if (x !== y) return x < y;
   }
   return false;
 }
 
-/** Rule 3: a canonical point encoding (y < p, no "negative zero" x). */
-export function isCanonicalPointEncoding(bytes: Uint8Array): boolean {
-  if (bytes.length !== 32) return false;
-  // A copy: on a Node Buffer `slice` is a view, and clearing the sign bit below would change
-  // the caller's key or signature.
-  const y = Uint8Array.from(bytes);
-  const signBit = ((y[31] as number) & 0x80) !== 0;
-  y[31] = (y[31] as number) & 0x7f;
-  if (!lessThanLE(y, P_LE)) return false;
-  if (signBit) {
+/** Rule 3 for the 32 bytes at `at`: a canonical point encoding (y < p, no "negative zero" x). */
+function isCanonicalPointAt(bytes: Uint8Array, at: number): boolean {
+  // y is the encoding without its top bit, the sign of x.
+  if (!lessThanLE(bytes, at, P_LE, 0x7f)) return false;
+  const top = bytes[at + 31] as number;
+  if ((top & 0x80) !== 0) {
     // x = 0 exactly when y = 1 or y = p - 1; a set sign bit then encodes "-0".
-    let yIsOne = y[0] === 1;
-    let yIsMinusOne = y[0] === 0xec && y[31] === 0x7f;
+    let yIsOne = bytes[at] === 1 && (top & 0x7f) === 0;
+    let yIsMinusOne = bytes[at] === 0xec && (top & 0x7f) === 0x7f;
     for (let i = 1; i < 31; i++) {
-      if (y[i] !== 0) yIsOne = false;
-      if (y[i] !== 0xff) yIsMinusOne = false;
+      const y = bytes[at + i] as number;
+      if (y !== 0) yIsOne = false;
+      if (y !== 0xff) yIsMinusOne = false;
     }
-    if (yIsOne && y[31] === 0) return false;
-    if (yIsMinusOne) return false;
+    if (yIsOne || yIsMinusOne) return false;
   }
   return true;
 }
 
+/** Rule 4 for the 32 bytes at `at` (a canonical encoding): one of the 8 small-order points. */
+function isSmallOrderAt(bytes: Uint8Array, at: number): boolean {
+  for (const point of SMALL_ORDER) {
+    let same = true;
+    for (let i = 0; i < 32 && same; i++) same = bytes[at + i] === point[i];
+    if (same) return true;
+  }
+  return false;
+}
+
+/** Rule 3: a canonical point encoding (y < p, no "negative zero" x). */
+export function isCanonicalPointEncoding(bytes: Uint8Array): boolean {
+  return bytes.length === 32 && isCanonicalPointAt(bytes, 0);
+}
+
 /** Rule 2: the scalar half of a signature is reduced (S < L). */
 export function isCanonicalScalar(bytes: Uint8Array): boolean {
-  return bytes.length === 32 && lessThanLE(bytes, L_LE);
+  return bytes.length === 32 && lessThanLE(bytes, 0, L_LE);
 }
 
 /** Rule 4 (for a canonical encoding): whether it is one of the 8 small-order points. */
 export function isSmallOrderEncoding(bytes: Uint8Array): boolean {
-  return SMALL_ORDER.has(toHex(bytes));
+  return bytes.length === 32 && isSmallOrderAt(bytes, 0);
 }
 
 /**
@@ -117,10 +131,10 @@ export function isSmallOrderEncoding(bytes: Uint8Array): boolean {
 export function isStrictlyWellFormed(publicKey: Uint8Array, signature: Uint8Array): boolean {
   if (!(publicKey instanceof Uint8Array) || !(signature instanceof Uint8Array)) return false;
   if (publicKey.length !== 32 || signature.length !== 64) return false;
-  const r = signature.subarray(0, 32);
-  if (!isCanonicalScalar(signature.subarray(32, 64))) return false;
-  if (!isCanonicalPointEncoding(publicKey) || !isCanonicalPointEncoding(r)) return false;
-  return !isSmallOrderEncoding(publicKey) && !isSmallOrderEncoding(r);
+  // The signature is R (a point) then S (a scalar).
+  if (!lessThanLE(signature, 32, L_LE)) return false;
+  if (!isCanonicalPointAt(publicKey, 0) || !isCanonicalPointAt(signature, 0)) return false;
+  return !isSmallOrderAt(publicKey, 0) && !isSmallOrderAt(signature, 0);
 }
 
 function assertSeed(secretKey: Uint8Array): void {
