@@ -5,7 +5,7 @@ import type { Topic } from "../ids/topic.ts";
 import { logKey } from "./log-heights.ts";
 import type { LogId } from "./log-id.ts";
 import type { SyncMetrics } from "./metrics.ts";
-import { authorOf, logIdOf, type Operation } from "./operation.ts";
+import { authorOf, logIdOf, type Operation, operationSize } from "./operation.ts";
 import { LogForkError, type LogStore } from "./store/log-store.ts";
 import type { TopicStore } from "./store/topic-store.ts";
 import {
@@ -29,6 +29,13 @@ const VERIFY_SLICE_MS = 10;
 
 /** Default number of received operations validated and stored together. */
 export const DEFAULT_INGEST_BATCH_SIZE = 128;
+
+/**
+ * Default bytes (headers and bodies) after which a batch is submitted even before it holds
+ * {@link DEFAULT_INGEST_BATCH_SIZE} operations: 128 operations of up to 1 MB each would be
+ * 128 MB in one batch, and a catch-up holds a few batches.
+ */
+export const DEFAULT_INGEST_BATCH_BYTES = 1024 * 1024;
 
 /**
  * Default number of batches verified and stored while the next one is received: enough to keep
@@ -56,7 +63,9 @@ export interface FlushResult {
  * Batches are pipelined: a submitted batch is verified (in workers, given a `VerifierPool`)
  * while the next one is received, and stored after the one before it. The session keeps at
  * most {@link OperationIngest.maxInFlight} batches in flight, so a catch-up holds at most
- * `(maxInFlight + 1) × batchSize` operations here, however long it is.
+ * `(maxInFlight + 1) × batchSize` operations here, however long it is; and since a batch is
+ * full at `batchBytes` too, at most `(maxInFlight + 1) × (batchBytes + one operation)` bytes of
+ * them, however large its operations are.
  *
  * An operation that cannot be attached to its log because its predecessors are missing (the
  * remote pruned them, or in live mode they have not arrived yet) is "detached": neither stored
@@ -70,10 +79,16 @@ export class OperationIngest {
   readonly #verifier: SignatureVerifier | undefined;
   readonly #metrics: SyncMetrics;
   readonly batchSize: number;
+  readonly batchBytes: number;
   readonly maxInFlight: number;
   #pending: Operation[] = [];
-  readonly #inFlight: { operations: Operation[]; result: Promise<FlushResult>; done: boolean }[] =
-    [];
+  #pendingBytes = 0;
+  readonly #inFlight: {
+    operations: Operation[];
+    bytes: number;
+    result: Promise<FlushResult>;
+    done: boolean;
+  }[] = [];
   /** The verification of the last submitted batch on this thread (see `submit`). */
   #verifying: Promise<unknown> = Promise.resolve();
   /** The storing of the last submitted batch: each batch is stored after the one before. */
@@ -81,6 +96,7 @@ export class OperationIngest {
   /** A batch failed: later ones are verified but not stored. */
   #failed = false;
   #highWater = 0;
+  #highWaterBytes = 0;
   readonly #tips = new Map<string, Operation>();
   /** Logs with an operation attached in this session (a later jump is an error). */
   readonly #attached = new Set<string>();
@@ -95,6 +111,7 @@ export class OperationIngest {
     verifier?: SignatureVerifier;
     metrics: SyncMetrics;
     batchSize?: number;
+    batchBytes?: number;
     maxInFlight?: number;
   }) {
     this.#store = options.store;
@@ -103,6 +120,7 @@ export class OperationIngest {
     this.#verifier = options.verifier;
     this.#metrics = options.metrics;
     this.batchSize = options.batchSize ?? DEFAULT_INGEST_BATCH_SIZE;
+    this.batchBytes = options.batchBytes ?? DEFAULT_INGEST_BATCH_BYTES;
     this.maxInFlight = Math.max(0, options.maxInFlight ?? DEFAULT_INGEST_MAX_IN_FLIGHT);
   }
 
@@ -111,10 +129,15 @@ export class OperationIngest {
     return this.#pending.length;
   }
 
+  /** Whether the pending operations make a batch: `batchSize` of them, or `batchBytes`. */
+  get batchFull(): boolean {
+    return this.#pending.length >= this.batchSize || this.#pendingBytes >= this.batchBytes;
+  }
+
   /**
    * Checks one operation and queues it. Throws an `InvalidOperationError` (or `LogForkError`)
    * when it does not fit its log. Does not flush: call {@link OperationIngest.flush} when
-   * {@link OperationIngest.pending} reaches the batch size.
+   * {@link OperationIngest.batchFull}.
    */
   async add(operation: Operation, phase: "sync" | "live"): Promise<IngestResult> {
     checkOperation(operation);
@@ -153,6 +176,7 @@ export class OperationIngest {
     this.#attached.add(key);
     this.#tips.set(key, operation);
     this.#pending.push(operation);
+    this.#pendingBytes += operationSize(operation);
     return "pending";
   }
 
@@ -165,7 +189,9 @@ export class OperationIngest {
    */
   submit(): void {
     const batch = this.#pending;
+    const bytes = this.#pendingBytes;
     this.#pending = [];
+    this.#pendingBytes = 0;
     if (batch.length === 0) return;
     // A batch verifier (a worker pool) takes batches as they come. Verification on this thread
     // goes one batch after the other: batches verified side by side would each run a slice per
@@ -179,7 +205,7 @@ export class OperationIngest {
     // Never rejects: #storeBatch reports errors in its result.
     const result = this.#chain.then(() => this.#storeBatch(verified));
     this.#chain = result;
-    const entry = { operations: batch, result, done: false };
+    const entry = { operations: batch, bytes, result, done: false };
     const markDone = (): void => {
       entry.done = true;
     };
@@ -187,6 +213,7 @@ export class OperationIngest {
     void result.then(markDone, markDone);
     this.#inFlight.push(entry);
     this.#highWater = Math.max(this.#highWater, this.held);
+    this.#highWaterBytes = Math.max(this.#highWaterBytes, this.heldBytes);
   }
 
   /** Batches submitted and not yet settled. */
@@ -209,6 +236,18 @@ export class OperationIngest {
   /** The most operations held at once so far (what bounds a catch-up's memory here). */
   get highWater(): number {
     return Math.max(this.#highWater, this.held);
+  }
+
+  /** Bytes (headers and bodies) of the operations held now: pending and in flight. */
+  get heldBytes(): number {
+    let bytes = this.#pendingBytes;
+    for (const b of this.#inFlight) bytes += b.bytes;
+    return bytes;
+  }
+
+  /** The most bytes of operations held at once so far. */
+  get highWaterBytes(): number {
+    return Math.max(this.#highWaterBytes, this.heldBytes);
   }
 
   /**

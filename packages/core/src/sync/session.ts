@@ -52,6 +52,12 @@ export interface SyncSessionOptions {
   /** Received operations validated and stored per batch. Default 128. */
   readonly batchSize?: number;
   /**
+   * Bytes (headers and bodies) after which a batch is validated and stored even when it holds
+   * fewer than `batchSize` operations. Default 1 MiB: with `maxBatchesInFlight`, what bounds
+   * the memory a catch-up of large operations holds.
+   */
+  readonly batchBytes?: number;
+  /**
    * Received batches verified and stored while the next is received. Default 4; 0 verifies and
    * stores each batch before reading on (no pipelining).
    */
@@ -280,6 +286,7 @@ export class SyncSession implements SyncProtocol<SyncMetrics, SyncEvent> {
       metrics: this.#machine.metrics,
       ...(options.verifier !== undefined ? { verifier: options.verifier } : {}),
       ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+      ...(options.batchBytes !== undefined ? { batchBytes: options.batchBytes } : {}),
       ...(options.maxBatchesInFlight !== undefined
         ? { maxInFlight: options.maxBatchesInFlight }
         : {}),
@@ -395,7 +402,7 @@ export class SyncSession implements SyncProtocol<SyncMetrics, SyncEvent> {
             throw error;
           }
           if (out.phase === "live") await this.#flush(true);
-          else if (ingest.pending >= ingest.batchSize) {
+          else if (ingest.batchFull) {
             // Verify this batch while the next arrives; wait only when enough are in flight
             // (that wait is what holds the remote back: memory stays bounded by batches).
             ingest.submit();

@@ -18,25 +18,39 @@ const topic = Topic.fromName("ingest pipeline test");
 class SlowStore extends MemoryLogStore {
   session: SyncSession | undefined;
   stored = 0;
+  storedBytes = 0;
   readonly held: number[] = [];
+  readonly heldBytes: number[] = [];
   override async putMany(operations: readonly Operation[]) {
     const received = this.session?.metrics.receivedSyncOperations ?? 0;
+    const receivedBytes = this.session?.metrics.receivedSyncBytes ?? 0;
     this.held.push(received - this.stored);
+    this.heldBytes.push(receivedBytes - this.storedBytes);
     for (let i = 0; i < 3; i++) await new Promise((resolve) => setTimeout(resolve, 0));
     const result = await super.putMany(operations);
     this.stored += operations.length;
+    for (const op of operations) this.storedBytes += operationSize(op);
     return result;
   }
 }
 
-async function catchUp(n: number, batchSize: number, verifier?: SignatureVerifier) {
-  const { ops } = await signedLog(n);
+async function catchUp(
+  n: number,
+  batchSize: number,
+  verifier?: SignatureVerifier,
+  sizes: { payloadBytes?: number; batchBytes?: number } = {},
+) {
+  const { ops } = await signedLog(
+    n,
+    sizes.payloadBytes !== undefined ? { payloadBytes: sizes.payloadBytes } : {},
+  );
   const local = await Peer.create(1);
   const store = new SlowStore();
   const session = local.session({
     role: "acceptor",
     logStore: store,
     batchSize,
+    ...(sizes.batchBytes !== undefined ? { batchBytes: sizes.batchBytes } : {}),
     ...(verifier !== undefined ? { verifier } : {}),
   });
   store.session = session;
@@ -79,6 +93,28 @@ describe("a catch-up flows from the stream to the store in batches", () => {
     expect(stored.map((o) => o.hash)).toEqual(ops.map((o) => o.hash));
     const received = events.filter((e) => e.type === "sync:operation-received");
     expect(received.map((e) => e.operation.header.seqNum)).toEqual(ops.map((_, i) => i));
+  });
+
+  it("cuts batches at batchBytes too: large operations are held by bytes, not by the batch size", async () => {
+    const n = 200;
+    const payloadBytes = 20_000;
+    const batchBytes = 100_000;
+    const { ops, store, outcome, author } = await catchUp(n, 128, undefined, {
+      payloadBytes,
+      batchBytes,
+    });
+    expect(outcome.error).toBeUndefined();
+    const opBytes = Math.max(...ops.map(operationSize));
+    // A batch is submitted once it reaches batchBytes: at most one operation beyond it.
+    const bound = (DEFAULT_INGEST_MAX_IN_FLIGHT + 1) * (batchBytes + opBytes);
+    expect(Math.max(...store.heldBytes)).toBeLessThanOrEqual(bound);
+    // By count alone (128 per batch) the whole log (4 MB) would have been one batch.
+    expect(Math.max(...store.held)).toBeLessThan(n / 2);
+    expect(store.heldBytes.length).toBeGreaterThanOrEqual(
+      (n * payloadBytes) / (batchBytes + opBytes),
+    );
+    const stored = await store.range(author, 0);
+    expect(stored.map((o) => o.hash)).toEqual(ops.map((o) => o.hash));
   });
 
   it("verifies on this thread one slice at a time: a synchronous verifier gets a turn of the event loop every few ms", {
