@@ -1,5 +1,5 @@
 import { concatBytes } from "../bytes.ts";
-import { DecodeError, decodeCbor, encodeCbor } from "../codec/cbor.ts";
+import { DecodeError, decodeCbor, encodeCbor, isCborEncodingOf } from "../codec/cbor.ts";
 import { InvalidInputError } from "../errors.ts";
 import { HASH_LENGTH } from "../hash.ts";
 
@@ -130,7 +130,8 @@ function decodeBytes(value: unknown, length: number, what: string): Uint8Array {
   if (!(value instanceof Uint8Array) || value.length !== length) {
     throw new DecodeError(`${what} must be ${length} bytes`);
   }
-  return value.slice();
+  // Already a copy of its own: `decodeCbor` copies every byte string out of the input.
+  return value;
 }
 
 /**
@@ -176,8 +177,7 @@ export function decodeHeader(bytes: Uint8Array): Header {
     ...(payloadHash !== undefined ? { payloadHash } : {}),
     ...(backlink !== undefined ? { backlink } : {}),
   };
-  const canonical = encodeHeader(header);
-  if (canonical.length !== bytes.length || !canonical.every((b, k) => b === bytes[k])) {
+  if (!isCborEncodingOf(headerFields(header, true), bytes)) {
     throw new DecodeError("header is not canonically encoded");
   }
   return header;
