@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { getHeapStatistics, setFlagsFromString } from "node:v8";
+import { GCProfiler, getHeapStatistics, setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
 import { Identity, ProtocolName, Topic, webCryptoEd25519 } from "@p2panda-web/core";
@@ -59,6 +59,8 @@ interface Row {
   peakHeapMb: number;
   retainedHeapMb: number;
   workerChecks: number;
+  /** CPU time of the whole process (both endpoints, every thread) per operation, in µs. */
+  cpuMicrosPerOp: number;
 }
 
 /** Bytes in the JS heap (without `process.memoryUsage()`'s RSS read, too dear every 20 ms). */
@@ -66,28 +68,42 @@ function heapUsed(): number {
   return getHeapStatistics().used_heap_size;
 }
 
-/** Highest heap use sampled every 20 ms, in MB above the level at the start. */
-function peakSampler(): { stop: () => { peakMb: number; base: number } } {
+/**
+ * Highest heap use above the level at the start, in MB: read right before every garbage
+ * collection (V8's `GCProfiler`: the heap is at its fullest just before one) and every 20 ms
+ * (for the last stretch, which ends without a collection).
+ */
+function peakSampler(): { stop: () => { peakMb: number; base: number; collections: number } } {
   const base = heapUsed();
   let peak = base;
   const sample = (): void => {
     peak = Math.max(peak, heapUsed());
   };
   const timer = setInterval(sample, 20);
+  const gcs = new GCProfiler();
+  gcs.start();
   return {
     stop: () => {
       clearInterval(timer);
       sample();
-      return { peakMb: (peak - base) / 1e6, base };
+      const { statistics } = gcs.stop();
+      for (const gc of statistics) peak = Math.max(peak, gc.beforeGC.heapStatistics.usedHeapSize);
+      return { peakMb: (peak - base) / 1e6, base, collections: statistics.length };
     },
   };
 }
 
-/** Sequential WebCrypto verifications of the operations' signatures: one core's rate. */
-async function singleCoreVerifyRate(ops: readonly Operation[]): Promise<number> {
+/**
+ * Sequential WebCrypto verifications of the operations' signatures: one core's rate, and the
+ * CPU time (of every thread: WebCrypto verifies on libuv's pool) one verification takes.
+ */
+async function singleCoreVerifyRate(
+  ops: readonly Operation[],
+): Promise<{ perSecond: number; cpuMicros: number }> {
   const webCrypto = await webCryptoEd25519();
   if (webCrypto === undefined) throw new Error("this Node has no WebCrypto Ed25519");
   const started = performance.now();
+  const cpu = process.cpuUsage();
   for (const op of ops) {
     const ok = await webCrypto.verify(
       op.header.verifyingKey,
@@ -96,7 +112,11 @@ async function singleCoreVerifyRate(ops: readonly Operation[]): Promise<number> 
     );
     if (!ok) throw new Error("bad signature in the bench log");
   }
-  return ops.length / ((performance.now() - started) / 1000);
+  const used = process.cpuUsage(cpu);
+  return {
+    perSecond: ops.length / ((performance.now() - started) / 1000),
+    cpuMicros: (used.user + used.system) / ops.length,
+  };
 }
 
 /** The writer's log, in a SQLite file of its own, and a sample of its operations. */
@@ -184,7 +204,14 @@ async function catchUp(
   inFlight: number | undefined,
   /** Collect garbage every this many ms and report the highest heap left after it. */
   gcEveryMs?: number,
-): Promise<{ seconds: number; stored: number; peakMb: number; base: number; liveMb: number }> {
+): Promise<{
+  seconds: number;
+  stored: number;
+  peakMb: number;
+  base: number;
+  liveMb: number;
+  cpuMicros: number;
+}> {
   let accepted!: Promise<SyncMetrics>;
   const started = new Promise<void>((resolve) => {
     pair.reader.accept(
@@ -215,6 +242,7 @@ async function catchUp(
           liveMax = Math.max(liveMax, heapUsed());
         }, gcEveryMs);
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   try {
     const channel = await pair.writer.connect(pair.reader.nodeId, ProtocolName.logSync, {
       receiveTimeoutMs: RECEIVE_TIMEOUT_MS,
@@ -233,9 +261,17 @@ async function catchUp(
       throw new Error(`writer: ${String(sent.reason)}`, { cause: sent.reason });
     const metrics = got.value;
     const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
     const { peakMb, base } = sampler.stop();
     const liveMb = (liveMax - base) / 1e6;
-    return { seconds, stored: metrics.storedOperations, peakMb, base, liveMb };
+    return {
+      seconds,
+      stored: metrics.storedOperations,
+      peakMb,
+      base,
+      liveMb,
+      cpuMicros: cpu.user + cpu.system,
+    };
   } finally {
     if (collector !== undefined) clearInterval(collector);
     await pair.reader.unaccept(ProtocolName.logSync);
@@ -273,6 +309,7 @@ export async function run(options: {
   const rows: Row[] = [];
   const failures: string[] = [];
   let verifyRate = 0;
+  let verifyCpuMicros = 0;
   let runs = 0;
   const writers: WriterLog[] = [];
   const held: { n: number; liveMb: number }[] = [];
@@ -280,7 +317,11 @@ export async function run(options: {
   try {
     for (const n of sizes) {
       const writer = await writerLog(n, dir, `writer-${n}`);
-      if (verifyRate === 0) verifyRate = await singleCoreVerifyRate(writer.sample);
+      if (verifyRate === 0) {
+        const verify = await singleCoreVerifyRate(writer.sample);
+        verifyRate = verify.perSecond;
+        verifyCpuMicros = verify.cpuMicros;
+      }
       const warm = await writerLog(1_000, dir, `warm-${n}`);
       writers.push(writer, warm);
       for (const store of ["SQLite", "IndexedDB"] as const) {
@@ -336,11 +377,12 @@ export async function run(options: {
             peakHeapMb: r.peakMb,
             retainedHeapMb,
             workerChecks,
+            cpuMicrosPerOp: r.cpuMicros / n,
           };
           rows.push(row);
           loads.push(loadavg()[0] ?? 0);
           console.log(
-            `  ${fmt(n)} → ${store}, ${variant.name}: ${fmt(row.seconds, 2)} s, ${fmt(row.opsPerSecond)} ops/s (${fmt(row.opsPerSecond / verifyRate, 2)}× verify), peak heap Δ ${fmt(row.peakHeapMb, 1)} MB, retained ${fmt(retainedHeapMb, 1)} MB`,
+            `  ${fmt(n)} → ${store}, ${variant.name}: ${fmt(row.seconds, 2)} s, ${fmt(row.opsPerSecond)} ops/s (${fmt(row.opsPerSecond / verifyRate, 2)}× verify), peak heap Δ ${fmt(row.peakHeapMb, 1)} MB, retained ${fmt(retainedHeapMb, 1)} MB, ${fmt(row.cpuMicrosPerOp)} µs CPU per operation`,
           );
         }
       }
@@ -369,11 +411,11 @@ export async function run(options: {
     rmSync(dir, { recursive: true, force: true });
   }
   const table = [
-    "| operations | into | verification | time (s) | ops/s | × single-core verify rate | peak heap Δ (MB) | retained after GC (MB) | peak − retained (MB) |",
-    "|---:|---|---|---:|---:|---:|---:|---:|---:|",
+    "| operations | into | verification | time (s) | ops/s | × single-core verify rate | process CPU per operation (µs) | peak heap Δ (MB) | retained after GC (MB) | peak − retained (MB) |",
+    "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ...rows.map(
       (r) =>
-        `| ${fmt(r.n)} | ${r.store} | ${r.variant} | ${fmt(r.seconds, 2)} | ${fmt(r.opsPerSecond)} | ${fmt(r.opsPerSecond / verifyRate, 2)}× | ${fmt(r.peakHeapMb, 1)} | ${fmt(r.retainedHeapMb, 1)} | ${fmt(r.peakHeapMb - r.retainedHeapMb, 1)} |`,
+        `| ${fmt(r.n)} | ${r.store} | ${r.variant} | ${fmt(r.seconds, 2)} | ${fmt(r.opsPerSecond)} | ${fmt(r.opsPerSecond / verifyRate, 2)}× | ${fmt(r.cpuMicrosPerOp)} | ${fmt(r.peakHeapMb, 1)} | ${fmt(r.retainedHeapMb, 1)} | ${fmt(r.peakHeapMb - r.retainedHeapMb, 1)} |`,
     ),
   ].join("\n");
   const heldTable = [
@@ -388,20 +430,24 @@ ${heldTable}
 Load average (1 min) of the machine during this run: ${fmt(Math.min(...loads), 1)}–${fmt(Math.max(...loads), 1)} on ${availableParallelism()} cores.
 Single-core WebCrypto verify rate of this run: **${fmt(verifyRate)} signatures/s** (the first
 ${fmt(Math.min(10_000, sizes[0] ?? 0))} operations' signatures verified one after the other on the main thread, before the
-catch-ups). Two endpoints in one Node.js process on loopback WebSockets (noise, yamux); the
+catch-ups), ${fmt(verifyCpuMicros)} µs of CPU per signature (of every thread: Node's WebCrypto verifies on
+libuv's thread pool). "process CPU per operation" is the CPU time the whole process (both
+endpoints, every thread) spent during the catch-up, per operation: on a machine loaded beyond
+its cores it is steadier than the wall-clock rate, which depends on what the scheduler gave us. Two endpoints in one Node.js process on loopback WebSockets (noise, yamux); the
 writer serves one log of N operations with 100-byte payloads from a SQLite file of its own
 (filled and signed before timing, so its log is not in the JS heap); the reader runs the
 acceptor \`SyncSession\` into a fresh store each run: SQLite (\`openSqliteSyncStores\`, WAL,
 synchronous=FULL) or IndexedDB via fake-indexeddb (an in-memory IndexedDB in Node: its
 database lives in the JS heap, so its retained column is the data itself). The sender hands
 the channel a page of 256 operations at a time, which joins their frames into writes of up to
-64 KiB. The reader validates and stores in batches of 128, one \`putMany\` transaction each;
+64 KiB. The reader validates and stores in batches of 128 operations (or 1 MiB), one \`putMany\` transaction each;
 "one batch at a time" verifies and stores each batch before reading on (\`maxBatchesInFlight:
 0\`), "pipelined" (the default) keeps up to 4 batches verifying and storing while the next
 arrives, verification on this thread one batch after the other, a turn of the event loop
 between batches and every 32 signatures or 10 ms. The pool verifies in \`worker_threads\`
 (\`createNodeVerifierPool\`). "peak heap Δ" is the highest heap use (V8's used heap size)
-sampled every 20 ms above the level after a forced GC before the run; "retained after GC" what
+above the level after a forced GC before the run, read right before every garbage collection
+(V8's \`GCProfiler\`, where the heap is at its fullest) and every 20 ms; "retained after GC" what
 is left after a forced GC once both sessions ended (what the store keeps in the heap); their
 difference is what the catch-up held on its way, garbage not yet collected included. The
 second table comes from untimed runs of the pipelined session into SQLite with a forced GC every 2 s: the highest heap left after a
