@@ -29,8 +29,21 @@ const DERIVE_KEY_MATERIAL = 64;
 // catch-up hashes every operation, and per-call garbage was a third of what it allocated).
 // Calls never overlap: hashing is synchronous.
 
-/** The message block being compressed (for a parent node: the left and right children's CVs). */
-const block = new Uint32Array(16);
+/**
+ * The message word each of the 7 rounds reads at each position, 16 per round: round r + 1 reads
+ * through the spec's permutation of round r's order, so no round has to move the words.
+ */
+const SCHEDULE = new Uint8Array(7 * 16);
+for (let r = 0, order = [...Array(16).keys()]; r < 7; r++) {
+  SCHEDULE.set(order, r * 16);
+  order = [2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8].map((i) => order[i] as number);
+}
+
+/**
+ * The message block being compressed (for a parent node: the left and right children's CVs),
+ * as int32 words like the state it is added to.
+ */
+const block = new Int32Array(16);
 /** The chaining value of the chunk being hashed, or the key for a parent node. */
 const cv = new Uint32Array(8);
 /**
@@ -53,11 +66,11 @@ function compress(
   counter: number,
   blockLength: number,
   flags: number,
-  out: Uint32Array,
+  out: Uint32Array | Int32Array,
   outAt: number,
 ): void {
-  // The state and the message in local variables (int32, `| 0` after every sum): the quarter
-  // rounds written out rather than called, since a call would box every word above 2^30.
+  // The state in local variables (int32, `| 0` after every sum): the quarter rounds written
+  // out rather than called, since a call would box every word above 2^30.
   let v0 = (chain[0] as number) | 0;
   let v1 = (chain[1] as number) | 0;
   let v2 = (chain[2] as number) | 0;
@@ -74,161 +87,112 @@ function compress(
   let v13 = (counter / 0x1_0000_0000) | 0;
   let v14 = blockLength;
   let v15 = flags;
-  let m0 = (block[0] as number) | 0;
-  let m1 = (block[1] as number) | 0;
-  let m2 = (block[2] as number) | 0;
-  let m3 = (block[3] as number) | 0;
-  let m4 = (block[4] as number) | 0;
-  let m5 = (block[5] as number) | 0;
-  let m6 = (block[6] as number) | 0;
-  let m7 = (block[7] as number) | 0;
-  let m8 = (block[8] as number) | 0;
-  let m9 = (block[9] as number) | 0;
-  let m10 = (block[10] as number) | 0;
-  let m11 = (block[11] as number) | 0;
-  let m12 = (block[12] as number) | 0;
-  let m13 = (block[13] as number) | 0;
-  let m14 = (block[14] as number) | 0;
-  let m15 = (block[15] as number) | 0;
-  for (let round = 0; ; round++) {
-    // G(0, 4, 8, 12) with message words 0 and 1
-    v0 = (v0 + v4 + m0) | 0;
+  for (let r = 0; r < SCHEDULE.length; r += 16) {
+    // The columns, then the diagonals.
+    // G(0, 4, 8, 12) with the round's message words 0 and 1
+    v0 = (v0 + v4 + (block[SCHEDULE[r + 0] as number] as number)) | 0;
     v12 ^= v0;
     v12 = (v12 >>> 16) | (v12 << 16);
     v8 = (v8 + v12) | 0;
     v4 ^= v8;
     v4 = (v4 >>> 12) | (v4 << 20);
-    v0 = (v0 + v4 + m1) | 0;
+    v0 = (v0 + v4 + (block[SCHEDULE[r + 1] as number] as number)) | 0;
     v12 ^= v0;
     v12 = (v12 >>> 8) | (v12 << 24);
     v8 = (v8 + v12) | 0;
     v4 ^= v8;
     v4 = (v4 >>> 7) | (v4 << 25);
-    // G(1, 5, 9, 13) with message words 2 and 3
-    v1 = (v1 + v5 + m2) | 0;
+    // G(1, 5, 9, 13) with the round's message words 2 and 3
+    v1 = (v1 + v5 + (block[SCHEDULE[r + 2] as number] as number)) | 0;
     v13 ^= v1;
     v13 = (v13 >>> 16) | (v13 << 16);
     v9 = (v9 + v13) | 0;
     v5 ^= v9;
     v5 = (v5 >>> 12) | (v5 << 20);
-    v1 = (v1 + v5 + m3) | 0;
+    v1 = (v1 + v5 + (block[SCHEDULE[r + 3] as number] as number)) | 0;
     v13 ^= v1;
     v13 = (v13 >>> 8) | (v13 << 24);
     v9 = (v9 + v13) | 0;
     v5 ^= v9;
     v5 = (v5 >>> 7) | (v5 << 25);
-    // G(2, 6, 10, 14) with message words 4 and 5
-    v2 = (v2 + v6 + m4) | 0;
+    // G(2, 6, 10, 14) with the round's message words 4 and 5
+    v2 = (v2 + v6 + (block[SCHEDULE[r + 4] as number] as number)) | 0;
     v14 ^= v2;
     v14 = (v14 >>> 16) | (v14 << 16);
     v10 = (v10 + v14) | 0;
     v6 ^= v10;
     v6 = (v6 >>> 12) | (v6 << 20);
-    v2 = (v2 + v6 + m5) | 0;
+    v2 = (v2 + v6 + (block[SCHEDULE[r + 5] as number] as number)) | 0;
     v14 ^= v2;
     v14 = (v14 >>> 8) | (v14 << 24);
     v10 = (v10 + v14) | 0;
     v6 ^= v10;
     v6 = (v6 >>> 7) | (v6 << 25);
-    // G(3, 7, 11, 15) with message words 6 and 7
-    v3 = (v3 + v7 + m6) | 0;
+    // G(3, 7, 11, 15) with the round's message words 6 and 7
+    v3 = (v3 + v7 + (block[SCHEDULE[r + 6] as number] as number)) | 0;
     v15 ^= v3;
     v15 = (v15 >>> 16) | (v15 << 16);
     v11 = (v11 + v15) | 0;
     v7 ^= v11;
     v7 = (v7 >>> 12) | (v7 << 20);
-    v3 = (v3 + v7 + m7) | 0;
+    v3 = (v3 + v7 + (block[SCHEDULE[r + 7] as number] as number)) | 0;
     v15 ^= v3;
     v15 = (v15 >>> 8) | (v15 << 24);
     v11 = (v11 + v15) | 0;
     v7 ^= v11;
     v7 = (v7 >>> 7) | (v7 << 25);
-    // G(0, 5, 10, 15) with message words 8 and 9
-    v0 = (v0 + v5 + m8) | 0;
+    // G(0, 5, 10, 15) with the round's message words 8 and 9
+    v0 = (v0 + v5 + (block[SCHEDULE[r + 8] as number] as number)) | 0;
     v15 ^= v0;
     v15 = (v15 >>> 16) | (v15 << 16);
     v10 = (v10 + v15) | 0;
     v5 ^= v10;
     v5 = (v5 >>> 12) | (v5 << 20);
-    v0 = (v0 + v5 + m9) | 0;
+    v0 = (v0 + v5 + (block[SCHEDULE[r + 9] as number] as number)) | 0;
     v15 ^= v0;
     v15 = (v15 >>> 8) | (v15 << 24);
     v10 = (v10 + v15) | 0;
     v5 ^= v10;
     v5 = (v5 >>> 7) | (v5 << 25);
-    // G(1, 6, 11, 12) with message words 10 and 11
-    v1 = (v1 + v6 + m10) | 0;
+    // G(1, 6, 11, 12) with the round's message words 10 and 11
+    v1 = (v1 + v6 + (block[SCHEDULE[r + 10] as number] as number)) | 0;
     v12 ^= v1;
     v12 = (v12 >>> 16) | (v12 << 16);
     v11 = (v11 + v12) | 0;
     v6 ^= v11;
     v6 = (v6 >>> 12) | (v6 << 20);
-    v1 = (v1 + v6 + m11) | 0;
+    v1 = (v1 + v6 + (block[SCHEDULE[r + 11] as number] as number)) | 0;
     v12 ^= v1;
     v12 = (v12 >>> 8) | (v12 << 24);
     v11 = (v11 + v12) | 0;
     v6 ^= v11;
     v6 = (v6 >>> 7) | (v6 << 25);
-    // G(2, 7, 8, 13) with message words 12 and 13
-    v2 = (v2 + v7 + m12) | 0;
+    // G(2, 7, 8, 13) with the round's message words 12 and 13
+    v2 = (v2 + v7 + (block[SCHEDULE[r + 12] as number] as number)) | 0;
     v13 ^= v2;
     v13 = (v13 >>> 16) | (v13 << 16);
     v8 = (v8 + v13) | 0;
     v7 ^= v8;
     v7 = (v7 >>> 12) | (v7 << 20);
-    v2 = (v2 + v7 + m13) | 0;
+    v2 = (v2 + v7 + (block[SCHEDULE[r + 13] as number] as number)) | 0;
     v13 ^= v2;
     v13 = (v13 >>> 8) | (v13 << 24);
     v8 = (v8 + v13) | 0;
     v7 ^= v8;
     v7 = (v7 >>> 7) | (v7 << 25);
-    // G(3, 4, 9, 14) with message words 14 and 15
-    v3 = (v3 + v4 + m14) | 0;
+    // G(3, 4, 9, 14) with the round's message words 14 and 15
+    v3 = (v3 + v4 + (block[SCHEDULE[r + 14] as number] as number)) | 0;
     v14 ^= v3;
     v14 = (v14 >>> 16) | (v14 << 16);
     v9 = (v9 + v14) | 0;
     v4 ^= v9;
     v4 = (v4 >>> 12) | (v4 << 20);
-    v3 = (v3 + v4 + m15) | 0;
+    v3 = (v3 + v4 + (block[SCHEDULE[r + 15] as number] as number)) | 0;
     v14 ^= v3;
     v14 = (v14 >>> 8) | (v14 << 24);
     v9 = (v9 + v14) | 0;
     v4 ^= v9;
     v4 = (v4 >>> 7) | (v4 << 25);
-    if (round === 6) break;
-    // The spec's message permutation between rounds.
-    const p0 = m2;
-    const p1 = m6;
-    const p2 = m3;
-    const p3 = m10;
-    const p4 = m7;
-    const p5 = m0;
-    const p6 = m4;
-    const p7 = m13;
-    const p8 = m1;
-    const p9 = m11;
-    const p10 = m12;
-    const p11 = m5;
-    const p12 = m9;
-    const p13 = m14;
-    const p14 = m15;
-    const p15 = m8;
-    m0 = p0;
-    m1 = p1;
-    m2 = p2;
-    m3 = p3;
-    m4 = p4;
-    m5 = p5;
-    m6 = p6;
-    m7 = p7;
-    m8 = p8;
-    m9 = p9;
-    m10 = p10;
-    m11 = p11;
-    m12 = p12;
-    m13 = p13;
-    m14 = p14;
-    m15 = p15;
   }
   out[outAt + 0] = v0 ^ v8;
   out[outAt + 1] = v1 ^ v9;
