@@ -56,6 +56,30 @@ const root = new Uint32Array(8);
 /** The derive_key mode's context key. */
 const contextKey = new Uint32Array(8);
 
+/** The compression state, int32 words like the block. */
+const v = new Int32Array(16);
+
+/**
+ * The quarter-round G on state words a, b, c, d with the message words at positions `at` and
+ * `at + 1` of the schedule. Every argument is a small integer: passing the words themselves
+ * would box each one above 2^30 wherever V8 does not inline the call.
+ */
+function g(a: number, b: number, c: number, d: number, at: number): void {
+  // `| 0` keeps every sum mod 2^32; `>>>` and `<<` rotate the 32-bit words.
+  v[a] = ((v[a] as number) + (v[b] as number) + (block[SCHEDULE[at] as number] as number)) | 0;
+  let t = (v[d] as number) ^ (v[a] as number);
+  v[d] = (t >>> 16) | (t << 16);
+  v[c] = ((v[c] as number) + (v[d] as number)) | 0;
+  t = (v[b] as number) ^ (v[c] as number);
+  v[b] = (t >>> 12) | (t << 20);
+  v[a] = ((v[a] as number) + (v[b] as number) + (block[SCHEDULE[at + 1] as number] as number)) | 0;
+  t = (v[d] as number) ^ (v[a] as number);
+  v[d] = (t >>> 8) | (t << 24);
+  v[c] = ((v[c] as number) + (v[d] as number)) | 0;
+  t = (v[b] as number) ^ (v[c] as number);
+  v[b] = (t >>> 7) | (t << 25);
+}
+
 /**
  * Compresses `block` with the chaining value `chain[0, 8)` and writes the first 8 words of the
  * result to `out[outAt, outAt + 8)`. `out` may be `cv` or `block` itself: it is written only
@@ -69,139 +93,24 @@ function compress(
   out: Uint32Array | Int32Array,
   outAt: number,
 ): void {
-  // The state in local variables (int32, `| 0` after every sum): the quarter rounds written
-  // out rather than called, since a call would box every word above 2^30.
-  let v0 = (chain[0] as number) | 0;
-  let v1 = (chain[1] as number) | 0;
-  let v2 = (chain[2] as number) | 0;
-  let v3 = (chain[3] as number) | 0;
-  let v4 = (chain[4] as number) | 0;
-  let v5 = (chain[5] as number) | 0;
-  let v6 = (chain[6] as number) | 0;
-  let v7 = (chain[7] as number) | 0;
-  let v8 = (IV[0] as number) | 0;
-  let v9 = (IV[1] as number) | 0;
-  let v10 = (IV[2] as number) | 0;
-  let v11 = (IV[3] as number) | 0;
-  let v12 = counter | 0;
-  let v13 = (counter / 0x1_0000_0000) | 0;
-  let v14 = blockLength;
-  let v15 = flags;
+  for (let i = 0; i < 8; i++) v[i] = chain[i] as number;
+  for (let i = 0; i < 4; i++) v[i + 8] = IV[i] as number;
+  v[12] = counter;
+  v[13] = counter / 0x1_0000_0000;
+  v[14] = blockLength;
+  v[15] = flags;
   for (let r = 0; r < SCHEDULE.length; r += 16) {
     // The columns, then the diagonals.
-    // G(0, 4, 8, 12) with the round's message words 0 and 1
-    v0 = (v0 + v4 + (block[SCHEDULE[r + 0] as number] as number)) | 0;
-    v12 ^= v0;
-    v12 = (v12 >>> 16) | (v12 << 16);
-    v8 = (v8 + v12) | 0;
-    v4 ^= v8;
-    v4 = (v4 >>> 12) | (v4 << 20);
-    v0 = (v0 + v4 + (block[SCHEDULE[r + 1] as number] as number)) | 0;
-    v12 ^= v0;
-    v12 = (v12 >>> 8) | (v12 << 24);
-    v8 = (v8 + v12) | 0;
-    v4 ^= v8;
-    v4 = (v4 >>> 7) | (v4 << 25);
-    // G(1, 5, 9, 13) with the round's message words 2 and 3
-    v1 = (v1 + v5 + (block[SCHEDULE[r + 2] as number] as number)) | 0;
-    v13 ^= v1;
-    v13 = (v13 >>> 16) | (v13 << 16);
-    v9 = (v9 + v13) | 0;
-    v5 ^= v9;
-    v5 = (v5 >>> 12) | (v5 << 20);
-    v1 = (v1 + v5 + (block[SCHEDULE[r + 3] as number] as number)) | 0;
-    v13 ^= v1;
-    v13 = (v13 >>> 8) | (v13 << 24);
-    v9 = (v9 + v13) | 0;
-    v5 ^= v9;
-    v5 = (v5 >>> 7) | (v5 << 25);
-    // G(2, 6, 10, 14) with the round's message words 4 and 5
-    v2 = (v2 + v6 + (block[SCHEDULE[r + 4] as number] as number)) | 0;
-    v14 ^= v2;
-    v14 = (v14 >>> 16) | (v14 << 16);
-    v10 = (v10 + v14) | 0;
-    v6 ^= v10;
-    v6 = (v6 >>> 12) | (v6 << 20);
-    v2 = (v2 + v6 + (block[SCHEDULE[r + 5] as number] as number)) | 0;
-    v14 ^= v2;
-    v14 = (v14 >>> 8) | (v14 << 24);
-    v10 = (v10 + v14) | 0;
-    v6 ^= v10;
-    v6 = (v6 >>> 7) | (v6 << 25);
-    // G(3, 7, 11, 15) with the round's message words 6 and 7
-    v3 = (v3 + v7 + (block[SCHEDULE[r + 6] as number] as number)) | 0;
-    v15 ^= v3;
-    v15 = (v15 >>> 16) | (v15 << 16);
-    v11 = (v11 + v15) | 0;
-    v7 ^= v11;
-    v7 = (v7 >>> 12) | (v7 << 20);
-    v3 = (v3 + v7 + (block[SCHEDULE[r + 7] as number] as number)) | 0;
-    v15 ^= v3;
-    v15 = (v15 >>> 8) | (v15 << 24);
-    v11 = (v11 + v15) | 0;
-    v7 ^= v11;
-    v7 = (v7 >>> 7) | (v7 << 25);
-    // G(0, 5, 10, 15) with the round's message words 8 and 9
-    v0 = (v0 + v5 + (block[SCHEDULE[r + 8] as number] as number)) | 0;
-    v15 ^= v0;
-    v15 = (v15 >>> 16) | (v15 << 16);
-    v10 = (v10 + v15) | 0;
-    v5 ^= v10;
-    v5 = (v5 >>> 12) | (v5 << 20);
-    v0 = (v0 + v5 + (block[SCHEDULE[r + 9] as number] as number)) | 0;
-    v15 ^= v0;
-    v15 = (v15 >>> 8) | (v15 << 24);
-    v10 = (v10 + v15) | 0;
-    v5 ^= v10;
-    v5 = (v5 >>> 7) | (v5 << 25);
-    // G(1, 6, 11, 12) with the round's message words 10 and 11
-    v1 = (v1 + v6 + (block[SCHEDULE[r + 10] as number] as number)) | 0;
-    v12 ^= v1;
-    v12 = (v12 >>> 16) | (v12 << 16);
-    v11 = (v11 + v12) | 0;
-    v6 ^= v11;
-    v6 = (v6 >>> 12) | (v6 << 20);
-    v1 = (v1 + v6 + (block[SCHEDULE[r + 11] as number] as number)) | 0;
-    v12 ^= v1;
-    v12 = (v12 >>> 8) | (v12 << 24);
-    v11 = (v11 + v12) | 0;
-    v6 ^= v11;
-    v6 = (v6 >>> 7) | (v6 << 25);
-    // G(2, 7, 8, 13) with the round's message words 12 and 13
-    v2 = (v2 + v7 + (block[SCHEDULE[r + 12] as number] as number)) | 0;
-    v13 ^= v2;
-    v13 = (v13 >>> 16) | (v13 << 16);
-    v8 = (v8 + v13) | 0;
-    v7 ^= v8;
-    v7 = (v7 >>> 12) | (v7 << 20);
-    v2 = (v2 + v7 + (block[SCHEDULE[r + 13] as number] as number)) | 0;
-    v13 ^= v2;
-    v13 = (v13 >>> 8) | (v13 << 24);
-    v8 = (v8 + v13) | 0;
-    v7 ^= v8;
-    v7 = (v7 >>> 7) | (v7 << 25);
-    // G(3, 4, 9, 14) with the round's message words 14 and 15
-    v3 = (v3 + v4 + (block[SCHEDULE[r + 14] as number] as number)) | 0;
-    v14 ^= v3;
-    v14 = (v14 >>> 16) | (v14 << 16);
-    v9 = (v9 + v14) | 0;
-    v4 ^= v9;
-    v4 = (v4 >>> 12) | (v4 << 20);
-    v3 = (v3 + v4 + (block[SCHEDULE[r + 15] as number] as number)) | 0;
-    v14 ^= v3;
-    v14 = (v14 >>> 8) | (v14 << 24);
-    v9 = (v9 + v14) | 0;
-    v4 ^= v9;
-    v4 = (v4 >>> 7) | (v4 << 25);
+    g(0, 4, 8, 12, r);
+    g(1, 5, 9, 13, r + 2);
+    g(2, 6, 10, 14, r + 4);
+    g(3, 7, 11, 15, r + 6);
+    g(0, 5, 10, 15, r + 8);
+    g(1, 6, 11, 12, r + 10);
+    g(2, 7, 8, 13, r + 12);
+    g(3, 4, 9, 14, r + 14);
   }
-  out[outAt + 0] = v0 ^ v8;
-  out[outAt + 1] = v1 ^ v9;
-  out[outAt + 2] = v2 ^ v10;
-  out[outAt + 3] = v3 ^ v11;
-  out[outAt + 4] = v4 ^ v12;
-  out[outAt + 5] = v5 ^ v13;
-  out[outAt + 6] = v6 ^ v14;
-  out[outAt + 7] = v7 ^ v15;
+  for (let i = 0; i < 8; i++) out[outAt + i] = (v[i] as number) ^ (v[i + 8] as number);
 }
 
 /** Loads the little-endian words of `input[start, end)` into `block`, zero-padded. */
