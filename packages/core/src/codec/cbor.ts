@@ -94,19 +94,6 @@ class Sink {
   bytes(): Uint8Array {
     return (this.#buffer as Uint8Array).slice(0, this.length);
   }
-
-  /** Whether what was written is exactly `bytes`. */
-  equals(bytes: Uint8Array): boolean {
-    const buffer = this.#buffer as Uint8Array;
-    if (this.length !== bytes.length) return false;
-    for (let i = 0; i < bytes.length; i++) if (buffer[i] !== bytes[i]) return false;
-    return true;
-  }
-
-  /** Capacity of the buffer written into. */
-  get capacity(): number {
-    return this.#buffer?.length ?? 0;
-  }
 }
 
 /** The head of an item: major type and argument, in the shortest form (as deterministic CBOR asks). */
@@ -298,28 +285,6 @@ export function encodeCbor(value: unknown): Uint8Array {
   const sink = new Sink(true);
   writeItem(sink, value, []);
   return sink.bytes();
-}
-
-/** The sink {@link isCborEncodingOf} writes into, kept between calls while it is small. */
-let scratch: Sink | undefined;
-const MAX_SCRATCH_BYTES = 64 * 1024;
-
-/**
- * Whether `bytes` are exactly {@link encodeCbor}`(value)`, without building a copy of them:
- * strict decoders check that what they decoded was canonical, for every operation received.
- * Throws as `encodeCbor` does.
- */
-export function isCborEncodingOf(value: unknown, bytes: Uint8Array): boolean {
-  // Taken while in use, so that a call inside another gets a sink of its own.
-  const sink = scratch ?? new Sink(true);
-  scratch = undefined;
-  try {
-    sink.length = 0;
-    writeItem(sink, value, []);
-    return sink.equals(bytes);
-  } finally {
-    if (sink.capacity <= MAX_SCRATCH_BYTES) scratch = sink;
-  }
 }
 
 /**

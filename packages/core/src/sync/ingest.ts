@@ -83,12 +83,8 @@ export class OperationIngest {
   readonly maxInFlight: number;
   #pending: Operation[] = [];
   #pendingBytes = 0;
-  readonly #inFlight: {
-    operations: Operation[];
-    bytes: number;
-    result: Promise<FlushResult>;
-    done: boolean;
-  }[] = [];
+  readonly #inFlight: { operations: Operation[]; result: Promise<FlushResult>; done: boolean }[] =
+    [];
   /** The verification of the last submitted batch on this thread (see `submit`). */
   #verifying: Promise<unknown> = Promise.resolve();
   /** The storing of the last submitted batch: each batch is stored after the one before. */
@@ -96,7 +92,6 @@ export class OperationIngest {
   /** A batch failed: later ones are verified but not stored. */
   #failed = false;
   #highWater = 0;
-  #highWaterBytes = 0;
   readonly #tips = new Map<string, Operation>();
   /** Logs with an operation attached in this session (a later jump is an error). */
   readonly #attached = new Set<string>();
@@ -189,7 +184,6 @@ export class OperationIngest {
    */
   submit(): void {
     const batch = this.#pending;
-    const bytes = this.#pendingBytes;
     this.#pending = [];
     this.#pendingBytes = 0;
     if (batch.length === 0) return;
@@ -205,7 +199,7 @@ export class OperationIngest {
     // Never rejects: #storeBatch reports errors in its result.
     const result = this.#chain.then(() => this.#storeBatch(verified));
     this.#chain = result;
-    const entry = { operations: batch, bytes, result, done: false };
+    const entry = { operations: batch, result, done: false };
     const markDone = (): void => {
       entry.done = true;
     };
@@ -213,7 +207,6 @@ export class OperationIngest {
     void result.then(markDone, markDone);
     this.#inFlight.push(entry);
     this.#highWater = Math.max(this.#highWater, this.held);
-    this.#highWaterBytes = Math.max(this.#highWaterBytes, this.heldBytes);
   }
 
   /** Batches submitted and not yet settled. */
@@ -236,18 +229,6 @@ export class OperationIngest {
   /** The most operations held at once so far (what bounds a catch-up's memory here). */
   get highWater(): number {
     return Math.max(this.#highWater, this.held);
-  }
-
-  /** Bytes (headers and bodies) of the operations held now: pending and in flight. */
-  get heldBytes(): number {
-    let bytes = this.#pendingBytes;
-    for (const b of this.#inFlight) bytes += b.bytes;
-    return bytes;
-  }
-
-  /** The most bytes of operations held at once so far. */
-  get highWaterBytes(): number {
-    return Math.max(this.#highWaterBytes, this.heldBytes);
   }
 
   /**

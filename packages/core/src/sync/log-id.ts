@@ -36,16 +36,10 @@ export function assertLogId(value: unknown): asserts value is LogId {
   if (!isLogId(value)) throw new InvalidInputError("not a valid log id");
 }
 
-/** {@link logIdKey} of the log ids 0–23 (one byte of CBOR; 0 is the default log). */
-const SMALL_LOG_ID_KEYS = Array.from({ length: 24 }, (_, i) => toHex(encodeCbor(i)));
-
 /** A string that is equal for equal log ids: the hex of its CBOR encoding. For map keys. */
 export function logIdKey(logId: LogId): string {
-  // Computed for every operation received and stored: the common small ids come from a table.
-  if (typeof logId === "number" && Number.isInteger(logId) && logId >= 0 && logId < 24) {
-    return SMALL_LOG_ID_KEYS[logId] as string;
-  }
-  return toHex(encodeCbor(logId));
+  // Computed for every operation received and stored: the default log's key without encoding.
+  return logId === 0 ? "00" : toHex(encodeCbor(logId));
 }
 
 /** Total order of log ids (by their CBOR encoding). */
