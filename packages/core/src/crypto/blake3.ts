@@ -118,21 +118,10 @@ function compress(
 
 /** Loads the little-endian words of `input[start, end)` into `block`, zero-padded. */
 function loadBlock(input: Uint8Array, start: number, end: number): void {
-  let word = 0;
-  let at = start;
-  for (; at + 4 <= end; at += 4) {
-    block[word++] =
-      (input[at] as number) |
-      ((input[at + 1] as number) << 8) |
-      ((input[at + 2] as number) << 16) |
-      ((input[at + 3] as number) << 24);
+  block.fill(0);
+  for (let i = 0; i < end - start; i++) {
+    block[i >> 2] = (block[i >> 2] as number) | ((input[start + i] as number) << (8 * (i & 3)));
   }
-  if (at < end) {
-    let last = 0;
-    for (let shift = 0; at < end; at++, shift += 8) last |= (input[at] as number) << shift;
-    block[word++] = last;
-  }
-  while (word < 16) block[word++] = 0;
 }
 
 /**
@@ -165,12 +154,6 @@ function lastBlockLength(length: number): number {
   return length === 0 ? 0 : length - BLOCK_LEN * Math.ceil(length / BLOCK_LEN - 1);
 }
 
-/** Loads the CV on top of the stack (popped) and the words `right` as a parent's block. */
-function loadParent(depth: number, right: Uint32Array, rightAt: number): void {
-  for (let i = 0; i < 8; i++) block[i] = stack[depth * 8 + i] as number;
-  for (let i = 0; i < 8; i++) block[i + 8] = right[rightAt + i] as number;
-}
-
 /** The root output words of `input` under `key` and the mode's `flags`, into `root`. */
 function hashTree(key: Uint32Array, flags: number, input: Uint8Array): Uint32Array {
   const chunks = Math.max(1, Math.ceil(input.length / CHUNK_LEN));
@@ -181,8 +164,9 @@ function hashTree(key: Uint32Array, flags: number, input: Uint8Array): Uint32Arr
     depth++;
     // As many subtrees complete as the chunk count so far has trailing zero bits.
     for (let total = i + 1; total % 2 === 0; total /= 2) {
+      // The two CVs on top of the stack are the parent's block; the parent's CV replaces them.
       depth--;
-      loadParent(depth - 1, stack, depth * 8);
+      block.set(stack.subarray((depth - 1) * 8, (depth + 1) * 8));
       compress(key, 0, BLOCK_LEN, flags | PARENT, stack, (depth - 1) * 8);
     }
   }
@@ -195,7 +179,7 @@ function hashTree(key: Uint32Array, flags: number, input: Uint8Array): Uint32Arr
     // The node's chaining value becomes the right half of its parent's block.
     compress(cv, counter, blockLength, nodeFlags, block, 8);
     depth--;
-    for (let i = 0; i < 8; i++) block[i] = stack[depth * 8 + i] as number;
+    block.set(stack.subarray(depth * 8, depth * 8 + 8));
     cv.set(key);
     counter = 0;
     blockLength = BLOCK_LEN;
