@@ -38,17 +38,33 @@ export async function startClusterNode(
   return { node, book, endpoint: node.endpoint, service: node.discovery, topics };
 }
 
+/**
+ * How far `a` is: its co-topic peers among `peers`, and how many of them it knows under every
+ * topic they share.
+ */
+export function membershipOf(
+  a: ClusterNode,
+  peers: readonly ClusterNode[],
+): { readonly coTopicPeers: number; readonly known: number } {
+  let coTopicPeers = 0;
+  let known = 0;
+  for (const b of peers) {
+    if (a === b) continue;
+    const shared = a.topics.filter((t) => b.topics.includes(t));
+    if (shared.length === 0) continue;
+    coTopicPeers++;
+    const topics = a.book.nodeTopics(b.endpoint.nodeId);
+    if (shared.every((t) => topics.has(t))) known++;
+  }
+  return { coTopicPeers, known };
+}
+
 /** How many peers know each co-topic peer under every topic they share. */
 export function convergedNodes(peers: readonly ClusterNode[]): number {
-  return peers.filter((a) =>
-    peers.every(
-      (b) =>
-        a === b ||
-        a.topics
-          .filter((t) => b.topics.includes(t))
-          .every((t) => a.book.nodeTopics(b.endpoint.nodeId).has(t)),
-    ),
-  ).length;
+  return peers.filter((a) => {
+    const { coTopicPeers, known } = membershipOf(a, peers);
+    return known === coTopicPeers;
+  }).length;
 }
 
 /** Whether every peer knows each co-topic peer under every topic they share. */
