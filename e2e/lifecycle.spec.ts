@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { type BootstrapNode, startBootstrapNode } from "../scripts/bootstrap-node.ts";
 import { type DemoTab, expect, test } from "./fixtures.ts";
 import { hideAndFreeze, launchFreezableBrowser } from "./support/freezable-browser.ts";
+import { INERT_VITE_CLIENT } from "./support/inert-vite-client.ts";
 import { syncDiagnostics } from "./support/tabs.ts";
 
 /** What the issue asks: gossip and sync flow again this soon after each event. */
@@ -36,27 +37,6 @@ const FROZEN_MS = 60_000;
 const STEPS = new Set(
   (process.env.P2PANDA_LIFECYCLE_STEPS ?? "restart,offline,frozen").split(",").map((s) => s.trim()),
 );
-/**
- * What A's page gets instead of Vite's dev client. That client reloads the page once its HMR
- * socket drops, which it does across a freeze: the reload, not the node, would then catch up
- * (a deployed app has no such client). The exports are the ones transformed modules import.
- */
-const INERT_VITE_CLIENT = `
-export function createHotContext() {
-  const none = () => {};
-  return { data: {}, accept: none, dispose: none, prune: none, decline: none, invalidate: none, on: none, off: none, send: none };
-}
-export function updateStyle(id, css) {
-  const style = document.createElement("style");
-  style.dataset.viteDevId = id;
-  style.textContent = css;
-  document.head.append(style);
-}
-export function removeStyle() {}
-export function injectQuery(url) { return url; }
-export class ErrorOverlay extends HTMLElement {}
-`;
-
 /** `1`: print both tabs' events after every step, not only after a slow one. */
 const TRACE = process.env.P2PANDA_LIFECYCLE_TRACE === "1";
 
