@@ -24,6 +24,11 @@ export interface LifecycleRecoveryOptions extends NodeLifecycleOptions {
      * long pause replaces the bootstrap connections it presumes dead.
      */
     closeConnections?(node: NodeId): void;
+    /**
+     * Closes the connections that keep a page out of the back/forward cache (the libp2p
+     * endpoint has it), as the page goes into it.
+     */
+    closeBfcacheBlockers?(): number;
   };
   /** Where the bootstrap nodes are (`bootstrap: true`). */
   readonly addressBook: Pick<NodeAddressBook, "nodeInfo" | "allNodeInfos">;
@@ -34,7 +39,8 @@ export interface LifecycleRecoveryOptions extends NodeLifecycleOptions {
 
 /**
  * Keeps a node going through what a browser page lives through, with no help from the app:
- * offline, frozen or in the back/forward cache it pauses its walkers; back again it dials its
+ * offline, frozen or in the back/forward cache it pauses its walkers (into the bfcache it also
+ * closes its WebRTC connections, which would keep the page out of it); back again it dials its
  * bootstrap nodes (which gives it its relay reservation back), heals its overlays at once (sync
  * follows the neighbours and catches up) and resets its walkers; a bootstrap connection that
  * drops (a restarting bootstrap) is redialled with backoff, the first time after about 250 ms.
@@ -131,6 +137,9 @@ export class LifecycleRecovery {
       switch (output.type) {
         case "pause":
           this.#options.discovery?.pause();
+          break;
+        case "close-bfcache-blockers":
+          this.#options.endpoint.closeBfcacheBlockers?.();
           break;
         case "recover":
           this.#recover(output.replaceConnections);

@@ -77,6 +77,13 @@ export type PageLifecycleOutput =
   /** Stop what cannot run now (walkers and their timers). */
   | { readonly type: "pause" }
   /**
+   * Close, now and synchronously (the page is stored as soon as `pagehide` returns), every
+   * connection that keeps the page out of the back/forward cache: Chromium does not cache a
+   * page with an open RTCPeerConnection (its reason `rtc`; scripts/bfcache-probe.ts). The
+   * return from the bfcache recovers as after any pause, which dials the peers again.
+   */
+  | { readonly type: "close-bfcache-blockers" }
+  /**
    * Run again and catch up: reset the walkers, heal the overlays now (sync follows its
    * neighbours), dial every bootstrap node. `replaceConnections`: the pause lasted
    * {@link ReconnectConfig.staleAfterMs} or longer, so the bootstrap connections that still
@@ -261,6 +268,9 @@ export class PageLifecycle {
         event: { type: "node:page-signal", signal: signal.type, paused: this.paused },
       },
     ];
+    if (signal.type === "pagehide" && signal.persisted) {
+      out.push({ type: "close-bfcache-blockers" });
+    }
     if (!wasPaused && this.paused) {
       this.#pausedAt = now;
       const reason = this.pauseReasons[0] as PauseReason;

@@ -130,6 +130,15 @@ export interface Endpoint extends ProtocolEndpoint {
    * connection is reported as `endpoint:connection-closed`. No-op without a connection.
    */
   closeConnections(nodeId: NodeId): void;
+  /**
+   * Closes at once every connection whose transport keeps a browser page out of the
+   * back/forward cache: WebRTC and WebRTC-direct (an open RTCPeerConnection, Chromium's reason
+   * `rtc`, measured with scripts/bfcache-probe.ts) and WebTransport (on the HTML standard's list
+   * of reasons, `webtransport`; not measured here). WebSockets stay: Chromium 156 caches a page
+   * with one open. For a page going into the bfcache (`pagehide` with `persisted`); returns how
+   * many it closed, each reported as `endpoint:connection-closed`.
+   */
+  closeBfcacheBlockers(): number;
   /** Addresses we advertise (each ending in `/p2p/<our peer id>`), as in our transport info. */
   addresses(): string[];
   /** Every address libp2p listens on or announces, private ones included. */

@@ -597,6 +597,18 @@ class Libp2pEndpoint implements Endpoint {
     }
   }
 
+  closeBfcacheBlockers(): number {
+    let closed = 0;
+    for (const connection of this.libp2p.getConnections()) {
+      const transport = connectionTransport(connection.remoteAddr);
+      if (transport !== "webrtc" && transport !== "webrtc-direct" && transport !== "webtransport")
+        continue;
+      connection.abort(new Error("closed for the back/forward cache"));
+      closed++;
+    }
+    return closed;
+  }
+
   /**
    * An open direct connection to `nodeId`, or a new one; with the relayed data fallback, a
    * relayed connection where no direct one can be made (see `EndpointOptions.relayedFallback`).

@@ -47,6 +47,10 @@ function setUp(options: { online?: boolean } = {}) {
         connected.add(node);
         events.next(connection("endpoint:connection-opened", node, runtime.now()));
       },
+      closeBfcacheBlockers: () => {
+        calls.push("endpoint.closeBfcacheBlockers");
+        return 1;
+      },
       closeConnections: (node) => {
         closed.push({ node, at: runtime.now() });
         if (connected.delete(node)) {
@@ -157,6 +161,32 @@ describe("LifecycleRecovery", () => {
     ]);
     expect(t.recovery.paused).toBe(false);
     t.recovery.stop();
+  });
+
+  it("into the bfcache it closes the WebRTC connections within the pagehide, and on return dials and heals", async () => {
+    const t = setUp();
+    t.answer(true);
+    t.recovery.start();
+    t.signals.emit({ type: "pagehide", persisted: true });
+    // Synchronously: the page is stored as soon as its pagehide listeners return.
+    expect(t.calls).toEqual(["endpoint.closeBfcacheBlockers", "discovery.pause"]);
+    await t.runtime.advance(3_000);
+    t.signals.emit({ type: "pageshow", persisted: true });
+    await flush();
+    expect(t.calls.slice(2)).toEqual(["gossip.healNow", "discovery.resume"]);
+    expect(t.dials).toEqual([{ node: BOOTSTRAP, at: 3_000 }]);
+    expect(t.seen.map((e) => e.type)).toContain("node:resumed");
+    expect(t.seen.find((e) => e.type === "node:resumed")).toMatchObject({
+      reason: "bfcache",
+      pausedMs: 3_000,
+    });
+    // A page that really goes away closes nothing here (the app tears it down).
+    const u = setUp();
+    u.recovery.start();
+    u.signals.emit({ type: "pagehide", persisted: false });
+    expect(u.calls).toEqual([]);
+    t.recovery.stop();
+    u.recovery.stop();
   });
 
   it("back from a 60 s freeze, the bootstrap connection still counted open is replaced", async () => {

@@ -19,15 +19,21 @@ function kinds(outputs: readonly PageLifecycleOutput[]): string[] {
 
 describe("PageLifecycle: pausing and resuming", () => {
   it.each([
-    ["offline", { type: "offline" }, { type: "online" }],
-    ["frozen", { type: "frozen" }, { type: "resumed" }],
-    ["bfcache", { type: "pagehide", persisted: true }, { type: "pageshow", persisted: true }],
+    ["offline", { type: "offline" }, { type: "online" }, []],
+    ["frozen", { type: "frozen" }, { type: "resumed" }, []],
+    [
+      "bfcache",
+      { type: "pagehide", persisted: true },
+      { type: "pageshow", persisted: true },
+      ["close-bfcache-blockers"],
+    ],
   ] as const)(
     "%s pauses, and its return recovers with the time it was paused",
-    (reason, away, back) => {
+    (reason, away, back, closes) => {
       const machine = new PageLifecycle();
       expect(kinds(signal(machine, away, 1_000))).toEqual([
         "node:page-signal",
+        ...closes,
         "pause",
         "node:paused",
       ]);
@@ -54,6 +60,38 @@ describe("PageLifecycle: pausing and resuming", () => {
       "node:page-signal",
     ]);
     expect(machine.paused).toBe(false);
+  });
+
+  it("into the bfcache it closes what keeps a page out of it, even while paused already", () => {
+    const machine = new PageLifecycle();
+    signal(machine, { type: "offline" }, 0);
+    expect(kinds(signal(machine, { type: "pagehide", persisted: true }, 10))).toEqual([
+      "node:page-signal",
+      "close-bfcache-blockers",
+    ]);
+    expect(machine.pauseReasons).toEqual(["offline", "bfcache"]);
+    // Back, but still offline: no recovery yet; online again, it recovers (and redials).
+    expect(kinds(signal(machine, { type: "pageshow", persisted: true }, 20))).toEqual([
+      "node:page-signal",
+    ]);
+    expect(kinds(signal(machine, { type: "online" }, 30))).toEqual([
+      "node:page-signal",
+      "node:resumed",
+      "recover",
+    ]);
+  });
+
+  it("a page that unloads or is shown fresh closes nothing", () => {
+    const machine = new PageLifecycle();
+    for (const s of [
+      { type: "pagehide", persisted: false },
+      { type: "pageshow", persisted: false },
+      { type: "pageshow", persisted: true },
+      { type: "frozen" },
+      { type: "hidden" },
+    ] as const) {
+      expect(kinds(signal(machine, s, 0))).not.toContain("close-bfcache-blockers");
+    }
   });
 
   it("a node created offline starts paused", () => {

@@ -440,6 +440,18 @@ describe("connection events and the synchronous connection list", () => {
     // No connection: nothing to do.
     b.endpoint.closeConnections((await Identity.generate()).nodeId);
   });
+
+  it("closeBfcacheBlockers closes only WebRTC and WebTransport connections (a memory one stays)", async () => {
+    const a = await memoryNode();
+    const b = await memoryNode();
+    await introduce(b, a);
+    await b.endpoint.dial(a.endpoint.nodeId);
+    expect(b.endpoint.closeBfcacheBlockers()).toBe(0);
+    expect(b.endpoint.connections()).toMatchObject([
+      { remote: a.endpoint.nodeId, transport: "memory" },
+    ]);
+    // (The WebRTC case runs in real Chromium: e2e/bfcache.spec.ts.)
+  });
 });
 
 describe("stop", () => {
