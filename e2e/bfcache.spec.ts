@@ -1,0 +1,218 @@
+// The back/forward cache (issue 13): a tab whose user navigates to another page of the app and
+// back comes back from Chromium's bfcache, the same page with the same node, which paused for it
+// and resumes; gossip and sync flow again without the app doing anything. Playwright launches
+// Chromium with the bfcache off, so tab A runs in a Chromium of our own attached over CDP (the
+// freezable browser), where it is on. Recovery times are printed (`bfcache:` lines).
+import { loadavg } from "node:os";
+import { type DemoTab, expect, test } from "./fixtures.ts";
+import { launchFreezableBrowser } from "./support/freezable-browser.ts";
+import { INERT_VITE_CLIENT } from "./support/inert-vite-client.ts";
+import { syncDiagnostics } from "./support/tabs.ts";
+
+/** What the issue asks: gossip and sync flow again this soon after the return. */
+const RECOVERY_MS = 5_000;
+/** How long A stays on the other page. */
+const AWAY_MS = 3_000;
+
+async function sendChat(tab: DemoTab, text: string): Promise<void> {
+  await tab.page.getByTestId("chat-input").fill(text);
+  await tab.page.getByTestId("chat-send").click();
+  await expect(tab.page.getByTestId("chat-message").filter({ hasText: text })).toHaveCount(1);
+}
+
+/** Polls `check` every 100 ms; resolves with the ms since `since`, or throws after `timeoutMs`. */
+async function msUntil(
+  check: () => Promise<boolean>,
+  since: number,
+  timeoutMs: number,
+  what: string,
+): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check().catch(() => false)) return Date.now() - since;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+const shows = (tab: DemoTab, testId: string, text: string) => () =>
+  tab.page
+    .getByTestId(testId)
+    .filter({ hasText: text })
+    .count()
+    .then((n) => n > 0);
+
+/** Whether `tab` holds a direct WebRTC connection to `remote`. */
+const directTo = (tab: DemoTab, remote: string) => () =>
+  tab.page.evaluate(
+    (id) =>
+      window
+        .p2panda!.endpoint.connections()
+        .some((c) => c.remote === id && c.transport === "webrtc"),
+    remote,
+  );
+
+interface PageMarks {
+  /** Set before A goes away: still there after the return only if the page was not reloaded. */
+  marker?: string;
+  pageshows: { persisted: boolean; at: number }[];
+  lifecycle: { type: string; reason?: string; pausedMs?: number; signal?: string }[];
+  closed: { remote: string; transport: string; at: number }[];
+  pagehideAt?: number;
+}
+
+test.describe("back/forward cache", () => {
+  test("a tab back from the bfcache is the same page and node, paused and resumed, and chats again", async ({
+    openTab,
+    freshBootstrap,
+  }) => {
+    test.setTimeout(180_000);
+    const freezable = await launchFreezableBrowser();
+    try {
+      // Vite's dev client would reload A when its HMR socket drops (a deployed app has none).
+      await freezable.context.route(/\/@vite\/client$/, (route) =>
+        route.fulfill({ contentType: "text/javascript", body: INERT_VITE_CLIENT }),
+      );
+      const topic = `e2e bfcache ${Date.now().toString(36)}`;
+      const options = { topic, bootstrapAddress: freshBootstrap.address };
+      const [a, b] = await Promise.all([
+        openTab({ ...options, context: freezable.context }),
+        openTab(options),
+      ]);
+      await sendChat(b, "hello from b");
+      await expect(
+        a.page.getByTestId("chat-message").filter({ hasText: "hello from b" }),
+      ).toHaveCount(1, { timeout: 90_000 });
+      // A direct WebRTC connection between the two: what kept the page out of the bfcache.
+      await msUntil(directTo(a, b.nodeId), Date.now(), 60_000, "A and B connect directly");
+      const nodeRunningAt = await a.page.evaluate(() => window.p2panda!.milestones.nodeRunning);
+
+      await a.page.evaluate(() => {
+        const marks: PageMarks = {
+          marker: "the page before",
+          pageshows: [],
+          lifecycle: [],
+          closed: [],
+        };
+        (window as unknown as { bfcacheMarks: PageMarks }).bfcacheMarks = marks;
+        addEventListener("pagehide", () => {
+          marks.pagehideAt = Date.now();
+        });
+        addEventListener("pageshow", (e) =>
+          marks.pageshows.push({ persisted: e.persisted, at: Date.now() }),
+        );
+        window.p2panda!.lifecycle.events$.subscribe((event) => marks.lifecycle.push(event));
+        window.p2panda!.endpoint.events$.subscribe((event) => {
+          if (event.type === "endpoint:connection-closed")
+            marks.closed.push({ remote: event.remote, transport: event.transport, at: Date.now() });
+        });
+      });
+      const demoUrl = a.page.url();
+
+      // Away to another page of the same origin, and back.
+      await a.page.goto(new URL("/bootstrap.json", demoUrl).toString());
+      await sendChat(b, "while a was away");
+      await new Promise((resolve) => setTimeout(resolve, AWAY_MS));
+      // A page restored from the bfcache fires no `load`: wait for the commit only.
+      await a.page.goBack({ waitUntil: "commit" });
+      const backAt = Date.now();
+      expect(a.page.url()).toBe(demoUrl);
+
+      const restore = await a.page.evaluate(() => {
+        const entry = performance.getEntriesByType(
+          "navigation",
+        )[0] as PerformanceNavigationTiming & {
+          notRestoredReasons?: unknown;
+        };
+        return {
+          marks: (window as unknown as { bfcacheMarks?: PageMarks }).bfcacheMarks,
+          notRestoredReasons: JSON.stringify(entry.notRestoredReasons ?? null),
+        };
+      });
+      // Restored: the same page (its marks kept), shown from the bfcache, not loaded again.
+      expect(restore.marks?.marker, `not restored: ${restore.notRestoredReasons}`).toBe(
+        "the page before",
+      );
+      const marks = restore.marks as PageMarks;
+      expect(marks.pageshows.map((s) => s.persisted)).toEqual([true]);
+      // The same node: not started again, same id.
+      expect(await a.page.evaluate(() => window.p2panda!.milestones.nodeRunning)).toBe(
+        nodeRunningAt,
+      );
+      expect(await a.page.evaluate(() => window.p2panda!.identity.nodeId)).toBe(a.nodeId);
+      await expect(a.page.getByTestId("node-id")).toHaveText(a.nodeId);
+      // It paused for the bfcache and resumed, after about as long as it was away.
+      expect(marks.lifecycle).toContainEqual(
+        expect.objectContaining({ type: "node:paused", reason: "bfcache" }),
+      );
+      const resumed = marks.lifecycle.find(
+        (e) => e.type === "node:resumed" && e.reason === "bfcache",
+      );
+      expect(resumed?.pausedMs).toBeGreaterThanOrEqual(AWAY_MS);
+      // Its WebRTC connection to B was closed on the way in (else Chromium had not cached it).
+      expect(marks.closed).toContainEqual(
+        expect.objectContaining({ remote: b.nodeId, transport: "webrtc" }),
+      );
+
+      // Gossip and sync flow again: the line B wrote meanwhile reaches A, gossip B sends (every
+      // 250 ms: gossip keeps nothing) reaches A, and lines written after the return in either
+      // tab reach the other one. Every time counts from the return.
+      const sent: Record<string, number> = {};
+      const send = async (tab: DemoTab, text: string) => {
+        await sendChat(tab, text);
+        sent[text] = Date.now();
+      };
+      let gossiping = true;
+      const gossiper = (async () => {
+        for (let n = 0; gossiping; n++) {
+          await b.page.evaluate((text) => {
+            const input = document.querySelector<HTMLInputElement>('[data-testid="gossip-input"]')!;
+            input.value = text;
+            document.querySelector<HTMLFormElement>('[data-testid="gossip-form"]')!.requestSubmit();
+          }, `b gossip ${n}`);
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+      })().catch(() => {});
+      let times: Record<string, number>;
+      try {
+        const [missed, gossip, direct, bToA, aToB] = await Promise.all([
+          msUntil(shows(a, "chat-message", "while a was away"), backAt, 60_000, "missed line"),
+          msUntil(shows(a, "gossip-message", "b gossip"), backAt, 60_000, "gossip B → A"),
+          msUntil(directTo(a, b.nodeId), backAt, 60_000, "direct again"),
+          send(b, "b after the return").then(() =>
+            msUntil(shows(a, "chat-message", "b after the return"), backAt, 60_000, "B → A"),
+          ),
+          send(a, "a is back").then(() =>
+            msUntil(shows(b, "chat-message", "a is back"), backAt, 60_000, "A → B"),
+          ),
+        ]);
+        times = { missed, gossip, direct, bToA, aToB };
+      } catch (error) {
+        console.error(`A: ${await syncDiagnostics(a.page)}\nB: ${await syncDiagnostics(b.page)}`);
+        throw error;
+      } finally {
+        gossiping = false;
+        await gossiper;
+      }
+      const closedWhileAway = marks.closed
+        .map(
+          (c) =>
+            `+${c.at - (marks.pagehideAt ?? c.at)} ms ` +
+            `${c.transport} to ${c.remote === b.nodeId ? "B" : c.remote === freshBootstrap.nodeId ? "the bootstrap" : c.remote.slice(0, 8)}`,
+        )
+        .join(", ");
+      const load = loadavg()
+        .map((l) => l.toFixed(1))
+        .join(" ");
+      console.log(
+        `bfcache: restored; node resumed after ${resumed?.pausedMs} ms paused; connections closed (from the pagehide): ${closedWhileAway}; from the return: line written while away at A after ${times.missed} ms, gossip B → A ${times.gossip} ms, direct WebRTC again ${times.direct} ms, a line B wrote after the return at A ${times.bToA} ms (sent at ${(sent["b after the return"] ?? 0) - backAt} ms), A's line at B ${times.aToB} ms (sent at ${(sent["a is back"] ?? 0) - backAt} ms) (load ${load})`,
+      );
+      for (const what of ["missed", "gossip", "bToA", "aToB"] as const) {
+        expect(times[what], what).toBeLessThanOrEqual(RECOVERY_MS);
+      }
+      expect([...a.errors, ...b.errors]).toEqual([]);
+    } finally {
+      await freezable.close();
+    }
+  });
+});
