@@ -11,6 +11,7 @@
 import { webRTCDirect } from "@libp2p/webrtc";
 import { webTransport } from "@libp2p/webtransport";
 import {
+  browserPageSignals,
   decodeCbor,
   encodeCbor,
   fromHex,
@@ -276,6 +277,8 @@ async function runShared(bootstrap: readonly string[], topic: Topic): Promise<vo
     channel: broadcastTabChannel(`p2panda-demo/tabs/${topic}`),
     locks: defaultIdentityLocks(),
     lockName: slotLockName(0),
+    // A leader going into the back/forward cache hands over to the next tab (docs/tabs.md).
+    signals: browserPageSignals(),
     lead: async () => {
       const electedAt = Date.now();
       for (const note of document.querySelectorAll(".follower-note")) note.remove();

@@ -39,7 +39,7 @@ async function watchVerdict(page: Page): Promise<{ cdp: CDPSession; reasons: str
 async function awayAndBack(
   page: Page,
   away: string,
-  whileAway: () => Promise<void> = async () => {},
+  whileAway: (leftAt: number) => Promise<void> = async () => {},
 ): Promise<Outcome> {
   await page.evaluate(() => {
     const w = window as unknown as { probeShows: string[] };
@@ -50,12 +50,13 @@ async function awayAndBack(
     });
   });
   const { cdp, reasons } = await watchVerdict(page);
+  const leftAt = Date.now();
   await page.goto(away);
   await page.waitForTimeout(1_000);
-  await whileAway();
+  await whileAway(leftAt);
   // A page restored from the bfcache fires no `load`: wait for the commit only.
   await page.goBack({ waitUntil: "commit" });
-  await page.waitForFunction(() => document.readyState === "complete");
+  await page.waitForFunction(() => document.readyState === "complete", undefined, { polling: 100 });
   await page.waitForTimeout(1_000);
   const result = await page.evaluate(() => {
     const entry = performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming & {
@@ -164,8 +165,10 @@ const cases: Record<string, () => Promise<Outcome>> = {
     await waitForNode(leader);
     const follower = await browser.context.newPage();
     await follower.goto(demo({}));
-    await follower.waitForFunction(() => window.p2pandaTab?.role === "follower");
-    const outcome = await awayAndBack(leader, away, async () => {
+    await follower.waitForFunction(() => window.p2pandaTab?.role === "follower", undefined, {
+      polling: 200,
+    });
+    const outcome = await awayAndBack(leader, away, async (leftAt) => {
       // Meanwhile: does the follower take over?
       const tookOver = await follower
         .waitForFunction(() => window.p2pandaTab?.role === "leader", undefined, {
@@ -173,7 +176,8 @@ const cases: Record<string, () => Promise<Outcome>> = {
           polling: 200,
         })
         .then(
-          () => "yes",
+          () =>
+            `yes, ${Date.now() - leftAt} ms after the leader's navigation began (polled every 200 ms)`,
           () => "no, within 10 s",
         );
       console.log(`  follower took over while the leader was away: ${tookOver}`);

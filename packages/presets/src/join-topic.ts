@@ -1,8 +1,10 @@
 import type { AddressBook } from "@p2panda-web/address-book";
 import {
+  browserPageSignals,
   Identity,
   InvalidInputError,
   type P2pandaNode,
+  type PageSignals,
   Topic,
   TopicSecret,
 } from "@p2panda-web/core";
@@ -101,6 +103,12 @@ export interface JoinTopicOptions {
   readonly publishQueue?: Partial<PublishQueueConfig>;
   /** Locks guarding the stored identities and electing the leader tab (default: the Web Locks API). For tests. */
   readonly locks?: IdentityLocks;
+  /**
+   * The page's lifecycle signals (default: the page's own, `browserPageSignals()`), for the
+   * node's lifecycle recovery and the shared room's leader (a leader going into the
+   * back/forward cache hands over). For tests.
+   */
+  readonly signals?: PageSignals;
 }
 
 /** The topic `joinTopic` is given, as a `Topic`. */
@@ -203,6 +211,7 @@ async function joinShared(
     ...(options.publishQueue?.timeoutMs !== undefined
       ? { publishTimeoutMs: options.publishQueue.timeoutMs + 10_000 }
       : {}),
+    signals: options.signals ?? browserPageSignals(),
   });
 }
 
@@ -225,6 +234,7 @@ async function openOwnRoom(
         ? roomStoreNames(namespace, topic, identity.nodeId)
         : "memory",
     endpoint: { ...options.endpoint, bootstrap },
+    ...(options.signals !== undefined ? { lifecycle: { signals: options.signals } } : {}),
   });
   try {
     return await Room.open(node, topic, { ...publishQueue, ownsNode: true, onLeave: release });

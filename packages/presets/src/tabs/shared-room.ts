@@ -9,6 +9,8 @@ import {
   type NodeEvent,
   type NodeId,
   P2pandaError,
+  type PageSignal,
+  type PageSignals,
   type Runtime,
   systemRuntime,
   type Topic,
@@ -62,7 +64,17 @@ export interface SharedRoomOptions<N extends RoomNode> {
   readonly leaderTimeoutMs?: number;
   /** Clock, timers and the rng for tab and call ids. Default: the system's. */
   readonly runtime?: Runtime;
+  /**
+   * The page's lifecycle (`browserPageSignals()` in a page). A leader whose page goes into the
+   * back/forward cache tells the others it is leaving, as the page may never come back: they
+   * make the browser evict it ({@link IdentityLocks.contend}), which frees the lock for the next
+   * tab in line. Restored instead (no other tab took over), it announces itself again.
+   */
+  readonly signals?: PageSignals;
 }
+
+/** How often a follower that lost its leader asks the browser to evict a cached lock holder. */
+const CONTEND_EVERY_MS = 1_000;
 
 /** Calls a leader remembers having answered, so a re-sent call is not run twice. */
 const REMEMBERED_CALLS = 1024;
@@ -148,6 +160,8 @@ export class SharedRoom<N extends RoomNode = RoomNode> implements TopicRoom {
   #roomSubscriptions: Subscription[] = [];
   #release: (() => Promise<void>) | undefined;
   #timer: { cancel(): void } | undefined;
+  #contending: { cancel(): void } | undefined;
+  #unsubscribeSignals: (() => void) | undefined;
   #left = false;
   #leaving: Promise<void> | undefined;
 
@@ -264,6 +278,8 @@ export class SharedRoom<N extends RoomNode = RoomNode> implements TopicRoom {
     this.#left = true;
     this.#election.abort(new RoomLeftError());
     this.#timer?.cancel();
+    this.#contending?.cancel();
+    this.#unsubscribeSignals?.();
     this.#perform(this.#calls.failAll(new RoomLeftError()));
     const room = this.#room;
     this.#room = undefined;
@@ -285,6 +301,9 @@ export class SharedRoom<N extends RoomNode = RoomNode> implements TopicRoom {
 
   async #start(): Promise<void> {
     this.#options.channel.listen((data) => this.#receive(data));
+    this.#unsubscribeSignals = this.#options.signals?.subscribe((signal) =>
+      this.#pageSignal(signal),
+    );
     const elected = this.#elect();
     this.#post({ kind: "who" });
     await new Promise<void>((resolve, reject) => {
@@ -341,7 +360,37 @@ export class SharedRoom<N extends RoomNode = RoomNode> implements TopicRoom {
     this.#becomeLeader(room);
   }
 
+  /**
+   * Into the back/forward cache a leader may never come back, and Chromium leaves it the lock:
+   * it says it is leaving (the followers re-send what waits for an answer, and make the browser
+   * evict it). Back from the cache with the lock still held, it leads on and says so.
+   */
+  #pageSignal(signal: PageSignal): void {
+    if (this.#room === undefined || this.#left) return;
+    if (signal.type === "pagehide" && signal.persisted) this.#post({ kind: "leaving" });
+    if (signal.type === "pageshow" && signal.persisted) this.#announce();
+  }
+
+  /**
+   * While no leader is known after one left, asks the browser every second to evict a cached
+   * page holding the lock (the leader gone into the back/forward cache); stops once a leader
+   * announces itself or this tab leads.
+   */
+  #contend(): void {
+    const contend = this.#options.locks.contend;
+    if (contend === undefined || this.#contending !== undefined) return;
+    const round = (): void => {
+      this.#contending = undefined;
+      if (this.#left || this.#room !== undefined || this.#leaderTab !== undefined) return;
+      contend.call(this.#options.locks, this.#options.lockName).catch(() => {});
+      this.#contending = this.#runtime.timers.after(CONTEND_EVERY_MS, round);
+    };
+    round();
+  }
+
   #becomeLeader(room: Room<N>): void {
+    this.#contending?.cancel();
+    this.#contending = undefined;
     this.#room = room;
     this.#nodeId = room.nodeId;
     this.#leaderTab = this.tabId;
@@ -414,6 +463,8 @@ export class SharedRoom<N extends RoomNode = RoomNode> implements TopicRoom {
         return;
       case "leader":
         if (this.#room !== undefined) return;
+        this.#contending?.cancel();
+        this.#contending = undefined;
         this.#leaderTab = message.from;
         this.#nodeId = message.nodeId as NodeId;
         this.#peers.next(new Set(message.peers as NodeId[]));
@@ -422,7 +473,11 @@ export class SharedRoom<N extends RoomNode = RoomNode> implements TopicRoom {
         return;
       case "leaving":
         this.#calls.leaderLeaving(message.from);
-        if (this.#leaderTab === message.from) this.#leaderTab = undefined;
+        if (this.#leaderTab === message.from) {
+          this.#leaderTab = undefined;
+          // Its page may sit in the back/forward cache, lock held: have it evicted.
+          if (this.#room === undefined) this.#contend();
+        }
         return;
       case "result":
         this.#perform(
