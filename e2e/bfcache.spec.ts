@@ -4,10 +4,10 @@
 // Chromium with the bfcache off, so tab A runs in a Chromium of our own attached over CDP (the
 // freezable browser), where it is on. Recovery times are printed (`bfcache:` lines).
 import { loadavg } from "node:os";
-import { type DemoTab, expect, test } from "./fixtures.ts";
+import { type DemoTab, demoUrl, expect, test } from "./fixtures.ts";
 import { launchFreezableBrowser } from "./support/freezable-browser.ts";
 import { INERT_VITE_CLIENT } from "./support/inert-vite-client.ts";
-import { syncDiagnostics } from "./support/tabs.ts";
+import { collectPageErrors, syncDiagnostics } from "./support/tabs.ts";
 
 /** What the issue asks: gossip and sync flow again this soon after the return. */
 const RECOVERY_MS = 5_000;
@@ -211,6 +211,94 @@ test.describe("back/forward cache", () => {
         expect(times[what], what).toBeLessThanOrEqual(RECOVERY_MS);
       }
       expect([...a.errors, ...b.errors]).toEqual([]);
+    } finally {
+      await freezable.close();
+    }
+  });
+  test("a leader tab going into the bfcache hands the shared node over to the tab waiting in line", async ({
+    openTab,
+    freshBootstrap,
+  }) => {
+    test.setTimeout(180_000);
+    const freezable = await launchFreezableBrowser();
+    try {
+      await freezable.context.route(/\/@vite\/client$/, (route) =>
+        route.fulfill({ contentType: "text/javascript", body: INERT_VITE_CLIENT }),
+      );
+      const topic = `e2e bfcache leader ${Date.now().toString(36)}`;
+      const options = { topic, bootstrapAddress: freshBootstrap.address };
+      // Two tabs of one browser sharing one node (the demo's default), and a user elsewhere.
+      const leader = await openTab({ ...options, context: freezable.context });
+      const page = await freezable.context.newPage();
+      const follower: DemoTab = {
+        page,
+        context: freezable.context,
+        nodeId: leader.nodeId,
+        errors: collectPageErrors(page),
+      };
+      await page.goto(demoUrl(options));
+      // Polled by timer: the tab opened last is in front, the leader's runs no animation frames.
+      await page.waitForFunction(() => window.p2pandaTab?.role === "follower", undefined, {
+        timeout: 90_000,
+        polling: 200,
+      });
+      const b = await openTab(options);
+      await sendChat(b, "hello from b");
+      await expect(
+        follower.page.getByTestId("chat-message").filter({ hasText: "hello from b" }),
+      ).toHaveCount(1, { timeout: 90_000 });
+
+      // The leader's tab goes to another page: the follower takes over the node.
+      const leftAt = Date.now();
+      await leader.page.goto(new URL("/bootstrap.json", leader.page.url()).toString());
+      const takeover = await msUntil(
+        () => page.evaluate(() => window.p2pandaTab?.role === "leader"),
+        leftAt,
+        30_000,
+        "takeover",
+      );
+      expect(await page.evaluate(() => window.p2panda?.identity.nodeId)).toBe(leader.nodeId);
+      await sendChat(follower, "from the new leader");
+      await sendChat(b, "to the new leader");
+      const [toB, fromB] = await Promise.all([
+        msUntil(shows(b, "chat-message", "from the new leader"), leftAt, 60_000, "new leader → B"),
+        msUntil(
+          shows(follower, "chat-message", "to the new leader"),
+          leftAt,
+          60_000,
+          "B → new leader",
+        ),
+      ]);
+
+      // Back in the old leader's tab: it was evicted from the cache for the lock (loaded anew),
+      // and follows the tab that took over.
+      await leader.page.bringToFront();
+      await leader.page.goBack();
+      const reasons = await leader.page.evaluate(() =>
+        JSON.stringify(
+          (
+            performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming & {
+              notRestoredReasons?: unknown;
+            }
+          ).notRestoredReasons ?? null,
+        ),
+      );
+      expect(reasons).toContain("weblocks-contention");
+      await leader.page.waitForFunction(() => window.p2pandaTab?.role === "follower", undefined, {
+        timeout: 90_000,
+        polling: 200,
+      });
+      await expect(leader.page.getByTestId("node-id")).toHaveText(leader.nodeId);
+      await expect(
+        leader.page.getByTestId("chat-message").filter({ hasText: "to the new leader" }),
+      ).toHaveCount(1, { timeout: 30_000 });
+      const load = loadavg()
+        .map((l) => l.toFixed(1))
+        .join(" ");
+      console.log(
+        `bfcache: leader away: the next tab's node ran ${takeover} ms after the navigation began; its line at B after ${toB} ms, B's line at it after ${fromB} ms (from the navigation; load ${load})`,
+      );
+      expect([...leader.errors, ...follower.errors, ...b.errors]).toEqual([]);
     } finally {
       await freezable.close();
     }
