@@ -25,10 +25,11 @@ export interface LifecycleRecoveryOptions extends NodeLifecycleOptions {
      */
     closeConnections?(node: NodeId): void;
     /**
-     * Closes the connections that keep a page out of the back/forward cache (the libp2p
-     * endpoint has it), as the page goes into it.
+     * Closes every connection and refuses new ones until `resume` (the libp2p endpoint has
+     * both): the page goes into the back/forward cache.
      */
-    closeBfcacheBlockers?(): number;
+    suspend?(): number;
+    resume?(): void;
   };
   /** Where the bootstrap nodes are (`bootstrap: true`). */
   readonly addressBook: Pick<NodeAddressBook, "nodeInfo" | "allNodeInfos">;
@@ -40,7 +41,7 @@ export interface LifecycleRecoveryOptions extends NodeLifecycleOptions {
 /**
  * Keeps a node going through what a browser page lives through, with no help from the app:
  * offline, frozen or in the back/forward cache it pauses its walkers (into the bfcache it also
- * closes its WebRTC connections, which would keep the page out of it); back again it dials its
+ * closes its connections: WebRTC ones would keep the page out of it); back again it dials its
  * bootstrap nodes (which gives it its relay reservation back), heals its overlays at once (sync
  * follows the neighbours and catches up) and resets its walkers; a bootstrap connection that
  * drops (a restarting bootstrap) is redialled with backoff, the first time after about 250 ms.
@@ -138,8 +139,11 @@ export class LifecycleRecovery {
         case "pause":
           this.#options.discovery?.pause();
           break;
-        case "close-bfcache-blockers":
-          this.#options.endpoint.closeBfcacheBlockers?.();
+        case "suspend-connections":
+          this.#options.endpoint.suspend?.();
+          break;
+        case "resume-connections":
+          this.#options.endpoint.resume?.();
           break;
         case "recover":
           this.#recover(output.replaceConnections);

@@ -77,12 +77,15 @@ export type PageLifecycleOutput =
   /** Stop what cannot run now (walkers and their timers). */
   | { readonly type: "pause" }
   /**
-   * Close, now and synchronously (the page is stored as soon as `pagehide` returns), every
-   * connection that keeps the page out of the back/forward cache: Chromium does not cache a
-   * page with an open RTCPeerConnection (its reason `rtc`; scripts/bfcache-probe.ts). The
-   * return from the bfcache recovers as after any pause, which dials the peers again.
+   * Close every connection and refuse new ones, now and synchronously (the page is stored as
+   * soon as `pagehide` returns): the page goes into the back/forward cache. Chromium does not
+   * cache a page with an open RTCPeerConnection (its reason `rtc`; scripts/bfcache-probe.ts),
+   * and it closes the WebSockets of a cached page itself, the close arriving only on return,
+   * after the page had already written to the dead socket.
    */
-  | { readonly type: "close-bfcache-blockers" }
+  | { readonly type: "suspend-connections" }
+  /** Back from the back/forward cache: let connections through again (before any `recover`). */
+  | { readonly type: "resume-connections" }
   /**
    * Run again and catch up: reset the walkers, heal the overlays now (sync follows its
    * neighbours), dial every bootstrap node. `replaceConnections`: the pause lasted
@@ -269,7 +272,10 @@ export class PageLifecycle {
       },
     ];
     if (signal.type === "pagehide" && signal.persisted) {
-      out.push({ type: "close-bfcache-blockers" });
+      out.push({ type: "suspend-connections" });
+    }
+    if (signal.type === "pageshow" && signal.persisted) {
+      out.push({ type: "resume-connections" });
     }
     if (!wasPaused && this.paused) {
       this.#pausedAt = now;

@@ -37,6 +37,11 @@ export class ConnectionPolicy {
   readonly maxInboundConnections: number;
   /** Open inbound connections; the endpoint keeps it up to date from connection events. */
   inboundConnections = 0;
+  /**
+   * Every dial and inbound connection is refused while this is set (the page sits in the
+   * back/forward cache, see `Endpoint.suspend`); not counted as refusals.
+   */
+  suspended = false;
   /** Called for every refusal (the endpoint turns these into metrics and events). */
   onRefused: (reason: RefusalReason, remote: NodeId | undefined) => void = () => {};
   readonly #allow: Set<NodeId> | undefined;
@@ -112,10 +117,11 @@ export class ConnectionPolicy {
   gater(): ConnectionGater {
     const denyPeer = (peerId: PeerId): boolean => !this.#peerAllowed(peerId);
     return {
-      denyDialPeer: denyPeer,
+      denyDialPeer: (peerId: PeerId) => this.suspended || denyPeer(peerId),
       denyDialMultiaddr: (address: Multiaddr) =>
-        !this.allowPrivateAddresses && isPrivateAddress(address),
+        this.suspended || (!this.allowPrivateAddresses && isPrivateAddress(address)),
       denyInboundConnection: (_connection: MultiaddrConnection) => {
+        if (this.suspended) return true;
         if (this.inboundConnections < this.maxInboundConnections) return false;
         this.onRefused("inbound-limit", undefined);
         return true;

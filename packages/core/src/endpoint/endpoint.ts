@@ -131,14 +131,18 @@ export interface Endpoint extends ProtocolEndpoint {
    */
   closeConnections(nodeId: NodeId): void;
   /**
-   * Closes at once every connection whose transport keeps a browser page out of the
-   * back/forward cache: WebRTC and WebRTC-direct (an open RTCPeerConnection, Chromium's reason
-   * `rtc`, measured with scripts/bfcache-probe.ts) and WebTransport (on the HTML standard's list
-   * of reasons, `webtransport`; not measured here). WebSockets stay: Chromium 156 caches a page
-   * with one open. For a page going into the bfcache (`pagehide` with `persisted`); returns how
-   * many it closed, each reported as `endpoint:connection-closed`.
+   * Closes every connection at once, without the goodbye a graceful close waits for, and
+   * refuses every dial and inbound connection until {@link resume}; the endpoint keeps running.
+   * For a page going into the back/forward cache (`pagehide` with `persisted`): an open
+   * RTCPeerConnection keeps a page out of Chromium's cache (reason `rtc`, measured with
+   * scripts/bfcache-probe.ts), and Chromium closes a cached page's WebSockets itself, the page
+   * learning it only on return. The refusal keeps what would redial at once (libp2p's
+   * reconnects of keep-alive peers, gossip) from opening new ones before the page is stored.
+   * Returns how many connections it closed, each reported as `endpoint:connection-closed`.
    */
-  closeBfcacheBlockers(): number;
+  suspend(): number;
+  /** Lets dials and inbound connections through again after {@link suspend}. */
+  resume(): void;
   /** Addresses we advertise (each ending in `/p2p/<our peer id>`), as in our transport info. */
   addresses(): string[];
   /** Every address libp2p listens on or announces, private ones included. */

@@ -597,16 +597,15 @@ class Libp2pEndpoint implements Endpoint {
     }
   }
 
-  closeBfcacheBlockers(): number {
-    let closed = 0;
-    for (const connection of this.libp2p.getConnections()) {
-      const transport = connectionTransport(connection.remoteAddr);
-      if (transport !== "webrtc" && transport !== "webrtc-direct" && transport !== "webtransport")
-        continue;
-      connection.abort(new Error("closed for the back/forward cache"));
-      closed++;
-    }
-    return closed;
+  suspend(): number {
+    this.#policy.suspended = true;
+    const connections = this.libp2p.getConnections();
+    for (const connection of connections) connection.abort(new Error("endpoint suspended"));
+    return connections.length;
+  }
+
+  resume(): void {
+    this.#policy.suspended = false;
   }
 
   /**

@@ -47,10 +47,11 @@ function setUp(options: { online?: boolean } = {}) {
         connected.add(node);
         events.next(connection("endpoint:connection-opened", node, runtime.now()));
       },
-      closeBfcacheBlockers: () => {
-        calls.push("endpoint.closeBfcacheBlockers");
+      suspend: () => {
+        calls.push("endpoint.suspend");
         return 1;
       },
+      resume: () => calls.push("endpoint.resume"),
       closeConnections: (node) => {
         closed.push({ node, at: runtime.now() });
         if (connected.delete(node)) {
@@ -163,17 +164,18 @@ describe("LifecycleRecovery", () => {
     t.recovery.stop();
   });
 
-  it("into the bfcache it closes the WebRTC connections within the pagehide, and on return dials and heals", async () => {
+  it("into the bfcache it suspends its connections within the pagehide, and on return lets them through, dials and heals", async () => {
     const t = setUp();
     t.answer(true);
     t.recovery.start();
     t.signals.emit({ type: "pagehide", persisted: true });
     // Synchronously: the page is stored as soon as its pagehide listeners return.
-    expect(t.calls).toEqual(["endpoint.closeBfcacheBlockers", "discovery.pause"]);
+    expect(t.calls).toEqual(["endpoint.suspend", "discovery.pause"]);
     await t.runtime.advance(3_000);
     t.signals.emit({ type: "pageshow", persisted: true });
     await flush();
-    expect(t.calls.slice(2)).toEqual(["gossip.healNow", "discovery.resume"]);
+    // Connections are let through again before the bootstraps are dialled.
+    expect(t.calls.slice(2)).toEqual(["endpoint.resume", "gossip.healNow", "discovery.resume"]);
     expect(t.dials).toEqual([{ node: BOOTSTRAP, at: 3_000 }]);
     expect(t.seen.map((e) => e.type)).toContain("node:resumed");
     expect(t.seen.find((e) => e.type === "node:resumed")).toMatchObject({

@@ -19,17 +19,18 @@ function kinds(outputs: readonly PageLifecycleOutput[]): string[] {
 
 describe("PageLifecycle: pausing and resuming", () => {
   it.each([
-    ["offline", { type: "offline" }, { type: "online" }, []],
-    ["frozen", { type: "frozen" }, { type: "resumed" }, []],
+    ["offline", { type: "offline" }, { type: "online" }, [], []],
+    ["frozen", { type: "frozen" }, { type: "resumed" }, [], []],
     [
       "bfcache",
       { type: "pagehide", persisted: true },
       { type: "pageshow", persisted: true },
-      ["close-bfcache-blockers"],
+      ["suspend-connections"],
+      ["resume-connections"],
     ],
   ] as const)(
     "%s pauses, and its return recovers with the time it was paused",
-    (reason, away, back, closes) => {
+    (reason, away, back, closes, reopens) => {
       const machine = new PageLifecycle();
       expect(kinds(signal(machine, away, 1_000))).toEqual([
         "node:page-signal",
@@ -39,8 +40,8 @@ describe("PageLifecycle: pausing and resuming", () => {
       ]);
       expect(machine.pauseReasons).toEqual([reason]);
       const out = signal(machine, back, 31_000);
-      expect(kinds(out)).toEqual(["node:page-signal", "node:resumed", "recover"]);
-      expect(out[1]).toMatchObject({ event: { reason, pausedMs: 30_000 } });
+      expect(kinds(out)).toEqual(["node:page-signal", ...reopens, "node:resumed", "recover"]);
+      expect(out[1 + reopens.length]).toMatchObject({ event: { reason, pausedMs: 30_000 } });
       expect(machine.paused).toBe(false);
     },
   );
@@ -62,17 +63,19 @@ describe("PageLifecycle: pausing and resuming", () => {
     expect(machine.paused).toBe(false);
   });
 
-  it("into the bfcache it closes what keeps a page out of it, even while paused already", () => {
+  it("into the bfcache it suspends its connections, even while paused already", () => {
     const machine = new PageLifecycle();
     signal(machine, { type: "offline" }, 0);
     expect(kinds(signal(machine, { type: "pagehide", persisted: true }, 10))).toEqual([
       "node:page-signal",
-      "close-bfcache-blockers",
+      "suspend-connections",
     ]);
     expect(machine.pauseReasons).toEqual(["offline", "bfcache"]);
-    // Back, but still offline: no recovery yet; online again, it recovers (and redials).
+    // Back, but still offline: connections allowed again, no recovery yet; online again, it
+    // recovers (and redials).
     expect(kinds(signal(machine, { type: "pageshow", persisted: true }, 20))).toEqual([
       "node:page-signal",
+      "resume-connections",
     ]);
     expect(kinds(signal(machine, { type: "online" }, 30))).toEqual([
       "node:page-signal",
@@ -81,16 +84,16 @@ describe("PageLifecycle: pausing and resuming", () => {
     ]);
   });
 
-  it("a page that unloads or is shown fresh closes nothing", () => {
+  it("a page that unloads, is shown fresh, frozen or hidden suspends no connection", () => {
     const machine = new PageLifecycle();
     for (const s of [
       { type: "pagehide", persisted: false },
       { type: "pageshow", persisted: false },
-      { type: "pageshow", persisted: true },
       { type: "frozen" },
       { type: "hidden" },
     ] as const) {
-      expect(kinds(signal(machine, s, 0))).not.toContain("close-bfcache-blockers");
+      expect(kinds(signal(machine, s, 0))).not.toContain("suspend-connections");
+      expect(kinds(signal(machine, s, 0))).not.toContain("resume-connections");
     }
   });
 

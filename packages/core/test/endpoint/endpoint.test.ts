@@ -441,16 +441,35 @@ describe("connection events and the synchronous connection list", () => {
     b.endpoint.closeConnections((await Identity.generate()).nodeId);
   });
 
-  it("closeBfcacheBlockers closes only WebRTC and WebTransport connections (a memory one stays)", async () => {
+  it("suspend drops every connection at once and refuses dials until resume", async () => {
     const a = await memoryNode();
     const b = await memoryNode();
+    const c = await memoryNode();
     await introduce(b, a);
+    await introduce(b, c);
     await b.endpoint.dial(a.endpoint.nodeId);
-    expect(b.endpoint.closeBfcacheBlockers()).toBe(0);
-    expect(b.endpoint.connections()).toMatchObject([
-      { remote: a.endpoint.nodeId, transport: "memory" },
-    ]);
-    // (The WebRTC case runs in real Chromium: e2e/bfcache.spec.ts.)
+    await b.endpoint.dial(c.endpoint.nodeId);
+    const closed: string[] = [];
+    b.endpoint.events$.subscribe((event) => {
+      if (event.type === "endpoint:connection-closed") closed.push(event.remote);
+    });
+    expect(b.endpoint.suspend()).toBe(2);
+    // At once: the page is stored in the bfcache as soon as its pagehide returns.
+    expect(b.endpoint.connections()).toEqual([]);
+    await vi.waitFor(() =>
+      expect(closed.sort()).toEqual([a.endpoint.nodeId, c.endpoint.nodeId].sort()),
+    );
+    // Suspended: no dial out, and nobody gets in.
+    await expect(b.endpoint.dial(a.endpoint.nodeId)).rejects.toThrow();
+    await expect(a.endpoint.dial(b.endpoint.nodeId)).rejects.toThrow();
+    expect(b.endpoint.connections()).toEqual([]);
+    b.endpoint.resume();
+    await b.endpoint.dial(a.endpoint.nodeId);
+    expect(b.endpoint.connections()).toMatchObject([{ remote: a.endpoint.nodeId }]);
+    expect(b.endpoint.suspend()).toBe(1);
+    expect(b.endpoint.suspend()).toBe(0);
+    b.endpoint.resume();
+    // (WebRTC in real Chromium, where it lets the page into the bfcache: e2e/bfcache.spec.ts.)
   });
 });
 
