@@ -3,7 +3,7 @@
 // and resumes; gossip and sync flow again without the app doing anything. Playwright launches
 // Chromium with the bfcache off, so tab A runs in a Chromium of our own attached over CDP (the
 // freezable browser), where it is on. Recovery times are printed (`bfcache:` lines).
-import { loadavg } from "node:os";
+import { availableParallelism, loadavg } from "node:os";
 import { type DemoTab, demoUrl, expect, test } from "./fixtures.ts";
 import { launchFreezableBrowser } from "./support/freezable-browser.ts";
 import { INERT_VITE_CLIENT } from "./support/inert-vite-client.ts";
@@ -11,11 +11,17 @@ import { collectPageErrors, syncDiagnostics } from "./support/tabs.ts";
 
 /** What the issue asks: gossip and sync flow again this soon after the return. */
 const RECOVERY_MS = 5_000;
-/**
- * What the spec enforces on this loaded two-core machine, as e2e/lifecycle.spec.ts does: at
- * load 20–30 one line of six took 5.3 s; a time over the goal is printed.
- */
+/** Never more than this, however loaded the machine (see `recoveryLimitMs`). */
 const RECOVERY_LIMIT_MS = 20_000;
+
+/**
+ * The issue's 5 s, stretched by how far the load average is over the cores, to at most
+ * {@link RECOVERY_LIMIT_MS}: the rule of e2e/lifecycle.spec.ts.
+ */
+function recoveryLimitMs(): number {
+  const overload = Math.max(1, (loadavg()[0] ?? 0) / availableParallelism());
+  return Math.min(RECOVERY_LIMIT_MS, Math.round(RECOVERY_MS * overload));
+}
 /** How long A stays on the other page. */
 const AWAY_MS = 3_000;
 
@@ -187,7 +193,7 @@ test.describe("back/forward cache", () => {
           await new Promise((resolve) => setTimeout(resolve, 250));
         }
       })().catch(() => {});
-      let times: Record<string, number>;
+      let times: Record<"missed" | "gossip" | "direct" | "bToA" | "aToB", number>;
       try {
         const [missed, gossip, direct, bToA, aToB] = await Promise.all([
           msUntil(shows(a, "chat-message", "while a was away"), backAt, 60_000, "missed line"),
@@ -221,10 +227,11 @@ test.describe("back/forward cache", () => {
       console.log(
         `bfcache: restored; node resumed after ${resumed?.pausedMs} ms paused; connections closed (from the pagehide): ${closedWhileAway}; from the return: line written while away at A after ${times.missed} ms, gossip B → A ${times.gossip} ms, direct WebRTC again ${times.direct} ms, a line B wrote after the return at A ${times.bToA} ms (sent at ${(sent["b after the return"] ?? 0) - backAt} ms), A's line at B ${times.aToB} ms (sent at ${(sent["a is back"] ?? 0) - backAt} ms) (load ${load})`,
       );
+      const limit = recoveryLimitMs();
       for (const what of ["missed", "gossip", "bToA", "aToB"] as const) {
         if (times[what] > RECOVERY_MS)
           console.log(`bfcache: ${what}: over the ${RECOVERY_MS} ms goal`);
-        expect(times[what], what).toBeLessThanOrEqual(RECOVERY_LIMIT_MS);
+        expect(times[what], `${what} (limit ${limit} ms at this load)`).toBeLessThanOrEqual(limit);
       }
       expect([...a.errors, ...b.errors]).toEqual([]);
     } finally {
