@@ -5,6 +5,12 @@
 // was restored (a `pageshow` with `persisted`, the navigation entry's `notRestoredReasons`) and
 // CDP's `Page.backForwardCacheNotUsed` reasons. Runs inside a private network namespace like the
 // e2e suite. `--only <name>` runs one case.
+// Seen with Chromium 156 before the node suspended its endpoint on `pagehide`: a demo page with a
+// direct WebRTC connection to a peer was not restored (`rtc`), and was once every
+// RTCPeerConnection was closed in the pagehide; a page with only WebSockets (the bootstrap, Vite's
+// HMR), IndexedDB, a held Web Lock and a BroadcastChannel was restored; a shared-node leader
+// stayed in the cache holding the lock while the follower waited on (a request already waiting
+// evicts nothing), and a new request or a query of the lock evicted it (`weblocks-contention`).
 import type { CDPSession, Page } from "playwright";
 import { launchFreezableBrowser } from "../e2e/support/freezable-browser.ts";
 import { INERT_VITE_CLIENT } from "../e2e/support/inert-vite-client.ts";
