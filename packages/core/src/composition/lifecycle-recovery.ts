@@ -29,6 +29,7 @@ export interface LifecycleRecoveryOptions extends NodeLifecycleOptions {
      * both): the page goes into the back/forward cache.
      */
     suspend?(): number;
+    /** Lets connections through again after `suspend` (the page is back from the cache). */
     resume?(): void;
   };
   /** Where the bootstrap nodes are (`bootstrap: true`). */
