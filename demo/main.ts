@@ -156,6 +156,7 @@ async function startDemoNode(
   );
   await node.start();
   milestones.nodeRunning = performance.now();
+  performance.mark("demo:node-running");
 
   // Gossip: the topic's overlay, presence and an ephemeral chat.
   const gossip = node.gossip;
@@ -280,6 +281,7 @@ async function runShared(bootstrap: readonly string[], topic: Topic): Promise<vo
     // A leader going into the back/forward cache hands over to the next tab (docs/tabs.md).
     signals: browserPageSignals(),
     lead: async () => {
+      performance.mark("demo:lock-acquired");
       const electedAt = Date.now();
       for (const note of document.querySelectorAll(".follower-note")) note.remove();
       const identity = await loadIdentitySlot(0);
@@ -337,8 +339,11 @@ async function runShared(bootstrap: readonly string[], topic: Topic): Promise<vo
 let tabHook: DemoTabHook | undefined;
 
 async function main(): Promise<void> {
+  // Marks for the time-to-data benchmark (with those of startDemoNode and the node's own).
+  performance.mark("demo:script-start");
   setStatus("starting", "starting…");
   const bootstrap = await bootstrapAddresses();
+  performance.mark("demo:bootstrap-config");
   const query = new URLSearchParams(location.search);
   // `?topic=<name>` picks the topic (derived from the name: fine for a demo, guessable).
   const topicName = query.get("topic") ?? "p2panda-web demo";

@@ -12,6 +12,15 @@ export interface Milestones {
   nodeRunning?: number;
   /** A connection to a bootstrap node opened. */
   bootstrapConnected?: number;
+  /** The first discovery session started (a walker's first step, to a bootstrap node). */
+  firstWalkStep?: number;
+  /** The first discovery session with another node than a bootstrap started. */
+  firstPeerSession?: number;
+  /**
+   * A relayed connection with another node than a bootstrap opened: the circuit that carries a
+   * WebRTC set-up's signalling.
+   */
+  signallingCircuit?: number;
   /** The address book knows another node on the demo's topic (not a bootstrap). */
   coTopicPeerKnown?: number;
   /** A direct (not relayed) WebRTC connection opened. */
@@ -63,7 +72,11 @@ export function recordMilestones(
     }
     if (event.type === "endpoint:connection-opened") {
       if (bootstrapIds.has(event.remote)) milestones.bootstrapConnected ??= now;
-      else if (event.transport === "webrtc" && !event.limited) milestones.directConnection ??= now;
+      else if (event.limited) milestones.signallingCircuit ??= now;
+      else if (event.transport === "webrtc") milestones.directConnection ??= now;
+    } else if (event.type === "discovery:session-started") {
+      milestones.firstWalkStep ??= now;
+      if (!bootstrapIds.has(event.remoteNodeId)) milestones.firstPeerSession ??= now;
     } else if (event.type === "gossip:neighbour-up" && event.topic === topic) {
       milestones.overlayJoined ??= now;
     }

@@ -31,6 +31,8 @@ export interface TimeToDataRun {
   readonly historyShown: number;
   /** First time each event type was seen (demo/milestones.ts), for finding where time goes. */
   readonly firstEvent: Record<string, number>;
+  /** Every step of the page's way up, ms from navigation start: see {@link readTimeline}. */
+  readonly timeline: Record<string, number>;
 }
 
 /** One way of serving the demo. */
@@ -41,6 +43,8 @@ export interface ServingResult {
   readonly pairDirectAfterLoadMs: number[];
   /** The same, from navigation start (of the tab that started first). */
   readonly pairDirectMs: number[];
+  /** Each tab of each pair: its steps, ms from its own navigation start. */
+  readonly pairTimelines: Record<string, number>[];
 }
 
 /** What the runner reports. */
@@ -121,6 +125,42 @@ async function waitForMilestones(page: Page, names: readonly string[]): Promise<
   );
 }
 
+/**
+ * A tab's steps, ms from its navigation start: the page's own (response, DOM ready, load), the
+ * User Timing marks of the demo (`demo:…`) and of the node (`p2panda:…`, markStartup), the
+ * milestones and the first time each event type was seen (`event:…`). With `TTD_LOG=1` the
+ * tab's event log goes to stderr too.
+ */
+async function readTimeline(page: Page, label: string): Promise<Record<string, number>> {
+  const { timeline, log } = await page.evaluate(() => {
+    const nav = performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming;
+    const steps: Record<string, number> = {
+      "page:response-end": nav.responseEnd,
+      "page:dom-content-loaded": nav.domContentLoadedEventEnd,
+      "page:load": nav.loadEventEnd,
+    };
+    for (const mark of performance.getEntriesByType("mark")) steps[mark.name] ??= mark.startTime;
+    const m = window.p2panda?.milestones;
+    for (const [key, value] of Object.entries(m ?? {})) {
+      if (typeof value === "number") steps[`milestone:${key}`] = value;
+    }
+    for (const [type, at] of Object.entries(m?.firstEvent ?? {})) steps[`event:${type}`] = at;
+    return { timeline: steps, log: m?.log ?? [] };
+  });
+  if (process.env.TTD_LOG === "1") {
+    const lines = log.map(
+      (e) =>
+        `  ${e.at} ${e.type}${e.remote === undefined ? "" : ` ${e.remote}`}${e.detail === undefined ? "" : ` ${e.detail}`}`,
+    );
+    process.stderr.write(`${label} event log:\n${lines.join("\n")}\n`);
+  }
+  const ordered = Object.entries(timeline).sort((a, b) => a[1] - b[1]);
+  process.stderr.write(
+    `${label} timeline: ${ordered.map(([k, v]) => `${k} ${v.toFixed(0)}`).join(", ")}\n`,
+  );
+  return timeline;
+}
+
 async function pageLoadedAt(page: Page): Promise<number> {
   return page.evaluate(() => {
     const nav = performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming;
@@ -148,15 +188,12 @@ async function measureNewTab(browser: Browser, url: string, run: number): Promis
         { timeout: WAIT_MS, polling: 50 },
       );
       const pageLoaded = await pageLoadedAt(c.page);
-      const marks = await c.page.evaluate(() =>
-        performance.getEntriesByType("mark").map((m) => `${m.name} ${m.startTime.toFixed(0)}`),
-      );
-      process.stderr.write(`new tab's marks: load ${pageLoaded.toFixed(0)}, ${marks.join(", ")}\n`);
+      const timeline = await readTimeline(c.page, "new tab");
       const values = await c.page.evaluate(() => ({
         ...(window.p2panda!.milestones as Required<Milestones>),
         historyShown: (window as unknown as { historyShownAt: number }).historyShownAt,
       }));
-      return { pageLoaded, ...values };
+      return { pageLoaded, ...values, timeline };
     } finally {
       await c.context.close();
     }
@@ -165,7 +202,10 @@ async function measureNewTab(browser: Browser, url: string, run: number): Promis
   }
 }
 
-async function measurePair(browser: Browser, url: string): Promise<[number, number]> {
+async function measurePair(
+  browser: Browser,
+  url: string,
+): Promise<[number, number, Record<string, number>[]]> {
   const [a, b] = await Promise.all([openTab(browser, url), openTab(browser, url)]);
   try {
     await Promise.all([
@@ -183,18 +223,16 @@ async function measurePair(browser: Browser, url: string): Promise<[number, numb
         };
       });
     const [x, y] = await Promise.all([read(a.page), read(b.page)]);
-    for (const [tab, t] of [
-      [a, x],
-      [b, y],
-    ] as const) {
-      const first = await tab.page.evaluate(() => window.p2panda!.milestones.firstEvent);
-      const events = Object.entries(first)
-        .sort((p, q) => p[1] - q[1])
-        .map(([type, at]) => `${type} ${(t.origin + at - t.loaded).toFixed(0)}`);
-      process.stderr.write(`pair tab, after its load: ${events.join(", ")}\n`);
-    }
+    const timelines = [
+      await readTimeline(a.page, "pair tab a"),
+      await readTimeline(b.page, "pair tab b"),
+    ];
     const direct = Math.min(x.direct, y.direct);
-    return [direct - Math.max(x.loaded, y.loaded), direct - Math.min(x.origin, y.origin)];
+    return [
+      direct - Math.max(x.loaded, y.loaded),
+      direct - Math.min(x.origin, y.origin),
+      timelines,
+    ];
   } finally {
     await Promise.all([a.context.close(), b.context.close()]);
   }
@@ -206,7 +244,13 @@ async function measureServing(
   url: string,
   setBootstrap: (addresses: readonly string[]) => Promise<void>,
 ): Promise<ServingResult> {
-  const result: ServingResult = { serving, runs: [], pairDirectAfterLoadMs: [], pairDirectMs: [] };
+  const result: ServingResult = {
+    serving,
+    runs: [],
+    pairDirectAfterLoadMs: [],
+    pairDirectMs: [],
+    pairTimelines: [],
+  };
   const withBootstrap = async <T>(body: () => Promise<T>): Promise<T> => {
     const bootstrap: BootstrapNode = await startBootstrapNode();
     try {
@@ -224,10 +268,7 @@ async function measureServing(
     const pair = await withBootstrap(() => measurePair(browser, url));
     result.pairDirectAfterLoadMs.push(pair[0]);
     result.pairDirectMs.push(pair[1]);
-    const events = Object.entries(measured.firstEvent)
-      .sort((x, y) => x[1] - y[1])
-      .map(([type, at]) => `${type} ${at.toFixed(0)}`);
-    process.stderr.write(`new tab's first events: ${events.join(", ")}\n`);
+    result.pairTimelines.push(...pair[2]);
     process.stderr.write(
       `${serving} run ${run + 1}/${RUNS}: history ${measured.historyShown.toFixed(0)} ms, pair direct +${pair[0].toFixed(0)} ms after load\n`,
     );
@@ -257,16 +298,17 @@ try {
     await statics.close();
   }
 
-  const dev = await startDemoServer({ bootstrap: [] });
-  try {
-    if (wanted("dev"))
+  if (wanted("dev")) {
+    const dev = await startDemoServer({ bootstrap: [] });
+    try {
       servings.push(
         await measureServing(browser, "Vite dev server", dev.url, async (bootstrap) => {
           process.env[BOOTSTRAP_ENV] = bootstrap.join(" ");
         }),
       );
-  } finally {
-    await dev.close();
+    } finally {
+      await dev.close();
+    }
   }
   const result: TimeToDataResult = { servings };
   process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);

@@ -38,6 +38,66 @@ const MILESTONES: Array<[string, keyof TimeToDataRun]> = [
   ["**full history shown** (both chat lines)", "historyShown"],
 ];
 
+/** The steps of a tab's way up in the timeline table: label and key of the runner's timeline. */
+const STEPS: Array<[string, string]> = [
+  ["HTML received", "page:response-end"],
+  ["DOM ready (script parsed)", "page:dom-content-loaded"],
+  ["demo script runs", "demo:script-start"],
+  ["bootstrap list fetched (/bootstrap.json)", "demo:bootstrap-config"],
+  ["Web Lock won (shared-node election)", "demo:lock-acquired"],
+  ["identity loaded (IndexedDB)", "demo:identity-ready"],
+  ["page load event", "page:load"],
+  ["address book open (IndexedDB)", "p2panda:address-book-open"],
+  ["libp2p started", "p2panda:libp2p-started"],
+  ["bootstrap WebSocket open", "p2panda:bootstrap-websocket-open"],
+  ["bootstrap Noise + Yamux done", "p2panda:bootstrap-connected"],
+  ["endpoint started", "p2panda:endpoint-started"],
+  ["sync stores open (IndexedDB)", "p2panda:sync-stores-open"],
+  ["node created", "demo:node-created"],
+  ["first walk step (discovery session)", "milestone:firstWalkStep"],
+  ["node running", "milestone:nodeRunning"],
+  ["bootstrap identified", "p2panda:bootstrap-identified"],
+  ["relay reservation", "p2panda:relay-reservation"],
+  ["transport info published (with an address)", "p2panda:transport-info-published"],
+  ["first co-topic peer known", "milestone:coTopicPeerKnown"],
+  ["first discovery session with a peer", "milestone:firstPeerSession"],
+  ["WebRTC signalling circuit open", "milestone:signallingCircuit"],
+  ["first direct WebRTC connection", "milestone:directConnection"],
+  ["gossip overlay joined", "milestone:overlayJoined"],
+  ["history shown", "historyShown"],
+];
+
+function cells(values: readonly number[]): string {
+  if (values.length === 0) return "– | – | –";
+  return `${ms(median(values))} | ${ms(Math.min(...values))} | ${ms(Math.max(...values))}`;
+}
+
+/** Where a page load's time goes: each step's time in the new tab and in the pair's tabs. */
+function timelineTable(serving: ServingResult): string[] {
+  const of = (timelines: readonly Record<string, number>[], key: string): number[] =>
+    timelines.map((t) => t[key]).filter((v): v is number => v !== undefined);
+  const newTabs = serving.runs.map((r) => ({ ...r.timeline, historyShown: r.historyShown }));
+  const rows = STEPS.map(([label, key]) => ({
+    label,
+    newTab: of(newTabs, key),
+    pair: of(serving.pairTimelines, key),
+  }))
+    .filter((r) => r.newTab.length + r.pair.length > 0)
+    .sort(
+      (a, b) =>
+        median(a.newTab.length > 0 ? a.newTab : a.pair) -
+        median(b.newTab.length > 0 ? b.newTab : b.pair),
+    );
+  return [
+    `Step by step (${serving.serving}): ms from the tab's navigation start, the new tab's and`,
+    `the pair's tabs' (${serving.pairTimelines.length} tabs), in the order of the new tab's medians.`,
+    "",
+    "| step | new tab median | min | max | pair tab median | min | max |",
+    "|---|---:|---:|---:|---:|---:|---:|",
+    ...rows.map((r) => `| ${r.label} | ${cells(r.newTab)} | ${cells(r.pair)} |`),
+  ];
+}
+
 function row(label: string, values: readonly number[]): string {
   return `| ${label} | ${ms(median(values))} | ${ms(Math.min(...values))} | ${ms(Math.max(...values))} |`;
 }
@@ -79,6 +139,7 @@ export async function run(options: {
     `an empty HTTP cache and empty IndexedDB. Headless Chromium, run ${where}.`,
   ];
   for (const serving of result.servings) lines.push("", ...table(serving));
+  for (const serving of result.servings) lines.push("", ...timelineTable(serving));
   lines.push(
     "",
     "All of it shares two CPU cores with the browser, the bootstrap and whatever else runs.",

@@ -6,6 +6,7 @@ import {
 import {
   browserPageSignals,
   createNode,
+  markStartup,
   type NodeService,
   type P2pandaNode,
 } from "@p2panda-web/core";
@@ -67,6 +68,7 @@ export async function createBrowserNode<
             ? memoryAddressBookStore()
             : await indexedDbAddressBookStore(storage.addressBook),
         );
+        markStartup("address-book-open");
         if (stored === undefined) return book;
         // The book is the last thing the node closes: the key's slot is free from then on.
         const close = book.close.bind(book);
@@ -80,7 +82,11 @@ export async function createBrowserNode<
           },
         });
       },
-      endpoint: (init) => createEndpoint({ ...endpoint, ...init }),
+      endpoint: async (init) => {
+        const made = await createEndpoint({ ...endpoint, ...init });
+        markStartup("endpoint-started");
+        return made;
+      },
       sync:
         sync === false
           ? false
@@ -88,7 +94,13 @@ export async function createBrowserNode<
               ...sync,
               ...(storage === "memory"
                 ? {}
-                : { stores: () => openIndexedDbSyncStores(storage.logs) }),
+                : {
+                    stores: async () => {
+                      const stores = await openIndexedDbSyncStores(storage.logs);
+                      markStartup("sync-stores-open");
+                      return stores;
+                    },
+                  }),
             },
     });
   } catch (error) {

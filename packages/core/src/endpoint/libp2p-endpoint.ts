@@ -23,6 +23,7 @@ import {
   addressNodeId,
   transportKind,
 } from "../records/transport-info.ts";
+import { markStartup } from "../runtime/startup-marks.ts";
 import {
   advertisableAddresses,
   announceableAddresses,
@@ -75,6 +76,7 @@ import {
   relayedDataAddresses,
 } from "./relayed-fallback.ts";
 import { SignallingLimits } from "./signalling-limits.ts";
+import { markEndpointStartup } from "./startup-marks.ts";
 import { type StreamDuplexOptions, streamDuplex } from "./stream-duplex.ts";
 import { TransportInfoPublisher } from "./transport-info-publisher.ts";
 import { warmStartNodes } from "./warm-start.ts";
@@ -370,7 +372,15 @@ class Libp2pEndpoint implements Endpoint {
       (stream, connection) => this.#onConnectBack(stream, connection),
       { runOnLimitedConnection: true, maxInboundStreams: 2, maxOutboundStreams: 2 },
     );
+    this.#listeners.push(
+      markEndpointStartup(
+        this.libp2p,
+        new Set(this.#bootstrap.map((b) => b.nodeId)),
+        this.#events.events$,
+      ),
+    );
     await this.libp2p.start();
+    markStartup("libp2p-started");
     this.#started = true;
     if (this.#forgetDepartedAfterMs > 0) {
       this.#departedTimer = setInterval(

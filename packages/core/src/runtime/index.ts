@@ -1,3 +1,4 @@
 export * from "./lifecycle.ts";
 export * from "./runtime.ts";
+export * from "./startup-marks.ts";
 export * from "./timers.ts";
