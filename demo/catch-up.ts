@@ -10,7 +10,12 @@ import { type IndexedDbSyncStores, openIndexedDbSyncStores } from "@p2panda-web/
 
 /** The protocol the receiving tab serves (a plain log-sync session under another name). */
 export const CATCH_UP_PROTOCOL = "demo/catch-up/v1";
-const topic = Topic.fromName("p2panda-web demo catch-up");
+/**
+ * The catch-up's topic, derived on first use: `Topic.fromName` runs scrypt (~0.1 s on a laptop,
+ * 0.3 s on a loaded machine), which at module load held up every page's start for a benchmark
+ * hook that most loads never call.
+ */
+const catchUpTopic = (): Topic => Topic.fromName("p2panda-web demo catch-up");
 const RECEIVE_TIMEOUT_MS = 60_000;
 const BATCH = 128;
 
@@ -98,7 +103,7 @@ export async function fillLog(identity: Identity, count: number): Promise<Filled
   const started = performance.now();
   const name = freshName("sent");
   const stores = await openIndexedDbSyncStores(name, { persist: false });
-  await stores.topicStore.associate(topic, identity.nodeId, 0);
+  await stores.topicStore.associate(catchUpTopic(), identity.nodeId, 0);
   const firstTimestamp = Date.now() * 1000; // microseconds
   let previous: Operation | undefined;
   let batch: Operation[] = [];
@@ -134,7 +139,7 @@ export async function sendLog(endpoint: Endpoint, remote: NodeId): Promise<void>
     });
     await new SyncSession({
       role: "initiator",
-      topic,
+      topic: catchUpTopic(),
       logStore: stores.logStore,
       topicStore: stores.topicStore,
     }).run(channel);
