@@ -1,6 +1,7 @@
 // When this tab first reached each step towards its data, in ms since navigation start
 // (`performance.now()`): read by the time-to-data benchmark (e2e/bench/time-to-data.bench.ts)
 // from `window.p2panda.milestones`. Subscribed before the node starts, so nothing is missed.
+import type { Connection } from "@libp2p/interface";
 import { NodeId, type Topic } from "@p2panda-web/core";
 import type { createBrowserNode } from "@p2panda-web/presets";
 
@@ -49,6 +50,53 @@ function eventDetail(event: object): string | undefined {
   return parts.length === 0 ? undefined : parts.join(" ");
 }
 
+/**
+ * User Timing marks of the endpoint's way to its first connection, for the time-to-data
+ * benchmark's timeline (beside the node's own `p2panda:` marks, markStartup): the bootstrap's
+ * WebSocket open and Noise + Yamux done on it (libp2p's connection timeline, so a connection
+ * that opened while the node was made counts at its time), its identify, the relay reservation
+ * and our first transport info with an address. Each once.
+ */
+function markEndpointSteps(node: DemoNode, bootstrapIds: ReadonlySet<string>): void {
+  const marked = new Set<string>();
+  const mark = (step: string, epochMs?: number): void => {
+    if (marked.has(step)) return;
+    marked.add(step);
+    const startTime =
+      epochMs === undefined ? undefined : performance.now() - (Date.now() - epochMs);
+    try {
+      performance.mark(`p2panda:${step}`, startTime === undefined ? undefined : { startTime });
+    } catch {
+      // Before the page's time origin: no mark.
+    }
+  };
+  const isBootstrap = (peer: { toString(): string }): boolean => {
+    try {
+      return bootstrapIds.has(NodeId.fromPeerId(peer.toString()));
+    } catch {
+      return false;
+    }
+  };
+  const libp2p = node.endpoint.libp2p;
+  const opened = (connection: Connection): void => {
+    if (!isBootstrap(connection.remotePeer)) return;
+    mark("bootstrap-websocket-open", connection.timeline.open);
+    mark("bootstrap-connected", connection.timeline.upgraded);
+  };
+  for (const connection of libp2p.getConnections()) opened(connection);
+  libp2p.addEventListener("connection:open", (event) => opened(event.detail));
+  libp2p.addEventListener("peer:identify", (event) => {
+    if (isBootstrap(event.detail.peerId)) mark("bootstrap-identified");
+  });
+  node.events$.subscribe((event) => {
+    if (event.type === "endpoint:relay-reservation" && event.state === "gained") {
+      mark("relay-reservation");
+    } else if (event.type === "endpoint:addresses-changed" && event.addresses.length > 0) {
+      mark("transport-info-published");
+    }
+  });
+}
+
 /** Starts recording; call before `node.start()`. */
 export function recordMilestones(
   node: DemoNode,
@@ -81,6 +129,7 @@ export function recordMilestones(
       milestones.overlayJoined ??= now;
     }
   });
+  markEndpointSteps(node, bootstrapIds);
   // The bootstrap dial starts while the node is made, so its connection may be open already:
   // taken at the time libp2p opened it.
   for (const connection of node.endpoint.libp2p.getConnections()) {

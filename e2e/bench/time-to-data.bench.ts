@@ -4,6 +4,7 @@
 // Served by the Vite dev server and as a production build from a static server. The measuring
 // runs in time-to-data-runner.ts, inside a private network namespace when this process may make
 // one (root + unshare), like the e2e suite and browser-network.bench.ts.
+import { getPriority, loadavg } from "node:os";
 import { runInNamespace } from "./namespace-runner.ts";
 import type { ServingResult, TimeToDataResult, TimeToDataRun } from "./time-to-data-runner.ts";
 
@@ -130,7 +131,10 @@ function table(serving: ServingResult): string[] {
 export async function run(options: {
   quick: boolean;
 }): Promise<{ title: string; markdown: string }> {
+  const loadBefore = loadavg();
   const { result, where } = await measure(options.quick);
+  const loadAfter = loadavg();
+  const load = (l: number[]) => l.map((x) => x.toFixed(1)).join(" ");
   const lines = [
     "Per run a fresh bootstrap node (the CLI, WebSockets on this machine), two browser contexts",
     "open the demo on its topic and each writes a chat line; then a new context opens the demo.",
@@ -142,7 +146,9 @@ export async function run(options: {
   for (const serving of result.servings) lines.push("", ...timelineTable(serving));
   lines.push(
     "",
-    "All of it shares two CPU cores with the browser, the bootstrap and whatever else runs.",
+    "All of it shares two CPU cores with the browser, the bootstrap and whatever else runs:",
+    `load average ${load(loadBefore)} before the run and ${load(loadAfter)} after it, the`,
+    `benchmark at niceness ${getPriority()} (browser and bootstrap included).`,
   );
   return { title: "Time to data: a new tab's milestones", markdown: lines.join("\n") };
 }

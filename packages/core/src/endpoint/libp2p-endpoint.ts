@@ -76,7 +76,6 @@ import {
   relayedDataAddresses,
 } from "./relayed-fallback.ts";
 import { SignallingLimits } from "./signalling-limits.ts";
-import { markEndpointStartup } from "./startup-marks.ts";
 import { type StreamDuplexOptions, streamDuplex } from "./stream-duplex.ts";
 import { TransportInfoPublisher } from "./transport-info-publisher.ts";
 import { warmStartNodes } from "./warm-start.ts";
@@ -371,13 +370,6 @@ class Libp2pEndpoint implements Endpoint {
       protocolId(CONNECT_BACK_PROTOCOL, this.networkId),
       (stream, connection) => this.#onConnectBack(stream, connection),
       { runOnLimitedConnection: true, maxInboundStreams: 2, maxOutboundStreams: 2 },
-    );
-    this.#listeners.push(
-      markEndpointStartup(
-        this.libp2p,
-        new Set(this.#bootstrap.map((b) => b.nodeId)),
-        this.#events.events$,
-      ),
     );
     await this.libp2p.start();
     markStartup("libp2p-started");
