@@ -52,7 +52,7 @@ function eventDetail(event: object): string | undefined {
 
 /**
  * User Timing marks of the endpoint's way to its first connection, for the time-to-data
- * benchmark's timeline (beside the node's own `p2panda:` marks, markStartup): the bootstrap's
+ * benchmark's timeline (`p2panda:<step>`, beside the demo's own `demo:` marks): the bootstrap's
  * WebSocket open and Noise + Yamux done on it (libp2p's connection timeline, so a connection
  * that opened while the node was made counts at its time), its identify, the relay reservation
  * and our first transport info with an address. Each once.

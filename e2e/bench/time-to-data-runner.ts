@@ -127,7 +127,7 @@ async function waitForMilestones(page: Page, names: readonly string[]): Promise<
 
 /**
  * A tab's steps, ms from its navigation start: the page's own (response, DOM ready, load), the
- * User Timing marks of the demo (`demo:…`) and of the node (`p2panda:…`, markStartup), the
+ * User Timing marks of the demo (`demo:…`, and `p2panda:…` for the endpoint's steps), the
  * milestones and the first time each event type was seen (`event:…`). With `TTD_LOG=1` the
  * tab's event log goes to stderr too.
  */

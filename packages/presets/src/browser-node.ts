@@ -6,7 +6,6 @@ import {
 import {
   browserPageSignals,
   createNode,
-  markStartup,
   type NodeService,
   type P2pandaNode,
 } from "@p2panda-web/core";
@@ -68,7 +67,6 @@ export async function createBrowserNode<
             ? memoryAddressBookStore()
             : await indexedDbAddressBookStore(storage.addressBook),
         );
-        markStartup("address-book-open");
         if (stored === undefined) return book;
         // The book is the last thing the node closes: the key's slot is free from then on.
         const close = book.close.bind(book);
@@ -82,11 +80,7 @@ export async function createBrowserNode<
           },
         });
       },
-      endpoint: async (init) => {
-        const made = await createEndpoint({ ...endpoint, ...init });
-        markStartup("endpoint-started");
-        return made;
-      },
+      endpoint: (init) => createEndpoint({ ...endpoint, ...init }),
       sync:
         sync === false
           ? false
@@ -94,13 +88,7 @@ export async function createBrowserNode<
               ...sync,
               ...(storage === "memory"
                 ? {}
-                : {
-                    stores: async () => {
-                      const stores = await openIndexedDbSyncStores(storage.logs);
-                      markStartup("sync-stores-open");
-                      return stores;
-                    },
-                  }),
+                : { stores: () => openIndexedDbSyncStores(storage.logs) }),
             },
     });
   } catch (error) {

@@ -23,7 +23,6 @@ import {
   addressNodeId,
   transportKind,
 } from "../records/transport-info.ts";
-import { markStartup } from "../runtime/startup-marks.ts";
 import {
   advertisableAddresses,
   announceableAddresses,
@@ -372,7 +371,6 @@ class Libp2pEndpoint implements Endpoint {
       { runOnLimitedConnection: true, maxInboundStreams: 2, maxOutboundStreams: 2 },
     );
     await this.libp2p.start();
-    markStartup("libp2p-started");
     this.#started = true;
     if (this.#forgetDepartedAfterMs > 0) {
       this.#departedTimer = setInterval(

@@ -1,4 +1,3 @@
 export * from "./lifecycle.ts";
 export * from "./runtime.ts";
-export * from "./startup-marks.ts";
 export * from "./timers.ts";
