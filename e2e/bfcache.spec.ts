@@ -3,25 +3,13 @@
 // and resumes; gossip and sync flow again without the app doing anything. Playwright launches
 // Chromium with the bfcache off, so tab A runs in a Chromium of our own attached over CDP (the
 // freezable browser), where it is on. Recovery times are printed (`bfcache:` lines).
-import { availableParallelism, loadavg } from "node:os";
+import { loadavg } from "node:os";
 import { type DemoTab, demoUrl, expect, test } from "./fixtures.ts";
 import { launchFreezableBrowser } from "./support/freezable-browser.ts";
 import { INERT_VITE_CLIENT } from "./support/inert-vite-client.ts";
+import { RECOVERY_MS, recoveryLimitMs } from "./support/recovery-limit.ts";
 import { collectPageErrors, syncDiagnostics } from "./support/tabs.ts";
 
-/** What the issue asks: gossip and sync flow again this soon after the return. */
-const RECOVERY_MS = 5_000;
-/** Never more than this, however loaded the machine (see `recoveryLimitMs`). */
-const RECOVERY_LIMIT_MS = 20_000;
-
-/**
- * The issue's 5 s, stretched by how far the load average is over the cores, to at most
- * {@link RECOVERY_LIMIT_MS}: the rule of e2e/lifecycle.spec.ts.
- */
-function recoveryLimitMs(): number {
-  const overload = Math.max(1, (loadavg()[0] ?? 0) / availableParallelism());
-  return Math.min(RECOVERY_LIMIT_MS, Math.round(RECOVERY_MS * overload));
-}
 /** How long A stays on the other page. */
 const AWAY_MS = 3_000;
 

@@ -4,28 +4,15 @@
 // Recovery times are printed (`lifecycle:` lines) for the issue's closing note.
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
-import { availableParallelism, loadavg, tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BootstrapNode, startBootstrapNode } from "../scripts/bootstrap-node.ts";
 import { type DemoTab, expect, test } from "./fixtures.ts";
 import { hideAndFreeze, launchFreezableBrowser } from "./support/freezable-browser.ts";
 import { INERT_VITE_CLIENT } from "./support/inert-vite-client.ts";
+import { RECOVERY_LIMIT_MS, RECOVERY_MS, recoveryLimitMs } from "./support/recovery-limit.ts";
 import { syncDiagnostics } from "./support/tabs.ts";
 
-/** What the issue asks: gossip and sync flow again this soon after each event. */
-const RECOVERY_MS = 5_000;
-/** Never more than this, however loaded the machine (see `recoveryLimitMs`). */
-const RECOVERY_LIMIT_MS = 20_000;
-
-/**
- * The issue's 5 s, on a machine with a core per runnable task; stretched by how far the load
- * average is over the cores (a shared two-core machine under load 8 runs every tab at a quarter
- * of its speed), to at most {@link RECOVERY_LIMIT_MS}.
- */
-function recoveryLimitMs(): number {
-  const overload = Math.max(1, (loadavg()[0] ?? 0) / availableParallelism());
-  return Math.min(RECOVERY_LIMIT_MS, Math.round(RECOVERY_MS * overload));
-}
 const OFFLINE_MS = 30_000;
 const FROZEN_MS = 60_000;
 
