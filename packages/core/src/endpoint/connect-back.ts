@@ -64,6 +64,9 @@ export async function readConnectBackAnswer(
       // The answer is one byte: the first decides; more in the same chunk is malformed.
       const outcome = chunk.length === 1 ? outcomeOf(chunk[0] as number) : undefined;
       if (outcome === undefined) break;
+      // The asked node closed its side after the answer; closing ours ends the stream, so the
+      // relayed connection carries nothing and is closed once the direct one is up.
+      duplex.closeWrite().catch(() => duplex.abort(new Error("connect-back stream failed")));
       return outcome;
     }
     duplex.abort(new Error("malformed or missing connect-back answer"));

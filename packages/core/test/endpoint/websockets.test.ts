@@ -237,7 +237,11 @@ describe("two endpoints and a bootstrap over WebSockets", () => {
       .catch(() => alice.endpoint.connect(bob.endpoint.nodeId, "test/echo/v1"));
     await channel.send("through webrtc");
     expect(await channel.receive()).toBe("through webrtc");
-    expect(await opened).toMatchObject({ transport: "webrtc", direction: "inbound" });
+    // The one with the smaller id sets the connection up (Alice asks Bob to, if hers is larger).
+    expect(await opened).toMatchObject({
+      transport: "webrtc",
+      direction: alice.endpoint.nodeId < bob.endpoint.nodeId ? "inbound" : "outbound",
+    });
     // The relayed connection only carried the signalling: once it is over it is closed, and the
     // relay holds no circuit between the two any more.
     const relayedBetween = () =>
@@ -354,10 +358,11 @@ describe("two endpoints and a bootstrap over WebSockets", () => {
         larger.endpoint.metrics.connectBacksAsked + larger.endpoint.metrics.inboundDialsAwaited,
       ).toBeGreaterThanOrEqual(1);
       expect(larger.endpoint.metrics.connectBacksFallenBack).toBe(0);
-      // (A set-up given up and made again can leave a phantom for a moment; it is closed.)
-      await expect
-        .poll(() => directLinks(larger, smaller), { timeout: 5_000 })
-        .toEqual(["inbound"]);
+      // Only the smaller one set a connection up. (A first attempt given up by the stall guard
+      // can leave a second inbound one in Node until the pings close it: Node's peer
+      // connections are not watched, see webrtc-phantom.ts.)
+      expect(directLinks(larger, smaller)).toContain("inbound");
+      expect(directLinks(larger, smaller)).not.toContain("outbound");
       larger.endpoint.accept("test/echo/v1", echo);
       const channel = await smaller.endpoint.connect(larger.endpoint.nodeId, "test/echo/v1");
       await channel.send("crossed");
