@@ -43,7 +43,7 @@ export interface EndpointMetrics {
   connectBacksAsked: number;
   /** WebRTC connections we set up because the node (a larger id) asked us to. */
   connectBacksServed: number;
-  /** Asked nodes that did not answer "connected" in time or refused: we dialled them ourselves. */
+  /** Asked nodes that refused or did not answer in time: we dialled them ourselves. */
   connectBacksFallenBack: number;
   /**
    * WebRTC set-ups given up because they were not through 500 ms after their answer; the dial
