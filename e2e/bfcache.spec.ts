@@ -6,8 +6,9 @@
 import { loadavg } from "node:os";
 import { type DemoTab, demoUrl, expect, test } from "./fixtures.ts";
 import { launchFreezableBrowser } from "./support/freezable-browser.ts";
-import { INERT_VITE_CLIENT } from "./support/inert-vite-client.ts";
-import { RECOVERY_MS, recoveryLimitMs } from "./support/recovery-limit.ts";
+import { routeInertViteClient } from "./support/inert-vite-client.ts";
+import { msUntil, RECOVERY_MS, recoveryLimitMs } from "./support/recovery-limit.ts";
+
 import { collectPageErrors, syncDiagnostics } from "./support/tabs.ts";
 
 /** How long A stays on the other page. */
@@ -17,21 +18,6 @@ async function sendChat(tab: DemoTab, text: string): Promise<void> {
   await tab.page.getByTestId("chat-input").fill(text);
   await tab.page.getByTestId("chat-send").click();
   await expect(tab.page.getByTestId("chat-message").filter({ hasText: text })).toHaveCount(1);
-}
-
-/** Polls `check` every 100 ms; resolves with the ms since `since`, or throws after `timeoutMs`. */
-async function msUntil(
-  check: () => Promise<boolean>,
-  since: number,
-  timeoutMs: number,
-  what: string,
-): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check().catch(() => false)) return Date.now() - since;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 const shows = (tab: DemoTab, testId: string, text: string) => () =>
@@ -69,9 +55,7 @@ test.describe("back/forward cache", () => {
     const freezable = await launchFreezableBrowser();
     try {
       // Vite's dev client would reload A when its HMR socket drops (a deployed app has none).
-      await freezable.context.route(/\/@vite\/client$/, (route) =>
-        route.fulfill({ contentType: "text/javascript", body: INERT_VITE_CLIENT }),
-      );
+      await routeInertViteClient(freezable.context);
       const topic = `e2e bfcache ${Date.now().toString(36)}`;
       const options = { topic, bootstrapAddress: freshBootstrap.address };
       const [a, b] = await Promise.all([
@@ -233,9 +217,7 @@ test.describe("back/forward cache", () => {
     test.setTimeout(180_000);
     const freezable = await launchFreezableBrowser();
     try {
-      await freezable.context.route(/\/@vite\/client$/, (route) =>
-        route.fulfill({ contentType: "text/javascript", body: INERT_VITE_CLIENT }),
-      );
+      await routeInertViteClient(freezable.context);
       const topic = `e2e bfcache leader ${Date.now().toString(36)}`;
       const options = { topic, bootstrapAddress: freshBootstrap.address };
       // Two tabs of one browser sharing one node (the demo's default), and a user elsewhere.

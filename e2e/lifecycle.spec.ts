@@ -9,8 +9,14 @@ import { join } from "node:path";
 import { type BootstrapNode, startBootstrapNode } from "../scripts/bootstrap-node.ts";
 import { type DemoTab, expect, test } from "./fixtures.ts";
 import { hideAndFreeze, launchFreezableBrowser } from "./support/freezable-browser.ts";
-import { INERT_VITE_CLIENT } from "./support/inert-vite-client.ts";
-import { RECOVERY_LIMIT_MS, RECOVERY_MS, recoveryLimitMs } from "./support/recovery-limit.ts";
+import { routeInertViteClient } from "./support/inert-vite-client.ts";
+import {
+  msUntil,
+  RECOVERY_LIMIT_MS,
+  RECOVERY_MS,
+  recoveryLimitMs,
+} from "./support/recovery-limit.ts";
+
 import { syncDiagnostics } from "./support/tabs.ts";
 
 const OFFLINE_MS = 30_000;
@@ -76,21 +82,6 @@ function chatShows(tab: DemoTab, text: string): Promise<boolean> {
     .filter({ hasText: text })
     .count()
     .then((n) => n > 0);
-}
-
-/** Polls `check` every 100 ms; resolves with the ms it took, or throws after `timeoutMs`. */
-async function msUntil(
-  check: () => Promise<boolean>,
-  since: number,
-  timeoutMs: number,
-  what: string,
-): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check().catch(() => false)) return Date.now() - since;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /**
@@ -220,9 +211,7 @@ test.describe("lifecycle recovery", () => {
     // Playwright's own contexts never hides, so a CDP freeze does nothing to it).
     const freezable = await launchFreezableBrowser();
     try {
-      await freezable.context.route(/\/@vite\/client$/, (route) =>
-        route.fulfill({ contentType: "text/javascript", body: INERT_VITE_CLIENT }),
-      );
+      await routeInertViteClient(freezable.context);
       const topic = `e2e lifecycle ${Date.now().toString(36)}`;
       const options = { topic, bootstrapAddress: bootstrap.address };
       const [a, b] = await Promise.all([

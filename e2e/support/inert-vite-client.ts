@@ -1,4 +1,6 @@
 // Vite's dev client, made inert for pages that go away and come back.
+import type { BrowserContext } from "@playwright/test";
+
 /**
  * What a page that must live through a freeze or the back/forward cache gets instead of Vite's
  * dev client (route `/@vite/client` to it). That client reloads the page once its HMR socket
@@ -21,3 +23,10 @@ export function removeStyle() {}
 export function injectQuery(url) { return url; }
 export class ErrorOverlay extends HTMLElement {}
 `;
+
+/** Serves {@link INERT_VITE_CLIENT} instead of Vite's dev client to every page of `context`. */
+export async function routeInertViteClient(context: BrowserContext): Promise<void> {
+  await context.route(/\/@vite\/client$/, (route) =>
+    route.fulfill({ contentType: "text/javascript", body: INERT_VITE_CLIENT }),
+  );
+}

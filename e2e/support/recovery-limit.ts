@@ -15,3 +15,18 @@ export function recoveryLimitMs(): number {
   const overload = Math.max(1, (loadavg()[0] ?? 0) / availableParallelism());
   return Math.min(RECOVERY_LIMIT_MS, Math.round(RECOVERY_MS * overload));
 }
+
+/** Polls `check` every 100 ms; resolves with the ms since `since`, or throws after `timeoutMs`. */
+export async function msUntil(
+  check: () => Promise<boolean>,
+  since: number,
+  timeoutMs: number,
+  what: string,
+): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check().catch(() => false)) return Date.now() - since;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
