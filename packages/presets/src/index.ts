@@ -62,6 +62,7 @@ export { broadcastTabChannel, type TabChannel } from "./tabs/tab-channel.ts";
 export {
   TabCallFailedError,
   TabCallTimeoutError,
+  TabLeaderSteppedDownError,
   TabLeaderTimeoutError,
 } from "./tabs/tab-errors.ts";
 export type { TopicRoom, TopicRoomLog } from "./tabs/topic-room.ts";

@@ -1,7 +1,11 @@
 // The follower's calls as a pure state machine: ids, deadlines, re-sending on a new leader.
 import { describe, expect, it } from "vitest";
 import { TabCalls, type TabCallsOutput } from "../src/tabs/tab-calls.ts";
-import { TabCallFailedError, TabCallTimeoutError } from "../src/tabs/tab-errors.ts";
+import {
+  TAB_LEADER_STEPPED_DOWN,
+  TabCallFailedError,
+  TabCallTimeoutError,
+} from "../src/tabs/tab-errors.ts";
 
 const sent = (outputs: TabCallsOutput[]) =>
   outputs.flatMap((o) => (o.type === "send" ? [`${o.message.id}→${o.message.to}`] : []));
@@ -93,6 +97,30 @@ describe("TabCalls", () => {
     // A leaving message of another tab changes nothing.
     calls.leaderLeaving("L1");
     expect(calls.leader).toBe("L2");
+  });
+
+  it("a leader that stepped down mid-call does not fail it: the next leader gets it as a retry", () => {
+    const calls = new TabCalls("me");
+    calls.leaderAnnounced("L1");
+    calls.call("c1", "append", bytes, 0, 1_000);
+    const steppedDown = { code: TAB_LEADER_STEPPED_DOWN, message: "frozen" };
+    expect(calls.result("L1", "me", "c1", { ok: false, error: steppedDown })).toEqual([]);
+    expect(calls.size).toBe(1);
+    expect(calls.leader).toBeUndefined();
+    const out = calls.leaderAnnounced("L2");
+    expect(sent(out)).toEqual(["c1→L2"]);
+    expect(out[0]).toHaveProperty("message.retry", true);
+    // Answered by L2 this time: settled.
+    expect(calls.result("L2", "me", "c1", { ok: true, value: "entry" })).toEqual([
+      { type: "resolve", id: "c1", value: "entry" },
+    ]);
+  });
+
+  it("a call made as a retry is sent with retry from the first time", () => {
+    const calls = new TabCalls("me");
+    calls.leaderAnnounced("L1");
+    const out = calls.call("c1", "append", bytes, 0, 1_000, true);
+    expect(out[0]).toHaveProperty("message.retry", true);
   });
 
   it("gives up on a call at its deadline with TabCallTimeoutError, not before", () => {

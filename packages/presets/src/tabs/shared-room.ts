@@ -26,7 +26,7 @@ import type { RoomMessage } from "../room/room-message.ts";
 import type { RoomNode } from "../room/room-node.ts";
 import { TabCalls, type TabCallsOutput } from "./tab-calls.ts";
 import type { TabChannel } from "./tab-channel.ts";
-import { TabLeaderTimeoutError } from "./tab-errors.ts";
+import { TabLeaderSteppedDownError, TabLeaderTimeoutError } from "./tab-errors.ts";
 import {
   type CallMessage,
   parseTabMessage,
@@ -68,7 +68,9 @@ export interface SharedRoomOptions<N extends RoomNode> {
    * The page's lifecycle (`browserPageSignals()` in a page). A leader whose page goes into the
    * back/forward cache tells the others it is leaving, as the page may never come back: they
    * make the browser evict it ({@link IdentityLocks.contend}), which frees the lock for the next
-   * tab in line. Restored instead (no other tab took over), it announces itself again.
+   * tab in line. Restored instead (no other tab took over), it announces itself again. A
+   * leader whose page is frozen steps down (a frozen page keeps its lock and answers nothing):
+   * it says it is leaving, stops its node and releases the lock; resumed, it lines up again.
    */
   readonly signals?: PageSignals;
 }
@@ -164,6 +166,8 @@ export class SharedRoom<N extends RoomNode = RoomNode> implements TopicRoom {
   #unsubscribeSignals: (() => void) | undefined;
   #left = false;
   #leaving: Promise<void> | undefined;
+  /** Stepped down on `frozen`: lines up again on `resumed`. */
+  #steppedDown = false;
 
   private constructor(options: SharedRoomOptions<N>) {
     this.#options = options;
@@ -252,14 +256,34 @@ export class SharedRoom<N extends RoomNode = RoomNode> implements TopicRoom {
 
   async #append(content: RoomContent): Promise<LogEntry> {
     if (this.#left) throw new RoomLeftError();
-    if (this.#room !== undefined) return this.#room.log.append(content);
     const timeout = this.#options.callTimeoutMs ?? 20_000;
+    const room = this.#room;
+    if (room !== undefined) {
+      // Marked like a follower's call, so the next leader can find it if this tab steps down
+      // while it is written.
+      const id = this.#newCallId();
+      try {
+        return await room.log.append(content, { extensions: { [TAB_CALL_EXTENSION]: id } });
+      } catch (error) {
+        if (this.#left || this.#room === room) throw error;
+        // Stepped down (frozen) mid-write: the next leader stores it, or finds it stored.
+        const wire = await this.#call("append", bytesOf(content), timeout, { id, retry: true });
+        return entryOf(wire as WireLogEntry);
+      }
+    }
     return entryOf((await this.#call("append", bytesOf(content), timeout)) as WireLogEntry);
   }
 
   async #history(): Promise<LogEntry[]> {
     if (this.#left) throw new RoomLeftError();
-    if (this.#room !== undefined) return this.#room.log.history();
+    const room = this.#room;
+    if (room !== undefined) {
+      try {
+        return await room.log.history();
+      } catch (error) {
+        if (this.#left || this.#room === room) throw error;
+      }
+    }
     const timeout = this.#options.callTimeoutMs ?? 20_000;
     return ((await this.#call("history", undefined, timeout)) as WireLogEntry[]).map(entryOf);
   }
@@ -366,9 +390,53 @@ export class SharedRoom<N extends RoomNode = RoomNode> implements TopicRoom {
    * evict it). Back from the cache with the lock still held, it leads on and says so.
    */
   #pageSignal(signal: PageSignal): void {
-    if (this.#room === undefined || this.#left) return;
+    if (this.#left) return;
+    if (signal.type === "resumed" && this.#steppedDown) {
+      this.#steppedDown = false;
+      this.#post({ kind: "who" });
+      // Back in line: this tab leads again only if no other tab took the lock meanwhile. A
+      // failed `lead` has left the room (see #elect).
+      this.#elect().catch(() => {});
+      return;
+    }
+    if (this.#room === undefined) return;
+    if (signal.type === "frozen") this.#stepDown();
     if (signal.type === "pagehide" && signal.persisted) this.#post({ kind: "leaving" });
     if (signal.type === "pageshow" && signal.persisted) this.#announce();
+  }
+
+  /**
+   * A frozen page runs nothing, so a frozen leader would keep the lock and leave its followers'
+   * calls unanswered until their deadline. Within the `freeze` event (the page gets little time)
+   * it starts what matters at once: it tells the others it is leaving, closes its connections,
+   * releases the lock (the next tab in line leads) and starts stopping its node. Calls it was
+   * running for followers are answered with TabLeaderSteppedDownError unless they finish, and
+   * the followers send them to the next leader.
+   */
+  #stepDown(): void {
+    const room = this.#room;
+    if (room === undefined) return;
+    this.#steppedDown = true;
+    this.#room = undefined;
+    for (const subscription of this.#roomSubscriptions) subscription.unsubscribe();
+    this.#roomSubscriptions = [];
+    this.#leaderTab = undefined;
+    this.#calls.leaderLeaving(this.tabId);
+    this.#served.clear();
+    this.#post({ kind: "leaving" });
+    const endpoint: object = room.node.endpoint;
+    if ("suspend" in endpoint && typeof endpoint.suspend === "function") {
+      try {
+        endpoint.suspend();
+      } catch {
+        // Closing early is a courtesy: stopping the node closes them too.
+      }
+    }
+    const release = this.#release;
+    this.#release = undefined;
+    release?.().catch(() => {});
+    room.leave().catch(() => {});
+    this.#role.next("follower");
   }
 
   /**
@@ -519,9 +587,16 @@ export class SharedRoom<N extends RoomNode = RoomNode> implements TopicRoom {
   #serve(call: CallMessage): Promise<ResultBody> {
     const seen = this.#served.get(call.id);
     if (seen !== undefined) return seen;
+    const room = this.#room;
     const answer = this.#run(call).then(
       (value): ResultBody => ({ ok: true, value }),
-      (error: unknown): ResultBody => ({ ok: false, error: wireError(error) }),
+      (error: unknown): ResultBody => ({
+        ok: false,
+        // A call cut short by this tab stepping down is the next leader's to run.
+        error: wireError(
+          room !== undefined && this.#room !== room ? new TabLeaderSteppedDownError() : error,
+        ),
+      }),
     );
     this.#served.set(call.id, answer);
     if (this.#served.size > REMEMBERED_CALLS) {
@@ -555,15 +630,21 @@ export class SharedRoom<N extends RoomNode = RoomNode> implements TopicRoom {
     }
   }
 
+  #newCallId(): string {
+    return toHex(this.#runtime.rng.bytes(12));
+  }
+
   #call(
     method: TabCallMethod,
     content: Uint8Array | undefined,
     timeoutMs: number,
+    as: { readonly id: string; readonly retry: boolean } = { id: this.#newCallId(), retry: false },
   ): Promise<TabCallValue> {
-    const id = toHex(this.#runtime.rng.bytes(12));
+    const { id, retry } = as;
+    const now = this.#runtime.clock.now();
     return new Promise((resolve, reject) => {
       this.#waiting.set(id, { resolve, reject });
-      this.#perform(this.#calls.call(id, method, content, this.#runtime.clock.now(), timeoutMs));
+      this.#perform(this.#calls.call(id, method, content, now, timeoutMs, retry));
     });
   }
 

@@ -7,7 +7,7 @@
 // sent to it again under the same id: the old leader may have died before answering, and the
 // call (a log write above all) must not be lost. A leader that already ran a call id answers it
 // again from its memory instead of running it twice.
-import { TabCallFailedError, TabCallTimeoutError } from "./tab-errors.ts";
+import { TAB_LEADER_STEPPED_DOWN, TabCallFailedError, TabCallTimeoutError } from "./tab-errors.ts";
 import {
   type CallMessage,
   TAB_PROTOCOL_VERSION,
@@ -28,8 +28,10 @@ interface Pending {
   readonly content: Uint8Array | undefined;
   readonly deadline: number;
   readonly timeoutMs: number;
-  /** The leader it was last sent to. */
+  /** The leader it was last sent to; `undefined` also after that leader stepped down. */
   sentTo: string | undefined;
+  /** Whether a leader may have run it already: the next leader must look before running it. */
+  sent: boolean;
 }
 
 /** The calls of one follower tab that wait for the leader's answer. */
@@ -64,7 +66,8 @@ export class TabCalls {
 
   /**
    * A new call with a fresh `id`, giving up `timeoutMs` after `now`. It is sent at once if a
-   * leader is known, else when one announces itself.
+   * leader is known, else when one announces itself. `retry`: a leader may have run it already
+   * (this tab led and stepped down while running it), so it is sent as a retry.
    */
   call(
     id: string,
@@ -72,6 +75,7 @@ export class TabCalls {
     content: Uint8Array | undefined,
     now: number,
     timeoutMs: number,
+    retry = false,
   ): TabCallsOutput[] {
     const call: Pending = {
       id,
@@ -80,6 +84,7 @@ export class TabCalls {
       deadline: now + timeoutMs,
       timeoutMs,
       sentTo: undefined,
+      sent: retry,
     };
     this.#pending.set(id, call);
     return this.#leader === undefined ? [] : [this.#send(call, this.#leader)];
@@ -113,6 +118,13 @@ export class TabCalls {
     // still draining would otherwise race the new one (both are the same call, so either is
     // fine, but one answer settles it).
     if (call === undefined || call.sentTo !== from) return [];
+    if (!outcome.ok && outcome.error.code === TAB_LEADER_STEPPED_DOWN) {
+      // Not the call's failure: the leader went (frozen) while running it. The next leader runs
+      // it, or finds what the old one stored.
+      call.sentTo = undefined;
+      if (this.#leader === from) this.#leader = undefined;
+      return this.#leader === undefined ? [] : [this.#send(call, this.#leader)];
+    }
     this.#pending.delete(id);
     return [
       outcome.ok
@@ -152,7 +164,8 @@ export class TabCalls {
   }
 
   #send(call: Pending, leader: string): TabCallsOutput {
-    const retry = call.sentTo !== undefined;
+    const retry = call.sent;
+    call.sent = true;
     call.sentTo = leader;
     return {
       type: "send",

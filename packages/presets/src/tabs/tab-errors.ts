@@ -43,3 +43,21 @@ export class TabLeaderTimeoutError extends P2pandaError {
     );
   }
 }
+
+/** The code of {@link TabLeaderSteppedDownError}, which a follower re-sends on. */
+export const TAB_LEADER_STEPPED_DOWN = "TAB_LEADER_STEPPED_DOWN";
+
+/**
+ * The leader tab stepped down (its page was frozen) while it ran a follower's call. Sent on the
+ * channel as the call's answer; the follower does not fail the call with it but sends it again
+ * to the next leader (which finds an append the old one stored), so the app never sees it.
+ */
+export class TabLeaderSteppedDownError extends P2pandaError {
+  static override readonly name: string = "TabLeaderSteppedDownError";
+  constructor() {
+    super(
+      TAB_LEADER_STEPPED_DOWN,
+      "the tab running the shared node stepped down (its page was frozen) before it answered",
+    );
+  }
+}
