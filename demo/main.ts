@@ -288,7 +288,11 @@ async function runShared(bootstrapList: Promise<string[]>, topic: Topic): Promis
       element("slot").textContent = "slot 0 (this tab runs the shared node)";
       demo = await startDemoNode(identity, 0, bootstrap, topic);
       // The demo's chat is plain (not encrypted): it is the same log as with `?node=per-tab`.
-      const shared = await Room.open(demo.node as BrowserRoomNode, topic, { encryption: false });
+      // The room owns the node: a leader stepping down (its page frozen) stops it with the room.
+      const shared = await Room.open(demo.node as BrowserRoomNode, topic, {
+        encryption: false,
+        ownsNode: true,
+      });
       const leader = { mode: "shared", role: "leader", nodeId: identity.nodeId } as const;
       tabHook = { ...leader, electedAt, runningAt: Date.now() };
       // When the node holds a relay reservation again (others can reach it): the end of a
@@ -310,6 +314,13 @@ async function runShared(bootstrapList: Promise<string[]>, topic: Topic): Promis
       }
       return shared;
     },
+  });
+  // A frozen leader steps down (its node stops); resumed, it follows the tab that took over.
+  room.role$.subscribe((role) => {
+    if (role !== "follower" || tabHook?.role !== "leader") return;
+    demo = undefined;
+    tabHook = { mode: "shared", role: "follower", nodeId: room.nodeId };
+    element("slot").textContent = "slot 0, run by another tab of this browser";
   });
   if (room.role === "follower") {
     element("node-id").textContent = room.nodeId;
