@@ -59,7 +59,13 @@ async function expectLines(tabs: readonly SharedTab[], lines: readonly string[])
 }
 
 test.describe("one node per origin, frozen leader", () => {
-  test("a frozen leader tab hands the shared node over to a follower; resumed, it follows with every line", async ({
+  // Fixme: the leader steps down in its `freeze` event and the lock passes on at once (the
+  // followers' `navigator.locks.query()` shows it held by the next tab, the other one waiting),
+  // but in two runs (load 11–14 on 2 cores) that tab's `lead` did not finish within 30 s while
+  // the old leader stayed frozen: starting the demo node waits on something the frozen page
+  // holds, most likely its IndexedDB databases (its node could not finish closing them, and a
+  // frozen page's open transactions do not complete). See docs/tabs.md.
+  test.fixme("a frozen leader tab hands the shared node over to a follower; resumed, it follows with every line", async ({
     openTab,
     freshBootstrap,
   }) => {
@@ -99,13 +105,30 @@ test.describe("one node per origin, frozen leader", () => {
       const freeze = await hideAndFreeze(freezable, first.page);
       const frozenAsked = Date.now();
 
+      // The user is in another tab of the app: a hidden tab taking over would start the node
+      // with its timers throttled to one wake-up a second.
+      await (others[0] as SharedTab).page.bringToFront();
       // A follower leads: poll the roles (the frozen page is not asked: it runs nothing).
-      await expect
-        .poll(async () => (await Promise.all(others.map(role))).sort(), {
-          timeout: 30_000,
-          intervals: [100],
-        })
-        .toEqual(["follower", "leader"]);
+      try {
+        await expect
+          .poll(async () => (await Promise.all(others.map(role))).sort(), {
+            timeout: 30_000,
+            intervals: [100],
+          })
+          .toEqual(["follower", "leader"]);
+      } catch (error) {
+        // What the followers see of the lock and the room, for the report.
+        for (const tab of others) {
+          const seen = await tab.page.evaluate(async () => ({
+            locks: await navigator.locks.query(),
+            room: window.sharedRoom?.role,
+            hook: window.p2pandaTab,
+            visibility: document.visibilityState,
+          }));
+          console.log(`freeze: no takeover: ${JSON.stringify(seen)} ${tab.errors.join("; ")}`);
+        }
+        throw error;
+      }
       const leader = (
         (await role(others[0] as SharedTab)) === "leader" ? others[0] : others[1]
       ) as SharedTab;
