@@ -2,7 +2,12 @@
 // own suites in address-book and log-store run them through every read and write).
 import { IDBFactory } from "fake-indexeddb";
 import { describe, expect, it } from "vitest";
-import { idbResult, idbTransactionDone, openIndexedDb } from "../src/storage/indexeddb.ts";
+import {
+  abortIdbTransactions,
+  idbResult,
+  idbTransactionDone,
+  openIndexedDb,
+} from "../src/storage/indexeddb.ts";
 import { failOnUnhandledRejections } from "./unhandled-rejections.ts";
 
 failOnUnhandledRejections();
@@ -47,6 +52,29 @@ describe("idbResult and idbTransactionDone", () => {
     // Not awaited until the abort has long been delivered: failOnUnhandledRejections checks.
     await new Promise((resolve) => setTimeout(resolve, 10));
     await expect(done).rejects.toMatchObject({ name: "AbortError" });
+    db.close();
+  });
+});
+
+describe("abortIdbTransactions", () => {
+  it("aborts the running transactions (their writes are not stored; later ones run), and none that ended", async () => {
+    const db = await open();
+    const ended = db.transaction(["s"], "readwrite");
+    ended.objectStore("s").put("kept", "before");
+    await idbTransactionDone(ended);
+    const running = db.transaction(["s"], "readwrite");
+    const done = idbTransactionDone(running);
+    running.objectStore("s").put("lost", "during").onerror = (event) => event.preventDefault();
+    // A frozen page's transaction would stay open until its resume: aborted, it ends now.
+    expect(abortIdbTransactions()).toBe(1);
+    await expect(done).rejects.toMatchObject({ name: "AbortError" });
+    expect(abortIdbTransactions()).toBe(0);
+    const read = db.transaction(["s"], "readonly");
+    const readDone = idbTransactionDone(read);
+    expect(await idbResult(read.objectStore("s").get("before"))).toBe("kept");
+    expect(await idbResult(read.objectStore("s").get("during"))).toBeUndefined();
+    await readDone;
+    expect(abortIdbTransactions()).toBe(0);
     db.close();
   });
 });

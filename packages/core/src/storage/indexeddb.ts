@@ -52,12 +52,50 @@ export function idbResult<T>(request: IDBRequest<T>): Promise<T> {
   });
 }
 
+/** The transactions of this realm that have neither committed nor aborted yet. */
+const running = new Set<IDBTransaction>();
+
+/**
+ * Remembers `tx` until it commits or aborts, for {@link abortIdbTransactions}. Returns `tx`.
+ * Every store of ours calls it (or {@link idbTransactionDone}) on each transaction it opens.
+ */
+export function trackIdbTransaction(tx: IDBTransaction): IDBTransaction {
+  running.add(tx);
+  const end = (): void => {
+    running.delete(tx);
+  };
+  tx.addEventListener("complete", end);
+  tx.addEventListener("abort", end);
+  return tx;
+}
+
+/**
+ * Aborts every transaction of this realm still running; returns how many. For a page being
+ * frozen: a frozen page's transaction never commits (its requests' results are not delivered,
+ * so it never asks to commit), and until it does, every other tab's transaction on the same
+ * stores waits. A shared-node leader stepping down calls it, so the next tab's node can start.
+ */
+export function abortIdbTransactions(): number {
+  let aborted = 0;
+  for (const tx of [...running]) {
+    running.delete(tx);
+    try {
+      tx.abort();
+      aborted++;
+    } catch {
+      // Finished meanwhile (InvalidStateError): nothing to abort.
+    }
+  }
+  return aborted;
+}
+
 /**
  * Settles when `tx` commits (resolves) or fails (rejects with its error). Call it as soon as the
  * transaction is created: one whose requests are done may commit before a later call listens.
  * A rejection nobody awaits is not reported as unhandled (the caller may have thrown already).
  */
 export function idbTransactionDone(tx: IDBTransaction): Promise<void> {
+  trackIdbTransaction(tx);
   const done = new Promise<void>((resolve, reject) => {
     // A failed request's error reaches the transaction before the abort it causes, and names
     // the cause (the transaction's own `error` is only set by the abort).

@@ -6,6 +6,7 @@
 // next tab in line, which starts the node with the same identity and stores (IndexedDB is shared
 // by the origin) and announces itself; the followers re-send what was in flight.
 import {
+  abortIdbTransactions,
   type NodeEvent,
   type NodeId,
   P2pandaError,
@@ -409,7 +410,7 @@ export class SharedRoom<N extends RoomNode = RoomNode> implements TopicRoom {
    * A frozen page runs nothing, so a frozen leader would keep the lock and leave its followers'
    * calls unanswered until their deadline. Within the `freeze` event (the page gets little time)
    * it starts what matters at once: it tells the others it is leaving, closes its connections,
-   * releases the lock (the next tab in line leads) and starts stopping its node. Calls it was
+   * aborts its IndexedDB transactions, releases the lock (the next tab in line leads) and starts stopping its node. Calls it was
    * running for followers are answered with TabLeaderSteppedDownError unless they finish, and
    * the followers send them to the next leader.
    */
@@ -432,6 +433,10 @@ export class SharedRoom<N extends RoomNode = RoomNode> implements TopicRoom {
         // Closing early is a courtesy: stopping the node closes them too.
       }
     }
+    // A transaction of this page left running would never commit while it is frozen, and the
+    // next leader's node could not write to the shared stores (measured: it waited until the
+    // resume). What is aborted fails here, and an append is re-sent (see #append).
+    abortIdbTransactions();
     const release = this.#release;
     this.#release = undefined;
     release?.().catch(() => {});
