@@ -17,6 +17,8 @@ import {
   fromHex,
   type Identity,
   NodeId,
+  resumeIdbTransactions,
+  suspendIdbTransactions,
   Topic,
   toHex,
   transportInfoFromWire,
@@ -280,6 +282,8 @@ async function runShared(bootstrapList: Promise<string[]>, topic: Topic): Promis
     lockName: slotLockName(0),
     // A leader going into the back/forward cache hands over to the next tab (docs/tabs.md).
     signals: browserPageSignals(),
+    // A frozen leader steps down: its open IndexedDB transactions must not hold the next one.
+    pageStorage: { suspend: suspendIdbTransactions, resume: resumeIdbTransactions },
     lead: async () => {
       performance.mark("demo:lock-acquired");
       const electedAt = Date.now();

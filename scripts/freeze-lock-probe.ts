@@ -7,8 +7,11 @@
 // Seen with Chromium 156 (load 11–14 on 2 cores): releasing in the `freeze` listener, at once or
 // a microtask later, hands the lock over before the CDP call returns (B had it when the probe
 // first looked); the listener runs and its microtasks too. So a frozen leader can pass the lock
-// on; what the next leader then needs from the frozen page (its IndexedDB) is another matter
-// (e2e/shared-node-freeze.spec.ts).
+// on. `--demo`: the demo's shared node, leader frozen: with the lock passed on, the follower's
+// node start still waited (no leader after 3 s and 13 s) as long as the frozen page had an
+// IndexedDB transaction open (the address book's stores could not be written from the
+// follower); with the leader suspending its transactions as it steps down, the follower led
+// when first looked at, 3.2 s after the freeze, and the resumed tab followed.
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Page } from "playwright";
@@ -103,9 +106,7 @@ async function main(): Promise<void> {
       let grantedAt: number | undefined;
       for (let i = 0; i < 30 && grantedAt === undefined; i++) {
         await new Promise((resolve) => setTimeout(resolve, 100));
-        grantedAt = await b.evaluate(
-          () => (window as unknown as { grantedAt?: number }).grantedAt,
-        );
+        grantedAt = await b.evaluate(() => (window as unknown as { grantedAt?: number }).grantedAt);
       }
       await frozen.resume();
       const aMarks = await a.evaluate(() => (window as unknown as { marks: string[] }).marks);
@@ -191,8 +192,12 @@ async function demo(): Promise<void> {
     await follower.bringToFront();
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     const locks = await follower.evaluate(() => navigator.locks.query());
-    console.log(`demo, 3 s after the freeze: follower ${await role(follower)}, locks ${JSON.stringify(locks)}`);
-    console.log(`demo: stores the follower cannot write: ${JSON.stringify(await blockedStores(follower))}`);
+    console.log(
+      `demo, 3 s after the freeze: follower ${await role(follower)}, locks ${JSON.stringify(locks)}`,
+    );
+    console.log(
+      `demo: stores the follower cannot write: ${JSON.stringify(await blockedStores(follower))}`,
+    );
     let tookOver: number | undefined;
     for (let i = 0; i < 100 && tookOver === undefined; i++) {
       if ((await role(follower)) === "leader") tookOver = Date.now() - frozenAt;
@@ -201,7 +206,9 @@ async function demo(): Promise<void> {
     console.log(`demo: took over ${tookOver ?? "not"} ms after the freeze`);
     await frozen.resume();
     await leader.waitForTimeout(2_000);
-    console.log(`demo: after the resume, old leader ${await role(leader)}, follower ${await role(follower)}`);
+    console.log(
+      `demo: after the resume, old leader ${await role(leader)}, follower ${await role(follower)}`,
+    );
   } finally {
     await browser.close();
     await server.close();

@@ -5,6 +5,8 @@ import {
   InvalidInputError,
   type P2pandaNode,
   type PageSignals,
+  resumeIdbTransactions,
+  suspendIdbTransactions,
   Topic,
   TopicSecret,
 } from "@p2panda-web/core";
@@ -212,6 +214,10 @@ async function joinShared(
       ? { publishTimeoutMs: options.publishQueue.timeoutMs + 10_000 }
       : {}),
     signals: options.signals ?? browserPageSignals(),
+    // In a page, a frozen leader's open IndexedDB transactions would hold the next leader.
+    ...(typeof document !== "undefined"
+      ? { pageStorage: { suspend: suspendIdbTransactions, resume: resumeIdbTransactions } }
+      : {}),
   });
 }
 

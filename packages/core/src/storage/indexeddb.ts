@@ -56,10 +56,15 @@ export function idbResult<T>(request: IDBRequest<T>): Promise<T> {
 const running = new Set<IDBTransaction>();
 
 /**
- * Remembers `tx` until it commits or aborts, for {@link abortIdbTransactions}. Returns `tx`.
+ * Remembers `tx` until it commits or aborts, for {@link suspendIdbTransactions} (which aborts
+ * it), or aborts it at once while transactions are suspended. Returns `tx`.
  * Every store of ours calls it (or {@link idbTransactionDone}) on each transaction it opens.
  */
 export function trackIdbTransaction(tx: IDBTransaction): IDBTransaction {
+  if (suspended) {
+    abort(tx);
+    return tx;
+  }
   running.add(tx);
   const end = (): void => {
     running.delete(tx);
@@ -69,24 +74,39 @@ export function trackIdbTransaction(tx: IDBTransaction): IDBTransaction {
   return tx;
 }
 
+/** While set, a new transaction is aborted as soon as it is tracked. */
+let suspended = false;
+
 /**
- * Aborts every transaction of this realm still running; returns how many. For a page being
- * frozen: a frozen page's transaction never commits (its requests' results are not delivered,
- * so it never asks to commit), and until it does, every other tab's transaction on the same
- * stores waits. A shared-node leader stepping down calls it, so the next tab's node can start.
+ * Aborts every transaction of this realm still running, and every new one until
+ * {@link resumeIdbTransactions}; returns how many it aborted now. For a page being frozen: a
+ * frozen page's transaction never commits (its requests' results are not delivered, so it never
+ * asks to commit), and until it does, every other tab's transaction on the same stores waits;
+ * what the page starts after this call within the `freeze` event (a node flushing its stores as
+ * it stops) would hold them too. A shared-node leader stepping down calls it.
  */
-export function abortIdbTransactions(): number {
+export function suspendIdbTransactions(): number {
+  suspended = true;
   let aborted = 0;
   for (const tx of [...running]) {
     running.delete(tx);
-    try {
-      tx.abort();
-      aborted++;
-    } catch {
-      // Finished meanwhile (InvalidStateError): nothing to abort.
-    }
+    if (abort(tx)) aborted++;
   }
   return aborted;
+}
+
+/** Lets transactions run again after {@link suspendIdbTransactions} (the page resumed). */
+export function resumeIdbTransactions(): void {
+  suspended = false;
+}
+
+function abort(tx: IDBTransaction): boolean {
+  try {
+    tx.abort();
+    return true;
+  } catch {
+    return false; // Finished meanwhile (InvalidStateError): nothing to abort.
+  }
 }
 
 /**

@@ -6,7 +6,6 @@
 // next tab in line, which starts the node with the same identity and stores (IndexedDB is shared
 // by the origin) and announces itself; the followers re-send what was in flight.
 import {
-  abortIdbTransactions,
   type NodeEvent,
   type NodeId,
   P2pandaError,
@@ -74,6 +73,12 @@ export interface SharedRoomOptions<N extends RoomNode> {
    * it says it is leaving, stops its node and releases the lock; resumed, it lines up again.
    */
   readonly signals?: PageSignals;
+  /**
+   * The page's storage, suspended while this tab is stepped down (frozen): in a page,
+   * `{ suspend: suspendIdbTransactions, resume: resumeIdbTransactions }`, which `joinTopic`
+   * passes there. Not in tests whose "tabs" share one realm: it would stop them all.
+   */
+  readonly pageStorage?: { suspend(): void; resume(): void };
 }
 
 /** How often a follower that lost its leader asks the browser to evict a cached lock holder. */
@@ -394,6 +399,7 @@ export class SharedRoom<N extends RoomNode = RoomNode> implements TopicRoom {
     if (this.#left) return;
     if (signal.type === "resumed" && this.#steppedDown) {
       this.#steppedDown = false;
+      this.#options.pageStorage?.resume();
       this.#post({ kind: "who" });
       // Back in line: this tab leads again only if no other tab took the lock meanwhile. A
       // failed `lead` has left the room (see #elect).
@@ -436,7 +442,7 @@ export class SharedRoom<N extends RoomNode = RoomNode> implements TopicRoom {
     // A transaction of this page left running would never commit while it is frozen, and the
     // next leader's node could not write to the shared stores (measured: it waited until the
     // resume). What is aborted fails here, and an append is re-sent (see #append).
-    abortIdbTransactions();
+    this.#options.pageStorage?.suspend();
     const release = this.#release;
     this.#release = undefined;
     release?.().catch(() => {});
