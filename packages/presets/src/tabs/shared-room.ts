@@ -78,7 +78,12 @@ export interface SharedRoomOptions<N extends RoomNode> {
    * `{ suspend: suspendIdbTransactions, resume: resumeIdbTransactions }`, which `joinTopic`
    * passes there. Not in tests whose "tabs" share one realm: it would stop them all.
    */
-  readonly pageStorage?: { suspend(): void; resume(): void };
+  readonly pageStorage?: {
+    /** Aborts what runs and what starts until {@link resume}: the tab steps down. */
+    suspend(): void;
+    /** Lets storage run again: the page resumed. */
+    resume(): void;
+  };
 }
 
 /** How often a follower that lost its leader asks the browser to evict a cached lock holder. */
