@@ -59,12 +59,7 @@ async function expectLines(tabs: readonly SharedTab[], lines: readonly string[])
 }
 
 test.describe("one node per origin, frozen leader", () => {
-  // Fixme until the lead runs it: in its two runs here (load 11–14 on 2 cores) the lock passed on
-  // in the `freeze` event but the next tab's node start waited on the frozen page's IndexedDB
-  // transactions. The leader now suspends them as it steps down (suspendIdbTransactions), and
-  // `scripts/freeze-lock-probe.ts --demo` shows the demo's takeover done within 3.2 s of the
-  // freeze; the spec has not run since (its two runs were used). See docs/tabs.md.
-  test.fixme("a frozen leader tab hands the shared node over to a follower; resumed, it follows with every line", async ({
+  test("a frozen leader tab hands the shared node over to a follower; resumed, it follows with every line", async ({
     openTab,
     freshBootstrap,
   }) => {

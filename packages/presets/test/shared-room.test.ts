@@ -140,18 +140,18 @@ describe("SharedRoom with a frozen leader", () => {
     await Promise.all([a.leave(), c.leave()]);
   });
 
-  it("a lone leader resumed with nobody else in line leads again with the same node id", async () => {
+  it("a lone leader keeps its node through a freeze (nobody waits for the lock): it pauses, not restarts", async () => {
     const namespace = `frozen-alone-${Date.now()}-${run++}`;
     const page = new ManualPageSignals();
     const a = await joinTopic({ topic: TOPIC, namespace, locks: memoryLocks(), signals: page });
-    const nodeId = a.nodeId;
+    const node = a.node;
     await a.log.append("before");
     page.emit({ type: "frozen" });
-    expect(a.role).toBe("follower");
-    const again = leads(a);
+    expect(a.role).toBe("leader");
+    expect(a.node).toBe(node);
     page.emit({ type: "resumed" });
-    await again;
-    expect(a.node?.identity.nodeId).toBe(nodeId);
+    expect(a.node).toBe(node);
+    expect(node?.state).not.toBe("stopped");
     expect(await texts(a)).toEqual(["before"]);
     await a.leave();
   });

@@ -177,6 +177,8 @@ export class SharedRoom<N extends RoomNode = RoomNode> implements TopicRoom {
   #unsubscribeSignals: (() => void) | undefined;
   #left = false;
   #leaving: Promise<void> | undefined;
+  /** Tabs of this room heard from and not yet gone (a frozen leader steps down only for them). */
+  readonly #otherTabs = new Set<string>();
   /** Stepped down on `frozen`: lines up again on `resumed`. */
   #steppedDown = false;
 
@@ -319,7 +321,8 @@ export class SharedRoom<N extends RoomNode = RoomNode> implements TopicRoom {
     const room = this.#room;
     this.#room = undefined;
     for (const subscription of this.#roomSubscriptions) subscription.unsubscribe();
-    if (room !== undefined) this.#post({ kind: "leaving" });
+    // A follower says so too: a leader steps down on freeze only while another tab is there.
+    this.#post({ kind: "leaving" });
     try {
       await room?.leave();
     } finally {
@@ -412,7 +415,9 @@ export class SharedRoom<N extends RoomNode = RoomNode> implements TopicRoom {
       return;
     }
     if (this.#room === undefined) return;
-    if (signal.type === "frozen") this.#stepDown();
+    // Alone, a frozen leader keeps its node (the node's lifecycle pauses and resumes it): no tab
+    // is waiting for the lock, and stepping down would only restart the node on the resume.
+    if (signal.type === "frozen" && this.#otherTabs.size > 0) this.#stepDown();
     if (signal.type === "pagehide" && signal.persisted) this.#post({ kind: "leaving" });
     if (signal.type === "pageshow" && signal.persisted) this.#announce();
   }
@@ -530,6 +535,8 @@ export class SharedRoom<N extends RoomNode = RoomNode> implements TopicRoom {
   #receive(data: unknown): void {
     const message = parseTabMessage(data);
     if (message === undefined || this.#left || message.from === this.tabId) return;
+    if (message.kind === "leaving") this.#otherTabs.delete(message.from);
+    else this.#otherTabs.add(message.from);
     switch (message.kind) {
       case "who":
         this.#announce();
