@@ -117,7 +117,7 @@ test.describe("gossip between tabs", () => {
     }
     expect(closed).toBeDefined();
     await closed!.context.close();
-    // NeighbourDown: the endpoint drops the vanished WebRTC peer after failed pings (~8 s).
+    // NeighbourDown: the endpoint drops the vanished WebRTC peer after a ping and its confirmation went unanswered (≤ 11 s).
     await expect(
       watcher!.page.locator(`[data-testid="neighbour"][data-node-id="${closed!.nodeId}"]`),
     ).toHaveCount(0, { timeout: 30_000 });

@@ -7,13 +7,15 @@ const MIB = 1024 * 1024;
 /**
  * How fast a closed tab must be noticed. Chromium keeps the peer connection "disconnected" (not
  * "failed") for a long time after the remote tab is gone, and @libp2p/webrtc only closes on
- * "failed"/"closed", so it is the endpoint's liveness ping that notices: every 5 s, aborting after
- * 3 s without an answer (`DEFAULT_LIVENESS` of the endpoint). Worst case 8 s, plus slack for a
- * loaded 2-core machine.
+ * "failed"/"closed", so it is the endpoint's liveness ping that notices: every 5 s, closing after
+ * a ping and its confirmation went 3 s each without an answer (`DEFAULT_LIVENESS` of the
+ * endpoint). Worst case 11 s, plus slack for a loaded 2-core machine.
  */
 const PING_INTERVAL_MS = 5_000;
 const PING_TIMEOUT_MS = 3_000;
-const CLOSE_DETECTION_LIMIT_MS = PING_INTERVAL_MS + PING_TIMEOUT_MS + 1_500;
+/** The second ping sent after a missed one (`liveness.ts`): only a peer that misses both is gone. */
+const PING_CONFIRM_MS = 3_000;
+const CLOSE_DETECTION_LIMIT_MS = PING_INTERVAL_MS + PING_TIMEOUT_MS + PING_CONFIRM_MS + 1_500;
 
 test.describe("tab ↔ tab over WebRTC through our relay", () => {
   test("a direct (not relayed) WebRTC connection echoes 1 MiB intact over a protocol session", async ({

@@ -71,22 +71,30 @@ export const DEFAULT_BROWSER_ADDRESS_DIAL_TIMEOUT_MS = 3_000;
 export const MAX_STREAM_RECEIVE_WINDOW = 2 * 1024 * 1024;
 
 /**
- * How quickly a silent connection is detected and closed: libp2p pings every connection every
- * `pingIntervalMs` and aborts it when a ping takes longer than `pingTimeoutMs`. A browser tab that
- * disappears is noticed this way (Chromium leaves its WebRTC connection "disconnected", never
- * "failed"), so a vanished peer is dropped within interval + timeout.
+ * How quickly a silent connection is detected and closed: the endpoint pings every connection
+ * every `pingIntervalMs`; when a ping takes longer than `pingTimeoutMs` it sends a second one, and
+ * closes the connection when that takes longer than `pingConfirmMs` too (see `liveness.ts`). A
+ * browser tab that disappears is noticed this way (Chromium leaves its WebRTC connection
+ * "disconnected", never "failed"), so a vanished peer is dropped within interval + timeout +
+ * confirm; a peer that was only slow once (a loaded machine) keeps its connection.
  */
 export interface LivenessOptions {
   /** Default {@link DEFAULT_LIVENESS}.pingIntervalMs (5 s). */
   readonly pingIntervalMs?: number;
   /** Default {@link DEFAULT_LIVENESS}.pingTimeoutMs (3 s). */
   readonly pingTimeoutMs?: number;
+  /**
+   * How long the second ping, sent when one missed `pingTimeoutMs`, may take before the
+   * connection is closed. Default {@link DEFAULT_LIVENESS}.pingConfirmMs (3 s).
+   */
+  readonly pingConfirmMs?: number;
 }
 
 /** Defaults of {@link LivenessOptions}. */
 export const DEFAULT_LIVENESS: Required<LivenessOptions> = Object.freeze({
   pingIntervalMs: 5_000,
   pingTimeoutMs: 3_000,
+  pingConfirmMs: 3_000,
 });
 
 /** Options shared by every endpoint preset. */

@@ -58,6 +58,13 @@ export interface EndpointMetrics {
   /** Connections closed because they carried none of our sessions for a while. */
   idleConnectionsClosed: number;
   /**
+   * Liveness pings that missed their deadline but whose confirming ping was answered: the peer
+   * (or this process) was slow, not gone, and the connection stayed (see `liveness.ts`).
+   */
+  pingsMissed: number;
+  /** Connections closed because their peer answered neither a liveness ping nor its confirmation. */
+  connectionsDroppedUnanswered: number;
+  /**
    * Relayed connections closed once their WebRTC signalling was over and a direct connection to
    * the same node was open (each held a circuit on the relay).
    */

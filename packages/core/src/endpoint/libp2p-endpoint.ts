@@ -23,6 +23,7 @@ import {
   addressNodeId,
   transportKind,
 } from "../records/transport-info.ts";
+import { systemTimers } from "../runtime/timers.ts";
 import {
   advertisableAddresses,
   announceableAddresses,
@@ -63,6 +64,7 @@ import {
 } from "./errors.ts";
 import type { ConnectionSummary, EndpointEvent } from "./events.ts";
 import { type ConnectionActivity, IdleConnections } from "./idle-connections.ts";
+import { ConnectionLiveness, pingOverConnection } from "./liveness.ts";
 import { observedAddressGuard } from "./observed-address-guard.ts";
 import { type OverlayRelays, overlayRelayAddress, overlayRelayOf } from "./overlay-relays.ts";
 import type { AcceptOptions, ConnectOptions } from "./protocol-endpoint.ts";
@@ -149,7 +151,6 @@ export async function startEndpoint(
     maxInboundConnections: limits.maxInboundConnections,
     signalling: new SignallingLimits(options.signallingLimits),
   });
-  const liveness = { ...DEFAULT_LIVENESS, ...options.liveness };
   const libp2p = await createLibp2p({
     start: false,
     privateKey: options.identity.toLibp2pPrivateKey(),
@@ -169,11 +170,8 @@ export async function startEndpoint(
         ? { addressDialTimeout: options.addressDialTimeoutMs }
         : {}),
     },
-    connectionMonitor: {
-      pingInterval: liveness.pingIntervalMs,
-      pingTimeout: { minTimeout: liveness.pingTimeoutMs, maxTimeout: liveness.pingTimeoutMs },
-      abortConnectionOnPingFailure: true,
-    },
+    // Ours (see `liveness.ts`) confirms a missed ping before it closes a connection.
+    connectionMonitor: { enabled: false },
     services: {
       identify: identify(),
       ping: ping(),
@@ -220,6 +218,8 @@ class Libp2pEndpoint implements Endpoint {
     webRtcSetUpsStalled: 0,
     webRtcPhantomsClosed: 0,
     idleConnectionsClosed: 0,
+    pingsMissed: 0,
+    connectionsDroppedUnanswered: 0,
     relayedConnectionsClosed: 0,
     departedNodes: 0,
     departedNodesForgotten: 0,
@@ -267,6 +267,7 @@ class Libp2pEndpoint implements Endpoint {
   readonly #forgetDepartedAfterMs: number;
   #departedTimer: ReturnType<typeof setInterval> | undefined;
   #idleTimer: ReturnType<typeof setInterval> | undefined;
+  readonly #liveness: ConnectionLiveness<Connection>;
   readonly #warn: (message: string) => void;
   /** Reasons already warned about: a developer hears each once, not on every walk step. */
   readonly #warned = new Set<string>();
@@ -295,6 +296,24 @@ class Libp2pEndpoint implements Endpoint {
     this.#policy = policy;
     this.#bootstrap = bootstrap;
     this.#warn = options.warn ?? ((message) => console.warn(message));
+    const liveness = { ...DEFAULT_LIVENESS, ...options.liveness };
+    this.#liveness = new ConnectionLiveness<Connection>({
+      timing: {
+        intervalMs: liveness.pingIntervalMs,
+        timeoutMs: liveness.pingTimeoutMs,
+        confirmMs: liveness.pingConfirmMs,
+      },
+      timers: systemTimers,
+      connections: () => this.libp2p.getConnections(),
+      ping: pingOverConnection,
+      drop: (connection, error) => {
+        this.metrics.connectionsDroppedUnanswered++;
+        connection.abort(error);
+      },
+      missed: () => {
+        this.metrics.pingsMissed++;
+      },
+    });
     const clock = options.clock ?? systemClock;
     this.#publisher = new TransportInfoPublisher({
       identity: options.identity,
@@ -381,6 +400,7 @@ class Libp2pEndpoint implements Endpoint {
     );
     await this.libp2p.start();
     this.#started = true;
+    this.#liveness.start();
     if (this.#forgetDepartedAfterMs > 0) {
       this.#departedTimer = setInterval(
         () => this.#forgetDeparted(),
@@ -1296,6 +1316,7 @@ class Libp2pEndpoint implements Endpoint {
     this.#stopped = true;
     this.#publisher.stop();
     this.#unconfirmed.clear();
+    this.#liveness.stop();
     if (this.#idleTimer !== undefined) clearInterval(this.#idleTimer);
     if (this.#departedTimer !== undefined) clearInterval(this.#departedTimer);
     await this.#publisher.settled;
