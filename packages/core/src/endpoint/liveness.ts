@@ -14,6 +14,9 @@ export const PING_PROTOCOL = "/ipfs/ping/1.0.0";
 /** Bytes of one ping; the remote echoes them. */
 const PING_BYTES = 32;
 
+/** How long an answered ping's stream may take to close before it is reset. */
+const PING_CLOSE_TIMEOUT_MS = 5_000;
+
 /** What liveness needs of one connection. */
 export interface LivenessConnection {
   /** Stable while the connection is open (libp2p's connection id). */
@@ -40,8 +43,10 @@ export type PingOnce<C> = (connection: C, signal: AbortSignal) => Promise<void>;
 /**
  * Pings every open connection each `intervalMs`. A ping that times out is not a verdict: first
  * the event loop gets one more turn (a process starved for seconds runs its expired timers before
- * it reads the answers that arrived meanwhile), then a second ping is sent; only a peer that misses
- * both is dropped. A vanished peer is thus dropped within interval + timeout + confirm.
+ * it reads the answers that arrived meanwhile), then, on a connection whose peer has answered
+ * before, a second ping is sent; only a peer that misses both is dropped. A vanished peer is thus
+ * dropped within interval + timeout + confirm; a connection that never answered, within interval +
+ * timeout (as a WebRTC connection whose data channels never open, seen in Node).
  */
 export class ConnectionLiveness<C extends LivenessConnection> {
   readonly #timing: LivenessTiming;
@@ -52,6 +57,8 @@ export class ConnectionLiveness<C extends LivenessConnection> {
   readonly #missed: () => void;
   /** Connections with a ping (or its confirmation) under way: never two at once. */
   readonly #pinging = new Set<string>();
+  /** Connections whose peer answered a ping once: only those get a confirming ping. */
+  #answered = new Set<string>();
   #heartbeat: ScheduledTimer | undefined;
   #stop = new AbortController();
 
@@ -81,13 +88,18 @@ export class ConnectionLiveness<C extends LivenessConnection> {
     if (this.#heartbeat !== undefined) return;
     this.#stop = new AbortController();
     this.#heartbeat = this.#timers.every(this.#timing.intervalMs, () => {
+      const open = new Set<string>();
       for (const connection of this.#connections()) {
-        if (connection.status !== "open" || this.#pinging.has(connection.id)) continue;
+        if (connection.status !== "open") continue;
+        open.add(connection.id);
+        if (this.#pinging.has(connection.id)) continue;
         this.#pinging.add(connection.id);
         this.#check(connection)
           .catch(() => {})
           .finally(() => this.#pinging.delete(connection.id));
       }
+      // Forget the connections that closed.
+      for (const id of this.#answered) if (!open.has(id)) this.#answered.delete(id);
     });
   }
 
@@ -96,12 +108,21 @@ export class ConnectionLiveness<C extends LivenessConnection> {
     this.#heartbeat = undefined;
     this.#stop.abort();
     this.#pinging.clear();
+    this.#answered = new Set();
   }
 
   async #check(connection: C): Promise<void> {
-    if (await this.#answers(connection, this.#timing.timeoutMs)) return;
+    if (await this.#answers(connection, this.#timing.timeoutMs)) {
+      this.#answered.add(connection.id);
+      return;
+    }
     if (!this.#live(connection)) return;
-    if (await this.#answers(connection, this.#timing.confirmMs)) {
+    // A connection that never answered is dropped at once: it is far more likely one that never
+    // worked (a WebRTC connection whose data channels do not open) than a peer slow the first time.
+    if (
+      this.#answered.has(connection.id) &&
+      (await this.#answers(connection, this.#timing.confirmMs))
+    ) {
       this.#missed();
       return;
     }
@@ -109,9 +130,12 @@ export class ConnectionLiveness<C extends LivenessConnection> {
     this.#drop(
       connection,
       new Error(
-        `no answer to two pings (${this.#timing.timeoutMs} ms, then ${this.#timing.confirmMs} ms)`,
+        this.#answered.has(connection.id)
+          ? `no answer to two pings (${this.#timing.timeoutMs} ms, then ${this.#timing.confirmMs} ms)`
+          : `no answer to its first ping (${this.#timing.timeoutMs} ms)`,
       ),
     );
+    this.#answered.delete(connection.id);
   }
 
   #live(connection: C): boolean {
@@ -174,9 +198,15 @@ export async function pingOverConnection(
     if (got.length !== PING_BYTES || got.some((b, i) => b !== sent[i])) {
       throw new Error("ping answered with other bytes");
     }
-    await stream.close({ signal });
   } catch (error) {
     stream.abort(error instanceof Error ? error : new Error(String(error)));
     throw error;
   }
+  // The echo was the answer. Closing waits for the remote to close its end too: bounded, so a
+  // remote that never does cannot keep our ping streams open.
+  stream
+    .close({ signal: AbortSignal.timeout(PING_CLOSE_TIMEOUT_MS) })
+    .catch((error: unknown) =>
+      stream.abort(error instanceof Error ? error : new Error(String(error))),
+    );
 }

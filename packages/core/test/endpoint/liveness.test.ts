@@ -1,4 +1,5 @@
 import type { Connection } from "@libp2p/interface";
+import { byteStream } from "@libp2p/utils";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   ConnectionLiveness,
@@ -63,11 +64,12 @@ describe("ConnectionLiveness: a peer is dropped only when it misses a ping and i
     expect(missed()).toBe(0);
   });
 
-  it("drops a silent peer after interval + timeout + confirm, not sooner", async () => {
+  it("drops a peer that answered before and then fell silent after interval + timeout + confirm", async () => {
     const connection = { id: "c1", status: "open" };
-    const { live, dropped } = liveness([connection], () => undefined);
+    const { live, dropped } = liveness([connection], (n) => (n === 0 ? 10 : undefined));
     live.start();
-    await vi.advanceTimersByTimeAsync(5_000 + 3_000 + 3_000 - 1);
+    // The first heartbeat's ping is answered; the second (at 10 s) and its confirmation are not.
+    await vi.advanceTimersByTimeAsync(10_000 + 3_000 + 3_000 - 1);
     expect(dropped).toEqual([]);
     // Each deadline gives the event loop one more turn (a 0 ms timer) before it counts.
     await vi.advanceTimersByTimeAsync(5);
@@ -75,11 +77,22 @@ describe("ConnectionLiveness: a peer is dropped only when it misses a ping and i
     live.stop();
   });
 
+  it("drops a connection that never answered after its first ping, without a confirmation", async () => {
+    const connection = { id: "c1", status: "open" };
+    const { live, dropped } = liveness([connection], () => undefined);
+    live.start();
+    await vi.advanceTimersByTimeAsync(5_000 + 3_000 - 1);
+    expect(dropped).toEqual([]);
+    await vi.advanceTimersByTimeAsync(5);
+    expect(dropped).toEqual(["c1: no answer to its first ping (3000 ms)"]);
+    live.stop();
+  });
+
   it("keeps a slow peer that answers the confirming ping, and counts the miss", async () => {
     const connection = { id: "c1", status: "open" };
-    // The first ping is answered too late (4 s), the second in 1 s, every later one at once.
+    // The first ping is answered at once, the second too late (4 s), its confirmation in 1 s.
     const { live, dropped, missed } = liveness([connection], (n) =>
-      n === 0 ? 4_000 : n === 1 ? 1_000 : 10,
+      n === 1 ? 4_000 : n === 2 ? 1_000 : 10,
     );
     live.start();
     await vi.advanceTimersByTimeAsync(30_000);
@@ -176,9 +189,43 @@ describe("liveness over real libp2p connections (memory transport)", () => {
     const opened = Date.now();
     await b.endpoint.connect(a.endpoint.nodeId, "test/hold/v1");
     await closed;
-    // The first heartbeat may come at any point of its interval; timeout + confirm at the least.
-    expect(Date.now() - opened).toBeGreaterThanOrEqual(300 + 300);
+    // The first heartbeat may come at any point of its interval; its timeout at the least.
+    expect(Date.now() - opened).toBeGreaterThanOrEqual(300);
     expect(b.endpoint.metrics.connectionsDroppedUnanswered).toBe(1);
+  });
+
+  it("drops a connection whose peer answered once and then missed a ping and its confirmation", async () => {
+    const a = await memoryNode();
+    const b = await memoryNode({
+      liveness: { pingIntervalMs: 200, pingTimeoutMs: 300, pingConfirmMs: 300 },
+    });
+    // `a` echoes the first ping and none after it.
+    let pings = 0;
+    await a.endpoint.libp2p.unhandle(PING_PROTOCOL);
+    await a.endpoint.libp2p.handle(
+      PING_PROTOCOL,
+      async (stream) => {
+        if (pings++ > 0) return;
+        const bytes = byteStream(stream);
+        await bytes.write(await bytes.read({ bytes: 32 }));
+        await stream.close();
+      },
+      { runOnLimitedConnection: true },
+    );
+    await introduce(b, a);
+    a.endpoint.accept("test/hold/v1", () => new Promise<void>(() => {}));
+    const closed = nextEvent(
+      b.endpoint.events$,
+      "endpoint:connection-closed",
+      (e) => e.remote === a.endpoint.nodeId,
+      10_000,
+    );
+    await b.endpoint.connect(a.endpoint.nodeId, "test/hold/v1");
+    await closed;
+    // The answered ping, then the missed one and its missed confirmation.
+    expect(pings).toBeGreaterThanOrEqual(3);
+    expect(b.endpoint.metrics.connectionsDroppedUnanswered).toBe(1);
+    expect(b.endpoint.metrics.pingsMissed).toBe(0);
   });
 
   it("keeps a connection whose peer answers pings", async () => {
