@@ -3,7 +3,8 @@
 // alone (not of signing the writer's log), summed by function, top self time and top allocation
 // sites printed, the raw profiles written beside the writer's database.
 //   node --conditions=source bench/profile-sync-catch-up.ts [operations=100000] [dir] [--no-profile]
-// The writer's log is kept in `dir` (default: the system's temp dir) between runs.
+// The writer (endpoint, log, session) runs in a child process, so the profiles show the reader
+// alone. The writer's log is kept in `dir` (default: the system's temp dir) between runs.
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { loadavg, tmpdir } from "node:os";
@@ -11,7 +12,13 @@ import { join } from "node:path";
 import { Topic, webCryptoEd25519 } from "@p2panda-web/core";
 import { openSqliteSyncStores } from "@p2panda-web/log-store/sqlite";
 import { signedLog } from "../packages/core/test/sync/signed-log.ts";
-import { catchUp, endpointPair, openStores, writerLog } from "./sync-catch-up.bench.ts";
+import {
+  catchUp,
+  endpointPair,
+  openStores,
+  RemoteWriter,
+  writerLog,
+} from "./sync-catch-up.bench.ts";
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith("--"));
 /** `--no-profile`: the catch-up alone, for its time and peak heap without the profilers' cost. */
@@ -32,14 +39,7 @@ async function cachedWriter(count: number) {
       await stores.logStore.putMany(ops.slice(i, i + 1_000));
     await stores.close();
   }
-  const stores = await openSqliteSyncStores(file);
-  return {
-    store: stores.logStore,
-    topics: stores.topicStore,
-    sample: [],
-    operations: count,
-    close: () => stores.close(),
-  };
+  return { file, sample: [], operations: count };
 }
 
 interface CallFrame {
@@ -79,8 +79,11 @@ const webCrypto = await webCryptoEd25519();
 if (webCrypto === undefined) throw new Error("no WebCrypto Ed25519");
 const writer = await cachedWriter(n);
 const warm = await writerLog(1_000, dir, `warm-${Date.now()}`);
-const pair = await endpointPair();
-await catchUp(pair, warm, await openStores("SQLite", dir, Date.now()), webCrypto, 0);
+const remote = RemoteWriter.start();
+const pair = await endpointPair(remote);
+const warmStores = await openStores("SQLite", dir, Date.now());
+await catchUp(pair, warm, warmStores, webCrypto, 0);
+await warmStores.close();
 const stores = await openStores("SQLite", dir, Date.now() + 1);
 
 const load = loadavg()[0] ?? 0;
@@ -104,8 +107,7 @@ const cpuUsed = process.cpuUsage(cpuBefore);
 const cpuSeconds = (cpuUsed.user + cpuUsed.system) / 1e6;
 await pair.close();
 await stores.close();
-await writer.close();
-await warm.close();
+await remote.close();
 console.log(
   `${n} operations in ${r.seconds.toFixed(2)} s: ${(n / r.seconds).toFixed(0)} ops/s, stored ${r.stored}, peak heap Δ ${r.peakMb.toFixed(1)} MB, process CPU ${cpuSeconds.toFixed(1)} s = ${(n / cpuSeconds).toFixed(0)} ops per CPU-second (load ${load.toFixed(1)}${profiling ? ", profiled" : ""})`,
 );

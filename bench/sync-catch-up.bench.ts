@@ -2,13 +2,20 @@
 // thread against a worker pool, measured against the single-core WebCrypto verify rate of the
 // same run, and the peak heap a catch-up of 10,000 and 100,000 operations needs on its way from
 // the stream into SQLite and into IndexedDB (fake-indexeddb).
+import { type ChildProcess, fork } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { GCProfiler, getHeapStatistics, setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
-import { Identity, ProtocolName, Topic, webCryptoEd25519 } from "@p2panda-web/core";
+import {
+  Identity,
+  ProtocolName,
+  Topic,
+  transportInfoToWire,
+  webCryptoEd25519,
+} from "@p2panda-web/core";
 import type { Endpoint } from "@p2panda-web/core/endpoint";
 import { createNodeEndpoint, createNodeVerifierPool } from "@p2panda-web/core/node";
 import {
@@ -25,8 +32,10 @@ import { openSqliteSyncStores } from "@p2panda-web/log-store/sqlite";
 import "fake-indexeddb/auto";
 import { IDBFactory } from "fake-indexeddb";
 import { signedLog } from "../packages/core/test/sync/signed-log.ts";
+import type { WriterReply, WriterRequest } from "./sync-catch-up-writer.ts";
 
-const topic = Topic.fromName("sync catch-up bench");
+const TOPIC_NAME = "sync catch-up bench";
+const topic = Topic.fromName(TOPIC_NAME);
 const RECEIVE_TIMEOUT_MS = 120_000;
 
 /** `gc()` even without `--expose-gc`, so that heap deltas start from a clean heap. */
@@ -59,8 +68,10 @@ interface Row {
   peakHeapMb: number;
   retainedHeapMb: number;
   workerChecks: number;
-  /** CPU time of the whole process (both endpoints, every thread) per operation, in µs. */
+  /** CPU time of the reader's process (every thread) per operation, in µs. */
   cpuMicrosPerOp: number;
+  /** CPU time of the writer's process per operation, in µs. */
+  writerCpuMicrosPerOp: number;
 }
 
 /** Bytes in the JS heap (without `process.memoryUsage()`'s RSS read, too dear every 20 ms). */
@@ -82,13 +93,17 @@ function peakSampler(): { stop: () => { peakMb: number; base: number; collection
   const timer = setInterval(sample, 20);
   const gcs = new GCProfiler();
   gcs.start();
+  let result: { peakMb: number; base: number; collections: number } | undefined;
   return {
+    // Idempotent: a failed run stops it on its way out too.
     stop: () => {
+      if (result !== undefined) return result;
       clearInterval(timer);
       sample();
       const { statistics } = gcs.stop();
       for (const gc of statistics) peak = Math.max(peak, gc.beforeGC.heapStatistics.usedHeapSize);
-      return { peakMb: (peak - base) / 1e6, base, collections: statistics.length };
+      result = { peakMb: (peak - base) / 1e6, base, collections: statistics.length };
+      return result;
     },
   };
 }
@@ -121,76 +136,148 @@ async function singleCoreVerifyRate(
 
 /** The writer's log, in a SQLite file of its own, and a sample of its operations. */
 interface WriterLog {
-  readonly store: LogStore;
-  readonly topics: TopicStore;
+  /** The SQLite file the writer process serves it from. */
+  readonly file: string;
   /** The first operations (at most 10,000), for the verify rate and the pools' warm-up. */
   readonly sample: readonly Operation[];
   /** How many operations the log holds. */
   readonly operations: number;
-  close(): Promise<void>;
 }
 
 /**
- * `n` signed operations of one log in a SQLite database: the writer serves its catch-ups from
- * disk, so its log is not in the JS heap (a log of 100,000 in a memory store would be ~100 MB of
- * heap whose size alone lets V8 defer collection by as much, and the peak would measure that).
+ * `n` signed operations of one log in a SQLite file, written here and closed: the writer
+ * process serves its catch-ups from that file, so the log is in no JS heap at all (a log of
+ * 100,000 in a memory store would be ~100 MB of heap whose size alone lets V8 defer collection
+ * by as much).
  */
 async function writerLog(n: number, dir: string, name: string): Promise<WriterLog> {
-  const stores = await openSqliteSyncStores(join(dir, `${name}.sqlite`));
+  const file = join(dir, `${name}.sqlite`);
+  const stores = await openSqliteSyncStores(file);
   const { author, ops } = await signedLog(n);
   await stores.topicStore.associate(topic, author.nodeId, 0);
   for (let i = 0; i < ops.length; i += 1_000)
     await stores.logStore.putMany(ops.slice(i, i + 1_000));
-  return {
-    store: stores.logStore,
-    topics: stores.topicStore,
-    sample: ops.slice(0, 10_000),
-    operations: n,
-    close: () => stores.close(),
-  };
+  await stores.close();
+  return { file, sample: ops.slice(0, 10_000), operations: n };
 }
+
+/**
+ * The writer endpoint in a child process (bench/sync-catch-up-writer.ts): its libp2p node, its
+ * SQLite log and its SyncSession have their own heap and CPU clock, so this process's heap
+ * sampler and CPU time see the reader only, as in a catch-up from a remote peer.
+ */
+class RemoteWriter {
+  readonly #child: ChildProcess;
+  readonly #waiting = new Map<number, (reply: WriterReply) => void>();
+  #nextId = 1;
+  #exited: Error | undefined;
+
+  private constructor(child: ChildProcess) {
+    this.#child = child;
+    child.on("message", (reply: WriterReply) => {
+      const waiting = this.#waiting.get(reply.id);
+      this.#waiting.delete(reply.id);
+      waiting?.(reply);
+    });
+    child.on("exit", (code) => {
+      this.#exited = new Error(`writer process exited with ${code}`);
+      for (const [id, waiting] of this.#waiting)
+        waiting({ id, ok: false, error: String(this.#exited) });
+      this.#waiting.clear();
+    });
+  }
+
+  /** Starts the writer process (with this process's flags: `--conditions=source`). */
+  static start(): RemoteWriter {
+    const child = fork(new URL("./sync-catch-up-writer.ts", import.meta.url), [], {
+      execArgv: process.execArgv,
+      serialization: "advanced",
+      stdio: "inherit",
+    });
+    return new RemoteWriter(child);
+  }
+
+  /** Starts the writer's endpoint and dials `reader` (a fresh connection). */
+  async connect(reader: Endpoint): Promise<void> {
+    const info = reader.transportInfo();
+    if (info === undefined) throw new Error("reader has no transport info");
+    await this.#request({
+      type: "connect",
+      reader: reader.nodeId,
+      info: transportInfoToWire(info),
+    });
+  }
+
+  /** Runs the initiator session over a new log-sync stream; the writer's CPU time it took (µs). */
+  async send(log: WriterLog): Promise<number> {
+    const reply = await this.#request({ type: "send", file: log.file, topic: TOPIC_NAME });
+    return reply.cpuMicros ?? 0;
+  }
+
+  /** Stops the writer's endpoint. */
+  async disconnect(): Promise<void> {
+    await this.#request({ type: "disconnect" });
+  }
+
+  /** Ends the writer process. */
+  async close(): Promise<void> {
+    if (this.#exited !== undefined) return;
+    const exited = new Promise<void>((resolve) => this.#child.once("exit", () => resolve()));
+    this.#child.send({ id: 0, type: "exit" } satisfies WriterRequest);
+    const timer = setTimeout(() => this.#child.kill(), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  async #request(
+    request: DistributiveOmit<WriterRequest, "id">,
+  ): Promise<Extract<WriterReply, { ok: true }>> {
+    if (this.#exited !== undefined) throw this.#exited;
+    const id = this.#nextId++;
+    const reply = await new Promise<WriterReply>((resolve) => {
+      this.#waiting.set(id, resolve);
+      this.#child.send({ ...request, id });
+    });
+    if (!reply.ok) throw new Error(reply.error);
+    return reply;
+  }
+}
+
+type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 
 async function openStores(kind: StoreKind, dir: string, run: number): Promise<Stores> {
   if (kind === "SQLite") return openSqliteSyncStores(join(dir, `reader-${run}.sqlite`));
   return openIndexedDbSyncStores(`reader-${run}`, { indexedDB: new IDBFactory() });
 }
 
-async function endpointPair(): Promise<{
+/** The reader's endpoint in this process and the writer's, in `writer`'s process, connected. */
+async function endpointPair(writer: RemoteWriter): Promise<{
   reader: Endpoint;
-  writer: Endpoint;
+  writer: RemoteWriter;
   close: () => Promise<void>;
 }> {
-  const books = [
-    await AddressBook.open(memoryAddressBookStore()),
-    await AddressBook.open(memoryAddressBookStore()),
-  ] as const;
+  const book = await AddressBook.open(memoryAddressBookStore());
   // A machine loaded far beyond its cores can hold the event loop past the default 3 s ping
   // timeout, and a ping still open when the next is due fails that one at once (libp2p allows
   // one outbound ping stream), which aborts the connection: these endpoints ping every 30 s
   // and give a ping 25 s, so that a slow run is measured, not cut off.
-  const make = async (addressBook: AddressBook) =>
-    createNodeEndpoint({
-      identity: await Identity.generate(),
-      addressBook,
-      allowPrivateAddresses: true,
-      tcpPort: false,
-      webrtcDirectPort: false,
-      relay: false,
-      liveness: { pingIntervalMs: 30_000, pingTimeoutMs: 25_000 },
-    });
-  const reader = await make(books[0]);
-  const writer = await make(books[1]);
-  const info = reader.transportInfo();
-  if (info === undefined) throw new Error("reader has no transport info");
-  await books[1].insertTransportInfo(reader.nodeId, info);
-  await writer.dial(reader.nodeId);
+  const reader = await createNodeEndpoint({
+    identity: await Identity.generate(),
+    addressBook: book,
+    allowPrivateAddresses: true,
+    tcpPort: false,
+    webrtcDirectPort: false,
+    relay: false,
+    liveness: { pingIntervalMs: 30_000, pingTimeoutMs: 25_000 },
+  });
+  await writer.connect(reader);
   return {
     reader,
     writer,
     close: async () => {
-      await writer.stop();
+      await writer.disconnect().catch(() => {});
       await reader.stop();
-      for (const book of books) await book.close();
+      await book.close();
     },
   };
 }
@@ -210,7 +297,10 @@ async function catchUp(
   peakMb: number;
   base: number;
   liveMb: number;
+  /** CPU time of this (the reader's) process, every thread. */
   cpuMicros: number;
+  /** CPU time of the writer's process while it sent. */
+  writerCpuMicros: number;
 }> {
   let accepted!: Promise<SyncMetrics>;
   const started = new Promise<void>((resolve) => {
@@ -244,15 +334,9 @@ async function catchUp(
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   try {
-    const channel = await pair.writer.connect(pair.reader.nodeId, ProtocolName.logSync, {
-      receiveTimeoutMs: RECEIVE_TIMEOUT_MS,
-    });
-    const sending = new SyncSession({
-      role: "initiator",
-      topic,
-      logStore: writer.store,
-      topicStore: writer.topics,
-    }).run(channel);
+    const sending = pair.writer.send(writer);
+    // A writer that fails before its stream opens never starts the reader's session.
+    await Promise.race([started, sending]);
     await started;
     const [sent, got] = await Promise.allSettled([sending, accepted]);
     if (got.status === "rejected")
@@ -271,14 +355,16 @@ async function catchUp(
       base,
       liveMb,
       cpuMicros: cpu.user + cpu.system,
+      writerCpuMicros: sent.value,
     };
   } finally {
+    sampler.stop();
     if (collector !== undefined) clearInterval(collector);
     await pair.reader.unaccept(ProtocolName.logSync);
   }
 }
 
-export { catchUp, endpointPair, openStores, writerLog };
+export { catchUp, endpointPair, openStores, RemoteWriter, writerLog };
 
 export async function run(options: {
   quick: boolean;
@@ -314,6 +400,7 @@ export async function run(options: {
   const writers: WriterLog[] = [];
   const held: { n: number; liveMb: number }[] = [];
   const loads: number[] = [loadavg()[0] ?? 0];
+  const remote = RemoteWriter.start();
   try {
     for (const n of sizes) {
       const writer = await writerLog(n, dir, `writer-${n}`);
@@ -347,10 +434,12 @@ export async function run(options: {
           // Every run on a connection of its own, after an untimed warm-up catch-up on it
           // (JIT, yamux windows): a second long catch-up on one connection of this process
           // failed now and then on the loaded machine (a liveness ping timed out).
-          const pair = await endpointPair();
+          const pair = await endpointPair(remote);
           let r: Awaited<ReturnType<typeof catchUp>>;
           try {
-            await catchUp(pair, warm, await openStores("SQLite", dir, runs++), webCrypto, 0);
+            const warmStores = await openStores("SQLite", dir, runs++);
+            await catchUp(pair, warm, warmStores, webCrypto, 0);
+            await warmStores.close();
             r = await catchUp(pair, writer, stores, verifier, variant.inFlight);
             if (r.stored !== n) throw new Error(`stored ${r.stored} of ${n}`);
           } catch (error) {
@@ -378,11 +467,12 @@ export async function run(options: {
             retainedHeapMb,
             workerChecks,
             cpuMicrosPerOp: r.cpuMicros / n,
+            writerCpuMicrosPerOp: r.writerCpuMicros / n,
           };
           rows.push(row);
           loads.push(loadavg()[0] ?? 0);
           console.log(
-            `  ${fmt(n)} → ${store}, ${variant.name}: ${fmt(row.seconds, 2)} s, ${fmt(row.opsPerSecond)} ops/s (${fmt(row.opsPerSecond / verifyRate, 2)}× verify), peak heap Δ ${fmt(row.peakHeapMb, 1)} MB, retained ${fmt(retainedHeapMb, 1)} MB, ${fmt(row.cpuMicrosPerOp)} µs CPU per operation`,
+            `  ${fmt(n)} → ${store}, ${variant.name}: ${fmt(row.seconds, 2)} s, ${fmt(row.opsPerSecond)} ops/s (${fmt(row.opsPerSecond / verifyRate, 2)}× verify), peak heap Δ ${fmt(row.peakHeapMb, 1)} MB, retained ${fmt(retainedHeapMb, 1)} MB, ${fmt(row.cpuMicrosPerOp)} µs reader CPU per operation (writer ${fmt(row.writerCpuMicrosPerOp)})`,
           );
         }
       }
@@ -392,7 +482,7 @@ export async function run(options: {
     for (const writer of writers.filter((w) => w.sample.length > 1_000)) {
       const n = writer.operations;
       const stores = await openStores("SQLite", dir, runs++);
-      const pair = await endpointPair();
+      const pair = await endpointPair(remote);
       try {
         const r = await catchUp(pair, writer, stores, webCrypto, undefined, 2_000);
         if (r.stored !== n) throw new Error(`stored ${r.stored} of ${n}`);
@@ -407,7 +497,7 @@ export async function run(options: {
     }
   } finally {
     for (const p of pools) p.close();
-    for (const w of writers) await w.close();
+    await remote.close();
     rmSync(dir, { recursive: true, force: true });
   }
   const table = [
@@ -423,6 +513,9 @@ export async function run(options: {
     "|---:|---|---:|",
     ...held.map((h) => `| ${fmt(h.n)} | SQLite | ${fmt(h.liveMb, 1)} |`),
   ].join("\n");
+  const writerCpu = rows.map((r) => r.writerCpuMicrosPerOp);
+  const writerCpuRange =
+    writerCpu.length === 0 ? "–" : `${fmt(Math.min(...writerCpu))}–${fmt(Math.max(...writerCpu))}`;
   const markdown = `${table}
 
 ${heldTable}
@@ -431,11 +524,17 @@ Load average (1 min) of the machine during this run: ${fmt(Math.min(...loads), 1
 Single-core WebCrypto verify rate of this run: **${fmt(verifyRate)} signatures/s** (the first
 ${fmt(Math.min(10_000, sizes[0] ?? 0))} operations' signatures verified one after the other on the main thread, before the
 catch-ups), ${fmt(verifyCpuMicros)} µs of CPU per signature (of every thread: Node's WebCrypto verifies on
-libuv's thread pool). "process CPU per operation" is the CPU time the whole process (both
-endpoints, every thread) spent during the catch-up, per operation: on a machine loaded beyond
-its cores it is steadier than the wall-clock rate, which depends on what the scheduler gave us. Two endpoints in one Node.js process on loopback WebSockets (noise, yamux); the
+libuv's thread pool). "process CPU per operation" is the CPU time the reader's process (every
+thread: main, libuv's pool, verify workers) spent during the catch-up, per operation: on a
+machine loaded beyond its cores it is steadier than the wall-clock rate, which depends on what
+the scheduler gave us; the writer's process took ${writerCpuRange} µs per operation besides. What runs
+where: the **reader** (its libp2p endpoint, the acceptor \`SyncSession\`, its store, the heap
+sampler) runs in the bench's Node.js process; the **writer** (its libp2p endpoint, its SQLite log,
+the initiator \`SyncSession\`) in a child process of its own (bench/sync-catch-up-writer.ts), so
+neither its heap nor its CPU time is in the reader's figures, as in a catch-up from a remote
+peer; the two talk over loopback WebSockets (noise, yamux) and share the machine's 2 cores. The
 writer serves one log of N operations with 100-byte payloads from a SQLite file of its own
-(filled and signed before timing, so its log is not in the JS heap); the reader runs the
+(filled and signed before timing); the reader runs the
 acceptor \`SyncSession\` into a fresh store each run: SQLite (\`openSqliteSyncStores\`, WAL,
 synchronous=FULL) or IndexedDB via fake-indexeddb (an in-memory IndexedDB in Node: its
 database lives in the JS heap, so its retained column is the data itself). The sender hands
@@ -452,9 +551,9 @@ is left after a forced GC once both sessions ended (what the store keeps in the 
 difference is what the catch-up held on its way, garbage not yet collected included. The
 second table comes from untimed runs of the pipelined session into SQLite with a forced GC every 2 s: the highest heap left after a
 collection, above the level before the run, i.e. what the catch-up keeps alive (stream
-buffers, batches in flight) without the garbage V8 had not collected yet. Both sides share
-the machine's cores with the noise encryption of both endpoints, and the machine with other
-work (the load above); one run each.${failures.length === 0 ? "" : `\n\nFailed runs: ${failures.join("; ")}.`}`;
+buffers, batches in flight) without the garbage V8 had not collected yet. Both processes
+share the machine with other work (the load above), the bench at the niceness it was started
+with; one run each.${failures.length === 0 ? "" : `\n\nFailed runs: ${failures.join("; ")}.`}`;
   return { title: "Sync catch-up into persistent stores (Node, WebSockets)", markdown };
 }
 
