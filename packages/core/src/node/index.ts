@@ -4,6 +4,11 @@
  * browsers use `@p2panda-web/core/endpoint`.
  * @module @p2panda-web/core/node
  */
+
+export {
+  createNodeCryptoVerify,
+  type SyncEd25519Verify,
+} from "./node-crypto-ed25519.ts";
 export {
   createNodeEndpoint,
   DEFAULT_RELAY_SERVER_OPTIONS,
@@ -11,7 +16,12 @@ export {
   type RelayServerOptions,
   relayServerSettings,
 } from "./node-endpoint.ts";
-export { createNodeVerifierPool } from "./node-verifier-pool.ts";
+export {
+  createNodeVerifierPool,
+  DEFAULT_NODE_VERIFY_ENGINE,
+  type NodeVerifierPoolOptions,
+  type NodeVerifyEngine,
+} from "./node-verifier-pool.ts";
 export {
   certhashOf,
   DEFAULT_CERTIFICATE_LIFESPAN_MS,

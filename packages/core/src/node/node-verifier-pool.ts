@@ -14,17 +14,33 @@ const WORKER_URL = new URL(
 );
 
 /**
+ * How a Node verify worker checks signatures: `"webcrypto"`, with `crypto.subtle` (each check a
+ * job on libuv's thread pool, which the whole process shares), or `"node-crypto"`, with the
+ * synchronous `crypto.verify` on the worker's own thread (the same OpenSSL check under the same
+ * strict rule, so the same answers).
+ */
+export type NodeVerifyEngine = "webcrypto" | "node-crypto";
+
+/** Options of {@link createNodeVerifierPool}. */
+export interface NodeVerifierPoolOptions extends Omit<VerifierPoolOptions, "spawn"> {
+  /** How the workers verify. Default {@link DEFAULT_NODE_VERIFY_ENGINE}. */
+  readonly engine?: NodeVerifyEngine;
+}
+
+/** The engine of Node verify workers unless told otherwise. */
+export const DEFAULT_NODE_VERIFY_ENGINE: NodeVerifyEngine = "webcrypto";
+
+/**
  * A {@link VerifierPool} of `worker_threads` workers (Node). The workers do not keep the
  * process alive; where one cannot start, the pool verifies on the main thread.
  */
-export function createNodeVerifierPool(
-  options: Omit<VerifierPoolOptions, "spawn"> = {},
-): VerifierPool {
+export function createNodeVerifierPool(options: NodeVerifierPoolOptions = {}): VerifierPool {
+  const { engine = DEFAULT_NODE_VERIFY_ENGINE, ...poolOptions } = options;
   return new VerifierPool({
     size: Math.max(1, Math.min(4, availableParallelism() - 1)),
-    ...options,
+    ...poolOptions,
     spawn: (listener) => {
-      const worker = new Worker(WORKER_URL, { name: "p2panda-verify" });
+      const worker = new Worker(WORKER_URL, { name: "p2panda-verify", workerData: { engine } });
       worker.unref();
       worker.on("message", (response: SignatureBatchResponse) => listener.response(response));
       worker.on("error", (error) => listener.error(error));

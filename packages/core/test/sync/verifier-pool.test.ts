@@ -10,6 +10,7 @@ import {
   unpackSignatureChecks,
 } from "../../src/sync/signature-batch.ts";
 import {
+  checkSignature,
   SignatureMismatchError,
   signatureCheckOf,
   validateOperation,
@@ -189,6 +190,36 @@ describe("the Node pool (worker_threads)", () => {
       expect(valid.indexOf(false)).toBe(17);
       expect(valid.filter((ok) => !ok)).toHaveLength(1);
       expect(pool.metrics).toMatchObject({ workerChecks: 64, workerFailures: 0 });
+    } finally {
+      pool.close();
+    }
+  });
+});
+
+describe("the Node pool with synchronous crypto.verify in its workers", () => {
+  it("gives the same answers as the calling thread, every check in a worker", async () => {
+    const { ops } = await signedLog(96);
+    const batch = [...ops];
+    batch[5] = forged(batch[5] as Operation);
+    batch[70] = forged(batch[70] as Operation);
+    const pool = createNodeVerifierPool({ size: 2, engine: "node-crypto" });
+    try {
+      const valid = await pool.verifyMany(checksOf(batch));
+      const expected = await Promise.all(
+        batch.map((op) =>
+          checkSignature(op).then(
+            () => true,
+            () => false,
+          ),
+        ),
+      );
+      expect(valid).toEqual(expected);
+      expect(valid.filter((ok) => !ok)).toHaveLength(2);
+      expect(pool.metrics).toMatchObject({
+        workerChecks: 96,
+        mainThreadChecks: 0,
+        workerFailures: 0,
+      });
     } finally {
       pool.close();
     }
