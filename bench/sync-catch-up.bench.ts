@@ -17,7 +17,12 @@ import {
   webCryptoEd25519,
 } from "@p2panda-web/core";
 import type { Endpoint } from "@p2panda-web/core/endpoint";
-import { createNodeEndpoint, createNodeVerifierPool } from "@p2panda-web/core/node";
+import {
+  createNodeCryptoVerify,
+  createNodeEndpoint,
+  createNodeVerifierPool,
+  type NodeVerifyEngine,
+} from "@p2panda-web/core/node";
 import {
   type LogStore,
   type Operation,
@@ -54,6 +59,8 @@ interface Stores {
 
 interface Variant {
   readonly name: string;
+  /** What checks the signatures: WebCrypto (main thread or workers) or `crypto.verify`. */
+  readonly engine: NodeVerifyEngine;
   readonly verifier: () => SignatureVerifier & { close?: () => void };
   /** Batches in flight (0: each batch verified and stored before reading on, as before). */
   readonly inFlight?: number;
@@ -63,6 +70,7 @@ interface Row {
   n: number;
   store: StoreKind;
   variant: string;
+  engine: NodeVerifyEngine;
   seconds: number;
   opsPerSecond: number;
   peakHeapMb: number;
@@ -121,6 +129,29 @@ async function singleCoreVerifyRate(
   const cpu = process.cpuUsage();
   for (const op of ops) {
     const ok = await webCrypto.verify(
+      op.header.verifyingKey,
+      unsignedBytesOf(op.headerBytes),
+      op.header.signature as Uint8Array,
+    );
+    if (!ok) throw new Error("bad signature in the bench log");
+  }
+  const used = process.cpuUsage(cpu);
+  return {
+    perSecond: ops.length / ((performance.now() - started) / 1000),
+    cpuMicros: (used.user + used.system) / ops.length,
+  };
+}
+
+/**
+ * Sequential synchronous `crypto.verify` checks (what a "crypto.verify" pool worker runs) on
+ * this thread: its rate, and the CPU time one check takes.
+ */
+function syncVerifyRate(ops: readonly Operation[]): { perSecond: number; cpuMicros: number } {
+  const verify = createNodeCryptoVerify();
+  const started = performance.now();
+  const cpu = process.cpuUsage();
+  for (const op of ops) {
+    const ok = verify(
       op.header.verifyingKey,
       unsignedBytesOf(op.headerBytes),
       op.header.signature as Uint8Array,
@@ -373,29 +404,52 @@ export async function run(options: {
   const webCrypto = await webCryptoEd25519();
   if (webCrypto === undefined) throw new Error("this Node has no WebCrypto Ed25519");
   const pools: { close(): void }[] = [];
-  const pool = (size: number) => () => {
-    const p = createNodeVerifierPool({ size });
+  const pool = (size: number, engine: NodeVerifyEngine) => () => {
+    const p = createNodeVerifierPool({ size, engine });
     pools.push(p);
     return p;
   };
   const variants: Variant[] = [
     {
       name: "main thread, one batch at a time (as before)",
+      engine: "webcrypto",
       verifier: () => webCrypto,
       inFlight: 0,
     },
     {
       name: "main thread, pipelined (default: up to 4 batches in flight)",
+      engine: "webcrypto",
       verifier: () => webCrypto,
     },
-    { name: "pool of 1 worker", verifier: pool(1) },
-    { name: "pool of 2 workers", verifier: pool(2) },
+    {
+      name: "pool of 1 worker (WebCrypto in it)",
+      engine: "webcrypto",
+      verifier: pool(1, "webcrypto"),
+    },
+    {
+      name: "pool of 2 workers (WebCrypto in them)",
+      engine: "webcrypto",
+      verifier: pool(2, "webcrypto"),
+    },
+    {
+      name: "pool of 1 worker (crypto.verify in it)",
+      engine: "node-crypto",
+      verifier: pool(1, "node-crypto"),
+    },
+    {
+      name: "pool of 2 workers (crypto.verify in them)",
+      engine: "node-crypto",
+      verifier: pool(2, "node-crypto"),
+    },
   ];
+  /** The variants also run at 100,000 into SQLite: as before, the default, the best pool. */
+  const at100k = new Set([variants[0], variants[1], variants[5]]);
   const dir = mkdtempSync(join(tmpdir(), "p2panda-bench-sync-catch-up-"));
   const rows: Row[] = [];
   const failures: string[] = [];
   let verifyRate = 0;
   let verifyCpuMicros = 0;
+  let syncVerify = { perSecond: 0, cpuMicros: 0 };
   let runs = 0;
   const writers: WriterLog[] = [];
   const held: { n: number; liveMb: number }[] = [];
@@ -408,6 +462,7 @@ export async function run(options: {
         const verify = await singleCoreVerifyRate(writer.sample);
         verifyRate = verify.perSecond;
         verifyCpuMicros = verify.cpuMicros;
+        syncVerify = syncVerifyRate(writer.sample);
       }
       const warm = await writerLog(1_000, dir, `warm-${n}`);
       writers.push(writer, warm);
@@ -418,7 +473,7 @@ export async function run(options: {
           store === "IndexedDB"
             ? variants.slice(1, 2)
             : n >= 100_000
-              ? variants.slice(0, 2)
+              ? variants.filter((v) => at100k.has(v))
               : variants;
         for (const variant of chosen) {
           const stores = await openStores(store, dir, runs++);
@@ -461,6 +516,7 @@ export async function run(options: {
             n,
             store,
             variant: variant.name,
+            engine: variant.engine,
             seconds: r.seconds,
             opsPerSecond: n / r.seconds,
             peakHeapMb: r.peakMb,
@@ -513,6 +569,22 @@ export async function run(options: {
     "|---:|---|---:|",
     ...held.map((h) => `| ${fmt(h.n)} | SQLite | ${fmt(h.liveMb, 1)} |`),
   ].join("\n");
+  // Where an operation's CPU goes, at the largest N into SQLite: verification (its CPU per
+  // signature measured alone, above) and the rest of the reader, the writer besides; with both
+  // processes alone on the machine's cores, no catch-up can go faster than the cores divided by
+  // the CPU per operation.
+  const largest = Math.max(...rows.map((r) => r.n));
+  const splitRows = rows.filter((r) => r.n === largest && r.store === "SQLite");
+  const cores = availableParallelism();
+  const splitTable = [
+    `| operations | verification | reader CPU per operation (µs) | of which verification (µs) | rest of the reader (µs) | writer CPU per operation (µs) | ceiling on ${cores} idle cores (ops/s) | ceiling ÷ one core's WebCrypto verify capacity |`,
+    "|---:|---|---:|---:|---:|---:|---:|---:|",
+    ...splitRows.map((r) => {
+      const verify = r.engine === "node-crypto" ? syncVerify.cpuMicros : verifyCpuMicros;
+      const ceiling = (cores * 1e6) / (r.cpuMicrosPerOp + r.writerCpuMicrosPerOp);
+      return `| ${fmt(r.n)} | ${r.variant} | ${fmt(r.cpuMicrosPerOp)} | ${fmt(verify)} | ${fmt(r.cpuMicrosPerOp - verify)} | ${fmt(r.writerCpuMicrosPerOp)} | ${fmt(ceiling)} | ${fmt((ceiling * verifyCpuMicros) / 1e6, 2)}× |`;
+    }),
+  ].join("\n");
   const writerCpu = rows.map((r) => r.writerCpuMicrosPerOp);
   const writerCpuRange =
     writerCpu.length === 0 ? "–" : `${fmt(Math.min(...writerCpu))}–${fmt(Math.max(...writerCpu))}`;
@@ -520,11 +592,14 @@ export async function run(options: {
 
 ${heldTable}
 
+${splitTable}
+
 Load average (1 min) of the machine during this run: ${fmt(Math.min(...loads), 1)}–${fmt(Math.max(...loads), 1)} on ${availableParallelism()} cores.
 Single-core WebCrypto verify rate of this run: **${fmt(verifyRate)} signatures/s** (the first
 ${fmt(Math.min(10_000, sizes[0] ?? 0))} operations' signatures verified one after the other on the main thread, before the
 catch-ups), ${fmt(verifyCpuMicros)} µs of CPU per signature (of every thread: Node's WebCrypto verifies on
-libuv's thread pool). "process CPU per operation" is the CPU time the reader's process (every
+libuv's thread pool); synchronous \`crypto.verify\` (the same OpenSSL check, on the calling
+thread) one after the other: ${fmt(syncVerify.perSecond)} signatures/s, ${fmt(syncVerify.cpuMicros)} µs of CPU per signature. "process CPU per operation" is the CPU time the reader's process (every
 thread: main, libuv's pool, verify workers) spent during the catch-up, per operation: on a
 machine loaded beyond its cores it is steadier than the wall-clock rate, which depends on what
 the scheduler gave us; the writer's process took ${writerCpuRange} µs per operation besides. What runs
@@ -543,15 +618,27 @@ the channel a page of 256 operations at a time, which joins their frames into wr
 "one batch at a time" verifies and stores each batch before reading on (\`maxBatchesInFlight:
 0\`), "pipelined" (the default) keeps up to 4 batches verifying and storing while the next
 arrives, verification on this thread one batch after the other, a turn of the event loop
-between batches and every 32 signatures or 10 ms. The pool verifies in \`worker_threads\`
-(\`createNodeVerifierPool\`). "peak heap Δ" is the highest heap use (V8's used heap size)
+between batches and every 32 signatures or 10 ms. A pool verifies in \`worker_threads\`
+(\`createNodeVerifierPool\`), each batch split over its workers in one transferred buffer per
+worker: "WebCrypto in it" is \`engine: "webcrypto"\` (each check a job on libuv's thread pool,
+shared with the whole process), "crypto.verify in it" \`engine: "node-crypto"\` (the
+synchronous OpenSSL check on the worker's own thread). "peak heap Δ" is the highest heap use (V8's used heap size)
 above the level after a forced GC before the run, read right before every garbage collection
 (V8's \`GCProfiler\`, where the heap is at its fullest) and every 20 ms; "retained after GC" what
 is left after a forced GC once both sessions ended (what the store keeps in the heap); their
 difference is what the catch-up held on its way, garbage not yet collected included. The
 second table comes from untimed runs of the pipelined session into SQLite with a forced GC every 2 s: the highest heap left after a
 collection, above the level before the run, i.e. what the catch-up keeps alive (stream
-buffers, batches in flight) without the garbage V8 had not collected yet. Both processes
+buffers, batches in flight) without the garbage V8 had not collected yet. The third table
+splits the CPU an operation costs at the largest N into SQLite: "of which verification" is the
+CPU per signature of that row's engine measured alone (above), "rest of the reader" the
+remainder (noise, yamux, CBOR decoding, hashing, SQLite), the writer's besides; the ceiling is
+what the ${cores} cores could do if both processes had them to themselves (cores ÷ CPU per
+operation), i.e. the most any spreading of verification over workers could reach, and its
+ratio to one core's WebCrypto verify capacity (${fmt(1e6 / Math.max(1, verifyCpuMicros))} signatures per CPU-second: 10⁶ ÷ the CPU
+per signature above; the sequential wall-clock rate of the first table's ratio is lower, as each
+check waits for a turn of the event loop and of libuv's pool, the more so on a loaded machine).
+Both processes
 share the machine with other work (the load above), the bench at the niceness it was started
 with; one run each.${failures.length === 0 ? "" : `\n\nFailed runs: ${failures.join("; ")}.`}`;
   return { title: "Sync catch-up into persistent stores (Node, WebSockets)", markdown };
