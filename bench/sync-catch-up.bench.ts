@@ -143,26 +143,63 @@ async function singleCoreVerifyRate(
 }
 
 /**
+ * The CPU time one WebCrypto verification takes when 32 are in flight at a time, as the
+ * session issues them: without the wake-up of libuv's pool per check that the sequential
+ * measurement pays, so the cost a catch-up's verification really has (µs, every thread). The
+ * smallest of three passes: what other work on the machine adds is not the verification's.
+ */
+async function concurrentVerifyCpuMicros(ops: readonly Operation[]): Promise<number> {
+  const webCrypto = await webCryptoEd25519();
+  if (webCrypto === undefined) throw new Error("this Node has no WebCrypto Ed25519");
+  let best = Number.POSITIVE_INFINITY;
+  for (let pass = 0; pass < 3; pass++) {
+    const cpu = process.cpuUsage();
+    for (let start = 0; start < ops.length; start += 32) {
+      const valid = await Promise.all(
+        ops
+          .slice(start, start + 32)
+          .map((op) =>
+            webCrypto.verify(
+              op.header.verifyingKey,
+              unsignedBytesOf(op.headerBytes),
+              op.header.signature as Uint8Array,
+            ),
+          ),
+      );
+      if (valid.includes(false)) throw new Error("bad signature in the bench log");
+    }
+    const used = process.cpuUsage(cpu);
+    best = Math.min(best, (used.user + used.system) / ops.length);
+  }
+  return best;
+}
+
+/**
  * Sequential synchronous `crypto.verify` checks (what a "crypto.verify" pool worker runs) on
- * this thread: its rate, and the CPU time one check takes.
+ * this thread: its rate, and the CPU time one check takes; the best of three passes, as for
+ * WebCrypto's CPU above.
  */
 function syncVerifyRate(ops: readonly Operation[]): { perSecond: number; cpuMicros: number } {
   const verify = createNodeCryptoVerify();
-  const started = performance.now();
-  const cpu = process.cpuUsage();
-  for (const op of ops) {
-    const ok = verify(
-      op.header.verifyingKey,
-      unsignedBytesOf(op.headerBytes),
-      op.header.signature as Uint8Array,
-    );
-    if (!ok) throw new Error("bad signature in the bench log");
+  let best = { perSecond: 0, cpuMicros: Number.POSITIVE_INFINITY };
+  for (let pass = 0; pass < 3; pass++) {
+    const started = performance.now();
+    const cpu = process.cpuUsage();
+    for (const op of ops) {
+      const ok = verify(
+        op.header.verifyingKey,
+        unsignedBytesOf(op.headerBytes),
+        op.header.signature as Uint8Array,
+      );
+      if (!ok) throw new Error("bad signature in the bench log");
+    }
+    const used = process.cpuUsage(cpu);
+    const cpuMicros = (used.user + used.system) / ops.length;
+    if (cpuMicros < best.cpuMicros) {
+      best = { perSecond: ops.length / ((performance.now() - started) / 1000), cpuMicros };
+    }
   }
-  const used = process.cpuUsage(cpu);
-  return {
-    perSecond: ops.length / ((performance.now() - started) / 1000),
-    cpuMicros: (used.user + used.system) / ops.length,
-  };
+  return best;
 }
 
 /** The writer's log, in a SQLite file of its own, and a sample of its operations. */
@@ -450,6 +487,7 @@ export async function run(options: {
   let verifyRate = 0;
   let verifyCpuMicros = 0;
   let syncVerify = { perSecond: 0, cpuMicros: 0 };
+  let concurrentCpuMicros = 0;
   let runs = 0;
   const writers: WriterLog[] = [];
   const held: { n: number; liveMb: number }[] = [];
@@ -463,6 +501,7 @@ export async function run(options: {
         verifyRate = verify.perSecond;
         verifyCpuMicros = verify.cpuMicros;
         syncVerify = syncVerifyRate(writer.sample);
+        concurrentCpuMicros = await concurrentVerifyCpuMicros(writer.sample);
       }
       const warm = await writerLog(1_000, dir, `warm-${n}`);
       writers.push(writer, warm);
@@ -580,10 +619,10 @@ export async function run(options: {
     `| operations | verification | reader CPU per operation (µs) | of which verification (µs) | rest of the reader (µs) | writer CPU per operation (µs) | ceiling on ${cores} idle cores (ops/s) | ceiling ÷ one core's WebCrypto verify capacity | the same with the writer on another machine |`,
     "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ...splitRows.map((r) => {
-      const verify = r.engine === "node-crypto" ? syncVerify.cpuMicros : verifyCpuMicros;
+      const verify = r.engine === "node-crypto" ? syncVerify.cpuMicros : concurrentCpuMicros;
       const ceiling = (cores * 1e6) / (r.cpuMicrosPerOp + r.writerCpuMicrosPerOp);
       const readerAlone = (cores * 1e6) / r.cpuMicrosPerOp;
-      return `| ${fmt(r.n)} | ${r.variant} | ${fmt(r.cpuMicrosPerOp)} | ${fmt(verify)} | ${fmt(r.cpuMicrosPerOp - verify)} | ${fmt(r.writerCpuMicrosPerOp)} | ${fmt(ceiling)} | ${fmt((ceiling * verifyCpuMicros) / 1e6, 2)}× | ${fmt((readerAlone * verifyCpuMicros) / 1e6, 2)}× |`;
+      return `| ${fmt(r.n)} | ${r.variant} | ${fmt(r.cpuMicrosPerOp)} | ${fmt(verify)} | ${fmt(r.cpuMicrosPerOp - verify)} | ${fmt(r.writerCpuMicrosPerOp)} | ${fmt(ceiling)} | ${fmt((ceiling * concurrentCpuMicros) / 1e6, 2)}× | ${fmt((readerAlone * concurrentCpuMicros) / 1e6, 2)}× |`;
     }),
   ].join("\n");
   const writerCpu = rows.map((r) => r.writerCpuMicrosPerOp);
@@ -600,7 +639,7 @@ Single-core WebCrypto verify rate of this run: **${fmt(verifyRate)} signatures/s
 ${fmt(Math.min(10_000, sizes[0] ?? 0))} operations' signatures verified one after the other on the main thread, before the
 catch-ups), ${fmt(verifyCpuMicros)} µs of CPU per signature (of every thread: Node's WebCrypto verifies on
 libuv's thread pool); synchronous \`crypto.verify\` (the same OpenSSL check, on the calling
-thread) one after the other: ${fmt(syncVerify.perSecond)} signatures/s, ${fmt(syncVerify.cpuMicros)} µs of CPU per signature. "process CPU per operation" is the CPU time the reader's process (every
+thread) one after the other, best of three passes: ${fmt(syncVerify.perSecond)} signatures/s, ${fmt(syncVerify.cpuMicros)} µs of CPU per signature. "process CPU per operation" is the CPU time the reader's process (every
 thread: main, libuv's pool, verify workers) spent during the catch-up, per operation: on a
 machine loaded beyond its cores it is steadier than the wall-clock rate, which depends on what
 the scheduler gave us; the writer's process took ${writerCpuRange} µs per operation besides. What runs
@@ -632,16 +671,18 @@ second table comes from untimed runs of the pipelined session into SQLite with a
 collection, above the level before the run, i.e. what the catch-up keeps alive (stream
 buffers, batches in flight) without the garbage V8 had not collected yet. The third table
 splits the CPU an operation costs at the largest N into SQLite: "of which verification" is the
-CPU per signature of that row's engine measured alone (above), "rest of the reader" the
+CPU per signature of that row's engine measured alone (\`crypto.verify\` as above, WebCrypto
+with 32 in flight, below), "rest of the reader" the
 remainder (noise, yamux, CBOR decoding, hashing, SQLite), the writer's besides; the ceiling is
 what the ${cores} cores could do if both processes had them to themselves (cores ÷ CPU per
 operation), i.e. the most any spreading of verification over workers could reach, and its
-ratio to one core's WebCrypto verify capacity (${fmt(1e6 / Math.max(1, verifyCpuMicros))} signatures per CPU-second: 10⁶ ÷ the CPU
-per signature above; the sequential wall-clock rate of the first table's ratio is lower, as each
-check waits for a turn of the event loop and of libuv's pool, the more so on a loaded machine);
+ratio to one core's WebCrypto verify capacity (${fmt(1e6 / Math.max(1, concurrentCpuMicros))} signatures per CPU-second: 10⁶ ÷ the CPU
+per signature with 32 in flight, as the session issues them, ${fmt(concurrentCpuMicros)} µs, the least of three passes
+over the sample; the sequential rate of the first table's ratio is lower, as each check waits
+for a turn of the event loop and a wake-up of libuv's pool, the more so on a loaded machine);
 the last column is that ratio with the reader alone on the cores (the writer elsewhere, as in a
 real catch-up). 1.5× needs the CPU per operation to be at most ${cores} ÷ 1.5 = ${fmt(cores / 1.5, 2)} times the
-verification's, i.e. all the rest at most ${fmt((cores / 1.5 - 1) * verifyCpuMicros)} µs.
+verification's, i.e. all the rest at most ${fmt((cores / 1.5 - 1) * concurrentCpuMicros)} µs.
 Both processes
 share the machine with other work (the load above), the bench at the niceness it was started
 with; one run each.${failures.length === 0 ? "" : `\n\nFailed runs: ${failures.join("; ")}.`}`;
