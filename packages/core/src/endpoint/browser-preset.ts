@@ -12,6 +12,7 @@ import {
 } from "./endpoint-options.ts";
 import { startEndpoint } from "./libp2p-endpoint.ts";
 import type { OverlaySignalling } from "./overlay-relays.ts";
+import { guardInitChannels } from "./webrtc-init-channel.ts";
 
 /** Options of {@link createEndpoint}. */
 export interface BrowserEndpointOptions extends EndpointOptions {
@@ -85,6 +86,12 @@ export async function createEndpoint(options: BrowserEndpointOptions): Promise<E
   if (relayOnly && !(options.iceServers ?? []).some(isTurnServer)) {
     throw new InvalidInputError(
       "relayOnly needs a TURN server (turn: or turns: URL) in iceServers",
+    );
+  }
+  // A set-up's "init" channel must not hang the dialler (see `webrtc-init-channel.ts`).
+  if (typeof globalThis.RTCPeerConnection === "function") {
+    guardInitChannels(
+      globalThis.RTCPeerConnection as unknown as Parameters<typeof guardInitChannels>[0],
     );
   }
   const overlay = options.overlaySignalling;
