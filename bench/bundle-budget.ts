@@ -42,11 +42,13 @@ export const GOAL_RATIO = 1.25;
  * BLAKE3); 1.55× (202.1 KB) with the relayed data fallback, the unconfirmed-WebRTC watch, frame
  * coalescing and pipelined catch-up, and discovery's shared first step; 1.55× (201.9 KB) once
  * the memory log store planned its appends with the stores' shared rule; 1.56× (203.2 KB) with
- * the back/forward cache handling (endpoint suspend, a leader's hand-over, +0.3 KB). Lower it with every
+ * the back/forward cache handling (endpoint suspend, a leader's hand-over, +0.3 KB); 1.57× (205.0 KB)
+ * with the frozen leader's step-down, liveness pings that confirm a miss and the WebRTC init-channel
+ * guard (+1.5 KB; libp2p's own connection monitor stays in the bundle, switched off). Lower it with every
  * cut; it becomes GOAL_RATIO once the example gets there. docs/benchmarks.md ("what each default
  * costs") says why the goal is out of reach with every default of issue 13 kept.
  */
-export const MAX_RATIO = 1.57;
+export const MAX_RATIO = 1.58;
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, "..");
