@@ -1202,8 +1202,13 @@ class Libp2pEndpoint implements Endpoint {
   #onConnection(connection: Connection, what: "opened" | "closed"): void {
     // A WebRTC connection without a connected peer connection under it is closed at once and
     // never counted, reported or emitted: taken for a direct connection, it would be used
-    // instead of a dial until pings closed it.
-    if (what === "opened" && isPhantomWebRtcConnection(connection)) {
+    // instead of a dial until pings closed it. A browser's own gets the grace below first (its
+    // page may not have seen the state change yet).
+    if (
+      what === "opened" &&
+      isPhantomWebRtcConnection(connection) &&
+      !this.#unconfirmed.watch(connection.id, connection)
+    ) {
       this.#phantoms.add(connection.id);
       this.metrics.webRtcPhantomsClosed++;
       connection.abort(new Error("WebRTC peer connection never connected"));

@@ -90,10 +90,14 @@ export class UnconfirmedWebRtcConnections {
 
   /**
    * Starts watching `connection` (id `id`) when its peer connection is the platform's own
-   * (`globalThis.RTCPeerConnection`: a browser's) and still "connecting"; returns whether it did.
+   * (`globalThis.RTCPeerConnection`: a browser's) and still "connecting" or "new"; returns whether
+   * it did. "new" too: a page whose main thread is busy learns its peer connection's state late,
+   * and the soak saw a working connection read "new" when it opened (and closed as a phantom at
+   * once, so the pair set WebRTC up a second time).
    */
   watch(id: string, connection: unknown): boolean {
-    if (peerConnectionState(connection) !== "connecting" || this.#watched.has(id)) return false;
+    const state = peerConnectionState(connection);
+    if ((state !== "connecting" && state !== "new") || this.#watched.has(id)) return false;
     const pc = (connection as { maConn: { peerConnection: WatchedPeerConnection } }).maConn
       .peerConnection;
     // Only a browser's own peer connection: node-datachannel's (Node) reports its state late

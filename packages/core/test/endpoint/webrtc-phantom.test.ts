@@ -140,6 +140,26 @@ describe("a WebRTC connection opened on a peer connection still connecting gets 
     return expect(verdict).resolves.toBe(false);
   });
 
+  // Soak, with every tab's trace merged: the answering tab's libp2p opened its side when the
+  // dialler closed the signalling stream, and its busy page still read the peer connection as
+  // "new"; closed at once as a phantom, the pair set WebRTC up a second time.
+  it('a peer connection still reading "new" gets the grace too, and is kept when it connects', async () => {
+    vi.useFakeTimers();
+    const phantoms: string[] = [];
+    const connected: string[] = [];
+    const watch = new UnconfirmedWebRtcConnections(
+      (id) => phantoms.push(id),
+      (id) => connected.push(id),
+    );
+    const pc = new FakePeerConnection("new");
+    expect(watch.watch("c1", { maConn: { peerConnection: pc } })).toBe(true);
+    vi.advanceTimersByTime(100);
+    pc.moveTo("connected");
+    expect(connected).toEqual(["c1"]);
+    vi.advanceTimersByTime(10_000);
+    expect(phantoms).toEqual([]);
+  });
+
   it("becomes a direct connection as soon as its peer connection connects", async () => {
     vi.useFakeTimers();
     const phantoms: string[] = [];
@@ -167,7 +187,7 @@ describe("a WebRTC connection opened on a peer connection still connecting gets 
       (id) => phantoms.push(id),
       () => {},
     );
-    for (const state of ["new", "connected", "failed", "closed"]) {
+    for (const state of ["connected", "failed", "closed"]) {
       expect(
         watch.watch(state, { maConn: { peerConnection: new FakePeerConnection(state) } }),
       ).toBe(false);
