@@ -4,14 +4,12 @@
 // takes the node over; the tabs keep chatting with a user in another context; resumed, the old
 // leader follows with the same node id and every line. Prints the takeover times (`freeze:`).
 import { availableParallelism, loadavg } from "node:os";
-import type { BrowserContext, Page } from "@playwright/test";
 import type { DemoTabHook } from "../demo/test-hook.ts";
 import { type DemoTab, demoUrl, expect, test } from "./fixtures.ts";
 import { hideAndFreeze, launchFreezableBrowser } from "./support/freezable-browser.ts";
 import { INERT_VITE_CLIENT } from "./support/inert-vite-client.ts";
-import { collectPageErrors } from "./support/tabs.ts";
+import { expectLines, openShared, role, type SharedTab, write } from "./support/shared-tabs.ts";
 
-const SYNC_MS = 30_000;
 /** What the issue asks: another tab runs the node this soon after the leader froze. */
 const TAKEOVER_MS = 2_000;
 
@@ -19,43 +17,6 @@ const TAKEOVER_MS = 2_000;
 function takeoverLimitMs(): number {
   const overload = Math.max(1, (loadavg()[0] ?? 0) / availableParallelism());
   return Math.round(TAKEOVER_MS * Math.min(5, overload));
-}
-
-interface SharedTab {
-  readonly page: Page;
-  readonly errors: string[];
-}
-
-/** Opens the demo in `context`; polled by timer, as a tab behind another runs no animation frames. */
-async function openShared(context: BrowserContext, url: string): Promise<SharedTab> {
-  const page = await context.newPage();
-  const errors = collectPageErrors(page);
-  await page.goto(url);
-  await page.waitForFunction(() => document.body.dataset.state !== "starting", undefined, {
-    timeout: 90_000,
-    polling: 200,
-  });
-  expect(await page.evaluate(() => document.body.dataset.state)).toBe("running");
-  return { page, errors };
-}
-
-const role = (tab: SharedTab) => tab.page.evaluate(() => window.p2pandaTab?.role);
-
-async function write(tab: SharedTab, line: string): Promise<void> {
-  await tab.page.getByTestId("chat-input").fill(line);
-  await tab.page.getByTestId("chat-input").press("Enter");
-}
-
-async function expectLines(tabs: readonly SharedTab[], lines: readonly string[]): Promise<void> {
-  for (const tab of tabs) {
-    for (const line of lines) {
-      const exactly = new RegExp(`^${line.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
-      await expect(
-        tab.page.getByTestId("chat-message").locator(".text", { hasText: exactly }),
-        `"${line}" in ${tab.page.url()}`,
-      ).toHaveCount(1, { timeout: SYNC_MS });
-    }
-  }
 }
 
 test.describe("one node per origin, frozen leader", () => {
@@ -72,10 +33,10 @@ test.describe("one node per origin, frozen leader", () => {
       const topic = `e2e shared node frozen ${Date.now().toString(36)}`;
       const options = { topic, bootstrapAddress: freshBootstrap.address };
       const url = demoUrl(options);
-      const first = await openShared(freezable.context, url);
+      const first = await openShared(freezable.context, url, { polling: 200 });
       const others = [
-        await openShared(freezable.context, url),
-        await openShared(freezable.context, url),
+        await openShared(freezable.context, url, { polling: 200 }),
+        await openShared(freezable.context, url, { polling: 200 }),
       ];
       const tabs = [first, ...others];
       const nodeId = await first.page.getByTestId("node-id").textContent();

@@ -1,51 +1,9 @@
-// One node per origin (issue 13): three tabs of one browser context share one node (one node id,
-// one connection and relay reservation at the bootstrap); when the leader tab closes, the next
-// takes over with the same identity and the others keep chatting with a user in another
-// context; every line written in any tab ends up in every tab's history. Prints the takeover
-// time: leader closed → the new leader's node runs, and → it holds a relay reservation again.
-import type { BrowserContext, Page } from "@playwright/test";
 import type { DemoTabHook } from "../demo/test-hook.ts";
 import { startBootstrapNode } from "../scripts/bootstrap-node.ts";
 import { demoUrl, expect, test } from "./fixtures.ts";
-import { collectPageErrors } from "./support/tabs.ts";
+import { expectLines, openShared, role, type SharedTab, write } from "./support/shared-tabs.ts";
 
-const SYNC_MS = 30_000;
-
-interface SharedTab {
-  readonly page: Page;
-  readonly errors: string[];
-}
-
-async function openShared(context: BrowserContext, url: string): Promise<SharedTab> {
-  const page = await context.newPage();
-  const errors = collectPageErrors(page);
-  await page.goto(url);
-  await page.waitForFunction(() => document.body.dataset.state !== "starting", undefined, {
-    timeout: 90_000,
-  });
-  expect(await page.evaluate(() => document.body.dataset.state)).toBe("running");
-  return { page, errors };
-}
-
-const role = (tab: SharedTab) => tab.page.evaluate(() => window.p2pandaTab?.role);
 const nodeIdShown = (tab: SharedTab) => tab.page.getByTestId("node-id").textContent();
-
-async function write(tab: SharedTab, line: string): Promise<void> {
-  await tab.page.getByTestId("chat-input").fill(line);
-  await tab.page.getByTestId("chat-input").press("Enter");
-}
-
-async function expectLines(tabs: readonly SharedTab[], lines: readonly string[]): Promise<void> {
-  for (const tab of tabs) {
-    for (const line of lines) {
-      const exactly = new RegExp(`^${line.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
-      await expect(
-        tab.page.getByTestId("chat-message").locator(".text", { hasText: exactly }),
-        `"${line}" in ${tab.page.url()}`,
-      ).toHaveCount(1, { timeout: SYNC_MS });
-    }
-  }
-}
 
 test.describe("one node per origin", () => {
   test("three tabs of one context share one node; when the leader closes, the next takes over and nothing written is lost", async ({
