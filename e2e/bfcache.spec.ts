@@ -263,20 +263,24 @@ test.describe("back/forward cache", () => {
         ),
       ]);
 
-      // Back in the old leader's tab: it was evicted from the cache for the lock (loaded anew),
-      // and follows the tab that took over.
+      // Back in the old leader's tab: it follows the tab that took over. Either it was restored
+      // from the cache, or it was evicted and loaded anew: for the lock it held, or (a leader
+      // steps down within its `freeze` event, so it holds none) for a message on its room's
+      // channel. Any other reason (a peer connection left open, say) is a regression.
       await leader.page.bringToFront();
       await leader.page.goBack();
-      const reasons = await leader.page.evaluate(() =>
-        JSON.stringify(
-          (
-            performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming & {
-              notRestoredReasons?: unknown;
-            }
-          ).notRestoredReasons ?? null,
-        ),
-      );
-      expect(reasons).toContain("weblocks-contention");
+      const reasons = await leader.page.evaluate(() => {
+        const entry = performance.getEntriesByType(
+          "navigation",
+        )[0] as PerformanceNavigationTiming & {
+          notRestoredReasons?: { reasons?: { reason: string }[] } | null;
+        };
+        return (entry.notRestoredReasons?.reasons ?? []).map((r) => r.reason);
+      });
+      expect(
+        reasons.filter((r) => r !== "weblocks-contention" && r !== "broadcastchannel-message"),
+        `not restored for: ${reasons.join(", ")}`,
+      ).toEqual([]);
       await leader.page.waitForFunction(() => window.p2pandaTab?.role === "follower", undefined, {
         timeout: 90_000,
         polling: 200,
