@@ -71,17 +71,21 @@ export function unpackSignatureChecks(buffer: ArrayBuffer): SignatureCheck[] {
 }
 
 /**
- * A worker's side: verifies every check of a request (strict Ed25519, WebCrypto where the
- * worker has it, all in flight at once) and answers. Never throws.
+ * A worker's side: verifies every check of a request and answers. Never throws. By default with
+ * strict Ed25519 (WebCrypto where the worker has it, all in flight at once); `verify` may be a
+ * synchronous check instead, which then runs the whole batch on the worker's own thread.
  */
 export async function answerSignatureBatch(
   request: SignatureBatchRequest,
+  verify: (
+    publicKey: Uint8Array,
+    message: Uint8Array,
+    signature: Uint8Array,
+  ) => boolean | Promise<boolean> = verifySignature,
 ): Promise<SignatureBatchResponse> {
   try {
     const checks = unpackSignatureChecks(request.checks);
-    const valid = await Promise.all(
-      checks.map((c) => verifySignature(c.publicKey, c.message, c.signature)),
-    );
+    const valid = await Promise.all(checks.map((c) => verify(c.publicKey, c.message, c.signature)));
     return { id: request.id, results: Uint8Array.from(valid, (ok) => (ok ? 1 : 0)) };
   } catch (error) {
     return { id: request.id, error: String(error) };
