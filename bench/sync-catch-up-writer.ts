@@ -5,11 +5,11 @@
 // answers each request with one reply of the same id.
 import { cpuUsage } from "node:process";
 import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
-import { Identity, NodeId, ProtocolName, Topic, transportInfoFromWire } from "@p2panda-web/core";
+import { NodeId, ProtocolName, Topic, transportInfoFromWire } from "@p2panda-web/core";
 import type { Endpoint } from "@p2panda-web/core/endpoint";
-import { createNodeEndpoint } from "@p2panda-web/core/node";
 import { SyncSession } from "@p2panda-web/core/sync";
 import { openSqliteSyncStores } from "@p2panda-web/log-store/sqlite";
+import { catchUpEndpoint } from "./sync-catch-up-endpoint.ts";
 
 /** A request of the parent. */
 export type WriterRequest =
@@ -36,17 +36,7 @@ let endpoint: { node: Endpoint; book: AddressBook; reader: NodeId } | undefined;
 
 async function connect(reader: string, info: unknown): Promise<void> {
   const book = await AddressBook.open(memoryAddressBookStore());
-  // Pings every 30 s with 25 s to answer: a loaded machine can hold an event loop past the
-  // default 3 s and a failed ping aborts the connection (see the bench).
-  const node = await createNodeEndpoint({
-    identity: await Identity.generate(),
-    addressBook: book,
-    allowPrivateAddresses: true,
-    tcpPort: false,
-    webrtcDirectPort: false,
-    relay: false,
-    liveness: { pingIntervalMs: 30_000, pingTimeoutMs: 25_000 },
-  });
+  const node = await catchUpEndpoint(book);
   const id = NodeId.fromHex(reader);
   await book.insertTransportInfo(id, transportInfoFromWire(info));
   await node.dial(id);

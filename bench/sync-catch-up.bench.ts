@@ -9,17 +9,10 @@ import { join } from "node:path";
 import { GCProfiler, getHeapStatistics, setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
-import {
-  Identity,
-  ProtocolName,
-  Topic,
-  transportInfoToWire,
-  webCryptoEd25519,
-} from "@p2panda-web/core";
+import { ProtocolName, Topic, transportInfoToWire, webCryptoEd25519 } from "@p2panda-web/core";
 import type { Endpoint } from "@p2panda-web/core/endpoint";
 import {
   createNodeCryptoVerify,
-  createNodeEndpoint,
   createNodeVerifierPool,
   type NodeVerifyEngine,
 } from "@p2panda-web/core/node";
@@ -37,6 +30,7 @@ import { openSqliteSyncStores } from "@p2panda-web/log-store/sqlite";
 import "fake-indexeddb/auto";
 import { IDBFactory } from "fake-indexeddb";
 import { signedLog } from "../packages/core/test/sync/signed-log.ts";
+import { catchUpEndpoint } from "./sync-catch-up-endpoint.ts";
 import type { WriterReply, WriterRequest } from "./sync-catch-up-writer.ts";
 
 const TOPIC_NAME = "sync catch-up bench";
@@ -325,19 +319,7 @@ async function endpointPair(writer: RemoteWriter): Promise<{
   close: () => Promise<void>;
 }> {
   const book = await AddressBook.open(memoryAddressBookStore());
-  // A machine loaded far beyond its cores can hold the event loop past the default 3 s ping
-  // timeout, and a ping still open when the next is due fails that one at once (libp2p allows
-  // one outbound ping stream), which aborts the connection: these endpoints ping every 30 s
-  // and give a ping 25 s, so that a slow run is measured, not cut off.
-  const reader = await createNodeEndpoint({
-    identity: await Identity.generate(),
-    addressBook: book,
-    allowPrivateAddresses: true,
-    tcpPort: false,
-    webrtcDirectPort: false,
-    relay: false,
-    liveness: { pingIntervalMs: 30_000, pingTimeoutMs: 25_000 },
-  });
+  const reader = await catchUpEndpoint(book);
   await writer.connect(reader);
   return {
     reader,
