@@ -170,6 +170,36 @@ describe("liveness over real libp2p connections (memory transport)", () => {
     ).resolves.toBeUndefined();
   });
 
+  it("a ping answered with other bytes, or with far more than it sent, fails; it never hangs or throws past its caller", async () => {
+    const a = await memoryNode();
+    const b = await memoryNode();
+    let answer = new Uint8Array(32).fill(7);
+    await a.endpoint.libp2p.unhandle(PING_PROTOCOL);
+    await a.endpoint.libp2p.handle(
+      PING_PROTOCOL,
+      async (stream) => {
+        const bytes = byteStream(stream);
+        await bytes.read({ bytes: 32 });
+        await bytes.write(answer);
+        await stream.close();
+      },
+      { runOnLimitedConnection: true },
+    );
+    await introduce(b, a);
+    a.endpoint.accept("test/hold/v1", () => new Promise<void>(() => {}));
+    await b.endpoint.connect(a.endpoint.nodeId, "test/hold/v1");
+    const [connection] = b.endpoint.libp2p.getConnections() as Connection[];
+    // Malformed: 32 bytes, not ours.
+    await expect(pingOverConnection(connection!, AbortSignal.timeout(5_000))).rejects.toThrow(
+      "ping answered with other bytes",
+    );
+    // Oversized: 1 MiB of other bytes.
+    answer = new Uint8Array(1024 * 1024).fill(9);
+    await expect(pingOverConnection(connection!, AbortSignal.timeout(5_000))).rejects.toThrow(
+      "ping answered with other bytes",
+    );
+  });
+
   it("drops a connection whose peer takes the ping stream but never answers, and counts it", async () => {
     const a = await memoryNode();
     const b = await memoryNode({
