@@ -6,17 +6,11 @@
 // connection. Both with the Vite dev server and with a production build served statically.
 // Prints one line `RESULT {json}` at the end.
 //   npx node --conditions=source e2e/bench/time-to-data-runner.ts [--quick]
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { type Browser, chromium, type Page } from "playwright";
-import { build } from "vite";
 import type { Milestones } from "../../demo/milestones.ts";
 import { type BootstrapNode, startBootstrapNode } from "../../scripts/bootstrap-node.ts";
 import { chromiumArgs, chromiumExecutable } from "../../scripts/chromium.ts";
-import { startDemoServer } from "../../scripts/demo-server.ts";
-import { serveStatic } from "../../scripts/static-server.ts";
+import { serveBuiltDemo, startDemoServer } from "../../scripts/demo-server.ts";
 import { BOOTSTRAP_ENV } from "../../vite.config.ts";
 import { waitForNode } from "../support/tabs.ts";
 
@@ -59,7 +53,6 @@ const wanted = (serving: string): boolean =>
   !process.argv.includes("--serving") || onlyServing === serving;
 const RUNS = quick ? 2 : 5;
 const WAIT_MS = 60_000;
-const root = fileURLToPath(new URL("../..", import.meta.url));
 
 /** Set in the page before any script: when every expected chat line is first shown. */
 function watchHistory(expected: readonly string[]): void {
@@ -278,24 +271,19 @@ async function measureServing(
 
 const browser = await chromium.launch({ executablePath: chromiumExecutable(), args: chromiumArgs });
 const servings: ServingResult[] = [];
-const site = await mkdtemp(join(tmpdir(), "p2panda-ttd-"));
 try {
-  // Production build of the demo, served as files; `/bootstrap.json` is a file rewritten per run.
-  await build({
-    configFile: join(root, "vite.config.ts"),
-    logLevel: "warn",
-    build: { outDir: site, emptyOutDir: true },
-  });
-  const statics = await serveStatic(site);
-  try {
-    if (wanted("production"))
+  // Production build of the demo, served as files; `/bootstrap.json` is rewritten per run.
+  if (wanted("production")) {
+    const built = await serveBuiltDemo({ bootstrap: [] });
+    try {
       servings.push(
-        await measureServing(browser, "production build, static server", statics.url, (bootstrap) =>
-          writeFile(join(site, "bootstrap.json"), JSON.stringify({ bootstrap })),
+        await measureServing(browser, "production build, static server", built.url, (bootstrap) =>
+          built.setBootstrap(bootstrap),
         ),
       );
-  } finally {
-    await statics.close();
+    } finally {
+      await built.close();
+    }
   }
 
   if (wanted("dev")) {
@@ -314,6 +302,5 @@ try {
   process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
 } finally {
   await browser.close();
-  await rm(site, { recursive: true, force: true });
 }
 process.exit(0);
