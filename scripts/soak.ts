@@ -4,7 +4,10 @@
 // Prints a table per round and the pass rate, with diagnostics for every failed round, and writes
 // the "Soak" section of docs/benchmarks.md. Like `npm run test:e2e`, it re-runs itself inside a
 // private network namespace when it can (e2e/support/netns.ts).
-//   npm run soak -- [--rounds 20] [--tabs 16] [--cap-ms 60000] [--no-write]
+// The page is a production build of the demo served as files, as users get it; `--serving dev`
+// uses the Vite dev server instead (every page load then transforms and fetches each module,
+// which on two cores slowed the 16 tabs' opening to 40–64 s).
+//   npm run soak -- [--rounds 20] [--tabs 16] [--cap-ms 60000] [--serving dev] [--no-write]
 import { mkdtemp, rm } from "node:fs/promises";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
@@ -40,19 +43,24 @@ import {
 import { rerunInNetworkNamespace } from "../e2e/support/netns.ts";
 import { type BootstrapNode, startBootstrapNode } from "./bootstrap-node.ts";
 import { chromiumArgs, chromiumExecutable } from "./chromium.ts";
-import { startDemoServer } from "./demo-server.ts";
+import { serveBuiltDemo, startDemoServer } from "./demo-server.ts";
 
 const { values } = parseArgs({
   options: {
     rounds: { type: "string", default: "20" },
     tabs: { type: "string", default: "16" },
     "cap-ms": { type: "string", default: "60000" },
+    serving: { type: "string", default: "production" },
     "no-write": { type: "boolean", default: false },
   },
 });
 const ROUNDS = Number(values.rounds);
 const CROWD_TABS = Number(values.tabs);
 const CAP_MS = Number(values["cap-ms"]);
+if (values.serving !== "production" && values.serving !== "dev") {
+  throw new Error(`--serving must be "production" or "dev", not "${values.serving}"`);
+}
+const SERVING: "production" | "dev" = values.serving;
 /** Tabs of a round opened at once, then the late one. */
 const ROUND_TABS = 3;
 /** The many-tabs run opens this many pages at a time (16 at once starve two cores). */
@@ -308,7 +316,14 @@ process.on("SIGTERM", () => {
 
 let bootstrap = await bootstrapNode();
 console.log(`bootstrap ${short(bootstrap.nodeId)} at ${bootstrap.wsAddress} (data in ${dataDir})`);
-const server = await startDemoServer({ bootstrap: [bootstrap.wsAddress] });
+// Tabs get the bootstrap's address in the URL (soakUrl), so a restarted one needs no rebuild.
+const server =
+  SERVING === "production"
+    ? await serveBuiltDemo({ bootstrap: [] })
+    : await startDemoServer({ bootstrap: [bootstrap.wsAddress] });
+console.log(
+  `demo served by ${SERVING === "production" ? "a production build" : "the Vite dev server"} at ${server.url}`,
+);
 const browser = await chromium.launch({
   executablePath: chromiumExecutable(),
   args: chromiumArgs,
@@ -371,6 +386,7 @@ if (!values["no-write"]) {
     soakSection({
       date: `${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`,
       machine: `${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Chromium ${chromiumVersion}`,
+      serving: SERVING,
       capMs: CAP_MS,
       rounds,
       crowd: crowdResult,

@@ -63,6 +63,8 @@ export interface CrowdResult {
 export interface SoakReport {
   readonly date: string;
   readonly machine: string;
+  /** How the demo was served: `"production"` (a `vite build`, as users get it) or `"dev"`. */
+  readonly serving: "production" | "dev";
   readonly capMs: number;
   readonly rounds: readonly RoundResult[];
   readonly crowd: CrowdResult | undefined;
@@ -146,10 +148,13 @@ export function soakSection(report: SoakReport): string {
     "send a synced chat line, then opens a fourth tab and waits until that line shows in it. A round",
     `passes when "connect" ≤ ${CONNECT_LIMIT_MS} ms and "late history" ≤ ${LATE_HISTORY_LIMIT_MS} ms; "connect" counts from`,
     'the moment all three nodes run and "late history" from the moment the late tab\'s node runs (page',
-    'loads from the Vite dev server are shown apart, as "nodes up" and "late tab up"). After',
+    'loads are shown apart, as "nodes up" and "late tab up"). After',
     `${normal} rounds the bootstrap is restarted on the same data dir (new port, as \`npm start\` gets with`,
     `\`--ws-port 0\`) and one more round runs. Waits are capped at ${report.capMs} ms. Headless`,
-    "Chromium inside a private network namespace.",
+    "Chromium inside a private network namespace. The page is",
+    report.serving === "production"
+      ? "a production build of the demo (`vite build`) served as files, as users get it."
+      : "the demo from the Vite dev server (`--serving dev`): each page load transforms and fetches every module.",
     "",
     `- Run: ${report.date}, ${report.machine}, took ${Math.round(report.seconds)} s`,
     `- Load average (1, 5, 15 min) before: ${showLoad(report.loadBefore)}; after: ${showLoad(report.loadAfter)} (other developers' jobs shared the two cores)`,
