@@ -136,6 +136,13 @@ export const DEFAULT_DISCOVERY_MANAGER_CONFIG: Readonly<DiscoveryManagerConfig> 
   sharedFirstStep: true,
 };
 
+/**
+ * A session timer (`session`, `first-message`) that fires more than this late was held up by
+ * our own process (an event loop busy or not scheduled), not by the remote: see
+ * {@link DiscoveryManager.timerFired}.
+ */
+export const LATE_TIMER_TOLERANCE_MS = 50;
+
 /** How many known peers (see `reservedForKnownPeers`) are remembered; the oldest go first. */
 export const KNOWN_PEERS_REMEMBERED = 1_024;
 
@@ -195,6 +202,11 @@ export interface DiscoveryMetrics {
   failuresByReason: Partial<Record<DiscoveryFailureReason, number>>;
   /** Walk steps that skipped a stale or cooling-down node. */
   skippedNodes: number;
+  /**
+   * Session timeouts that fired late (our process was held up) and were given more time
+   * instead of failing the session (see {@link LATE_TIMER_TOLERANCE_MS}).
+   */
+  deferredTimeouts: number;
 }
 
 /** A timer the driver arms for the manager and hands back through `timerFired`. */
@@ -252,6 +264,12 @@ interface SessionInfo {
   readonly referral?: boolean;
   /** When the remote last sent something (a message or its close); `startedAt` before that. */
   lastHeardAt: number;
+  /** When the `session` timer is due. */
+  sessionDueAt: number;
+  /** When the `first-message` timer is due (accepted sessions). */
+  firstMessageDueAt: number;
+  /** Time granted so far to late timeouts, per timer (see `#deferIfLate`). */
+  graceMs: { session: number; "first-message": number };
   heard: boolean;
   /** The handshake is over and we are storing its result: nothing is awaited from the remote. */
   handshakeDone: boolean;
@@ -300,6 +318,7 @@ export class DiscoveryManager {
     refusedSessions: 0,
     failuresByReason: {},
     skippedNodes: 0,
+    deferredTimeouts: 0,
   };
 
   constructor(options: {
@@ -416,6 +435,7 @@ export class DiscoveryManager {
       startedAt: now,
       walker: timer.walker,
       lastHeardAt: now,
+      ...this.#deadlines(now),
       heard: false,
       handshakeDone: false,
       opened: false,
@@ -480,6 +500,7 @@ export class DiscoveryManager {
       remote,
       startedAt: now,
       lastHeardAt: now,
+      ...this.#deadlines(now),
       heard: false,
       handshakeDone: false,
       opened: true,
@@ -604,6 +625,7 @@ export class DiscoveryManager {
     const session = this.#sessions.get(sessionId);
     if (session === undefined || session.opened) return [];
     session.opened = true;
+    session.sessionDueAt = this.#clock.now() + this.config.sessionTimeoutMs;
     return [
       {
         type: "set-timer",
@@ -615,7 +637,10 @@ export class DiscoveryManager {
 
   #timeout(sessionId: number): DiscoveryOutput[] {
     const session = this.#sessions.get(sessionId);
-    if (session !== undefined && !session.opened) {
+    if (session === undefined) return [];
+    const deferred = this.#deferIfLate(sessionId, session, "session");
+    if (deferred !== undefined) return deferred;
+    if (!session.opened) {
       // Still dialling: the remote has not had its turn. Not its fault, and like a failed
       // dial the walk moves on without backing off (see `isUnreachable`).
       const dial = new P2pandaError(
@@ -637,12 +662,60 @@ export class DiscoveryManager {
   }
 
   #firstMessageTimeout(sessionId: number): DiscoveryOutput[] {
-    if (this.#sessions.get(sessionId)?.heard !== false) return [];
+    const session = this.#sessions.get(sessionId);
+    if (session?.heard !== false) return [];
+    const deferred = this.#deferIfLate(sessionId, session, "first-message");
+    if (deferred !== undefined) return deferred;
     const error = new DiscoveryProtocolError(
       "timeout",
       `no first message within ${this.config.firstMessageTimeoutMs} ms`,
     );
     return this.#abort(sessionId, error);
+  }
+
+  /** The due times of a new session's timers. */
+  #deadlines(now: number): Pick<SessionInfo, "sessionDueAt" | "firstMessageDueAt" | "graceMs"> {
+    return {
+      sessionDueAt: now + this.config.sessionTimeoutMs,
+      firstMessageDueAt: now + this.config.firstMessageTimeoutMs,
+      graceMs: { session: 0, "first-message": 0 },
+    };
+  }
+
+  /**
+   * A timeout that fires more than {@link LATE_TIMER_TOLERANCE_MS} after it was due says that
+   * our process did not run for that long, not that the remote was slow: what the remote sent
+   * meanwhile may be waiting, unread, behind this very timer (an event loop runs its due timers
+   * before it reads its sockets). So the timer is armed again for as long as it was late, and
+   * the remote is judged when it fires on time; at most the timeout once more in all, so a
+   * process that is starved for ever still ends its sessions. In the 20-node libp2p cluster at
+   * load 10–20, sessions failed by the hundred this way, each blaming an honest peer (cool-down,
+   * refused for 30 s) for our own stall.
+   */
+  #deferIfLate(
+    sessionId: number,
+    session: SessionInfo,
+    kind: "session" | "first-message",
+  ): DiscoveryOutput[] | undefined {
+    const now = this.#clock.now();
+    const due = kind === "session" ? session.sessionDueAt : session.firstMessageDueAt;
+    const late = now - due;
+    if (late <= LATE_TIMER_TOLERANCE_MS) return undefined;
+    const timeoutMs =
+      kind === "session" ? this.config.sessionTimeoutMs : this.config.firstMessageTimeoutMs;
+    const grace = Math.min(late, timeoutMs - session.graceMs[kind]);
+    if (grace <= 0) return undefined;
+    session.graceMs[kind] += grace;
+    if (kind === "session") session.sessionDueAt = now + grace;
+    else session.firstMessageDueAt = now + grace;
+    this.#metrics.deferredTimeouts++;
+    return [
+      {
+        type: "set-timer",
+        timer: { kind, sessionId },
+        delayMs: grace,
+      },
+    ];
   }
 
   #abort(sessionId: number, error: DiscoveryProtocolError): DiscoveryOutput[] {
@@ -802,6 +875,7 @@ export class DiscoveryManager {
         startedAt: now,
         referral: true,
         lastHeardAt: now,
+        ...this.#deadlines(now),
         heard: false,
         handshakeDone: false,
         opened: false,

@@ -492,8 +492,10 @@ export class DiscoveryService implements Startable {
     const result = await runDiscoverySession(channel, handshake, {
       ...this.#limits,
       signal: abort.signal,
-      // Each receive waits no longer than the session may last, whatever the channel's default.
-      deadline: this.#clock.now() + this.#manager.config.sessionTimeoutMs,
+      // Each receive waits no longer than the session may last, whatever the channel's default:
+      // its timeout, and at most as long again that the manager grants a timeout that fired late
+      // (see `LATE_TIMER_TOLERANCE_MS`). The manager's timer decides; this is the backstop.
+      deadline: this.#clock.now() + 2 * this.#manager.config.sessionTimeoutMs,
       now: () => this.#clock.now(),
       onReceived: () => this.#manager.messageReceived(sessionId),
     });

@@ -11,6 +11,7 @@ import {
   type DiscoveryTimer,
   ingestDiscoveryResult,
   isNewlyLearned,
+  LATE_TIMER_TOLERANCE_MS,
 } from "../../src/discovery/index.ts";
 import { P2pandaError } from "../../src/errors.ts";
 import type { NodeId } from "../../src/ids/node-id.ts";
@@ -265,6 +266,90 @@ describe("discovery manager: an accepted session's remote must send its first me
     const timer = { kind: "first-message", sessionId: d.sessionId } as const;
     expect(s.manager.timerFired(timer, s.book)).toEqual([]);
     expect(s.manager.runningSessions).toBe(1);
+  });
+});
+
+describe("discovery manager: a timeout that fires late was our process held up, not the remote: it is given that time again", () => {
+  it("a first-message deadline that fires 1.5 s late is armed again for 1.5 s; the message that came meanwhile keeps the session", () => {
+    const s = setup();
+    const d = accept(s, nodeId(60));
+    const deadline = timers(d.outputs).find((t) => t.timer.kind === "first-message");
+    // The event loop did not run from 0.5 s to 3.5 s: the timer fires then, before the socket
+    // that holds the remote's first message is read.
+    s.clock.advance(3_500);
+    const fired = s.manager.timerFired(deadline?.timer as DiscoveryTimer, s.book);
+    expect(fired).toEqual([
+      {
+        type: "set-timer",
+        timer: { kind: "first-message", sessionId: d.sessionId },
+        delayMs: 1_500,
+      },
+    ]);
+    expect(s.manager.isCoolingDown(nodeId(60))).toBe(false);
+    expect(s.manager.metrics).toMatchObject({ failedSessions: 0, deferredTimeouts: 1 });
+    s.manager.messageReceived(d.sessionId);
+    s.clock.advance(1_500);
+    expect(s.manager.timerFired(deadline?.timer as DiscoveryTimer, s.book)).toEqual([]);
+    expect(s.manager.runningSessions).toBe(1);
+  });
+
+  it("a remote still silent when the timer fires on time again is blamed as before", () => {
+    const s = setup();
+    const d = accept(s, nodeId(60));
+    const timer = { kind: "first-message", sessionId: d.sessionId } as const;
+    s.clock.advance(2_800);
+    expect(timers(s.manager.timerFired(timer, s.book))).toEqual([
+      { type: "set-timer", timer, delayMs: 800 },
+    ]);
+    s.clock.advance(800 + LATE_TIMER_TOLERANCE_MS);
+    const fired = s.manager.timerFired(timer, s.book);
+    expect(aborts(fired)[0]?.error.reason).toBe("timeout");
+    expect(s.manager.isCoolingDown(nodeId(60))).toBe(true);
+  });
+
+  it("the grace adds up to one more timeout at most, so a process starved for ever still ends its sessions", () => {
+    const s = setup();
+    const { session } = firstSession(s);
+    s.manager.sessionOpened(session.sessionId);
+    const timer = { kind: "session", sessionId: session.sessionId } as const;
+    s.clock.advance(10_000 + 6_000);
+    expect(timers(s.manager.timerFired(timer, s.book))).toEqual([
+      { type: "set-timer", timer, delayMs: 6_000 },
+    ]);
+    s.clock.advance(6_000 + 7_000);
+    // 4 s of grace are left of the 10 s, not the 7 s it was late.
+    expect(timers(s.manager.timerFired(timer, s.book))).toEqual([
+      { type: "set-timer", timer, delayMs: 4_000 },
+    ]);
+    s.clock.advance(4_000 + 9_000);
+    const fired = s.manager.timerFired(timer, s.book);
+    expect(aborts(fired)[0]?.error.reason).toBe("timeout");
+    expect(s.manager.metrics).toMatchObject({ failedSessions: 1, deferredTimeouts: 2 });
+  });
+
+  it("a dial whose session timer fired late is given the time too, and then the handshake its own", () => {
+    const s = setup();
+    const { session } = firstSession(s);
+    const timer = { kind: "session", sessionId: session.sessionId } as const;
+    s.clock.advance(12_000);
+    expect(timers(s.manager.timerFired(timer, s.book))).toEqual([
+      { type: "set-timer", timer, delayMs: 2_000 },
+    ]);
+    s.clock.advance(100);
+    expect(timers(s.manager.sessionOpened(session.sessionId))).toEqual([
+      { type: "set-timer", timer, delayMs: 10_000 },
+    ]);
+    s.clock.advance(10_000);
+    expect(aborts(s.manager.timerFired(timer, s.book))[0]?.error.reason).toBe("timeout");
+  });
+
+  it("a timer within the tolerance of its due time acts at once", () => {
+    const s = setup();
+    const d = accept(s, nodeId(60));
+    s.clock.advance(2_000 + LATE_TIMER_TOLERANCE_MS);
+    const timer = { kind: "first-message", sessionId: d.sessionId } as const;
+    expect(aborts(s.manager.timerFired(timer, s.book))[0]?.error.reason).toBe("timeout");
+    expect(s.manager.metrics.deferredTimeouts).toBe(0);
   });
 });
 
