@@ -990,6 +990,10 @@ class Libp2pEndpoint implements Endpoint {
             denied
               ? new NodeDeniedError(nodeId)
               : new DialFailedError(nodeId, describe(error), { cause: error }),
+            // The caller gave up (a discovery session's deadline, on a process too busy to
+            // finish the handshake in time), not the node: reported as a failed connection it
+            // turned stale, and walkers skipped it and others stopped handing it on for 30 s.
+            signal?.aborted !== true,
           );
         }
       } finally {
