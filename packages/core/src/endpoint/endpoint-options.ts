@@ -36,6 +36,15 @@ export interface EndpointLimits {
   /** Most inbound connections still in their handshake at once. Default 16. */
   readonly maxPendingInboundConnections?: number;
   /**
+   * Most inbound connections one IP address may open per second; more are closed before their
+   * handshake. Default 64. libp2p's own default is 5, which a bootstrap meets whenever more
+   * than five nodes behind one address start together (a NAT, a proxy, the tabs or test nodes
+   * of one machine): of 20 nodes on loopback that started at once, 15 failed their first dial
+   * of the bootstrap, and each dial between them was refused the same way. Connections in their
+   * handshake stay bounded by `maxPendingInboundConnections`.
+   */
+  readonly maxInboundConnectionsPerHostPerSecond?: number;
+  /**
    * Most concurrent inbound streams one remote node may hold per protocol; the next one is reset
    * with `TooManyStreamsError`. Default 8; `accept` can override it per protocol.
    */
@@ -49,6 +58,7 @@ export const DEFAULT_ENDPOINT_LIMITS: Required<EndpointLimits> = Object.freeze({
   maxConnections: 256,
   maxInboundConnections: 192,
   maxPendingInboundConnections: 16,
+  maxInboundConnectionsPerHostPerSecond: 64,
   maxInboundStreamsPerNode: 8,
   maxOutboundStreamsPerConnection: 64,
 });

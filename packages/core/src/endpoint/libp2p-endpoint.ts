@@ -165,6 +165,7 @@ export async function startEndpoint(
     connectionManager: {
       maxConnections: limits.maxConnections,
       maxIncomingPendingConnections: limits.maxPendingInboundConnections,
+      inboundConnectionThreshold: limits.maxInboundConnectionsPerHostPerSecond,
       dialTimeout: options.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS,
       ...(options.addressDialTimeoutMs !== undefined
         ? { addressDialTimeout: options.addressDialTimeoutMs }
