@@ -1,3 +1,4 @@
+import type { PrivateKey } from "@libp2p/interface";
 import type { Libp2pInit, ServiceFactoryMap } from "libp2p";
 import type { Clock } from "../clock.ts";
 import type { Identity } from "../identity/identity.ts";
@@ -233,4 +234,10 @@ export interface EndpointPreset {
    * service is among `services`): their circuits are advertised as our addresses.
    */
   readonly overlayRelays?: OverlayRelays;
+  /**
+   * The identity's libp2p key, when the runtime signs faster than
+   * `Identity.toLibp2pPrivateKey()` does (the Node preset's uses Node's own Ed25519). Default
+   * that one.
+   */
+  readonly privateKey?: PrivateKey;
 }

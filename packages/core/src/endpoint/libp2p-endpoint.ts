@@ -153,7 +153,7 @@ export async function startEndpoint(
   });
   const libp2p = await createLibp2p({
     start: false,
-    privateKey: options.identity.toLibp2pPrivateKey(),
+    privateKey: preset.privateKey ?? options.identity.toLibp2pPrivateKey(),
     addresses: { listen: [...preset.listen], announceFilter: announceableAddresses },
     transports: preset.transports,
     connectionEncrypters: [noise()],

@@ -7,6 +7,7 @@
 
 export {
   createNodeCryptoVerify,
+  nodeCryptoLibp2pKey,
   type SyncEd25519Verify,
 } from "./node-crypto-ed25519.ts";
 export {

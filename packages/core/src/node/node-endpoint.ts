@@ -9,6 +9,7 @@ import { startEndpoint } from "../endpoint/libp2p-endpoint.ts";
 import { RELAYED_DATA_PROTOCOL } from "../endpoint/relayed-fallback.ts";
 import { InvalidInputError } from "../errors.ts";
 import { NetworkId, protocolId } from "../ids/network-id.ts";
+import { nodeCryptoLibp2pKey } from "./node-crypto-ed25519.ts";
 
 /** Bounds of the circuit-relay v2 server (what browsers use to reach each other). */
 export interface RelayServerOptions {
@@ -182,6 +183,7 @@ export function createNodeEndpoint(options: NodeEndpointOptions): Promise<Endpoi
       circuitRelayTransport(),
     ],
     listen,
+    privateKey: nodeCryptoLibp2pKey(options.identity),
     services:
       relay === undefined
         ? {}

@@ -1,7 +1,7 @@
-import { fromHex, nobleEd25519, webCryptoEd25519 } from "@p2panda-web/core";
+import { fromHex, Identity, nobleEd25519, webCryptoEd25519 } from "@p2panda-web/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { createNodeCryptoVerify } from "../../src/node/node-crypto-ed25519.ts";
+import { createNodeCryptoVerify, nodeCryptoLibp2pKey } from "../../src/node/node-crypto-ed25519.ts";
 import { ED25519_EDGE_VECTORS } from "../vectors/ed25519-edge.ts";
 import { RFC8032_VECTORS } from "../vectors/rfc8032.ts";
 
@@ -71,5 +71,28 @@ describe("Node's synchronous crypto.verify: the strict rule of every backend", (
     other[0] = (other[0] as number) ^ 1;
     expect(verify(other, message, sig)).toBe(false);
     expect(verify(pub, message, sig)).toBe(true);
+  });
+});
+
+describe("the libp2p key of the Node preset signs with crypto.sign", () => {
+  it("gives the bytes of the identity's own key for any message (Ed25519 is deterministic)", async () => {
+    const identity = await Identity.generate();
+    const reference = identity.toLibp2pPrivateKey();
+    const key = nodeCryptoLibp2pKey(identity);
+    expect(key.type).toBe("Ed25519");
+    expect(key.publicKey.equals(reference.publicKey)).toBe(true);
+    expect(key.equals(reference)).toBe(true);
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 300 }), async (message) => {
+        expect(await key.sign(message)).toEqual(await reference.sign(message));
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it("refuses to sign once its signal aborted, as libp2p's own keys do", async () => {
+    const key = nodeCryptoLibp2pKey(await Identity.generate());
+    const signal = AbortSignal.abort(new Error("handshake over"));
+    expect(() => key.sign(new Uint8Array([1]), { signal })).toThrow("handshake over");
   });
 });
