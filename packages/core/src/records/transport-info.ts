@@ -1,4 +1,5 @@
 import { type Component, multiaddr } from "@multiformats/multiaddr";
+import { bytesEqual } from "../bytes.ts";
 import { DecodeError, encodeCbor } from "../codec/cbor.ts";
 import { isBytes } from "../codec/message-shape.ts";
 import { InvalidInputError, P2pandaError } from "../errors.ts";
@@ -205,6 +206,26 @@ export async function verifyTransportInfo(
     info.signature,
   );
   if (!ok) throw new InvalidSignatureError(`transport info signature of ${NodeId.short(nodeId)}`);
+}
+
+/**
+ * Whether `candidate` is the very statement `held` is: an authenticated info with the same
+ * timestamp, signature and addresses (in order). A held authenticated info was verified when it
+ * was stored, so one received again needs no second signature check: it cannot replace the held
+ * one (an equal timestamp is a replay) and teaches nothing. Any other info with the same
+ * timestamp (another signature, other addresses) is not the same and must be verified.
+ */
+export function isSameTransportInfo(
+  candidate: AuthenticatedTransportInfo,
+  held: TransportInfo | undefined,
+): boolean {
+  return (
+    held?.kind === "authenticated" &&
+    held.timestamp.equals(candidate.timestamp) &&
+    bytesEqual(held.signature, candidate.signature) &&
+    held.addresses.length === candidate.addresses.length &&
+    held.addresses.every((address, i) => address === candidate.addresses[i])
+  );
 }
 
 /**

@@ -1,6 +1,6 @@
 import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
 import { filter, firstValueFrom, lastValueFrom, Subject, takeUntil, timeout, toArray } from "rxjs";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   type DiscoveryEvent,
   DiscoveryService,
@@ -179,6 +179,62 @@ describe("DiscoveryService (spec §4.4) over a memory network", () => {
     // The shared topic of a distrusted session is not stored either.
     expect(alice.book.nodeTopics(forger.nodeId).size).toBe(0);
     expect(alice.service.metrics.misbehavingSessions).toBe(1);
+  });
+
+  it("an info it holds already, byte for byte, is not verified again; one that differs only in its signature is, and fails", async () => {
+    const topic = Topic.fromName("held-infos");
+    const known = await Identity.generate();
+    const held = await signedInfo(known, 97);
+    const signature = held.signature.slice();
+    signature[5] = (signature[5] as number) ^ 1;
+    const run = async (handedOut: unknown) => {
+      const network = new MemoryNetwork();
+      const partner = await Identity.generate();
+      network.endpoint(partner.nodeId).accept(ProtocolName.discovery, async (channel) => {
+        const bob = new PsiBob({
+          myNodeId: partner.nodeId,
+          remoteNodeId: channel.remote,
+          myTopics: [topic],
+          rng: seededRng(8),
+          infosToShare: () => new Map([[known.nodeId, handedOut]]),
+        });
+        await runDiscoverySession(channel, bob).catch(() => {});
+      });
+      const partnerNode = {
+        identity: partner,
+        book: await AddressBook.open(memoryAddressBookStore()),
+      } as TestNode;
+      await partnerNode.book.insertNodeInfo(
+        createNodeInfo(partner.nodeId, { transports: await signedInfo(partner, 96) }),
+      );
+      const alice = await makeNode(network, 21, [topic], partnerNode);
+      await alice.book.insertNodeInfo(createNodeInfo(known.nodeId, { transports: held }));
+      const outcome = firstValueFrom(
+        alice.service.events$.pipe(
+          filter(
+            (e) => e.type === "discovery:session-ended" || e.type === "discovery:session-failed",
+          ),
+          timeout(10_000),
+        ),
+      );
+      const verify = vi.spyOn(globalThis.crypto.subtle, "verify");
+      try {
+        await alice.service.start();
+        const event = await outcome;
+        return { event, verified: verify.mock.calls.length };
+      } finally {
+        verify.mockRestore();
+      }
+    };
+    const same = await run(transportInfoToWire(held));
+    expect(same.event.type).toBe("discovery:session-ended");
+    expect(same.verified).toBe(0);
+    const forged = await run(transportInfoToWire({ ...held, signature }));
+    expect(forged.event).toMatchObject({
+      type: "discovery:session-failed",
+      reason: "invalid-transport-info",
+    });
+    expect(forged.verified).toBe(1);
   });
 
   it("refuses sessions beyond the accepted-session cap with a typed error and an event", async () => {
