@@ -17,6 +17,12 @@ const PING_BYTES = 32;
 /** How long an answered ping's stream may take to close before it is reset. */
 const PING_CLOSE_TIMEOUT_MS = 5_000;
 
+/**
+ * A ping deadline that fires more than this late was held up by our own process, not by the
+ * peer (see `ConnectionLiveness.#answers`).
+ */
+const LATE_DEADLINE_TOLERANCE_MS = 50;
+
 /** What liveness needs of one connection. */
 export interface LivenessConnection {
   /** Stable while the connection is open (libp2p's connection id). */
@@ -55,6 +61,7 @@ export class ConnectionLiveness<C extends LivenessConnection> {
   readonly #ping: PingOnce<C>;
   readonly #drop: (connection: C, error: Error) => void;
   readonly #missed: () => void;
+  readonly #now: () => number;
   /** Connections with a ping (or its confirmation) under way: never two at once. */
   readonly #pinging = new Set<string>();
   /** Connections whose peer answered a ping once: only those get a confirming ping. */
@@ -67,6 +74,7 @@ export class ConnectionLiveness<C extends LivenessConnection> {
    * @param ping one ping round trip.
    * @param drop closes a connection whose peer missed a ping and its confirmation.
    * @param missed called for a ping that missed its deadline but whose confirmation was answered.
+   * @param now the clock deadlines are checked against (default `Date.now`).
    */
   constructor(options: {
     timing: LivenessTiming;
@@ -75,6 +83,7 @@ export class ConnectionLiveness<C extends LivenessConnection> {
     ping: PingOnce<C>;
     drop: (connection: C, error: Error) => void;
     missed?: () => void;
+    now?: () => number;
   }) {
     this.#timing = options.timing;
     this.#timers = options.timers;
@@ -82,6 +91,7 @@ export class ConnectionLiveness<C extends LivenessConnection> {
     this.#ping = options.ping;
     this.#drop = options.drop;
     this.#missed = options.missed ?? (() => {});
+    this.#now = options.now ?? Date.now;
   }
 
   start(): void {
@@ -142,27 +152,45 @@ export class ConnectionLiveness<C extends LivenessConnection> {
     return connection.status === "open" && !this.#stop.signal.aborted;
   }
 
-  /** Whether one ping was answered within `ms` (and one more turn of the event loop). */
+  /**
+   * Whether one ping was answered within `ms` (and one more turn of the event loop). A deadline
+   * that fires late says our process did not run meanwhile, and the peer's answer may need it
+   * to (in a process that holds both ends, the echo too): it is armed again for as long as it
+   * was late, at most `ms` more in all. In the 20-node cluster in one process, paused for 3 s of
+   * every 3.5 s, connections were dropped 298 times in 116 s, each costing the sessions on it
+   * and a new connection.
+   */
   #answers(connection: C, ms: number): Promise<boolean> {
     const deadline = new AbortController();
     const signal = AbortSignal.any([deadline.signal, this.#stop.signal]);
     return new Promise<boolean>((resolve) => {
       let settled = false;
+      let due = this.#now() + ms;
+      let granted = 0;
       const settle = (answered: boolean): void => {
         if (settled) return;
         settled = true;
         timer.cancel();
         resolve(answered);
       };
-      // The deadline gives the event loop one more turn before it aborts: what arrived while the
-      // process could not run is read first.
-      const timer = this.#timers.after(ms, () => {
+      const expire = (): void => {
+        const late = this.#now() - due;
+        const more = Math.min(late, ms - granted);
+        if (late > LATE_DEADLINE_TOLERANCE_MS && more > 0) {
+          granted += more;
+          due = this.#now() + more;
+          timer = this.#timers.after(more, expire);
+          return;
+        }
+        // The deadline gives the event loop one more turn before it aborts: what arrived while
+        // the process could not run is read first.
         this.#timers.after(0, () => {
           if (settled) return;
           deadline.abort(new Error(`ping not answered within ${ms} ms`));
           settle(false);
         });
-      });
+      };
+      let timer = this.#timers.after(ms, expire);
       this.#ping(connection, signal).then(
         () => settle(true),
         () => settle(false),

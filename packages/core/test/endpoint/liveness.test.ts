@@ -20,6 +20,7 @@ interface FakeConnection extends LivenessConnection {
 function liveness(
   connections: FakeConnection[],
   answerMs: (n: number) => number | undefined,
+  now?: () => number,
 ): { live: ConnectionLiveness<FakeConnection>; dropped: string[]; missed: () => number } {
   let pings = 0;
   let missed = 0;
@@ -42,6 +43,7 @@ function liveness(
     missed: () => {
       missed++;
     },
+    ...(now !== undefined ? { now } : {}),
   });
   return { live, dropped, missed: () => missed };
 }
@@ -111,6 +113,43 @@ describe("ConnectionLiveness: a peer is dropped only when it misses a ping and i
     live.stop();
     expect(dropped).toEqual([]);
     expect(missed()).toBe(0);
+  });
+
+  it("a deadline that fires late (the process was held up) waits as long again before it calls the ping missed", async () => {
+    const connection = { id: "c1", status: "open" };
+    // The clock runs ahead of the timers while the process cannot run: 1.5 s right before the
+    // deadline of the first ping (sent at 5 s, due at 8 s, answered at 9 s).
+    let stalled = 0;
+    const { live, dropped, missed } = liveness(
+      [connection],
+      (n) => (n === 0 ? 4_000 : 10),
+      () => Date.now() + stalled,
+    );
+    live.start();
+    await vi.advanceTimersByTimeAsync(7_999);
+    stalled = 1_500;
+    await vi.advanceTimersByTimeAsync(3_000);
+    live.stop();
+    // Without the grace: never answered yet, so dropped at once, without a confirming ping.
+    expect(dropped).toEqual([]);
+    expect(missed()).toBe(0);
+  });
+
+  it("the grace adds up to the deadline once more at most: a peer that never answers is still dropped", async () => {
+    const connection = { id: "c1", status: "open" };
+    let stalled = 0;
+    const { live, dropped } = liveness(
+      [connection],
+      () => undefined,
+      () => Date.now() + stalled,
+    );
+    live.start();
+    await vi.advanceTimersByTimeAsync(7_999);
+    // A 10 s stall: the grace is the deadline once more (3 s), not the 10 s it was late.
+    stalled = 10_000;
+    await vi.advanceTimersByTimeAsync(3_002);
+    live.stop();
+    expect(dropped).toEqual(["c1: no answer to its first ping (3000 ms)"]);
   });
 
   it("sends no second ping on a connection that closed meanwhile, and never two at once", async () => {
