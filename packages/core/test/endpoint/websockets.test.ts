@@ -285,10 +285,18 @@ describe("two endpoints and a bootstrap over WebSockets", () => {
         carolsDialError = error;
       });
       // … and the stream waits for her connection instead of crossing it.
-      const channel = await opening.catch((error: unknown) => {
-        throw new Error(`no stream to Carol (her dial: ${String(carolsDialError)})`, {
-          cause: error,
-        });
+      const channel = await opening.catch(async (error: unknown) => {
+        // Failed once in CI in about fifty runs (both stream opens met a destroyed peer
+        // connection): say what each side saw, with the outcome of her dial.
+        await Promise.race([carolDials, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+        const seen = (peer: typeof carol) => {
+          const m = peer.endpoint.metrics;
+          return `phantoms ${m.webRtcPhantomsClosed}, stream opens retried ${m.streamOpensRetried}, inbound dials awaited ${m.inboundDialsAwaited}, crossing dials given way ${m.crossingDialsGivenWay}, connect-backs asked ${m.connectBacksAsked} served ${m.connectBacksServed}, dials failed ${m.dialsFailed}, stalled ${m.webRtcSetUpsStalled}`;
+        };
+        throw new Error(
+          `no stream to Carol (her dial: ${String(carolsDialError)}; Carol: ${seen(carol)}; Dave: ${seen(dave)})`,
+          { cause: error },
+        );
       });
       await carolDials;
       await channel.send("one connection");
