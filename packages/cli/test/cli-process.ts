@@ -37,7 +37,18 @@ export function startCli(
     lines.push(JSON.parse(text));
     for (const wake of waiters.splice(0)) wake();
   });
-  const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const exit = new Promise<number | null>((resolve) =>
+    child.on("exit", (code, signal) => {
+      // Ended by a signal it did not handle (a crash, or SIGTERM before the CLI's handler was
+      // in place): the test sees only `null`, so say which, with the last of its stderr.
+      if (signal !== null && signal !== "SIGKILL") {
+        console.error(
+          `p2panda-web ${args[0]} ended by ${signal}; its stderr ended:\n${stderr.slice(-2_000)}`,
+        );
+      }
+      resolve(code);
+    }),
+  );
   exit.then(() => {
     for (const wake of waiters.splice(0)) wake();
   });
