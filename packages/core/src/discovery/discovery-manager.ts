@@ -5,6 +5,7 @@ import type { NodeId } from "../ids/node-id.ts";
 import type { Topic } from "../ids/topic.ts";
 import { PeerCoolDown } from "../peer-cool-down.ts";
 import type { Rng } from "../random.ts";
+import { lateTimerGrace } from "../runtime/timers.ts";
 import { Backoff, type BackoffConfig } from "./backoff.ts";
 import {
   asDiscoveryError,
@@ -136,12 +137,8 @@ export const DEFAULT_DISCOVERY_MANAGER_CONFIG: Readonly<DiscoveryManagerConfig> 
   sharedFirstStep: true,
 };
 
-/**
- * A session timer (`session`, `first-message`) that fires more than this late was held up by
- * our own process (an event loop busy or not scheduled), not by the remote: see
- * {@link DiscoveryManager.timerFired}.
- */
-export const LATE_TIMER_TOLERANCE_MS = 50;
+/** The tolerance of the late-timer rule session timers follow (`lateTimerGrace` in runtime/timers.ts). */
+export { LATE_TIMER_TOLERANCE_MS } from "../runtime/timers.ts";
 
 /** How many known peers (see `reservedForKnownPeers`) are remembered; the oldest go first. */
 export const KNOWN_PEERS_REMEMBERED = 1_024;
@@ -699,12 +696,10 @@ export class DiscoveryManager {
   ): DiscoveryOutput[] | undefined {
     const now = this.#clock.now();
     const due = kind === "session" ? session.sessionDueAt : session.firstMessageDueAt;
-    const late = now - due;
-    if (late <= LATE_TIMER_TOLERANCE_MS) return undefined;
     const timeoutMs =
       kind === "session" ? this.config.sessionTimeoutMs : this.config.firstMessageTimeoutMs;
-    const grace = Math.min(late, timeoutMs - session.graceMs[kind]);
-    if (grace <= 0) return undefined;
+    const grace = lateTimerGrace(now - due, timeoutMs, session.graceMs[kind]);
+    if (grace === 0) return undefined;
     session.graceMs[kind] += grace;
     if (kind === "session") session.sessionDueAt = now + grace;
     else session.firstMessageDueAt = now + grace;

@@ -6,7 +6,7 @@
 // and lost its sessions each time, and one tab never got a discovery session through at all.
 import type { Connection } from "@libp2p/interface";
 import { byteStream } from "@libp2p/utils";
-import type { ScheduledTimer, Timers } from "../runtime/timers.ts";
+import { lateTimerGrace, type ScheduledTimer, type Timers } from "../runtime/timers.ts";
 
 /** libp2p's ping protocol, answered by every libp2p node with the ping service (ours have it). */
 export const PING_PROTOCOL = "/ipfs/ping/1.0.0";
@@ -16,12 +16,6 @@ const PING_BYTES = 32;
 
 /** How long an answered ping's stream may take to close before it is reset. */
 const PING_CLOSE_TIMEOUT_MS = 5_000;
-
-/**
- * A ping deadline that fires more than this late was held up by our own process, not by the
- * peer (see `ConnectionLiveness.#answers`).
- */
-const LATE_DEADLINE_TOLERANCE_MS = 50;
 
 /** What liveness needs of one connection. */
 export interface LivenessConnection {
@@ -174,9 +168,8 @@ export class ConnectionLiveness<C extends LivenessConnection> {
         resolve(answered);
       };
       const expire = (): void => {
-        const late = this.#now() - due;
-        const more = Math.min(late, ms - granted);
-        if (late > LATE_DEADLINE_TOLERANCE_MS && more > 0) {
+        const more = lateTimerGrace(this.#now() - due, ms, granted);
+        if (more > 0) {
           granted += more;
           due = this.#now() + more;
           timer = this.#timers.after(more, expire);

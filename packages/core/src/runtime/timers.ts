@@ -26,3 +26,22 @@ export const systemTimers: Timers = {
     return { cancel: () => clearInterval(handle) };
   },
 };
+
+/**
+ * A timer that fires more than this after it was due was held up by our own process (an event
+ * loop busy or not scheduled), not by whatever it waits for: see {@link lateTimerGrace}.
+ */
+export const LATE_TIMER_TOLERANCE_MS = 50;
+
+/**
+ * How much longer a deadline that fired `lateMs` after it was due is given before it counts:
+ * as long as it was late, from a budget of `timeoutMs` of which `grantedMs` is spent; 0 when it
+ * fired on time (within {@link LATE_TIMER_TOLERANCE_MS}) or the budget is spent. An event loop
+ * runs its due timers before it reads its sockets, so an answer that arrived while the process
+ * could not run waits, unread, behind the very timer that would give up on it; a process
+ * starved for ever still ends its waits after twice their timeout.
+ */
+export function lateTimerGrace(lateMs: number, timeoutMs: number, grantedMs: number): number {
+  if (lateMs <= LATE_TIMER_TOLERANCE_MS) return 0;
+  return Math.max(0, Math.min(lateMs, timeoutMs - grantedMs));
+}
