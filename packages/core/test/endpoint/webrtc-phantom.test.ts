@@ -140,45 +140,31 @@ describe("a WebRTC connection opened on a peer connection still connecting gets 
     return expect(verdict).resolves.toBe(false);
   });
 
-  // Soak, with every tab's trace merged: the answering tab's libp2p opened its side when the
-  // dialler closed the signalling stream, and its busy page still read the peer connection as
-  // "new"; closed at once as a phantom, the pair set WebRTC up a second time.
-  it('a peer connection still reading "new" gets the grace too, and is kept when it connects', async () => {
-    vi.useFakeTimers();
-    const phantoms: string[] = [];
-    const connected: string[] = [];
-    const watch = new UnconfirmedWebRtcConnections(
-      (id) => phantoms.push(id),
-      (id) => connected.push(id),
-    );
-    const pc = new FakePeerConnection("new");
-    expect(watch.watch("c1", { maConn: { peerConnection: pc } })).toBe(true);
-    vi.advanceTimersByTime(100);
-    pc.moveTo("connected");
-    expect(connected).toEqual(["c1"]);
-    vi.advanceTimersByTime(10_000);
-    expect(phantoms).toEqual([]);
-  });
-
-  it("becomes a direct connection as soon as its peer connection connects", async () => {
-    vi.useFakeTimers();
-    const phantoms: string[] = [];
-    const connected: string[] = [];
-    const watch = new UnconfirmedWebRtcConnections(
-      (id) => phantoms.push(id),
-      (id) => connected.push(id),
-    );
-    const pc = new FakePeerConnection("connecting");
-    watch.watch("c1", { maConn: { peerConnection: pc } });
-    const verdict = watch.settled("c1");
-    vi.advanceTimersByTime(300);
-    pc.moveTo("connected");
-    expect(connected).toEqual(["c1"]);
-    expect(watch.has("c1")).toBe(false);
-    await expect(verdict).resolves.toBe(true);
-    vi.advanceTimersByTime(10_000);
-    expect(phantoms).toEqual([]);
-  });
+  // "new" too. Soak, with every tab's trace merged: the answering tab's libp2p opened its side
+  // when the dialler closed the signalling stream, and its busy page still read the peer
+  // connection as "new"; closed at once as a phantom, the pair set WebRTC up a second time.
+  it.each(["connecting", "new"])(
+    "a peer connection still %s becomes a direct connection as soon as it connects",
+    async (state) => {
+      vi.useFakeTimers();
+      const phantoms: string[] = [];
+      const connected: string[] = [];
+      const watch = new UnconfirmedWebRtcConnections(
+        (id) => phantoms.push(id),
+        (id) => connected.push(id),
+      );
+      const pc = new FakePeerConnection(state);
+      expect(watch.watch("c1", { maConn: { peerConnection: pc } })).toBe(true);
+      const verdict = watch.settled("c1");
+      vi.advanceTimersByTime(300);
+      pc.moveTo("connected");
+      expect(connected).toEqual(["c1"]);
+      expect(watch.has("c1")).toBe(false);
+      await expect(verdict).resolves.toBe(true);
+      vi.advanceTimersByTime(10_000);
+      expect(phantoms).toEqual([]);
+    },
+  );
 
   it("watches only peer connections that are connecting, and ends a watch when the connection closes", async () => {
     vi.useFakeTimers();
