@@ -44,7 +44,9 @@ export async function launchFreezableBrowser(): Promise<FreezableBrowser> {
       child.kill("SIGKILL");
       await exited;
     }
-    await rm(profile, { recursive: true, force: true });
+    // Chromium's helper processes can still write into the profile for a moment after the
+    // browser closed (CI once failed here with ENOTEMPTY): retry the removal instead of failing.
+    await rm(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   };
   try {
     const endpoint = await devToolsEndpoint(child);
