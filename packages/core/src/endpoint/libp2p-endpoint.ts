@@ -81,6 +81,7 @@ import { type StreamDuplexOptions, streamDuplex } from "./stream-duplex.ts";
 import { TransportInfoPublisher } from "./transport-info-publisher.ts";
 import { warmStartNodes } from "./warm-start.ts";
 import { isPhantomWebRtcConnection, UnconfirmedWebRtcConnections } from "./webrtc-phantom.ts";
+import { WebRtcSetUpQueue } from "./webrtc-set-up-queue.ts";
 import { WebRtcStallGuard } from "./webrtc-stall-guard.ts";
 
 /** Dials of one `connect` before it fails: a second one after a short random wait. */
@@ -257,12 +258,10 @@ class Libp2pEndpoint implements Endpoint {
   );
   /** Told when a watched WebRTC connection became a direct one (`#inboundDial` waits on it). */
   readonly #directConnected = new EventTarget();
-  /** The WebRTC set-ups queued so far (see `#oneWebRtcSetUpAtATime`). */
-  #webRtcSetUps: Promise<void> = Promise.resolve();
+  /** Tab-to-tab WebRTC set-ups, one at a time. */
+  readonly #webRtcSetUps = new WebRtcSetUpQueue();
   /** Nodes whose set-up at our request failed, with when: for a while we dial them ourselves. */
   readonly #connectBackFailed = new Map<NodeId, number>();
-  /** WebRTC set-ups queued or running (see `#oneWebRtcSetUpAtATime`). */
-  #webRtcSetUpsQueued = 0;
   /** WebRTC connections being made, by node: a second dial of the same node joins the first. */
   readonly #webRtcDials = new Map<NodeId, Promise<Connection>>();
   readonly #forgetDepartedAfterMs: number;
@@ -768,10 +767,7 @@ class Libp2pEndpoint implements Endpoint {
       this.#warnOnce("private-address", `p2panda-web: ${error.message}`);
       return this.#dialFailed(nodeId, error, false);
     }
-    // Browsers set up one tab-to-tab WebRTC connection at a time: in the soak, two set-ups
-    // running at once in one tab (its two walkers, or a walker and gossip) both stalled in
-    // libp2p's "wait for init channel to open" until the address timeout, while one alone
-    // takes 0.1–0.7 s.
+    // Browsers set up one tab-to-tab WebRTC connection at a time (see WebRtcSetUpQueue).
     if (dialable.every((a) => transportKind(a) === "webrtc")) {
       const pending = this.#webRtcDials.get(nodeId);
       if (pending !== undefined) return untilAborted(pending, signal);
@@ -800,7 +796,7 @@ class Libp2pEndpoint implements Endpoint {
       const theirs = await this.#askToBeDialled(nodeId, peerId, dialable);
       if (theirs !== undefined) return theirs;
     }
-    return this.#oneWebRtcSetUpAtATime(() => {
+    return this.#webRtcSetUps.run(() => {
       const open = this.#directConnection(peerId);
       return open !== undefined
         ? Promise.resolve(open)
@@ -881,7 +877,7 @@ class Libp2pEndpoint implements Endpoint {
       if (this.#stopped || !asksToBeDialled(remote, this.nodeId)) return "refused";
       // Busy setting up others (a crowd of tabs): the asker would wait behind them, past its
       // session's deadline (seen with 16 tabs under load). It dials itself instead; we answer.
-      if (this.#webRtcSetUpsQueued > 0 && !this.#webRtcDials.has(remote)) return "refused";
+      if (this.#webRtcSetUps.size > 0 && !this.#webRtcDials.has(remote)) return "refused";
       this.metrics.connectBacksServed++;
       try {
         // Over the relayed connection it asked on, whether or not we know its addresses.
@@ -919,21 +915,6 @@ class Libp2pEndpoint implements Endpoint {
       this.libp2p.addEventListener("connection:open", check);
       this.#directConnected.addEventListener("connected", check);
     });
-  }
-
-  /** Runs `work` after every WebRTC set-up queued before it has finished. */
-  #oneWebRtcSetUpAtATime<T>(work: () => Promise<T>): Promise<T> {
-    this.#webRtcSetUpsQueued++;
-    const run = this.#webRtcSetUps.then(work, work);
-    this.#webRtcSetUps = run.then(
-      () => {
-        this.#webRtcSetUpsQueued--;
-      },
-      () => {
-        this.#webRtcSetUpsQueued--;
-      },
-    );
-    return run;
   }
 
   async #dial(
