@@ -796,12 +796,16 @@ class Libp2pEndpoint implements Endpoint {
       const theirs = await this.#askToBeDialled(nodeId, peerId, dialable);
       if (theirs !== undefined) return theirs;
     }
-    return this.#webRtcSetUps.run(() => {
-      const open = this.#directConnection(peerId);
-      return open !== undefined
-        ? Promise.resolve(open)
-        : this.#dial(nodeId, peerId, dialable, undefined);
-    });
+    return this.#webRtcSetUps.run(
+      () => {
+        const open = this.#directConnection(peerId);
+        return open !== undefined
+          ? Promise.resolve(open)
+          : this.#dial(nodeId, peerId, dialable, undefined);
+      },
+      // While we wait our turn the node may connect to us: take its connection.
+      (turnCame) => this.#awaitDirect(peerId, undefined, turnCame),
+    );
   }
 
   /**
@@ -896,24 +900,34 @@ class Libp2pEndpoint implements Endpoint {
     });
   }
 
-  /** The direct connection to `peerId`, waiting up to `ms` for one to open or be confirmed. */
-  #awaitDirect(peerId: PeerId, ms: number): Promise<Connection | undefined> {
+  /**
+   * The direct connection to `peerId`, waiting for one to open or be confirmed: up to `ms`
+   * (`undefined`: no limit) or until `until` aborts, then whatever there is.
+   */
+  #awaitDirect(
+    peerId: PeerId,
+    ms: number | undefined,
+    until?: AbortSignal,
+  ): Promise<Connection | undefined> {
     const now = this.#directConnection(peerId);
-    if (now !== undefined || this.#stopped) return Promise.resolve(now);
+    if (now !== undefined || this.#stopped || until?.aborted === true) return Promise.resolve(now);
     return new Promise((resolve) => {
       const check = (): void => {
         const direct = this.#directConnection(peerId);
         if (direct !== undefined) done(direct);
       };
+      const ended = (): void => done(this.#directConnection(peerId));
       const done = (direct: Connection | undefined): void => {
         clearTimeout(timer);
         this.libp2p.removeEventListener("connection:open", check);
         this.#directConnected.removeEventListener("connected", check);
+        until?.removeEventListener("abort", ended);
         resolve(direct);
       };
-      const timer = setTimeout(() => done(this.#directConnection(peerId)), ms);
+      const timer = ms === undefined ? undefined : setTimeout(ended, ms);
       this.libp2p.addEventListener("connection:open", check);
       this.#directConnected.addEventListener("connected", check);
+      until?.addEventListener("abort", ended, { once: true });
     });
   }
 

@@ -59,4 +59,68 @@ describe("WebRtcSetUpQueue: a browser endpoint's WebRTC set-ups, one at a time",
     expect(await b).toBe("b");
     expect(queue.size).toBe(0);
   });
+
+  it("hands a set-up that waits its turn the connection the remote opened meanwhile, and then runs nothing for it", async () => {
+    const queue = new WebRtcSetUpQueue();
+    const first = deferred<string>();
+    const theirs = deferred<string | undefined>();
+    let watching: AbortSignal | undefined;
+    const started: string[] = [];
+    void queue.run(() => {
+      started.push("first");
+      return first.promise;
+    });
+    const second = queue.run(
+      async () => {
+        started.push("second");
+        return "ours";
+      },
+      (turnCame) => {
+        watching = turnCame;
+        return theirs.promise;
+      },
+    );
+    await settle();
+    expect(watching?.aborted).toBe(false);
+    // The remote's connection arrives while the first set-up still runs: taken at once.
+    theirs.resolve("theirs");
+    expect(await second).toBe("theirs");
+    expect(queue.size).toBe(2);
+    first.resolve("first");
+    await settle();
+    expect(started).toEqual(["first"]);
+    expect(queue.size).toBe(0);
+  });
+
+  it("runs the set-up when nothing arrived before its turn, and tells the watcher its turn came", async () => {
+    const queue = new WebRtcSetUpQueue();
+    const first = deferred<string>();
+    void queue.run(() => first.promise);
+    let watching: AbortSignal | undefined;
+    const second = queue.run(
+      async () => "ours",
+      (turnCame) => {
+        watching = turnCame;
+        // Resolves `undefined` when the turn comes, as the endpoint's watcher does.
+        return new Promise<string | undefined>((resolve) =>
+          turnCame.addEventListener("abort", () => resolve(undefined)),
+        );
+      },
+    );
+    await settle();
+    expect(watching?.aborted).toBe(false);
+    first.resolve("first");
+    expect(await second).toBe("ours");
+    expect(watching?.aborted).toBe(true);
+  });
+
+  it("lets a failed watcher fall back to the set-up's own turn", async () => {
+    const queue = new WebRtcSetUpQueue();
+    const result = queue.run(
+      async () => "ours",
+      () => Promise.reject(new Error("watch failed")),
+    );
+    expect(await result).toBe("ours");
+    expect(queue.size).toBe(0);
+  });
 });
