@@ -42,6 +42,13 @@ export interface GossipElements {
 
 /** Presence heartbeat period, and how long a node stays listed without one. */
 const HEARTBEAT_MS = 3_000;
+/**
+ * Least time between two presence messages of ours. A new neighbour is greeted at once, but a
+ * burst of them (a tab joining a crowd sees one come and go every second) gets one greeting at
+ * the end of the gap: each greeting floods the whole overlay, and with one per neighbour change
+ * eight tabs joining at once sent six per second between them.
+ */
+const HELLO_GAP_MS = 1_000;
 const PRESENCE_TTL_MS = 10_000;
 /** Messages kept on screen. */
 const MAX_SHOWN = 200;
@@ -137,8 +144,19 @@ export function renderGossip(
   };
 
   const publish = (message: DemoMessage): Promise<unknown> => handle.publish(encodeCbor(message));
+  let lastHeartbeat = Number.NEGATIVE_INFINITY;
+  let helloTimer: ReturnType<typeof setTimeout> | undefined;
   const heartbeat = (): void => {
+    lastHeartbeat = Date.now();
+    clearTimeout(helloTimer);
+    helloTimer = undefined;
     publish({ kind: "presence", nodeId: me, at: Date.now(), seq: seq++ }).catch(() => {});
+  };
+  // Say hello to a new neighbour now, or at the end of the gap if we just did.
+  const hello = (): void => {
+    const wait = lastHeartbeat + HELLO_GAP_MS - Date.now();
+    if (wait <= 0) heartbeat();
+    else helloTimer ??= setTimeout(heartbeat, wait);
   };
 
   handle.messages$.subscribe(({ content }) => {
@@ -155,8 +173,8 @@ export function renderGossip(
     if (event.type === "gossip:neighbour-up" || event.type === "gossip:neighbour-down") {
       drawNeighbours();
       drawPresence();
-      // Say hello to a new neighbour at once instead of at the next heartbeat.
-      if (event.type === "gossip:neighbour-up") heartbeat();
+      // Say hello to a new neighbour instead of waiting for the next heartbeat.
+      if (event.type === "gossip:neighbour-up") hello();
     }
   });
 
@@ -185,7 +203,10 @@ export function renderGossip(
     heartbeat();
     drawPresence();
   }, HEARTBEAT_MS);
-  return () => clearInterval(timer);
+  return () => {
+    clearInterval(timer);
+    clearTimeout(helloTimer);
+  };
 }
 
 /** A list item naming `node` (short id, full id on hover), found by tests as `testid`. */
