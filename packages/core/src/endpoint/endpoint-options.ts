@@ -85,10 +85,11 @@ export const MAX_STREAM_RECEIVE_WINDOW = 2 * 1024 * 1024;
  * How quickly a silent connection is detected and closed: the endpoint pings every connection
  * every `pingIntervalMs`; when a ping takes longer than `pingTimeoutMs` on a connection whose peer
  * answered before, it sends a second one, and closes the connection when that takes longer than
- * `pingConfirmMs` too; one that never answered is closed at once (see `liveness.ts`). A
- * browser tab that disappears is noticed this way (Chromium leaves its WebRTC connection
- * "disconnected", never "failed"), so a vanished peer is dropped within interval + timeout +
- * confirm; a peer that was only slow once (a loaded machine) keeps its connection.
+ * `pingConfirmMs` too. A WebRTC connection that never answered is closed at once (its data
+ * channels may never have opened); a WebSocket or relayed one gets the second ping (see
+ * `liveness.ts`). A browser tab that disappears is noticed this way (Chromium leaves its WebRTC
+ * connection "disconnected", never "failed"), so a vanished peer is dropped within interval +
+ * timeout + confirm; a peer that was only slow once (a loaded machine) keeps its connection.
  */
 export interface LivenessOptions {
   /** Default {@link DEFAULT_LIVENESS}.pingIntervalMs (5 s). */

@@ -45,8 +45,9 @@ export type PingOnce<C> = (connection: C, signal: AbortSignal) => Promise<void>;
  * the event loop gets one more turn (a process starved for seconds runs its expired timers before
  * it reads the answers that arrived meanwhile), then, on a connection whose peer has answered
  * before, a second ping is sent; only a peer that misses both is dropped. A vanished peer is thus
- * dropped within interval + timeout + confirm; a connection that never answered, within interval +
- * timeout (as a WebRTC connection whose data channels never open, seen in Node).
+ * dropped within interval + timeout + confirm; a connection that never answered and may never have
+ * worked, within interval + timeout (as a WebRTC connection whose data channels never open, seen
+ * in Node).
  */
 export class ConnectionLiveness<C extends LivenessConnection> {
   readonly #timing: LivenessTiming;
@@ -56,6 +57,7 @@ export class ConnectionLiveness<C extends LivenessConnection> {
   readonly #drop: (connection: C, error: Error) => void;
   readonly #missed: () => void;
   readonly #now: () => number;
+  readonly #mayNeverHaveWorked: (connection: C) => boolean;
   /** Connections with a ping (or its confirmation) under way: never two at once. */
   readonly #pinging = new Set<string>();
   /** Connections whose peer answered a ping once: only those get a confirming ping. */
@@ -69,6 +71,10 @@ export class ConnectionLiveness<C extends LivenessConnection> {
    * @param drop closes a connection whose peer missed a ping and its confirmation.
    * @param missed called for a ping that missed its deadline but whose confirmation was answered.
    * @param now the clock deadlines are checked against (default `Date.now`).
+   * @param mayNeverHaveWorked whether a connection that has not answered yet may be one that
+   *   never worked (a WebRTC connection whose data channels never open): such a connection is
+   *   dropped at its first missed ping. Any other gets the confirming ping like one that
+   *   answered before. Default: every connection.
    */
   constructor(options: {
     timing: LivenessTiming;
@@ -78,6 +84,7 @@ export class ConnectionLiveness<C extends LivenessConnection> {
     drop: (connection: C, error: Error) => void;
     missed?: () => void;
     now?: () => number;
+    mayNeverHaveWorked?: (connection: C) => boolean;
   }) {
     this.#timing = options.timing;
     this.#timers = options.timers;
@@ -86,6 +93,7 @@ export class ConnectionLiveness<C extends LivenessConnection> {
     this.#drop = options.drop;
     this.#missed = options.missed ?? (() => {});
     this.#now = options.now ?? Date.now;
+    this.#mayNeverHaveWorked = options.mayNeverHaveWorked ?? (() => true);
   }
 
   start(): void {
@@ -121,12 +129,10 @@ export class ConnectionLiveness<C extends LivenessConnection> {
       return;
     }
     if (!this.#live(connection)) return;
-    // A connection that never answered is dropped at once: it is far more likely one that never
-    // worked (a WebRTC connection whose data channels do not open) than a peer slow the first time.
-    if (
-      this.#answered.has(connection.id) &&
-      (await this.#answers(connection, this.#timing.confirmMs))
-    ) {
+    // A connection that never answered and may never have worked is dropped at once: it is far
+    // more likely one whose data channels do not open than a peer slow the first time.
+    const confirm = this.#answered.has(connection.id) || !this.#mayNeverHaveWorked(connection);
+    if (confirm && (await this.#answers(connection, this.#timing.confirmMs))) {
       this.#missed();
       return;
     }
@@ -134,7 +140,7 @@ export class ConnectionLiveness<C extends LivenessConnection> {
     this.#drop(
       connection,
       new Error(
-        this.#answered.has(connection.id)
+        confirm
           ? `no answer to two pings (${this.#timing.timeoutMs} ms, then ${this.#timing.confirmMs} ms)`
           : `no answer to its first ping (${this.#timing.timeoutMs} ms)`,
       ),

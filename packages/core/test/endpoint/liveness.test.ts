@@ -21,6 +21,7 @@ function liveness(
   connections: FakeConnection[],
   answerMs: (n: number) => number | undefined,
   now?: () => number,
+  mayNeverHaveWorked?: (connection: FakeConnection) => boolean,
 ): { live: ConnectionLiveness<FakeConnection>; dropped: string[]; missed: () => number } {
   let pings = 0;
   let missed = 0;
@@ -44,6 +45,7 @@ function liveness(
       missed++;
     },
     ...(now !== undefined ? { now } : {}),
+    ...(mayNeverHaveWorked !== undefined ? { mayNeverHaveWorked } : {}),
   });
   return { live, dropped, missed: () => missed };
 }
@@ -88,6 +90,31 @@ describe("ConnectionLiveness: a peer is dropped only when it misses a ping and i
     await vi.advanceTimersByTimeAsync(5);
     expect(dropped).toEqual(["c1: no answer to its first ping (3000 ms)"]);
     live.stop();
+  });
+
+  it("confirms before it drops a connection that never answered but cannot be one that never worked (not WebRTC)", async () => {
+    const socket = { id: "ws", status: "open" };
+    const webrtc = { id: "rtc", status: "open" };
+    const isWebRtc = (c: FakeConnection) => c.id === "rtc";
+    // Each connection's first ping is answered late (4 s), its confirmation in 1 s.
+    const slowFirst = liveness([socket], (n) => (n === 0 ? 4_000 : 1_000), undefined, isWebRtc);
+    slowFirst.live.start();
+    await vi.advanceTimersByTimeAsync(30_000);
+    slowFirst.live.stop();
+    expect(slowFirst.dropped).toEqual([]);
+    expect(slowFirst.missed()).toBe(1);
+    // The same timing on a WebRTC connection drops it at its first missed ping.
+    const rtc = liveness([webrtc], (n) => (n === 0 ? 4_000 : 1_000), undefined, isWebRtc);
+    rtc.live.start();
+    await vi.advanceTimersByTimeAsync(30_000);
+    rtc.live.stop();
+    expect(rtc.dropped).toEqual(["rtc: no answer to its first ping (3000 ms)"]);
+    // One that never answers at all is still dropped, after the confirmation.
+    const silent = liveness([{ id: "ws", status: "open" }], () => undefined, undefined, isWebRtc);
+    silent.live.start();
+    await vi.advanceTimersByTimeAsync(5_000 + 3_000 + 3_000 + 5);
+    silent.live.stop();
+    expect(silent.dropped).toEqual(["ws: no answer to two pings (3000 ms, then 3000 ms)"]);
   });
 
   it("keeps a slow peer that answers the confirming ping, and counts the miss", async () => {
