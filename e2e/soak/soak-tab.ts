@@ -258,6 +258,7 @@ export async function dialCounters(tab: SoakTab): Promise<Record<string, number>
       asked: m.connectBacksAsked,
       served: m.connectBacksServed,
       fellBack: m.connectBacksFallenBack,
+      skipped: m.connectBacksSkipped,
     };
   });
 }

@@ -122,3 +122,44 @@ export async function answerConnectBack(
     duplex.abort(error instanceof Error ? error : new Error(String(error)));
   }
 }
+
+/** Asks in a row refused or not answered after which we stop asking for a while. */
+export const CONNECT_BACK_PAUSE_AFTER = 2;
+/** How long we dial every node ourselves after {@link CONNECT_BACK_PAUSE_AFTER} asks in vain. */
+export const CONNECT_BACK_PAUSE_MS = 30_000;
+
+/**
+ * When to stop asking to be dialled. An ask costs a relayed connection, a stream and the asked
+ * node's answer before we dial ourselves; on a busy machine all three are slow and the asked node
+ * is busy too. In 12 tabs on two cores, 79 asks in 90 s brought no connection: each one ended
+ * at its 5 s deadline or with a refusal (median 3 s), out of the session's 10 s. After
+ * {@link CONNECT_BACK_PAUSE_AFTER} asks in a row were refused or not answered, we dial ourselves for
+ * {@link CONNECT_BACK_PAUSE_MS}; one ask after that decides whether the pause starts again.
+ * Pure: the caller passes the time.
+ */
+export class ConnectBackPause {
+  #inVain = 0;
+  #pausedUntil = Number.NEGATIVE_INFINITY;
+
+  /** Whether to ask now. */
+  asks(now: number): boolean {
+    return now >= this.#pausedUntil;
+  }
+
+  /**
+   * What an ask brought. In vain: a refusal or no answer. A node that dialled us (`"connected"`)
+   * or tried to (`"failed"`) did its part, whatever its WebRTC set-up gave.
+   */
+  answered(outcome: ConnectBackOutcome, now: number): void {
+    if (outcome === "connected" || outcome === "failed") {
+      this.#inVain = 0;
+      return;
+    }
+    this.#inVain++;
+    if (this.#inVain >= CONNECT_BACK_PAUSE_AFTER) {
+      this.#pausedUntil = now + CONNECT_BACK_PAUSE_MS;
+      // After the pause a single ask in vain starts the next one.
+      this.#inVain = CONNECT_BACK_PAUSE_AFTER - 1;
+    }
+  }
+}

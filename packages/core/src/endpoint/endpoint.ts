@@ -46,6 +46,11 @@ export interface EndpointMetrics {
   /** Asked nodes that refused or did not answer in time: we dialled them ourselves. */
   connectBacksFallenBack: number;
   /**
+   * Nodes we dialled ourselves without asking, because our last asks were refused or not
+   * answered (see `ConnectBackPause`: a busy machine).
+   */
+  connectBacksSkipped: number;
+  /**
    * WebRTC set-ups given up because they were not through 500 ms after their answer; the dial
    * was made again (see the libp2p endpoint).
    */

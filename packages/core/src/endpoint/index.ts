@@ -17,9 +17,12 @@ export { type BrowserEndpointOptions, createEndpoint } from "./browser-preset.ts
 export {
   answerConnectBack,
   asksToBeDialled,
+  CONNECT_BACK_PAUSE_AFTER,
+  CONNECT_BACK_PAUSE_MS,
   CONNECT_BACK_PROTOCOL,
   CONNECT_BACK_REQUEST_TIMEOUT_MS,
   type ConnectBackOutcome,
+  ConnectBackPause,
   readConnectBackAnswer,
 } from "./connect-back.ts";
 export {

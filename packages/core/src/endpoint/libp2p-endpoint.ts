@@ -37,6 +37,7 @@ import {
   asksToBeDialled,
   CONNECT_BACK_PROTOCOL,
   type ConnectBackOutcome,
+  ConnectBackPause,
   readConnectBackAnswer,
 } from "./connect-back.ts";
 import { ConnectionPolicy } from "./connection-policy.ts";
@@ -217,6 +218,7 @@ class Libp2pEndpoint implements Endpoint {
     connectBacksAsked: 0,
     connectBacksServed: 0,
     connectBacksFallenBack: 0,
+    connectBacksSkipped: 0,
     webRtcSetUpsStalled: 0,
     webRtcPhantomsClosed: 0,
     idleConnectionsClosed: 0,
@@ -260,6 +262,8 @@ class Libp2pEndpoint implements Endpoint {
   readonly #directConnected = new EventTarget();
   /** Tab-to-tab WebRTC set-ups, one at a time. */
   readonly #webRtcSetUps = new WebRtcSetUpQueue();
+  /** Whether to ask nodes to dial us at all, after how our last asks went. */
+  readonly #connectBackPause = new ConnectBackPause();
   /** Nodes whose set-up at our request failed, with when: for a while we dial them ourselves. */
   readonly #connectBackFailed = new Map<NodeId, number>();
   /** WebRTC connections being made, by node: a second dial of the same node joins the first. */
@@ -802,8 +806,12 @@ class Libp2pEndpoint implements Endpoint {
     const askedInVain = failedAt !== undefined && Date.now() - failedAt < CONNECT_BACK_RETRY_MS;
     if (!askedInVain) this.#connectBackFailed.delete(nodeId);
     if (asksToBeDialled(this.nodeId, nodeId) && !askedInVain) {
-      const theirs = await this.#askToBeDialled(nodeId, peerId, dialable);
-      if (theirs !== undefined) return theirs;
+      if (this.#connectBackPause.asks(Date.now())) {
+        const theirs = await this.#askToBeDialled(nodeId, peerId, dialable);
+        if (theirs !== undefined) return theirs;
+      } else {
+        this.metrics.connectBacksSkipped++;
+      }
     }
     return this.#webRtcSetUps.run(
       () => {
@@ -854,6 +862,7 @@ class Libp2pEndpoint implements Endpoint {
     } catch {
       // No relayed connection or no such protocol there (an older node): we dial ourselves.
     }
+    this.#connectBackPause.answered(outcome, Date.now());
     if (outcome === "connected") {
       const direct = await this.#awaitDirect(peerId, CONNECT_BACK_CONFIRM_MS);
       if (direct !== undefined) return direct;

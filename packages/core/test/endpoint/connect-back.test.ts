@@ -2,7 +2,10 @@ import { type ByteDuplex, memoryDuplexPair, NodeId } from "@p2panda-web/core";
 import {
   answerConnectBack,
   asksToBeDialled,
+  CONNECT_BACK_PAUSE_AFTER,
+  CONNECT_BACK_PAUSE_MS,
   type ConnectBackOutcome,
+  ConnectBackPause,
   readConnectBackAnswer,
 } from "@p2panda-web/core/endpoint";
 import { describe, expect, it, vi } from "vitest";
@@ -99,5 +102,45 @@ describe("connect-back: the node with the smaller id sets the WebRTC connection 
     const reading = readConnectBackAnswer(asker, deadline.signal);
     deadline.abort();
     expect(await reading).toBe("no-answer");
+  });
+});
+
+describe("ConnectBackPause: asks that bring nothing on a busy machine stop for a while", () => {
+  it("keeps asking while asks are served or tried, however many", () => {
+    const pause = new ConnectBackPause();
+    for (let i = 0; i < 10; i++) {
+      expect(pause.asks(i)).toBe(true);
+      pause.answered(i % 2 === 0 ? "connected" : "failed", i);
+    }
+    // One refusal between served asks starts nothing.
+    pause.answered("refused", 10);
+    pause.answered("connected", 11);
+    pause.answered("no-answer", 12);
+    expect(pause.asks(13)).toBe(true);
+  });
+
+  it(`pauses for ${CONNECT_BACK_PAUSE_MS} ms after ${CONNECT_BACK_PAUSE_AFTER} asks in a row refused or not answered`, () => {
+    expect(CONNECT_BACK_PAUSE_AFTER).toBe(2);
+    const pause = new ConnectBackPause();
+    pause.answered("no-answer", 1_000);
+    expect(pause.asks(1_001)).toBe(true);
+    pause.answered("refused", 2_000);
+    expect(pause.asks(2_001)).toBe(false);
+    expect(pause.asks(2_000 + CONNECT_BACK_PAUSE_MS - 1)).toBe(false);
+    expect(pause.asks(2_000 + CONNECT_BACK_PAUSE_MS)).toBe(true);
+  });
+
+  it("after a pause one ask in vain pauses again, and a served one ends the streak", () => {
+    const pause = new ConnectBackPause();
+    pause.answered("no-answer", 0);
+    pause.answered("no-answer", 0);
+    const after = CONNECT_BACK_PAUSE_MS;
+    expect(pause.asks(after)).toBe(true);
+    pause.answered("refused", after);
+    expect(pause.asks(after + 1)).toBe(false);
+    const later = 2 * CONNECT_BACK_PAUSE_MS;
+    pause.answered("connected", later);
+    pause.answered("no-answer", later);
+    expect(pause.asks(later + 1)).toBe(true);
   });
 });
