@@ -23,8 +23,8 @@ export interface RelayedFallbackOptions {
   /**
    * After a direct dial to a node failed, sessions with it go over a relayed connection this
    * long before a direct connection is tried again. Default {@link DEFAULT_RETRY_DIRECT_AFTER_MS}
-   * (1 min): a failed WebRTC set-up costs two address timeouts (2 × 3 s in browsers), which
-   * every new session would otherwise wait for.
+   * (1 min): a failed WebRTC set-up costs up to two address timeouts (2 × 6 s in browsers,
+   * within the 10 s dial timeout), which every new session would otherwise wait for.
    */
   readonly retryDirectAfterMs?: number;
   /** Most nodes remembered as reached through a relay; the oldest are forgotten. Default 1,024. */

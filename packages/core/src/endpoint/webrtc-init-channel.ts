@@ -7,7 +7,7 @@
 // tab's page learns of "connected" only after the channel opened and was closed again by the
 // answerer (its main thread busy with another connection's streams), it waits for an "open" that
 // never comes, while the answerer already holds the connection as open. The set-up then ends at
-// the stall guard (and is dialled again) or, on the last attempt, at the address timeout, 3 s;
+// the stall guard (and is dialled again) or, on the last attempt, at the address timeout (3 s then);
 // those were the soak's slow rounds. Here such a channel answers the wait the way it would have
 // if the page had been quicker: it reads "open" until the dialler closes it, and a close of an
 // already closed channel is followed by its "close" event.
