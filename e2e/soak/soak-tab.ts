@@ -259,6 +259,7 @@ export async function dialCounters(tab: SoakTab): Promise<Record<string, number>
       served: m.connectBacksServed,
       fellBack: m.connectBacksFallenBack,
       skipped: m.connectBacksSkipped,
+      abandoned: m.webRtcSetUpsAbandoned,
     };
   });
 }

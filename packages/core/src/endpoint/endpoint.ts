@@ -51,6 +51,11 @@ export interface EndpointMetrics {
    */
   connectBacksSkipped: number;
   /**
+   * Queued WebRTC set-ups dropped at their turn because every session that wanted the
+   * connection had given up meanwhile (see `WebRtcSetUpQueue`).
+   */
+  webRtcSetUpsAbandoned: number;
+  /**
    * WebRTC set-ups given up because they were not through 500 ms after their answer; the dial
    * was made again (see the libp2p endpoint).
    */

@@ -82,7 +82,7 @@ import { type StreamDuplexOptions, streamDuplex } from "./stream-duplex.ts";
 import { TransportInfoPublisher } from "./transport-info-publisher.ts";
 import { warmStartNodes } from "./warm-start.ts";
 import { isPhantomWebRtcConnection, UnconfirmedWebRtcConnections } from "./webrtc-phantom.ts";
-import { WebRtcSetUpQueue } from "./webrtc-set-up-queue.ts";
+import { SharedSetUp, WebRtcSetUpQueue } from "./webrtc-set-up-queue.ts";
 import { WebRtcStallGuard } from "./webrtc-stall-guard.ts";
 
 /** Dials of one `connect` before it fails: a second one after a short random wait. */
@@ -219,6 +219,7 @@ class Libp2pEndpoint implements Endpoint {
     connectBacksServed: 0,
     connectBacksFallenBack: 0,
     connectBacksSkipped: 0,
+    webRtcSetUpsAbandoned: 0,
     webRtcSetUpsStalled: 0,
     webRtcPhantomsClosed: 0,
     idleConnectionsClosed: 0,
@@ -261,13 +262,15 @@ class Libp2pEndpoint implements Endpoint {
   /** Told when a watched WebRTC connection became a direct one (`#inboundDial` waits on it). */
   readonly #directConnected = new EventTarget();
   /** Tab-to-tab WebRTC set-ups, one at a time. */
-  readonly #webRtcSetUps = new WebRtcSetUpQueue();
+  readonly #webRtcSetUps = new WebRtcSetUpQueue(() => {
+    this.metrics.webRtcSetUpsAbandoned++;
+  });
   /** Whether to ask nodes to dial us at all, after how our last asks went. */
   readonly #connectBackPause = new ConnectBackPause();
   /** Nodes whose set-up at our request failed, with when: for a while we dial them ourselves. */
   readonly #connectBackFailed = new Map<NodeId, number>();
   /** WebRTC connections being made, by node: a second dial of the same node joins the first. */
-  readonly #webRtcDials = new Map<NodeId, Promise<Connection>>();
+  readonly #webRtcDials = new Map<NodeId, SharedSetUp<Connection>>();
   readonly #forgetDepartedAfterMs: number;
   #departedTimer: ReturnType<typeof setInterval> | undefined;
   #idleTimer: ReturnType<typeof setInterval> | undefined;
@@ -782,26 +785,42 @@ class Libp2pEndpoint implements Endpoint {
     }
     // Browsers set up one tab-to-tab WebRTC connection at a time (see WebRtcSetUpQueue).
     if (dialable.every((a) => transportKind(a) === "webrtc")) {
-      const pending = this.#webRtcDials.get(nodeId);
-      if (pending !== undefined) return untilAborted(pending, signal);
-      // Each such dial is signalled through a relay: hold ourselves to the rate relays and
-      // targets hold us to, before we cost them anything.
-      if (!this.#policy.takeOutboundCircuit(nodeId)) {
-        return this.#dialFailed(nodeId, new SignallingRateLimitedError(nodeId), false);
+      let shared = this.#webRtcDials.get(nodeId);
+      if (shared === undefined) {
+        // Each such dial is signalled through a relay: hold ourselves to the rate relays and
+        // targets hold us to, before we cost them anything.
+        if (!this.#policy.takeOutboundCircuit(nodeId)) {
+          return this.#dialFailed(nodeId, new SignallingRateLimitedError(nodeId), false);
+        }
+        // Shared by every dial of the node meanwhile (bounded by the dial timeout); once all of
+        // them gave up before its turn in the queue, it is dropped from there, and the next
+        // dial of the node starts a new one.
+        const entry: SharedSetUp<Connection> = new SharedSetUp(
+          () => new DialFailedError(nodeId, "every caller gave up waiting"),
+          () => {
+            if (this.#webRtcDials.get(nodeId) === entry) this.#webRtcDials.delete(nodeId);
+          },
+        );
+        entry.start(
+          this.#webRtcDial(nodeId, peerId, dialable, entry.abandoned.signal).finally(() => {
+            if (this.#webRtcDials.get(nodeId) === entry) this.#webRtcDials.delete(nodeId);
+          }),
+        );
+        this.#webRtcDials.set(nodeId, entry);
+        shared = entry;
       }
-      // Shared by every dial of the node meanwhile, so one caller giving up does not end it for
-      // the others (it is bounded by the dial timeout).
-      const dialling = this.#webRtcDial(nodeId, peerId, dialable).finally(() =>
-        this.#webRtcDials.delete(nodeId),
-      );
-      this.#webRtcDials.set(nodeId, dialling);
-      return untilAborted(dialling, signal);
+      return shared.wait(signal);
     }
     return this.#dial(nodeId, peerId, dialable, signal);
   }
 
   /** A WebRTC connection to a node reachable only that way: set up by the smaller id of the two. */
-  async #webRtcDial(nodeId: NodeId, peerId: PeerId, dialable: string[]): Promise<Connection> {
+  async #webRtcDial(
+    nodeId: NodeId,
+    peerId: PeerId,
+    dialable: string[],
+    abandoned: AbortSignal,
+  ): Promise<Connection> {
     const failedAt = this.#connectBackFailed.get(nodeId);
     const askedInVain = failedAt !== undefined && Date.now() - failedAt < CONNECT_BACK_RETRY_MS;
     if (!askedInVain) this.#connectBackFailed.delete(nodeId);
@@ -822,6 +841,7 @@ class Libp2pEndpoint implements Endpoint {
       },
       // While we wait our turn the node may connect to us: take its connection.
       (turnCame) => this.#awaitDirect(peerId, undefined, turnCame),
+      abandoned,
     );
   }
 
@@ -1370,25 +1390,6 @@ function summarise(connection: Connection): ConnectionSummary | undefined {
 }
 
 /** `promise`, or a rejection with `signal`'s reason as soon as it aborts. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
-}
-
 function describe(error: unknown): string {
   if (error instanceof AggregateError && error.errors.length > 0) {
     return error.errors.map(describe).join("; ");
