@@ -157,7 +157,7 @@ export function soakSection(report: SoakReport): string {
       : "the demo from the Vite dev server (`--serving dev`): each page load transforms and fetches every module.",
     "",
     `- Run: ${report.date}, ${report.machine}, took ${Math.round(report.seconds)} s`,
-    `- Load average (1, 5, 15 min) before: ${showLoad(report.loadBefore)}; after: ${showLoad(report.loadAfter)} (other developers' jobs shared the two cores)`,
+    `- Load average (1, 5, 15 min) before: ${showLoad(report.loadBefore)}; after: ${showLoad(report.loadAfter)} (the load before is what else ran on the machine: other jobs, or an earlier run winding down)`,
     "",
     roundsMarkdown(report.rounds, report.capMs),
     "",
