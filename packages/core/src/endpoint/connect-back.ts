@@ -139,11 +139,11 @@ export const CONNECT_BACK_PAUSE_MS = 30_000;
  */
 export class ConnectBackPause {
   #inVain = 0;
-  #pausedUntil = Number.NEGATIVE_INFINITY;
+  #until = 0;
 
-  /** Whether to ask now. */
+  /** Whether to ask now (`now` in ms since the epoch, or any clock that starts at 0 or later). */
   asks(now: number): boolean {
-    return now >= this.#pausedUntil;
+    return now >= this.#until;
   }
 
   /**
@@ -153,11 +153,8 @@ export class ConnectBackPause {
   answered(outcome: ConnectBackOutcome, now: number): void {
     if (outcome === "connected" || outcome === "failed") {
       this.#inVain = 0;
-      return;
-    }
-    this.#inVain++;
-    if (this.#inVain >= CONNECT_BACK_PAUSE_AFTER) {
-      this.#pausedUntil = now + CONNECT_BACK_PAUSE_MS;
+    } else if (++this.#inVain >= CONNECT_BACK_PAUSE_AFTER) {
+      this.#until = now + CONNECT_BACK_PAUSE_MS;
       // After the pause a single ask in vain starts the next one.
       this.#inVain = CONNECT_BACK_PAUSE_AFTER - 1;
     }

@@ -51,8 +51,8 @@ export interface EndpointMetrics {
    */
   connectBacksSkipped: number;
   /**
-   * Queued WebRTC set-ups dropped at their turn because every session that wanted the
-   * connection had given up meanwhile (see `WebRtcSetUpQueue`).
+   * WebRTC set-ups not made because their turn in the queue came after the dial timeout, when
+   * the sessions that wanted them had given up (see `WebRtcSetUpQueue`).
    */
   webRtcSetUpsAbandoned: number;
   /**

@@ -82,7 +82,7 @@ import { type StreamDuplexOptions, streamDuplex } from "./stream-duplex.ts";
 import { TransportInfoPublisher } from "./transport-info-publisher.ts";
 import { warmStartNodes } from "./warm-start.ts";
 import { isPhantomWebRtcConnection, UnconfirmedWebRtcConnections } from "./webrtc-phantom.ts";
-import { SharedSetUp, WebRtcSetUpQueue } from "./webrtc-set-up-queue.ts";
+import { WebRtcSetUpQueue } from "./webrtc-set-up-queue.ts";
 import { WebRtcStallGuard } from "./webrtc-stall-guard.ts";
 
 /** Dials of one `connect` before it fails: a second one after a short random wait. */
@@ -262,15 +262,13 @@ class Libp2pEndpoint implements Endpoint {
   /** Told when a watched WebRTC connection became a direct one (`#inboundDial` waits on it). */
   readonly #directConnected = new EventTarget();
   /** Tab-to-tab WebRTC set-ups, one at a time. */
-  readonly #webRtcSetUps = new WebRtcSetUpQueue(() => {
-    this.metrics.webRtcSetUpsAbandoned++;
-  });
+  readonly #webRtcSetUps = new WebRtcSetUpQueue();
   /** Whether to ask nodes to dial us at all, after how our last asks went. */
   readonly #connectBackPause = new ConnectBackPause();
   /** Nodes whose set-up at our request failed, with when: for a while we dial them ourselves. */
   readonly #connectBackFailed = new Map<NodeId, number>();
   /** WebRTC connections being made, by node: a second dial of the same node joins the first. */
-  readonly #webRtcDials = new Map<NodeId, SharedSetUp<Connection>>();
+  readonly #webRtcDials = new Map<NodeId, Promise<Connection>>();
   readonly #forgetDepartedAfterMs: number;
   #departedTimer: ReturnType<typeof setInterval> | undefined;
   #idleTimer: ReturnType<typeof setInterval> | undefined;
@@ -785,42 +783,26 @@ class Libp2pEndpoint implements Endpoint {
     }
     // Browsers set up one tab-to-tab WebRTC connection at a time (see WebRtcSetUpQueue).
     if (dialable.every((a) => transportKind(a) === "webrtc")) {
-      let shared = this.#webRtcDials.get(nodeId);
-      if (shared === undefined) {
-        // Each such dial is signalled through a relay: hold ourselves to the rate relays and
-        // targets hold us to, before we cost them anything.
-        if (!this.#policy.takeOutboundCircuit(nodeId)) {
-          return this.#dialFailed(nodeId, new SignallingRateLimitedError(nodeId), false);
-        }
-        // Shared by every dial of the node meanwhile (bounded by the dial timeout); once all of
-        // them gave up before its turn in the queue, it is dropped from there, and the next
-        // dial of the node starts a new one.
-        const entry: SharedSetUp<Connection> = new SharedSetUp(
-          () => new DialFailedError(nodeId, "every caller gave up waiting"),
-          () => {
-            if (this.#webRtcDials.get(nodeId) === entry) this.#webRtcDials.delete(nodeId);
-          },
-        );
-        entry.start(
-          this.#webRtcDial(nodeId, peerId, dialable, entry.abandoned.signal).finally(() => {
-            if (this.#webRtcDials.get(nodeId) === entry) this.#webRtcDials.delete(nodeId);
-          }),
-        );
-        this.#webRtcDials.set(nodeId, entry);
-        shared = entry;
+      const pending = this.#webRtcDials.get(nodeId);
+      if (pending !== undefined) return untilAborted(pending, signal);
+      // Each such dial is signalled through a relay: hold ourselves to the rate relays and
+      // targets hold us to, before we cost them anything.
+      if (!this.#policy.takeOutboundCircuit(nodeId)) {
+        return this.#dialFailed(nodeId, new SignallingRateLimitedError(nodeId), false);
       }
-      return shared.wait(signal);
+      // Shared by every dial of the node meanwhile, so one caller giving up does not end it for
+      // the others (it is bounded by the dial timeout).
+      const dialling = this.#webRtcDial(nodeId, peerId, dialable).finally(() =>
+        this.#webRtcDials.delete(nodeId),
+      );
+      this.#webRtcDials.set(nodeId, dialling);
+      return untilAborted(dialling, signal);
     }
     return this.#dial(nodeId, peerId, dialable, signal);
   }
 
   /** A WebRTC connection to a node reachable only that way: set up by the smaller id of the two. */
-  async #webRtcDial(
-    nodeId: NodeId,
-    peerId: PeerId,
-    dialable: string[],
-    abandoned: AbortSignal,
-  ): Promise<Connection> {
+  async #webRtcDial(nodeId: NodeId, peerId: PeerId, dialable: string[]): Promise<Connection> {
     const failedAt = this.#connectBackFailed.get(nodeId);
     const askedInVain = failedAt !== undefined && Date.now() - failedAt < CONNECT_BACK_RETRY_MS;
     if (!askedInVain) this.#connectBackFailed.delete(nodeId);
@@ -832,6 +814,7 @@ class Libp2pEndpoint implements Endpoint {
         this.metrics.connectBacksSkipped++;
       }
     }
+    const queuedAt = Date.now();
     return this.#webRtcSetUps.run(
       () => {
         const open = this.#directConnection(peerId);
@@ -839,9 +822,12 @@ class Libp2pEndpoint implements Endpoint {
           ? Promise.resolve(open)
           : this.#dial(nodeId, peerId, dialable, undefined);
       },
-      // While we wait our turn the node may connect to us: take its connection.
-      (turnCame) => this.#awaitDirect(peerId, undefined, turnCame),
-      abandoned,
+      // A turn that came after the dial timeout finds no caller left (sessions wait as long).
+      () => {
+        if (Date.now() - queuedAt <= this.#dialTimeoutMs) return undefined;
+        this.metrics.webRtcSetUpsAbandoned++;
+        return new DialFailedError(nodeId, "no turn for its WebRTC set-up within the dial timeout");
+      },
     );
   }
 
@@ -938,34 +924,24 @@ class Libp2pEndpoint implements Endpoint {
     });
   }
 
-  /**
-   * The direct connection to `peerId`, waiting for one to open or be confirmed: up to `ms`
-   * (`undefined`: no limit) or until `until` aborts, then whatever there is.
-   */
-  #awaitDirect(
-    peerId: PeerId,
-    ms: number | undefined,
-    until?: AbortSignal,
-  ): Promise<Connection | undefined> {
+  /** The direct connection to `peerId`, waiting up to `ms` for one to open or be confirmed. */
+  #awaitDirect(peerId: PeerId, ms: number): Promise<Connection | undefined> {
     const now = this.#directConnection(peerId);
-    if (now !== undefined || this.#stopped || until?.aborted === true) return Promise.resolve(now);
+    if (now !== undefined || this.#stopped) return Promise.resolve(now);
     return new Promise((resolve) => {
       const check = (): void => {
         const direct = this.#directConnection(peerId);
         if (direct !== undefined) done(direct);
       };
-      const ended = (): void => done(this.#directConnection(peerId));
       const done = (direct: Connection | undefined): void => {
         clearTimeout(timer);
         this.libp2p.removeEventListener("connection:open", check);
         this.#directConnected.removeEventListener("connected", check);
-        until?.removeEventListener("abort", ended);
         resolve(direct);
       };
-      const timer = ms === undefined ? undefined : setTimeout(ended, ms);
+      const timer = setTimeout(() => done(this.#directConnection(peerId)), ms);
       this.libp2p.addEventListener("connection:open", check);
       this.#directConnected.addEventListener("connected", check);
-      until?.addEventListener("abort", ended, { once: true });
     });
   }
 
@@ -1390,6 +1366,25 @@ function summarise(connection: Connection): ConnectionSummary | undefined {
 }
 
 /** `promise`, or a rejection with `signal`'s reason as soon as it aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
 function describe(error: unknown): string {
   if (error instanceof AggregateError && error.errors.length > 0) {
     return error.errors.map(describe).join("; ");
