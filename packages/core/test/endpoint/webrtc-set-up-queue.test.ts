@@ -1,16 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { WebRtcSetUpQueue } from "../../src/endpoint/webrtc-set-up-queue.ts";
-
-/** A promise with its settlers, for set-ups that end when the test says. */
-function deferred<T>() {
-  let resolve!: (value: T) => void;
-  let reject!: (error: Error) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
+import { deferred } from "./helpers.ts";
 
 /** Lets every promise callback queued so far run. */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
