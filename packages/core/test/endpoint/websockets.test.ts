@@ -225,16 +225,34 @@ describe("two endpoints and a bootstrap over WebSockets", () => {
     timeout: 45_000,
   }, async () => {
     bob.endpoint.accept("test/echo/v1", echo);
+    // As long as the two connects below may take (10 s dial timeout each).
     const opened = nextEvent(
       bob.endpoint.events$,
       "endpoint:connection-opened",
       (e) => e.remote === alice.endpoint.nodeId && !e.limited,
+      25_000,
     );
+    // Awaited below; this keeps it from going unhandled when the connects fail first (CI once
+    // reported its timeout as an unhandled rejection beside the failed connect).
+    opened.catch(() => {});
     // WebRTC in Node (node-datachannel) usually connects in 50 ms–1 s here, but ICE can
     // exceed libp2p's 6 s per-address dial timeout when the 2 cores are busy: allow one retry.
+    let firstError: unknown;
     const channel = await alice.endpoint
       .connect(bob.endpoint.nodeId, "test/echo/v1")
-      .catch(() => alice.endpoint.connect(bob.endpoint.nodeId, "test/echo/v1"));
+      .catch((error: unknown) => {
+        firstError = error;
+        return alice.endpoint.connect(bob.endpoint.nodeId, "test/echo/v1");
+      })
+      .catch((error: unknown) => {
+        // Failed once in CI (the retry at its 10 s dial timeout): say how the first one ended.
+        throw new Error(
+          `no connection in two connects; the first failed with: ${String(firstError)}`,
+          {
+            cause: error,
+          },
+        );
+      });
     await channel.send("through webrtc");
     expect(await channel.receive()).toBe("through webrtc");
     // The one with the smaller id sets the connection up (Alice asks Bob to, if hers is larger).
