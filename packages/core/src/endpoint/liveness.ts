@@ -57,7 +57,7 @@ export class ConnectionLiveness<C extends LivenessConnection> {
   readonly #drop: (connection: C, error: Error) => void;
   readonly #missed: () => void;
   readonly #now: () => number;
-  readonly #unproven: (connection: C) => boolean;
+  readonly #mayNeverHaveWorked: (connection: C) => boolean;
   /** Connections with a ping (or its confirmation) under way: never two at once. */
   readonly #pinging = new Set<string>();
   /** Connections whose peer answered a ping once: only those get a confirming ping. */
@@ -93,7 +93,7 @@ export class ConnectionLiveness<C extends LivenessConnection> {
     this.#drop = options.drop;
     this.#missed = options.missed ?? (() => {});
     this.#now = options.now ?? Date.now;
-    this.#unproven = options.mayNeverHaveWorked ?? (() => true);
+    this.#mayNeverHaveWorked = options.mayNeverHaveWorked ?? (() => true);
   }
 
   start(): void {
@@ -131,7 +131,7 @@ export class ConnectionLiveness<C extends LivenessConnection> {
     if (!this.#live(connection)) return;
     // A connection that never answered and may never have worked is dropped at once: it is far
     // more likely one whose data channels do not open than a peer slow the first time.
-    const confirm = this.#answered.has(connection.id) || !this.#unproven(connection);
+    const confirm = this.#answered.has(connection.id) || !this.#mayNeverHaveWorked(connection);
     if (confirm && (await this.#answers(connection, this.#timing.confirmMs))) {
       this.#missed();
       return;
