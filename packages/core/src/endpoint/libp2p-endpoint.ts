@@ -83,11 +83,17 @@ import { TransportInfoPublisher } from "./transport-info-publisher.ts";
 import { warmStartNodes } from "./warm-start.ts";
 import { isPhantomWebRtcConnection, UnconfirmedWebRtcConnections } from "./webrtc-phantom.ts";
 import { WebRtcSetUpQueue } from "./webrtc-set-up-queue.ts";
-import { WebRtcStallGuard } from "./webrtc-stall-guard.ts";
+import { WEBRTC_SET_UP_STALL_MS, WebRtcStallGuard } from "./webrtc-stall-guard.ts";
 
-/** Dials of one `connect` before it fails: a second one after a short random wait. */
-const DIAL_ATTEMPTS = 2;
-/** Least wait before the second dial (plus up to 300 ms at random). */
+/**
+ * Most dials of one `connect` before it fails, each after a short random wait: a second one,
+ * and a third when the second's WebRTC set-up stalled. Every one but the last is given up when
+ * its set-up stalls, the second after three times the first's deadline (see
+ * `webrtc-stall-guard.ts`): a peer connection that failed makes no more progress, and libp2p's
+ * dial would wait on it until its timeout.
+ */
+const DIAL_ATTEMPTS = 3;
+/** Least wait before the next dial (plus up to 300 ms at random). */
 const DIAL_RETRY_MIN_MS = 100;
 /** Stream opens of one `connect` when the connection closes under the first. */
 const STREAM_OPEN_ATTEMPTS = 2;
@@ -971,7 +977,10 @@ class Libp2pEndpoint implements Endpoint {
         }
       };
       this.libp2p.addEventListener("connection:open", onOpen);
-      const stall = attempt < DIAL_ATTEMPTS ? new WebRtcStallGuard() : undefined;
+      const stall =
+        attempt < DIAL_ATTEMPTS
+          ? new WebRtcStallGuard(WEBRTC_SET_UP_STALL_MS * 3 ** (attempt - 1))
+          : undefined;
       try {
         // The success is reported when the connection opens (see #onConnection).
         return await this.libp2p.dial(
@@ -986,7 +995,8 @@ class Libp2pEndpoint implements Endpoint {
           },
         );
       } catch (error) {
-        if (stall?.signal.aborted === true) this.metrics.webRtcSetUpsStalled++;
+        const stalled = stall?.signal.aborted === true;
+        if (stalled) this.metrics.webRtcSetUpsStalled++;
         if (giveWay.signal.aborted && signal?.aborted !== true && !this.#stopped) {
           this.metrics.crossingDialsGivenWay++;
           const theirs =
@@ -994,7 +1004,13 @@ class Libp2pEndpoint implements Endpoint {
           if (theirs !== undefined) return theirs;
         }
         const denied = error instanceof Error && error.name === "DialDeniedError";
-        if (denied || attempt >= DIAL_ATTEMPTS || signal?.aborted === true || this.#stopped) {
+        if (
+          denied ||
+          attempt >= DIAL_ATTEMPTS ||
+          (attempt > 1 && !stalled) ||
+          signal?.aborted === true ||
+          this.#stopped
+        ) {
           return this.#dialFailed(
             nodeId,
             denied

@@ -3,13 +3,23 @@
 import { type ScheduledTimer, systemTimers, type Timers } from "../runtime/timers.ts";
 
 /**
- * Least time from the WebRTC answer (ICE checks start) to the set-up's end on every dial but
- * the last. The soak's failing rounds were tab-to-tab set-ups whose ICE connected but whose
- * "init" data channel then did not open until the address timeout (3 s), while a second dial
- * connected in about 150 ms; a set-up that is not through after this long is given up and
- * dialled again. The last attempt has no such limit, so a slow path (TURN, a busy machine)
- * still connects. Soak, 9 rounds each at load 3–8: 6 passed with 1 s here, 8 with 500 ms.
- * On a slow signalling path the deadline is longer (see {@link WebRtcStallGuard}).
+ * Least time from the WebRTC answer (ICE checks start) to the set-up's end on a connect's first
+ * dial; its second dial gets three times as long. The soak's failing rounds were tab-to-tab
+ * set-ups whose ICE connected but whose "init" data channel then did not open until the address
+ * timeout (3 s), while a second dial connected in about 150 ms; a set-up that is not through
+ * after this long is given up and dialled again. Soak, 9 rounds each at load 3–8: 6 passed with
+ * 1 s here, 8 with 500 ms.
+ *
+ * A peer connection that fails during its set-up makes no progress either, and libp2p's dial
+ * then waits on it until its timeout. In Node (node-datachannel) this happens when the
+ * answerer's DTLS handshake arrives over the direct path before the answer has come over the
+ * relayed one: the dialler cannot check the certificate yet and fails the handshake ("DTLS
+ * alert: unknown CA"), more often the busier its event loop. Node pairs dialling over a
+ * loopback relay at load 3: with a guard on the first of two attempts only, 7 of 184 dials
+ * failed, the last attempt waiting on such a peer connection until its timeout; with the second
+ * attempt guarded too and a third after it, 2 of 180 failed (three set-ups in a row lost).
+ * The last dial has no limit, so a slow path (TURN, a busy machine) still connects. On a slow
+ * signalling path the deadline is longer (see {@link WebRtcStallGuard}).
  */
 export const WEBRTC_SET_UP_STALL_MS = 500;
 

@@ -1,3 +1,4 @@
+import { lpStream } from "@libp2p/utils";
 import { multiaddr } from "@multiformats/multiaddr";
 import { AddressBook, memoryAddressBookStore } from "@p2panda-web/address-book";
 import {
@@ -25,7 +26,10 @@ interface Peer {
   readonly identity?: Identity;
 }
 
-async function browserPeer(bootstrap: string[]): Promise<Peer> {
+async function browserPeer(
+  bootstrap: string[],
+  options: { addressDialTimeoutMs?: number } = {},
+): Promise<Peer> {
   const addressBook = await AddressBook.open(memoryAddressBookStore());
   const identity = await Identity.generate();
   const endpoint = await createEndpoint({
@@ -33,6 +37,7 @@ async function browserPeer(bootstrap: string[]): Promise<Peer> {
     addressBook,
     bootstrap,
     allowPrivateAddresses: true,
+    ...options,
   });
   return { addressBook, endpoint, identity };
 }
@@ -41,8 +46,14 @@ async function browserPeer(bootstrap: string[]): Promise<Peer> {
  * Two more browser-preset peers, each holding its reservation on the relay, each knowing the
  * other's relayed address (as discovery would tell them).
  */
-async function relayedPair(wsAddress: string): Promise<[Peer, Peer]> {
-  const pair: [Peer, Peer] = [await browserPeer([wsAddress]), await browserPeer([wsAddress])];
+async function relayedPair(
+  wsAddress: string,
+  options: { addressDialTimeoutMs?: number } = {},
+): Promise<[Peer, Peer]> {
+  const pair: [Peer, Peer] = [
+    await browserPeer([wsAddress], options),
+    await browserPeer([wsAddress], options),
+  ];
   // Each must have signed a transport info with its relayed address: a reservation alone is not
   // enough (the info is signed after it, and one handed out in between has no address at all).
   const relayedInfo = (peer: Peer): boolean =>
@@ -62,6 +73,52 @@ async function relayedPair(wsAddress: string): Promise<[Peer, Peer]> {
   await a.addressBook.insertTransportInfo(b.endpoint.nodeId, b.endpoint.transportInfo()!);
   await b.addressBook.insertTransportInfo(a.endpoint.nodeId, a.endpoint.transportInfo()!);
   return pair;
+}
+
+/** libp2p's WebRTC signalling protocol, and its messages' type for an SDP answer. */
+const WEBRTC_SIGNALLING = "/webrtc-signaling/0.0.1";
+const SDP_ANSWER = 1;
+
+/** One signalling message (protobuf: field 1 the type, field 2 the data). */
+function signallingMessage(type: number, data: string): Uint8Array {
+  const text = new TextEncoder().encode(data);
+  const length: number[] = [];
+  for (let n = text.length; ; n >>>= 7) {
+    if (n < 0x80) {
+      length.push(n);
+      break;
+    }
+    length.push((n & 0x7f) | 0x80);
+  }
+  return new Uint8Array([0x08, type, 0x12, ...length, ...text]);
+}
+
+/** The SDP of a signalling message: its text from the first "v=0" line. */
+function sdpOf(message: { subarray(): Uint8Array }): string {
+  const text = new TextDecoder().decode(message.subarray());
+  return text.slice(text.indexOf("v=0"));
+}
+
+/** An answer to `offer` with made-up ICE credentials and fingerprint and no candidates. */
+function silentAnswer(offer: string): string {
+  const mid = /^a=mid:(\S+)/m.exec(offer)?.[1] ?? "0";
+  const fingerprint = Array.from({ length: 32 }, () => "AB").join(":");
+  return [
+    "v=0",
+    "o=- 1 1 IN IP4 127.0.0.1",
+    "s=-",
+    "t=0 0",
+    `a=group:BUNDLE ${mid}`,
+    "m=application 9 UDP/DTLS/SCTP webrtc-datachannel",
+    "c=IN IP4 0.0.0.0",
+    `a=mid:${mid}`,
+    "a=ice-ufrag:silent",
+    "a=ice-pwd:silentsilentsilentsilent",
+    `a=fingerprint:sha-256 ${fingerprint}`,
+    "a=setup:active",
+    "a=sctp-port:5000",
+    "",
+  ].join("\r\n");
 }
 
 /** The pair ordered by node id, smaller first. */
@@ -447,6 +504,43 @@ describe("two endpoints and a bootstrap over WebSockets", () => {
       expect(answer).toBe("refused");
       expect(larger.endpoint.metrics.connectBacksServed).toBe(0);
       expect(directLinks(larger, smaller)).toEqual([]);
+    } finally {
+      for (const peer of [smaller, larger]) {
+        await peer.endpoint.stop();
+        await peer.addressBook.close();
+      }
+    }
+  });
+
+  it("a WebRTC set-up whose answerer falls silent after its answer is given up and dialled again, twice, each sooner than the address timeout", {
+    timeout: 30_000,
+  }, async () => {
+    const [smaller, larger] = smallerFirst(
+      await relayedPair(wsAddress, { addressDialTimeoutMs: 3_000 }),
+    );
+    try {
+      // The larger one answers every offer with a well-formed SDP answer and then sends nothing
+      // more: no ICE candidate, no end of the stream. The dialler's peer connection can never
+      // connect (as when it failed: a failed one makes no progress either).
+      await larger.endpoint.libp2p.unhandle(WEBRTC_SIGNALLING);
+      await larger.endpoint.libp2p.handle(
+        WEBRTC_SIGNALLING,
+        async (stream) => {
+          const messages = lpStream(stream);
+          const offer = sdpOf(await messages.read());
+          await messages.write(signallingMessage(SDP_ANSWER, silentAnswer(offer)));
+        },
+        { runOnLimitedConnection: true },
+      );
+      const started = Date.now();
+      await expect(smaller.endpoint.dial(larger.endpoint.nodeId)).rejects.toBeInstanceOf(
+        DialFailedError,
+      );
+      // Three dials: the first two given up by the stall guard (after 0.5 s, then 1.5 s without
+      // progress since the answer), the last one at the 3 s address timeout.
+      expect(smaller.endpoint.metrics.dialsRetried).toBe(2);
+      expect(smaller.endpoint.metrics.webRtcSetUpsStalled).toBe(2);
+      expect(Date.now() - started).toBeLessThan(3 * 3_000);
     } finally {
       for (const peer of [smaller, larger]) {
         await peer.endpoint.stop();
