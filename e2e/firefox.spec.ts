@@ -147,12 +147,15 @@ test.describe("Chromium and Firefox", () => {
             ),
           path,
         );
-      // Ed25519 in both backends (Firefox has Ed25519 in WebCrypto since 129).
+      // Ed25519 in noble, and in WebCrypto where it passes the SDK's probe (Firefox has Ed25519
+      // in WebCrypto since 129, but 140.12 ESR fails to export an imported private key as JWK,
+      // which the probe's public key comes from: the SDK then uses noble there).
       const crypto = (await run("bench/crypto.browser.ts")) as {
         rates: Record<string, number | undefined>;
       };
       expect(crypto.rates["noble verify"]).toBeGreaterThan(0);
-      expect(crypto.rates["WebCrypto verify"]).toBeGreaterThan(0);
+      const webCryptoVerify = crypto.rates["WebCrypto verify"];
+      if (webCryptoVerify !== undefined) expect(webCryptoVerify).toBeGreaterThan(0);
       // Writes 2,000 signed operations to IndexedDB and reads them back (it throws when one is
       // missing), then syncs them to an empty IndexedDB node over the sync protocol.
       const logStore = (await run("bench/log-store.browser.ts")) as {

@@ -34,6 +34,11 @@ export async function launchFreezableBrowser(): Promise<FreezableBrowser> {
       "--headless",
       "--remote-debugging-port=0",
       `--user-data-dir=${profile}`,
+      // Chromium closes a WebSocket of a page that goes into the bfcache itself where this is
+      // on (the Chromium of earlier runs here did so by default). Debian's Chromium 150 has it
+      // off, and kept every page out of the cache (reason "websocket") although the page had
+      // closed its WebSocket in its pagehide: the close was not through yet.
+      "--enable-features=DisconnectWebSocketOnBFCache",
       "about:blank",
     ],
     { stdio: ["ignore", "ignore", "pipe"] },
