@@ -24,7 +24,7 @@ import {
   transportInfoFromWire,
   transportInfoToWire,
 } from "@p2panda-web/core";
-import { overlaySignalling } from "@p2panda-web/core/endpoint";
+import { overlaySignalling, withDialDeadline } from "@p2panda-web/core/endpoint";
 import type { SyncHandle, SyncService } from "@p2panda-web/core/sync";
 import {
   type BrowserRoomNode,
@@ -99,7 +99,12 @@ async function startDemoNode(
     endpoint: {
       bootstrap: [...bootstrap],
       allowPrivateAddresses: true,
-      transports: [webRTCDirect({ rtcConfiguration: { iceServers: [] } }), webTransport()],
+      // Their dials of a bootstrap that is down get 3 s, not the 6 s of a tab-to-tab set-up: a
+      // bootstrap restart is then over for the tabs within about 2 s (withDialDeadline).
+      transports: [
+        withDialDeadline(webRTCDirect({ rtcConfiguration: { iceServers: [] } }), 3_000),
+        withDialDeadline(webTransport(), 3_000),
+      ],
       // `?turn=…&relayOnly`: peers connect through a TURN server only (bootstrap-config.ts).
       ...webRtcOptions(),
       // `?overlay`: new WebRTC connections are signalled through neighbours, not the bootstrap.

@@ -50,6 +50,8 @@ export interface BrowserEndpointOptions extends EndpointOptions {
    * (WebRTC-direct needs no TLS certificate). Default none. They are passed in rather than
    * switched on by a flag so that an app which does not use them does not ship them (together
    * ~12 KB gzip). Without `rtcConfiguration`, libp2p's WebRTC-direct uses public STUN servers.
+   * Wrap those two in {@link withDialDeadline}: a server that is down never answers them, and
+   * every dial of it then waits out the per-address timeout (`addressDialTimeoutMs`).
    */
   readonly transports?: EndpointPreset["transports"];
   /**

@@ -30,6 +30,7 @@ export {
   type ConnectionPolicyInit,
   type RefusalReason,
 } from "./connection-policy.ts";
+export { type TransportFactory, withDialDeadline } from "./dial-deadline.ts";
 export type { Endpoint, EndpointMetrics } from "./endpoint.ts";
 export {
   DEFAULT_BROWSER_ADDRESS_DIAL_TIMEOUT_MS,
